@@ -1,0 +1,71 @@
+// Command taskapi serves the task API. It is configured by environment
+// variables (see the README); with MONGODB_URI and REDIS_URL unset it
+// starts embedded stores, so `go run ./cmd/taskapi` needs no setup.
+//
+// Exit codes: 0 after a clean shutdown, 1 on a runtime failure, 2 on a bad
+// configuration.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"github.com/taskready/taskready/service/config"
+	"github.com/taskready/taskready/service/server"
+)
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	cfg, err := config.Load(os.Getenv)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "taskapi: %v\nSee the README's configuration table for every variable and its default.\n", err)
+		return 2
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	srv, err := server.Open(ctx, cfg, log)
+	if err != nil {
+		log.Error("start failed", slog.String("error", err.Error()))
+		return 1
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.Port)))
+	if err != nil {
+		log.Error("listen failed", slog.String("error", err.Error()), slog.Int("port", cfg.Port))
+		_ = srv.Close()
+		return 1
+	}
+	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("env", cfg.Env))
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		log.Error("server stopped", slog.String("error", fmt.Sprint(err)))
+		_ = srv.Close()
+		return 1
+	case <-ctx.Done():
+	}
+	stop() // a second signal now kills the process the default way
+	log.Info("shutting down", slog.Duration("grace", cfg.ShutdownGrace))
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		log.Error("shutdown", slog.String("error", err.Error()))
+		return 1
+	}
+	log.Info("stopped")
+	return 0
+}

@@ -1,0 +1,249 @@
+package embedded
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// redisProc is one redis-server child process.
+type redisProc struct {
+	cmd     *exec.Cmd
+	logPath string        // its stdout and stderr
+	done    chan struct{} // closed once the process has been reaped
+	waitErr error         // cmd.Wait's result; read only after done
+}
+
+// launch starts redis-server on port (a fresh free port each attempt if
+// pick) and waits until it answers. If the port turns out to be taken it
+// tries again while ctx lasts when pick or retryBusy is set, and fails
+// otherwise. It returns the process and the port it listens on.
+func (r *Redis) launch(ctx context.Context, port int, pick, retryBusy bool) (*redisProc, int, error) {
+	for attempt := 0; ; attempt++ {
+		p := port
+		if pick {
+			var err error
+			if p, err = freePort(r.host); err != nil {
+				return nil, 0, fmt.Errorf("embedded redis: finding a free port: %w", err)
+			}
+		}
+		proc, err := spawnRedis(r.binary, r.host, p, r.dir)
+		if err != nil {
+			return nil, 0, err
+		}
+		addrInUse, err := proc.waitReady(ctx, net.JoinHostPort(dialHost(r.host), strconv.Itoa(p)))
+		if err == nil {
+			return proc, p, nil
+		}
+		// ctx may be over: give the kill its own (short) deadline.
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if serr := proc.stop(sctx); serr != nil {
+			err = errors.Join(err, serr)
+		}
+		cancel()
+		if !addrInUse || !(pick || retryBusy) {
+			return nil, 0, err
+		}
+		if !backoff(ctx, attempt) {
+			return nil, 0, fmt.Errorf("%w (gave up: %w)", err, context.Cause(ctx))
+		}
+	}
+}
+
+// freePort returns a port that was free on host a moment ago.
+func freePort(host string) (int, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// spawnRedis starts redis-server without persistence, writing its output to
+// a log file in dir.
+func spawnRedis(bin, host string, port int, dir string) (*redisProc, error) {
+	bind := host
+	if bind == "" {
+		bind = "0.0.0.0"
+	}
+	logPath := filepath.Join(dir, "redis-server.log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("embedded redis: %w", err)
+	}
+	defer logFile.Close() // the child has its own descriptor
+
+	cmd := exec.Command(bin,
+		"--port", strconv.Itoa(port),
+		"--bind", bind,
+		"--save", "",
+		"--appendonly", "no",
+		"--protected-mode", "no",
+		"--dir", dir,
+	)
+	cmd.Dir = dir
+	// A file rather than a pipe: no copying goroutine, and Wait cannot hang
+	// on a pipe held open by a forked grandchild.
+	cmd.Stdout = logFile
+	cmd.Stderr = logFile
+	cmd.SysProcAttr = sysProcAttr()
+
+	p := &redisProc{cmd: cmd, logPath: logPath, done: make(chan struct{})}
+	started := make(chan error, 1)
+	go func() {
+		// On Linux the child gets SIGKILL when the thread that forked it
+		// exits (Pdeathsig, so it cannot outlive a crashed parent). Keep
+		// that thread alive, by holding it, until the child is reaped.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		p.waitErr = cmd.Wait()
+		close(p.done)
+	}()
+	if err := <-started; err != nil {
+		return nil, fmt.Errorf("embedded redis: starting %s: %w", bin, err)
+	}
+	return p, nil
+}
+
+func (p *redisProc) pid() int { return p.cmd.Process.Pid }
+
+// waitReady polls until this process answers on addr. It fails when the
+// process exits (addrInUse says whether it was because the port was taken)
+// or when ctx ends.
+func (p *redisProc) waitReady(ctx context.Context, addr string) (addrInUse bool, err error) {
+	var lastErr error
+	for attempt := 0; ; attempt++ {
+		select {
+		case <-p.done:
+			return p.exited()
+		default:
+		}
+		if lastErr = probe(ctx, addr, p.pid()); lastErr == nil {
+			return false, nil
+		}
+		t := time.NewTimer(min(5*time.Millisecond<<min(attempt, 5), 100*time.Millisecond))
+		select {
+		case <-p.done:
+			t.Stop()
+			return p.exited()
+		case <-ctx.Done():
+			t.Stop()
+			return false, fmt.Errorf("embedded redis: redis-server (pid %d) did not answer on %s: %v (%w); last output: %s",
+				p.pid(), addr, lastErr, context.Cause(ctx), p.tail())
+		case <-t.C:
+		}
+	}
+}
+
+// exited describes the exit of the process; call it only after done.
+func (p *redisProc) exited() (addrInUse bool, err error) {
+	out := p.tail()
+	addrInUse = strings.Contains(out, "already in use")
+	return addrInUse, fmt.Errorf("embedded redis: redis-server exited: %s (%v)", out, p.waitErr)
+}
+
+// tail returns the last lines the process printed, on one line.
+func (p *redisProc) tail() string {
+	const maxBytes, maxLines = 4096, 6
+	f, err := os.Open(p.logPath)
+	if err != nil {
+		return "<no output: " + err.Error() + ">"
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Size() > maxBytes {
+		_, _ = f.Seek(fi.Size()-maxBytes, io.SeekStart)
+	}
+	b, _ := io.ReadAll(io.LimitReader(f, maxBytes))
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 0 {
+		return "<no output>"
+	}
+	return strings.Join(lines[max(0, len(lines)-maxLines):], " | ")
+}
+
+// stop kills the process group and waits (bounded by ctx) until the process
+// has been reaped.
+func (p *redisProc) stop(ctx context.Context) error {
+	select {
+	case <-p.done:
+		return nil
+	default:
+	}
+	killGroup(p.cmd.Process)
+	select {
+	case <-p.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("embedded redis: redis-server (pid %d) did not exit after kill: %w", p.pid(), context.Cause(ctx))
+	}
+}
+
+// probe checks that the server on addr answers INFO with process_id pid, so
+// that another server which happens to hold the port is not mistaken for
+// ours.
+func probe(ctx context.Context, addr string, pid int) error {
+	d := net.Dialer{Timeout: time.Second}
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	deadline := time.Now().Add(time.Second)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
+		deadline = dl
+	}
+	_ = c.SetDeadline(deadline)
+	if _, err := io.WriteString(c, "INFO server\r\n"); err != nil {
+		return err
+	}
+	br := bufio.NewReader(c)
+	line, err := br.ReadString('\n')
+	if err != nil {
+		return err
+	}
+	line = strings.TrimRight(line, "\r\n")
+	switch {
+	case strings.HasPrefix(line, "-"):
+		return errors.New(line[1:]) // e.g. LOADING
+	case !strings.HasPrefix(line, "$"):
+		return fmt.Errorf("unexpected reply %q", line)
+	}
+	n, err := strconv.Atoi(line[1:])
+	if err != nil || n < 0 || n > 1<<20 {
+		return fmt.Errorf("unexpected reply %q", line)
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(br, body); err != nil {
+		return err
+	}
+	for _, l := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "process_id:"); ok {
+			if v != strconv.Itoa(pid) {
+				return fmt.Errorf("another server (pid %s) answers on %s", v, addr)
+			}
+			return nil
+		}
+	}
+	return errors.New("INFO reply has no process_id")
+}

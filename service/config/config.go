@@ -1,0 +1,165 @@
+// Package config turns the process environment into validated settings for
+// the task API. Every setting has a documented default (see the README), so
+// an empty environment is a valid development configuration; production
+// refuses settings that are only safe on a developer's machine.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Environments the API knows. Production turns on the strict checks.
+const (
+	Development = "development"
+	Production  = "production"
+)
+
+// Defaults, exported so that documentation and tests cannot drift from them.
+const (
+	DefaultPort        = 5000
+	DefaultDatabase    = "taskmanager"
+	DefaultJWTTTL      = 30 * 24 * time.Hour
+	DefaultBcryptCost  = 12
+	DefaultFrontendURL = "http://localhost:3000"
+	DefaultAuthLimit   = "5/15m"
+	DefaultAPILimit    = "100/15m"
+	DefaultBodyLimit   = "100kb"
+	DefaultDataDir     = ".data"
+	DefaultMaxPageSize = 100
+	DefaultCacheTTL    = time.Minute
+	DefaultShutdown    = 10 * time.Second
+	DefaultTimeout     = 5 * time.Second
+
+	// DevelopmentSecret signs tokens when JWT_SECRET is unset outside
+	// production. It is public, so production refuses it.
+	DevelopmentSecret = "development-only-secret-do-not-use-in-production"
+)
+
+// knownSecrets are secrets copied from tutorials and .env examples; a
+// production process signing with one of them is as good as unsigned.
+var knownSecrets = map[string]bool{
+	DevelopmentSecret:          true,
+	"secret":                   true,
+	"changeme":                 true,
+	"your_jwt_secret":          true,
+	"your_jwt_secret_key":      true,
+	"your_jwt_secret_key_here": true,
+	"your-secret-key":          true,
+	"jwt_secret":               true,
+	"supersecret":              true,
+	"mysecretkey":              true,
+}
+
+// ErrInvalid is wrapped by every configuration error, so callers can tell a
+// bad setting (exit 2, fix the environment) from a runtime failure.
+var ErrInvalid = errors.New("invalid configuration")
+
+// Config holds every setting of one API process.
+type Config struct {
+	Port           int           // PORT
+	Env            string        // APP_ENV: development or production
+	MongoURI       string        // MONGODB_URI; empty starts the embedded FerretDB
+	MongoDB        string        // MONGODB_DB
+	RedisURL       string        // REDIS_URL; empty starts redis-server or miniredis
+	JWTSecret      string        // JWT_SECRET
+	JWTTTL         time.Duration // JWT_TTL
+	BcryptCost     int           // BCRYPT_COST
+	FrontendURLs   []string      // FRONTEND_URL, comma-separated CORS origins
+	AuthLimit      Rate          // RATE_LIMIT_AUTH
+	APILimit       Rate          // RATE_LIMIT_API
+	BodyLimit      int           // BODY_LIMIT in bytes
+	DataDir        string        // DATA_DIR, for the embedded store's files
+	LogLevel       slog.Level    // LOG_LEVEL
+	MaxPageSize    int           // MAX_PAGE_SIZE, the cap of every task list
+	CacheTTL       time.Duration // CACHE_TTL of the profile cache
+	RequestTimeout time.Duration // REQUEST_TIMEOUT, the deadline of each request's store calls
+	ShutdownGrace  time.Duration // SHUTDOWN_GRACE for in-flight requests on SIGTERM
+	TrustedProxies []string      // TRUSTED_PROXIES whose X-Forwarded-For names the client
+}
+
+// Production reports whether the strict production rules apply.
+func (c Config) Production() bool { return c.Env == Production }
+
+// Load reads the configuration through getenv (os.Getenv in main, a map in
+// tests) and validates it. The error lists every bad setting at once.
+func Load(getenv func(string) string) (Config, error) {
+	p := parser{getenv: getenv}
+	c := Config{
+		Port:           p.int("PORT", DefaultPort, 1, 65535),
+		Env:            p.str("APP_ENV", Development),
+		MongoURI:       p.str("MONGODB_URI", ""),
+		MongoDB:        p.str("MONGODB_DB", DefaultDatabase),
+		RedisURL:       p.str("REDIS_URL", ""),
+		JWTSecret:      getenv("JWT_SECRET"),
+		JWTTTL:         p.duration("JWT_TTL", DefaultJWTTTL),
+		BcryptCost:     p.int("BCRYPT_COST", DefaultBcryptCost, 4, 31),
+		FrontendURLs:   p.list("FRONTEND_URL", DefaultFrontendURL),
+		AuthLimit:      p.rate("RATE_LIMIT_AUTH", DefaultAuthLimit),
+		APILimit:       p.rate("RATE_LIMIT_API", DefaultAPILimit),
+		BodyLimit:      p.size("BODY_LIMIT", DefaultBodyLimit),
+		DataDir:        p.str("DATA_DIR", DefaultDataDir),
+		LogLevel:       p.level("LOG_LEVEL", slog.LevelInfo),
+		MaxPageSize:    p.int("MAX_PAGE_SIZE", DefaultMaxPageSize, 1, 10000),
+		CacheTTL:       p.duration("CACHE_TTL", DefaultCacheTTL),
+		RequestTimeout: p.duration("REQUEST_TIMEOUT", DefaultTimeout),
+		ShutdownGrace:  p.duration("SHUTDOWN_GRACE", DefaultShutdown),
+		TrustedProxies: p.list("TRUSTED_PROXIES", ""),
+	}
+	c.validate(&p)
+	if len(p.errs) > 0 {
+		return Config{}, fmt.Errorf("%w: %w", ErrInvalid, errors.Join(p.errs...))
+	}
+	return c, nil
+}
+
+func (c *Config) validate(p *parser) {
+	switch c.Env {
+	case Development, Production:
+	default:
+		p.fail("APP_ENV", c.Env, "must be development or production")
+	}
+	if c.JWTTTL < time.Minute {
+		p.fail("JWT_TTL", c.JWTTTL.String(), "must be at least 1m")
+	}
+	for _, origin := range c.FrontendURLs {
+		if origin == "*" {
+			// Credentials with a wildcard origin would hand any site the
+			// user's session; browsers refuse it and so do we.
+			p.fail("FRONTEND_URL", origin, "must list origins; '*' cannot be combined with credentials")
+		} else if !strings.HasPrefix(origin, "http://") && !strings.HasPrefix(origin, "https://") {
+			p.fail("FRONTEND_URL", origin, "each origin must start with http:// or https://")
+		}
+	}
+	switch {
+	case c.JWTSecret == "" && c.Production():
+		p.fail("JWT_SECRET", "", "is required in production (at least 32 random bytes)")
+	case c.JWTSecret == "":
+		c.JWTSecret = DevelopmentSecret
+	case c.Production() && len(c.JWTSecret) < 32:
+		p.fail("JWT_SECRET", "(redacted)", fmt.Sprintf("is %d bytes; production needs at least 32", len(c.JWTSecret)))
+	case c.Production() && knownSecrets[strings.ToLower(c.JWTSecret)]:
+		p.fail("JWT_SECRET", "(redacted)", "is a published example value; generate one with: openssl rand -base64 48")
+	}
+	if c.Production() && c.MongoURI == "" {
+		p.fail("MONGODB_URI", "", "is required in production (the embedded store is for development)")
+	}
+	if c.Production() && c.RedisURL == "" {
+		p.fail("REDIS_URL", "", "is required in production (rate limits must be shared by every instance)")
+	}
+	if c.Production() && c.BcryptCost < 10 {
+		p.fail("BCRYPT_COST", strconv.Itoa(c.BcryptCost), "must be at least 10 in production")
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"CACHE_TTL", c.CacheTTL}, {"REQUEST_TIMEOUT", c.RequestTimeout}, {"SHUTDOWN_GRACE", c.ShutdownGrace}} {
+		if d.v <= 0 {
+			p.fail(d.name, d.v.String(), "must be positive")
+		}
+	}
+}

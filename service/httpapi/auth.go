@@ -1,0 +1,179 @@
+package httpapi
+
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v3"
+
+	"github.com/taskready/taskready/service/failure"
+	"github.com/taskready/taskready/service/user"
+)
+
+// TokenCookie is the name of the cookie that carries the token.
+const TokenCookie = "token"
+
+var (
+	errNoToken      = failure.New(failure.Unauthorized, "Not authorized, no token provided")
+	errBadToken     = failure.New(failure.Unauthorized, "Not authorized, invalid token")
+	errUserGone     = failure.New(failure.Unauthorized, "User not found")
+	errMissingLogin = failure.New(failure.Invalid, "Please provide email and password")
+	errBadLogin     = failure.New(failure.Unauthorized, "Invalid email or password")
+	errEmailTaken   = failure.New(failure.Invalid, "User already exists with this email")
+)
+
+type credentials struct {
+	Name     *string `json:"name"`
+	Email    *string `json:"email"`
+	Password *string `json:"password"`
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// limitAuth counts a credential request against the client and, when the
+// body names one, the email: a password guesser is slowed per address and
+// per account alike.
+func (s *server) limitAuth(c fiber.Ctx, email string) error {
+	keys := []string{"ip:" + c.IP()}
+	if email != "" {
+		keys = append(keys, "email:"+email)
+	}
+	return s.limit(c, s.deps.AuthLimit, "Too many authentication attempts, please try again later", keys...)
+}
+
+func (s *server) register(c fiber.Ctx) error {
+	var in credentials
+	decodeErr := decodeJSON(c.Get(fiber.HeaderContentType), c.Body(), &in)
+	reg := user.Registration{Name: deref(in.Name), Email: deref(in.Email), Password: deref(in.Password)}
+	reg.Normalize()
+	if err := s.limitAuth(c, reg.Email); err != nil {
+		return err
+	}
+	if decodeErr != nil {
+		return decodeErr
+	}
+	if err := reg.Validate(); err != nil {
+		return err
+	}
+	ctx := c.Context()
+	if _, err := s.deps.Users.ByEmail(ctx, reg.Email); err == nil {
+		return errEmailTaken
+	} else if !errors.Is(err, user.ErrNotFound) {
+		return err
+	}
+	hash, err := s.deps.Passwords.Hash(reg.Password)
+	if err != nil {
+		return err
+	}
+	u := &user.User{Name: reg.Name, Email: reg.Email, PasswordHash: hash}
+	if err := s.deps.Users.Create(ctx, u); err != nil {
+		if errors.Is(err, user.ErrEmailTaken) {
+			return errEmailTaken // lost a race: the unique index decided
+		}
+		return err
+	}
+	return s.issue(c, fiber.StatusCreated, "User registered successfully", u)
+}
+
+func (s *server) login(c fiber.Ctx) error {
+	var in credentials
+	decodeErr := decodeJSON(c.Get(fiber.HeaderContentType), c.Body(), &in)
+	email, password := user.NormalizeEmail(deref(in.Email)), deref(in.Password)
+	if err := s.limitAuth(c, email); err != nil {
+		return err
+	}
+	if decodeErr != nil {
+		return decodeErr
+	}
+	if email == "" || password == "" {
+		return errMissingLogin
+	}
+	u, err := s.deps.Users.ByEmail(c.Context(), email)
+	switch {
+	case errors.Is(err, user.ErrNotFound):
+		s.deps.Passwords.Match("", password) // same time as a wrong password
+		return errBadLogin
+	case err != nil:
+		return err
+	case !s.deps.Passwords.Match(u.PasswordHash, password):
+		return errBadLogin
+	}
+	return s.issue(c, fiber.StatusOK, "Login successful", u)
+}
+
+// issue signs a token for u, sets it as the auth cookie and answers.
+func (s *server) issue(c fiber.Ctx, status int, message string, u *user.User) error {
+	token, exp, err := s.deps.Tokens.Issue(u.ID)
+	if err != nil {
+		return err
+	}
+	s.setTokenCookie(c, token, exp)
+	return c.Status(status).JSON(authAnswer{
+		Message: message, Token: token,
+		User: userView{ID: u.ID, Name: u.Name, Email: u.Email},
+	})
+}
+
+func (s *server) setTokenCookie(c fiber.Ctx, value string, exp time.Time) {
+	maxAge := int(time.Until(exp) / time.Second)
+	if value == "" {
+		maxAge = -1 // tells the browser to drop it now
+	}
+	c.Cookie(&fiber.Cookie{
+		Name: TokenCookie, Value: value, Path: "/",
+		Expires: exp, MaxAge: maxAge,
+		HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode,
+		Secure: s.opts.Production,
+	})
+}
+
+func (s *server) logout(c fiber.Ctx) error {
+	s.setTokenCookie(c, "", time.Unix(0, 0))
+	return c.JSON(messageAnswer{Message: "Logged out"})
+}
+
+func (s *server) profile(c fiber.Ctx) error {
+	return c.JSON(fiber.Map{"user": viewProfile(currentUser(c))})
+}
+
+// bearer extracts the token from "Authorization: Bearer <token>" (scheme
+// case-insensitive, RFC 7235) or, failing that, from the auth cookie.
+func bearer(c fiber.Ctx) string {
+	if h := c.Get(fiber.HeaderAuthorization); len(h) > 6 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return c.Cookies(TokenCookie)
+}
+
+// authenticate lets a request through only with a valid token of a user
+// who still exists, and makes that user's profile the request's user.
+func (s *server) authenticate(c fiber.Ctx) error {
+	token := bearer(c)
+	if token == "" {
+		return errNoToken
+	}
+	id, err := s.deps.Tokens.Verify(token)
+	if err != nil {
+		return errBadToken
+	}
+	p, err := s.deps.Profiles.Profile(c.Context(), id)
+	switch {
+	case errors.Is(err, user.ErrNotFound):
+		return errUserGone
+	case err != nil:
+		return err
+	}
+	c.Locals(profileKey, p)
+	return c.Next()
+}
+
+func currentUser(c fiber.Ctx) user.Profile {
+	p, _ := c.Locals(profileKey).(user.Profile)
+	return p
+}

@@ -1,0 +1,13 @@
+// Package httpapi serves the task API over HTTP with Fiber.
+//
+// A request flows through the middleware (request id, access log, metrics,
+// recovery, security headers, CORS, compression, a per-request deadline),
+// then route-specific guards (authentication, rate limits), then a handler
+// that decodes, validates and calls a store. Every error, whatever its
+// source, is turned into {"message": ...} by one error handler, which maps
+// failure kinds to statuses and masks internal errors.
+//
+// The contract this package keeps is the original Express task manager's
+// (see API.md); openapi.json describes exactly the routes New registers,
+// and a test holds the two together.
+package httpapi

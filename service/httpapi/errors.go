@@ -1,0 +1,57 @@
+package httpapi
+
+import (
+	"errors"
+	"log/slog"
+
+	"github.com/gofiber/fiber/v3"
+
+	"github.com/taskready/taskready/service/failure"
+)
+
+// statusOf maps failure kinds to HTTP statuses: the only such table.
+var statusOf = map[failure.Kind]int{
+	failure.Internal:     fiber.StatusInternalServerError,
+	failure.Invalid:      fiber.StatusBadRequest,
+	failure.Unauthorized: fiber.StatusUnauthorized,
+	failure.NotFound:     fiber.StatusNotFound,
+	failure.TooLarge:     fiber.StatusRequestEntityTooLarge,
+	failure.TooMany:      fiber.StatusTooManyRequests,
+	failure.Unavailable:  fiber.StatusServiceUnavailable,
+	failure.Unsupported:  fiber.StatusUnsupportedMediaType,
+}
+
+// fiberMessages rewords the framework's own errors (no route, body too
+// large, unreadable request) in the API's voice.
+var fiberMessages = map[int]string{
+	fiber.StatusNotFound:              "Route not found",
+	fiber.StatusMethodNotAllowed:      "Method not allowed",
+	fiber.StatusRequestEntityTooLarge: "Request body too large",
+	fiber.StatusBadRequest:            "Bad request",
+}
+
+type errorBody struct {
+	Message string `json:"message"`
+}
+
+// errorHandler renders err as {message} with the matching status. It is
+// Fiber's ErrorHandler and is also called by the access log middleware, so
+// the log line records the status the client really got.
+func (s *server) errorHandler(c fiber.Ctx, err error) error {
+	status, msg := fiber.StatusInternalServerError, failure.MessageOf(err)
+	var fe *fiber.Error
+	switch {
+	case errors.As(err, &fe):
+		status, msg = fe.Code, fiberMessages[fe.Code]
+		if msg == "" {
+			msg = fe.Message
+		}
+	default:
+		status = statusOf[failure.KindOf(err)]
+	}
+	if status >= fiber.StatusInternalServerError {
+		s.log.LogAttrs(c.Context(), slog.LevelError, "request failed",
+			slog.String("request_id", requestID(c)), slog.String("error", err.Error()))
+	}
+	return c.Status(status).JSON(errorBody{Message: msg})
+}

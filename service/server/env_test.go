@@ -1,0 +1,260 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/taskready/taskready/embedded"
+	"github.com/taskready/taskready/service/config"
+	"github.com/taskready/taskready/service/server"
+)
+
+// sharedMongo is one FerretDB for the package; each test gets its own
+// database in it, so tests stay independent without paying a start each.
+var sharedMongo *embedded.Mongo
+
+func TestMain(m *testing.M) {
+	os.Exit(runTests(m))
+}
+
+func runTests(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "taskapi-test-mongo-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sharedMongo, err = embedded.StartMongo(ctx, dir, embedded.MongoLogger(discard))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start embedded mongo:", err)
+		return 1
+	}
+	defer sharedMongo.Close()
+	return m.Run()
+}
+
+var discard = slog.New(slog.DiscardHandler)
+
+var dbSeq atomic.Int64
+
+// newRedis starts a Redis for one test. Tests use a real redis-server;
+// where REQUIRE_REDIS_SERVER is unset and none is installed they fall back
+// to miniredis, and say so.
+func newRedis(tb testing.TB) *embedded.Redis {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r, err := embedded.StartRedis(ctx, embedded.RedisLogger(discard))
+	if err != nil {
+		tb.Fatalf("start redis: %v", err)
+	}
+	tb.Cleanup(func() { _ = r.Close() })
+	if r.Kind() != embedded.RedisServer {
+		if os.Getenv("REQUIRE_REDIS_SERVER") == "1" {
+			tb.Fatalf("redis-server is required (REQUIRE_REDIS_SERVER=1) but %s started; install redis-server", r.Kind())
+		}
+		tb.Logf("redis-server not found; using %s", r.Kind())
+	}
+	return r
+}
+
+// env is a set of stores that one or more API instances share.
+type env struct {
+	mongoURI string
+	db       string
+	redis    *embedded.Redis
+}
+
+func newEnv(tb testing.TB) *env {
+	tb.Helper()
+	return &env{
+		mongoURI: sharedMongo.URI(),
+		db:       fmt.Sprintf("test_%d_%d", os.Getpid(), dbSeq.Add(1)),
+		redis:    newRedis(tb),
+	}
+}
+
+// instance is one running API process (in this process, on a real socket).
+type instance struct {
+	*server.Server
+	base string
+}
+
+// start runs an API instance on a loopback port with test-friendly
+// settings (cheap bcrypt, generous limits) overridden by vars.
+func (e *env) start(tb testing.TB, vars ...string) *instance {
+	tb.Helper()
+	settings := map[string]string{
+		"MONGODB_URI":     e.mongoURI,
+		"MONGODB_DB":      e.db,
+		"REDIS_URL":       e.redis.URL(),
+		"BCRYPT_COST":     "4",
+		"RATE_LIMIT_AUTH": "1000/15m",
+		"RATE_LIMIT_API":  "10000/15m",
+		"JWT_SECRET":      "test-secret-that-is-long-enough-0123456789",
+		"LOG_LEVEL":       "error",
+	}
+	for _, kv := range vars {
+		k, v, _ := strings.Cut(kv, "=")
+		settings[k] = v
+	}
+	cfg, err := config.Load(func(k string) string { return settings[k] })
+	if err != nil {
+		tb.Fatalf("config: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	srv, err := server.Open(ctx, cfg, discard)
+	if err != nil {
+		tb.Fatalf("open server: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Serve(ln) }()
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		<-done
+	})
+	return &instance{Server: srv, base: "http://" + ln.Addr().String()}
+}
+
+// client talks to an instance the way the React client does.
+type client struct {
+	tb    testing.TB
+	base  string
+	token string
+	http  *http.Client
+}
+
+func (in *instance) client(tb testing.TB) *client {
+	return &client{tb: tb, base: in.base, http: &http.Client{Timeout: 10 * time.Second}}
+}
+
+// response is what came back, with the body decoded when it is JSON.
+type response struct {
+	status int
+	header http.Header
+	raw    []byte
+	body   map[string]any
+}
+
+func (r response) str(key string) string {
+	v, _ := r.body[key].(string)
+	return v
+}
+
+func (r response) obj(key string) map[string]any {
+	v, _ := r.body[key].(map[string]any)
+	return v
+}
+
+// do sends method path with body (a string is sent raw as JSON, anything
+// else is marshalled; nil sends nothing) and header pairs.
+func (c *client) do(method, path string, body any, headers ...string) response {
+	c.tb.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			c.tb.Fatal(err)
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i+1] == "" {
+			req.Header.Del(headers[i])
+		} else {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		c.tb.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		c.tb.Fatalf("%s %s: read body: %v", method, path, err)
+	}
+	out := response{status: res.StatusCode, header: res.Header, raw: raw}
+	_ = json.Unmarshal(raw, &out.body)
+	return out
+}
+
+// expect fails the test unless r has the status and, when given, message.
+func (r response) expect(tb testing.TB, status int, message string) response {
+	tb.Helper()
+	if r.status != status || message != "" && r.str("message") != message {
+		tb.Fatalf("got %d %s; want %d %q", r.status, r.raw, status, message)
+	}
+	return r
+}
+
+var userSeq atomic.Int64
+
+// register signs a new user up and keeps their token.
+func (c *client) register(name string) (id, email string) {
+	c.tb.Helper()
+	email = fmt.Sprintf("%s-%d@example.com", strings.ToLower(name), userSeq.Add(1))
+	r := c.do("POST", "/api/auth/register", map[string]string{"name": name, "email": email, "password": "secret123"})
+	r.expect(c.tb, 201, "User registered successfully")
+	c.token = r.str("token")
+	return r.obj("user")["id"].(string), email
+}
+
+// createTask creates a task and returns it.
+func (c *client) createTask(fields map[string]any) map[string]any {
+	c.tb.Helper()
+	r := c.do("POST", "/api/tasks", fields).expect(c.tb, 201, "Task created successfully")
+	return r.obj("task")
+}
+
+// eventually polls cond until it holds or the deadline passes; outages
+// take effect asynchronously, so a test waits for them, with a bound.
+func eventually(tb testing.TB, within time.Duration, what string, cond func() bool) time.Duration {
+	tb.Helper()
+	start := time.Now()
+	for {
+		if cond() {
+			return time.Since(start)
+		}
+		if time.Since(start) > within {
+			tb.Fatalf("%s: not within %s", what, within)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

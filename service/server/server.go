@@ -1,0 +1,225 @@
+// Package server assembles one task API process from its configuration:
+// it connects (or starts) the stores, creates indexes, builds the HTTP
+// app, serves it, and shuts everything down in order.
+//
+// cmd/taskapi only parses the environment and handles signals; tests use
+// this package to run several real instances in one process.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v3"
+	mongodrv "go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+
+	"github.com/taskready/taskready/embedded"
+	"github.com/taskready/taskready/service/auth"
+	"github.com/taskready/taskready/service/cache"
+	"github.com/taskready/taskready/service/config"
+	"github.com/taskready/taskready/service/health"
+	"github.com/taskready/taskready/service/httpapi"
+	"github.com/taskready/taskready/service/metrics"
+	"github.com/taskready/taskready/service/mongo"
+	"github.com/taskready/taskready/service/ratelimit"
+	"github.com/taskready/taskready/service/redis"
+)
+
+// StartupTimeout bounds connecting to the stores and creating indexes.
+const StartupTimeout = 30 * time.Second
+
+// Server is one running API process.
+type Server struct {
+	cfg      config.Config
+	log      *slog.Logger
+	app      *fiber.App
+	mongo    *mongodrv.Client
+	redis    *redis.Client
+	profiles *cache.Profiles
+	closers  []func() error // run in reverse order by Close
+}
+
+// Open connects to the configured stores, starting embedded ones for
+// unset URIs, and builds the app. On error everything opened is closed.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, err error) {
+	ctx, cancel := context.WithTimeout(ctx, StartupTimeout)
+	defer cancel()
+	s = &Server{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			_ = s.Close()
+		}
+	}()
+
+	mongoURI, redisURL, err := s.stores(ctx)
+	if err != nil {
+		return nil, err
+	}
+
+	monitor := mongo.NewMonitor()
+	if s.mongo, err = mongo.Connect(ctx, mongoURI, monitor); err != nil {
+		return nil, fmt.Errorf("%w (is MONGODB_URI right and the server up?)", err)
+	}
+	s.closers = append(s.closers, func() error { return s.mongo.Disconnect(context.Background()) })
+	db := s.mongo.Database(cfg.MongoDB)
+	report, err := mongo.EnsureIndexes(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	if len(report.Unsupported) > 0 {
+		log.Info("indexes: the server cannot build some optional indexes; search uses the escaped-regex path",
+			slog.String("unsupported", strings.Join(report.Unsupported, ",")))
+	}
+
+	if s.redis, err = redis.Open(redisURL); err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, s.redis.Close)
+
+	passwords, err := auth.NewPasswords(cfg.BcryptCost)
+	if err != nil {
+		return nil, err
+	}
+	users := mongo.NewUsers(db)
+	s.profiles = cache.NewProfiles(users, s.redis, cfg.CacheTTL)
+	limits := ratelimit.NewMetrics()
+	httpMetrics := metrics.NewHTTP()
+	collectors := append(httpMetrics.Collectors(), monitor, s.redis.Collector(), s.profiles.Collector())
+	reg, err := metrics.NewRegistry(append(collectors, limits.Collectors()...)...)
+	if err != nil {
+		return nil, err
+	}
+
+	s.app = httpapi.New(httpapi.Deps{
+		Users:     users,
+		Tasks:     mongo.NewTasks(db),
+		Profiles:  s.profiles,
+		Passwords: passwords,
+		Tokens:    auth.NewTokens(cfg.JWTSecret, cfg.JWTTTL),
+		AuthLimit: ratelimit.New("auth", cfg.AuthLimit.Limit, cfg.AuthLimit.Window, s.redis, limits),
+		APILimit:  ratelimit.New("api", cfg.APILimit.Limit, cfg.APILimit.Window, s.redis, limits),
+		Health: health.NewChecker(health.DefaultTimeout,
+			health.Probe{Name: "mongodb", ComponentType: "datastore", Critical: true, Check: func(ctx context.Context) error {
+				return s.mongo.Ping(ctx, readpref.Primary())
+			}},
+			health.Probe{Name: "redis", ComponentType: "cache", Check: s.redis.Ping},
+		),
+		Metrics:  httpMetrics,
+		Gatherer: reg,
+		Logger:   log,
+	}, httpapi.Options{
+		Production:     cfg.Production(),
+		Origins:        cfg.FrontendURLs,
+		BodyLimit:      cfg.BodyLimit,
+		MaxPageSize:    cfg.MaxPageSize,
+		RequestTimeout: cfg.RequestTimeout,
+		TrustedProxies: cfg.TrustedProxies,
+	})
+	return s, nil
+}
+
+// stores returns the store addresses, starting the embedded servers for
+// those not configured, and says in one log line each which it chose.
+func (s *Server) stores(ctx context.Context) (mongoURI, redisURL string, err error) {
+	mongoURI, redisURL = s.cfg.MongoURI, s.cfg.RedisURL
+	if mongoURI == "" {
+		dir := filepath.Join(s.cfg.DataDir, "mongo")
+		m, err := embedded.StartMongo(ctx, dir, embedded.MongoLogger(quiet(s.log, "ferretdb")))
+		if err != nil {
+			return "", "", fmt.Errorf("start embedded mongodb (set MONGODB_URI to use a server): %w", err)
+		}
+		s.closers = append(s.closers, m.Close)
+		mongoURI = m.URI()
+		s.log.Info("mongodb: MONGODB_URI unset, started embedded FerretDB (SQLite)",
+			slog.String("addr", m.Addr()), slog.String("data_dir", dir))
+	} else {
+		s.log.Info("mongodb: using MONGODB_URI", slog.String("hosts", hostsOf(mongoURI)))
+	}
+	if redisURL == "" {
+		r, err := embedded.StartRedis(ctx, embedded.RedisLogger(quiet(s.log, "redis")))
+		if err != nil {
+			return "", "", fmt.Errorf("start embedded redis (set REDIS_URL to use a server): %w", err)
+		}
+		s.closers = append(s.closers, r.Close)
+		redisURL = r.URL()
+		s.log.Info("redis: REDIS_URL unset, started "+r.Kind().String(), slog.String("addr", r.Addr()))
+	} else {
+		s.log.Info("redis: using REDIS_URL", slog.String("hosts", hostsOf(redisURL)))
+	}
+	return mongoURI, redisURL, nil
+}
+
+// quiet returns a logger for an embedded server that passes on only its
+// errors: FerretDB logs every refused command at warning level, and an
+// optional index it cannot build is not worth a log entry per start.
+func quiet(log *slog.Logger, component string) *slog.Logger {
+	return slog.New(minLevel{Handler: log.Handler(), min: slog.LevelError}).With(slog.String("component", component))
+}
+
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return minLevel{Handler: h.Handler.WithAttrs(as), min: h.min}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{Handler: h.Handler.WithGroup(name), min: h.min}
+}
+
+// hostsOf returns the host part of a store URI without credentials, for logs.
+func hostsOf(uri string) string {
+	rest := uri
+	if _, after, ok := strings.Cut(uri, "://"); ok {
+		rest = after
+	}
+	if i := strings.LastIndex(rest, "@"); i >= 0 {
+		rest = rest[i+1:]
+	}
+	if i := strings.IndexAny(rest, "/?"); i >= 0 {
+		rest = rest[:i]
+	}
+	return rest
+}
+
+// App returns the HTTP app, for tests that drive it without a socket.
+func (s *Server) App() *fiber.App { return s.app }
+
+// Profiles returns the profile cache, through which users are deleted.
+func (s *Server) Profiles() *cache.Profiles { return s.profiles }
+
+// Serve serves HTTP on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	return s.app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true})
+}
+
+// Shutdown stops accepting connections, lets in-flight requests finish
+// until ctx ends, then closes the stores.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.app.ShutdownWithContext(ctx)
+	return errors.Join(err, s.Close())
+}
+
+// Close releases the stores without waiting for requests. It is safe to
+// call more than once.
+func (s *Server) Close() error {
+	var errs []error
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		errs = append(errs, s.closers[i]())
+	}
+	s.closers = nil
+	return errors.Join(errs...)
+}
