@@ -18,6 +18,7 @@ import (
 	"syscall"
 
 	"github.com/taskready/taskready/service/config"
+	"github.com/taskready/taskready/service/redis"
 	"github.com/taskready/taskready/service/server"
 )
 
@@ -32,6 +33,7 @@ func run() int {
 		return 2
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	redis.SetLogger(log)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -82,18 +82,20 @@ func New(deps Deps, opts Options) *fiber.App {
 	}
 	app := fiber.New(cfg)
 
-	app.Use(s.observe, recover.New(), secure,
-		cors.New(cors.Config{
+	app.Use(s.observe, recover.New(), secure)
+	// No origins configured means same-origin only: no CORS headers at all
+	// (Fiber's default would be "*", which must never meet credentials).
+	if len(opts.Origins) > 0 {
+		app.Use(cors.New(cors.Config{
 			AllowOrigins:     opts.Origins,
 			AllowCredentials: true,
 			AllowMethods:     []string{fiber.MethodGet, fiber.MethodPost, fiber.MethodPut, fiber.MethodDelete, fiber.MethodOptions},
 			AllowHeaders:     []string{fiber.HeaderContentType, fiber.HeaderAuthorization, fiber.HeaderXRequestID},
 			ExposeHeaders:    []string{"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy", fiber.HeaderRetryAfter, fiber.HeaderXRequestID},
 			MaxAge:           600,
-		}),
-		compress.New(),
-		s.deadline,
-	)
+		}))
+	}
+	app.Use(compress.New(), s.deadline)
 
 	app.Get("/api/health", func(c fiber.Ctx) error {
 		return c.JSON(fiber.Map{"status": "OK", "message": "Server is running"})

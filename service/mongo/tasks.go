@@ -64,7 +64,7 @@ func (s *Tasks) Create(ctx context.Context, t *task.Task) error {
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	d := taskDoc{ID: bson.NewObjectID(), Title: t.Title, Description: t.Description, Status: string(t.Status), User: uid, CreatedAt: now, UpdatedAt: now}
 	if _, err := s.c.InsertOne(ctx, d); err != nil {
-		return fmt.Errorf("insert task: %w", err)
+		return classify(fmt.Errorf("insert task: %w", err))
 	}
 	*t = d.task()
 	return nil
@@ -81,7 +81,7 @@ func (s *Tasks) Get(ctx context.Context, userID, id string) (*task.Task, error) 
 		if errors.Is(err, mongo.ErrNoDocuments) {
 			return nil, task.ErrNotFound
 		}
-		return nil, fmt.Errorf("find task: %w", err)
+		return nil, classify(fmt.Errorf("find task: %w", err))
 	}
 	t := d.task()
 	return &t, nil
@@ -111,16 +111,16 @@ func filter(f task.Filter) (bson.D, error) {
 func (s *Tasks) List(ctx context.Context, f task.Filter) ([]task.Task, error) {
 	q, err := filter(f)
 	if err != nil {
-		return nil, fmt.Errorf("list tasks: %w", err)
+		return nil, classify(fmt.Errorf("list tasks: %w", err))
 	}
 	opts := options.Find().SetSort(newest).SetSkip(int64(f.Skip)).SetLimit(int64(f.Limit))
 	cur, err := s.c.Find(ctx, q, opts)
 	if err != nil {
-		return nil, fmt.Errorf("list tasks: %w", err)
+		return nil, classify(fmt.Errorf("list tasks: %w", err))
 	}
 	var docs []taskDoc
 	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("list tasks: decode: %w", err)
+		return nil, classify(fmt.Errorf("list tasks: decode: %w", err))
 	}
 	out := make([]task.Task, len(docs))
 	for i := range docs {
@@ -133,11 +133,11 @@ func (s *Tasks) List(ctx context.Context, f task.Filter) ([]task.Task, error) {
 func (s *Tasks) Count(ctx context.Context, f task.Filter) (int64, error) {
 	q, err := filter(f)
 	if err != nil {
-		return 0, fmt.Errorf("count tasks: %w", err)
+		return 0, classify(fmt.Errorf("count tasks: %w", err))
 	}
 	n, err := s.c.CountDocuments(ctx, q)
 	if err != nil {
-		return 0, fmt.Errorf("count tasks: %w", err)
+		return 0, classify(fmt.Errorf("count tasks: %w", err))
 	}
 	return n, nil
 }
@@ -165,7 +165,7 @@ func (s *Tasks) Update(ctx context.Context, userID, id string, u task.Update) (*
 		if errors.Is(err, mongo.ErrNoDocuments) {
 			return nil, task.ErrNotFound
 		}
-		return nil, fmt.Errorf("update task: %w", err)
+		return nil, classify(fmt.Errorf("update task: %w", err))
 	}
 	t := d.task()
 	return &t, nil
@@ -179,7 +179,7 @@ func (s *Tasks) Delete(ctx context.Context, userID, id string) error {
 	}
 	res, err := s.c.DeleteOne(ctx, q)
 	if err != nil {
-		return fmt.Errorf("delete task: %w", err)
+		return classify(fmt.Errorf("delete task: %w", err))
 	}
 	if res.DeletedCount == 0 {
 		return task.ErrNotFound

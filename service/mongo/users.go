@@ -43,7 +43,7 @@ func (s *Users) Create(ctx context.Context, u *user.User) error {
 		if mongo.IsDuplicateKeyError(err) {
 			return user.ErrEmailTaken
 		}
-		return fmt.Errorf("insert user: %w", err)
+		return classify(fmt.Errorf("insert user: %w", err))
 	}
 	u.ID, u.CreatedAt = d.ID.Hex(), now
 	return nil
@@ -69,7 +69,7 @@ func (s *Users) find(ctx context.Context, filter bson.D) (*user.User, error) {
 		if errors.Is(err, mongo.ErrNoDocuments) {
 			return nil, user.ErrNotFound
 		}
-		return nil, fmt.Errorf("find user: %w", err)
+		return nil, classify(fmt.Errorf("find user: %w", err))
 	}
 	return d.user(), nil
 }
@@ -82,7 +82,7 @@ func (s *Users) Delete(ctx context.Context, id string) error {
 	}
 	res, err := s.c.DeleteOne(ctx, bson.D{{Key: "_id", Value: oid}})
 	if err != nil {
-		return fmt.Errorf("delete user: %w", err)
+		return classify(fmt.Errorf("delete user: %w", err))
 	}
 	if res.DeletedCount == 0 {
 		return user.ErrNotFound

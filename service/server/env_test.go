@@ -17,6 +17,7 @@ import (
 
 	"github.com/taskready/taskready/embedded"
 	"github.com/taskready/taskready/service/config"
+	"github.com/taskready/taskready/service/redis"
 	"github.com/taskready/taskready/service/server"
 )
 
@@ -43,7 +44,16 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	defer sharedMongo.Close()
-	return m.Run()
+	redis.SetLogger(discard) // outages are provoked on purpose here
+	code := m.Run()
+	if code == 0 {
+		missing, err := undocumentedAnswers()
+		if err != nil || len(missing) > 0 {
+			fmt.Fprintf(os.Stderr, "openapi.json does not document answers the API gave: %v %s\n", err, strings.Join(missing, "; "))
+			return 1
+		}
+	}
+	return code
 }
 
 var discard = slog.New(slog.DiscardHandler)
@@ -210,6 +220,7 @@ func (c *client) do(method, path string, body any, headers ...string) response {
 	if err != nil {
 		c.tb.Fatalf("%s %s: read body: %v", method, path, err)
 	}
+	observe(method, path, res.StatusCode)
 	out := response{status: res.StatusCode, header: res.Header, raw: raw}
 	_ = json.Unmarshal(raw, &out.body)
 	return out
