@@ -140,10 +140,10 @@ func (c *Config) validate(p *parser) {
 		p.fail("JWT_SECRET", "", "is required in production (at least 32 random bytes)")
 	case c.JWTSecret == "":
 		c.JWTSecret = DevelopmentSecret
-	case c.Production() && len(c.JWTSecret) < 32:
-		p.fail("JWT_SECRET", "(redacted)", fmt.Sprintf("is %d bytes; production needs at least 32", len(c.JWTSecret)))
 	case c.Production() && knownSecrets[strings.ToLower(c.JWTSecret)]:
 		p.fail("JWT_SECRET", "(redacted)", "is a published example value; generate one with: openssl rand -base64 48")
+	case c.Production() && len(c.JWTSecret) < 32:
+		p.fail("JWT_SECRET", "(redacted)", fmt.Sprintf("is %d bytes; production needs at least 32 (openssl rand -base64 48)", len(c.JWTSecret)))
 	}
 	if c.Production() && c.MongoURI == "" {
 		p.fail("MONGODB_URI", "", "is required in production (the embedded store is for development)")

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v3"
@@ -93,6 +94,9 @@ func routeTemplate(c fiber.Ctx) string {
 	r := c.Route()
 	if r == nil || r.Method == "USE" || c.Response().StatusCode() == fiber.StatusNotFound && r.Path == "/" {
 		return "unmatched"
+	}
+	if len(r.Path) > 1 {
+		return strings.TrimSuffix(r.Path, "/") // a group's root: "/api/tasks"
 	}
 	return r.Path
 }

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/taskready/taskready/embedded"
 	"github.com/taskready/taskready/service/ratelimit"
@@ -253,11 +253,26 @@ taskapi_ratelimit_fallback_total{limiter="auth"} 0
 taskapi_ratelimit_rejections_total{limiter="api"} 0
 taskapi_ratelimit_rejections_total{limiter="auth"} 2
 `
-		if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
-			t.Error(err)
-		}
-		if got, want := testutil.CollectAndCount(m.Collectors()[0])+testutil.CollectAndCount(m.Collectors()[1]), 4; got != want {
-			t.Errorf("series = %d; want %d (two limiters x two counters)", got, want)
+		if got := exposition(t, reg); got != strings.TrimPrefix(want, "\n") {
+			t.Errorf("exposition:\n%s\nwant:\n%s", got, want)
 		}
 	})
+}
+
+// exposition renders reg's metrics in the text format, as /metrics serves
+// them. (prometheus/testutil would do, but needs a module this go.mod does
+// not list.)
+func exposition(t *testing.T, reg *prometheus.Registry) string {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatalf("Gather: %v", err)
+	}
+	var b strings.Builder
+	for _, f := range families {
+		if _, err := expfmt.MetricFamilyToText(&b, f); err != nil {
+			t.Fatalf("MetricFamilyToText: %v", err)
+		}
+	}
+	return b.String()
 }

@@ -107,6 +107,12 @@ type instance struct {
 // settings (cheap bcrypt, generous limits) overridden by vars.
 func (e *env) start(tb testing.TB, vars ...string) *instance {
 	tb.Helper()
+	return e.startLogged(tb, discard, vars...)
+}
+
+// startLogged is start with the instance logging to log.
+func (e *env) startLogged(tb testing.TB, log *slog.Logger, vars ...string) *instance {
+	tb.Helper()
 	settings := map[string]string{
 		"MONGODB_URI":     e.mongoURI,
 		"MONGODB_DB":      e.db,
@@ -127,7 +133,7 @@ func (e *env) start(tb testing.TB, vars ...string) *instance {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	srv, err := server.Open(ctx, cfg, discard)
+	srv, err := server.Open(ctx, cfg, log)
 	if err != nil {
 		tb.Fatalf("open server: %v", err)
 	}

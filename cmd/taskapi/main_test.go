@@ -1,0 +1,138 @@
+package main_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// build compiles taskapi once per test binary run.
+func build(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "taskapi")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func TestRefusesUnsafeProductionConfig(t *testing.T) {
+	bin := build(t)
+	tests := []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"short secret", []string{"JWT_SECRET=short"}, "JWT_SECRET"},
+		{"tutorial secret", []string{"JWT_SECRET=your_jwt_secret_key_here"}, "published example"},
+		{"no secret", nil, "JWT_SECRET is required in production"},
+		{"wildcard CORS", []string{"JWT_SECRET=" + strings.Repeat("k", 40), "FRONTEND_URL=*"}, "FRONTEND_URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin)
+			cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "APP_ENV=production", "MONGODB_URI=mongodb://127.0.0.1:1", "REDIS_URL=redis://127.0.0.1:1"}, tt.env...)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+				t.Fatalf("exit = %v; want code 2 (bad configuration)", err)
+			}
+			if !strings.Contains(stderr.String(), tt.want) {
+				t.Errorf("stderr = %q; want it to mention %q", stderr.String(), tt.want)
+			}
+			if strings.Contains(stderr.String(), "your_jwt_secret_key_here") {
+				t.Error("stderr repeats the secret")
+			}
+		})
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// TestServesWithNoSetupAndStopsOnSIGTERM is `make api` on a fresh
+// machine: no store URIs, embedded stores, then a clean SIGTERM.
+func TestServesWithNoSetupAndStopsOnSIGTERM(t *testing.T) {
+	bin := build(t)
+	port := freePort(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "PORT=" + strconv.Itoa(port), "DATA_DIR=" + t.TempDir(), "BCRYPT_COST=4"}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan map[string]any, 100)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			var l map[string]any
+			if json.Unmarshal(sc.Bytes(), &l) == nil {
+				lines <- l
+			}
+		}
+	}()
+	var seen []string
+	for l := range lines {
+		seen = append(seen, l["msg"].(string))
+		if l["msg"] == "listening" {
+			break
+		}
+	}
+	joined := strings.Join(seen, "\n")
+	if !strings.Contains(joined, "started embedded FerretDB") || !strings.Contains(joined, "REDIS_URL unset, started") {
+		t.Errorf("start-up did not say which stores it chose:\n%s", joined)
+	}
+
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	res, err := http.Get(base + "/readyz")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("/readyz = %v, %v", res, err)
+	}
+	res.Body.Close()
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	var last string
+	for l := range lines {
+		last = l["msg"].(string)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM = %v; want 0", err)
+	}
+	if last != "stopped" {
+		t.Errorf("last log line = %q; want \"stopped\"", last)
+	}
+}

@@ -1,0 +1,193 @@
+package server_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+func TestMetricsExposition(t *testing.T) {
+	in := newEnv(t).start(t, "RATE_LIMIT_API=3/1m")
+	c := in.client(t)
+	c.register("Metric")
+	task := c.createTask(map[string]any{"title": "m"})
+	c.do("GET", "/api/tasks/"+task["_id"].(string), nil)
+	c.do("GET", "/api/tasks/0123456789abcdef01234567", nil) // 404 on the same template
+	c.do("GET", "/api/tasks", nil)                          // 429: the budget of 3 is spent
+	for i := 0; i < 5; i++ {
+		c.do("GET", "/scanner/probe/"+strings.Repeat("x", i), nil) // must not grow label sets
+	}
+	text := metricsText(t, c)
+
+	for _, want := range []string{
+		`taskapi_http_requests_total{method="POST",route="/api/auth/register",status_class="2xx"} 1`,
+		`taskapi_http_requests_total{method="GET",route="/api/tasks/:id",status_class="2xx"} 1`,
+		`taskapi_http_requests_total{method="GET",route="/api/tasks/:id",status_class="4xx"} 1`,
+		`taskapi_http_requests_total{method="GET",route="unmatched",status_class="4xx"} 5`,
+		`taskapi_http_request_duration_seconds_bucket{method="GET",route="/api/tasks/:id",status_class="2xx",le="+Inf"} 1`,
+		`taskapi_http_requests_in_flight 1`,
+		`taskapi_ratelimit_rejections_total{limiter="api"} 1`,
+		`taskapi_cache_requests_total{cache="profile",result="miss"} 1`,
+		`taskapi_cache_requests_total{cache="profile",result="hit"}`,
+		`taskapi_mongo_commands_total{command="insert",outcome="ok"}`,
+		`taskapi_mongo_command_duration_seconds_bucket{command="find"`,
+		`taskapi_mongo_pool_connections_open`,
+		`taskapi_mongo_pool_connections_in_use`,
+		`taskapi_redis_pool_connections`,
+		`taskapi_redis_available 1`,
+		`go_goroutines`,
+		`process_resident_memory_bytes`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(text, "scanner") || strings.Contains(text, "0123456789abcdef") {
+		t.Error("/metrics has a raw path in a label")
+	}
+}
+
+// syncBuffer is a log sink the server writes from many goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestAccessLogs(t *testing.T) {
+	var buf syncBuffer
+	log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	in := newEnv(t).startLogged(t, log)
+	c := in.client(t)
+	c.register("Logger")
+	c.do("POST", "/api/auth/login", map[string]string{"email": "nobody@example.com", "password": "hunter2-secret"})
+	r := c.do("GET", "/api/tasks?search=private-words", nil, "X-Request-ID", "req-123", "Cookie", "token=cookie-value")
+
+	var lines []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(buf.String()))
+	for sc.Scan() {
+		var line map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+			t.Fatalf("log line is not JSON: %s", sc.Text())
+		}
+		lines = append(lines, line)
+	}
+	i := slices.IndexFunc(lines, func(l map[string]any) bool { return l["request_id"] == "req-123" })
+	if i < 0 {
+		t.Fatalf("no log line for request req-123 in:\n%s", buf.String())
+	}
+	got := lines[i]
+	for k, want := range map[string]any{"msg": "request", "method": "GET", "route": "/api/tasks", "path": "/api/tasks", "status": float64(r.status)} {
+		if got[k] != want {
+			t.Errorf("log %s = %v; want %v", k, got[k], want)
+		}
+	}
+	if _, ok := got["latency_ms"].(float64); !ok {
+		t.Errorf("log line lacks latency_ms: %v", got)
+	}
+	for _, secret := range []string{"secret123", "hunter2-secret", c.token, "cookie-value", "private-words", testSecret, "$2a$"} {
+		if strings.Contains(buf.String(), secret) {
+			t.Errorf("logs contain %q", secret)
+		}
+	}
+}
+
+func TestIndexesAreCreatedIdempotently(t *testing.T) {
+	e := newEnv(t)
+	e.start(t)
+	e.start(t) // a second instance on the same database must start too
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	client, err := mongo.Connect(options.Client().ApplyURI(e.mongoURI))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+	db := client.Database(e.db)
+
+	indexKeys := func(coll string) map[string]bson.Raw {
+		cur, err := db.Collection(coll).Indexes().List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var specs []struct {
+			Name   string   `bson:"name"`
+			Key    bson.Raw `bson:"key"`
+			Unique bool     `bson:"unique"`
+		}
+		if err := cur.All(ctx, &specs); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bson.Raw{}
+		for _, s := range specs {
+			if s.Unique {
+				s.Name += " (unique)"
+			}
+			out[s.Name] = s.Key
+		}
+		return out
+	}
+	users, tasks := indexKeys("users"), indexKeys("tasks")
+	if k, ok := users["email_unique (unique)"]; !ok || norm(k.String()) != `{"email":{"$numberInt":"1"}}` {
+		t.Errorf("users indexes = %v; want a unique index on email", users)
+	}
+	for name, key := range map[string]string{"user_createdAt": `{"user": {"$numberInt":"1"},"createdAt": {"$numberInt":"-1"}}`, "user_status": `{"user": {"$numberInt":"1"},"status": {"$numberInt":"1"}}`} {
+		got, ok := tasks[name]
+		if !ok {
+			t.Errorf("tasks lacks index %s (has %v)", name, tasks)
+			continue
+		}
+		if norm(got.String()) != norm(key) {
+			t.Errorf("index %s key = %s; want %s", name, got, key)
+		}
+	}
+
+	// The unique index decides a registration race.
+	c := e.start(t).client(t)
+	var wg sync.WaitGroup
+	statuses := make([]int, 8)
+	for i := range statuses {
+		wg.Go(func() {
+			r := c.do("POST", "/api/auth/register", map[string]string{"name": "Race", "email": "race@example.com", "password": "secret123"})
+			statuses[i] = r.status
+		})
+	}
+	wg.Wait()
+	if n := count(statuses, 201); n != 1 || count(statuses, 400) != len(statuses)-1 {
+		t.Errorf("concurrent registrations of one email: statuses %v; want one 201 and the rest 400", statuses)
+	}
+}
+
+func norm(s string) string { return strings.ReplaceAll(s, " ", "") }
+
+func count(xs []int, v int) int {
+	n := 0
+	for _, x := range xs {
+		if x == v {
+			n++
+		}
+	}
+	return n
+}
