@@ -99,7 +99,7 @@ func findTask(ctx context.Context, t *testing.T, coll *mongo.Collection, id stri
 func TestMongoStopStart(t *testing.T) {
 	t.Parallel()
 	ctx := testCtx(t, 60*time.Second)
-	m := startMongo(t, ctx, filepath.Join(t.TempDir(), "data")) // dir does not exist yet
+	m := startMongo(t, ctx, filepath.Join(t.TempDir(), "my data")) // does not exist yet
 	uri := m.URI()
 	if !strings.HasPrefix(uri, "mongodb://127.0.0.1:") || !strings.HasSuffix(uri, "/") {
 		t.Fatalf("URI() = %q", uri)
@@ -206,6 +206,21 @@ func TestMongoAddrInUse(t *testing.T) {
 		t.Fatal("StartMongo on a taken address succeeded")
 	}
 	t.Logf("StartMongo on a taken address: %v", err)
+}
+
+func TestMongoRejectsURIUnsafeDir(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t, 10*time.Second)
+	for _, name := range []string{"a#b", "a?b", "a%20b"} {
+		m, err := embedded.StartMongo(ctx, filepath.Join(t.TempDir(), name))
+		if err == nil {
+			m.Close()
+			t.Fatalf("StartMongo(%q) succeeded", name)
+		}
+	}
+	if _, err := embedded.StartMongo(ctx, ""); err == nil {
+		t.Fatal("StartMongo with an empty dir succeeded")
+	}
 }
 
 func TestMongoConcurrentStopStart(t *testing.T) {
@@ -422,7 +437,7 @@ func TestRedisFallsBackToMiniredis(t *testing.T) { // not parallel: sets PATH
 	}
 }
 
-func TestRedisServerRestartsOnFixedPortAndReplacesBusyAutoPort(t *testing.T) {
+func TestRedisServerPortTaken(t *testing.T) {
 	t.Parallel()
 	bin := redisServerPath(t)
 	ctx := testCtx(t, 60*time.Second)

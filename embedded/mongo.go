@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
@@ -65,10 +66,12 @@ func MongoAddr(addr string) MongoOption {
 	}
 }
 
-// MongoLogger sets the logger for Mongo and FerretDB. FerretDB logs every
-// connection at info level, so pass a logger with a Warn level or higher
-// unless you want that. The default (also used for nil) logs warnings and
-// errors to stderr.
+// MongoLogger sets the logger for Mongo and FerretDB. FerretDB is chatty:
+// it logs every connection at Info, and every command that fails (a
+// duplicate key, or the endSessions that drivers send on Disconnect, which
+// FerretDB does not implement) as two Warn records with the full response.
+// The default (also used for nil) therefore logs Mongo's own warnings but
+// only FerretDB's errors, to stderr.
 func MongoLogger(l *slog.Logger) MongoOption {
 	return func(o *mongoOptions) error {
 		o.logger = l
@@ -78,8 +81,9 @@ func MongoLogger(l *slog.Logger) MongoOption {
 
 // StartMongo starts FerretDB listening on addr (see [MongoAddr]; the default
 // is "127.0.0.1:0", a free loopback port) with its SQLite files under dir
-// (created if missing). The server accepts connections when StartMongo
-// returns. Call [Mongo.Close] to release it.
+// (created if missing; its path must not contain '?', '#' or '%'). The
+// server accepts connections when StartMongo returns. Call [Mongo.Close] to
+// release it.
 func StartMongo(ctx context.Context, dir string, opts ...MongoOption) (*Mongo, error) {
 	o := mongoOptions{addr: "127.0.0.1:0"}
 	for _, opt := range opts {
@@ -87,8 +91,10 @@ func StartMongo(ctx context.Context, dir string, opts ...MongoOption) (*Mongo, e
 			return nil, err
 		}
 	}
+	ferretLogger := o.logger
 	if o.logger == nil {
 		o.logger = defaultLogger()
+		ferretLogger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	}
 	if dir == "" {
 		return nil, errors.New("embedded mongo: empty data directory")
@@ -96,6 +102,11 @@ func StartMongo(ctx context.Context, dir string, opts ...MongoOption) (*Mongo, e
 	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("embedded mongo: data directory: %w", err)
+	}
+	// FerretDB hands the directory to SQLite as a URI without escaping it,
+	// so these characters would silently put the files somewhere else.
+	if strings.ContainsAny(dir, "?#%") {
+		return nil, fmt.Errorf("embedded mongo: data directory %q: '?', '#' and '%%' are not supported", dir)
 	}
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("embedded mongo: data directory: %w", err)
@@ -114,12 +125,17 @@ func StartMongo(ctx context.Context, dir string, opts ...MongoOption) (*Mongo, e
 	host, _, _ := net.SplitHostPort(o.addr)
 	port := strconv.Itoa(tcpAddr.Port)
 
+	// A directory URI: trailing slash; a leading one too, so that a Windows
+	// drive letter is not taken for a host (file:///C:/data/).
+	sqlitePath := filepath.ToSlash(dir) + "/"
+	if !strings.HasPrefix(sqlitePath, "/") {
+		sqlitePath = "/" + sqlitePath
+	}
 	f, err := newFerretDB(ctx, &ferretdb.Config{
-		Listener: ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
-		Handler:  "sqlite",
-		// Trailing slash: FerretDB wants a directory URI.
-		SQLiteURL: (&url.URL{Scheme: "file", Path: filepath.ToSlash(dir) + "/"}).String(),
-		Logger:    o.logger,
+		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
+		Handler:   "sqlite",
+		SQLiteURL: (&url.URL{Scheme: "file", Path: sqlitePath}).String(),
+		Logger:    ferretLogger,
 	})
 	if err != nil {
 		_ = ln.Close()

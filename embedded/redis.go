@@ -195,6 +195,9 @@ func startMiniredis(ctx context.Context, o redisOptions) (*Redis, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("embedded redis: miniredis: %w", context.Cause(ctx))
+	}
 	mr := miniredis.NewMiniRedis()
 	if err := mr.StartAddr(o.addr); err != nil {
 		return nil, fmt.Errorf("embedded redis: miniredis: %w", err)

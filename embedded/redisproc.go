@@ -127,6 +127,18 @@ func (p *redisProc) pid() int { return p.cmd.Process.Pid }
 // process exits (addrInUse says whether it was because the port was taken)
 // or when ctx ends.
 func (p *redisProc) waitReady(ctx context.Context, addr string) (addrInUse bool, err error) {
+	// Probes are abandoned as soon as the process exits: a squatter on the
+	// port might otherwise keep one waiting for its read deadline.
+	probeCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-p.done:
+			cancel()
+		case <-probeCtx.Done():
+		}
+	}()
+
 	var lastErr error
 	for attempt := 0; ; attempt++ {
 		select {
@@ -134,7 +146,7 @@ func (p *redisProc) waitReady(ctx context.Context, addr string) (addrInUse bool,
 			return p.exited()
 		default:
 		}
-		if lastErr = probe(ctx, addr, p.pid()); lastErr == nil {
+		if lastErr = probe(probeCtx, addr, p.pid()); lastErr == nil {
 			return false, nil
 		}
 		t := time.NewTimer(min(5*time.Millisecond<<min(attempt, 5), 100*time.Millisecond))
@@ -209,11 +221,9 @@ func probe(ctx context.Context, addr string, pid int) error {
 		return err
 	}
 	defer c.Close()
-	deadline := time.Now().Add(time.Second)
-	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
-		deadline = dl
-	}
-	_ = c.SetDeadline(deadline)
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
 	if _, err := io.WriteString(c, "INFO server\r\n"); err != nil {
 		return err
 	}
