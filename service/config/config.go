@@ -140,7 +140,7 @@ func (c *Config) validate(p *parser) {
 		p.fail("JWT_SECRET", "", "is required in production (at least 32 random bytes)")
 	case c.JWTSecret == "":
 		c.JWTSecret = DevelopmentSecret
-	case c.Production() && knownSecrets[strings.ToLower(c.JWTSecret)]:
+	case c.Production() && knownSecrets[strings.ToLower(strings.TrimSpace(c.JWTSecret))]:
 		p.fail("JWT_SECRET", "(redacted)", "is a published example value; generate one with: openssl rand -base64 48")
 	case c.Production() && len(c.JWTSecret) < 32:
 		p.fail("JWT_SECRET", "(redacted)", fmt.Sprintf("is %d bytes; production needs at least 32 (openssl rand -base64 48)", len(c.JWTSecret)))

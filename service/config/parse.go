@@ -108,6 +108,9 @@ func (p *parser) duration(name string, def time.Duration) time.Duration {
 	return d
 }
 
+// maxDays keeps a day count far from time.Duration's overflow (292 years).
+const maxDays = 100 * 365
+
 // parseDuration accepts Go durations plus a day suffix ("30d"), the unit
 // people use for token lifetimes.
 func parseDuration(v string) (time.Duration, error) {
@@ -115,6 +118,9 @@ func parseDuration(v string) (time.Duration, error) {
 		n, err := strconv.Atoi(days)
 		if err != nil {
 			return 0, err
+		}
+		if n < 0 || n > maxDays {
+			return 0, fmt.Errorf("%q: more than %d days", v, maxDays)
 		}
 		return time.Duration(n) * 24 * time.Hour, nil
 	}

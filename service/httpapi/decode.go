@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"mime"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -80,7 +82,10 @@ func parseListQuery(raw string, maxPage int) (listQuery, error) {
 	}
 	q := listQuery{filter: task.Filter{Limit: maxPage}, page: 1}
 	var pageSet, limitSet bool
-	for key, vals := range values {
+	// Sorted, so that a query with two bad parameters always gets the
+	// same message.
+	for _, key := range slices.Sorted(maps.Keys(values)) {
+		vals := values[key]
 		if strings.ContainsAny(key, "[]$") {
 			return listQuery{}, failure.Invalidf("Query parameter %q is not allowed: values must be plain strings", clip(key))
 		}
@@ -146,9 +151,9 @@ func positive(name, v string) (int, error) {
 	return n, nil
 }
 
-// clip shortens s for an error message.
+// clip shortens s to 40 characters for an error message.
 func clip(s string) string {
-	if len(s) > 40 {
+	if utf8.RuneCountInString(s) > 40 {
 		return fmt.Sprintf("%.40s...", s)
 	}
 	return s

@@ -27,12 +27,26 @@ type Result struct {
 	Reset     time.Duration // until the window ends
 }
 
-// tighter returns whichever result leaves the client less room.
+// tighter returns whichever result leaves the client less room. When both
+// refuse, the later reset wins: a client that waits Retry-After must find
+// every key open again.
 func tighter(a, b Result) Result {
-	if !a.Allowed && b.Allowed || a.Allowed == b.Allowed && a.Remaining <= b.Remaining {
+	switch {
+	case a.Allowed != b.Allowed:
+		if a.Allowed {
+			return b
+		}
 		return a
+	case a.Allowed && a.Remaining != b.Remaining:
+		if a.Remaining < b.Remaining {
+			return a
+		}
+		return b
+	case a.Reset >= b.Reset:
+		return a
+	default:
+		return b
 	}
-	return b
 }
 
 // windowScript counts a request and returns the count and the window's
@@ -96,6 +110,7 @@ func New(name string, limit int, window time.Duration, rc *redis.Client, m *Metr
 
 // Allow counts one request against every key and returns the tightest
 // result: the request is allowed only if every key still has budget.
+// Callers pass at least one key.
 func (l *Limiter) Allow(ctx context.Context, keys ...string) Result {
 	var out Result
 	for i, key := range keys {

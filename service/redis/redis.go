@@ -57,8 +57,10 @@ func Open(url string) (*Client, error) {
 	setDefault(&opts.ReadTimeout, DefaultIOTimeout)
 	setDefault(&opts.WriteTimeout, DefaultIOTimeout)
 	setDefault(&opts.PoolTimeout, DefaultPoolTimeout)
-	// One retry at most: a down server must cost little per request.
+	// A down server must cost little per request: one command retry, and
+	// one dial attempt (go-redis otherwise dials 5 times, 100 ms apart).
 	opts.MaxRetries = 1
+	opts.DialerRetries = 1
 	// CLIENT SETINFO and maintenance notifications are extra round trips on
 	// each new connection that buy nothing for a single-node cache.
 	opts.DisableIdentity = true

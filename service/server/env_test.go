@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofiber/fiber/v3"
+
 	"github.com/taskready/taskready/embedded"
 	"github.com/taskready/taskready/service/config"
 	"github.com/taskready/taskready/service/redis"
@@ -275,3 +277,6 @@ func eventually(tb testing.TB, within time.Duration, what string, cond func() bo
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// fiberTestConfig gives in-process requests the same patience as a client.
+var fiberTestConfig = fiber.TestConfig{Timeout: 10 * time.Second, FailOnTimeout: true}
