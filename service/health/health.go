@@ -40,6 +40,7 @@ type Check struct {
 	Status        string    `json:"status"`
 	Time          time.Time `json:"time"`
 	Output        string    `json:"output,omitempty"`
+	Err           error     `json:"-"` // the cause, for logs only
 }
 
 // Report is the readiness document.
@@ -87,7 +88,16 @@ func (c *Checker) run(ctx context.Context, p Probe) Check {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	start := time.Now()
-	err := p.Check(ctx)
+	// The probe runs apart so that one ignoring its context still cannot
+	// hold the report past the timeout.
+	errc := make(chan error, 1)
+	go func() { errc <- p.Check(ctx) }()
+	var err error
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
 	elapsed := time.Since(start)
 	res := Check{
 		ComponentType: p.ComponentType,
@@ -97,8 +107,8 @@ func (c *Checker) run(ctx context.Context, p Probe) Check {
 		Time:          start.UTC(),
 	}
 	if err != nil {
-		res.Status = Fail
-		// The cause stays in the logs; the report names the symptom only,
+		res.Status, res.Err = Fail, err
+		// The cause goes to the logs; the report names the symptom only,
 		// since readiness is often reachable by more people than logs are.
 		res.Output = p.Name + " unreachable"
 		if !p.Critical {

@@ -145,6 +145,14 @@ func (s *server) limit(c fiber.Ctx, l *ratelimit.Limiter, message string, keys .
 
 func (s *server) ready(c fiber.Ctx) error {
 	r := s.deps.Health.Check(c.Context())
+	for name, checks := range r.Checks {
+		for _, ch := range checks {
+			if ch.Err != nil {
+				s.log.LogAttrs(c.Context(), slog.LevelWarn, "readiness probe failed", slog.String("request_id", requestID(c)),
+					slog.String("check", name), slog.String("error", ch.Err.Error()))
+			}
+		}
+	}
 	status := fiber.StatusOK
 	if r.Status == health.Fail {
 		status = fiber.StatusServiceUnavailable
