@@ -3,11 +3,16 @@ GO       ?= go
 FUZZTIME ?= 30s
 BENCHTIME ?= 2s
 
-.PHONY: run api test vet bench fuzz tidy
+.PHONY: run build api test vet bench fuzz tidy
 
 ## run: start the API on embedded stores and smoke-test its contract
-run:
-	$(GO) run ./cmd/harness run
+run: build
+	./bin/harness run -api-bin ./bin/taskapi
+
+## build: compile the API and the harness into bin/
+build:
+	$(GO) build -o bin/taskapi ./cmd/taskapi
+	$(GO) build -o bin/harness ./cmd/harness
 
 ## api: serve the API on :5000 with embedded stores (Ctrl-C to stop)
 api:

@@ -1,0 +1,12 @@
+// Package env brings up the system under test for the harness: the stores
+// and one or more API processes of this repository's build, and takes them
+// down again on every exit path.
+//
+// The harness treats the API as a black box: it starts the taskapi binary
+// with environment variables, waits for its readiness endpoint, and from
+// then on only knows its address. The same code will serve every provider
+// (embedded today; containers and external deployments next), which only
+// differ in where the stores come from.
+//
+// An Env and its APIs are safe to Close from any goroutine, once or more.
+package env
