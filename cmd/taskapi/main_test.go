@@ -122,6 +122,12 @@ func TestServesWithNoSetupAndStopsOnSIGTERM(t *testing.T) {
 	}
 	res.Body.Close()
 
+	check := exec.CommandContext(ctx, bin, "healthcheck")
+	check.Env = []string{"PORT=" + strconv.Itoa(port)}
+	if out, err := check.CombinedOutput(); err != nil {
+		t.Errorf("taskapi healthcheck on a ready API = %v %s; want exit 0", err, out)
+	}
+
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -134,5 +140,10 @@ func TestServesWithNoSetupAndStopsOnSIGTERM(t *testing.T) {
 	}
 	if last != "stopped" {
 		t.Errorf("last log line = %q; want \"stopped\"", last)
+	}
+	check = exec.CommandContext(ctx, bin, "healthcheck")
+	check.Env = []string{"PORT=" + strconv.Itoa(port)}
+	if err := check.Run(); err == nil {
+		t.Error("taskapi healthcheck with no API running = exit 0; want 1")
 	}
 }
