@@ -153,24 +153,35 @@ func bearer(c fiber.Ctx) string {
 
 // authenticate lets a request through only with a valid token of a user
 // who still exists, and makes that user's profile the request's user.
+// Refusals count against the API budget of the client's address, so
+// requests without a usable token (floods, token guessing) are limited
+// too, not only those of known users.
 func (s *server) authenticate(c fiber.Ctx) error {
-	token := bearer(c)
-	if token == "" {
-		return errNoToken
-	}
-	id, err := s.deps.Tokens.Verify(token)
+	p, err := s.identify(c)
 	if err != nil {
-		return errBadToken
-	}
-	p, err := s.deps.Profiles.Profile(c.Context(), id)
-	switch {
-	case errors.Is(err, user.ErrNotFound):
-		return errUserGone
-	case err != nil:
+		if lerr := s.limit(c, s.deps.APILimit, "Too many requests, please try again later", "ip:"+c.IP()); lerr != nil {
+			return lerr
+		}
 		return err
 	}
 	c.Locals(profileKey, p)
 	return c.Next()
+}
+
+func (s *server) identify(c fiber.Ctx) (user.Profile, error) {
+	token := bearer(c)
+	if token == "" {
+		return user.Profile{}, errNoToken
+	}
+	id, err := s.deps.Tokens.Verify(token)
+	if err != nil {
+		return user.Profile{}, errBadToken
+	}
+	p, err := s.deps.Profiles.Profile(c.Context(), id)
+	if errors.Is(err, user.ErrNotFound) {
+		return user.Profile{}, errUserGone
+	}
+	return p, err
 }
 
 func currentUser(c fiber.Ctx) user.Profile {

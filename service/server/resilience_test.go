@@ -226,3 +226,21 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 		t.Error("the listener still accepts connections after shutdown")
 	}
 }
+
+func TestRequestsWithoutAUsableTokenAreLimitedByAddress(t *testing.T) {
+	in := newEnv(t).start(t, "RATE_LIMIT_API=3/1m")
+	anon := in.client(t)
+	for i := 1; i <= 3; i++ {
+		r := anon.do("GET", "/api/tasks", nil).expect(t, 401, "Not authorized, no token provided")
+		if got, want := r.header.Get("RateLimit-Remaining"), strconv.Itoa(3-i); got != want {
+			t.Errorf("refusal %d: RateLimit-Remaining = %q; want %q", i, got, want)
+		}
+	}
+	anon.token = "guessed.token.value"
+	anon.do("GET", "/api/tasks", nil).expect(t, 429, "Too many requests, please try again later")
+
+	// A signed-in user's budget is their own.
+	c := in.client(t)
+	c.register("Unaffected")
+	c.do("GET", "/api/tasks", nil).expect(t, 200, "")
+}
