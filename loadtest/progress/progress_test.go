@@ -1,0 +1,48 @@
+package progress
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNonTerminalPrintsEveryTenth(t *testing.T) {
+	var buf bytes.Buffer
+	clock := time.Unix(0, 0)
+	b := New(&buf, "seeding", "docs", 1000)
+	b.now = func() time.Time { return clock }
+	b.start = clock
+	for done := 0; done <= 1000; done += 10 {
+		clock = clock.Add(10 * time.Millisecond)
+		b.Set(done)
+	}
+	b.Done(1000)
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 10 {
+		t.Fatalf("%d lines; want 10 (10%% to 100%% by tenths):\n%s", len(lines), buf.String())
+	}
+	last := lines[len(lines)-1]
+	for _, want := range []string{"100%", "1000/1000 docs", "990 docs/s", "done in 1.01s", strings.Repeat("█", width)} {
+		if !strings.Contains(last, want) {
+			t.Errorf("last line %q lacks %q", last, want)
+		}
+	}
+}
+
+func TestTerminalRedrawsInPlaceAtMostTenTimesASecond(t *testing.T) {
+	var buf bytes.Buffer
+	clock := time.Unix(0, 0)
+	b := New(&buf, "x", "u", 100)
+	b.tty, b.now, b.start = true, func() time.Time { return clock }, clock
+	for i := 0; i <= 100; i++ {
+		clock = clock.Add(5 * time.Millisecond) // 0.5 s in all
+		b.Set(i)
+	}
+	if n := strings.Count(buf.String(), "\r"); n < 4 || n > 6 {
+		t.Errorf("%d redraws in 0.5 s; want about 5", n)
+	}
+	if strings.Contains(buf.String(), "\n") {
+		t.Error("a terminal bar must not end lines before Done")
+	}
+}
