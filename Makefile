@@ -7,7 +7,7 @@ BENCHTIME ?= 2s
 
 ## run: start the API on embedded stores and smoke-test its contract
 run: build
-	./bin/harness run -api-bin ./bin/taskapi
+	./bin/harness run -provider embedded -api-bin ./bin/taskapi
 
 ## build: compile the API and the harness into bin/
 build:

@@ -1,10 +1,15 @@
-// Command harness brings up the task API with its stores and checks it.
+// Command harness brings up the task API with its stores, seeds it, breaks
+// it on purpose, and checks it.
 //
-//	harness run     start the embedded environment and smoke-test the contract
-//	harness smoke   smoke-test the contract of a running API (--target URL)
+//	harness run     bring up an environment and smoke-test the contract
+//	harness up      bring up an environment and hold it until Ctrl-C
+//	harness down    remove what a crashed run left in the container engine
+//	harness seed    bulk-insert deterministic users and tasks
+//	harness fault   stop, start, pause, unpause or kill a component
+//	harness smoke   smoke-test the contract of a running API
 //
-// Exit codes: 0 every check passed, 1 a check failed or the environment
-// could not start, 2 a usage error.
+// Exit codes: 0 success, 1 a check failed or the environment failed, 2 a
+// usage error.
 package main
 
 import (
@@ -16,10 +21,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
-	"github.com/taskready/taskready/checks/contract"
-	"github.com/taskready/taskready/loadtest/env"
+	tclog "github.com/testcontainers/testcontainers-go/log"
 )
 
 // Exit codes.
@@ -35,32 +38,45 @@ var errUsage = errors.New("usage")
 type command struct {
 	fs   *flag.FlagSet
 	help string
-	run  func(ctx context.Context, stdout io.Writer) error
+	run  func(ctx context.Context, out io.Writer) error
+}
+
+var order = []string{"run", "up", "down", "seed", "fault", "smoke"}
+
+func commands() map[string]command {
+	return map[string]command{
+		"run":   runCmd(),
+		"up":    upCmd(),
+		"down":  downCmd(),
+		"seed":  seedCmd(),
+		"fault": faultCmd(),
+		"smoke": smokeCmd(),
+	}
 }
 
 func main() {
+	// testcontainers announces every engine connection on stderr; the
+	// harness says what it does itself.
+	tclog.SetDefault(tclog.NewNoopLogger())
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	commands := map[string]command{
-		"run":   runCmd(),
-		"smoke": smokeCmd(),
-	}
+	cmds := commands()
 	usage := func() {
 		fmt.Fprintln(stderr, "usage: harness <command> [flags]\n\ncommands:")
-		for _, name := range []string{"run", "smoke"} {
-			fmt.Fprintf(stderr, "  %-7s %s\n", name, commands[name].help)
+		for _, name := range order {
+			fmt.Fprintf(stderr, "  %-6s %s\n", name, cmds[name].help)
 		}
-		fmt.Fprintln(stderr, "\nexit codes: 0 pass, 1 a check failed or the environment failed, 2 usage error")
+		fmt.Fprintln(stderr, "\n'harness <command> -h' lists a command's flags.\nexit codes: 0 success, 1 a check or the environment failed, 2 usage error")
 	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage()
 		return exitUsage
 	}
-	cmd, ok := commands[args[0]]
+	cmd, ok := cmds[args[0]]
 	if !ok {
 		fmt.Fprintf(stderr, "harness: unknown command %q\n", args[0])
 		usage()
@@ -82,62 +98,4 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "harness %s: %v\n", args[0], err)
 		return exitFail
 	}
-}
-
-var errChecksFailed = errors.New("the contract smoke failed (see above)")
-
-func runCmd() command {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	apiBin := fs.String("api-bin", "bin/taskapi", "taskapi binary to start (make build)")
-	instances := fs.Int("api-instances", 1, "API processes to start")
-	dataDir := fs.String("data-dir", "", "directory for the embedded MongoDB files (default: a temporary one)")
-	return command{fs: fs, help: "start the embedded environment and smoke-test the contract", run: func(ctx context.Context, stdout io.Writer) error {
-		if *instances < 1 {
-			return fmt.Errorf("%w: -api-instances must be at least 1", errUsage)
-		}
-		fmt.Fprintln(stdout, "harness: starting the embedded environment")
-		e, err := env.Embedded(ctx, env.Options{
-			APIBinary: *apiBin, Instances: *instances, DataDir: *dataDir,
-			Progress: func(component string, took time.Duration) {
-				fmt.Fprintf(stdout, "  %-40s ready in %s\n", component, took.Round(time.Millisecond))
-			},
-		})
-		if err != nil {
-			return err
-		}
-		defer e.Close()
-		fmt.Fprintf(stdout, "harness: %s\n", e.Description)
-		for _, a := range e.APIs {
-			if err := smoke(ctx, stdout, a.URL()); err != nil {
-				return err
-			}
-		}
-		return nil
-	}}
-}
-
-func smokeCmd() command {
-	fs := flag.NewFlagSet("smoke", flag.ContinueOnError)
-	target := fs.String("target", "", "base URL of a running task API, e.g. http://localhost:5000")
-	return command{fs: fs, help: "smoke-test the contract of a running API (-target URL)", run: func(ctx context.Context, stdout io.Writer) error {
-		if *target == "" {
-			return fmt.Errorf("%w: -target is required", errUsage)
-		}
-		return smoke(ctx, stdout, *target)
-	}}
-}
-
-func smoke(ctx context.Context, stdout io.Writer, target string) error {
-	fmt.Fprintf(stdout, "harness: smoke-testing the contract against %s\n", target)
-	report, err := contract.Run(ctx, target)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if err := report.WriteText(stdout); err != nil {
-		return err
-	}
-	if !report.Passed() {
-		return errChecksFailed
-	}
-	return nil
 }

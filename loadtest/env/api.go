@@ -19,15 +19,26 @@ import (
 // DefaultReadyTimeout bounds how long an API may take to become ready.
 const DefaultReadyTimeout = 60 * time.Second
 
-// API is one running taskapi process.
+// API is one taskapi process. It is a Component: faults can stop, kill,
+// pause and restart it, always on the same port.
 type API struct {
 	name string
-	url  string
-	cmd  *exec.Cmd
+	bin  string
+	port int
+	vars []string
 	out  *tail
+
+	mu   sync.Mutex
+	proc *apiProc // nil while stopped
+}
+
+var _ Component = (*API)(nil)
+
+// apiProc is one run of the process.
+type apiProc struct {
+	cmd  *exec.Cmd
 	done chan struct{} // closed when the process has exited
-	err  error         // the process's exit status, set before done closes
-	once sync.Once
+	err  error         // the exit status, set before done closes
 }
 
 // StartAPI starts the taskapi binary at bin on a free loopback port with
@@ -38,19 +49,8 @@ func StartAPI(ctx context.Context, name, bin string, vars []string) (*API, error
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	a := &API{name: name, url: "http://127.0.0.1:" + strconv.Itoa(port), out: newTail(20), done: make(chan struct{})}
-	a.cmd = exec.Command(bin)
-	a.cmd.Env = append(os.Environ(), append([]string{"PORT=" + strconv.Itoa(port)}, vars...)...)
-	a.cmd.Stdout, a.cmd.Stderr = a.out, a.out
-	if err := a.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("%s: start %s: %w (build it with: make build)", name, bin, err)
-	}
-	go func() {
-		a.err = a.cmd.Wait()
-		close(a.done)
-	}()
-	if err := a.waitReady(ctx); err != nil {
-		_ = a.Close()
+	a := &API{name: name, bin: bin, port: port, vars: vars, out: newTail(20)}
+	if err := a.Start(ctx); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -59,17 +59,44 @@ func StartAPI(ctx context.Context, name, bin string, vars []string) (*API, error
 // Name is the API's name in the environment ("api-1").
 func (a *API) Name() string { return a.name }
 
-// URL is the API's base URL.
-func (a *API) URL() string { return a.url }
+// URL is the API's base URL; it stays the same across restarts.
+func (a *API) URL() string { return "http://127.0.0.1:" + strconv.Itoa(a.port) }
 
-func (a *API) waitReady(ctx context.Context) error {
+// Start runs the process (again) and waits until it is ready.
+func (a *API) Start(ctx context.Context) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.proc != nil {
+		return nil
+	}
+	cmd := exec.Command(a.bin)
+	cmd.Env = append(os.Environ(), append([]string{"PORT=" + strconv.Itoa(a.port)}, a.vars...)...)
+	cmd.Stdout, cmd.Stderr = a.out, a.out
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("%s: start %s: %w (build it with: make build)", a.name, a.bin, err)
+	}
+	p := &apiProc{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	if err := a.waitReady(ctx, p); err != nil {
+		_ = cmd.Process.Kill()
+		<-p.done
+		return err
+	}
+	a.proc = p
+	return nil
+}
+
+func (a *API) waitReady(ctx context.Context, p *apiProc) error {
 	ctx, cancel := context.WithTimeout(ctx, DefaultReadyTimeout)
 	defer cancel()
 	client := &http.Client{Timeout: 2 * time.Second}
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, a.url+"/readyz", nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, a.URL()+"/readyz", nil)
 		if res, err := client.Do(req); err == nil {
 			_, _ = io.Copy(io.Discard, res.Body)
 			res.Body.Close()
@@ -78,8 +105,8 @@ func (a *API) waitReady(ctx context.Context) error {
 			}
 		}
 		select {
-		case <-a.done:
-			return fmt.Errorf("%s exited before it was ready (%v); it printed:\n%s", a.name, a.err, a.out)
+		case <-p.done:
+			return fmt.Errorf("%s exited before it was ready (%v); it printed:\n%s", a.name, p.err, a.out)
 		case <-ctx.Done():
 			return fmt.Errorf("%s not ready within %s; it printed:\n%s", a.name, DefaultReadyTimeout, a.out)
 		case <-tick.C:
@@ -87,31 +114,66 @@ func (a *API) waitReady(ctx context.Context) error {
 	}
 }
 
-// Close stops the process: SIGTERM, then SIGKILL if it has not exited
-// within ten seconds. It is safe to call more than once.
+// Stop sends SIGTERM and waits for a graceful exit; after ten seconds it
+// kills the process.
+func (a *API) Stop(ctx context.Context) error { return a.end(ctx, syscall.SIGTERM) }
+
+// Kill sends SIGKILL.
+func (a *API) Kill(ctx context.Context) error { return a.end(ctx, syscall.SIGKILL) }
+
+// Pause freezes the process (SIGSTOP): connections hang.
+func (a *API) Pause(context.Context) error { return a.signal(syscall.SIGSTOP) }
+
+// Unpause resumes a paused process (SIGCONT).
+func (a *API) Unpause(context.Context) error { return a.signal(syscall.SIGCONT) }
+
+func (a *API) signal(sig syscall.Signal) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.proc == nil {
+		return fmt.Errorf("%s is not running", a.name)
+	}
+	return a.proc.cmd.Process.Signal(sig)
+}
+
+func (a *API) end(ctx context.Context, sig syscall.Signal) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	p := a.proc
+	if p == nil {
+		return nil
+	}
+	a.proc = nil
+	_ = p.cmd.Process.Signal(syscall.SIGCONT) // a paused process cannot handle SIGTERM
+	_ = p.cmd.Process.Signal(sig)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		return fmt.Errorf("%s ignored %s for 10s and was killed", a.name, sig)
+	case <-ctx.Done():
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		return ctx.Err()
+	}
+	var exit *exec.ExitError
+	switch {
+	case sig == syscall.SIGKILL:
+		return nil
+	case p.err != nil && !errors.As(p.err, &exit):
+		return fmt.Errorf("%s: %w", a.name, p.err)
+	case exit != nil && exit.ExitCode() != 0:
+		return fmt.Errorf("%s exited with %d after SIGTERM; it printed:\n%s", a.name, exit.ExitCode(), a.out)
+	}
+	return nil
+}
+
+// Close stops the process if it runs; it is safe to call more than once.
 func (a *API) Close() error {
-	var err error
-	a.once.Do(func() {
-		if a.cmd.Process == nil {
-			return
-		}
-		_ = a.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-a.done:
-		case <-time.After(10 * time.Second):
-			_ = a.cmd.Process.Kill()
-			<-a.done
-			err = fmt.Errorf("%s ignored SIGTERM for 10s and was killed", a.name)
-			return
-		}
-		var exit *exec.ExitError
-		if a.err != nil && !errors.As(a.err, &exit) {
-			err = fmt.Errorf("%s: %w", a.name, a.err)
-		} else if exit != nil && exit.ExitCode() != 0 {
-			err = fmt.Errorf("%s exited with %d after SIGTERM; it printed:\n%s", a.name, exit.ExitCode(), a.out)
-		}
-	})
-	return err
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return a.Stop(ctx)
 }
 
 func freePort() (int, error) {

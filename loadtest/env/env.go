@@ -4,99 +4,174 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"os"
+	"maps"
+	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
-	"github.com/taskready/taskready/embedded"
+	"github.com/taskready/taskready/loadtest/proxy"
 )
 
-// Env is a running system under test.
+// Env is a running system under test: stores, API instances, and one
+// address that spreads requests over the instances.
 type Env struct {
-	// Description says what runs, for reports ("embedded: FerretDB
-	// (SQLite) + redis-server, 2 API instances").
-	Description string
-	MongoURI    string
-	RedisURL    string
-	APIs        []*API
-	closers     []func() error
+	Provider string
+	Stores   *Stores
+	APIs     []*API
+	// Target is the one address load and checks go to: the balancer in
+	// front of the API instances, or the external target.
+	Target string
+	// Links are the fault proxies between the APIs and each store
+	// ("mongo", "redis"), where the store has a single address.
+	Links    map[string]*proxy.Proxy
+	balancer *Balancer
+	closers  closeStack
 }
 
-// Options configure an environment.
+// Options configure Up.
 type Options struct {
 	APIBinary string   // path of the taskapi build
-	Instances int      // API processes, at least 1
+	Instances int      // API processes; 0 starts none (with Target set)
 	APIEnv    []string // extra environment for every API ("RATE_LIMIT_AUTH=100/1m")
-	DataDir   string   // where the embedded MongoDB keeps its files; a temp dir when empty
+	// Target, when set, is an API that already runs: no instances start.
+	Target string
 	// Progress, when set, is told how long each component took to start.
-	Progress func(component string, took time.Duration)
+	Progress func(Timing)
 }
 
-// Embedded starts the no-setup environment: FerretDB in this process,
-// redis-server (or miniredis), and the API processes. On error everything
-// already started is stopped.
-func Embedded(ctx context.Context, o Options) (_ *Env, err error) {
-	if o.Instances < 1 {
-		o.Instances = 1
+// Up brings up the provider's stores, the API instances pointed at them,
+// and the balancer. On error everything already started is stopped.
+func Up(ctx context.Context, p Provider, o Options) (_ *Env, err error) {
+	progress := o.Progress
+	if progress == nil {
+		progress = func(Timing) {}
 	}
-	if o.Progress == nil {
-		o.Progress = func(string, time.Duration) {}
-	}
-	e := &Env{}
+	e := &Env{Provider: p.Name()}
 	defer func() {
 		if err != nil {
 			_ = e.Close()
 		}
 	}()
-	quiet := slog.New(slog.DiscardHandler)
-
-	dir := o.DataDir
-	if dir == "" {
-		if dir, err = os.MkdirTemp("", "harness-mongo-"); err != nil {
-			return nil, fmt.Errorf("data dir: %w", err)
-		}
-		e.closers = append(e.closers, func() error { return os.RemoveAll(dir) })
+	if e.Stores, err = p.Stores(ctx); err != nil {
+		return nil, err
 	}
-	start := time.Now()
-	m, err := embedded.StartMongo(ctx, dir, embedded.MongoLogger(quiet))
+	e.closers.push(e.Stores.Close)
+	for _, t := range e.Stores.Timings {
+		progress(t)
+	}
+	if o.Target != "" {
+		e.Target = o.Target
+		return e, nil
+	}
+	if o.Instances < 1 {
+		return nil, errors.New("no API target: give a target or at least one instance")
+	}
+	mongoURI, err := e.link("mongo", e.Stores.MongoURI)
 	if err != nil {
-		return nil, fmt.Errorf("start embedded mongodb: %w", err)
+		return nil, err
 	}
-	e.closers = append(e.closers, m.Close)
-	o.Progress("mongodb (FerretDB)", time.Since(start))
-
-	start = time.Now()
-	r, err := embedded.StartRedis(ctx, embedded.RedisLogger(quiet))
+	redisURL, err := e.link("redis", e.Stores.RedisURL)
 	if err != nil {
-		return nil, fmt.Errorf("start embedded redis: %w", err)
+		return nil, err
 	}
-	e.closers = append(e.closers, r.Close)
-	o.Progress("redis ("+r.Kind().String()+")", time.Since(start))
-
-	e.MongoURI, e.RedisURL = m.URI(), r.URL()
-	e.Description = fmt.Sprintf("embedded: FerretDB (SQLite) + %s, %d API instance(s)", r.Kind(), o.Instances)
-	vars := append([]string{"MONGODB_URI=" + e.MongoURI, "REDIS_URL=" + e.RedisURL}, o.APIEnv...)
+	vars := append([]string{"MONGODB_URI=" + mongoURI, "REDIS_URL=" + redisURL}, o.APIEnv...)
+	urls := make([]string, 0, o.Instances)
 	for i := 1; i <= o.Instances; i++ {
-		start = time.Now()
-		name := "api-" + strconv.Itoa(i)
-		a, err := StartAPI(ctx, name, o.APIBinary, vars)
+		start := time.Now()
+		a, err := StartAPI(ctx, "api-"+strconv.Itoa(i), o.APIBinary, vars)
 		if err != nil {
 			return nil, err
 		}
 		e.APIs = append(e.APIs, a)
-		e.closers = append(e.closers, a.Close)
-		o.Progress(name+" "+a.URL(), time.Since(start))
+		e.closers.push(a.Close)
+		urls = append(urls, a.URL())
+		progress(Timing{a.Name() + " " + a.URL(), time.Since(start)})
 	}
+	if e.balancer, err = StartBalancer(urls); err != nil {
+		return nil, err
+	}
+	e.closers.push(e.balancer.Close)
+	e.Target = e.balancer.URL()
 	return e, nil
 }
 
-// Close stops everything the environment started, newest first.
-func (e *Env) Close() error {
-	var errs []error
-	for i := len(e.closers) - 1; i >= 0; i-- {
-		errs = append(errs, e.closers[i]())
+// link puts a fault proxy in front of a single-host store URI and returns
+// the URI through it. A multi-host URI (a replica set the driver
+// discovers) is returned as it is: a proxy would hide the topology.
+func (e *Env) link(name, uri string) (string, error) {
+	u, err := url.Parse(uri)
+	if err != nil || u.Host == "" || strings.Contains(u.Host, ",") {
+		return uri, nil
 	}
-	e.closers = nil
-	return errors.Join(errs...)
+	p, err := proxy.Start(u.Host)
+	if err != nil {
+		return "", err
+	}
+	e.closers.push(p.Close)
+	if e.Links == nil {
+		e.Links = map[string]*proxy.Proxy{}
+	}
+	e.Links[name] = p
+	u.Host = p.Addr()
+	return u.String(), nil
 }
+
+// Degrade applies a network fault to the link to a store: "latency"
+// (with d), "reset" (every connection, until healed) or "heal".
+func (e *Env) Degrade(name, action string, d time.Duration) error {
+	p, ok := e.Links[name]
+	if !ok {
+		return fmt.Errorf("%w: no link %q (have: %v)", ErrNoComponent, name, slices.Sorted(maps.Keys(e.Links)))
+	}
+	switch action {
+	case "latency":
+		p.SetLatency(d)
+	case "reset":
+		p.Reset()
+	case "heal":
+		p.Heal()
+	default:
+		return fmt.Errorf("unknown link fault %q (one of %v)", action, LinkActions)
+	}
+	return nil
+}
+
+// LinkActions are the faults a link to a store can undergo.
+var LinkActions = []string{"latency", "reset", "heal"}
+
+// Description says what runs, in one line.
+func (e *Env) Description() string {
+	if len(e.APIs) == 0 {
+		return fmt.Sprintf("%s; API at %s", e.Stores.Description, e.Target)
+	}
+	return fmt.Sprintf("%s; %d API instance(s) behind %s", e.Stores.Description, len(e.APIs), e.Target)
+}
+
+// Components returns every part faults can act on: stores, then APIs.
+func (e *Env) Components() []Component {
+	out := append([]Component(nil), e.Stores.Components...)
+	for _, a := range e.APIs {
+		out = append(out, a)
+	}
+	return out
+}
+
+// Component returns the component called name, or ErrNoComponent.
+func (e *Env) Component(name string) (Component, error) {
+	var names []string
+	for _, c := range e.Components() {
+		if c.Name() == name {
+			return c, nil
+		}
+		names = append(names, c.Name())
+	}
+	return nil, fmt.Errorf("%w %q (have: %v)", ErrNoComponent, name, names)
+}
+
+// Close stops everything the environment started, newest first. It is
+// safe to call more than once.
+func (e *Env) Close() error { return e.closers.close() }
+
+func joinErrors(errs []error) error { return errors.Join(errs...) }

@@ -2,84 +2,257 @@ package env_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/taskready/taskready/loadtest/env"
 )
 
-// buildAPI compiles cmd/taskapi, the binary the harness runs.
+var (
+	buildOnce sync.Once
+	apiBin    string
+	buildErr  error
+)
+
+// buildAPI compiles cmd/taskapi, the binary the harness runs, once.
 func buildAPI(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "taskapi")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "../../cmd/taskapi").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "harness-env-test-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		apiBin = filepath.Join(dir, "taskapi")
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		if out, err := exec.CommandContext(ctx, "go", "build", "-o", apiBin, "../../cmd/taskapi").CombinedOutput(); err != nil {
+			buildErr = errors.New(string(out))
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("go build taskapi: %v", buildErr)
 	}
-	return bin
+	return apiBin
 }
 
-func TestEmbeddedRunsInstancesOnSharedStores(t *testing.T) {
-	bin := buildAPI(t)
+func post(t *testing.T, url, body string) int {
+	t.Helper()
+	res, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+func get(t *testing.T, url string) int {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+func upEmbedded(t *testing.T, instances int) *env.Env {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	var took []string
-	e, err := env.Embedded(ctx, env.Options{
-		APIBinary: bin, Instances: 2, APIEnv: []string{"BCRYPT_COST=4"},
-		Progress: func(c string, _ time.Duration) { took = append(took, c) },
+	var took []env.Timing
+	e, err := env.Up(ctx, env.NewEmbedded(env.EmbeddedOptions{}), env.Options{
+		APIBinary: buildAPI(t), Instances: instances, APIEnv: []string{"BCRYPT_COST=4"},
+		Progress: func(tm env.Timing) { took = append(took, tm) },
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = e.Close() })
-	if len(e.APIs) != 2 || len(took) != 4 {
-		t.Fatalf("APIs = %d, progress = %v; want 2 APIs and 4 components", len(e.APIs), took)
+	if want := 2 + instances; len(took) != want {
+		t.Errorf("progress reported %d components; want %d", len(took), want)
 	}
+	return e
+}
 
-	// A user registered through one instance logs in through the other.
+func TestEmbeddedServesTheContractThroughOneAddress(t *testing.T) {
+	e := upEmbedded(t, 2)
 	body := `{"name":"E","email":"e@example.com","password":"secret123"}`
-	post := func(base, path string) int {
-		res, err := http.Post(base+path, "application/json", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		return res.StatusCode
-	}
-	if got := post(e.APIs[0].URL(), "/api/auth/register"); got != 201 {
+	// A user registered through one instance logs in through the other,
+	// and through the balancer.
+	if got := post(t, e.APIs[0].URL()+"/api/auth/register", body); got != 201 {
 		t.Fatalf("register on api-1 = %d", got)
 	}
-	if got := post(e.APIs[1].URL(), "/api/auth/login"); got != 200 {
+	if got := post(t, e.APIs[1].URL()+"/api/auth/login", body); got != 200 {
 		t.Fatalf("login on api-2 = %d; want 200 (shared stores)", got)
+	}
+	if got := post(t, e.Target+"/api/auth/login", body); got != 200 {
+		t.Fatalf("login through %s = %d", e.Target, got)
+	}
+
+	// Stopping an instance does not stop the service behind the balancer.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := e.Apply(ctx, "api-1", "stop"); err != nil {
+		t.Fatal(err)
+	}
+	ok := 0
+	for range 10 {
+		if get(t, e.Target+"/api/health") == 200 {
+			ok++
+		}
+	}
+	if ok < 9 {
+		t.Errorf("%d of 10 requests through the balancer succeeded with api-1 stopped; want at least 9", ok)
+	}
+	if err := e.Apply(ctx, "api-1", "start"); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(t, e.APIs[0].URL()+"/readyz"); got != 200 {
+		t.Errorf("api-1 after restart: /readyz = %d, same address %s", got, e.APIs[0].URL())
 	}
 
 	if err := e.Close(); err != nil {
 		t.Fatalf("Close = %v", err)
 	}
-	for _, a := range e.APIs {
-		if conn, err := net.DialTimeout("tcp", strings.TrimPrefix(a.URL(), "http://"), time.Second); err == nil {
+	for _, addr := range []string{e.Target, e.APIs[0].URL(), e.APIs[1].URL()} {
+		if conn, err := net.DialTimeout("tcp", strings.TrimPrefix(addr, "http://"), time.Second); err == nil {
 			conn.Close()
-			t.Errorf("%s still accepts connections after Close", a.Name())
+			t.Errorf("%s still accepts connections after Close", addr)
 		}
 	}
 }
 
-func TestEmbeddedReportsAnAPIThatCannotStart(t *testing.T) {
+func TestFaultsThroughTheControlEndpoint(t *testing.T) {
+	e := upEmbedded(t, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	control, err := env.ServeControl(ctx, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Fault(ctx, control, "mongo-0", "stop"); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(t, e.Target+"/readyz"); got != 503 {
+		t.Errorf("/readyz with mongo-0 stopped = %d; want 503", got)
+	}
+	if err := env.Fault(ctx, control, "mongo-0", "start"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for get(t, e.Target+"/readyz") != 200 {
+		if time.Now().After(deadline) {
+			t.Fatal("/readyz not back to 200 within 15s of mongo-0 starting")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// A paused API hangs, an unpaused one answers.
+	if err := env.Fault(ctx, control, "api-1", "pause"); err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Timeout: 300 * time.Millisecond}
+	if res, err := client.Get(e.APIs[0].URL() + "/healthz"); err == nil {
+		res.Body.Close()
+		t.Error("a paused API answered")
+	}
+	if err := env.Fault(ctx, control, "api-1", "unpause"); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(t, e.APIs[0].URL()+"/healthz"); got != 200 {
+		t.Errorf("unpaused API: /healthz = %d", got)
+	}
+
+	// Network faults on the links to the stores.
+	if err := env.DegradeLink(ctx, control, "mongo", "latency", 300*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if ms := readyzLatency(t, e.Target, "mongodb"); ms < 300 {
+		t.Errorf("mongodb ping with 300ms link latency took %.1fms", ms)
+	}
+	if err := env.DegradeLink(ctx, control, "redis", "reset", 0); err != nil {
+		t.Fatal(err)
+	}
+	if status := readyzStatus(t, e.Target); status != "warn" {
+		t.Errorf("/readyz with the redis link reset = %q; want warn (serving without Redis)", status)
+	}
+	for _, link := range []string{"mongo", "redis"} {
+		if err := env.DegradeLink(ctx, control, link, "heal", 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline = time.Now().Add(15 * time.Second)
+	for readyzStatus(t, e.Target) != "pass" {
+		if time.Now().After(deadline) {
+			t.Fatal("/readyz not back to pass within 15s of healing the links")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := env.DegradeLink(ctx, control, "postgres", "reset", 0); err == nil || !strings.Contains(err.Error(), "no link") {
+		t.Errorf("reset of an unknown link = %v", err)
+	}
+
+	for _, tt := range []struct{ name, action, want string }{
+		{"nope", "stop", "no such component"},
+		{"api-1", "explode", "unknown fault"},
+		{"mongo-0", "pause", "not supported"},
+	} {
+		if err := env.Fault(ctx, control, tt.name, tt.action); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("fault %s %s = %v; want an error saying %q", tt.action, tt.name, err, tt.want)
+		}
+	}
+}
+
+func TestUpReportsAnAPIThatCannotStart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	script := filepath.Join(t.TempDir(), "broken-api")
 	if err := os.WriteFile(script, []byte("#!/bin/sh\necho 'taskapi: JWT_SECRET is too short' >&2\nexit 2\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	_, err := env.Embedded(ctx, env.Options{APIBinary: script})
+	_, err := env.Up(ctx, env.NewEmbedded(env.EmbeddedOptions{}), env.Options{APIBinary: script, Instances: 1})
 	if err == nil || !strings.Contains(err.Error(), "api-1 exited before it was ready") || !strings.Contains(err.Error(), "JWT_SECRET is too short") {
 		t.Fatalf("err = %v; want it to name api-1 and quote its output", err)
 	}
+}
+
+type readiness struct {
+	Status string `json:"status"`
+	Checks map[string][]struct {
+		ObservedValue float64 `json:"observedValue"`
+	} `json:"checks"`
+}
+
+func readyz(t *testing.T, target string) readiness {
+	t.Helper()
+	res, err := http.Get(target + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var r readiness
+	if err := json.NewDecoder(res.Body).Decode(&r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func readyzStatus(t *testing.T, target string) string { return readyz(t, target).Status }
+
+func readyzLatency(t *testing.T, target, dep string) float64 {
+	c := readyz(t, target).Checks[dep+":responseTime"]
+	if len(c) == 0 {
+		t.Fatalf("/readyz has no %s check", dep)
+	}
+	return c[0].ObservedValue
 }

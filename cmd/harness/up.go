@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/taskready/taskready/loadtest/env"
+)
+
+// DefaultState is where `harness up` writes its endpoints for the other
+// commands.
+const DefaultState = "out/harness-env.json"
+
+func upCmd() command {
+	fs := flag.NewFlagSet("up", flag.ContinueOnError)
+	var ef envFlags
+	ef.register(fs, 2)
+	asJSON := fs.Bool("json", false, "print the endpoints as JSON")
+	state := fs.String("state", DefaultState, "file the endpoints are written to, for seed, fault and checks")
+	return command{fs: fs, help: "bring up an environment, print its endpoints, hold it until Ctrl-C", run: func(ctx context.Context, out io.Writer) error {
+		progress := out
+		if *asJSON {
+			progress = os.Stderr
+		}
+		e, err := ef.up(ctx, progress)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			fmt.Fprintln(progress, "harness: taking the environment down")
+			if err := e.Close(); err != nil {
+				fmt.Fprintln(progress, "harness:", err)
+			}
+			_ = os.Remove(*state)
+		}()
+		ep := e.Endpoints()
+		if ep.Control, err = env.ServeControl(ctx, e); err != nil {
+			return err
+		}
+		if err := writeState(*state, ep); err != nil {
+			return err
+		}
+		if *asJSON {
+			enc := json.NewEncoder(out)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(ep); err != nil {
+				return err
+			}
+		} else {
+			printEndpoints(out, ep, *state)
+		}
+		<-ctx.Done()
+		return nil
+	}}
+}
+
+func printEndpoints(out io.Writer, ep env.Endpoints, state string) {
+	row := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(out, "  %-12s %s\n", k, v)
+		}
+	}
+	row("target", ep.Target)
+	row("apis", strings.Join(ep.APIs, " "))
+	row("mongodb", ep.MongoURI)
+	row("redis", ep.RedisURL)
+	row("replicas", strings.Join(ep.RedisReplicas, " "))
+	row("sentinels", strings.Join(ep.Sentinels, " "))
+	row("components", strings.Join(ep.Components, " "))
+	row("links", strings.Join(ep.Links, " "))
+	fmt.Fprintf(out, "harness: endpoints written to %s; Ctrl-C takes everything down\n", state)
+}
+
+func writeState(path string, ep env.Endpoints) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	data, err := json.MarshalIndent(ep, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(data, '\n'), 0o600)
+}
+
+func readState(path string) (env.Endpoints, error) {
+	var ep env.Endpoints
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ep, fmt.Errorf("%w (start one with: harness up)", err)
+	}
+	if err := json.Unmarshal(data, &ep); err != nil {
+		return ep, fmt.Errorf("state %s: %w", path, err)
+	}
+	return ep, nil
+}
+
+func downCmd() command {
+	fs := flag.NewFlagSet("down", flag.ContinueOnError)
+	return command{fs: fs, help: "remove every container and network a crashed run left behind", run: func(ctx context.Context, out io.Writer) error {
+		if err := env.DockerAvailable(ctx); err != nil {
+			fmt.Fprintf(out, "harness: no container engine answers (%v); nothing to remove\n", err)
+			return nil
+		}
+		n, err := env.RemoveLeftovers(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "harness: removed %d leftover container(s) and network(s)\n", n)
+		return nil
+	}}
+}
+
+func faultCmd() command {
+	fs := flag.NewFlagSet("fault", flag.ContinueOnError)
+	state := fs.String("state", DefaultState, "endpoints file of a running `harness up`")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), `usage: harness fault [-state FILE] <action> <name> [duration]
+
+  %s <component>    e.g. harness fault stop mongo-0
+  latency <link> <duration>          e.g. harness fault latency mongo 200ms
+  reset|heal <link>                  e.g. harness fault reset redis
+
+components and links are listed by harness up.
+`, strings.Join(env.Actions, "|"))
+		fs.PrintDefaults()
+	}
+	return command{fs: fs, help: "stop, start, pause, unpause or kill a component; slow down or reset a link to a store", run: func(ctx context.Context, out io.Writer) error {
+		if fs.NArg() < 2 {
+			return fmt.Errorf("%w: want an action and a name, e.g. harness fault stop mongo-0", errUsage)
+		}
+		action, name := fs.Arg(0), fs.Arg(1)
+		var d time.Duration
+		if action == "latency" {
+			var err error
+			if fs.NArg() != 3 {
+				return fmt.Errorf("%w: latency needs a duration, e.g. harness fault latency mongo 200ms", errUsage)
+			}
+			if d, err = time.ParseDuration(fs.Arg(2)); err != nil || d < 0 {
+				return fmt.Errorf("%w: latency %q is not a duration such as 200ms", errUsage, fs.Arg(2))
+			}
+		}
+		ep, err := readState(*state)
+		if err != nil {
+			return err
+		}
+		if slices.Contains(env.LinkActions, action) {
+			err = env.DegradeLink(ctx, ep.Control, name, action, d)
+		} else {
+			err = env.Fault(ctx, ep.Control, name, action)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "harness: %s %s: done\n", action, name)
+		return nil
+	}}
+}

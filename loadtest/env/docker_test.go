@@ -1,0 +1,413 @@
+package env_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+	"github.com/redis/go-redis/v9"
+	"github.com/testcontainers/testcontainers-go"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/taskready/taskready/loadtest/env"
+)
+
+// testLabel marks what one test creates, so that its leftovers can be
+// counted without touching other runs on the same engine.
+const testLabel = "org.taskready.test"
+
+// needDocker skips the test when no engine answers, or fails it when
+// REQUIRE_CONTAINERS=1.
+func needDocker(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := env.DockerAvailable(ctx); err != nil {
+		if os.Getenv("REQUIRE_CONTAINERS") == "1" {
+			t.Fatalf("REQUIRE_CONTAINERS=1 but %v", err)
+		}
+		t.Skip(err)
+	}
+}
+
+// dockerStores brings up the docker provider's stores with o, labelled
+// for this test. Cleanup closes them and then asserts that the engine
+// lists no container or network of the test.
+func dockerStores(t *testing.T, o env.DockerOptions) *env.Stores {
+	t.Helper()
+	needDocker(t)
+	label := testLabel + "=" + randomID()
+	key, value, _ := strings.Cut(label, "=")
+	o.Labels = map[string]string{key: value}
+	t.Cleanup(func() { assertNoLeftovers(t, label) }) // runs after Close
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	start := time.Now()
+	s, err := env.NewDocker(o).Stores(ctx)
+	if err != nil {
+		t.Fatalf("Stores: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	t.Logf("Stores took %s: %s", time.Since(start).Round(time.Millisecond), s.Description)
+	for _, tm := range s.Timings {
+		t.Logf("  %-28s %s", tm.Component, tm.Took)
+	}
+	for _, n := range s.Notes {
+		t.Logf("  note: %s", n)
+	}
+	return s
+}
+
+// assertNoLeftovers fails the test if any container or network carries
+// label.
+func assertNoLeftovers(t *testing.T, label string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
+	if err != nil {
+		t.Errorf("leftovers: %v", err)
+		return
+	}
+	defer cli.Close()
+	filter := make(client.Filters).Add("label", label)
+	ctrs, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: filter})
+	if err != nil {
+		t.Errorf("list containers: %v", err)
+	}
+	for _, c := range ctrs.Items {
+		t.Errorf("container left behind: %v (%s)", c.Names, c.State)
+	}
+	nets, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: filter})
+	if err != nil {
+		t.Errorf("list networks: %v", err)
+	}
+	for _, n := range nets.Items {
+		t.Errorf("network left behind: %s", n.Name)
+	}
+}
+
+func randomID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func component(t *testing.T, s *env.Stores, name string) env.Component {
+	t.Helper()
+	var names []string
+	for _, c := range s.Components {
+		if c.Name() == name {
+			return c
+		}
+		names = append(names, c.Name())
+	}
+	t.Fatalf("no component %q (have %v)", name, names)
+	return nil
+}
+
+func componentNames(s *env.Stores) []string {
+	var names []string
+	for _, c := range s.Components {
+		names = append(names, c.Name())
+	}
+	return names
+}
+
+// eventually retries f every 100 ms until it succeeds or d passes.
+func eventually(t *testing.T, d time.Duration, what string, f func(ctx context.Context) error) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		err := f(ctx)
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s: %v", what, d, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func redisClient(t *testing.T, url string) *redis.Client {
+	t.Helper()
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.MaxRetries = -1
+	c := redis.NewClient(opt)
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func TestDockerRedisReplicaReadsPrimaryWrites(t *testing.T) {
+	s := dockerStores(t, env.DockerOptions{})
+	if want := []string{"redis-primary", "redis-replica-1"}; !containsAll(componentNames(s), want) {
+		t.Fatalf("components = %v; want %v among them", componentNames(s), want)
+	}
+	if len(s.RedisReplicaURLs) != 1 || s.RedisURL == "" || s.MongoURI == "" {
+		t.Fatalf("RedisURL %q, replicas %v, MongoURI %q", s.RedisURL, s.RedisReplicaURLs, s.MongoURI)
+	}
+	if len(s.SentinelAddrs) != 0 || s.SentinelMaster != "" {
+		t.Fatalf("sentinels %v %q; want none", s.SentinelAddrs, s.SentinelMaster)
+	}
+	primary, replica := redisClient(t, s.RedisURL), redisClient(t, s.RedisReplicaURLs[0])
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := primary.Set(ctx, "harness:k", "v1", 0).Err(); err != nil {
+		t.Fatalf("SET on the primary: %v", err)
+	}
+	eventually(t, 10*time.Second, "the replica reads the primary's write", func(ctx context.Context) error {
+		got, err := replica.Get(ctx, "harness:k").Result()
+		if err == nil && got != "v1" {
+			err = errors.New("got " + got)
+		}
+		return err
+	})
+	if err := replica.Set(ctx, "harness:k", "v2", 0).Err(); err == nil || !strings.Contains(err.Error(), "READONLY") {
+		t.Errorf("SET on the replica = %v; want READONLY", err)
+	}
+
+	// Close removes everything and can be called again.
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if err := primary.Ping(ctx).Err(); err == nil {
+		t.Error("the primary still answers after Close")
+	}
+}
+
+func TestDockerSentinelsFailOverAKilledPrimary(t *testing.T) {
+	s := dockerStores(t, env.DockerOptions{RedisSentinels: 3})
+	if len(s.SentinelAddrs) != 3 || s.SentinelMaster == "" {
+		t.Fatalf("SentinelAddrs %v, master %q; want 3 and a name", s.SentinelAddrs, s.SentinelMaster)
+	}
+	if want := []string{"redis-primary", "redis-replica-1", "sentinel-1", "sentinel-2", "sentinel-3"}; !containsAll(componentNames(s), want) {
+		t.Fatalf("components = %v; want %v among them", componentNames(s), want)
+	}
+	fc := redis.NewFailoverClient(&redis.FailoverOptions{
+		MasterName: s.SentinelMaster, SentinelAddrs: s.SentinelAddrs,
+		DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second,
+	})
+	t.Cleanup(func() { _ = fc.Close() })
+	sentinel := redis.NewSentinelClient(&redis.Options{Addr: s.SentinelAddrs[0]})
+	t.Cleanup(func() { _ = sentinel.Close() })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := fc.Set(ctx, "harness:before", "1", 0).Err(); err != nil {
+		t.Fatalf("SET through the failover client: %v", err)
+	}
+	before, err := sentinel.GetMasterAddrByName(ctx, s.SentinelMaster).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	killed := time.Now()
+	if err := component(t, s, "redis-primary").Kill(ctx); err != nil {
+		t.Fatalf("Kill: %v", err)
+	}
+	eventually(t, 30*time.Second, "a SET through the failover client after the primary was killed", func(ctx context.Context) error {
+		return fc.Set(ctx, "harness:after", "2", 0).Err()
+	})
+	t.Logf("writes resumed %s after the kill", time.Since(killed).Round(time.Millisecond))
+	after, err := sentinel.GetMasterAddrByName(ctx, s.SentinelMaster).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Equal(before, after) {
+		t.Fatalf("master is still %v after the failover", after)
+	}
+	if got, err := redisClient(t, s.RedisReplicaURLs[0]).Get(ctx, "harness:after").Result(); err != nil || got != "2" {
+		t.Fatalf("the promoted replica has harness:after = %q, %v", got, err)
+	}
+
+	// The old primary comes back on the same address and the Sentinels
+	// turn it into a replica of the new one.
+	if err := component(t, s, "redis-primary").Start(ctx); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	old := redisClient(t, s.RedisURL)
+	eventually(t, 30*time.Second, "the old primary rejoins as a replica", func(ctx context.Context) error {
+		info, err := old.Info(ctx, "replication").Result()
+		if err == nil && !strings.Contains(info, "role:slave") {
+			err = errors.New("not a replica yet")
+		}
+		return err
+	})
+}
+
+func TestDockerMongoAnswersAgainOnTheSameURIAfterStopStart(t *testing.T) {
+	s := dockerStores(t, env.DockerOptions{RedisReplicas: env.NoReplicas})
+	ferret := strings.Contains(strings.ToLower(s.Description), "ferretdb")
+	if ferret {
+		// FerretDB (the local image here) cannot form a replica set.
+		if got := componentNames(s); got[0] != "mongo-0" || slices.Contains(got, "mongo-1") {
+			t.Fatalf("components = %v; want one mongo node", got)
+		}
+		if !slices.ContainsFunc(s.Notes, func(n string) bool {
+			return strings.Contains(n, "cannot form a replica set") && strings.Contains(n, "running 1 node instead of 3")
+		}) {
+			t.Fatalf("notes = %q; want the fallback to one node said", s.Notes)
+		}
+	} else if !slices.Contains(componentNames(s), "mongo-2") {
+		t.Fatalf("components = %v; want a replica set of 3", componentNames(s))
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := mongo.Connect(options.Client().ApplyURI(s.MongoURI).SetServerSelectionTimeout(2 * time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Disconnect(context.Background()) })
+	coll := c.Database("harness").Collection("docker")
+	if _, err := coll.InsertOne(ctx, bson.D{{Key: "_id", Value: "a"}, {Key: "n", Value: 1}}); err != nil {
+		t.Fatalf("insert: %v", err)
+	}
+	var doc struct{ N int }
+	if err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: "a"}}).Decode(&doc); err != nil || doc.N != 1 {
+		t.Fatalf("find = %+v, %v", doc, err)
+	}
+
+	mongo0 := component(t, s, "mongo-0")
+	if err := mongo0.Stop(ctx); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	pctx, pcancel := context.WithTimeout(ctx, time.Second)
+	err = c.Ping(pctx, nil)
+	pcancel()
+	if ferret && err == nil {
+		t.Fatal("ping succeeded while mongo-0 was stopped")
+	}
+	if err := mongo0.Start(ctx); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	eventually(t, 30*time.Second, "ping on the same URI after Start", func(ctx context.Context) error {
+		return c.Ping(ctx, nil)
+	})
+	if err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: "a"}}).Decode(&doc); err != nil || doc.N != 1 {
+		t.Fatalf("find after restart = %+v, %v", doc, err)
+	}
+}
+
+// TestDockerMongoFerretDBUnderAnotherNameRunsAlone gives the local
+// FerretDB image a name that does not say so: the members fail to start
+// as mongod, the image's own command answers buildInfo as FerretDB, and
+// the provider falls back to one node.
+func TestDockerMongoFerretDBUnderAnotherNameRunsAlone(t *testing.T) {
+	needDocker(t)
+	local := os.Getenv("LOCAL_IMAGE_MONGO")
+	if !strings.Contains(strings.ToLower(local), "ferretdb") {
+		t.Skip("LOCAL_IMAGE_MONGO is not a FerretDB image")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	alias := "localhost/taskready-docdb:" + randomID()
+	if _, err := cli.ImageTag(ctx, client.ImageTagOptions{Source: local, Target: alias}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := cli.ImageRemove(ctx, alias, client.ImageRemoveOptions{}); err != nil {
+			t.Errorf("untag %s: %v", alias, err)
+		}
+	})
+
+	s := dockerStores(t, env.DockerOptions{MongoImage: alias, RedisReplicas: env.NoReplicas})
+	if got := componentNames(s); got[0] != "mongo-0" || slices.Contains(got, "mongo-1") {
+		t.Fatalf("components = %v; want one mongo node", got)
+	}
+	if !slices.ContainsFunc(s.Notes, func(n string) bool {
+		return strings.Contains(n, alias+" cannot form a replica set (FerretDB") && strings.Contains(n, "instead of 3")
+	}) {
+		t.Fatalf("notes = %q; want the fallback said", s.Notes)
+	}
+	c, err := mongo.Connect(options.Client().ApplyURI(s.MongoURI).SetServerSelectionTimeout(2 * time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Disconnect(context.Background())
+	if err := c.Ping(ctx, nil); err != nil {
+		t.Fatalf("ping %s: %v", s.MongoURI, err)
+	}
+}
+
+func TestDockerPausedRedisTimesOutUntilUnpaused(t *testing.T) {
+	s := dockerStores(t, env.DockerOptions{RedisReplicas: env.NoReplicas, MongoReplicas: 1})
+	if slices.Contains(componentNames(s), "redis-replica-1") {
+		t.Fatalf("components = %v; want no replica", componentNames(s))
+	}
+	rc := redisClient(t, s.RedisURL)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := rc.Ping(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	primary := component(t, s, "redis-primary")
+	if err := primary.Pause(ctx); err != nil {
+		t.Fatalf("Pause: %v", err)
+	}
+	pctx, pcancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	err := rc.Ping(pctx).Err()
+	pcancel()
+	if err == nil {
+		t.Fatal("PING answered while paused")
+	}
+	if err := primary.Unpause(ctx); err != nil {
+		t.Fatalf("Unpause: %v", err)
+	}
+	eventually(t, 10*time.Second, "PING after Unpause", func(ctx context.Context) error { return rc.Ping(ctx).Err() })
+}
+
+func TestDockerStoresThatFailLeaveNothing(t *testing.T) {
+	needDocker(t)
+	label := testLabel + "=" + randomID()
+	key, value, _ := strings.Cut(label, "=")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	_, err := env.NewDocker(env.DockerOptions{
+		RedisImage: "localhost/taskready-no-such-image:0",
+		Labels:     map[string]string{key: value},
+	}).Stores(ctx)
+	if err == nil || !strings.Contains(err.Error(), "redis-primary") {
+		t.Fatalf("err = %v; want it to name redis-primary", err)
+	}
+	t.Logf("error: %v", err)
+	assertNoLeftovers(t, label)
+}
+
+func containsAll(have, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
+}

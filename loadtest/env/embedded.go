@@ -1,0 +1,126 @@
+package env
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/taskready/taskready/embedded"
+)
+
+// EmbeddedOptions configure the embedded provider.
+type EmbeddedOptions struct {
+	// DataDir keeps the MongoDB files; a temporary directory, removed on
+	// Close, when empty.
+	DataDir string
+}
+
+type embeddedProvider struct{ o EmbeddedOptions }
+
+// NewEmbedded returns the provider that needs no engine: FerretDB on
+// SQLite in this process and redis-server (or miniredis).
+func NewEmbedded(o EmbeddedOptions) Provider { return embeddedProvider{o} }
+
+func (embeddedProvider) Name() string { return "embedded" }
+
+func (p embeddedProvider) Stores(ctx context.Context) (_ *Stores, err error) {
+	var closers closeStack
+	defer func() {
+		if err != nil {
+			_ = closers.close()
+		}
+	}()
+	quiet := slog.New(slog.DiscardHandler)
+	dir := p.o.DataDir
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "harness-mongo-"); err != nil {
+			return nil, fmt.Errorf("data dir: %w", err)
+		}
+		closers.push(func() error { return os.RemoveAll(dir) })
+	}
+	s := &Stores{}
+	start := time.Now()
+	m, err := embedded.StartMongo(ctx, dir, embedded.MongoLogger(quiet))
+	if err != nil {
+		return nil, fmt.Errorf("start embedded mongodb: %w", err)
+	}
+	closers.push(m.Close)
+	s.Timings = append(s.Timings, Timing{"mongo-0 (FerretDB)", time.Since(start)})
+
+	start = time.Now()
+	r, err := embedded.StartRedis(ctx, embedded.RedisLogger(quiet))
+	if err != nil {
+		return nil, fmt.Errorf("start embedded redis: %w", err)
+	}
+	closers.push(r.Close)
+	s.Timings = append(s.Timings, Timing{"redis-primary (" + r.Kind().String() + ")", time.Since(start)})
+
+	s.MongoURI, s.RedisURL = m.URI(), r.URL()
+	s.Description = "embedded: FerretDB (SQLite) in process + " + r.Kind().String()
+	s.Notes = []string{"embedded: one MongoDB-wire node (FerretDB, no replica set) and one Redis, no replicas"}
+	s.Components = []Component{
+		storeComponent{name: "mongo-0", stop: m.Stop, start: m.Start},
+		storeComponent{name: "redis-primary", stop: r.Stop, start: r.Start},
+	}
+	s.Close = closers.close
+	return s, nil
+}
+
+// storeComponent is an embedded server seen as a Component. In-process
+// servers cannot be frozen, so Pause is unsupported and Kill is a Stop.
+type storeComponent struct {
+	name        string
+	stop, start func(context.Context) error
+}
+
+func (c storeComponent) Name() string                    { return c.name }
+func (c storeComponent) Stop(ctx context.Context) error  { return c.stop(ctx) }
+func (c storeComponent) Start(ctx context.Context) error { return c.start(ctx) }
+func (c storeComponent) Kill(ctx context.Context) error  { return c.stop(ctx) }
+func (c storeComponent) Pause(context.Context) error {
+	return fmt.Errorf("%s: pause: %w", c.name, ErrUnsupported)
+}
+func (c storeComponent) Unpause(context.Context) error {
+	return fmt.Errorf("%s: unpause: %w", c.name, ErrUnsupported)
+}
+
+// ExternalOptions name an existing deployment.
+type ExternalOptions struct {
+	MongoURI string // may be empty when only an API target is given
+	RedisURL string
+}
+
+type externalProvider struct{ o ExternalOptions }
+
+// NewExternal returns the provider of stores that already run elsewhere
+// (staging, production). It starts and removes nothing.
+func NewExternal(o ExternalOptions) Provider { return externalProvider{o} }
+
+func (externalProvider) Name() string { return "external" }
+
+func (p externalProvider) Stores(context.Context) (*Stores, error) {
+	return &Stores{
+		Description: "external: existing deployment (the harness creates and deletes only its own prefixed test data there)",
+		MongoURI:    p.o.MongoURI,
+		RedisURL:    p.o.RedisURL,
+		Close:       func() error { return nil },
+	}, nil
+}
+
+// closeStack runs closers newest first, once.
+type closeStack []func() error
+
+func (s *closeStack) push(f func() error) { *s = append(*s, f) }
+
+func (s *closeStack) close() error {
+	var errs []error
+	for i := len(*s) - 1; i >= 0; i-- {
+		if err := (*s)[i](); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	*s = nil
+	return joinErrors(errs)
+}
