@@ -68,7 +68,8 @@ func upSeedFault(t *testing.T, harness, taskapi string, provider ...string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	args := append([]string{"up", "-api-bin", taskapi, "-json", "-state", state, "-api-env", "BCRYPT_COST=4"}, provider...)
+	// The smoke spends the default auth budget (5); seeded logins follow.
+	args := append([]string{"up", "-api-bin", taskapi, "-json", "-state", state, "-api-env", "BCRYPT_COST=4", "-api-env", "RATE_LIMIT_AUTH=1000/15m"}, provider...)
 	up := exec.CommandContext(ctx, harness, args...)
 	stdout, err := up.StdoutPipe()
 	if err != nil {
@@ -96,6 +97,9 @@ func upSeedFault(t *testing.T, harness, taskapi string, provider ...string) {
 			t.Fatalf("harness %v: %v\n%s", args, err, out)
 		}
 		return string(out)
+	}
+	if out := harnessRun("smoke", "-target", ep.Target); !strings.Contains(out, " 0 failed, 0 skipped") {
+		t.Errorf("contract smoke through the single address:\n%s", out)
 	}
 	out := harnessRun("seed", "-state", state, "-users", "20", "-tasks-per-user", "5")
 	if !strings.Contains(out, "seeded 20 users and 100 tasks") {

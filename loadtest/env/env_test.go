@@ -256,3 +256,26 @@ func readyzLatency(t *testing.T, target, dep string) float64 {
 	}
 	return c[0].ObservedValue
 }
+
+func TestExternalTargetStartsNothing(t *testing.T) {
+	api := upEmbedded(t, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	e, err := env.Up(ctx, env.NewExternal(env.ExternalOptions{}), env.Options{Target: api.Target})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Target != api.Target || len(e.APIs) != 0 || len(e.Components()) != 0 || len(e.Links) != 0 {
+		t.Errorf("external env = target %s, %d APIs, %d components, %d links; want the given target and nothing started",
+			e.Target, len(e.APIs), len(e.Components()), len(e.Links))
+	}
+	if !strings.Contains(e.Description(), "only its own prefixed test data") {
+		t.Errorf("description %q does not say what the harness may touch", e.Description())
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(t, api.Target+"/healthz"); got != 200 {
+		t.Errorf("closing an external env stopped the target (%d)", got)
+	}
+}
