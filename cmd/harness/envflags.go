@@ -54,7 +54,7 @@ func (f *envFlags) providerFor(ctx context.Context, out io.Writer) (env.Provider
 			name = "docker"
 		} else {
 			name = "embedded"
-			fmt.Fprintf(out, "harness: no container engine answers (%v); using the embedded provider\n", err)
+			fmt.Fprintf(out, "harness: %v; using the embedded provider\n", err)
 		}
 	}
 	switch name {

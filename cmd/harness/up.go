@@ -106,7 +106,7 @@ func downCmd() command {
 	fs := flag.NewFlagSet("down", flag.ContinueOnError)
 	return command{fs: fs, help: "remove every container and network a crashed run left behind", run: func(ctx context.Context, out io.Writer) error {
 		if err := env.DockerAvailable(ctx); err != nil {
-			fmt.Fprintf(out, "harness: no container engine answers (%v); nothing to remove\n", err)
+			fmt.Fprintf(out, "harness: %v; nothing to remove\n", err)
 			return nil
 		}
 		n, err := env.RemoveLeftovers(ctx)

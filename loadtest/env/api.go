@@ -72,6 +72,7 @@ func (a *API) Start(ctx context.Context) error {
 	cmd := exec.Command(a.bin)
 	cmd.Env = append(os.Environ(), append([]string{"PORT=" + strconv.Itoa(a.port)}, a.vars...)...)
 	cmd.Stdout, cmd.Stderr = a.out, a.out
+	cmd.SysProcAttr = apiProcAttr()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("%s: start %s: %w (build it with: make build)", a.name, a.bin, err)
 	}
