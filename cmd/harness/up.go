@@ -104,12 +104,13 @@ func readState(path string) (env.Endpoints, error) {
 
 func downCmd() command {
 	fs := flag.NewFlagSet("down", flag.ContinueOnError)
+	id := fs.String("env", "", "remove only the environment with this id (the \"id\" that harness up -json prints); default: all of the harness's")
 	return command{fs: fs, help: "remove every container and network a crashed run left behind", run: func(ctx context.Context, out io.Writer) error {
 		if err := env.DockerAvailable(ctx); err != nil {
 			fmt.Fprintf(out, "harness: %v; nothing to remove\n", err)
 			return nil
 		}
-		n, err := env.RemoveLeftovers(ctx)
+		n, err := env.RemoveLeftovers(ctx, *id)
 		if err != nil {
 			return err
 		}

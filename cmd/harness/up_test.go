@@ -34,6 +34,7 @@ func buildBinaries(t *testing.T) (harness, taskapi string) {
 }
 
 type endpoints struct {
+	ID         string   `json:"id"`
 	Target     string   `json:"target"`
 	APIs       []string `json:"apis"`
 	MongoURI   string   `json:"mongo_uri"`
@@ -49,21 +50,25 @@ func TestUpSeedFaultAndInterrupt(t *testing.T) {
 	harness, taskapi := buildBinaries(t)
 	t.Run("embedded", func(t *testing.T) { upSeedFault(t, harness, taskapi, "-provider", "embedded") })
 	t.Run("docker", func(t *testing.T) {
-		if out, err := exec.Command(harness, "down").CombinedOutput(); err != nil || strings.Contains(string(out), "no container engine") {
+		if out, err := exec.Command(harness, "down", "-env", "probe-only").CombinedOutput(); err != nil || strings.Contains(string(out), "no container engine") {
 			if os.Getenv("REQUIRE_CONTAINERS") == "1" {
 				t.Fatalf("REQUIRE_CONTAINERS=1 but harness down says: %s %v", out, err)
 			}
 			t.Skipf("no container engine: %s", out)
 		}
-		upSeedFault(t, harness, taskapi, "-provider", "docker", "-mongo-replicas", "1", "-redis-replicas", "1")
-		out, err := exec.Command(harness, "down").CombinedOutput()
+		ep := upSeedFault(t, harness, taskapi, "-provider", "docker", "-mongo-replicas", "1", "-redis-replicas", "1")
+		if ep.ID == "" {
+			t.Fatal("a docker environment has no id")
+		}
+		// Only this environment: other tests may hold theirs right now.
+		out, err := exec.Command(harness, "down", "-env", ep.ID).CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "removed 0 ") {
 			t.Errorf("after Ctrl-C, harness down found leftovers: %s %v", out, err)
 		}
 	})
 }
 
-func upSeedFault(t *testing.T, harness, taskapi string, provider ...string) {
+func upSeedFault(t *testing.T, harness, taskapi string, provider ...string) endpoints {
 	state := filepath.Join(t.TempDir(), "env.json")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -165,6 +170,7 @@ func upSeedFault(t *testing.T, harness, taskapi string, provider ...string) {
 	if out, err := exec.CommandContext(ctx, "pgrep", "-f", taskapi).Output(); err == nil {
 		t.Errorf("taskapi processes left: %s", out)
 	}
+	return ep
 }
 
 // eventuallyStatus polls url until it answers want, for at most 10 s: a

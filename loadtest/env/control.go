@@ -19,6 +19,7 @@ import (
 // it and writes it for other commands (seed, fault, checks) to find.
 type Endpoints struct {
 	Provider       string   `json:"provider"`
+	ID             string   `json:"id,omitempty"`
 	Description    string   `json:"description"`
 	Notes          []string `json:"notes,omitempty"`
 	Target         string   `json:"target"`
@@ -38,7 +39,7 @@ type Endpoints struct {
 // Endpoints describes e.
 func (e *Env) Endpoints() Endpoints {
 	ep := Endpoints{
-		Provider: e.Provider, Description: e.Description(), Notes: e.Stores.Notes, Target: e.Target,
+		Provider: e.Provider, ID: e.Stores.ID, Description: e.Description(), Notes: e.Stores.Notes, Target: e.Target,
 		MongoURI: e.Stores.MongoURI, RedisURL: e.Stores.RedisURL, RedisReplicas: e.Stores.RedisReplicaURLs,
 		Sentinels: e.Stores.SentinelAddrs, SentinelMaster: e.Stores.SentinelMaster,
 	}

@@ -151,6 +151,7 @@ func (p dockerProvider) Stores(ctx context.Context) (_ *Stores, err error) {
 	}
 
 	s := &Stores{
+		ID:          d.id,
 		Description: fmt.Sprintf("docker: %s + %s", m.description, r.description),
 		Notes:       append(m.notes, r.notes...),
 		MongoURI:    m.uri,
@@ -190,12 +191,18 @@ func DockerAvailable(ctx context.Context) error {
 // RemoveLeftovers removes every container and network labelled
 // LabelHarness=true, whichever run created it: what `harness down` does
 // after a crashed run. It returns how many it removed.
-func RemoveLeftovers(ctx context.Context) (removed int, err error) {
+//
+// With id set, only the environment with that id (Stores.ID) is removed,
+// so one run's cleanup never touches another's running environment.
+func RemoveLeftovers(ctx context.Context, id string) (removed int, err error) {
 	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("connect to the container engine: %w", err)
 	}
 	defer cli.Close()
+	if id != "" {
+		return removeLabelled(ctx, cli, LabelEnvironment+"="+id)
+	}
 	return removeLabelled(ctx, cli, LabelHarness+"=true")
 }
 

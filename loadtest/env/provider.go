@@ -19,6 +19,9 @@ type Provider interface {
 
 // Stores is what a provider brought up.
 type Stores struct {
+	// ID identifies the environment's resources in a container engine
+	// (empty for providers that start none).
+	ID string
 	// Description says what runs, for reports and logs.
 	Description string
 	// Notes are caveats every report must repeat, such as a replica set
