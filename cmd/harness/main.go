@@ -7,6 +7,7 @@
 //	harness seed    bulk-insert deterministic users and tasks
 //	harness fault   stop, start, pause, unpause or kill a component
 //	harness smoke   smoke-test the contract of a running API
+//	harness validate  check scenario files
 //
 // Exit codes: 0 success, 1 a check failed or the environment failed, 2 a
 // usage error.
@@ -23,6 +24,8 @@ import (
 	"syscall"
 
 	tclog "github.com/testcontainers/testcontainers-go/log"
+
+	"github.com/taskready/taskready/loadtest/scenario"
 )
 
 // Exit codes.
@@ -41,16 +44,17 @@ type command struct {
 	run  func(ctx context.Context, out io.Writer) error
 }
 
-var order = []string{"run", "up", "down", "seed", "fault", "smoke"}
+var order = []string{"run", "up", "down", "seed", "fault", "smoke", "validate"}
 
 func commands() map[string]command {
 	return map[string]command{
-		"run":   runCmd(),
-		"up":    upCmd(),
-		"down":  downCmd(),
-		"seed":  seedCmd(),
-		"fault": faultCmd(),
-		"smoke": smokeCmd(),
+		"run":      runCmd(),
+		"up":       upCmd(),
+		"down":     downCmd(),
+		"seed":     seedCmd(),
+		"fault":    faultCmd(),
+		"smoke":    smokeCmd(),
+		"validate": validateCmd(),
 	}
 }
 
@@ -90,6 +94,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch {
 	case err == nil:
 		return exitPass
+	case errors.Is(err, scenario.ErrInvalid):
+		// The file is wrong, not the command line: no usage text.
+		fmt.Fprintf(stderr, "harness %s: %v\n", args[0], err)
+		return exitUsage
 	case errors.Is(err, errUsage):
 		fmt.Fprintf(stderr, "harness %s: %v\n", args[0], err)
 		cmd.fs.Usage()

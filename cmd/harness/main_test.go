@@ -20,6 +20,9 @@ func TestExitCodes(t *testing.T) {
 		{"smoke with a bad target", []string{"smoke", "-target", "://x"}, exitUsage, "target"},
 		{"bad flag", []string{"run", "-nope"}, exitUsage, "flag provided but not defined"},
 		{"zero instances", []string{"run", "-api-instances", "0"}, exitUsage, "at least 1"},
+		{"validate without files", []string{"validate"}, exitUsage, "at least one scenario file"},
+		{"validate a broken file", []string{"validate", "testdata/broken.yaml"}, exitUsage, "testdata/broken.yaml:4: scenarios.s.executor: unknown executor"},
+		{"validate the shipped scenarios", []string{"validate", "../../scenarios/smoke.yaml", "../../scenarios/spike.yaml"}, exitPass, ""},
 		{"missing API binary", []string{"run", "-api-bin", "/nonexistent/taskapi"}, exitFail, "make build"},
 	}
 	for _, tt := range tests {

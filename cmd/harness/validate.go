@@ -1,0 +1,34 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/taskready/taskready/loadtest/scenario"
+)
+
+func validateCmd() command {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.Usage = func() { fmt.Fprintln(fs.Output(), "usage: harness validate FILE.yaml...") }
+	return command{fs: fs, help: "check scenario files; every problem as file:line: field: message", run: func(_ context.Context, out io.Writer) error {
+		if fs.NArg() == 0 {
+			return fmt.Errorf("%w: name at least one scenario file", errUsage)
+		}
+		var bad []error
+		for _, path := range fs.Args() {
+			f, err := scenario.Load(path)
+			if err != nil {
+				bad = append(bad, err)
+				continue
+			}
+			fmt.Fprintf(out, "%s: ok (%d scenario(s), %d journey(s), %d threshold(s))\n", path, len(f.Scenarios), len(f.Journeys), len(f.Thresholds))
+		}
+		if len(bad) > 0 {
+			return errors.Join(bad...)
+		}
+		return nil
+	}}
+}

@@ -1,0 +1,96 @@
+package scenario
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// check validates what no single field can: references between sections.
+func (d *decoder) check(f *File) {
+	phases := map[string]bool{}
+	for _, s := range f.Scenarios {
+		if s.Phase != "" {
+			phases[s.Phase] = true
+		}
+		for _, st := range s.Stages {
+			if st.Phase != "" {
+				phases[st.Phase] = true
+			}
+		}
+		for _, wj := range s.Journeys {
+			if _, ok := f.Journeys[wj.Name]; !ok {
+				d.problemAt(s.Line, "scenarios."+s.Name+".journeys", "no journey %q%s", wj.Name, suggest(wj.Name, keys(f.Journeys)))
+			}
+		}
+	}
+	for _, r := range f.Recoveries {
+		if r.After != "" && !phases[r.After] {
+			d.problemAt(r.Line, "recovery", "after: no phase %q in any scenario%s", r.After, suggest(r.After, keys(phases)))
+		}
+	}
+	for _, name := range keys(f.Journeys) {
+		d.checkVariables(f, name, f.Journeys[name])
+	}
+}
+
+// checkVariables makes sure every {{variable}} a step uses is a builtin
+// or was extracted by an earlier step of the same journey.
+func (d *decoder) checkVariables(f *File, name string, j *Journey) {
+	defined := map[string]bool{}
+	for _, b := range Builtins {
+		defined[b] = true
+	}
+	for i, st := range j.Steps {
+		path := fmt.Sprintf("journeys.%s[%d]", name, i)
+		for _, v := range stepVariables(st) {
+			switch {
+			case strings.HasPrefix(v, "user.") && f.Users.Prefix == "":
+				d.problemAt(st.Line, path, "uses {{%s}} but the file has no users section (the seeded users)", v)
+			case !defined[v]:
+				d.problemAt(st.Line, path, "uses {{%s}}, which no earlier step extracts%s", v, suggest(v, keys(defined)))
+			}
+		}
+		for v := range st.Extract {
+			defined[v] = true
+		}
+	}
+}
+
+// stepVariables lists the variables a step refers to, in a stable order.
+func stepVariables(st Step) []string {
+	var out []string
+	add := func(s string) {
+		for _, m := range variable.FindAllStringSubmatch(s, -1) {
+			out = append(out, m[1])
+		}
+	}
+	add(st.Path)
+	for _, k := range keys(st.Headers) {
+		add(st.Headers[k])
+	}
+	var walk func(any)
+	walk = func(v any) {
+		switch t := v.(type) {
+		case string:
+			add(t)
+		case map[string]any:
+			for _, k := range keys(t) {
+				walk(t[k])
+			}
+		case []any:
+			for _, e := range t {
+				walk(e)
+			}
+		}
+	}
+	walk(st.Body)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func (d *decoder) problemAt(line int, field, format string, args ...any) {
+	d.fail(&yaml.Node{Line: line}, field, format, args...)
+}
