@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/taskready/taskready/loadtest/threshold"
 )
 
 // Defaults of a file that does not set them.
@@ -290,31 +292,29 @@ func (d *decoder) step(n *yaml.Node, path string, df Defaults) Step {
 	return st
 }
 
+// thresholds reads the thresholds map; each item is parsed and checked by
+// the threshold package (k6 syntax), its errors placed at the item's line.
 func (d *decoder) thresholds(n *yaml.Node, path string) []Threshold {
 	var out []Threshold
 	ks, vs := d.entries(n, path)
 	for i, k := range ks {
 		p := join(path, k.Value)
+		if _, err := threshold.ParseSelector(k.Value); err != nil {
+			d.fail(k, p, "%v", err)
+			continue
+		}
 		for j, item := range d.seq(vs[i], p) {
 			ip := index(p, j)
-			t := Threshold{Selector: k.Value, Line: item.Line}
-			switch {
-			case item.Kind == yaml.ScalarNode && item.Tag == "!!str":
-				t.Expression = item.Value
-			case item.Kind == yaml.MappingNode:
-				d.fields(item, ip, map[string]func(*yaml.Node, string){
-					"threshold":      func(v *yaml.Node, p string) { t.Expression = d.str(v, p) },
-					"abortOnFail":    func(v *yaml.Node, p string) { t.AbortOnFail = d.boolean(v, p) },
-					"delayAbortEval": func(v *yaml.Node, p string) { t.DelayAbortEval = d.duration(v, p, true) },
-				})
-			default:
+			if item.Kind == yaml.ScalarNode && item.Tag != "!!str" {
 				d.fail(item, ip, `must be an expression such as "p(95)<300" or {threshold: ..., abortOnFail: true}`)
 				continue
 			}
-			if t.Expression == "" {
-				d.fail(item, ip, "needs an expression")
+			t, err := threshold.Parse(k.Value, d.value(item, ip))
+			if err != nil {
+				d.fail(item, ip, "%v", err)
+				continue
 			}
-			out = append(out, t)
+			out = append(out, Threshold{Threshold: t, Line: item.Line})
 		}
 	}
 	return out

@@ -77,7 +77,7 @@ func TestParseValid(t *testing.T) {
 		t.Errorf("step timeout = %s; want its own 1s", health.Timeout)
 	}
 	th := f.Thresholds
-	if len(th) != 2 || th[1].Selector != "http_req_failed{scenario:a}" || !th[1].AbortOnFail || th[1].DelayAbortEval != 10*time.Second {
+	if len(th) != 2 || th[1].Selector.String() != "http_req_failed{scenario:a}" || th[1].Expr.String() != "rate<0.01" || !th[1].AbortOnFail || th[1].DelayAbortEval != 10*time.Second {
 		t.Errorf("thresholds = %+v", th)
 	}
 	if r := f.Recoveries; len(r) != 1 || r[0].Metric != "http_req_duration" || r[0].Stat != "p(95)" || r[0].Within != 30*time.Second {
@@ -112,6 +112,12 @@ func TestParseReportsEveryProblemWithItsLine(t *testing.T) {
 			[]string{`journeys.write.steps[0].request.path: must start with /`}},
 		{"bad threshold item", `["p(95)<300"]`, `[300]`,
 			[]string{`t.yaml:36: thresholds.http_req_duration[0]: must be an expression such as "p(95)<300"`}},
+		{"threshold syntax", `"p(95)<300"`, `"p95<300"`,
+			[]string{`t.yaml:36: thresholds.http_req_duration[0]:`, `did you mean "p(95)"?`}},
+		{"aggregation unfit for the metric", `"rate<0.01"`, `"p(95)<0.01"`,
+			[]string{`thresholds.http_req_failed{scenario:a}[0]`}},
+		{"bad selector", `"http_req_failed{scenario:a}"`, `"http_req_failed{scenario:}"`,
+			[]string{`t.yaml:37: thresholds.http_req_failed{scenario:}:`}},
 		{"maxVUs below preAllocated", "maxVUs: 10", "maxVUs: 1",
 			[]string{`scenarios.a.maxVUs: must be at least preAllocatedVUs (2)`}},
 		{"status out of range", "check: {status: 200}", "check: {status: 700}",

@@ -1,6 +1,10 @@
 package scenario
 
-import "time"
+import (
+	"time"
+
+	"github.com/taskready/taskready/loadtest/threshold"
+)
 
 // Executor names how a scenario schedules iterations, as k6 names them.
 type Executor string
@@ -128,14 +132,10 @@ type Check struct {
 	BodyContains string // a substring the body must contain
 }
 
-// Threshold is one threshold item as written: a k6 metric selector and
-// expression, checked by the threshold package when the run is judged.
+// Threshold is one parsed threshold item (k6 syntax) and its line.
 type Threshold struct {
-	Selector       string // "http_req_duration{endpoint:list}"
-	Expression     string // "p(95)<300"
-	AbortOnFail    bool
-	DelayAbortEval time.Duration
-	Line           int
+	threshold.Threshold
+	Line int
 }
 
 // Recovery is a budget k6 lacks: after phase After ends, Stat of Metric
