@@ -1,0 +1,144 @@
+package record
+
+import (
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// The time series keeps one interval per bucket of Interval, indexed by the
+// requests' start. Its memory must stay flat however long the run, so each
+// interval keeps its histograms sparse (hdrhistogram's PackedHistogram,
+// whose storage grows with the populated buckets) and coarse (2 significant
+// figures by default), which bounds an interval to a few thousand buckets
+// whatever its number of samples.
+//
+// Recording into a sparse histogram is a binary search, and populating a
+// bucket shifts the following ones. To keep Add O(1), the latest intervals
+// record into a window of dense histograms instead, which are folded into
+// the interval's sparse histograms (and reset for reuse) when a newer
+// interval takes their slot, or on flush. Samples older than the window,
+// which only very slow requests produce, record into the sparse histograms
+// directly.
+
+// windowSize is the number of intervals the dense window holds: the current
+// one and the one before, so that a request that started in the previous
+// interval and ended in this one still takes the fast path.
+const windowSize = 2
+
+// interval is one bucket of the time series.
+type interval struct {
+	requests, failures int64
+	lat, cor           *hdr.PackedHistogram // nil until the first sample
+}
+
+// window holds the dense histograms of the latest intervals: slot j holds
+// interval idx, with idx%windowSize == j, while n > 0.
+type window [windowSize]struct {
+	idx      int
+	n        int64
+	lat, cor *hdr.Histogram // allocated on first use, then reused
+}
+
+func (iv *interval) empty() bool { return iv.lat == nil || iv.requests == 0 }
+
+// recordInterval records one sample in interval i.
+func (r *Recorder) recordInterval(i int, lat, cor time.Duration, failed bool) {
+	iv := r.interval(i)
+	iv.requests++
+	if failed {
+		iv.failures++
+	}
+	latUs, _ := micros(lat, r.highest)
+	corUs, _ := micros(cor, r.highest)
+	sl := &r.open[i%windowSize]
+	switch {
+	case sl.n > 0 && sl.idx > i: // older than the window
+		_ = iv.lat.RecordValue(latUs)
+		_ = iv.cor.RecordValue(corUs)
+		return
+	case sl.n > 0 && sl.idx < i: // a newer interval takes the slot
+		r.fold(sl.idx % windowSize)
+	case sl.lat == nil:
+		sl.lat = hdr.New(1, r.highest, r.cfg.intervalSigFigs)
+		sl.cor = hdr.New(1, r.highest, r.cfg.intervalSigFigs)
+	}
+	sl.idx = i
+	sl.n++
+	_ = sl.lat.RecordValue(latUs)
+	_ = sl.cor.RecordValue(corUs)
+}
+
+// fold moves window slot j into its interval's sparse histograms.
+func (r *Recorder) fold(j int) {
+	sl := &r.open[j]
+	if sl.n == 0 {
+		return
+	}
+	iv := &r.intervals[sl.idx]
+	iv.lat.MergeFrom(sl.lat)
+	iv.cor.MergeFrom(sl.cor)
+	// The interval is (nearly always) complete: give back the growth slack.
+	iv.lat.Compact()
+	iv.cor.Compact()
+	sl.lat.Reset()
+	sl.cor.Reset()
+	sl.n = 0
+}
+
+// flush folds the whole window, so that the intervals hold every sample.
+func (r *Recorder) flush() {
+	for j := range r.open {
+		r.fold(j)
+	}
+}
+
+// interval returns the bucket of index i, growing the series to hold it.
+func (r *Recorder) interval(i int) *interval {
+	iv := r.grow(i)
+	if iv.lat == nil {
+		iv.lat = hdr.NewPacked(1, r.highest, r.cfg.intervalSigFigs)
+		iv.cor = hdr.NewPacked(1, r.highest, r.cfg.intervalSigFigs)
+	}
+	return iv
+}
+
+// grow extends the series to hold index i and returns that bucket, which
+// may have no histograms yet.
+func (r *Recorder) grow(i int) *interval {
+	if i >= len(r.intervals) {
+		if i < cap(r.intervals) {
+			r.intervals = r.intervals[:i+1]
+		} else {
+			r.intervals = append(r.intervals, make([]interval, i+1-len(r.intervals))...)
+		}
+	}
+	return &r.intervals[i]
+}
+
+// merge adds o (whose window was flushed) to iv.
+func (iv *interval) merge(o *interval) {
+	iv.requests += o.requests
+	iv.failures += o.failures
+	iv.lat.Merge(o.lat)
+	iv.cor.Merge(o.cor)
+}
+
+// memory returns the bytes held by the interval's histograms.
+func (iv *interval) memory() int {
+	if iv.lat == nil {
+		return 0
+	}
+	return iv.lat.GetMemorySize() + iv.cor.GetMemorySize()
+}
+
+// memory returns the bytes held by the window's dense histograms.
+func (w *window) memory() int {
+	n := 0
+	for j := range w {
+		if w[j].lat != nil {
+			n += w[j].lat.ByteSize() + w[j].cor.ByteSize()
+		}
+	}
+	return n
+}
