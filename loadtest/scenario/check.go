@@ -34,6 +34,34 @@ func (d *decoder) check(f *File) {
 	for _, name := range keys(f.Journeys) {
 		d.checkVariables(f, name, f.Journeys[name])
 	}
+	d.checkThresholdTags(f, phases)
+}
+
+// checkThresholdTags makes sure a threshold selects tags the run will
+// have: a misspelt {endpoint:lsit} would select nothing, and a threshold
+// with no data passes, as in k6, so the typo would hide a failure.
+func (d *decoder) checkThresholdTags(f *File, phases map[string]bool) {
+	values := map[string]map[string]bool{"scenario": {}, "endpoint": {}, "phase": phases}
+	for _, s := range f.Scenarios {
+		values["scenario"][s.Name] = true
+	}
+	for _, j := range f.Journeys {
+		for _, st := range j.Steps {
+			values["endpoint"][st.Endpoint] = true
+		}
+	}
+	for _, t := range f.Thresholds {
+		field := "thresholds." + t.Selector.String()
+		for _, tag := range t.Selector.Tags {
+			known, ok := values[tag.Key]
+			switch {
+			case !ok:
+				d.problemAt(t.Line, field, "tag %q is not one the run records (scenario, endpoint, phase)", tag.Key)
+			case !known[tag.Value]:
+				d.problemAt(t.Line, field, "no %s %q in this file%s", tag.Key, tag.Value, suggest(tag.Value, keys(known)))
+			}
+		}
+	}
 }
 
 // checkVariables makes sure every {{variable}} a step uses is a builtin
