@@ -29,11 +29,21 @@ vet:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
-## fuzz: run each fuzz target for FUZZTIME, growing the corpus in testdata/
+## fuzz: run each fuzz target for FUZZTIME, then keep what it found in testdata/fuzz/
+# (go test -fuzz writes new inputs to the build cache; the copy makes them
+# regression seeds that every `make test` replays)
+FUZZ_TARGETS = \
+	service/httpapi:FuzzDecodeJSON service/httpapi:FuzzParseListQuery service/server:FuzzAPI \
+	loadtest/scenario:FuzzParse loadtest/threshold:FuzzParseExpression loadtest/threshold:FuzzParseSelector \
+	loadtest/pace:FuzzRamping
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeJSON$$' -fuzztime $(FUZZTIME) ./service/httpapi
-	$(GO) test -run '^$$' -fuzz '^FuzzParseListQuery$$' -fuzztime $(FUZZTIME) ./service/httpapi
-	$(GO) test -run '^$$' -fuzz '^FuzzAPI$$' -fuzztime $(FUZZTIME) ./service/server
+	@set -e; cache=$$($(GO) env GOCACHE)/fuzz/$$($(GO) list -m); \
+	for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "fuzz: $$pkg $$name for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) ./$$pkg; \
+	  mkdir -p $$pkg/testdata/fuzz/$$name; \
+	  cp -n $$cache/$$pkg/$$name/* $$pkg/testdata/fuzz/$$name/ 2>/dev/null || true; \
+	done
 
 tidy:
 	$(GO) mod tidy
