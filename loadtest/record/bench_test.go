@@ -36,7 +36,7 @@ func benchSamples(n, rate int) []record.Sample {
 func BenchmarkAdd(b *testing.B) {
 	b.Run("steady", func(b *testing.B) {
 		samples := benchSamples(1<<12, 1<<13) // all within the first second
-		r := record.New(base)
+		r := record.MustNew(base)
 		for _, s := range samples {
 			r.Add(s)
 		}
@@ -49,7 +49,7 @@ func BenchmarkAdd(b *testing.B) {
 	for _, rate := range []int{1000, 20000} {
 		b.Run("rolling_"+strconv.Itoa(rate)+"rps", func(b *testing.B) {
 			samples := benchSamples(1<<16, rate)
-			r := record.New(base)
+			r := record.MustNew(base)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N {
@@ -70,7 +70,7 @@ func BenchmarkAdd(b *testing.B) {
 func BenchmarkConcurrent(b *testing.B) {
 	samples := benchSamples(1<<12, 1<<13)
 	b.Run("locked", func(b *testing.B) {
-		l := record.NewLocked(record.New(base))
+		l := record.NewLocked(record.MustNew(base))
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			i := 0
@@ -81,7 +81,7 @@ func BenchmarkConcurrent(b *testing.B) {
 		})
 	})
 	b.Run("channel", func(b *testing.B) {
-		r := record.New(base)
+		r := record.MustNew(base)
 		ch := make(chan record.Sample, 1024)
 		done := make(chan struct{})
 		go func() {
@@ -108,7 +108,7 @@ func BenchmarkConcurrent(b *testing.B) {
 		)
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
-			r := record.New(base)
+			r := record.MustNew(base)
 			i := 0
 			for pb.Next() {
 				r.Add(samples[i&(len(samples)-1)])
@@ -118,7 +118,7 @@ func BenchmarkConcurrent(b *testing.B) {
 			shards = append(shards, r)
 			mu.Unlock()
 		})
-		total := record.New(base)
+		total := record.MustNew(base)
 		for _, r := range shards {
 			if err := total.Merge(r); err != nil {
 				b.Fatal(err)
@@ -137,7 +137,7 @@ func BenchmarkIntervalMemory(b *testing.B) {
 			var before, after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)
-			r := record.New(base)
+			r := record.MustNew(base)
 			for i := range b.N {
 				shift := time.Duration(i) * time.Second
 				for _, s := range samples {
@@ -163,7 +163,7 @@ func BenchmarkIntervalMemory(b *testing.B) {
 // BenchmarkSnapshot measures the end-of-run derivation for a 10-minute run
 // at 1000 requests per second over 3 keys.
 func BenchmarkSnapshot(b *testing.B) {
-	r := record.New(base)
+	r := record.MustNew(base)
 	for _, s := range benchSamples(600000, 1000) {
 		r.Add(s)
 	}

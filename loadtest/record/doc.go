@@ -6,7 +6,8 @@
 // in O(1) without allocating, and Snapshot computes every derived number
 // once, at the end (or whenever a report wants one):
 //
-//	rec := record.New(start)
+//	rec, err := record.New(start, record.Interval(time.Second))
+//	if err != nil { ... }
 //	for res := range results { // closed by the engine
 //		rec.Add(res)
 //	}

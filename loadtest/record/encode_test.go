@@ -55,13 +55,13 @@ func TestDecodeMergeDistributed(t *testing.T) {
 	samples := gen(23, 9000, 9*time.Second)
 	var files [][]byte
 	for w := range 3 {
-		r := record.New(base)
+		r := record.MustNew(base)
 		for i := w; i < len(samples); i += 3 {
 			r.Add(samples[i])
 		}
 		files = append(files, encode(t, r))
 	}
-	total := record.New(base)
+	total := record.MustNew(base)
 	for _, f := range files {
 		r, err := record.Decode(bytes.NewReader(f))
 		if err != nil {

@@ -59,7 +59,7 @@ func gen(seed uint64, n int, span time.Duration) []record.Sample {
 }
 
 func record1(start time.Time, samples []record.Sample, opts ...record.Option) *record.Recorder {
-	r := record.New(start, opts...)
+	r := record.MustNew(start, opts...)
 	for _, s := range samples {
 		r.Add(s)
 	}

@@ -56,12 +56,12 @@ func TestMergeEqualsOneRecorder(t *testing.T) {
 			t.Parallel()
 			workers := make([]*record.Recorder, tt.workers)
 			for w := range workers {
-				workers[w] = record.New(tt.starts(w))
+				workers[w] = record.MustNew(tt.starts(w))
 			}
 			for i, s := range samples {
 				workers[tt.pick(i, s)].Add(s)
 			}
-			merged := record.New(tt.into)
+			merged := record.MustNew(tt.into)
 			for _, w := range workers {
 				before := encode(t, w)
 				if err := merged.Merge(w); err != nil {
@@ -92,7 +92,7 @@ func TestMergeOffGrid(t *testing.T) {
 		shift  int // intervals the worker's series moves
 	}{{300 * time.Millisecond, 0}, {700 * time.Millisecond, 1}, {-700 * time.Millisecond, -1}} {
 		w := record1(base.Add(tt.offset), samples)
-		merged := record.New(base)
+		merged := record.MustNew(base)
 		if err := merged.Merge(w); err != nil {
 			t.Fatal(err)
 		}
@@ -117,7 +117,7 @@ func TestMergeOffGrid(t *testing.T) {
 func TestMergeThenAdd(t *testing.T) {
 	t.Parallel()
 	samples := gen(11, 6000, 6*time.Second)
-	a, b := record.New(base), record.New(base)
+	a, b := record.MustNew(base), record.MustNew(base)
 	for i, s := range samples[:4000] {
 		if i%2 == 0 {
 			a.Add(s)
@@ -138,7 +138,7 @@ func TestMergeThenAdd(t *testing.T) {
 
 func TestMergeErrors(t *testing.T) {
 	t.Parallel()
-	r := record.New(base)
+	r := record.MustNew(base)
 	if err := r.Merge(r); err == nil {
 		t.Errorf("Merge(self) = nil; want an error")
 	}
@@ -148,12 +148,12 @@ func TestMergeErrors(t *testing.T) {
 		record.SignificantFigures(2),
 		record.IntervalSignificantFigures(3),
 	} {
-		if err := r.Merge(record.New(base, opt)); !errors.Is(err, record.ErrIncompatible) {
+		if err := r.Merge(record.MustNew(base, opt)); !errors.Is(err, record.ErrIncompatible) {
 			t.Errorf("Merge(other options) = %v; want ErrIncompatible", err)
 		}
 	}
 	// The Failed rule is not part of the shape: it was applied on Add.
-	if err := r.Merge(record.New(base, record.Failed(func(record.Sample) bool { return false }))); err != nil {
+	if err := r.Merge(record.MustNew(base, record.Failed(func(record.Sample) bool { return false }))); err != nil {
 		t.Errorf("Merge(other Failed rule) = %v; want nil", err)
 	}
 }

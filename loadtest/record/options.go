@@ -22,8 +22,8 @@ const (
 	DefaultIntervalSignificantFigures = 2
 )
 
-// Option configures a Recorder. Options are applied in order; New panics if
-// the result is out of range (see New).
+// Option configures a Recorder. Options are applied in order; New returns
+// an error if the result is out of range.
 type Option func(*config)
 
 type config struct {

@@ -51,7 +51,7 @@ func TestDefaultFailed(t *testing.T) {
 }
 
 func TestAddDoesNotAllocate(t *testing.T) {
-	r := record.New(base)
+	r := record.MustNew(base)
 	samples := gen(4, 4096, time.Second)
 	for _, s := range samples { // warm up: keys, interval, buckets
 		r.Add(s)
@@ -76,7 +76,7 @@ func TestFailedOption(t *testing.T) {
 		{[]record.Option{only5xx}, 2},
 		{[]record.Option{only5xx, record.Failed(nil)}, 3},
 	} {
-		r := record.New(base, tt.opts...)
+		r := record.MustNew(base, tt.opts...)
 		for _, status := range []int{200, 404, 500, 0, 201} {
 			r.Add(record.Sample{Status: status, Start: base, Latency: time.Millisecond})
 		}
@@ -106,20 +106,23 @@ func TestOptionsValidate(t *testing.T) {
 		if (err != nil) != tt.wantErr {
 			t.Errorf("%d: Validate = %v; want error %t", i, err, tt.wantErr)
 		}
+		if r, err := record.New(base, tt.opts...); (err != nil) != tt.wantErr || (r == nil) != tt.wantErr {
+			t.Errorf("%d: New = %v, %v; want error %t", i, r != nil, err, tt.wantErr)
+		}
 		func() {
 			defer func() {
 				if p := recover(); (p != nil) != tt.wantErr {
-					t.Errorf("%d: New panicked with %v; want panic %t", i, p, tt.wantErr)
+					t.Errorf("%d: MustNew panicked with %v; want panic %t", i, p, tt.wantErr)
 				}
 			}()
-			record.New(base, tt.opts...)
+			record.MustNew(base, tt.opts...)
 		}()
 	}
 }
 
 func TestClampedAboveHighest(t *testing.T) {
 	t.Parallel()
-	r := record.New(base, record.HighestTrackable(time.Second))
+	r := record.MustNew(base, record.HighestTrackable(time.Second))
 	r.Add(record.Sample{Status: 200, Start: base, Latency: 100 * time.Millisecond})
 	r.Add(record.Sample{Status: 200, Start: base, Latency: 5 * time.Second})
 	r.Add(record.Sample{Status: 200, Intended: base, Start: base.Add(3 * time.Second), Latency: time.Millisecond})
@@ -137,7 +140,7 @@ func TestClampedAboveHighest(t *testing.T) {
 
 func TestLockedConcurrent(t *testing.T) {
 	t.Parallel()
-	l := record.NewLocked(record.New(base))
+	l := record.NewLocked(record.MustNew(base))
 	samples := gen(5, 8000, 8*time.Second)
 	var wg sync.WaitGroup
 	for w := range 4 {
@@ -164,7 +167,7 @@ func TestLockedConcurrent(t *testing.T) {
 
 func TestSnapshotIsACopy(t *testing.T) {
 	t.Parallel()
-	r := record.New(base)
+	r := record.MustNew(base)
 	samples := gen(6, 1000, time.Second)
 	for _, s := range samples[:500] {
 		r.Add(s)

@@ -58,21 +58,27 @@ type Recorder struct {
 }
 
 // New returns a Recorder for a run that started at start (the origin of the
-// time series).
-//
-// New panics if an option is out of range: the interval is not positive,
-// the highest trackable latency is below 2µs, or significant figures are not
-// within 1 to 5. Options come from code or from a validated scenario, so
-// this is a programming error; Validate checks options without panicking.
-func New(start time.Time, opts ...Option) *Recorder {
+// time series), or an error if an option is out of range: the interval is
+// not positive, the highest trackable latency is below 2µs, or significant
+// figures are not within 1 to 5.
+func New(start time.Time, opts ...Option) (*Recorder, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
 		o(&cfg)
 	}
 	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return newRecorder(start, cfg), nil
+}
+
+// MustNew is New for options fixed in code; it panics on an invalid one.
+func MustNew(start time.Time, opts ...Option) *Recorder {
+	r, err := New(start, opts...)
+	if err != nil {
 		panic(err)
 	}
-	return newRecorder(start, cfg)
+	return r
 }
 
 // Validate reports whether New would accept opts, and if not why.

@@ -54,7 +54,7 @@ func TestIntervalSeries(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r := record.New(base, tt.opts...)
+			r := record.MustNew(base, tt.opts...)
 			for _, s := range tt.samples {
 				r.Add(record.Sample{Status: s.status, Start: base.Add(s.at), Latency: s.lat})
 			}
@@ -109,7 +109,7 @@ func TestIntervalMemoryBounded(t *testing.T) {
 	t.Parallel()
 	const intervals = 60
 	for _, rate := range []int{10, 2000} {
-		r := record.New(base)
+		r := record.MustNew(base)
 		rng := rand.New(rand.NewPCG(uint64(rate), 1))
 		for i := range intervals * rate {
 			start := base.Add(time.Duration(i) * time.Second / time.Duration(rate))
@@ -140,7 +140,7 @@ const maxIntervalBytes = 2 * (2560*12 + 4096)
 // distribution reaches are populated.
 func TestIntervalMemoryPlateaus(t *testing.T) {
 	t.Parallel()
-	r := record.New(base)
+	r := record.MustNew(base)
 	rng := rand.New(rand.NewPCG(9, 9))
 	var bytes []int
 	n := 0

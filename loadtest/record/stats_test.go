@@ -219,7 +219,7 @@ func TestValueAndMetrics(t *testing.T) {
 	t.Parallel()
 	// 100 requests, one every 10ms, the i-th taking i ms; every 10th
 	// fails, and every request has a check that passes unless it failed.
-	r := record.New(base)
+	r := record.MustNew(base)
 	for i := range 100 {
 		start := base.Add(time.Duration(i) * 10 * time.Millisecond)
 		s := record.Sample{Endpoint: "list", Status: 200, Start: start, Intended: start,
@@ -292,7 +292,7 @@ func TestValueAndMetrics(t *testing.T) {
 			t.Errorf("empty Value(%q) = %v, true; want no data", stat, v)
 		}
 	}
-	noChecks := record.New(base)
+	noChecks := record.MustNew(base)
 	noChecks.Add(record.Sample{Status: 200, Start: base, Latency: time.Millisecond})
 	checks, _ := noChecks.Snapshot().Total.Metric("checks")
 	if v, ok := checks.Value("rate", 0); ok {
@@ -313,7 +313,7 @@ func TestCoordinatedOmission(t *testing.T) {
 		service = time.Millisecond
 		stall   = time.Second
 	)
-	r := record.New(base)
+	r := record.MustNew(base)
 	var free time.Time // when the connection is next free
 	for i := range n {
 		intended := base.Add(time.Duration(i) * every)
