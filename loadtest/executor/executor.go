@@ -1,0 +1,496 @@
+// Package executor runs one scenario's schedule (k6's executors) and
+// streams the samples of its iterations.
+//
+// The open model (constant-arrival-rate, ramping-arrival-rate) starts
+// iterations on the schedule of pace.FromScenario whether or not earlier
+// ones finished; an iteration that finds no free virtual user and no room
+// to add one (MaxVUs) is dropped and counted, never queued, as in k6. The
+// closed model (constant-vus, ramping-vus, per-vu-iterations) runs virtual
+// users that start their next iteration when the last one ends.
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/taskready/taskready/loadtest/journey"
+	"github.com/taskready/taskready/loadtest/pace"
+	"github.com/taskready/taskready/loadtest/record"
+	"github.com/taskready/taskready/loadtest/scenario"
+)
+
+// Config is what every scenario of a run shares.
+type Config struct {
+	// Target is the base URL, "http://127.0.0.1:3000".
+	Target string
+	// File gives the journeys and the seeded users.
+	File *scenario.File
+	// Client is shared by every VU (keep-alive); nil means
+	// http.DefaultClient.
+	Client *http.Client
+	// Sleep, if set, replaces how think time is slept (journey.Sleep).
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Counters count one scenario's iterations.
+type Counters struct {
+	// Iterations is how many iterations started.
+	Iterations int64
+	// Dropped is how many open-model iterations were due but found no
+	// free VU with the pool at MaxVUs.
+	Dropped int64
+	// VUsMax is the most VUs that existed at once.
+	VUsMax int64
+}
+
+type counters struct {
+	iterations, dropped, vusMax atomic.Int64
+}
+
+func (c *counters) snapshot() Counters {
+	return Counters{Iterations: c.iterations.Load(), Dropped: c.dropped.Load(), VUsMax: c.vusMax.Load()}
+}
+
+// userPrime spreads VUs over the seeded users: iteration k of VU v logs
+// in as user ((v*userPrime + k) mod Count) + 1.
+const userPrime = 7919
+
+// Run executes s until its schedule ends or ctx is cancelled, sending
+// every sample to out, and returns the counters.
+//
+// Run does not close out: several scenarios of a run run at once and share
+// one channel, so only the caller knows when the last of them returned
+// and may close it. The caller must keep receiving from out until Run
+// returns (also after cancelling ctx), since the iterations still in
+// flight send their samples.
+//
+// When the schedule ends no new iteration starts and Run waits for those
+// in flight (bounded by their steps' timeouts); every goroutine Run
+// started has ended when it returns. Cancelling ctx also cuts the
+// in-flight requests short; Run then returns ctx's error with the
+// counters so far. s.StartTime delays the whole scenario.
+func Run(ctx context.Context, cfg Config, s scenario.Scenario, out chan<- record.Sample) (Counters, error) {
+	r, err := newRunner(cfg, s, out)
+	if err != nil {
+		return Counters{}, err
+	}
+	if s.StartTime > 0 {
+		if err := sleep(ctx, s.StartTime); err != nil {
+			return Counters{}, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return Counters{}, err
+	}
+	switch s.Executor {
+	case scenario.ConstantArrivalRate, scenario.RampingArrivalRate:
+		err = r.open(ctx)
+	case scenario.ConstantVUs:
+		r.constantVUs(ctx)
+	case scenario.PerVUIterations:
+		r.perVUIterations(ctx)
+	case scenario.RampingVUs:
+		r.rampingVUs(ctx)
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	return r.c.snapshot(), err
+}
+
+type runner struct {
+	cfg   Config
+	s     scenario.Scenario
+	out   chan<- record.Sample
+	pick  *picker
+	c     counters
+	start time.Time     // the scenario's own start, after StartTime
+	end   time.Duration // the schedule's length, 0 if none
+}
+
+func newRunner(cfg Config, s scenario.Scenario, out chan<- record.Sample) (*runner, error) {
+	if cfg.File == nil {
+		return nil, errors.New("executor: no scenario file")
+	}
+	if out == nil {
+		return nil, errors.New("executor: no sample channel")
+	}
+	p, err := newPicker(cfg.File, s)
+	if err != nil {
+		return nil, err
+	}
+	switch s.Executor {
+	case scenario.ConstantArrivalRate, scenario.RampingArrivalRate:
+		if s.PreAllocatedVUs < 0 || s.MaxVUs < 0 || s.PreAllocatedVUs == 0 && s.MaxVUs == 0 {
+			return nil, fmt.Errorf("scenario %q: %s needs preAllocatedVUs or maxVUs", s.Name, s.Executor)
+		}
+		if s.MaxVUs > 0 && s.MaxVUs < s.PreAllocatedVUs {
+			return nil, fmt.Errorf("scenario %q: maxVUs %d is below preAllocatedVUs %d", s.Name, s.MaxVUs, s.PreAllocatedVUs)
+		}
+	case scenario.ConstantVUs:
+		if s.VUs <= 0 || s.Duration <= 0 {
+			return nil, fmt.Errorf("scenario %q: %s needs positive vus and duration", s.Name, s.Executor)
+		}
+	case scenario.PerVUIterations:
+		if s.VUs <= 0 || s.Iterations <= 0 || s.MaxDuration < 0 {
+			return nil, fmt.Errorf("scenario %q: %s needs positive vus and iterations", s.Name, s.Executor)
+		}
+	case scenario.RampingVUs:
+		if len(s.Stages) == 0 || s.StartVUs < 0 {
+			return nil, fmt.Errorf("scenario %q: %s needs stages", s.Name, s.Executor)
+		}
+		for i, st := range s.Stages {
+			if st.Duration < 0 || st.Target < 0 {
+				return nil, fmt.Errorf("scenario %q: stage %d: negative duration or target", s.Name, i)
+			}
+		}
+	default:
+		return nil, fmt.Errorf("scenario %q: unknown executor %q", s.Name, s.Executor)
+	}
+	r := &runner{cfg: cfg, s: s, out: out, pick: p, end: s.Duration}
+	if s.Executor == scenario.PerVUIterations {
+		r.end = s.MaxDuration
+	}
+	if len(s.Stages) > 0 {
+		r.end = 0
+		for _, st := range s.Stages {
+			r.end += st.Duration
+		}
+	}
+	return r, nil
+}
+
+// vu is one virtual user's identity; only the goroutine running it
+// touches it.
+type vu struct {
+	id   int
+	iter int
+}
+
+// iteration runs one iteration of v and sends its samples. intended is
+// the open-model schedule's start, zero for the closed model.
+// at is when it starts by the schedule (intended) or the clock.
+func (r *runner) iteration(ctx context.Context, v *vu, intended, at time.Time) {
+	j := r.pick.next()
+	elapsed := at.Sub(r.start)
+	if !intended.IsZero() && r.end > 0 && elapsed >= r.end {
+		// The pacers schedule the last hit at the very end, which the
+		// half-open phases put after the scenario; it belongs to the last.
+		elapsed = r.end - 1
+	}
+	tags := journey.Tags{Scenario: r.s.Name, Phase: r.phase(elapsed)}
+	var opts []journey.Option
+	if !intended.IsZero() {
+		opts = append(opts, journey.Intended(intended))
+	}
+	if r.cfg.Sleep != nil {
+		opts = append(opts, journey.Sleep(r.cfg.Sleep))
+	}
+	jv := journey.VU{ID: v.id, Iteration: v.iter, User: r.user(v), Client: r.cfg.Client, Target: r.cfg.Target}
+	v.iter++
+	r.c.iterations.Add(1)
+	for _, smp := range journey.Run(ctx, j, jv, tags, opts...) {
+		r.out <- smp
+	}
+}
+
+func (r *runner) phase(elapsed time.Duration) string {
+	if r.s.Executor == scenario.PerVUIterations && r.s.MaxDuration == 0 && len(r.s.Stages) == 0 {
+		if elapsed < 0 {
+			return ""
+		}
+		return r.s.Phase // no end to fall after
+	}
+	return pace.Phase(r.s, elapsed)
+}
+
+// user is the seeded user of v's current iteration (see loadtest/seed.Email).
+func (r *runner) user(v *vu) journey.User {
+	u := r.cfg.File.Users
+	if u.Count <= 0 {
+		return journey.User{}
+	}
+	idx := int((int64(v.id)*userPrime+int64(v.iter))%int64(u.Count)) + 1
+	return journey.User{Index: idx, Email: fmt.Sprintf("%s-%06d@example.com", u.Prefix, idx), Password: u.Password}
+}
+
+// open runs an arrival-rate scenario: vegeta's attack loop with the
+// accumulated schedule time as the pacer's elapsed time, so the number of
+// iterations due is exactly the pacer's, however late the loop runs.
+func (r *runner) open(ctx context.Context) error {
+	pacer, err := pace.FromScenario(r.s)
+	if err != nil {
+		return err
+	}
+	maxVUs := r.s.MaxVUs
+	if maxVUs == 0 {
+		maxVUs = r.s.PreAllocatedVUs
+	}
+	idle := make(chan *vu, maxVUs)
+	for i := 1; i <= r.s.PreAllocatedVUs; i++ {
+		idle <- &vu{id: i}
+	}
+	made := r.s.PreAllocatedVUs
+	r.c.vusMax.Store(int64(made))
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	<-timer.C
+	r.start = time.Now()
+	var sched time.Duration
+	var hits uint64
+	for {
+		wait, stop := pacer.Pace(sched, hits)
+		if stop {
+			return nil
+		}
+		sched += wait
+		hits++
+		intended := r.start.Add(sched)
+		if d := time.Until(intended); d > 0 {
+			timer.Reset(d)
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				return nil
+			}
+		} else if ctx.Err() != nil {
+			return nil
+		}
+		var v *vu
+		select {
+		case v = <-idle:
+		default:
+			if made < maxVUs {
+				made++
+				r.c.vusMax.Store(int64(made))
+				v = &vu{id: made}
+			}
+		}
+		if v == nil {
+			r.c.dropped.Add(1)
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.iteration(ctx, v, intended, intended)
+			idle <- v
+		}()
+	}
+}
+
+// loop runs v's iterations until stop is done, the scenario's end (r.end
+// after r.start, if r.end > 0) or n iterations ran (n 0: no limit).
+// Iterations run under ctx, so stop lets the current one end. The end is
+// also checked on the clock: stop's timer may fire a little late.
+func (r *runner) loop(ctx, stop context.Context, v *vu, n int) {
+	for i := 0; n == 0 || i < n; i++ {
+		now := time.Now()
+		if stop.Err() != nil || r.end > 0 && now.Sub(r.start) >= r.end {
+			return
+		}
+		r.iteration(ctx, v, time.Time{}, now)
+	}
+}
+
+func (r *runner) constantVUs(ctx context.Context) {
+	r.closed(ctx, r.s.Duration, 0)
+}
+
+func (r *runner) perVUIterations(ctx context.Context) {
+	r.closed(ctx, r.s.MaxDuration, r.s.Iterations)
+}
+
+// closed runs s.VUs VUs, each for n iterations (0: no limit), starting no
+// iteration after d (0: no limit).
+func (r *runner) closed(ctx context.Context, d time.Duration, n int) {
+	r.start = time.Now()
+	stop, cancel := context.WithCancel(ctx)
+	if d > 0 {
+		stop, cancel = context.WithDeadline(ctx, r.start.Add(d))
+	}
+	defer cancel()
+	r.c.vusMax.Store(int64(r.s.VUs))
+	var wg sync.WaitGroup
+	for i := 1; i <= r.s.VUs; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.loop(ctx, stop, &vu{id: i}, n)
+		}()
+	}
+	wg.Wait()
+}
+
+// change is a point of a ramping-vus schedule: from at on, vus VUs run.
+type change struct {
+	at  time.Duration
+	vus int
+}
+
+// vuChanges lists when the VU count of a ramping-vus scenario changes.
+// Within a stage from a to b VUs over d the count moves linearly and is
+// truncated towards a: VU a+i (going up) starts at i·d/(b-a), and going
+// down one VU stops at each i·d/(a-b). The list ends with 0 at the end.
+func vuChanges(s scenario.Scenario) []change {
+	out := []change{{0, s.StartVUs}}
+	from := s.StartVUs
+	var at time.Duration
+	for _, st := range s.Stages {
+		a, b := from, st.Target
+		if st.Duration == 0 {
+			out = append(out, change{at, b})
+		} else if a != b {
+			steps := b - a
+			if steps < 0 {
+				steps = -steps
+			}
+			for i := 1; i <= steps; i++ {
+				x := time.Duration(int64(st.Duration) * int64(i) / int64(steps))
+				n := a + i
+				if b < a {
+					n = a - i
+				}
+				out = append(out, change{at + x, n})
+			}
+		}
+		at += st.Duration
+		from = b
+	}
+	return append(out, change{at, 0})
+}
+
+// slot is one ramping VU: stopped by cancel, done closes when its
+// goroutine ended.
+type slot struct {
+	v      *vu
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func (r *runner) rampingVUs(ctx context.Context) {
+	changes := vuChanges(r.s)
+	r.start = time.Now()
+	var slots []*slot // index i is VU i+1
+	running := 0
+	var wg sync.WaitGroup
+	defer func() {
+		for _, sl := range slots {
+			if sl.cancel != nil {
+				sl.cancel()
+			}
+		}
+		wg.Wait()
+	}()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	<-timer.C
+	for _, ch := range changes {
+		if d := time.Until(r.start.Add(ch.at)); d > 0 {
+			timer.Reset(d)
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				return
+			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		for running < ch.vus {
+			if running == len(slots) {
+				slots = append(slots, &slot{v: &vu{id: running + 1}})
+			}
+			sl := slots[running]
+			prev := sl.done
+			stop, cancel := context.WithCancel(ctx)
+			done := make(chan struct{})
+			sl.cancel, sl.done = cancel, done
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer close(done)
+				if prev != nil {
+					<-prev // the slot's last goroutine finishes its iteration first
+				}
+				r.loop(ctx, stop, sl.v, 0)
+			}()
+			running++
+			if int64(running) > r.c.vusMax.Load() {
+				r.c.vusMax.Store(int64(running))
+			}
+		}
+		for running > ch.vus {
+			running--
+			slots[running].cancel()
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// picker chooses journeys by smooth weighted round-robin (as nginx):
+// deterministic, and with weights 3:1 every 4 picks hold 3 of one and 1 of
+// the other, spread out.
+type picker struct {
+	mu       sync.Mutex
+	journeys []*scenario.Journey
+	weight   []int
+	current  []int
+	total    int
+}
+
+func newPicker(f *scenario.File, s scenario.Scenario) (*picker, error) {
+	p := &picker{}
+	for _, wj := range s.Journeys {
+		if wj.Weight < 0 {
+			return nil, fmt.Errorf("scenario %q: journey %q has a negative weight", s.Name, wj.Name)
+		}
+		j := f.Journeys[wj.Name]
+		if j == nil {
+			return nil, fmt.Errorf("scenario %q: no journey %q", s.Name, wj.Name)
+		}
+		if wj.Weight == 0 {
+			continue
+		}
+		p.journeys = append(p.journeys, j)
+		p.weight = append(p.weight, wj.Weight)
+		p.total += wj.Weight
+	}
+	if p.total == 0 {
+		return nil, fmt.Errorf("scenario %q: no journey to run", s.Name)
+	}
+	p.current = make([]int, len(p.weight))
+	return p, nil
+}
+
+func (p *picker) next() *scenario.Journey {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	best := 0
+	for i, w := range p.weight {
+		p.current[i] += w
+		if p.current[i] > p.current[best] {
+			best = i
+		}
+	}
+	p.current[best] -= p.total
+	return p.journeys[best]
+}

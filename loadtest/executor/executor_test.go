@@ -1,0 +1,582 @@
+package executor_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/taskready/taskready/loadtest/executor"
+	"github.com/taskready/taskready/loadtest/pace"
+	"github.com/taskready/taskready/loadtest/record"
+	"github.com/taskready/taskready/loadtest/scenario"
+	"github.com/taskready/taskready/loadtest/seed"
+)
+
+// api is a tiny JSON API: POST /login answers a token, GET /tasks a list,
+// GET /slow the list after a delay (cut short by the request's context).
+type api struct {
+	*httptest.Server
+	requests atomic.Int64
+	slow     time.Duration
+	arrived  chan struct{} // one value per /slow request, if not full
+
+	mu     sync.Mutex
+	emails map[string]int
+}
+
+func newAPI(t *testing.T, slow time.Duration) *api {
+	a := &api{slow: slow, arrived: make(chan struct{}, 100), emails: map[string]int{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		a.requests.Add(1)
+		var body struct{ Email, Password string }
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Password != "pw" {
+			http.Error(w, `{"error":"bad login"}`, http.StatusUnauthorized)
+			return
+		}
+		a.mu.Lock()
+		a.emails[body.Email]++
+		a.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"token":"t0k"}`))
+	})
+	mux.HandleFunc("GET /tasks", func(w http.ResponseWriter, r *http.Request) {
+		a.requests.Add(1)
+		if r.Header.Get("Authorization") != "Bearer t0k" {
+			http.Error(w, `{"error":"no token"}`, http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"tasks":[]}`))
+	})
+	mux.HandleFunc("GET /slow", func(w http.ResponseWriter, r *http.Request) {
+		a.requests.Add(1)
+		select {
+		case a.arrived <- struct{}{}:
+		default:
+		}
+		t := time.NewTimer(a.slow)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"tasks":[]}`))
+	})
+	a.Server = httptest.NewServer(mux)
+	t.Cleanup(a.Close)
+	return a
+}
+
+const stepTimeout = 2 * time.Second
+
+// file has journeys "browse" (login, then list with the token: 2 steps),
+// "peek" (login only) and "slow" (one slow request), and 7 seeded users.
+func file() *scenario.File {
+	login := scenario.Step{
+		Name: "login", Endpoint: "login", Method: "POST", Path: "/login",
+		Body:    map[string]any{"email": "{{user.email}}", "password": "{{user.password}}"},
+		Check:   scenario.Check{Status: 200},
+		Extract: map[string]string{"token": "token"},
+		Timeout: stepTimeout,
+	}
+	list := scenario.Step{
+		Name: "list", Endpoint: "list", Method: "GET", Path: "/tasks",
+		Headers: map[string]string{"Authorization": "Bearer {{token}}"},
+		Check:   scenario.Check{Status: 200}, Timeout: stepTimeout,
+	}
+	slow := scenario.Step{Name: "slow", Method: "GET", Path: "/slow", Timeout: stepTimeout}
+	return &scenario.File{
+		Users: scenario.Users{Prefix: "lt", Count: 7, Password: "pw"},
+		Journeys: map[string]*scenario.Journey{
+			"browse": {Name: "browse", Steps: []scenario.Step{login, list}},
+			"peek":   {Name: "peek", Steps: []scenario.Step{login}},
+			"slow":   {Name: "slow", Steps: []scenario.Step{slow}},
+		},
+	}
+}
+
+// run runs s against a and returns the counters and every sample.
+func run(t *testing.T, ctx context.Context, a *api, s scenario.Scenario) (executor.Counters, []record.Sample, error) {
+	t.Helper()
+	out := make(chan record.Sample)
+	var samples []record.Sample
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for smp := range out {
+			samples = append(samples, smp)
+		}
+	}()
+	cfg := executor.Config{Target: a.URL, File: file(), Client: a.Client()}
+	c, err := executor.Run(ctx, cfg, s, out)
+	close(out)
+	<-done
+	noLeftovers(t)
+	return c, samples, err
+}
+
+// noLeftovers fails if a goroutine of package executor outlives Run (the
+// tests do not run in parallel, so any is a leftover). A
+// goroutine past its WaitGroup.Done may still be unwinding, so it yields
+// a bounded number of times (no sleeps) before judging.
+func noLeftovers(t *testing.T) {
+	t.Helper()
+	var stacks string
+	for range 1000 {
+		buf := make([]byte, 1<<20)
+		stacks = string(buf[:runtime.Stack(buf, true)])
+		if !strings.Contains(stacks, "loadtest/executor.") {
+			return
+		}
+		runtime.Gosched()
+	}
+	t.Fatalf("goroutines of package executor left after Run:\n%s", stacks)
+}
+
+// scheduled is how many iterations the pacer of s schedules: vegeta's
+// loop with no lag, as the executor drives it.
+func scheduled(t *testing.T, s scenario.Scenario) int64 {
+	t.Helper()
+	p, err := pace.FromScenario(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return simulate(p)
+}
+
+func simulate(p vegeta.Pacer) int64 {
+	var elapsed time.Duration
+	var hits uint64
+	for {
+		wait, stop := p.Pace(elapsed, hits)
+		if stop {
+			return int64(hits)
+		}
+		elapsed += wait
+		hits++
+	}
+}
+
+func weights(ws ...any) []scenario.WeightedJourney {
+	var out []scenario.WeightedJourney
+	for i := 0; i < len(ws); i += 2 {
+		out = append(out, scenario.WeightedJourney{Name: ws[i].(string), Weight: ws[i+1].(int)})
+	}
+	return out
+}
+
+// checkSamples checks what every sample must satisfy: tags, a passed
+// check, and for the open model an Intended time no later than Start.
+func checkSamples(t *testing.T, s scenario.Scenario, samples []record.Sample, phases ...string) {
+	t.Helper()
+	for i, smp := range samples {
+		if smp.Scenario != s.Name {
+			t.Fatalf("sample %d: scenario %q, want %q", i, smp.Scenario, s.Name)
+		}
+		if !contains(phases, smp.Phase) {
+			t.Fatalf("sample %d: phase %q, want one of %q", i, smp.Phase, phases)
+		}
+		if smp.Err != "" || smp.CheckPassed == nil || !*smp.CheckPassed {
+			t.Fatalf("sample %d: failed: %+v", i, smp)
+		}
+		if s.Executor.Open() && (smp.Step == "login" || smp.Step == "slow") { // first steps
+			if smp.Intended.IsZero() || smp.Start.Before(smp.Intended) {
+				t.Fatalf("sample %d: intended %s, start %s", i, smp.Intended, smp.Start)
+			}
+		}
+		if smp.CorrectedLatency() < smp.Latency {
+			t.Fatalf("sample %d: corrected latency %s < latency %s", i, smp.CorrectedLatency(), smp.Latency)
+		}
+	}
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestConstantArrivalRate(t *testing.T) {
+	a := newAPI(t, 0)
+	s := scenario.Scenario{
+		Name: "car", Executor: scenario.ConstantArrivalRate, Rate: 50, TimeUnit: time.Second,
+		Duration: time.Second, PreAllocatedVUs: 2, MaxVUs: 30, Phase: "steady",
+		Journeys: weights("peek", 1),
+	}
+	want := scheduled(t, s)
+	if want < 49 || want > 51 {
+		t.Fatalf("the pacer schedules %d hits, want about 50", want)
+	}
+	began := time.Now()
+	c, samples, err := run(t, context.Background(), a, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A schedule cannot end early; how late it ends depends on the
+	// machine, so only the lower bound is a property of the executor.
+	if took := time.Since(began); took < 900*time.Millisecond {
+		t.Errorf("run took %s, want at least the schedule's 1s", took)
+	}
+	if c.Iterations+c.Dropped != want || c.Dropped != 0 {
+		t.Errorf("counters %+v, want %d iterations and none dropped", c, want)
+	}
+	if int64(len(samples)) != c.Iterations || a.requests.Load() != c.Iterations {
+		t.Errorf("%d samples, %d requests for %d iterations", len(samples), a.requests.Load(), c.Iterations)
+	}
+	if c.VUsMax < 2 || c.VUsMax > 30 {
+		t.Errorf("VUsMax %d", c.VUsMax)
+	}
+	checkSamples(t, s, samples, "steady")
+	// The iterations start on the schedule: the i-th intended time is the
+	// pacer's, 20ms apart.
+	var intended []time.Time
+	for _, smp := range samples {
+		intended = append(intended, smp.Intended)
+	}
+	first, last := intended[0], intended[0]
+	for _, at := range intended {
+		if at.Before(first) {
+			first = at
+		}
+		if at.After(last) {
+			last = at
+		}
+	}
+	if span := last.Sub(first); span < 950*time.Millisecond || span > time.Second {
+		t.Errorf("intended times span %s, want about 1s", span)
+	}
+}
+
+func TestRampingArrivalRate(t *testing.T) {
+	a := newAPI(t, 0)
+	s := scenario.Scenario{
+		Name: "rar", Executor: scenario.RampingArrivalRate, TimeUnit: time.Second,
+		StartRate: 0, PreAllocatedVUs: 1, MaxVUs: 30,
+		Stages: []scenario.Stage{
+			{Duration: 600 * time.Millisecond, Target: 100, Phase: "ramp"},
+			{Duration: 400 * time.Millisecond, Target: 100, Phase: "hold"},
+		},
+		Journeys: weights("browse", 1),
+	}
+	want := scheduled(t, s)
+	if want != 70 {
+		t.Fatalf("the pacer schedules %d hits, want 70 (30 ramping, 40 holding)", want)
+	}
+	c, samples, err := run(t, context.Background(), a, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Iterations+c.Dropped != want {
+		t.Errorf("counters %+v, want %d iterations and dropped", c, want)
+	}
+	if int64(len(samples)) != 2*c.Iterations {
+		t.Errorf("%d samples for %d iterations of 2 steps", len(samples), c.Iterations)
+	}
+	checkSamples(t, s, samples, "ramp", "hold")
+	perPhase := map[string]int{}
+	for _, smp := range samples {
+		if smp.Step == "login" {
+			perPhase[smp.Phase]++
+		}
+	}
+	if int64(perPhase["ramp"]+perPhase["hold"]) != c.Iterations || perPhase["ramp"] < 25 || perPhase["hold"] < 35 {
+		t.Errorf("iterations per phase %v, want about 30 ramping and 40 holding", perPhase)
+	}
+}
+
+func TestDropped(t *testing.T) {
+	a := newAPI(t, 200*time.Millisecond)
+	s := scenario.Scenario{
+		Name: "drop", Executor: scenario.ConstantArrivalRate, Rate: 20, TimeUnit: time.Second,
+		Duration: time.Second, PreAllocatedVUs: 1, MaxVUs: 1, Phase: "steady",
+		Journeys: weights("slow", 1),
+	}
+	want := scheduled(t, s)
+	c, samples, err := run(t, context.Background(), a, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Dropped == 0 || c.Iterations+c.Dropped != want || c.VUsMax != 1 {
+		t.Errorf("counters %+v, want some dropped of %d and 1 VU", c, want)
+	}
+	// One VU busy 200ms per iteration at 20/s: at most 1s/200ms+1 iterations.
+	if c.Iterations > 6 || int64(len(samples)) != c.Iterations {
+		t.Errorf("%d iterations, %d samples", c.Iterations, len(samples))
+	}
+	checkSamples(t, s, samples, "steady")
+	for _, smp := range samples {
+		if smp.Latency < 200*time.Millisecond || smp.CorrectedLatency() < smp.Latency {
+			t.Errorf("latency %s, corrected %s", smp.Latency, smp.CorrectedLatency())
+		}
+	}
+}
+
+// TestIntendedBeforeStart: every open-model iteration starts at or after
+// its intended time, and its corrected latency adds exactly that delay
+// (in wall-clock time, as record does).
+func TestIntendedBeforeStart(t *testing.T) {
+	a := newAPI(t, 0)
+	s := scenario.Scenario{
+		Name: "late", Executor: scenario.ConstantArrivalRate, Rate: 10, TimeUnit: time.Second,
+		Duration: 300 * time.Millisecond, PreAllocatedVUs: 1, Phase: "steady",
+		Journeys: weights("peek", 1),
+	}
+	c, samples, err := run(t, context.Background(), a, s)
+	if err != nil || c.Iterations != scheduled(t, s) {
+		t.Fatalf("counters %+v, error %v", c, err)
+	}
+	for _, smp := range samples {
+		delay := time.Duration(smp.Start.UnixNano() - smp.Intended.UnixNano())
+		if delay < 0 || smp.CorrectedLatency() != smp.Latency+delay {
+			t.Errorf("start %s after intended, latency %s, corrected %s", delay, smp.Latency, smp.CorrectedLatency())
+		}
+	}
+}
+
+func TestConstantVUsFollowWeights(t *testing.T) {
+	a := newAPI(t, 0)
+	s := scenario.Scenario{
+		Name: "cvu", Executor: scenario.ConstantVUs, VUs: 3, Duration: 500 * time.Millisecond,
+		Phase: "steady", Journeys: weights("browse", 3, "peek", 1),
+	}
+	began := time.Now()
+	c, samples, err := run(t, context.Background(), a, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(began); took < 500*time.Millisecond {
+		t.Errorf("run took %s, want at least its 500ms", took)
+	}
+	if c.VUsMax != 3 || c.Dropped != 0 || c.Iterations < 10 {
+		t.Fatalf("counters %+v", c)
+	}
+	checkSamples(t, s, samples, "steady")
+	// Smooth weighted round-robin over 3:1 picks browse, browse, peek,
+	// browse, again and again; every picked iteration ran to its end.
+	cycle := []string{"browse", "browse", "peek", "browse"}
+	want := map[string]int{}
+	for i := range c.Iterations {
+		want[cycle[i%4]]++
+	}
+	got := map[string]int{}
+	for _, smp := range samples {
+		if smp.Step == "login" {
+			got[smp.Journey]++
+		}
+		if smp.Intended != smp.Start {
+			t.Fatalf("closed-model sample with intended %s != start %s", smp.Intended, smp.Start)
+		}
+	}
+	if got["browse"] != want["browse"] || got["peek"] != want["peek"] {
+		t.Errorf("iterations per journey %v, want %v", got, want)
+	}
+	if int64(len(samples)) != 2*int64(want["browse"])+int64(want["peek"]) {
+		t.Errorf("%d samples for %v", len(samples), got)
+	}
+	// Every login used a seeded user's email.
+	seeded := map[string]bool{}
+	for i := 1; i <= 7; i++ {
+		seeded[seed.Email("lt", i)] = true
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for email, k := range a.emails {
+		if !seeded[email] {
+			t.Errorf("login as %q, not a seeded user", email)
+		}
+		n += k
+	}
+	if int64(n) != c.Iterations {
+		t.Errorf("%d logins for %d iterations", n, c.Iterations)
+	}
+}
+
+func TestPerVUIterations(t *testing.T) {
+	a := newAPI(t, 0)
+	s := scenario.Scenario{
+		Name: "pvi", Executor: scenario.PerVUIterations, VUs: 2, Iterations: 3,
+		MaxDuration: 2 * time.Second, Phase: "once", Journeys: weights("browse", 1),
+	}
+	c, samples, err := run(t, context.Background(), a, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c != (executor.Counters{Iterations: 6, VUsMax: 2}) || len(samples) != 12 || a.requests.Load() != 12 {
+		t.Errorf("counters %+v, %d samples, %d requests; want 6 iterations of 2 steps", c, len(samples), a.requests.Load())
+	}
+	checkSamples(t, s, samples, "once")
+	// Users: iteration k of VU v logs in as ((v*7919 + k) mod 7) + 1.
+	want := map[string]int{}
+	for v := 1; v <= 2; v++ {
+		for k := range 3 {
+			want[seed.Email("lt", (v*7919+k)%7+1)]++
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.emails) != len(want) {
+		t.Errorf("logins %v, want %v", a.emails, want)
+	}
+	for e, n := range want {
+		if a.emails[e] != n {
+			t.Errorf("logins %v, want %v", a.emails, want)
+			break
+		}
+	}
+}
+
+func TestPerVUIterationsMaxDuration(t *testing.T) {
+	a := newAPI(t, 100*time.Millisecond)
+	s := scenario.Scenario{
+		Name: "capped", Executor: scenario.PerVUIterations, VUs: 2, Iterations: 100,
+		MaxDuration: 250 * time.Millisecond, Journeys: weights("slow", 1),
+	}
+	began := time.Now()
+	c, samples, err := run(t, context.Background(), a, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each VU starts iterations at about 0, 100 and 200ms, none after 250ms.
+	if c.Iterations < 2 || c.Iterations > 6 || int64(len(samples)) != c.Iterations {
+		t.Errorf("%d iterations, %d samples; want 2 VUs × at most 3 (the cap stops the other 97)", c.Iterations, len(samples))
+	}
+	for _, smp := range samples {
+		// The clock is checked before each iteration; the request itself
+		// may start a moment later on a busy machine.
+		if smp.Start.Sub(began) > s.MaxDuration+200*time.Millisecond {
+			t.Errorf("an iteration started at %s, after maxDuration", smp.Start.Sub(began))
+		}
+	}
+}
+
+func TestRampingVUs(t *testing.T) {
+	a := newAPI(t, 0)
+	s := scenario.Scenario{
+		Name: "rvu", Executor: scenario.RampingVUs, StartVUs: 1,
+		Stages: []scenario.Stage{
+			{Duration: 300 * time.Millisecond, Target: 4, Phase: "up"},
+			{Duration: 200 * time.Millisecond, Target: 4, Phase: "steady"},
+			{Duration: 300 * time.Millisecond, Target: 0, Phase: "down"},
+		},
+		Journeys: weights("peek", 1),
+	}
+	began := time.Now()
+	c, samples, err := run(t, context.Background(), a, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(began); took < 800*time.Millisecond {
+		t.Errorf("run took %s, want at least the stages' 800ms", took)
+	}
+	if c.VUsMax != 4 || c.Iterations < 10 || int64(len(samples)) != c.Iterations {
+		t.Errorf("counters %+v, %d samples", c, len(samples))
+	}
+	checkSamples(t, s, samples, "up", "steady", "down")
+	perPhase := map[string]int{}
+	for _, smp := range samples {
+		perPhase[smp.Phase]++
+	}
+	for _, p := range []string{"up", "steady", "down"} {
+		if perPhase[p] == 0 {
+			t.Errorf("no iteration in phase %q: %v", p, perPhase)
+		}
+	}
+}
+
+func TestCancelStopsPromptly(t *testing.T) {
+	for _, ex := range []scenario.Executor{scenario.ConstantVUs, scenario.ConstantArrivalRate, scenario.RampingVUs, scenario.PerVUIterations} {
+		t.Run(string(ex), func(t *testing.T) {
+			a := newAPI(t, time.Minute) // answers only when cut short
+			s := scenario.Scenario{
+				Name: "cancel", Executor: ex, VUs: 2, Duration: time.Minute, MaxDuration: time.Minute,
+				Iterations: 5, Rate: 10, TimeUnit: time.Second, PreAllocatedVUs: 2, MaxVUs: 4,
+				Stages:   []scenario.Stage{{Duration: time.Minute, Target: 3}},
+				StartVUs: 2, Journeys: weights("slow", 1),
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go func() {
+				<-a.arrived // a request is in flight
+				cancel()
+			}()
+			began := time.Now()
+			c, samples, err := run(t, ctx, a, s)
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("error %v, want context.Canceled", err)
+			}
+			if took := time.Since(began); took >= stepTimeout {
+				t.Errorf("Run returned after %s, not before the step timeout %s", took, stepTimeout)
+			}
+			if c.Iterations == 0 || int64(len(samples)) > c.Iterations {
+				t.Errorf("counters %+v, %d samples", c, len(samples))
+			}
+		})
+	}
+}
+
+func TestStartTimeAndCancelBeforeStart(t *testing.T) {
+	a := newAPI(t, 0)
+	s := scenario.Scenario{
+		Name: "late", Executor: scenario.PerVUIterations, VUs: 1, Iterations: 1,
+		StartTime: 150 * time.Millisecond, Journeys: weights("peek", 1), Phase: "p",
+	}
+	began := time.Now()
+	c, samples, err := run(t, context.Background(), a, s)
+	if err != nil || c.Iterations != 1 || len(samples) != 1 || samples[0].Phase != "p" {
+		t.Fatalf("counters %+v, samples %v, error %v", c, samples, err)
+	}
+	if samples[0].Start.Sub(began) < 150*time.Millisecond {
+		t.Errorf("started %s after Run, before StartTime", samples[0].Start.Sub(began))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	s.StartTime = time.Minute
+	c, _, err = run(t, ctx, a, s)
+	if !errors.Is(err, context.DeadlineExceeded) || c != (executor.Counters{}) {
+		t.Errorf("counters %+v, error %v", c, err)
+	}
+}
+
+func TestInvalid(t *testing.T) {
+	out := make(chan record.Sample)
+	ok := scenario.Scenario{Name: "x", Executor: scenario.ConstantVUs, VUs: 1, Duration: time.Second, Journeys: weights("peek", 1)}
+	for name, tc := range map[string]struct {
+		cfg executor.Config
+		mod func(*scenario.Scenario)
+	}{
+		"no file":         {executor.Config{}, func(*scenario.Scenario) {}},
+		"unknown journey": {executor.Config{File: file()}, func(s *scenario.Scenario) { s.Journeys = weights("nope", 1) }},
+		"zero weights":    {executor.Config{File: file()}, func(s *scenario.Scenario) { s.Journeys = weights("peek", 0) }},
+		"no vus":          {executor.Config{File: file()}, func(s *scenario.Scenario) { s.VUs = 0 }},
+		"unknown":         {executor.Config{File: file()}, func(s *scenario.Scenario) { s.Executor = "shared-iterations" }},
+		"no rate": {executor.Config{File: file()}, func(s *scenario.Scenario) {
+			s.Executor, s.PreAllocatedVUs = scenario.ConstantArrivalRate, 1
+		}},
+		"max below prealloc": {executor.Config{File: file()}, func(s *scenario.Scenario) {
+			s.Executor, s.Rate, s.PreAllocatedVUs, s.MaxVUs = scenario.ConstantArrivalRate, 1, 2, 1
+		}},
+	} {
+		s := ok
+		tc.mod(&s)
+		if _, err := executor.Run(context.Background(), tc.cfg, s, out); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
