@@ -122,19 +122,30 @@ func (a *API) Stop(ctx context.Context) error { return a.end(ctx, syscall.SIGTER
 // Kill sends SIGKILL.
 func (a *API) Kill(ctx context.Context) error { return a.end(ctx, syscall.SIGKILL) }
 
-// Pause freezes the process (SIGSTOP): connections hang.
-func (a *API) Pause(context.Context) error { return a.signal(syscall.SIGSTOP) }
+// Pause freezes the process (SIGSTOP): connections hang. It returns once
+// the kernel reports the process stopped.
+func (a *API) Pause(context.Context) error {
+	return a.signal(syscall.SIGSTOP, func(state byte) bool { return state == 'T' })
+}
 
-// Unpause resumes a paused process (SIGCONT).
-func (a *API) Unpause(context.Context) error { return a.signal(syscall.SIGCONT) }
+// Unpause resumes a paused process (SIGCONT) and returns once it runs.
+func (a *API) Unpause(context.Context) error {
+	return a.signal(syscall.SIGCONT, func(state byte) bool { return state != 'T' })
+}
 
-func (a *API) signal(sig syscall.Signal) error {
+func (a *API) signal(sig syscall.Signal, reached func(state byte) bool) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.proc == nil {
 		return fmt.Errorf("%s is not running", a.name)
 	}
-	return a.proc.cmd.Process.Signal(sig)
+	if err := a.proc.cmd.Process.Signal(sig); err != nil {
+		return fmt.Errorf("%s: %w", a.name, err)
+	}
+	if err := waitState(a.proc.cmd.Process.Pid, reached); err != nil {
+		return fmt.Errorf("%s: %w", a.name, err)
+	}
+	return nil
 }
 
 func (a *API) end(ctx context.Context, sig syscall.Signal) error {
