@@ -22,6 +22,7 @@ import (
 	"github.com/taskready/taskready/loadtest/pace"
 	"github.com/taskready/taskready/loadtest/record"
 	"github.com/taskready/taskready/loadtest/scenario"
+	"github.com/taskready/taskready/loadtest/seed"
 )
 
 // Config is what every scenario of a run shares.
@@ -209,14 +210,14 @@ func (r *runner) phase(elapsed time.Duration) string {
 	return pace.Phase(r.s, elapsed)
 }
 
-// user is the seeded user of v's current iteration (see loadtest/seed.Email).
+// user is the seeded user of v's current iteration.
 func (r *runner) user(v *vu) journey.User {
 	u := r.cfg.File.Users
 	if u.Count <= 0 {
 		return journey.User{}
 	}
 	idx := int((int64(v.id)*userPrime+int64(v.iter))%int64(u.Count)) + 1
-	return journey.User{Index: idx, Email: fmt.Sprintf("%s-%06d@example.com", u.Prefix, idx), Password: u.Password}
+	return journey.User{Index: idx, Email: seed.Email(u.Prefix, idx), Password: u.Password}
 }
 
 // open runs an arrival-rate scenario: vegeta's attack loop with the

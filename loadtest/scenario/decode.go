@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/taskready/taskready/loadtest/spelling"
 )
 
 // Problem is one thing wrong with a scenario file.
@@ -186,7 +188,7 @@ func keys[V any](m map[string]V) []string {
 func suggest(got string, known []string) string {
 	best, dist := "", 3
 	for _, k := range known {
-		if dd := distance(strings.ToLower(got), strings.ToLower(k)); dd < dist {
+		if dd := spelling.Distance(strings.ToLower(got), strings.ToLower(k)); dd < dist {
 			best, dist = k, dd
 		}
 	}
@@ -194,25 +196,4 @@ func suggest(got string, known []string) string {
 		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
 	return fmt.Sprintf(" (known: %s)", strings.Join(known, ", "))
-}
-
-// distance is the Levenshtein distance between a and b.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/taskready/taskready/loadtest/spelling"
 )
 
 // SyntaxError reports a malformed selector or expression: what is wrong and
@@ -70,7 +72,7 @@ func suggestAggregation(ident string, paren bool) string {
 	}
 	best, bestDist := "", 3
 	for _, name := range []string{"avg", "min", "med", "max", "count", "rate", "value"} {
-		if d := editDistance(low, name); d < bestDist {
+		if d := spelling.Distance(low, name); d < bestDist {
 			best, bestDist = name, d
 		}
 	}
@@ -90,25 +92,4 @@ func percentileShorthand(low string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// editDistance is the Levenshtein distance between two short ASCII strings.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

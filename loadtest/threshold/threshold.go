@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/taskready/taskready/loadtest/spelling"
 )
 
 // Threshold is one parsed threshold: an expression on a selected metric,
@@ -185,7 +187,7 @@ func unknownField(k string) error {
 	low := strings.ToLower(k)
 	for _, f := range objectFields {
 		lf := strings.ToLower(f)
-		if d := editDistance(low, lf); d < bestDist {
+		if d := spelling.Distance(low, lf); d < bestDist {
 			best, bestDist = f, d
 		}
 		if len(low) >= 4 && bestDist > 0 && (strings.HasPrefix(lf, low) || strings.HasPrefix(low, lf)) {

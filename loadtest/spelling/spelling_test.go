@@ -1,0 +1,25 @@
+package spelling_test
+
+import (
+	"testing"
+
+	"github.com/taskready/taskready/loadtest/spelling"
+)
+
+func TestDistance(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want int
+	}{
+		{"", "", 0}, {"abc", "", 3}, {"", "abc", 3}, {"duration", "duration", 0},
+		{"duraton", "duration", 1}, {"constant-vu", "constant-vus", 1}, {"kitten", "sitting", 3}, {"p95", "p(95)", 2},
+	}
+	for _, tt := range tests {
+		if got := spelling.Distance(tt.a, tt.b); got != tt.want {
+			t.Errorf("Distance(%q, %q) = %d; want %d", tt.a, tt.b, got, tt.want)
+		}
+		if got := spelling.Distance(tt.b, tt.a); got != tt.want {
+			t.Errorf("Distance(%q, %q) = %d; want %d (symmetric)", tt.b, tt.a, got, tt.want)
+		}
+	}
+}
