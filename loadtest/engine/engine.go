@@ -1,0 +1,245 @@
+// Package engine runs a scenario file against a target: every scenario of
+// the file at once through the executor, one goroutine recording their
+// samples, a live progress line, abortOnFail thresholds watched while it
+// runs, and the validity of the run measured beside it. Result.Summary
+// turns what it measured into the summary document that reports and gates
+// read.
+//
+// A run is only as good as its load generator. The engine therefore
+// measures itself: how late open-model iterations left after their
+// scheduled time (send lag), how many iterations were dropped for want of
+// a free virtual user, the achieved against the target rate, and the
+// harness process's CPU. A run where any of these is out of bounds is
+// invalid: its latencies would describe the generator, not the system.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/taskready/taskready/loadtest/executor"
+	"github.com/taskready/taskready/loadtest/pace"
+	"github.com/taskready/taskready/loadtest/record"
+	"github.com/taskready/taskready/loadtest/scenario"
+	"github.com/taskready/taskready/loadtest/summary"
+	"github.com/taskready/taskready/loadtest/threshold"
+)
+
+// ErrAborted is wrapped by nothing: an aborted run is a result, not an
+// error. It is the cause of the context cancellation that stops the
+// scenarios when an abortOnFail threshold fails.
+var ErrAborted = errors.New("engine: a threshold with abortOnFail failed")
+
+// Option sets an optional setting of Run.
+type Option func(*config)
+
+type config struct {
+	client   *http.Client
+	progress io.Writer
+	tick     time.Duration
+	interval time.Duration
+	limits   Limits
+	metrics  *Metrics
+	sleep    func(context.Context, time.Duration) error
+}
+
+// Limits bound a valid run.
+type Limits struct {
+	// MaxDropped is the share of open-model iterations that may be
+	// dropped (no free VU at maxVUs).
+	MaxDropped float64
+	// MinAchieved is the least share of the target rate the open model
+	// must achieve.
+	MinAchieved float64
+	// MaxSendLag bounds the 99th percentile of how late open-model
+	// iterations left after their scheduled time.
+	MaxSendLag time.Duration
+	// MaxCPU is the share of all cores the harness process may use
+	// before its own scheduling is suspect.
+	MaxCPU float64
+}
+
+// DefaultLimits are those of a run nobody tuned: 1% dropped, 99% of the
+// target rate, 20 ms of p99 send lag, 90% of the machine's CPU.
+var DefaultLimits = Limits{MaxDropped: 0.01, MinAchieved: 0.99, MaxSendLag: 20 * time.Millisecond, MaxCPU: 0.90}
+
+// WithClient sets the HTTP client every VU shares.
+func WithClient(c *http.Client) Option { return func(cf *config) { cf.client = c } }
+
+// WithProgress writes a live progress line to w every tick (a terminal
+// gets it redrawn in place; anything else a line per tick).
+func WithProgress(w io.Writer, tick time.Duration) Option {
+	return func(cf *config) { cf.progress, cf.tick = w, tick }
+}
+
+// WithInterval sets the width of the time series' buckets.
+func WithInterval(d time.Duration) Option { return func(cf *config) { cf.interval = d } }
+
+// WithLimits sets the bounds of a valid run.
+func WithLimits(l Limits) Option { return func(cf *config) { cf.limits = l } }
+
+// WithMetrics publishes the run's progress to m (the harness's /metrics).
+func WithMetrics(m *Metrics) Option { return func(cf *config) { cf.metrics = m } }
+
+// WithSleep replaces how think time is slept (tests).
+func WithSleep(f func(context.Context, time.Duration) error) Option {
+	return func(cf *config) { cf.sleep = f }
+}
+
+// Result is what a run measured.
+type Result struct {
+	File   *scenario.File
+	Target string
+	Start  time.Time
+	End    time.Time
+	// Recorder holds every sample; the caller may encode it (histograms/).
+	Recorder *record.Recorder
+	// Checks is the k6 group tree: a group per journey, a check per step.
+	Checks    *summary.Group
+	Scenarios []summary.Scenario
+	// SendLag is the distribution of how late open-model iterations left,
+	// in microseconds.
+	SendLag *hdrhistogram.Histogram
+	// CPU is the harness process's CPU over the run, a share of all cores.
+	CPU float64
+	// Aborted says why the run stopped early, "" if it did not.
+	Aborted string
+	limits  Limits
+}
+
+// Run runs every scenario of f against target and returns what it
+// measured. It returns an error only when the run could not be made (a
+// bad scenario for the executor); an interrupted or aborted run is a
+// result with Aborted set.
+func Run(ctx context.Context, f *scenario.File, target string, opts ...Option) (*Result, error) {
+	cf := config{tick: time.Second, interval: record.DefaultInterval, limits: DefaultLimits}
+	for _, o := range opts {
+		o(&cf)
+	}
+	if f == nil || len(f.Scenarios) == 0 {
+		return nil, errors.New("engine: no scenario to run")
+	}
+	start := time.Now()
+	rec, err := record.New(start, record.Interval(cf.interval))
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	res := &Result{
+		File: f, Target: target, Start: start, Recorder: rec, Checks: summary.NewRootGroup(),
+		SendLag: hdrhistogram.New(1, int64(time.Minute/time.Microsecond), 2), limits: cf.limits,
+	}
+	names := checkNames(f)
+	cpu := startCPU()
+
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	samples := make(chan record.Sample, 4096)
+	counters := make([]executor.Counters, len(f.Scenarios))
+	errs := make([]error, len(f.Scenarios))
+	var wg sync.WaitGroup
+	ecfg := executor.Config{Target: target, File: f, Client: cf.client, Sleep: cf.sleep}
+	for i, s := range f.Scenarios {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			counters[i], errs[i] = executor.Run(runCtx, ecfg, s, samples)
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(samples)
+	}()
+
+	w := newWatcher(f, cf, start)
+	w.drain(runCtx, cancel, samples, res, names)
+	res.End = time.Now()
+	res.CPU = cpu.share(res.End.Sub(start))
+	if cf.metrics != nil {
+		cf.metrics.CPU.Set(res.CPU)
+	}
+
+	for i, s := range f.Scenarios {
+		if errs[i] != nil && !errors.Is(errs[i], context.Canceled) && !errors.Is(errs[i], context.DeadlineExceeded) {
+			return nil, fmt.Errorf("scenario %s: %w", s.Name, errs[i])
+		}
+		res.Scenarios = append(res.Scenarios, scenarioResult(s, counters[i]))
+	}
+	switch cause := context.Cause(runCtx); {
+	case errors.Is(cause, ErrAborted):
+		res.Aborted = w.abortReason
+	case ctx.Err() != nil:
+		res.Aborted = "interrupted"
+	}
+	return res, nil
+}
+
+// scenarioResult is s's schedule beside what its executor achieved.
+func scenarioResult(s scenario.Scenario, c executor.Counters) summary.Scenario {
+	out := summary.Scenario{Name: s.Name, Executor: string(s.Executor), Iterations: c.Iterations, Dropped: c.Dropped, VUsMax: c.VUsMax}
+	if !s.Executor.Open() {
+		return out
+	}
+	planned, length := plannedHits(s)
+	out.Planned = int64(planned + 0.5)
+	if length > 0 {
+		out.TargetRate = planned / length.Seconds()
+		out.AchievedRate = float64(c.Iterations) / length.Seconds()
+	}
+	return out
+}
+
+// plannedHits is how many iterations an open-model schedule calls for,
+// and over how long.
+func plannedHits(s scenario.Scenario) (float64, time.Duration) {
+	p, err := pace.FromScenario(s)
+	if err != nil {
+		return 0, 0
+	}
+	if r, ok := p.(interface {
+		Hits(time.Duration) float64
+		Duration() time.Duration
+	}); ok {
+		return r.Hits(r.Duration()), r.Duration()
+	}
+	unit := s.TimeUnit
+	if unit <= 0 {
+		unit = time.Second
+	}
+	return float64(s.Rate) * float64(s.Duration) / float64(unit), s.Duration
+}
+
+// checkNames names each step's check as k6 scripts usually do: the step
+// and what it expects ("list status 200").
+func checkNames(f *scenario.File) map[[2]string]string {
+	names := map[[2]string]string{}
+	for jname, j := range f.Journeys {
+		for _, st := range j.Steps {
+			n := st.Name + " status 2xx"
+			if st.Check.Status != 0 {
+				n = fmt.Sprintf("%s status %d", st.Name, st.Check.Status)
+			}
+			if st.Check.BodyContains != "" {
+				n += fmt.Sprintf(" and body has %q", st.Check.BodyContains)
+			}
+			names[[2]string{jname, st.Name}] = n
+		}
+	}
+	return names
+}
+
+// Thresholds evaluates the file's thresholds against snap.
+func Thresholds(f *scenario.File, snap record.Snapshot) ([]threshold.Verdict, []int) {
+	ts := make([]threshold.Threshold, len(f.Thresholds))
+	lines := make([]int, len(f.Thresholds))
+	for i, t := range f.Thresholds {
+		ts[i], lines[i] = t.Threshold, t.Line
+	}
+	return summary.Evaluate(snap, ts), lines
+}

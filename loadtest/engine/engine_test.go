@@ -1,0 +1,254 @@
+package engine_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/taskready/taskready/loadtest/engine"
+	"github.com/taskready/taskready/loadtest/scenario"
+	"github.com/taskready/taskready/loadtest/summary"
+)
+
+// server answers GET /ping at once, GET /slow after delay, and /fail
+// with a 500.
+func server(t *testing.T, delay time.Duration) *httptest.Server {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ping", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte(`{"ok":true}`)) })
+	mux.HandleFunc("GET /slow", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+		}
+		w.Write([]byte(`{"ok":true}`))
+	})
+	mux.HandleFunc("GET /fail", func(w http.ResponseWriter, _ *http.Request) { http.Error(w, `{"error":"no"}`, 500) })
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func parse(t *testing.T, yaml string) *scenario.File {
+	t.Helper()
+	f, err := scenario.Parse("test.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+const pingFile = `
+name: ping
+scenarios:
+  steady:
+    executor: constant-arrival-rate
+    rate: 50
+    duration: 2s
+    preAllocatedVUs: 5
+    maxVUs: 20
+    phase: steady
+    journeys: [ping]
+journeys:
+  ping:
+    - name: ping
+      request: {method: GET, path: /ping}
+      check: {status: 200}
+thresholds:
+  http_req_failed: ["rate<0.01"]
+  "http_req_duration{endpoint:ping}": ["p(95)<5000"]
+  checks: ["rate>0.99"]
+`
+
+func TestOpenModelRunPasses(t *testing.T) {
+	srv := server(t, 0)
+	f := parse(t, pingFile)
+	var progress bytes.Buffer
+	reg := prometheus.NewRegistry()
+	m := engine.NewMetrics(reg)
+	res, err := engine.Run(context.Background(), f, srv.URL,
+		engine.WithProgress(&progress, 200*time.Millisecond), engine.WithMetrics(m),
+		// A shared CI machine under -race: the test checks the plumbing,
+		// not this machine's scheduling.
+		engine.WithLimits(engine.Limits{MaxDropped: 0.01, MinAchieved: 0.99, MaxSendLag: time.Second, MaxCPU: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := res.Summary(engine.Meta{ID: "t"})
+	run := s.Run
+	if len(run.Scenarios) != 1 || run.Scenarios[0].Planned != 100 || run.Scenarios[0].Iterations != 100 || run.Scenarios[0].Dropped != 0 {
+		t.Fatalf("scenarios %+v; want 100 planned and run", run.Scenarios)
+	}
+	if got := run.Scenarios[0].TargetRate; got < 49.9 || got > 50.1 {
+		t.Errorf("target rate %.2f, want 50", got)
+	}
+	if run.Outcome.Status != summary.StatusPassed || run.Outcome.ExitCode != 0 || !run.Validity.Valid {
+		t.Errorf("outcome %+v validity %+v; want passed", run.Outcome, run.Validity)
+	}
+	if n := len(run.Thresholds); n != 3 {
+		t.Fatalf("%d thresholds, want 3", n)
+	}
+	for _, th := range run.Thresholds {
+		if !th.Passed || th.Observed == nil || th.Line == 0 {
+			t.Errorf("threshold %+v: want passed with an observed value and a line", th)
+		}
+	}
+	if got := s.Metrics["http_reqs"].Values["count"]; got != 100 {
+		t.Errorf("http_reqs count %v, want 100", got)
+	}
+	if th := s.Metrics["http_req_duration{endpoint:ping}"].Thresholds; len(th) != 1 || th["p(95)<5000"] {
+		t.Errorf("sub-metric thresholds %v; want p(95)<5000: false (not crossed)", th)
+	}
+	c := s.RootGroup.Groups["ping"].Checks["ping status 200"]
+	if c == nil || c.Passes != 100 || c.Fails != 0 {
+		t.Errorf("check %+v; want 100 passes", c)
+	}
+	if len(run.Series) < 2 || len(run.Endpoints) != 1 || run.Endpoints[0].Endpoint != "ping" || len(run.Phases) != 1 || run.Phases[0].Phase != "steady" {
+		t.Errorf("series %d points, endpoints %+v, phases %+v", len(run.Series), run.Endpoints, run.Phases)
+	}
+	if !strings.Contains(progress.String(), "req/s") || !strings.Contains(progress.String(), "done in") {
+		t.Errorf("progress %q: want live lines and a final one", progress.String())
+	}
+	if got := testutil.ToFloat64(m.Requests.WithLabelValues("steady", "ping", "steady", "200")); got != 100 {
+		t.Errorf("taskready_load_requests_total %v, want 100", got)
+	}
+	if got := testutil.ToFloat64(m.Threshold.WithLabelValues("http_req_duration{endpoint:ping}", "p(95)<5000")); got != 5 {
+		t.Errorf("threshold bound %v s, want 5", got)
+	}
+}
+
+func TestThresholdCrossedExits99(t *testing.T) {
+	srv := server(t, 0)
+	f := parse(t, strings.Replace(pingFile, "path: /ping}", "path: /fail}", 1))
+	res, err := engine.Run(context.Background(), f, srv.URL, engine.WithLimits(engine.Limits{MaxDropped: 1, MaxSendLag: time.Hour, MaxCPU: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := res.Summary(engine.Meta{}).Run
+	if run.Outcome.ExitCode != summary.ExitCrossed || run.Outcome.Status != summary.StatusCrossed {
+		t.Fatalf("outcome %+v; want thresholds-crossed, 99", run.Outcome)
+	}
+	crossed := 0
+	for _, th := range run.Thresholds {
+		if !th.Passed {
+			crossed++
+		}
+	}
+	if crossed != 2 { // http_req_failed and checks; the latency one holds
+		t.Errorf("%d thresholds crossed, want 2: %+v", crossed, run.Thresholds)
+	}
+}
+
+func TestAbortOnFailStopsTheRun(t *testing.T) {
+	srv := server(t, 0)
+	f := parse(t, `
+name: abort
+scenarios:
+  failing:
+    executor: constant-vus
+    vus: 2
+    duration: 1m
+    journeys: [fail]
+journeys:
+  fail:
+    - name: fail
+      request: {method: GET, path: /fail}
+      think: 10ms
+thresholds:
+  http_req_failed:
+    - {threshold: "rate<0.5", abortOnFail: true}
+`)
+	began := time.Now()
+	res, err := engine.Run(context.Background(), f, srv.URL, engine.WithProgress(nil, 100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(began); took > 30*time.Second {
+		t.Fatalf("an abortOnFail run took %s of its 1m", took)
+	}
+	run := res.Summary(engine.Meta{}).Run
+	if !strings.Contains(run.Aborted, "rate<0.5") || run.Outcome.ExitCode != summary.ExitCrossed {
+		t.Errorf("aborted %q, outcome %+v; want aborted by rate<0.5, exit 99", run.Aborted, run.Outcome)
+	}
+}
+
+func TestDroppedIterationsMakeTheRunInvalid(t *testing.T) {
+	srv := server(t, 300*time.Millisecond)
+	f := parse(t, `
+name: starved
+scenarios:
+  starved:
+    executor: constant-arrival-rate
+    rate: 40
+    duration: 1s
+    preAllocatedVUs: 1
+    maxVUs: 2
+    journeys: [slow]
+journeys:
+  slow:
+    - name: slow
+      request: {method: GET, path: /slow}
+thresholds:
+  http_req_duration: ["p(95)<1"]
+`)
+	res, err := engine.Run(context.Background(), f, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := res.Summary(engine.Meta{}).Run
+	if run.Validity.Valid || run.Outcome.ExitCode != summary.ExitInvalid {
+		t.Fatalf("validity %+v outcome %+v; want invalid, 101", run.Validity, run.Outcome)
+	}
+	// The crossed threshold is reported too, but does not decide: the
+	// latencies of an invalid run describe the generator.
+	if !strings.Contains(strings.Join(run.Outcome.Reasons, "\n"), "dropped iterations") {
+		t.Errorf("reasons %q: want the dropped iterations named", run.Outcome.Reasons)
+	}
+}
+
+func TestTimeline(t *testing.T) {
+	f := parse(t, `
+name: spiky
+scenarios:
+  base:
+    executor: constant-vus
+    vus: 1
+    duration: 30s
+    phase: steady
+    journeys: [ping]
+  spike:
+    executor: ramping-arrival-rate
+    startTime: 10s
+    preAllocatedVUs: 1
+    stages:
+      - {duration: 5s, target: 10, phase: spike}
+      - {duration: 5s, target: 10, phase: spike}
+      - {duration: 10s, target: 0, phase: recovery}
+    journeys: [ping]
+journeys:
+  ping:
+    - name: ping
+      request: {method: GET, path: /ping}
+`)
+	got := engine.Timeline(f)
+	want := []summary.Span{
+		{Scenario: "base", Phase: "steady", From: 0, To: 30},
+		{Scenario: "spike", Phase: "spike", From: 10, To: 20},
+		{Scenario: "spike", Phase: "recovery", From: 20, To: 30},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("timeline %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("span %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}

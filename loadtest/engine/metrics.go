@@ -1,0 +1,139 @@
+package engine
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/taskready/taskready/loadtest/pace"
+	"github.com/taskready/taskready/loadtest/record"
+	"github.com/taskready/taskready/loadtest/scenario"
+)
+
+// Metrics are the harness's own Prometheus series while it runs, for the
+// load-test dashboard: the target beside the achieved rate, latency by
+// endpoint and phase, errors, the phase each scenario is in, and the
+// generator's CPU.
+type Metrics struct {
+	TargetRate *prometheus.GaugeVec
+	Requests   *prometheus.CounterVec
+	Duration   *prometheus.HistogramVec
+	Phase      *prometheus.GaugeVec
+	CPU        prometheus.Gauge
+	Threshold  *prometheus.GaugeVec
+
+	pacers map[string]vegeta.Pacer
+	cpu    cpuClock
+	began  time.Time
+	// obs caches the children of the vectors per sample tags: a label
+	// lookup per request would cost more than the request's recording.
+	obs map[obsKey]obsChildren
+}
+
+type obsKey struct {
+	scenario, endpoint, phase string
+	status                    int
+}
+
+type obsChildren struct {
+	reqs prometheus.Counter
+	dur  prometheus.Observer
+}
+
+// NewMetrics registers the harness's series on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		TargetRate: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "taskready_load_target_rate",
+			Help: "Iterations per second the open-model schedule calls for now, by scenario.",
+		}, []string{"scenario"}),
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "taskready_load_requests_total",
+			Help: "Requests the load generator completed, by scenario, endpoint, phase and status (0: no response).",
+		}, []string{"scenario", "endpoint", "phase", "status"}),
+		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "taskready_load_request_duration_seconds",
+			Help:    "Request latency timed from the scheduled start (coordinated omission corrected), by scenario, endpoint and phase.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"scenario", "endpoint", "phase"}),
+		Phase: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "taskready_load_phase",
+			Help: "1 for the phase each scenario is in now, 0 for the others.",
+		}, []string{"scenario", "phase"}),
+		CPU: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "taskready_load_generator_cpu_ratio",
+			Help: "CPU of the harness process as a share of all cores since the run began.",
+		}),
+		Threshold: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "taskready_load_threshold_bound",
+			Help: "The bound of each threshold of the scenario file, in its metric's unit (seconds for durations).",
+		}, []string{"metric", "expression"}),
+		obs: map[obsKey]obsChildren{},
+	}
+	reg.MustRegister(m.TargetRate, m.Requests, m.Duration, m.Phase, m.CPU, m.Threshold)
+	return m
+}
+
+// start resets the clocks and states the scenario's thresholds and phases.
+func (m *Metrics) start(f *scenario.File) {
+	m.began, m.cpu = time.Now(), startCPU()
+	m.pacers = map[string]vegeta.Pacer{}
+	for _, s := range f.Scenarios {
+		if p, err := pace.FromScenario(s); err == nil {
+			m.pacers[s.Name] = p
+		}
+		for _, st := range s.Stages {
+			if st.Phase != "" {
+				m.Phase.WithLabelValues(s.Name, st.Phase).Set(0)
+			}
+		}
+	}
+	for _, t := range f.Thresholds {
+		bound := t.Expr.Value
+		if t.Selector.Metric == record.MetricDuration || t.Selector.Metric == record.MetricDurationUncorrected {
+			bound /= 1000 // ms in the expression, seconds in Prometheus
+		}
+		m.Threshold.WithLabelValues(t.Selector.String(), t.Source).Set(bound)
+	}
+}
+
+func (m *Metrics) observe(s record.Sample) {
+	k := obsKey{s.Scenario, s.Endpoint, s.Phase, s.Status}
+	c, ok := m.obs[k]
+	if !ok {
+		c = obsChildren{
+			reqs: m.Requests.WithLabelValues(s.Scenario, s.Endpoint, s.Phase, strconv.Itoa(s.Status)),
+			dur:  m.Duration.WithLabelValues(s.Scenario, s.Endpoint, s.Phase),
+		}
+		m.obs[k] = c
+	}
+	c.reqs.Inc()
+	c.dur.Observe(s.CorrectedLatency().Seconds())
+}
+
+// tick publishes the schedule's state at elapsed.
+func (m *Metrics) tick(f *scenario.File, elapsed time.Duration) {
+	for _, s := range f.Scenarios {
+		own := elapsed - s.StartTime
+		if p, ok := m.pacers[s.Name]; ok {
+			rate := 0.0
+			if own >= 0 && own < scheduleLength(s) {
+				rate = p.Rate(own)
+			}
+			m.TargetRate.WithLabelValues(s.Name).Set(rate)
+		}
+		now := pace.Phase(s, own)
+		for _, st := range s.Stages {
+			if st.Phase != "" {
+				v := 0.0
+				if st.Phase == now {
+					v = 1
+				}
+				m.Phase.WithLabelValues(s.Name, st.Phase).Set(v)
+			}
+		}
+	}
+	m.CPU.Set(m.cpu.share(time.Since(m.began)))
+}

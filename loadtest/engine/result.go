@@ -1,0 +1,201 @@
+package engine
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"runtime"
+	"sort"
+	"time"
+
+	"github.com/taskready/taskready/loadtest/record"
+	"github.com/taskready/taskready/loadtest/scenario"
+	"github.com/taskready/taskready/loadtest/summary"
+)
+
+// Meta is what the engine cannot know about a run: its id and where it ran.
+type Meta struct {
+	ID           string
+	Provider     string
+	APIInstances int
+	Harness      string
+}
+
+// Summary builds the summary document of the run, with its outcome
+// decided (a comparison with a baseline, if any, is added by the caller,
+// which then decides again).
+func (r *Result) Summary(meta Meta) *summary.Summary {
+	snap := r.Recorder.Snapshot()
+	elapsed := r.End.Sub(r.Start)
+	verdicts, lines := Thresholds(r.File, snap)
+	host, _ := os.Hostname()
+	run := summary.Run{
+		Format: summary.Format, Version: summary.Version, ID: meta.ID, Engine: "taskready",
+		Name: r.File.Name, Description: r.File.Description, File: r.File.Path, Target: r.Target,
+		Start: r.Start.UTC(), End: r.End.UTC(), Duration: elapsed.Seconds(),
+		Environment: summary.Environment{
+			Provider: meta.Provider, APIInstances: meta.APIInstances, Host: host,
+			OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), Harness: meta.Harness,
+		},
+		Scenarios:  r.Scenarios,
+		Validity:   r.validity(),
+		Thresholds: summary.Thresholds(verdicts, lines),
+		Recoveries: Recoveries(r.File, snap),
+		Series:     summary.Series(snap),
+		Timeline:   Timeline(r.File),
+		Aborted:    r.Aborted,
+	}
+	run.Endpoints, run.Phases = summary.Breakdowns(snap)
+	metrics := summary.Metrics(snap, elapsed, verdicts)
+	var iters, dropped, vusMax int64
+	for _, s := range r.Scenarios {
+		iters += s.Iterations
+		dropped += s.Dropped
+		vusMax += s.VUsMax
+	}
+	perSecond := func(n int64) float64 {
+		if elapsed <= 0 {
+			return 0
+		}
+		return float64(n) / elapsed.Seconds()
+	}
+	metrics["iterations"] = summary.Metric{Values: map[string]float64{"count": float64(iters), "rate": perSecond(iters)}}
+	if dropped > 0 {
+		metrics["dropped_iterations"] = summary.Metric{Values: map[string]float64{"count": float64(dropped), "rate": perSecond(dropped)}}
+	}
+	metrics["vus_max"] = summary.Metric{Values: map[string]float64{"value": float64(vusMax), "min": float64(vusMax), "max": float64(vusMax)}}
+	s := &summary.Summary{RootGroup: r.Checks, Metrics: metrics, Run: run}
+	s.Run.Decide()
+	return s
+}
+
+// validity checks the generator kept up: dropped iterations, the achieved
+// rate, the send lag (open model), and its CPU.
+func (r *Result) validity() summary.Validity {
+	l := r.limits
+	v := summary.Validity{Valid: true, GeneratorCPU: r.CPU}
+	add := func(name string, ok bool, observed, limit string) {
+		v.Checks = append(v.Checks, summary.ValidityCheck{Name: name, OK: ok, Observed: observed, Limit: limit})
+		v.Valid = v.Valid && ok
+	}
+	var planned, iters, dropped int64
+	open := false
+	for _, s := range r.Scenarios {
+		if s.Planned > 0 {
+			open = true
+			planned += s.Planned
+			iters += s.Iterations
+			dropped += s.Dropped
+		}
+	}
+	if open {
+		share := float64(dropped) / float64(planned)
+		add("dropped iterations", share <= l.MaxDropped, fmt.Sprintf("%.2f%% (%d of %d)", share*100, dropped, planned), fmt.Sprintf("%.2f%%", l.MaxDropped*100))
+		if r.Aborted == "" {
+			achieved := float64(iters) / float64(planned)
+			add("achieved rate", achieved >= l.MinAchieved, fmt.Sprintf("%.2f%% of target", achieved*100), fmt.Sprintf("%.0f%%", l.MinAchieved*100))
+		}
+		if r.SendLag.TotalCount() > 0 {
+			p99 := time.Duration(r.SendLag.ValueAtQuantile(99)) * time.Microsecond
+			v.SendLagP99 = float64(p99) / float64(time.Millisecond)
+			add("send lag p99", p99 <= l.MaxSendLag, p99.Round(10*time.Microsecond).String(), l.MaxSendLag.String())
+		}
+	}
+	add("generator CPU", r.CPU <= l.MaxCPU, fmt.Sprintf("%.0f%% of %d cores", r.CPU*100, runtime.NumCPU()), fmt.Sprintf("%.0f%%", l.MaxCPU*100))
+	return v
+}
+
+// Timeline lists when each scenario ran each named phase, from the
+// schedule: constant scenarios as one span, ramping ones a span per
+// stretch of stages with the same phase.
+func Timeline(f *scenario.File) []summary.Span {
+	var out []summary.Span
+	for _, s := range f.Scenarios {
+		at := s.StartTime
+		if len(s.Stages) == 0 {
+			if s.Phase != "" {
+				out = append(out, summary.Span{Scenario: s.Name, Phase: s.Phase, From: at.Seconds(), To: (at + scheduleLength(s)).Seconds()})
+			}
+			continue
+		}
+		for _, st := range s.Stages {
+			end := at + st.Duration
+			if st.Phase != "" {
+				if n := len(out); n > 0 && out[n-1].Scenario == s.Name && out[n-1].Phase == st.Phase && out[n-1].To == at.Seconds() {
+					out[n-1].To = end.Seconds()
+				} else {
+					out = append(out, summary.Span{Scenario: s.Name, Phase: st.Phase, From: at.Seconds(), To: end.Seconds()})
+				}
+			}
+			at = end
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].From < out[j].From })
+	return out
+}
+
+// Recoveries evaluates the recovery budgets on the time series: after the
+// last scenario leaves phase After, the first interval whose statistic is
+// back under the bound ends the recovery. The series is not broken down by
+// endpoint, so a budget reads all requests; the statistic is one the series
+// keeps (p(50), med, p(95), p(99), max).
+func Recoveries(f *scenario.File, snap record.Snapshot) []summary.Recovery {
+	if len(f.Recoveries) == 0 {
+		return nil
+	}
+	spans := Timeline(f)
+	var out []summary.Recovery
+	for _, rc := range f.Recoveries {
+		res := summary.Recovery{After: rc.After, Metric: rc.Metric, Stat: rc.Stat, Below: rc.Below, Within: rc.Within.Seconds(), Line: rc.Line}
+		end := -1.0
+		for _, sp := range spans {
+			if sp.Phase == rc.After {
+				end = math.Max(end, sp.To)
+			}
+		}
+		pick, ok := seriesStat(rc.Stat)
+		switch {
+		case end < 0:
+			res.Reason = fmt.Sprintf("no phase %q in the schedule", rc.After)
+		case !ok:
+			res.Reason = fmt.Sprintf("%s is not kept per interval (use p(50), p(95), p(99) or max)", rc.Stat)
+		default:
+			res.Passed, res.RecoveredAfter, res.Reason = recovery(snap, end, rc, pick)
+		}
+		out = append(out, res)
+	}
+	return out
+}
+
+func recovery(snap record.Snapshot, end float64, rc scenario.Recovery, pick func(record.Quantiles) time.Duration) (bool, *float64, string) {
+	width := snap.Interval.Seconds()
+	for _, iv := range snap.Intervals {
+		from := iv.Offset.Seconds()
+		if from+width <= end || iv.Requests == 0 {
+			continue
+		}
+		v := float64(pick(iv.Corrected)) / float64(time.Millisecond)
+		if v < rc.Below {
+			// The interval that is back under the bound counts whole:
+			// the recovery took until its end at most.
+			after := math.Max(from+width-end, 0)
+			ok := after <= rc.Within.Seconds()
+			return ok, &after, fmt.Sprintf("%s %.1fms < %gms %.0fs after %s ended (budget %s)", rc.Stat, v, rc.Below, after, rc.After, rc.Within)
+		}
+	}
+	return false, nil, fmt.Sprintf("%s never got back under %gms after %s ended", rc.Stat, rc.Below, rc.After)
+}
+
+func seriesStat(stat string) (func(record.Quantiles) time.Duration, bool) {
+	switch stat {
+	case "p(50)", "med":
+		return func(q record.Quantiles) time.Duration { return q.P50 }, true
+	case "p(95)":
+		return func(q record.Quantiles) time.Duration { return q.P95 }, true
+	case "p(99)":
+		return func(q record.Quantiles) time.Duration { return q.P99 }, true
+	case "max":
+		return func(q record.Quantiles) time.Duration { return q.Max }, true
+	}
+	return nil, false
+}

@@ -1,0 +1,236 @@
+package summary
+
+import (
+	"math"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/taskready/taskready/loadtest/record"
+	"github.com/taskready/taskready/loadtest/threshold"
+)
+
+// Metrics returns the k6 metrics of snap: the built-in HTTP metrics of the
+// whole run, one sub-metric per tagged threshold selector, and the verdicts
+// of vs in their "thresholds" maps. elapsed is the run's duration, which
+// k6 divides counters by for their rates.
+func Metrics(snap record.Snapshot, elapsed time.Duration, vs []threshold.Verdict) map[string]Metric {
+	out := map[string]Metric{}
+	put := func(name string, m Metric) {
+		if len(m.Values) > 0 {
+			out[name] = m
+		}
+	}
+	for _, name := range []string{
+		record.MetricDuration, record.MetricDurationUncorrected, record.MetricReqs,
+		record.MetricFailed, record.MetricChecks, record.MetricDataReceived, record.MetricDataSent,
+	} {
+		put(name, metricOf(name, snap.Total, elapsed))
+	}
+	for _, v := range vs {
+		sel := v.Threshold.Selector
+		key := sel.String()
+		m, ok := out[key]
+		if !ok {
+			m = metricOf(sel.Metric, snap.Select(tagMap(sel)), elapsed)
+			if m.Values == nil {
+				m.Values = map[string]float64{}
+			}
+		}
+		if m.Thresholds == nil {
+			m.Thresholds = map[string]bool{}
+		}
+		m.Thresholds[v.Threshold.Source] = !v.Passed
+		out[key] = m
+	}
+	return out
+}
+
+// metricOf is one metric of s in k6's summary-export form.
+func metricOf(name string, s record.Stats, elapsed time.Duration) Metric {
+	m := Metric{Values: map[string]float64{}}
+	perSecond := func(n float64) float64 {
+		if elapsed <= 0 {
+			return 0
+		}
+		return n / elapsed.Seconds()
+	}
+	switch name {
+	case record.MetricDuration, record.MetricDurationUncorrected:
+		if s.Count == 0 {
+			return Metric{}
+		}
+		d := s.Corrected
+		if name == record.MetricDurationUncorrected {
+			d = s.Latency
+		}
+		m.Values["avg"] = ms(d.Mean)
+		m.Values["min"] = ms(d.Min)
+		m.Values["med"] = ms(d.Median)
+		m.Values["max"] = ms(d.Max)
+		m.Values["p(90)"] = ms(d.P90)
+		m.Values["p(95)"] = ms(d.P95)
+		m.Values["p(99)"] = ms(d.P99)
+	case record.MetricReqs:
+		m.Values["count"] = float64(s.Count)
+		m.Values["rate"] = perSecond(float64(s.Count))
+	case record.MetricDataReceived:
+		m.Values["count"] = float64(s.BytesIn)
+		m.Values["rate"] = perSecond(float64(s.BytesIn))
+	case record.MetricDataSent:
+		m.Values["count"] = float64(s.BytesOut)
+		m.Values["rate"] = perSecond(float64(s.BytesOut))
+	case record.MetricFailed:
+		// A rate metric's passes count its true values: for
+		// http_req_failed, the failed requests.
+		if s.Count == 0 {
+			return Metric{}
+		}
+		m.Values["passes"] = float64(s.Failures)
+		m.Values["fails"] = float64(s.Count - s.Failures)
+		m.Values["value"] = s.Rate
+	case record.MetricChecks:
+		n := s.ChecksPassed + s.ChecksFailed
+		if n == 0 {
+			return Metric{}
+		}
+		m.Values["passes"] = float64(s.ChecksPassed)
+		m.Values["fails"] = float64(s.ChecksFailed)
+		m.Values["value"] = float64(s.ChecksPassed) / float64(n)
+	default:
+		return Metric{}
+	}
+	return m
+}
+
+// Breakdowns returns the statistics per scenario and endpoint (phases
+// merged) and per phase (scenarios and endpoints merged), sorted by name.
+func Breakdowns(snap record.Snapshot) (endpoints, phases []Breakdown) {
+	type se struct{ scenario, endpoint string }
+	seenSE := map[se]bool{}
+	seenPhase := map[string]bool{}
+	for _, k := range snap.Keys {
+		key := se{k.Key.Scenario, k.Key.Endpoint}
+		if !seenSE[key] {
+			seenSE[key] = true
+			st := snap.SelectFunc(func(o record.Key) bool { return o.Scenario == key.scenario && o.Endpoint == key.endpoint })
+			b := breakdownOf(st)
+			b.Scenario, b.Endpoint = key.scenario, key.endpoint
+			endpoints = append(endpoints, b)
+		}
+		if p := k.Key.Phase; p != "" && !seenPhase[p] {
+			seenPhase[p] = true
+			b := breakdownOf(snap.Select(map[string]string{record.TagPhase: p}))
+			b.Phase = p
+			phases = append(phases, b)
+		}
+	}
+	sort.Slice(endpoints, func(i, j int) bool {
+		if endpoints[i].Scenario != endpoints[j].Scenario {
+			return endpoints[i].Scenario < endpoints[j].Scenario
+		}
+		return endpoints[i].Endpoint < endpoints[j].Endpoint
+	})
+	return endpoints, phases
+}
+
+// BreakdownOf returns the statistics of one selection.
+func breakdownOf(s record.Stats) Breakdown {
+	b := Breakdown{
+		Requests: s.Count, Failures: s.Failures, FailureRate: s.Rate, RPS: s.RPS,
+		ChecksPassed: s.ChecksPassed, ChecksFailed: s.ChecksFailed,
+	}
+	if s.Count > 0 {
+		d := s.Corrected
+		b.Min, b.Avg, b.Med, b.Max = ms(d.Min), ms(d.Mean), ms(d.Median), ms(d.Max)
+		b.P90, b.P95, b.P99 = ms(d.P90), ms(d.P95), ms(d.P99)
+		b.P95Uncorrected = ms(s.Latency.P95)
+	}
+	if len(s.Statuses) > 0 {
+		b.Statuses = make(map[string]int64, len(s.Statuses))
+		for code, n := range s.Statuses {
+			label := strconv.Itoa(code)
+			if code == 0 {
+				label = "no response"
+			}
+			b.Statuses[label] = n
+		}
+	}
+	return b
+}
+
+// Series returns the time series of snap.
+func Series(snap record.Snapshot) []Point {
+	pts := make([]Point, 0, len(snap.Intervals))
+	width := snap.Interval.Seconds()
+	for _, iv := range snap.Intervals {
+		p := Point{T: iv.Offset.Seconds(), Requests: iv.Requests, Failures: iv.Failures}
+		if width > 0 {
+			p.RPS = float64(iv.Requests) / width
+		}
+		if iv.Requests > 0 {
+			p.P50, p.P95, p.P99, p.Max = ms(iv.Corrected.P50), ms(iv.Corrected.P95), ms(iv.Corrected.P99), ms(iv.Corrected.Max)
+			p.P95Uncorrected = ms(iv.Latency.P95)
+		}
+		pts = append(pts, p)
+	}
+	return pts
+}
+
+// Thresholds converts verdicts, with the lines lines[i] of the file that
+// stated them (nil or short for none).
+func Thresholds(vs []threshold.Verdict, lines []int) []Threshold {
+	out := make([]Threshold, 0, len(vs))
+	for i, v := range vs {
+		t := Threshold{
+			Metric: v.Threshold.Selector.String(), Expression: v.Threshold.Source,
+			Passed: v.Passed, Reason: v.Reason, AbortOnFail: v.Threshold.AbortOnFail,
+		}
+		if t.Expression == "" {
+			t.Expression = v.Threshold.Expr.String()
+		}
+		if !math.IsNaN(v.Observed) {
+			obs := v.Observed
+			t.Observed = &obs
+		}
+		if i < len(lines) {
+			t.Line = lines[i]
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// Evaluate evaluates every threshold against snap: the selector's tags
+// pick the samples, its metric name the statistic's meaning.
+func Evaluate(snap record.Snapshot, ts []threshold.Threshold) []threshold.Verdict {
+	out := make([]threshold.Verdict, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, threshold.Evaluate(t, StatsOf(snap, t.Selector)))
+	}
+	return out
+}
+
+// StatsOf adapts the selection of sel in snap to threshold.Stats.
+func StatsOf(snap record.Snapshot, sel threshold.Selector) threshold.Stats {
+	m, ok := snap.Select(tagMap(sel)).Metric(sel.Metric)
+	return threshold.StatsFunc(func(stat threshold.Stat, p float64) (float64, bool) {
+		if !ok {
+			return 0, false
+		}
+		return m.Value(stat.String(), p)
+	})
+}
+
+func tagMap(sel threshold.Selector) map[string]string {
+	if len(sel.Tags) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(sel.Tags))
+	for _, t := range sel.Tags {
+		m[t.Key] = t.Value
+	}
+	return m
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

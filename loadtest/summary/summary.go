@@ -1,0 +1,480 @@
+// Package summary is the result document of a load run, summary.json.
+//
+// Its root_group and metrics keep the shape of k6's --summary-export, so
+// that tools which read k6 summaries read ours: metric values flat beside a
+// "thresholds" map whose value true means the threshold was crossed (k6's
+// convention, easy to get backwards), rate metrics with passes, fails and
+// value, checks in a group tree with md5 ids of their paths. Everything k6
+// does not have lives in one versioned section, "taskready": the run and
+// its environment, the scenarios with target and achieved rates, the
+// validity of the run, per-endpoint and per-phase breakdowns, threshold
+// and recovery verdicts, the time series, a baseline comparison, and the
+// outcome with its exit code.
+//
+// The reports (terminal, Markdown, JUnit, HTML) and the gates read only this
+// document, so a summary imported from k6 is reported and gated the same way
+// as one of our own runs.
+package summary
+
+import (
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"time"
+)
+
+// Format and Version identify the taskready section; Version changes when a
+// field changes meaning or goes away, not when one is added.
+const (
+	Format  = "taskready.summary"
+	Version = 1
+)
+
+// ErrFormat is returned (wrapped) by Read for a document whose taskready
+// section is missing or of another version.
+var ErrFormat = errors.New("summary: not a taskready summary")
+
+// Summary is summary.json.
+type Summary struct {
+	// RootGroup and Metrics are k6's --summary-export, field for field.
+	RootGroup *Group            `json:"root_group"`
+	Metrics   map[string]Metric `json:"metrics"`
+	// Run is our own section.
+	Run Run `json:"taskready"`
+}
+
+// Group is a k6 group: the checks and sub-groups under one path.
+type Group struct {
+	Name   string            `json:"name"`
+	Path   string            `json:"path"`
+	ID     string            `json:"id"`
+	Groups map[string]*Group `json:"groups"`
+	Checks map[string]*Check `json:"checks"`
+}
+
+// Check counts the outcomes of one named check.
+type Check struct {
+	Name   string `json:"name"`
+	Path   string `json:"path"`
+	ID     string `json:"id"`
+	Passes int64  `json:"passes"`
+	Fails  int64  `json:"fails"`
+}
+
+// NewRootGroup returns k6's unnamed root group.
+func NewRootGroup() *Group {
+	return &Group{Path: "", ID: pathID(""), Groups: map[string]*Group{}, Checks: map[string]*Check{}}
+}
+
+// Group returns the sub-group name of g, creating it.
+func (g *Group) Group(name string) *Group {
+	if sub, ok := g.Groups[name]; ok {
+		return sub
+	}
+	path := g.Path + "::" + name
+	sub := &Group{Name: name, Path: path, ID: pathID(path), Groups: map[string]*Group{}, Checks: map[string]*Check{}}
+	g.Groups[name] = sub
+	return sub
+}
+
+// Check returns the check name of g, creating it.
+func (g *Group) Check(name string) *Check {
+	if c, ok := g.Checks[name]; ok {
+		return c
+	}
+	path := g.Path + "::" + name
+	c := &Check{Name: name, Path: path, ID: pathID(path)}
+	g.Checks[name] = c
+	return c
+}
+
+// Walk calls fn for every check under g, depth first, in name order.
+func (g *Group) Walk(fn func(group *Group, c *Check)) {
+	if g == nil {
+		return
+	}
+	for _, name := range sortedKeys(g.Checks) {
+		fn(g, g.Checks[name])
+	}
+	for _, name := range sortedKeys(g.Groups) {
+		g.Groups[name].Walk(fn)
+	}
+}
+
+// pathID is k6's group and check id: the md5 of the path, in hex.
+func pathID(path string) string {
+	sum := md5.Sum([]byte(path))
+	return hex.EncodeToString(sum[:])
+}
+
+// Metric is one k6 metric or sub-metric of a summary export: its values
+// ("avg", "p(95)", "count", "rate", "value", "passes", ...) and its
+// thresholds, expression to crossed.
+type Metric struct {
+	Values map[string]float64
+	// Thresholds maps each expression to true when it was crossed, as k6
+	// writes it.
+	Thresholds map[string]bool
+}
+
+// MarshalJSON writes the values flat beside "thresholds", as k6 does.
+func (m Metric) MarshalJSON() ([]byte, error) {
+	flat := make(map[string]any, len(m.Values)+1)
+	for k, v := range m.Values {
+		flat[k] = v
+	}
+	if len(m.Thresholds) > 0 {
+		flat["thresholds"] = m.Thresholds
+	}
+	return json.Marshal(flat)
+}
+
+// UnmarshalJSON reads a k6 metric: numbers are values, "thresholds" the
+// verdicts; anything else is ignored, as a newer k6 may add fields.
+func (m *Metric) UnmarshalJSON(data []byte) error {
+	var flat map[string]json.RawMessage
+	if err := json.Unmarshal(data, &flat); err != nil {
+		return err
+	}
+	m.Values = make(map[string]float64, len(flat))
+	for k, raw := range flat {
+		if k == "thresholds" {
+			if err := json.Unmarshal(raw, &m.Thresholds); err != nil {
+				return fmt.Errorf("thresholds: %w", err)
+			}
+			continue
+		}
+		var v float64
+		if json.Unmarshal(raw, &v) == nil {
+			m.Values[k] = v
+		}
+	}
+	return nil
+}
+
+// Write writes s as indented JSON.
+func (s *Summary) Write(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(s)
+}
+
+// WriteFile writes s to path.
+func (s *Summary) WriteFile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := s.Write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// Read reads a summary that Write wrote.
+func Read(r io.Reader) (*Summary, error) {
+	var s Summary
+	if err := json.NewDecoder(r).Decode(&s); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
+	}
+	if s.Run.Format != Format || s.Run.Version != Version {
+		return nil, fmt.Errorf("%w: format %q version %d, want %q version %d", ErrFormat, s.Run.Format, s.Run.Version, Format, Version)
+	}
+	return &s, nil
+}
+
+// ReadFile reads the summary at path.
+func ReadFile(path string) (*Summary, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	s, err := Read(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Run is the taskready section.
+type Run struct {
+	Format  string `json:"format"`
+	Version int    `json:"version"`
+
+	// ID names the run; its default output directory is out/<ID>.
+	ID string `json:"id"`
+	// Engine is what generated the load: "taskready", or "k6" for an
+	// imported run.
+	Engine string `json:"engine"`
+	// Name and Description come from the scenario file, File is its path.
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	File        string `json:"file,omitempty"`
+	// Target is the base URL the load went to.
+	Target string `json:"target,omitempty"`
+	// Start and End bound the run; Duration is End-Start in seconds.
+	Start    time.Time `json:"start"`
+	End      time.Time `json:"end"`
+	Duration float64   `json:"duration_s"`
+
+	Environment Environment `json:"environment"`
+	Scenarios   []Scenario  `json:"scenarios"`
+	Validity    Validity    `json:"validity"`
+
+	// Endpoints breaks the requests down by scenario and endpoint, Phases
+	// by phase (all scenarios together).
+	Endpoints []Breakdown `json:"endpoints"`
+	Phases    []Breakdown `json:"phases"`
+	// Timeline says when each scenario's phases ran, for the charts.
+	Timeline []Span `json:"timeline,omitempty"`
+
+	Thresholds []Threshold `json:"thresholds"`
+	Recoveries []Recovery  `json:"recoveries,omitempty"`
+	// Series is the time series, one point per interval.
+	Series []Point `json:"series"`
+	// Comparison is the verdict against a baseline, when one was given.
+	Comparison *Comparison `json:"comparison,omitempty"`
+
+	// Aborted says why the run stopped early: a threshold with abortOnFail,
+	// or an interrupt.
+	Aborted string `json:"aborted,omitempty"`
+	// Outcome is the verdict and the exit code.
+	Outcome Outcome `json:"outcome"`
+}
+
+// Environment is what the run ran on.
+type Environment struct {
+	Provider     string `json:"provider,omitempty"`
+	APIInstances int    `json:"api_instances,omitempty"`
+	Host         string `json:"host,omitempty"`
+	OS           string `json:"os"`
+	Arch         string `json:"arch"`
+	CPUs         int    `json:"cpus"`
+	GoVersion    string `json:"go_version,omitempty"`
+	Harness      string `json:"harness,omitempty"`
+	// Notes are caveats of the environment every report repeats, such as
+	// a replica set that fell back to one node.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Scenario is one scenario's schedule and what was achieved of it.
+type Scenario struct {
+	Name     string `json:"name"`
+	Executor string `json:"executor"`
+	// TargetRate and AchievedRate are iterations per second over the
+	// schedule (open model only; 0 for closed-model scenarios).
+	TargetRate   float64 `json:"target_rate,omitempty"`
+	AchievedRate float64 `json:"achieved_rate,omitempty"`
+	// Planned is how many iterations the open-model schedule called for.
+	Planned    int64 `json:"planned,omitempty"`
+	Iterations int64 `json:"iterations"`
+	Dropped    int64 `json:"dropped"`
+	VUsMax     int64 `json:"vus_max"`
+}
+
+// Validity says whether the numbers describe the system under test or the
+// load generator: a run whose generator could not keep up is invalid.
+type Validity struct {
+	Valid  bool            `json:"valid"`
+	Checks []ValidityCheck `json:"checks"`
+	// GeneratorCPU is the harness process's CPU use over the run, as a
+	// fraction of all cores.
+	GeneratorCPU float64 `json:"generator_cpu"`
+	// SendLagP99 is the 99th percentile of how late open-model iterations
+	// left after their scheduled time, in ms.
+	SendLagP99 float64 `json:"send_lag_p99_ms"`
+}
+
+// ValidityCheck is one condition of a valid run.
+type ValidityCheck struct {
+	Name     string `json:"name"`
+	OK       bool   `json:"ok"`
+	Observed string `json:"observed"`
+	Limit    string `json:"limit"`
+}
+
+// Breakdown is the statistics of one selection of requests; latencies are
+// coordinated-omission corrected, in ms, with the uncorrected p95 beside.
+type Breakdown struct {
+	Scenario       string           `json:"scenario,omitempty"`
+	Endpoint       string           `json:"endpoint,omitempty"`
+	Phase          string           `json:"phase,omitempty"`
+	Requests       int64            `json:"requests"`
+	Failures       int64            `json:"failures"`
+	FailureRate    float64          `json:"failure_rate"`
+	RPS            float64          `json:"rps"`
+	Min            float64          `json:"min_ms"`
+	Avg            float64          `json:"avg_ms"`
+	Med            float64          `json:"med_ms"`
+	P90            float64          `json:"p90_ms"`
+	P95            float64          `json:"p95_ms"`
+	P99            float64          `json:"p99_ms"`
+	Max            float64          `json:"max_ms"`
+	P95Uncorrected float64          `json:"p95_uncorrected_ms"`
+	ChecksPassed   int64            `json:"checks_passed"`
+	ChecksFailed   int64            `json:"checks_failed"`
+	Statuses       map[string]int64 `json:"statuses,omitempty"`
+}
+
+// Span is when one scenario was in one phase, in seconds from the start.
+type Span struct {
+	Scenario string  `json:"scenario"`
+	Phase    string  `json:"phase"`
+	From     float64 `json:"from_s"`
+	To       float64 `json:"to_s"`
+}
+
+// Threshold is one threshold's verdict.
+type Threshold struct {
+	// Metric is the selector as k6 writes it, Expression the condition.
+	Metric     string `json:"metric"`
+	Expression string `json:"expression"`
+	Passed     bool   `json:"passed"`
+	// Observed is nil when the metric had no data (k6 then passes it).
+	Observed    *float64 `json:"observed,omitempty"`
+	Reason      string   `json:"reason"`
+	AbortOnFail bool     `json:"abort_on_fail,omitempty"`
+	// Line is where the scenario file states it, 0 when unknown.
+	Line int `json:"line,omitempty"`
+}
+
+// Recovery is a recovery budget's verdict: how long after phase After
+// ended the statistic took to get back under its bound.
+type Recovery struct {
+	After  string  `json:"after"`
+	Metric string  `json:"metric"`
+	Stat   string  `json:"stat"`
+	Below  float64 `json:"below"`
+	Within float64 `json:"within_s"`
+	// RecoveredAfter is nil when it never recovered within the run.
+	RecoveredAfter *float64 `json:"recovered_after_s,omitempty"`
+	Passed         bool     `json:"passed"`
+	Reason         string   `json:"reason"`
+	Line           int      `json:"line,omitempty"`
+}
+
+// Point is one interval of the time series: requests that started in
+// [T, T+interval) seconds from the start; latencies in ms, corrected,
+// with the uncorrected p95 beside.
+type Point struct {
+	T              float64 `json:"t"`
+	Requests       int64   `json:"requests"`
+	Failures       int64   `json:"failures"`
+	RPS            float64 `json:"rps"`
+	P50            float64 `json:"p50_ms"`
+	P95            float64 `json:"p95_ms"`
+	P99            float64 `json:"p99_ms"`
+	Max            float64 `json:"max_ms"`
+	P95Uncorrected float64 `json:"p95_uncorrected_ms"`
+}
+
+// Comparison is the verdict against a baseline.
+type Comparison struct {
+	Baseline string          `json:"baseline"`
+	Verdict  string          `json:"verdict"`
+	Rows     []ComparisonRow `json:"rows"`
+}
+
+// ComparisonRow compares one statistic of one selection.
+type ComparisonRow struct {
+	Name    string  `json:"name"`
+	Metric  string  `json:"metric"`
+	Old     float64 `json:"old"`
+	New     float64 `json:"new"`
+	Change  float64 `json:"change"`
+	Low     float64 `json:"ci_low"`
+	High    float64 `json:"ci_high"`
+	Verdict string  `json:"verdict"`
+	Reason  string  `json:"reason"`
+}
+
+// Status is the outcome of a run.
+type Status string
+
+// The outcomes, most serious first, each with its exit code.
+const (
+	StatusInvalid    Status = "invalid"            // 101
+	StatusCrossed    Status = "thresholds-crossed" // 99
+	StatusRegression Status = "regression"         // 100
+	StatusPassed     Status = "passed"             // 0
+)
+
+// Exit codes a CI job gates on. k6 uses 99 for crossed thresholds; 100 and
+// 101 are ours.
+const (
+	ExitPass       = 0
+	ExitError      = 1
+	ExitUsage      = 2
+	ExitCrossed    = 99
+	ExitRegression = 100
+	ExitInvalid    = 101
+)
+
+// Outcome is a run's verdict.
+type Outcome struct {
+	Status   Status   `json:"status"`
+	ExitCode int      `json:"exit_code"`
+	Reasons  []string `json:"reasons,omitempty"`
+}
+
+// Decide sets r.Outcome from the validity, thresholds, recoveries and
+// comparison. An invalid run says so before anything else: its latencies
+// describe the load generator, so a crossed threshold in it proves
+// nothing. A crossed threshold is an absolute budget and outranks a
+// relative regression.
+func (r *Run) Decide() Outcome {
+	var o Outcome
+	var crossed []string
+	for _, t := range r.Thresholds {
+		if !t.Passed {
+			crossed = append(crossed, fmt.Sprintf("threshold %s %s crossed: %s", t.Metric, t.Expression, t.Reason))
+		}
+	}
+	for _, rc := range r.Recoveries {
+		if !rc.Passed {
+			crossed = append(crossed, fmt.Sprintf("recovery after %s: %s", rc.After, rc.Reason))
+		}
+	}
+	switch {
+	case !r.Validity.Valid:
+		o.Status, o.ExitCode = StatusInvalid, ExitInvalid
+		for _, c := range r.Validity.Checks {
+			if !c.OK {
+				o.Reasons = append(o.Reasons, fmt.Sprintf("invalid run: %s was %s (limit %s)", c.Name, c.Observed, c.Limit))
+			}
+		}
+		o.Reasons = append(o.Reasons, crossed...)
+	case len(crossed) > 0:
+		o.Status, o.ExitCode, o.Reasons = StatusCrossed, ExitCrossed, crossed
+	case r.Comparison != nil && r.Comparison.Verdict == "regression":
+		o.Status, o.ExitCode = StatusRegression, ExitRegression
+		for _, row := range r.Comparison.Rows {
+			if row.Verdict == "regression" {
+				o.Reasons = append(o.Reasons, fmt.Sprintf("%s %s regressed: %s", row.Name, row.Metric, row.Reason))
+			}
+		}
+	default:
+		o.Status, o.ExitCode = StatusPassed, ExitPass
+	}
+	if r.Aborted != "" {
+		o.Reasons = append(o.Reasons, "aborted: "+r.Aborted)
+	}
+	r.Outcome = o
+	return o
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,111 @@
+package summary_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"testing"
+
+	"github.com/taskready/taskready/loadtest/summary"
+)
+
+// k6 ids groups and checks by the md5 of their path; a tool that joins
+// our summary with k6's must find the same ids.
+func TestGroupIDsAreK6s(t *testing.T) {
+	root := summary.NewRootGroup()
+	g := root.Group("create and delete")
+	c := g.Check("create 201")
+	for _, tc := range []struct{ got, want string }{
+		{root.ID, "d41d8cd98f00b204e9800998ecf8427e"},
+		{g.ID, "60a2b34d321708250a0cf3918c58e69e"},
+		{c.ID, "10df31b571db1b12cf05a7f3f792e112"},
+		{c.Path, "::create and delete::create 201"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %s, want %s (from k6's own summary export)", tc.got, tc.want)
+		}
+	}
+	if root.Group("create and delete") != g || g.Check("create 201") != c {
+		t.Error("Group and Check must return the existing entry")
+	}
+}
+
+// The metrics of k6's summary export read back into Metric and write out
+// with the same values and the same threshold convention (true: crossed).
+func TestMetricReadsK6SummaryExport(t *testing.T) {
+	data, err := os.ReadFile("../../../shared/fixtures/k6/threshold-crossed/summary-export.json")
+	if err != nil {
+		t.Skipf("k6 fixture: %v", err)
+	}
+	var doc struct {
+		Metrics map[string]summary.Metric `json:"metrics"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	create := doc.Metrics["http_req_duration{endpoint:create}"]
+	if create.Values["p(95)"] < 72.13 || create.Values["p(95)"] > 72.14 || !create.Thresholds["p(95)<50"] {
+		t.Errorf("create: %+v; want p(95) 72.137 and p(95)<50 crossed", create)
+	}
+	out, err := json.Marshal(create)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back summary.Metric
+	if err := json.Unmarshal(out, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Values["p(95)"] != create.Values["p(95)"] || back.Thresholds["p(95)<50"] != true || len(back.Values) != len(create.Values) {
+		t.Errorf("round trip %s gave %+v", out, back)
+	}
+}
+
+func TestDecide(t *testing.T) {
+	valid := summary.Validity{Valid: true}
+	invalid := summary.Validity{Checks: []summary.ValidityCheck{{Name: "dropped iterations", Observed: "5%", Limit: "1%"}}}
+	crossed := []summary.Threshold{{Metric: "http_req_duration", Expression: "p(95)<300", Reason: "412 is not < 300"}}
+	held := []summary.Threshold{{Metric: "http_req_duration", Expression: "p(95)<300", Passed: true}}
+	regression := &summary.Comparison{Verdict: "regression", Rows: []summary.ComparisonRow{{Name: "all", Metric: "p95", Verdict: "regression", Reason: "+30%"}}}
+	for _, tc := range []struct {
+		name string
+		run  summary.Run
+		want summary.Status
+		code int
+	}{
+		{"pass", summary.Run{Validity: valid, Thresholds: held}, summary.StatusPassed, 0},
+		{"crossed", summary.Run{Validity: valid, Thresholds: crossed}, summary.StatusCrossed, 99},
+		{"recovery over budget", summary.Run{Validity: valid, Recoveries: []summary.Recovery{{After: "spike", Reason: "never"}}}, summary.StatusCrossed, 99},
+		{"regression", summary.Run{Validity: valid, Thresholds: held, Comparison: regression}, summary.StatusRegression, 100},
+		{"crossed outranks regression", summary.Run{Validity: valid, Thresholds: crossed, Comparison: regression}, summary.StatusCrossed, 99},
+		{"invalid outranks crossed", summary.Run{Validity: invalid, Thresholds: crossed}, summary.StatusInvalid, 101},
+		{"inconclusive is no regression", summary.Run{Validity: valid, Comparison: &summary.Comparison{Verdict: "inconclusive"}}, summary.StatusPassed, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := tc.run.Decide()
+			if o.Status != tc.want || o.ExitCode != tc.code || tc.run.Outcome.Status != tc.want {
+				t.Errorf("outcome %+v, want %s (%d)", o, tc.want, tc.code)
+			}
+			if tc.code != 0 && len(o.Reasons) == 0 {
+				t.Error("a failed outcome must say why")
+			}
+		})
+	}
+}
+
+func TestReadRefusesOtherDocuments(t *testing.T) {
+	s := &summary.Summary{RootGroup: summary.NewRootGroup(), Metrics: map[string]summary.Metric{}, Run: summary.Run{Format: summary.Format, Version: summary.Version, Name: "x"}}
+	var buf bytes.Buffer
+	if err := s.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	back, err := summary.Read(bytes.NewReader(buf.Bytes()))
+	if err != nil || back.Run.Name != "x" {
+		t.Fatalf("Read of a written summary: %v, %+v", err, back)
+	}
+	for _, doc := range []string{`{"metrics":{}}`, `{"taskready":{"format":"taskready.summary","version":99}}`, `not json`} {
+		if _, err := summary.Read(bytes.NewReader([]byte(doc))); !errors.Is(err, summary.ErrFormat) {
+			t.Errorf("Read(%s) = %v, want ErrFormat", doc, err)
+		}
+	}
+}

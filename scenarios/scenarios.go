@@ -1,0 +1,64 @@
+// Package scenarios holds the scenario files shipped with the harness,
+// embedded so that `harness run -scenario smoke` works from any directory.
+package scenarios
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/taskready/taskready/loadtest/scenario"
+	"github.com/taskready/taskready/loadtest/spelling"
+)
+
+//go:embed *.yaml
+var files embed.FS
+
+// ErrUnknown is returned by Load for a name that is neither a file nor a
+// shipped scenario.
+var ErrUnknown = errors.New("no such scenario")
+
+// Names lists the shipped scenarios, sorted.
+func Names() []string {
+	entries, _ := fs.ReadDir(files, ".")
+	var names []string
+	for _, e := range entries {
+		names = append(names, strings.TrimSuffix(e.Name(), ".yaml"))
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Load reads a scenario: a path to a file when one exists there, else the
+// shipped scenario of that name ("smoke").
+func Load(nameOrPath string) (*scenario.File, error) {
+	if _, err := os.Stat(nameOrPath); err == nil {
+		return scenario.Load(nameOrPath)
+	}
+	name := strings.TrimSuffix(path.Base(nameOrPath), ".yaml")
+	data, err := files.ReadFile(name + ".yaml")
+	if err != nil || strings.ContainsAny(nameOrPath, `/\`) {
+		hint := ""
+		if best := closest(name); best != "" {
+			hint = fmt.Sprintf(" (did you mean %q?)", best)
+		}
+		return nil, fmt.Errorf("%w: %q is not a file nor one of %s%s", ErrUnknown, nameOrPath, strings.Join(Names(), ", "), hint)
+	}
+	return scenario.Parse("scenarios/"+name+".yaml", data)
+}
+
+// closest is the shipped name within two edits of name, "" if none.
+func closest(name string) string {
+	best, dist := "", 3
+	for _, n := range Names() {
+		if d := spelling.Distance(name, n); d < dist {
+			best, dist = n, d
+		}
+	}
+	return best
+}
