@@ -36,7 +36,7 @@ func server(t *testing.T, delay time.Duration) *httptest.Server {
 	return srv
 }
 
-func parse(t *testing.T, yaml string) *scenario.File {
+func parse(t testing.TB, yaml string) *scenario.File {
 	t.Helper()
 	f, err := scenario.Parse("test.yaml", []byte(yaml))
 	if err != nil {
