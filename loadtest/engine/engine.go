@@ -101,7 +101,8 @@ type Result struct {
 	End    time.Time
 	// Recorder holds every sample; the caller may encode it (histograms/).
 	Recorder *record.Recorder
-	// Checks is the k6 group tree: a group per journey, a check per step.
+	// Checks is the k6 group tree: a check per journey step, at the root
+	// as in the k6 export's script.
 	Checks    *summary.Group
 	Scenarios []summary.Scenario
 	// SendLag is the distribution of how late open-model iterations left,
@@ -215,20 +216,13 @@ func plannedHits(s scenario.Scenario) (float64, time.Duration) {
 	return float64(s.Rate) * float64(s.Duration) / float64(unit), s.Duration
 }
 
-// checkNames names each step's check as k6 scripts usually do: the step
-// and what it expects ("list status 200").
+// checkNames names each step's check as the k6 export does, so a run and
+// its k6 twin report the same checks.
 func checkNames(f *scenario.File) map[[2]string]string {
 	names := map[[2]string]string{}
 	for jname, j := range f.Journeys {
-		for _, st := range j.Steps {
-			n := st.Name + " status 2xx"
-			if st.Check.Status != 0 {
-				n = fmt.Sprintf("%s status %d", st.Name, st.Check.Status)
-			}
-			if st.Check.BodyContains != "" {
-				n += fmt.Sprintf(" and body has %q", st.Check.BodyContains)
-			}
-			names[[2]string{jname, st.Name}] = n
+		for i := range j.Steps {
+			names[[2]string{jname, j.Steps[i].Name}] = scenario.CheckName(jname, &j.Steps[i])
 		}
 	}
 	return names

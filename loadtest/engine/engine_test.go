@@ -106,7 +106,7 @@ func TestOpenModelRunPasses(t *testing.T) {
 	if th := s.Metrics["http_req_duration{endpoint:ping}"].Thresholds; len(th) != 1 || th["p(95)<5000"] {
 		t.Errorf("sub-metric thresholds %v; want p(95)<5000: false (not crossed)", th)
 	}
-	c := s.RootGroup.Groups["ping"].Checks["ping status 200"]
+	c := s.RootGroup.Checks["ping ping: status 200"]
 	if c == nil || c.Passes != 100 || c.Fails != 0 {
 		t.Errorf("check %+v; want 100 passes", c)
 	}

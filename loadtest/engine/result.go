@@ -42,6 +42,7 @@ func (r *Result) Summary(meta Meta) *summary.Summary {
 		Thresholds: summary.Thresholds(verdicts, lines),
 		Recoveries: Recoveries(r.File, snap),
 		Series:     summary.Series(snap),
+		Interval:   snap.Interval.Seconds(),
 		Timeline:   Timeline(r.File),
 		Aborted:    r.Aborted,
 	}

@@ -115,7 +115,7 @@ func (w *watcher) count(s record.Sample, res *Result, names map[[2]string]string
 		if !ok {
 			name = s.Step
 		}
-		c := res.Checks.Group(s.Journey).Check(name)
+		c := res.Checks.Check(name)
 		if *s.CheckPassed {
 			c.Passes++
 		} else {

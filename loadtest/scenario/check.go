@@ -3,6 +3,7 @@ package scenario
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -121,4 +122,19 @@ func stepVariables(st Step) []string {
 
 func (d *decoder) problemAt(line int, field, format string, args ...any) {
 	d.fail(&yaml.Node{Line: line}, field, format, args...)
+}
+
+// CheckName names the check of step st of journey in results (k6's
+// checks and root_group): the journey, the step, and what is checked, as
+// in "browse list: status 200, body contains \"pagination\"". The engine
+// and the k6 export use it, so a run and its k6 twin name checks alike.
+func CheckName(journey string, st *Step) string {
+	what := "status 2xx"
+	if st.Check.Status != 0 {
+		what = "status " + strconv.Itoa(st.Check.Status)
+	}
+	if st.Check.BodyContains != "" {
+		what += ", body contains " + strconv.Quote(st.Check.BodyContains)
+	}
+	return journey + " " + st.Name + ": " + what
 }

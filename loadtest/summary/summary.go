@@ -237,8 +237,9 @@ type Run struct {
 
 	Thresholds []Threshold `json:"thresholds"`
 	Recoveries []Recovery  `json:"recoveries,omitempty"`
-	// Series is the time series, one point per interval.
-	Series []Point `json:"series"`
+	// Series is the time series, one point per Interval seconds.
+	Series   []Point `json:"series"`
+	Interval float64 `json:"interval_s,omitempty"`
 	// Comparison is the verdict against a baseline, when one was given.
 	Comparison *Comparison `json:"comparison,omitempty"`
 
@@ -384,8 +385,12 @@ type Comparison struct {
 
 // ComparisonRow compares one statistic of one selection.
 type ComparisonRow struct {
-	Name    string  `json:"name"`
-	Metric  string  `json:"metric"`
+	Name   string `json:"name"`
+	Metric string `json:"metric"`
+	// Unit is "ms" for latencies, "" for rates (fractions). Old, New and
+	// the confidence interval [Low, High] of New-Old are in it; Change is
+	// relative, (New-Old)/Old.
+	Unit    string  `json:"unit,omitempty"`
 	Old     float64 `json:"old"`
 	New     float64 `json:"new"`
 	Change  float64 `json:"change"`

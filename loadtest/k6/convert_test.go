@@ -1,0 +1,83 @@
+package k6_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/taskready/taskready/loadtest/k6"
+	"github.com/taskready/taskready/loadtest/summary"
+)
+
+// Both fixtures through the import: the passing run gates 0, the crossed
+// one 99 on exactly k6's crossed threshold, from the export, the stream,
+// or both.
+func TestSummaryGatesAsK6Did(t *testing.T) {
+	for _, tc := range []struct {
+		dir  string
+		code int
+	}{{"passing", summary.ExitPass}, {"threshold-crossed", summary.ExitCrossed}} {
+		for _, inputs := range []string{"export", "stream", "both"} {
+			t.Run(tc.dir+"/"+inputs, func(t *testing.T) {
+				var exp *k6.SummaryExport
+				var st *k6.Stream
+				if inputs != "stream" {
+					f, err := os.Open(filepath.Join("testdata", "k6", tc.dir, "summary-export.json"))
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer f.Close()
+					if exp, err = k6.ReadSummaryExport(f); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if inputs != "export" {
+					f, err := os.Open(filepath.Join("testdata", "k6", tc.dir, "samples.ndjson.gz"))
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer f.Close()
+					if st, err = k6.ReadStream(f); err != nil {
+						t.Fatal(err)
+					}
+				}
+				s, err := k6.Summary(exp, st, tc.dir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := tc.code
+				if inputs == "stream" {
+					// The stream declares only whole-metric thresholds,
+					// and the crossed one is on a sub-metric.
+					want = summary.ExitPass
+				}
+				if s.Run.Outcome.ExitCode != want || s.Run.Engine != "k6" {
+					t.Fatalf("outcome %+v; want exit %d", s.Run.Outcome, want)
+				}
+				if inputs != "stream" {
+					if n := len(s.Run.Thresholds); n != 4 {
+						t.Errorf("%d thresholds, want the 4 of the script", n)
+					}
+					for _, th := range s.Run.Thresholds {
+						crossed := th.Metric == "http_req_duration{endpoint:create}" && tc.code == summary.ExitCrossed
+						if th.Passed == crossed || th.Observed == nil {
+							t.Errorf("threshold %+v: want crossed=%v with its observed value", th, crossed)
+						}
+					}
+					if c := s.RootGroup.Groups["create and delete"].Checks["create 201"]; c == nil || c.Passes == 0 {
+						t.Errorf("checks not carried over: %+v", s.RootGroup)
+					}
+				}
+				if inputs != "export" && (len(s.Run.Endpoints) == 0 || len(s.Run.Series) == 0) {
+					t.Errorf("a stream must give breakdowns and a series: %d endpoints, %d points", len(s.Run.Endpoints), len(s.Run.Series))
+				}
+			})
+		}
+	}
+}
+
+func TestSummaryNeedsInput(t *testing.T) {
+	if _, err := k6.Summary(nil, nil, "x"); err == nil {
+		t.Error("Summary(nil, nil) must fail")
+	}
+}

@@ -1,0 +1,88 @@
+package report
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// dotRow is one "label.....: cells" line. Cells of rows in the same
+// non-zero group line up in columns, as k6 lines up a trend's avg=, min=
+// and the rest; mark, when set, replaces the row's indentation.
+type dotRow struct {
+	mark  string
+	label string
+	cells []string
+	group int
+}
+
+// dotWidth is the label width of a block: k6 leaves at least three dots
+// after the longest label.
+func dotWidth(blocks ...[]dotRow) int {
+	w := 0
+	for _, rows := range blocks {
+		for _, r := range rows {
+			w = max(w, utf8.RuneCountInString(r.label))
+		}
+	}
+	return w + 3
+}
+
+func (t *textWriter) dots(rows []dotRow) { t.dotsWidth(rows, dotWidth(rows)) }
+
+func (t *textWriter) dotsWidth(rows []dotRow, width int) {
+	// Column widths per group; rows outside a group align their first
+	// cell with each other only, as k6 aligns "0.00%  0 out of 501".
+	widths := map[int][]int{}
+	for _, r := range rows {
+		ws := widths[r.group]
+		for i, c := range r.cells {
+			if r.group == 0 && i > 0 {
+				break
+			}
+			if i >= len(ws) {
+				ws = append(ws, 0)
+			}
+			ws[i] = max(ws[i], utf8.RuneCountInString(c))
+		}
+		widths[r.group] = ws
+	}
+	for _, r := range rows {
+		var cells []string
+		for i, c := range r.cells {
+			if ws := widths[r.group]; i < len(ws) && i < len(r.cells)-1 {
+				c = pad(c, ws[i])
+			}
+			cells = append(cells, c)
+		}
+		ind := "    "
+		if r.mark != "" {
+			ind = "    " + t.markText(r.mark) + " "
+		}
+		leader := strings.Repeat(".", width-utf8.RuneCountInString(r.label))
+		t.line(ind, r.label, t.paint(sgrFaint, leader), ": ", strings.Join(cells, " "))
+	}
+}
+
+func (t *textWriter) markText(m string) string {
+	switch m {
+	case "✓":
+		return t.paint(sgrGreen, m)
+	case "✗":
+		return t.paint(sgrRed, m)
+	}
+	return t.paint(sgrYellow, m)
+}
+
+func pad(s string, w int) string {
+	if n := utf8.RuneCountInString(s); n < w {
+		return s + strings.Repeat(" ", w-n)
+	}
+	return s
+}
+
+func padLeft(s string, w int) string {
+	if n := utf8.RuneCountInString(s); n < w {
+		return strings.Repeat(" ", w-n) + s
+	}
+	return s
+}

@@ -1,0 +1,138 @@
+package report_test
+
+import (
+	"bytes"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"github.com/taskready/taskready/loadtest/report"
+	"github.com/taskready/taskready/loadtest/summary"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// golden compares got with testdata/<file>, or rewrites it under -update.
+func golden(t *testing.T, file string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", file)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test -update creates it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (go test -update rewrites it); got:\n%s", path, got)
+	}
+}
+
+// renderers are the four reports, by golden-file extension.
+var renderers = []struct {
+	ext    string
+	render func(io.Writer, *summary.Summary) error
+}{
+	{"txt", func(w io.Writer, s *summary.Summary) error { return report.Text(w, s) }},
+	{"md", report.Markdown},
+	{"junit.xml", report.JUnit},
+	{"html", report.HTML},
+}
+
+func render(t *testing.T, fn func(io.Writer, *summary.Summary) error, s *summary.Summary) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := fn(&b, s); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestGolden(t *testing.T) {
+	t.Parallel()
+	for _, fx := range fixtures {
+		for _, r := range renderers {
+			t.Run(fx.name+"."+r.ext, func(t *testing.T) {
+				golden(t, fx.name+"."+r.ext, render(t, r.render, fx.make()))
+			})
+		}
+	}
+}
+
+// TestFixturesJSON keeps testdata/<name>.summary.json in step with the Go
+// fixtures, and checks that a summary read back from JSON, which is how
+// the reports get it in real use, renders exactly as the one built in Go.
+func TestFixturesJSON(t *testing.T) {
+	t.Parallel()
+	for _, fx := range fixtures {
+		t.Run(fx.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := fx.make().Write(&b); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, fx.name+".summary.json", b.Bytes())
+			read, err := summary.Read(bytes.NewReader(b.Bytes()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range renderers {
+				if got, want := render(t, r.render, read), render(t, r.render, fx.make()); !bytes.Equal(got, want) {
+					t.Errorf("%s of the summary read from JSON differs from that of the Go fixture", r.ext)
+				}
+			}
+		})
+	}
+}
+
+var ansi = regexp.MustCompile("\x1b\\[[0-9;]*m")
+
+func TestTextColor(t *testing.T) {
+	t.Parallel()
+	for _, fx := range fixtures {
+		var plain, colored bytes.Buffer
+		if err := report.Text(&plain, fx.make()); err != nil {
+			t.Fatal(err)
+		}
+		if err := report.Text(&colored, fx.make(), report.Color(true)); err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(plain.Bytes(), []byte("\x1b[")) {
+			t.Errorf("%s: Text without Color(true) writes ANSI escapes", fx.name)
+		}
+		if !bytes.Contains(colored.Bytes(), []byte("\x1b[")) {
+			t.Errorf("%s: Text with Color(true) writes no ANSI escapes", fx.name)
+		}
+		if got, want := ansi.ReplaceAllString(colored.String(), ""), plain.String(); got != want {
+			t.Errorf("%s: colored text without its escapes differs from the plain text:\n%s", fx.name, got)
+		}
+	}
+}
+
+// failingWriter fails every write, as a closed pipe does.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, io.ErrClosedPipe }
+
+func TestWriteErrors(t *testing.T) {
+	t.Parallel()
+	for _, r := range renderers {
+		if err := r.render(failingWriter{}, fullSummary()); err == nil {
+			t.Errorf("%s: a failing writer gave no error", r.ext)
+		}
+	}
+}
+
+func TestNilSummary(t *testing.T) {
+	t.Parallel()
+	for _, r := range renderers {
+		if err := r.render(io.Discard, nil); err != report.ErrNilSummary {
+			t.Errorf("%s of nil: error %v; want ErrNilSummary", r.ext, err)
+		}
+	}
+}

@@ -1,0 +1,272 @@
+package report
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/taskready/taskready/loadtest/summary"
+)
+
+func TestMillis(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		ms   float64
+		want string
+	}{
+		{0, "0s"}, {0.0004, "400ns"}, {0.5, "500µs"}, {72.1377, "72.14ms"}, {62, "62ms"}, {999.99, "999.99ms"},
+		{1500, "1.5s"}, {59999, "60s"}, {61000, "1m1s"}, {3723000, "1h2m3s"}, {-5, "-5ms"},
+		{math.NaN(), "n/a"}, {math.Inf(1), "n/a"},
+	} {
+		if got := millis(tc.ms); got != tc.want {
+			t.Errorf("millis(%v) = %q; want %q", tc.ms, got, tc.want)
+		}
+	}
+}
+
+func TestBytesSI(t *testing.T) {
+	t.Parallel()
+	// go-humanize's Bytes, as k6 prints data_received and data_sent.
+	for _, tc := range []struct {
+		n    float64
+		want string
+	}{
+		{0, "0 B"}, {9, "9 B"}, {512, "512 B"}, {262871, "263 kB"}, {47919.5, "48 kB"}, {8837325, "8.8 MB"}, {15.9, "16 B"},
+		{math.NaN(), "n/a"}, {-1, "n/a"},
+	} {
+		if got := bytesSI(tc.n); got != tc.want {
+			t.Errorf("bytesSI(%v) = %q; want %q", tc.n, got, tc.want)
+		}
+	}
+}
+
+func TestParseExpr(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in   string
+		want expr
+	}{
+		{"p(95)<300", expr{Agg: "p(95)", Op: "<", Bound: 300, OK: true}},
+		{" p( 99 ) <= 1e3 ", expr{Agg: "p(99)", Op: "<=", Bound: 1000, OK: true}},
+		{"rate>=0.99", expr{Agg: "rate", Op: ">=", Bound: 0.99, OK: true}},
+		{"count===5", expr{Agg: "count", Op: "===", Bound: 5, OK: true}},
+		{"avg!=3", expr{Agg: "avg", Op: "!=", Bound: 3, OK: true}},
+		{"p(95)<abc", expr{Agg: "p(95)", Op: "<"}},
+		{"p(95)<NaN", expr{Agg: "p(95)", Op: "<"}},
+		{"avg", expr{Agg: "avg"}},
+	} {
+		got := parseExpr(tc.in)
+		if math.IsNaN(got.Bound) {
+			got.Bound = 0
+		}
+		if !got.OK {
+			got.Bound = 0
+		}
+		if got != tc.want {
+			t.Errorf("parseExpr(%q) = %+v; want %+v", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestStatValue(t *testing.T) {
+	t.Parallel()
+	s := &summary.Summary{Metrics: map[string]summary.Metric{
+		"custom_rate":            {Values: map[string]float64{"passes": 1, "fails": 1, "value": 0.5}},
+		"custom_count":           {Values: map[string]float64{"count": 3, "rate": 1.5}},
+		"custom_trend":           {Values: map[string]float64{"avg": 3}},
+		"login_duration{step:2}": {Values: map[string]float64{"avg": 3}},
+	}}
+	for _, tc := range []struct {
+		metric, agg string
+		v           float64
+		want        string
+	}{
+		{"http_req_duration{endpoint:list}", "p(95)", 84.6129947, "84.61ms"},
+		{"http_req_failed", "rate", 0.0123, "1.23%"},
+		{"checks", "rate", 1, "100.00%"},
+		{"http_reqs", "rate", 91.328759, "91.33/s"},
+		{"http_reqs", "count", 501, "501"},
+		{"vus_max", "value", 14, "14"},
+		{"custom_rate", "rate", 0.5, "50.00%"},
+		{"custom_count", "count", 3, "3"},
+		{"custom_trend", "avg", 3.14159, "3.14"},
+		{"login_duration{step:2}", "avg", 3.14159, "3.14ms"},
+		{"unknown", "avg", math.NaN(), "n/a"},
+	} {
+		if got := statValue(kindOf(s, tc.metric), tc.agg, tc.v); got != tc.want {
+			t.Errorf("statValue(%s %s, %v) = %q; want %q", tc.metric, tc.agg, tc.v, got, tc.want)
+		}
+	}
+}
+
+func TestNiceScale(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		top, step, nice float64
+	}{
+		{1, 0.2, 1}, {162, 50, 200}, {1500, 500, 1500}, {1650, 500, 2000}, {4.7, 1, 5}, {0, 0.2, 1}, {math.NaN(), 0.2, 1}, {math.Inf(1), 0.2, 1},
+		{12, 2.5, 12.5},
+	} {
+		step, nice := niceScale(tc.top, 5)
+		if math.Abs(step-tc.step) > 1e-9 || math.Abs(nice-tc.nice) > 1e-9 {
+			t.Errorf("niceScale(%v, 5) = %v, %v; want %v, %v", tc.top, step, nice, tc.step, tc.nice)
+		}
+	}
+}
+
+func TestTimeAxis(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		end, step float64
+	}{
+		{1, 0.1}, {10, 1}, {180, 15}, {600, 60}, {3600, 300}, {86400, 7200},
+	} {
+		if got := timeStep(tc.end); got != tc.step {
+			t.Errorf("timeStep(%v) = %v; want %v", tc.end, got, tc.step)
+		}
+	}
+	for _, tc := range []struct {
+		t    float64
+		want string
+	}{
+		{0, "0:00"}, {75, "1:15"}, {3600, "1:00:00"}, {3725, "1:02:05"}, {math.NaN(), "0:00"}, {-3, "0:00"},
+	} {
+		if got := clock(tc.t); got != tc.want {
+			t.Errorf("clock(%v) = %q; want %q", tc.t, got, tc.want)
+		}
+	}
+}
+
+func TestNum(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		v    float64
+		want string
+	}{
+		{12.34, "12.3"}, {-0.04, "0"}, {100, "100"}, {math.NaN(), "0"}, {math.Inf(-1), "0"},
+	} {
+		if got := num(tc.v); got != tc.want {
+			t.Errorf("num(%v) = %q; want %q", tc.v, got, tc.want)
+		}
+	}
+}
+
+func TestPlotPointsMerges(t *testing.T) {
+	t.Parallel()
+	var pts []summary.Point
+	for i := range 1800 {
+		p := summary.Point{T: float64(1799 - i), Requests: 10, Failures: 1, RPS: 10, P50: 5, P95: 9, P99: 12}
+		if i == 700 {
+			p.P99 = 500
+		}
+		pts = append(pts, p)
+	}
+	pp := plotPoints(pts)
+	if len(pp) > maxPlotted {
+		t.Fatalf("%d points; want at most %d", len(pp), maxPlotted)
+	}
+	var reqs, fails int64
+	worst := 0.0
+	for i, p := range pp {
+		reqs += p.Requests
+		fails += p.Failures
+		worst = math.Max(worst, p.P99)
+		if i > 0 && p.T <= pp[i-1].T {
+			t.Fatalf("points out of order at %d: %v after %v", i, p.T, pp[i-1].T)
+		}
+		if p.RPS != 10 {
+			t.Errorf("merged point %d has %v req/s; want the 10 of its intervals", i, p.RPS)
+		}
+	}
+	if reqs != 18000 || fails != 1800 {
+		t.Errorf("merged counts %d requests, %d failures; want 18000 and 1800", reqs, fails)
+	}
+	if worst != 500 {
+		t.Errorf("worst p99 after merging = %v; want the 500 spike kept", worst)
+	}
+}
+
+func TestMarkdownEscaping(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, text, code string }{
+		{"a|b", `a\|b`, "`a\\|b`"},
+		{"http_req_duration{endpoint:list}", `http\_req\_duration{endpoint:list}`, "`http_req_duration{endpoint:list}`"},
+		{"p(95)<300", `p(95)\<300`, "`p(95)<300`"},
+		{"two\nlines", "two lines", "`two lines`"},
+		{"a`b", "a\\`b", "`` a`b ``"},
+		{"*bold* [link](x) <b> &amp;", `\*bold\* \[link\](x) \<b\> \&amp;`, "`*bold* [link](x) <b> &amp;`"},
+	} {
+		if got := mdText(tc.in); got != tc.text {
+			t.Errorf("mdText(%q) = %q; want %q", tc.in, got, tc.text)
+		}
+		if got := mdCode(tc.in); got != tc.code {
+			t.Errorf("mdCode(%q) = %q; want %q", tc.in, got, tc.code)
+		}
+	}
+}
+
+func TestThresholdRules(t *testing.T) {
+	t.Parallel()
+	s := &summary.Summary{Run: summary.Run{
+		Timeline: []summary.Span{{Scenario: "a", Phase: "spike", From: 10, To: 20}, {Scenario: "b", Phase: "spike", From: 12, To: 22}},
+		Thresholds: []summary.Threshold{
+			{Metric: "http_req_duration", Expression: "p(95)<300", Passed: true},
+			{Metric: "http_req_duration{phase:spike}", Expression: "p(99)<1500", Passed: false},
+			{Metric: "http_req_duration{endpoint:list}", Expression: "p(95)<200", Passed: true}, // not about the whole series
+			{Metric: "http_req_duration{phase:none}", Expression: "p(95)<200", Passed: true},    // a phase that never ran
+			{Metric: "http_req_duration", Expression: "avg<100", Passed: true},                  // no avg on the chart
+		},
+	}}
+	rules := thresholdRules(s, "http_req_duration", map[string]bool{"p(95)": true, "p(99)": true}, 1, millis)
+	if len(rules) != 2 {
+		t.Fatalf("%d rules; want 2: %+v", len(rules), rules)
+	}
+	if r := rules[0]; r.Value != 300 || r.Spans != nil || r.Crossed || !strings.HasPrefix(r.Label, "p(95) < 300ms") {
+		t.Errorf("untagged rule = %+v", r)
+	}
+	if r := rules[1]; r.Value != 1500 || len(r.Spans) != 2 || !r.Crossed || !strings.Contains(r.Label, "in spike") {
+		t.Errorf("phase rule = %+v", r)
+	}
+}
+
+func TestPhaseLanes(t *testing.T) {
+	t.Parallel()
+	same := []summary.Span{{Scenario: "a", Phase: "x", From: 0, To: 5}, {Scenario: "b", Phase: "x", From: 0, To: 5}}
+	if l := phaseLanes(same); len(l) != 1 || l[0].scenario != "" {
+		t.Errorf("two scenarios on one schedule: %+v; want one unlabelled lane", l)
+	}
+	diff := append(same, summary.Span{Scenario: "b", Phase: "y", From: 5, To: 9})
+	if l := phaseLanes(diff); len(l) != 2 || l[0].scenario != "a" || l[1].scenario != "b" {
+		t.Errorf("two schedules: %+v; want lanes a and b", l)
+	}
+	bad := []summary.Span{{Phase: "x", From: math.NaN(), To: 3}, {Phase: "y", From: 4, To: 2}}
+	if l := phaseLanes(bad); len(l) != 0 {
+		t.Errorf("broken spans: %+v; want none", l)
+	}
+}
+
+func TestOutcomeDecidedWhenMissing(t *testing.T) {
+	t.Parallel()
+	s := &summary.Summary{Run: summary.Run{Validity: summary.Validity{Valid: true},
+		Thresholds: []summary.Threshold{{Metric: "checks", Expression: "rate>0.9", Passed: false, Reason: "0.5 is not > 0.9"}}}}
+	if o := outcome(s); o.Status != summary.StatusCrossed || o.ExitCode != summary.ExitCrossed {
+		t.Errorf("outcome of an undecided summary = %+v; want thresholds-crossed, 99", o)
+	}
+	if s.Run.Outcome.Status != "" {
+		t.Errorf("outcome changed the summary it reads")
+	}
+}
+
+func TestPlotPointsInterval(t *testing.T) {
+	t.Parallel()
+	// A duplicate timestamp first must not hide the 5s interval.
+	pp := plotPoints([]summary.Point{{T: 0, Requests: 1}, {T: 0, Requests: 1}, {T: 5, Requests: 1}, {T: 15, Requests: 1}})
+	for _, p := range pp {
+		if p.W != 5 {
+			t.Errorf("point at %v is %vs wide; want the series' 5s interval", p.T, p.W)
+		}
+	}
+	if pp := plotPoints([]summary.Point{{T: 7, Requests: 3}}); len(pp) != 1 || pp[0].W != 1 || pp[0].RPS != 3 {
+		t.Errorf("a single point: %+v; want one point one second wide", pp)
+	}
+}

@@ -1,0 +1,255 @@
+package report
+
+import (
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/taskready/taskready/loadtest/summary"
+)
+
+// Markdown writes s as GitHub-flavoured Markdown for a CI job summary or a pull-request comment.
+func Markdown(w io.Writer, s *summary.Summary) error {
+	if s == nil {
+		return ErrNilSummary
+	}
+	m := &mdWriter{s: s}
+	m.title()
+	m.thresholds()
+	m.validity()
+	m.recoveries()
+	m.endpoints()
+	m.phases()
+	m.scenarios()
+	m.comparison()
+	_, err := io.WriteString(w, m.b.String())
+	return err
+}
+
+type mdWriter struct {
+	s *summary.Summary
+	b strings.Builder
+}
+
+func (m *mdWriter) p(parts ...string) {
+	m.b.WriteString(strings.Join(parts, ""))
+	m.b.WriteString("\n")
+}
+
+func (m *mdWriter) title() {
+	r := m.s.Run
+	o := outcome(m.s)
+	name := r.Name
+	if name == "" {
+		name = r.ID
+	}
+	m.p("## ", mdText(name), ": **", statusLabel(o.Status), "** (exit ", strconv.Itoa(o.ExitCode), ")")
+	m.p()
+	var meta []string
+	if r.Target != "" {
+		meta = append(meta, "target "+mdCode(r.Target))
+	}
+	meta = append(meta, "started "+startTime(r.Start), "duration "+seconds(r.Duration))
+	if r.Engine != "" {
+		meta = append(meta, "engine "+mdText(r.Engine))
+	}
+	if r.ID != "" {
+		meta = append(meta, "run "+mdCode(r.ID))
+	}
+	m.p(strings.Join(meta, " · "))
+	if len(o.Reasons) > 0 {
+		m.p()
+		for _, reason := range o.Reasons {
+			m.p("- ", mdText(reason))
+		}
+	}
+}
+
+func (m *mdWriter) section(title string) {
+	m.p()
+	m.p("### ", title)
+	m.p()
+}
+
+// table writes a GFM table; align holds "l" or "r" per column.
+func (m *mdWriter) table(align string, head []string, rows [][]string) {
+	m.p("| ", strings.Join(head, " | "), " |")
+	seps := make([]string, len(head))
+	for i := range head {
+		seps[i] = "---"
+		if i < len(align) && align[i] == 'r' {
+			seps[i] = "---:"
+		}
+	}
+	m.p("| ", strings.Join(seps, " | "), " |")
+	for _, r := range rows {
+		m.p("| ", strings.Join(r, " | "), " |")
+	}
+}
+
+func (m *mdWriter) thresholds() {
+	ts := m.s.Run.Thresholds
+	if len(ts) == 0 {
+		return
+	}
+	passed := 0
+	rows := make([][]string, 0, len(ts))
+	for _, t := range ts {
+		result := "pass"
+		switch {
+		case !t.Passed:
+			result = "**crossed**"
+		case t.Observed == nil:
+			result = "pass (no data)"
+		}
+		if t.Passed {
+			passed++
+		}
+		rows = append(rows, []string{mdCode(t.Metric), mdCode(t.Expression), mdText(observedValue(m.s, t)), result})
+	}
+	m.section("Thresholds: " + strconv.Itoa(passed) + " of " + strconv.Itoa(len(ts)) + " passed")
+	m.table("llrl", []string{"metric", "expression", "observed", "result"}, rows)
+}
+
+func (m *mdWriter) validity() {
+	v := m.s.Run.Validity
+	m.p()
+	line := "**Validity:** valid"
+	if !v.Valid {
+		var failed []string
+		for _, c := range v.Checks {
+			if !c.OK {
+				failed = append(failed, mdText(c.Name)+" was "+mdText(c.Observed)+" (limit "+mdText(c.Limit)+")")
+			}
+		}
+		line = "**Validity: INVALID**"
+		if len(failed) > 0 {
+			line += ", " + strings.Join(failed, "; ")
+		}
+	}
+	m.p(line, " · generator CPU ", mdText(percent(v.GeneratorCPU)), " · send lag p99 ", millis(v.SendLagP99))
+}
+
+func (m *mdWriter) recoveries() {
+	rs := m.s.Run.Recoveries
+	if len(rs) == 0 {
+		return
+	}
+	m.section("Recoveries")
+	rows := make([][]string, 0, len(rs))
+	for _, r := range rs {
+		result := "pass"
+		if !r.Passed {
+			result = "**failed**: " + mdText(r.Reason)
+		}
+		rows = append(rows, []string{mdCode(r.After), mdText(recoveryBound(m.s, r)), seconds(r.Within), mdText(recoveryResult(r)), result})
+	}
+	m.table("lllll", []string{"after phase", "condition", "within", "result", "verdict"}, rows)
+}
+
+// breakdownCells are the columns the endpoint and phase tables share; a
+// selection without requests has no statistics, rather than zeros.
+func breakdownCells(b summary.Breakdown) []string {
+	if b.Requests == 0 {
+		return []string{"0", "–", "–", "–", "–", "–"}
+	}
+	return []string{
+		strconv.FormatInt(b.Requests, 10), fixed(b.FailureRate*100, 2),
+		fixed(b.Med, 1), fixed(b.P95, 1), fixed(b.P99, 1), fixed(b.RPS, 2),
+	}
+}
+
+func (m *mdWriter) endpoints() {
+	var rows [][]string
+	for _, b := range m.s.Run.Endpoints {
+		rows = append(rows, append([]string{mdCode(b.Scenario), mdCode(b.Endpoint)}, breakdownCells(b)...))
+	}
+	if len(rows) == 0 {
+		return
+	}
+	m.section("Endpoints")
+	m.table("llrrrrrr", []string{"scenario", "endpoint", "requests", "failure %", "p50 ms", "p95 ms", "p99 ms", "rps"}, rows)
+}
+
+func (m *mdWriter) phases() {
+	var rows [][]string
+	for _, b := range m.s.Run.Phases {
+		rows = append(rows, append([]string{mdCode(b.Phase)}, breakdownCells(b)...))
+	}
+	if len(rows) == 0 {
+		return
+	}
+	m.section("Phases")
+	m.table("lrrrrrr", []string{"phase", "requests", "failure %", "p50 ms", "p95 ms", "p99 ms", "rps"}, rows)
+}
+
+func (m *mdWriter) scenarios() {
+	var rows [][]string
+	for _, sc := range m.s.Run.Scenarios {
+		target, achieved := "closed model", "–"
+		if sc.TargetRate > 0 {
+			target = trimFloat(sc.TargetRate, 2) + "/s"
+			achieved = trimFloat(sc.AchievedRate, 2) + "/s (" + trimFloat(100*sc.AchievedRate/sc.TargetRate, 1) + "%)"
+		}
+		rows = append(rows, []string{mdCode(sc.Name), mdText(sc.Executor), target, achieved,
+			strconv.FormatInt(sc.Iterations, 10), strconv.FormatInt(sc.Dropped, 10), strconv.FormatInt(sc.VUsMax, 10)})
+	}
+	if len(rows) == 0 {
+		return
+	}
+	m.section("Scenarios")
+	m.table("llrrrrr", []string{"scenario", "executor", "target rate", "achieved", "iterations", "dropped", "VUs max"}, rows)
+}
+
+func (m *mdWriter) comparison() {
+	c := m.s.Run.Comparison
+	if c == nil {
+		return
+	}
+	m.section("Comparison with baseline")
+	m.p("Baseline ", mdCode(c.Baseline), ": **", mdText(c.Verdict), "**")
+	if len(c.Rows) == 0 {
+		return
+	}
+	m.p()
+	rows := make([][]string, 0, len(c.Rows))
+	for _, r := range c.Rows {
+		verdict := mdText(r.Verdict)
+		if r.Verdict == "regression" {
+			verdict = "**" + verdict + "**"
+		}
+		rows = append(rows, []string{mdText(r.Name), mdCode(r.Metric), comparisonValue(r.Metric, r.Old), comparisonValue(r.Metric, r.New),
+			signedPercent(r.Change), comparisonCI(r.Metric, r.Low, r.High), verdict, mdText(r.Reason)})
+	}
+	m.table("llrrrrll", []string{"selection", "statistic", "baseline", "this run", "change", "CI of new−old", "verdict", "reason"}, rows)
+}
+
+// mdReplacer escapes what Markdown would read as formatting, and "|",
+// which would end a table cell; a newline would end the table, so it
+// becomes a space.
+var mdReplacer = strings.NewReplacer(
+	`\`, `\\`, "`", "\\`", "*", `\*`, "&", `\&`, "_", `\_`, "[", `\[`, "]", `\]`,
+	"<", `\<`, ">", `\>`, "|", `\|`, "#", `\#`, "\r\n", " ", "\n", " ", "\r", " ",
+)
+
+// mdText is s as literal Markdown text, safe in a table cell.
+func mdText(s string) string { return mdReplacer.Replace(s) }
+
+// mdCode is s as a code span, which shows identifiers as they are without
+// escaping their underscores. GFM splits table cells on "|" before it
+// reads code spans, so "|" is still escaped inside; a backtick in s gets
+// a longer fence.
+func mdCode(s string) string {
+	if s == "" {
+		return ""
+	}
+	s = strings.NewReplacer("|", `\|`, "\r\n", " ", "\n", " ", "\r", " ").Replace(s)
+	fence := "`"
+	for strings.Contains(s, fence) {
+		fence += "`"
+	}
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") || len(fence) > 1 {
+		return fence + " " + s + " " + fence
+	}
+	return fence + s + fence
+}

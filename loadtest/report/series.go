@@ -1,0 +1,186 @@
+package report
+
+import (
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/taskready/taskready/loadtest/summary"
+)
+
+// plotPoint is one plotted interval: [T, T+W) seconds from the start.
+type plotPoint struct {
+	summary.Point
+	W float64
+}
+
+// plotPoints sorts the series and merges neighbours down to maxPlotted
+// points: an hour at one point a second is 3600 points, more than a chart
+// has pixels. Counts add up; latencies keep the worst of the merged
+// intervals, because a spike must survive the merge.
+func plotPoints(pts []summary.Point) []plotPoint {
+	sorted := make([]summary.Point, 0, len(pts))
+	for _, p := range pts {
+		if finite(p.T) && p.T >= 0 {
+			sorted = append(sorted, p)
+		}
+	}
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].T < sorted[j].T })
+	// The interval is the smallest step between points: a gap in the
+	// series is missing intervals, not wider ones. One point alone is
+	// taken as the usual one second.
+	width := 0.0
+	for i := 1; i < len(sorted); i++ {
+		if d := sorted[i].T - sorted[i-1].T; d > 0 && (width == 0 || d < width) {
+			width = d
+		}
+	}
+	if width == 0 {
+		width = 1
+	}
+	k := (len(sorted) + maxPlotted - 1) / maxPlotted
+	out := make([]plotPoint, 0, len(sorted)/max(k, 1)+1)
+	for i := 0; i < len(sorted); i += max(k, 1) {
+		group := sorted[i:min(i+max(k, 1), len(sorted))]
+		m := plotPoint{Point: summary.Point{T: group[0].T}, W: width * float64(len(group))}
+		for _, p := range group {
+			m.Requests += p.Requests
+			m.Failures += p.Failures
+			if p.Requests > 0 {
+				m.P50 = math.Max(m.P50, clean(p.P50))
+				m.P95 = math.Max(m.P95, clean(p.P95))
+				m.P99 = math.Max(m.P99, clean(p.P99))
+				m.Max = math.Max(m.Max, clean(p.Max))
+				m.P95Uncorrected = math.Max(m.P95Uncorrected, clean(p.P95Uncorrected))
+			}
+		}
+		// A point's own rate is kept, as the summary computed it with the
+		// real interval; merged or missing rates are recomputed.
+		if g := group[0]; len(group) == 1 && finite(g.RPS) && g.RPS >= 0 && (g.RPS > 0 || g.Requests == 0) {
+			m.RPS = g.RPS
+		} else {
+			m.RPS = float64(m.Requests) / m.W
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// clean turns a value that cannot be drawn into 0.
+func clean(v float64) float64 {
+	if !finite(v) {
+		return 0
+	}
+	return v
+}
+
+// selectorTags reads the tags of a k6 selector, "{phase:spike}", loosely:
+// only to decide which thresholds a chart of the whole run can draw.
+func selectorTags(selector string) map[string]string {
+	i := strings.IndexByte(selector, '{')
+	j := strings.LastIndexByte(selector, '}')
+	if i < 0 || j < i {
+		return nil
+	}
+	tags := map[string]string{}
+	for _, kv := range strings.Split(selector[i+1:j], ",") {
+		k, v, ok := strings.Cut(kv, ":")
+		if ok {
+			tags[strings.Trim(strings.TrimSpace(k), `"'`)] = strings.Trim(strings.TrimSpace(v), `"'`)
+		}
+	}
+	return tags
+}
+
+// thresholdRules are the thresholds on metric that a chart of the whole
+// run can show: untagged ones over the whole run, and those tagged only
+// with a phase over that phase's spans. A threshold on one endpoint is
+// about requests the chart does not single out, so it is left out.
+// scale converts the bound to the chart's unit.
+func thresholdRules(s *summary.Summary, metric string, aggs map[string]bool, scale float64, unit func(float64) string) []ruleDef {
+	var out []ruleDef
+	for _, t := range s.Run.Thresholds {
+		if metricName(t.Metric) != metric {
+			continue
+		}
+		e := parseExpr(t.Expression)
+		if !e.OK || !aggs[e.Agg] {
+			continue
+		}
+		r := ruleDef{Value: e.Bound * scale, Crossed: !t.Passed}
+		tags := selectorTags(t.Metric)
+		switch {
+		case len(tags) == 0:
+		case len(tags) == 1 && tags["phase"] != "":
+			for _, sp := range s.Run.Timeline {
+				if sp.Phase == tags["phase"] && sp.To > sp.From {
+					r.Spans = append(r.Spans, [2]float64{sp.From, sp.To})
+				}
+			}
+			if len(r.Spans) == 0 {
+				continue
+			}
+		default:
+			continue
+		}
+		r.Label = e.Agg + " " + e.Op + " " + unit(e.Bound)
+		if len(tags) > 0 {
+			r.Label += " in " + tags["phase"]
+		}
+		if r.Crossed {
+			r.Label += " ✗ crossed"
+		} else {
+			r.Label += " ✓"
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// charts builds the three charts of the HTML report from the series.
+func charts(s *summary.Summary) []chartView {
+	pp := plotPoints(s.Run.Series)
+	end := s.Run.Duration
+	if n := len(pp); n > 0 {
+		end = math.Max(end, pp[n-1].T+pp[n-1].W)
+	}
+	ax := timeAxis{End: end, Timeline: s.Run.Timeline}
+	perSec := func(v float64) string { return trimFloat(v, 1) + "/s" }
+	ms := func(v float64) string { return trimFloat(v, 1) + " ms" }
+	always := func(f func(p plotPoint) float64) func(p plotPoint) (float64, bool) {
+		return func(p plotPoint) (float64, bool) { return f(p), true }
+	}
+	withRequests := func(f func(p plotPoint) float64) func(p plotPoint) (float64, bool) {
+		return func(p plotPoint) (float64, bool) { return f(p), p.Requests > 0 }
+	}
+	rate := buildChart(chartSpec{
+		ID: "chart-rate", Title: "Request rate", Desc: "requests started per second, and those that failed",
+		YLabel: "requests / s", MinTop: 1, Tick: tickNumber,
+		Series: []seriesDef{
+			{Label: "requests/s", Color: colRequests, Area: true, Format: perSec, Value: always(func(p plotPoint) float64 { return clean(p.RPS) })},
+			{Label: "failed/s", Color: colFailures, Format: perSec, Value: always(func(p plotPoint) float64 { return float64(p.Failures) / p.W })},
+		},
+		Rules: thresholdRules(s, "http_reqs", map[string]bool{"rate": true}, 1, func(v float64) string { return trimFloat(v, 2) + "/s" }),
+	}, pp, ax)
+	latency := buildChart(chartSpec{
+		ID: "chart-latency", Title: "Latency", Desc: "corrected for coordinated omission (timed from the scheduled start); dashed: p95 as sent",
+		YLabel: "latency (ms)", MinTop: 1, Tick: tickNumber,
+		Series: []seriesDef{
+			{Label: "p50", Color: colP50, Format: ms, Value: withRequests(func(p plotPoint) float64 { return p.P50 })},
+			{Label: "p95", Color: colP95, Format: ms, Value: withRequests(func(p plotPoint) float64 { return p.P95 })},
+			{Label: "p99", Color: colP99, Format: ms, Value: withRequests(func(p plotPoint) float64 { return p.P99 })},
+			{Label: "p95 uncorrected", Color: colP95, Dash: true, Format: ms, Value: withRequests(func(p plotPoint) float64 { return p.P95Uncorrected })},
+		},
+		Rules: thresholdRules(s, "http_req_duration", map[string]bool{"p(95)": true, "p(99)": true}, 1, millis),
+	}, pp, ax)
+	errs := buildChart(chartSpec{
+		ID: "chart-errors", Title: "Error rate", Desc: "failed requests as a share of the requests started in each interval",
+		YLabel: "failed (%)", MinTop: 1, Tick: func(v, step float64) string { return tickNumber(v, step) + "%" },
+		Series: []seriesDef{
+			{Label: "error rate", Color: colErrors, Area: true, Format: func(v float64) string { return trimFloat(v, 2) + "%" },
+				Value: withRequests(func(p plotPoint) float64 { return 100 * float64(p.Failures) / float64(p.Requests) })},
+		},
+		Rules: thresholdRules(s, "http_req_failed", map[string]bool{"rate": true}, 100, percent),
+	}, pp, ax)
+	return []chartView{rate, latency, errs}
+}
