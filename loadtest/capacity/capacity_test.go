@@ -57,7 +57,7 @@ func TestSearchFindsTheKnee(t *testing.T) {
 		Start: 25, Max: 3200, Hold: time.Second, Precision: 0.25, Progress: &log,
 		// The test is about the search; generous generator limits keep a
 		// busy CI machine from ending it early.
-		Engine: []engine.Option{engine.WithLimits(engine.Limits{MaxDropped: 0.01, MinAchieved: 0.99, MaxSendLag: time.Second, MaxCPU: 1})},
+		Engine: []engine.Option{engine.WithLimits(engine.Limits{MaxDropped: 0.01, MaxSendLag: time.Second, MaxCPU: 1})},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +86,7 @@ func TestSearchStopsAtMax(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, err := capacity.Search(context.Background(), f, srv.URL, capacity.Options{Start: 10, Max: 20, Hold: 500 * time.Millisecond,
-		Engine: []engine.Option{engine.WithLimits(engine.Limits{MaxDropped: 0.01, MinAchieved: 0.9, MaxSendLag: time.Second, MaxCPU: 1})}})
+		Engine: []engine.Option{engine.WithLimits(engine.Limits{MaxDropped: 0.01, MaxSendLag: time.Second, MaxCPU: 1})}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,19 +70,20 @@ func (r *Result) Summary(meta Meta) *summary.Summary {
 	return s
 }
 
-// The names of the validity checks. Dropped iterations and a short
-// achieved rate mean the schedule was not applied, which a saturated
-// system causes as readily as a slow generator; send lag and CPU are the
-// generator's alone.
+// The names of the validity checks. Dropped iterations mean the schedule
+// was not applied, which a saturated system causes as readily as a slow
+// generator; send lag and CPU are the generator's alone. The achieved rate
+// is not a check of its own: the open model sends every due iteration,
+// late if it must, so what it misses shows as dropped iterations and what
+// it delays as send lag.
 const (
-	CheckDropped  = "dropped iterations"
-	CheckAchieved = "achieved rate"
-	CheckSendLag  = "send lag p99"
-	CheckCPU      = "generator CPU"
+	CheckDropped = "dropped iterations"
+	CheckSendLag = "send lag p99"
+	CheckCPU     = "generator CPU"
 )
 
-// validity checks the generator kept up: dropped iterations, the achieved
-// rate, the send lag (open model), and its CPU.
+// validity checks the generator kept up: dropped iterations and send lag
+// (open model), and its CPU.
 func (r *Result) validity() summary.Validity {
 	l := r.limits
 	v := summary.Validity{Valid: true, GeneratorCPU: r.CPU}
@@ -90,23 +91,18 @@ func (r *Result) validity() summary.Validity {
 		v.Checks = append(v.Checks, summary.ValidityCheck{Name: name, OK: ok, Observed: observed, Limit: limit})
 		v.Valid = v.Valid && ok
 	}
-	var planned, iters, dropped int64
+	var planned, dropped int64
 	open := false
 	for _, s := range r.Scenarios {
 		if s.Planned > 0 {
 			open = true
 			planned += s.Planned
-			iters += s.Iterations
 			dropped += s.Dropped
 		}
 	}
 	if open {
-		share := float64(dropped) / float64(planned)
+		share := float64(dropped) / float64(max(planned, 1))
 		add(CheckDropped, share <= l.MaxDropped, fmt.Sprintf("%.2f%% (%d of %d)", share*100, dropped, planned), fmt.Sprintf("%.2f%%", l.MaxDropped*100))
-		if r.Aborted == "" {
-			achieved := float64(iters) / float64(planned)
-			add(CheckAchieved, achieved >= l.MinAchieved, fmt.Sprintf("%.2f%% of target", achieved*100), fmt.Sprintf("%.0f%%", l.MinAchieved*100))
-		}
 		if r.SendLag.TotalCount() > 0 {
 			p99 := time.Duration(r.SendLag.ValueAtQuantile(99)) * time.Microsecond
 			v.SendLagP99 = float64(p99) / float64(time.Millisecond)
