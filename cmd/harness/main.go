@@ -1,16 +1,21 @@
 // Command harness brings up the task API with its stores, seeds it, breaks
 // it on purpose, and checks it.
 //
-//	harness run     bring up an environment and smoke-test the contract
-//	harness up      bring up an environment and hold it until Ctrl-C
-//	harness down    remove what a crashed run left in the container engine
-//	harness seed    bulk-insert deterministic users and tasks
-//	harness fault   stop, start, pause, unpause or kill a component
-//	harness smoke   smoke-test the contract of a running API
+//	harness run       bring up an environment, run a scenario, write reports, gate
+//	harness capacity  find the highest arrival rate that holds the budgets
+//	harness compare   compare two runs, accounting for run-to-run noise
+//	harness k6        export a scenario as a k6 script, import k6 results
+//	harness up        bring up an environment and hold it until Ctrl-C
+//	harness down      remove what a crashed run left in the container engine
+//	harness seed      bulk-insert deterministic users and tasks
+//	harness fault     stop, start, pause, unpause or kill a component
+//	harness smoke     smoke-test the contract of a running API
 //	harness validate  check scenario files
 //
 // Exit codes: 0 success, 1 a check failed or the environment failed, 2 a
-// usage error.
+// usage or scenario error; a load run also exits 99 when a threshold was
+// crossed, 100 on a regression against its baseline and 101 when the run
+// was invalid (see harness run -h).
 package main
 
 import (
@@ -44,11 +49,14 @@ type command struct {
 	run  func(ctx context.Context, out io.Writer) error
 }
 
-var order = []string{"run", "up", "down", "seed", "fault", "smoke", "validate"}
+var order = []string{"run", "capacity", "compare", "k6", "up", "down", "seed", "fault", "smoke", "validate"}
 
 func commands() map[string]command {
 	return map[string]command{
 		"run":      runCmd(),
+		"capacity": capacityCmd(),
+		"compare":  compareCmd(),
+		"k6":       k6Cmd(),
 		"up":       upCmd(),
 		"down":     downCmd(),
 		"seed":     seedCmd(),
@@ -72,9 +80,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	usage := func() {
 		fmt.Fprintln(stderr, "usage: harness <command> [flags]\n\ncommands:")
 		for _, name := range order {
-			fmt.Fprintf(stderr, "  %-6s %s\n", name, cmds[name].help)
+			fmt.Fprintf(stderr, "  %-9s %s\n", name, cmds[name].help)
 		}
-		fmt.Fprintln(stderr, "\n'harness <command> -h' lists a command's flags.\nexit codes: 0 success, 1 a check or the environment failed, 2 usage error")
+		fmt.Fprintln(stderr, "\n'harness <command> -h' lists a command's flags.\nexit codes: 0 success, 1 a check or the environment failed, 2 usage error,\n  99 a threshold crossed, 100 a regression, 101 an invalid run (harness run -h)")
 	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage()
@@ -91,9 +99,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	err := cmd.run(ctx, stdout)
+	var exit *exitError
 	switch {
 	case err == nil:
 		return exitPass
+	case errors.As(err, &exit):
+		return exit.code
 	case errors.Is(err, scenario.ErrInvalid):
 		// The file is wrong, not the command line: no usage text.
 		fmt.Fprintf(stderr, "harness %s: %v\n", args[0], err)

@@ -6,24 +6,261 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/taskready/taskready/checks/contract"
+	"github.com/taskready/taskready/loadtest/engine"
+	"github.com/taskready/taskready/loadtest/env"
+	"github.com/taskready/taskready/loadtest/progress"
+	"github.com/taskready/taskready/loadtest/scenario"
+	"github.com/taskready/taskready/loadtest/seed"
+	"github.com/taskready/taskready/loadtest/summary"
+	"github.com/taskready/taskready/scenarios"
+	"github.com/taskready/taskready/service/config"
 )
 
 var errChecksFailed = errors.New("the contract smoke failed (see above)")
+
+// exitError carries an exit code other than 1 out of a command: a run that
+// completed but crossed a threshold, regressed or was invalid.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+// loadLimits are the API settings of a load run: the rate limits raised
+// far above any load this harness makes, so that a run measures the API
+// rather than its limiter. -api-env entries come after and win.
+var loadLimits = []string{"RATE_LIMIT_AUTH=100000000/1m", "RATE_LIMIT_API=100000000/1m"}
 
 func runCmd() command {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	var ef envFlags
 	ef.register(fs, 2)
-	return command{fs: fs, help: "bring up an environment and smoke-test the contract", run: func(ctx context.Context, out io.Writer) error {
-		e, err := ef.up(ctx, out)
+	var o runOptions
+	o.compare.register(fs)
+	fs.StringVar(&o.scenario, "scenario", "smoke", "scenario file, or the name of a shipped one: "+fmt.Sprint(scenarios.Names()))
+	fs.StringVar(&o.out, "out", "", "directory for summary.json, histograms/, report.html, report.md, junit.xml (default out/<run-id>, copied to out/latest)")
+	fs.StringVar(&o.baseline, "baseline", "", "an earlier run (its directory or summary.json) to compare with: exit 100 on a regression")
+	fs.IntVar(&o.seedUsers, "seed-users", -1, "users to seed before the run (default: the scenario's users.count; 0: no seeding)")
+	fs.IntVar(&o.seedTasks, "seed-tasks", 10, "tasks per seeded user")
+	fs.BoolVar(&o.contract, "contract", true, "smoke-test the contract before the load (a broken API makes no useful load test)")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve the harness's Prometheus /metrics here while it runs, e.g. 127.0.0.1:9465")
+	fs.Var(&o.latency, "link-latency", "add latency to the link from the APIs to a store for the run, LINK=DURATION (repeatable), e.g. mongo=50ms")
+	fs.StringVar(&o.engine, "engine", "taskready", "load generator: taskready, or k6 (an installed k6, its results imported)")
+	fs.Float64Var(&o.limits.MaxDropped, "max-dropped", engine.DefaultLimits.MaxDropped, "validity: share of open-model iterations that may be dropped")
+	fs.DurationVar(&o.limits.MaxSendLag, "max-send-lag", engine.DefaultLimits.MaxSendLag, "validity: p99 of how late open-model iterations may leave")
+	fs.Float64Var(&o.limits.MaxCPU, "max-cpu", engine.DefaultLimits.MaxCPU, "validity: share of all cores the harness may use")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), `usage: harness run [flags]
+
+Brings up an environment (or uses -target), seeds it, runs a scenario,
+writes the reports and gates on the result.
+
+exit codes:
+  0    every threshold held (and no regression against -baseline)
+  99   a threshold or recovery budget was crossed (as k6)
+  100  a regression against -baseline
+  101  an invalid run: the load generator could not keep up
+  1    an error: the environment or the run failed
+  2    a usage or scenario error
+
+flags:
+`)
+		fs.PrintDefaults()
+	}
+	return command{fs: fs, help: "bring up an environment, run a scenario, write reports, gate", run: func(ctx context.Context, out io.Writer) error {
+		return o.run(ctx, out, &ef)
+	}}
+}
+
+type runOptions struct {
+	scenario, out, baseline, metricsAddr, engine string
+	seedUsers, seedTasks                         int
+	contract                                     bool
+	limits                                       engine.Limits
+	latency                                      listFlag
+	compare                                      compareFlags
+}
+
+func (o *runOptions) run(ctx context.Context, out io.Writer, ef *envFlags) error {
+	f, err := scenarios.Load(o.scenario)
+	if err != nil {
+		if errors.Is(err, scenarios.ErrUnknown) {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+		return err
+	}
+	if o.engine != "taskready" && o.engine != "k6" {
+		return fmt.Errorf("%w: -engine must be taskready or k6", errUsage)
+	}
+	if o.engine == "k6" {
+		if _, err := exec.LookPath("k6"); err != nil {
+			return errK6Missing()
+		}
+	}
+	id := time.Now().UTC().Format("20060102-150405") + "-" + f.Name
+	dir := o.out
+	if dir == "" {
+		dir = filepath.Join("out", id)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("output directory: %w", err)
+	}
+
+	ef.apiEnv = append(append(listFlag{}, loadLimits...), ef.apiEnv...)
+	e, err := ef.up(ctx, out)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	if err := o.seed(ctx, out, f, e); err != nil {
+		return err
+	}
+	if o.contract {
+		if err := smoke(ctx, out, e.Target); err != nil {
+			return err
+		}
+	}
+	if err := o.degrade(out, e); err != nil {
+		return err
+	}
+
+	if o.engine == "k6" {
+		sum, err := runK6(ctx, out, o.scenario, e.Target, dir)
 		if err != nil {
 			return err
 		}
-		defer e.Close()
-		return smoke(ctx, out, e.Target)
-	}}
+		sum.Run.ID, sum.Run.Target = id, e.Target
+		if err := writeOutputs(dir, sum, nil); err != nil {
+			return err
+		}
+		return finish(out, dir, sum)
+	}
+
+	opts := []engine.Option{engine.WithProgress(out, time.Second), engine.WithLimits(o.limits)}
+	if o.metricsAddr != "" {
+		m, stop, err := serveMetrics(o.metricsAddr, out)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		opts = append(opts, engine.WithMetrics(m))
+	}
+	fmt.Fprintf(out, "harness: running %s (%s) against %s\n", f.Name, f.Path, e.Target)
+	res, err := engine.Run(ctx, f, e.Target, opts...)
+	if err != nil {
+		return err
+	}
+	sum := res.Summary(engine.Meta{ID: id, Provider: e.Provider, APIInstances: len(e.APIs), Harness: version()})
+	for _, n := range e.Stores.Notes {
+		sum.Run.Environment.Notes = append(sum.Run.Environment.Notes, n)
+	}
+	if o.baseline != "" {
+		if err := compareWithBaseline(sum, res, o.baseline, &o.compare); err != nil {
+			return err
+		}
+	}
+	if err := writeOutputs(dir, sum, res); err != nil {
+		return err
+	}
+	return finish(out, dir, sum)
+}
+
+// degrade applies -link-latency after the contract smoke, so the smoke
+// still tells a broken API from a slow one.
+func (o *runOptions) degrade(out io.Writer, e *env.Env) error {
+	for _, l := range o.latency {
+		link, d, ok := strings.Cut(l, "=")
+		lat, err := time.ParseDuration(d)
+		if !ok || err != nil || lat < 0 {
+			return fmt.Errorf("%w: -link-latency %q: want LINK=DURATION, e.g. mongo=50ms", errUsage, l)
+		}
+		if err := e.Degrade(link, "latency", lat); err != nil {
+			return fmt.Errorf("%w: -link-latency: %v", errUsage, err)
+		}
+		fmt.Fprintf(out, "harness: %s added to every exchange on the %s link\n", lat, link)
+	}
+	return nil
+}
+
+// seed writes the scenario's users unless told not to or there is no
+// database to write to.
+func (o *runOptions) seed(ctx context.Context, out io.Writer, f *scenario.File, e *env.Env) error {
+	n := o.seedUsers
+	if n < 0 {
+		n = f.Users.Count
+	}
+	if n == 0 {
+		return nil
+	}
+	if e.Stores == nil || e.Stores.MongoURI == "" {
+		fmt.Fprintf(out, "harness: no MongoDB URI, not seeding: the scenario expects %d users %s (password %s)\n", n, seed.Email(f.Users.Prefix, 1), f.Users.Password)
+		return nil
+	}
+	client, err := mongo.Connect(options.Client().ApplyURI(e.Stores.MongoURI).SetTimeout(time.Minute))
+	if err != nil {
+		return fmt.Errorf("seed: connect: %w", err)
+	}
+	defer client.Disconnect(context.WithoutCancel(ctx))
+	bar := progress.New(out, "seeding", "docs", n*(1+o.seedTasks))
+	res, err := seed.Run(ctx, client.Database(config.DefaultDatabase), seed.Options{
+		Users: n, TasksPerUser: o.seedTasks, Seed: 1, Prefix: f.Users.Prefix, Password: f.Users.Password,
+		Progress: func(done, _ int) { bar.Set(done) },
+	})
+	if err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	bar.Done(res.Users + res.Tasks)
+	return nil
+}
+
+// serveMetrics serves the run's metrics and the process's own on addr.
+func serveMetrics(addr string, out io.Writer) (*engine.Metrics, func(), error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := engine.NewMetrics(reg)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: -metrics-addr %s: %v", errUsage, addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	fmt.Fprintf(out, "harness: metrics on http://%s/metrics\n", ln.Addr())
+	return m, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}, nil
+}
+
+// finish prints where the reports are and turns the outcome into the exit
+// code.
+func finish(out io.Writer, dir string, sum *summary.Summary) error {
+	if err := writeText(out, sum); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nreports: %s (report.html, report.md, junit.xml, summary.json)\n", dir)
+	if sum.Run.Outcome.ExitCode == summary.ExitPass {
+		return nil
+	}
+	return &exitError{code: sum.Run.Outcome.ExitCode, msg: string(sum.Run.Outcome.Status)}
 }
 
 func smokeCmd() command {

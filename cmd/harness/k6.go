@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/taskready/taskready/loadtest/k6"
+	"github.com/taskready/taskready/loadtest/summary"
+	"github.com/taskready/taskready/scenarios"
+)
+
+func k6Cmd() command {
+	fs := flag.NewFlagSet("k6", flag.ContinueOnError)
+	baseURL := fs.String("base-url", k6.DefaultBaseURL, "export: the script's default BASE_URL (k6 -e BASE_URL=... overrides it)")
+	outFile := fs.String("o", "", "export: write the script here instead of standard output")
+	sumFile := fs.String("summary", "", "import: k6's --summary-export JSON")
+	stream := fs.String("stream", "", "import: k6's --out json stream (.ndjson, gzip or not)")
+	outDir := fs.String("out", "", "import: directory for summary.json and the reports (default out/<run-id>, copied to out/latest)")
+	name := fs.String("name", "k6", "import: the run's name in the reports")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), `usage:
+  harness k6 export [-base-url URL] [-o FILE] SCENARIO
+      write a k6 script with the scenario's scenarios, journeys and thresholds
+  harness k6 import [-summary FILE] [-stream FILE] [-out DIR]
+      read k6's results into our summary, reports and gating (exit 99 when
+      k6 found a threshold crossed, 101 when it dropped iterations)
+
+flags:`)
+		fs.PrintDefaults()
+	}
+	return command{fs: fs, help: "export a scenario as a k6 script; import k6's results", run: func(ctx context.Context, out io.Writer) error {
+		args := fs.Args()
+		if len(args) == 0 {
+			return fmt.Errorf("%w: want export or import", errUsage)
+		}
+		// Flags may also follow the subcommand.
+		if err := fs.Parse(args[1:]); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+		switch args[0] {
+		case "export":
+			if fs.NArg() != 1 {
+				return fmt.Errorf("%w: k6 export takes one scenario", errUsage)
+			}
+			return k6Export(out, fs.Arg(0), *baseURL, *outFile)
+		case "import":
+			if *sumFile == "" && *stream == "" {
+				return fmt.Errorf("%w: k6 import needs -summary, -stream or both", errUsage)
+			}
+			sum, err := k6Import(*sumFile, *stream, *name)
+			if err != nil {
+				return err
+			}
+			dir := *outDir
+			if dir == "" {
+				dir = filepath.Join("out", time.Now().UTC().Format("20060102-150405")+"-"+*name)
+			}
+			sum.Run.ID = filepath.Base(dir)
+			if err := writeOutputs(dir, sum, nil); err != nil {
+				return err
+			}
+			return finish(out, dir, sum)
+		}
+		return fmt.Errorf("%w: unknown k6 subcommand %q: want export or import", errUsage, args[0])
+	}}
+}
+
+func k6Export(out io.Writer, name, baseURL, path string) error {
+	f, err := scenarios.Load(name)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if path == "" {
+		return k6.Export(out, f, k6.BaseURL(baseURL))
+	}
+	if err := writeFile(path, func(w io.Writer) error { return k6.Export(w, f, k6.BaseURL(baseURL)) }); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "harness: wrote %s; run it with: k6 run -e BASE_URL=%s %s\n", path, baseURL, path)
+	return nil
+}
+
+func k6Import(sumFile, stream, name string) (*summary.Summary, error) {
+	var exp *k6.SummaryExport
+	var st *k6.Stream
+	if sumFile != "" {
+		f, err := os.Open(sumFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", errUsage, err)
+		}
+		defer f.Close()
+		if exp, err = k6.ReadSummaryExport(f); err != nil {
+			return nil, fmt.Errorf("%s: %w", sumFile, err)
+		}
+	}
+	if stream != "" {
+		f, err := os.Open(stream)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", errUsage, err)
+		}
+		defer f.Close()
+		if st, err = k6.ReadStream(f); err != nil {
+			return nil, fmt.Errorf("%s: %w", stream, err)
+		}
+	}
+	return k6.Summary(exp, st, name)
+}
+
+// runK6 runs an installed k6 on the exported scenario and imports what it
+// wrote. k6's own exit code is not trusted for the gate: the import
+// decides from its results, as for our runs.
+func runK6(ctx context.Context, out io.Writer, scenario, target, dir string) (*summary.Summary, error) {
+	bin, err := exec.LookPath("k6")
+	if err != nil {
+		return nil, errK6Missing()
+	}
+	script := filepath.Join(dir, "script.js")
+	if err := k6Export(io.Discard, scenario, target, script); err != nil {
+		return nil, err
+	}
+	sumFile, stream := filepath.Join(dir, "k6-summary.json"), filepath.Join(dir, "k6-samples.ndjson")
+	cmd := exec.CommandContext(ctx, bin, "run", "--summary-export", sumFile, "--out", "json="+stream, "-e", "BASE_URL="+target, script)
+	cmd.Stdout, cmd.Stderr = out, out
+	fmt.Fprintf(out, "harness: %s\n", strings.Join(cmd.Args, " "))
+	if err := cmd.Run(); err != nil {
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) {
+			return nil, fmt.Errorf("k6: %w", err)
+		}
+		if _, statErr := os.Stat(sumFile); statErr != nil {
+			return nil, fmt.Errorf("k6 exited %d without a summary", exit.ExitCode())
+		}
+	}
+	return k6Import(sumFile, stream, filepath.Base(scenario))
+}

@@ -1,0 +1,278 @@
+package main_test
+
+import (
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// runSummary is the part of summary.json the tests read.
+type runSummary struct {
+	Metrics map[string]map[string]any `json:"metrics"`
+	Run     struct {
+		Engine    string `json:"engine"`
+		Scenarios []struct {
+			Name       string  `json:"name"`
+			Executor   string  `json:"executor"`
+			Iterations int64   `json:"iterations"`
+			Planned    int64   `json:"planned"`
+			TargetRate float64 `json:"target_rate"`
+		} `json:"scenarios"`
+		Endpoints []struct {
+			Scenario, Endpoint string
+			Requests           int64 `json:"requests"`
+		} `json:"endpoints"`
+		Phases     []struct{ Phase string } `json:"phases"`
+		Thresholds []struct {
+			Metric string `json:"metric"`
+			Passed bool   `json:"passed"`
+		} `json:"thresholds"`
+		Validity struct {
+			Valid bool `json:"valid"`
+		} `json:"validity"`
+		Environment struct {
+			Provider     string `json:"provider"`
+			APIInstances int    `json:"api_instances"`
+		} `json:"environment"`
+		Comparison *struct {
+			Verdict string `json:"verdict"`
+		} `json:"comparison"`
+		Outcome struct {
+			Status   string `json:"status"`
+			ExitCode int    `json:"exit_code"`
+		} `json:"outcome"`
+	} `json:"taskready"`
+}
+
+func readSummary(t *testing.T, dir string) runSummary {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s runSummary
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatalf("summary.json: %v", err)
+	}
+	return s
+}
+
+// harnessRun runs the harness binary and returns its exit code and output.
+func harnessRun(t *testing.T, harness string, args ...string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, harness, args...)
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("harness %v timed out:\n%s", args, out)
+	}
+	code := 0
+	if err != nil {
+		exit, ok := err.(*exec.ExitError)
+		if !ok {
+			t.Fatalf("harness %v: %v", args, err)
+		}
+		code = exit.ExitCode()
+	}
+	return code, string(out)
+}
+
+// TestRunEveryExecutor runs one file with a scenario per executor, all at
+// once, against the real API on each provider that can run here, and
+// checks every scenario did its work and the reports were written.
+func TestRunEveryExecutor(t *testing.T) {
+	harness, taskapi := buildBinaries(t)
+	providers := [][]string{{"-provider", "embedded"}}
+	if dockerUsable(t, harness) {
+		providers = append(providers, []string{"-provider", "docker", "-mongo-replicas", "1", "-redis-replicas", "0"})
+	}
+	for _, p := range providers {
+		t.Run(p[1], func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "run")
+			args := append([]string{"run", "-scenario", "testdata/executors.yaml", "-api-bin", taskapi, "-out", out,
+				"-api-env", "BCRYPT_COST=4", "-contract=false", "-max-send-lag", "1s", "-max-cpu", "1"}, p...)
+			code, text := harnessRun(t, harness, args...)
+			if code != 0 {
+				t.Fatalf("harness run exited %d:\n%s", code, text)
+			}
+			for _, want := range []string{"THRESHOLDS", "PASSED (exit 0)", "reports: " + out} {
+				if !strings.Contains(text, want) {
+					t.Errorf("output lacks %q:\n%s", want, text)
+				}
+			}
+			s := readSummary(t, out)
+			if s.Run.Environment.Provider != p[1] || s.Run.Environment.APIInstances != 2 || !s.Run.Validity.Valid {
+				t.Errorf("environment %+v, valid %v", s.Run.Environment, s.Run.Validity.Valid)
+			}
+			byExecutor := map[string]int64{}
+			for _, sc := range s.Run.Scenarios {
+				byExecutor[sc.Executor] = sc.Iterations
+				if sc.Planned > 0 && sc.Iterations != sc.Planned {
+					t.Errorf("%s: %d of %d planned iterations", sc.Name, sc.Iterations, sc.Planned)
+				}
+			}
+			for _, ex := range []string{"constant-arrival-rate", "ramping-arrival-rate", "constant-vus", "ramping-vus", "per-vu-iterations"} {
+				t.Run(ex, func(t *testing.T) {
+					if byExecutor[ex] == 0 {
+						t.Errorf("no iterations: %+v", s.Run.Scenarios)
+					}
+				})
+			}
+			if byExecutor["per-vu-iterations"] != 4 {
+				t.Errorf("per-vu-iterations ran %d iterations, want 2 VUs x 2", byExecutor["per-vu-iterations"])
+			}
+			endpoints := map[string]bool{}
+			for _, e := range s.Run.Endpoints {
+				endpoints[e.Endpoint] = e.Requests > 0
+			}
+			for _, e := range []string{"login", "list", "profile", "create", "delete"} {
+				if !endpoints[e] {
+					t.Errorf("no requests to %s: %+v", e, s.Run.Endpoints)
+				}
+			}
+			if len(s.Run.Thresholds) != 4 {
+				t.Errorf("%d thresholds, want 4", len(s.Run.Thresholds))
+			}
+			for _, name := range []string{"report.html", "report.md", "junit.xml", "histograms/run.json"} {
+				if st, err := os.Stat(filepath.Join(out, name)); err != nil || st.Size() == 0 {
+					t.Errorf("%s: %v", name, err)
+				}
+			}
+			junit, _ := os.ReadFile(filepath.Join(out, "junit.xml"))
+			var suites struct {
+				Tests    int `xml:"tests,attr"`
+				Failures int `xml:"failures,attr"`
+			}
+			if err := xml.Unmarshal(junit, &suites); err != nil || suites.Tests < 4 || suites.Failures != 0 {
+				t.Errorf("junit.xml: %v, %+v", err, suites)
+			}
+		})
+	}
+}
+
+// dockerUsable reports whether a container engine answers, failing the
+// test instead when REQUIRE_CONTAINERS=1.
+func dockerUsable(t *testing.T, harness string) bool {
+	out, err := exec.Command(harness, "down", "-env", "probe-only").CombinedOutput()
+	if err != nil || strings.Contains(string(out), "no container engine") {
+		if os.Getenv("REQUIRE_CONTAINERS") == "1" {
+			t.Fatalf("REQUIRE_CONTAINERS=1 but harness down says: %s %v", out, err)
+		}
+		t.Logf("no container engine, docker provider not tried: %s", out)
+		return false
+	}
+	return true
+}
+
+// TestGatesExitCodes drives the gates as CI does: a crossed threshold
+// exits 99, a k6 import of a crossed run 99 and of a passing one 0, a
+// comparison of a run with itself 0, against a slower run 100.
+func TestGatesExitCodes(t *testing.T) {
+	harness, taskapi := buildBinaries(t)
+	dir := t.TempDir()
+	fixtures := "../../loadtest/k6/testdata/k6"
+
+	t.Run("k6 import", func(t *testing.T) {
+		for _, tc := range []struct {
+			fixture string
+			code    int
+		}{{"passing", 0}, {"threshold-crossed", 99}} {
+			out := filepath.Join(dir, "k6-"+tc.fixture)
+			code, text := harnessRun(t, harness, "k6", "import",
+				"-summary", filepath.Join(fixtures, tc.fixture, "summary-export.json"),
+				"-stream", filepath.Join(fixtures, tc.fixture, "samples.ndjson.gz"), "-out", out)
+			if code != tc.code {
+				t.Errorf("k6 import %s exited %d, want %d:\n%s", tc.fixture, code, tc.code, text)
+				continue
+			}
+			if s := readSummary(t, out); s.Run.Engine != "k6" || s.Run.Outcome.ExitCode != tc.code {
+				t.Errorf("%s: engine %q outcome %+v", tc.fixture, s.Run.Engine, s.Run.Outcome)
+			}
+		}
+	})
+
+	t.Run("k6 export", func(t *testing.T) {
+		script := filepath.Join(dir, "smoke.mjs")
+		if code, text := harnessRun(t, harness, "k6", "export", "-o", script, "smoke"); code != 0 {
+			t.Fatalf("k6 export exited %d:\n%s", code, text)
+		}
+		if _, err := exec.LookPath("node"); err != nil {
+			t.Skip("node not installed: the script's syntax is checked in loadtest/k6 when it is")
+		}
+		if out, err := exec.Command("node", "--check", script).CombinedOutput(); err != nil {
+			t.Errorf("node --check: %v\n%s", err, out)
+		}
+	})
+
+	t.Run("crossed and regression", func(t *testing.T) {
+		scen := filepath.Join(dir, "crossed.yaml")
+		data, err := os.ReadFile("testdata/executors.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// An impossible bound: every run crosses it.
+		crossed := strings.Replace(string(data), `["max<10000"]`, `["max<0.001"]`, 1)
+		if err := os.WriteFile(scen, []byte(crossed), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		common := []string{"-provider", "embedded", "-api-bin", taskapi, "-api-env", "BCRYPT_COST=4", "-contract=false", "-max-send-lag", "1s", "-max-cpu", "1"}
+		first := filepath.Join(dir, "first")
+		code, text := harnessRun(t, harness, append([]string{"run", "-scenario", scen, "-out", first}, common...)...)
+		if code != 99 || !strings.Contains(text, "THRESHOLDS CROSSED (exit 99)") {
+			t.Fatalf("a crossed threshold exited %d, want 99:\n%s", code, text)
+		}
+		if s := readSummary(t, first); s.Run.Outcome.Status != "thresholds-crossed" {
+			t.Errorf("outcome %+v", s.Run.Outcome)
+		}
+
+	})
+
+	t.Run("baseline", func(t *testing.T) {
+		common := []string{"-provider", "embedded", "-api-bin", taskapi, "-api-env", "BCRYPT_COST=4", "-contract=false", "-max-send-lag", "1s", "-max-cpu", "1"}
+		base := filepath.Join(dir, "base")
+		if code, text := harnessRun(t, harness, append([]string{"run", "-scenario", "testdata/compare.yaml", "-out", base}, common...)...); code != 0 {
+			t.Fatalf("baseline run exited %d:\n%s", code, text)
+		}
+		// The same run compared with itself.
+		// Eight seconds cannot prove "no change" within 10%, so the verdict
+		// may be inconclusive; it must never be a regression.
+		if code, text := harnessRun(t, harness, "compare", base, filepath.Join(base, "summary.json")); code != 0 || strings.Contains(text, "verdict: regression") {
+			t.Errorf("compare of a run with itself exited %d:\n%s", code, text)
+		}
+		// The same load with 50ms more on every MongoDB exchange: a
+		// regression against the baseline, exit 100.
+		slow := filepath.Join(dir, "slow")
+		code, text := harnessRun(t, harness, append([]string{"run", "-scenario", "testdata/compare.yaml", "-out", slow,
+			"-baseline", base, "-link-latency", "mongo=50ms"}, common...)...)
+		s := readSummary(t, slow)
+		if code != 100 || s.Run.Comparison == nil || s.Run.Comparison.Verdict != "regression" || s.Run.Outcome.Status != "regression" {
+			t.Errorf("a run 50ms slower per MongoDB call exited %d, comparison %+v:\n%s", code, s.Run.Comparison, text)
+		}
+		if code, _ := harnessRun(t, harness, "compare", base, slow); code != 100 {
+			t.Errorf("harness compare base slow exited %d, want 100", code)
+		}
+	})
+
+	t.Run("usage", func(t *testing.T) {
+		for _, args := range [][]string{
+			{"run", "-scenario", "smok"},
+			{"run", "-engine", "gatling"},
+			{"compare", "only-one"},
+			{"compare", filepath.Join(dir, "missing"), filepath.Join(dir, "missing")},
+			{"k6"},
+			{"k6", "import"},
+			{"k6", "export", "nope"},
+		} {
+			if code, text := harnessRun(t, harness, args...); code != 2 {
+				t.Errorf("harness %v exited %d, want 2:\n%s", args, code, text)
+			}
+		}
+	})
+}
