@@ -16,7 +16,8 @@ func ExampleText() {
 		},
 		Run: summary.Run{
 			Name: "smoke", Target: "http://localhost:5000", Duration: 60, Engine: "taskready",
-			Validity:   summary.Validity{Valid: true, GeneratorCPU: 0.05, SendLagP99: 0.4},
+			Validity: summary.Validity{Valid: true, GeneratorCPU: 0.05, SendLagP99: 0.4,
+				Checks: []summary.ValidityCheck{{Name: "send lag p99", OK: true, Observed: "400µs", Limit: "20ms"}}},
 			Thresholds: []summary.Threshold{{Metric: "http_req_duration", Expression: "p(95)<300", Passed: true, Observed: &obs}},
 		},
 	}

@@ -151,7 +151,7 @@ func newHTMLView(s *summary.Summary) htmlView {
 			v.ThresholdsCrossed++
 		}
 	}
-	v.Validity = validityView{Valid: r.Validity.Valid, CPU: percent(r.Validity.GeneratorCPU), Lag: millis(r.Validity.SendLagP99), Checks: r.Validity.Checks}
+	v.Validity = validityView{Valid: r.Validity.Valid, CPU: percent(r.Validity.GeneratorCPU), Lag: lagText(r.Validity), Checks: r.Validity.Checks}
 	for _, rc := range r.Recoveries {
 		v.Recoveries = append(v.Recoveries, recoveryView{OK: rc.Passed, After: rc.After, Condition: recoveryBound(s, rc),
 			Within: seconds(rc.Within), Result: recoveryResult(rc), Reason: rc.Reason})
@@ -308,4 +308,13 @@ func thousands(n int64) string {
 		return "-" + b.String()
 	}
 	return b.String()
+}
+
+// lagText is the send lag for the validity card, "" for a closed-model
+// run, which has no schedule to be late for.
+func lagText(v summary.Validity) string {
+	if !v.HasSendLag() {
+		return ""
+	}
+	return millis(v.SendLagP99)
 }

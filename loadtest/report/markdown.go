@@ -127,7 +127,11 @@ func (m *mdWriter) validity() {
 			line += ", " + strings.Join(failed, "; ")
 		}
 	}
-	m.p(line, " · generator CPU ", mdText(percent(v.GeneratorCPU)), " · send lag p99 ", millis(v.SendLagP99))
+	lag := ""
+	if v.HasSendLag() {
+		lag = " · send lag p99 " + millis(v.SendLagP99)
+	}
+	m.p(line, " · generator CPU ", mdText(percent(v.GeneratorCPU)), lag)
 }
 
 func (m *mdWriter) recoveries() {

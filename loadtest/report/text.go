@@ -196,7 +196,9 @@ func (t *textWriter) validity() {
 	t.line()
 	rows := []dotRow{
 		{label: "generator_cpu", cells: []string{percent(v.GeneratorCPU), "of all cores"}},
-		{label: "send_lag_p99", cells: []string{millis(v.SendLagP99)}},
+	}
+	if v.HasSendLag() {
+		rows = append(rows, dotRow{label: "send_lag_p99", cells: []string{millis(v.SendLagP99)}})
 	}
 	t.dots(rows)
 }

@@ -289,8 +289,20 @@ type Validity struct {
 	// fraction of all cores.
 	GeneratorCPU float64 `json:"generator_cpu"`
 	// SendLagP99 is the 99th percentile of how late open-model iterations
-	// left after their scheduled time, in ms.
+	// left after their scheduled time, in ms; 0 when no scenario was of
+	// the open model (HasSendLag tells).
 	SendLagP99 float64 `json:"send_lag_p99_ms"`
+}
+
+// HasSendLag reports whether the run measured a send lag: only the open
+// model has a schedule to be late for.
+func (v Validity) HasSendLag() bool {
+	for _, c := range v.Checks {
+		if c.Name == "send lag p99" {
+			return true
+		}
+	}
+	return false
 }
 
 // ValidityCheck is one condition of a valid run.
