@@ -36,7 +36,7 @@ func ExampleText() {
 	//
 	//   █ VALIDITY
 	//
-	//     ✓ valid run
+	//     ✓ valid run (1 check passed)
 	//
 	//     generator_cpu...: 5.00% of all cores
 	//     send_lag_p99....: 400µs

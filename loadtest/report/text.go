@@ -182,7 +182,11 @@ func (t *textWriter) validity() {
 	t.section("VALIDITY")
 	switch {
 	case v.Valid && len(v.Checks) > 0:
-		t.line("    ", t.mark(true), " valid run (", strconv.Itoa(len(v.Checks)), " checks passed)")
+		noun := " checks"
+		if len(v.Checks) == 1 {
+			noun = " check"
+		}
+		t.line("    ", t.mark(true), " valid run (", strconv.Itoa(len(v.Checks)), noun, " passed)")
 	case v.Valid:
 		t.line("    ", t.mark(true), " valid run")
 	default:
