@@ -119,6 +119,9 @@ func TestOpenModelRunPasses(t *testing.T) {
 	if got := testutil.ToFloat64(m.Requests.WithLabelValues("steady", "ping", "steady", "200")); got != 100 {
 		t.Errorf("taskready_load_requests_total %v, want 100", got)
 	}
+	if got := testutil.ToFloat64(m.Phase.WithLabelValues("steady", "steady")); got != 0 {
+		t.Errorf("taskready_load_phase after the run %v, want 0", got)
+	}
 	if got := testutil.ToFloat64(m.Threshold.WithLabelValues("http_req_duration{endpoint:ping}", "p(95)<5000")); got != 5 {
 		t.Errorf("threshold bound %v s, want 5", got)
 	}

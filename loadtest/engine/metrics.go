@@ -84,10 +84,8 @@ func (m *Metrics) start(f *scenario.File) {
 		if p, err := pace.FromScenario(s); err == nil {
 			m.pacers[s.Name] = p
 		}
-		for _, st := range s.Stages {
-			if st.Phase != "" {
-				m.Phase.WithLabelValues(s.Name, st.Phase).Set(0)
-			}
+		for _, p := range phases(s) {
+			m.Phase.WithLabelValues(s.Name, p).Set(0)
 		}
 	}
 	for _, t := range f.Thresholds {
@@ -125,15 +123,43 @@ func (m *Metrics) tick(f *scenario.File, elapsed time.Duration) {
 			m.TargetRate.WithLabelValues(s.Name).Set(rate)
 		}
 		now := pace.Phase(s, own)
-		for _, st := range s.Stages {
-			if st.Phase != "" {
-				v := 0.0
-				if st.Phase == now {
-					v = 1
-				}
-				m.Phase.WithLabelValues(s.Name, st.Phase).Set(v)
+		for _, p := range phases(s) {
+			v := 0.0
+			if p == now {
+				v = 1
 			}
+			m.Phase.WithLabelValues(s.Name, p).Set(v)
 		}
 	}
 	m.CPU.Set(m.cpu.share(time.Since(m.began)))
+}
+
+// phases lists the phase names of s, its stages' or its own.
+func phases(s scenario.Scenario) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(p string) {
+		if p != "" && !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	add(s.Phase)
+	for _, st := range s.Stages {
+		add(st.Phase)
+	}
+	return out
+}
+
+// finish zeroes the target rates and phases: the run is over, and a
+// dashboard must not show it still in its last phase.
+func (m *Metrics) finish(f *scenario.File) {
+	for _, s := range f.Scenarios {
+		if _, ok := m.pacers[s.Name]; ok {
+			m.TargetRate.WithLabelValues(s.Name).Set(0)
+		}
+		for _, p := range phases(s) {
+			m.Phase.WithLabelValues(s.Name, p).Set(0)
+		}
+	}
 }

@@ -77,6 +77,9 @@ func (w *watcher) drain(ctx context.Context, cancel context.CancelCauseFunc, sam
 		select {
 		case s, ok := <-samples:
 			if !ok {
+				if m != nil {
+					m.finish(w.f)
+				}
 				w.show(true)
 				return
 			}
