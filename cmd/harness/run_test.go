@@ -274,5 +274,11 @@ func TestGatesExitCodes(t *testing.T) {
 				t.Errorf("harness %v exited %d, want 2:\n%s", args, code, text)
 			}
 		}
+		if _, err := exec.LookPath("k6"); err != nil {
+			code, text := harnessRun(t, harness, "run", "-engine", "k6")
+			if code != 2 || !strings.Contains(text, "install it from") {
+				t.Errorf("-engine k6 without k6 exited %d; want 2 and how to get it:\n%s", code, text)
+			}
+		}
 	})
 }
