@@ -1,0 +1,209 @@
+package report_test
+
+import (
+	"bytes"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/taskready/taskready/checks/readiness"
+	"github.com/taskready/taskready/checks/report"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// golden compares got with testdata/<file>, or rewrites it under -update.
+func golden(t *testing.T, file string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", file)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test -update creates it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (go test -update rewrites it); got:\n%s", path, got)
+	}
+}
+
+// renderers are the writers, by golden-file extension.
+var renderers = []struct {
+	ext    string
+	render func(io.Writer, *readiness.Report) error
+}{
+	{"txt", func(w io.Writer, r *readiness.Report) error { return report.Text(w, r) }},
+	{"json", report.JSON},
+	{"md", report.Markdown},
+	{"junit.xml", report.JUnit},
+	{"sarif", report.SARIF},
+	{"html", report.HTML},
+}
+
+func render(t *testing.T, fn func(io.Writer, *readiness.Report) error, r *readiness.Report) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := fn(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestGolden(t *testing.T) {
+	t.Parallel()
+	for _, fx := range fixtures {
+		for _, r := range renderers {
+			t.Run(fx.name+"."+r.ext, func(t *testing.T) {
+				golden(t, fx.name+"."+r.ext, render(t, r.render, fx.make(t)))
+			})
+		}
+	}
+}
+
+// TestReadBackRendersTheSame checks that a report read back from
+// readiness.json, as a later re-render gets it, renders exactly as the
+// report the run made.
+func TestReadBackRendersTheSame(t *testing.T) {
+	t.Parallel()
+	for _, fx := range fixtures {
+		rep := fx.make(t)
+		back, err := readiness.ReadReport(bytes.NewReader(render(t, report.JSON, rep)))
+		if err != nil {
+			t.Fatalf("%s: %v", fx.name, err)
+		}
+		for _, r := range renderers {
+			if got, want := render(t, r.render, back), render(t, r.render, rep); !bytes.Equal(got, want) {
+				t.Errorf("%s.%s of the report read back differs from the original's", fx.name, r.ext)
+			}
+		}
+	}
+}
+
+var ansi = regexp.MustCompile("\x1b\\[[0-9;]*m")
+
+func TestTextColor(t *testing.T) {
+	t.Parallel()
+	for _, fx := range fixtures {
+		var plain, colored bytes.Buffer
+		if err := report.Text(&plain, fx.make(t)); err != nil {
+			t.Fatal(err)
+		}
+		if err := report.Text(&colored, fx.make(t), report.Color(true)); err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(plain.Bytes(), []byte("\x1b[")) {
+			t.Errorf("%s: Text without Color(true) writes ANSI escapes", fx.name)
+		}
+		if !bytes.Contains(colored.Bytes(), []byte("\x1b[")) {
+			t.Errorf("%s: Text with Color(true) writes no ANSI escapes", fx.name)
+		}
+		if got, want := ansi.ReplaceAllString(colored.String(), ""), plain.String(); got != want {
+			t.Errorf("%s: coloured text without its escapes differs from the plain text:\n%s", fx.name, got)
+		}
+	}
+}
+
+func TestTextLayout(t *testing.T) {
+	t.Parallel()
+	out := string(render(t, func(w io.Writer, r *readiness.Report) error { return report.Text(w, r) }, fullReport(t)))
+	order := []string{"NEEDS ATTENTION", "✗ FAIL  CRITICAL  jwt.alg-none", "✗ ERROR CRITICAL  backup.recent", "headers.hsts",
+		"PASSED", "NOT APPLICABLE", "IGNORED BY POLICY", "CATEGORIES", "SCORE", "GATES", "✗ FAILED: gates critical, high (exit 1)"}
+	at := 0
+	for _, s := range order {
+		i := strings.Index(out[at:], s)
+		if i < 0 {
+			t.Fatalf("the text lacks %q after byte %d (or has it out of order):\n%s", s, at, out)
+		}
+		at += i
+	}
+	if !strings.HasSuffix(out, "✗ FAILED: gates critical, high (exit 1)\n") {
+		t.Error("the last line is not the verdict a CI log can grep")
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if n := len([]rune(l)); n > 130 {
+			t.Errorf("line of %d runes: %q", n, l)
+		}
+	}
+	failedOnly := string(render(t, func(w io.Writer, r *readiness.Report) error { return report.Text(w, r, report.FailedOnly(true)) }, fullReport(t)))
+	if strings.Contains(failedOnly, "PASSED") || !strings.Contains(failedOnly, "jwt.alg-none") || !strings.Contains(failedOnly, "GATES") {
+		t.Error("FailedOnly should keep the findings and gates and drop the tables")
+	}
+}
+
+// failingWriter fails every write, as a closed pipe does.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, io.ErrClosedPipe }
+
+func TestWriteErrors(t *testing.T) {
+	t.Parallel()
+	for _, r := range renderers {
+		if err := r.render(failingWriter{}, fullReport(t)); err == nil {
+			t.Errorf("%s: a failing writer gave no error", r.ext)
+		}
+	}
+}
+
+func TestNilReport(t *testing.T) {
+	t.Parallel()
+	for _, r := range renderers {
+		if err := r.render(io.Discard, nil); err != report.ErrNilReport {
+			t.Errorf("%s of nil: error %v; want ErrNilReport", r.ext, err)
+		}
+	}
+	if _, err := report.WriteFiles(t.TempDir(), nil); err != report.ErrNilReport {
+		t.Errorf("WriteFiles of nil: %v", err)
+	}
+}
+
+func TestWriteFiles(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "out", "readiness")
+	paths, err := report.WriteFiles(dir, fullReport(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{report.JSONFile, report.MarkdownFile, report.JUnitFile, report.SARIFFile, report.HTMLFile}
+	if len(paths) != len(want) {
+		t.Fatalf("wrote %v", paths)
+	}
+	for i, name := range want {
+		if filepath.Base(paths[i]) != name {
+			t.Errorf("file %d is %s; want %s", i, paths[i], name)
+		}
+		if st, err := os.Stat(paths[i]); err != nil || st.Size() == 0 {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+func TestEvidenceTruncated(t *testing.T) {
+	t.Parallel()
+	rep := fullReport(t)
+	for _, r := range rep.Results {
+		for _, ev := range r.Evidence {
+			if len(ev.Response) > readiness.EvidenceFieldLimit+40 {
+				t.Errorf("%s: a response of %d bytes reached the report", r.ID, len(ev.Response))
+			}
+		}
+	}
+	md := string(render(t, report.Markdown, rep))
+	if !strings.Contains(md, " bytes]") {
+		t.Error("the Markdown does not say the long body was cut")
+	}
+	if len(md) > 60000 {
+		t.Errorf("the Markdown is %d bytes; a PR comment holds 65536", len(md))
+	}
+	js := string(render(t, report.JSON, rep))
+	if !strings.Contains(js, "… [truncated ") {
+		t.Error("the JSON does not mark the truncated body")
+	}
+}
