@@ -5,6 +5,9 @@
 //	harness capacity  find the highest arrival rate that holds the budgets
 //	harness compare   compare two runs, accounting for run-to-run noise
 //	harness k6        export a scenario as a k6 script, import k6 results
+//	harness check     verify the production checklist; readiness report
+//	harness backup    write a compressed, checksummed archive of the database
+//	harness restore-drill  restore the newest archive into a scratch database and compare
 //	harness up        bring up an environment and hold it until Ctrl-C
 //	harness down      remove what a crashed run left in the container engine
 //	harness seed      bulk-insert deterministic users and tasks
@@ -49,20 +52,23 @@ type command struct {
 	run  func(ctx context.Context, out io.Writer) error
 }
 
-var order = []string{"run", "capacity", "compare", "k6", "up", "down", "seed", "fault", "smoke", "validate"}
+var order = []string{"run", "capacity", "compare", "k6", "check", "backup", "restore-drill", "up", "down", "seed", "fault", "smoke", "validate"}
 
 func commands() map[string]command {
 	return map[string]command{
-		"run":      runCmd(),
-		"capacity": capacityCmd(),
-		"compare":  compareCmd(),
-		"k6":       k6Cmd(),
-		"up":       upCmd(),
-		"down":     downCmd(),
-		"seed":     seedCmd(),
-		"fault":    faultCmd(),
-		"smoke":    smokeCmd(),
-		"validate": validateCmd(),
+		"run":           runCmd(),
+		"capacity":      capacityCmd(),
+		"compare":       compareCmd(),
+		"k6":            k6Cmd(),
+		"check":         checkCmd(),
+		"backup":        backupCmd(),
+		"restore-drill": restoreDrillCmd(),
+		"up":            upCmd(),
+		"down":          downCmd(),
+		"seed":          seedCmd(),
+		"fault":         faultCmd(),
+		"smoke":         smokeCmd(),
+		"validate":      validateCmd(),
 	}
 }
 
@@ -80,7 +86,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	usage := func() {
 		fmt.Fprintln(stderr, "usage: harness <command> [flags]\n\ncommands:")
 		for _, name := range order {
-			fmt.Fprintf(stderr, "  %-9s %s\n", name, cmds[name].help)
+			fmt.Fprintf(stderr, "  %-13s %s\n", name, cmds[name].help)
 		}
 		fmt.Fprintln(stderr, "\n'harness <command> -h' lists a command's flags.\nexit codes: 0 success, 1 a check or the environment failed, 2 usage error,\n  99 a threshold crossed, 100 a regression, 101 an invalid run (harness run -h)")
 	}

@@ -1,0 +1,788 @@
+// Package input checks how the task API handles hostile input
+// (READINESS-ANCHORS 1E, 1G and RATE-06): operator objects in the login
+// body and the list query, regular-expression metacharacters in search,
+// values of the wrong JSON type, ids that are not ObjectIds, a body over
+// the size limit, deeply nested JSON; that no error body leaks a stack
+// trace, a file path or a driver error; and that the API is still healthy
+// after all of it.
+//
+// # Data and cleanup
+//
+// The checks of a run (same target, same prefix) share two fixture users,
+// A and B, registered through checks/fixture by the first check that needs
+// them. Each check creates the tasks it needs through checks/fixture and
+// deletes them, and any task a flawed target created from a probe it
+// should have refused, before it returns. One probe registers a user with
+// a mistyped password under a fixture.Email address, so that a target
+// that accepts it leaves a user fixture.Cleanup removes. Users stay (the
+// API cannot delete them): the caller removes them with one
+// fixture.Cleanup after all checks.
+//
+// # Order
+//
+// input.oversized-body, input.deep-nesting and input.still-healthy are
+// disruptive in the sense of the readiness runner (they implement its
+// Disrupter interface): the first two may take a fragile target down, so
+// they run alone after the other checks, and input.still-healthy, last in
+// Checks, runs after them to see whether the target survived.
+//
+// # Load on the target
+//
+// Ten auth requests (two registrations, one more with a mistyped
+// password, five login attempts in input.operator-injection-login and two
+// in input.no-leak) and about two hundred other requests; the largest
+// body is 1 MiB, sent paced (a pause of at most a second after its head,
+// see pacedBody) so that the target's 413 can be read. A 429 is reported
+// as an error (no verdict).
+//
+// # Severity
+//
+// High: operator injection (an authentication bypass or another user's
+// data when it works), leaks in error bodies, and a target that no
+// longer answers after bad input (a one-request denial of service).
+// Medium: wrong types, invalid ids, size and nesting limits, which are
+// robustness findings unless another check shows more.
+package input
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/taskready/taskready/checks/check"
+	"github.com/taskready/taskready/checks/fixture"
+)
+
+// The check ids, stable across versions: policies and baselines use them.
+const (
+	IDLoginInjection = "input.operator-injection-login" // operator objects in the login body are refused
+	IDQueryInjection = "input.operator-injection-query" // operators and regex metacharacters in the list query are inert
+	IDWrongTypes     = "input.wrong-types"              // values of the wrong JSON type get a 4xx
+	IDInvalidID      = "input.invalid-id"               // ids that are not ObjectIds get 404 or 400
+	IDOversizedBody  = "input.oversized-body"           // a body over the limit gets 413
+	IDDeepNesting    = "input.deep-nesting"             // deeply nested JSON gets a 4xx quickly
+	IDNoLeak         = "input.no-leak"                  // error bodies carry no stack trace or driver error
+	IDStillHealthy   = "input.still-healthy"            // the API still answers its health check afterwards
+)
+
+// Checks returns the input checks, in order: input.still-healthy last.
+func Checks() []check.Check {
+	return []check.Check{
+		check.Func{M: metaLogin, F: loginInjection},
+		check.Func{M: metaQuery, F: queryInjection},
+		check.Func{M: metaWrongTypes, F: wrongTypes},
+		check.Func{M: metaInvalidID, F: invalidID},
+		check.Func{M: metaNoLeak, F: noLeak},
+		disruptive{check.Func{M: metaOversized, F: oversizedBody}},
+		disruptive{check.Func{M: metaDeep, F: deepNesting}},
+		disruptive{check.Func{M: metaHealthy, F: stillHealthy}},
+	}
+}
+
+// disruptive marks a check the readiness runner must run alone, after the
+// others, in the order given; it satisfies the runner's Disrupter
+// interface without this package depending on the runner.
+type disruptive struct{ check.Func }
+
+// Disruptive reports that the check must run alone, after the others.
+func (disruptive) Disruptive() bool { return true }
+
+var (
+	refsNoSQL = []string{"WSTG-INPV-05.6", "ZAP 40033", "CWE-943"}
+
+	metaLogin = check.Meta{
+		ID: IDLoginInjection, Title: "Operator objects in the login body are refused",
+		Category: check.Input, Severity: check.High,
+		Remediation: "Accept only strings for email and password (validate types before any query), so that {\"$gt\": \"\"} can never reach the user lookup or the password comparison.",
+		References:  append([]string{"OWASP API2:2023", "ASVS 5.0 V16.5.3"}, refsNoSQL...),
+	}
+	metaQuery = check.Meta{
+		ID: IDQueryInjection, Title: "Operator keys and regular-expression metacharacters in the list query never widen the result",
+		Category: check.Input, Severity: check.High,
+		Remediation: "Parse the query as plain strings (refuse bracketed keys such as status[$ne]), and escape search before it is used in a regular expression, or match it as plain text.",
+		References:  append([]string{"OWASP API1:2023", "ASVS 5.0 V16.5.1"}, refsNoSQL...),
+	}
+	metaWrongTypes = check.Meta{
+		ID: IDWrongTypes, Title: "Values of the wrong JSON type are refused with 4xx",
+		Category: check.Input, Severity: check.Medium,
+		Remediation: "Validate the type of every body field (strings for title, description, status, name, email, password) and answer 400 naming the field; refuse non-object bodies and non-JSON content types.",
+		References:  []string{"OWASP REST Security Cheat Sheet: input validation", "ASVS 5.0 V16.5.3", "CWE-20", "CWE-1287"},
+	}
+	metaInvalidID = check.Meta{
+		ID: IDInvalidID, Title: "Ids that are not ObjectIds get 404 or 400, never a server error",
+		Category: check.Input, Severity: check.Medium,
+		Remediation: "Validate the id before it reaches the store (24 hex digits) and answer 404, as for a missing task; never let a cast error become a 500.",
+		References:  []string{"WSTG-INPV-05.6", "ASVS 5.0 V16.5.1", "CWE-20", "CWE-754"},
+	}
+	metaOversized = check.Meta{
+		ID: IDOversizedBody, Title: "A body over the size limit is refused with 413",
+		Category: check.Input, Severity: check.Medium,
+		Remediation: "Set a body limit (BODY_LIMIT, 100kb) that applies before the body is parsed, to chunked bodies as well, and answer 413.",
+		References:  []string{"OWASP API4:2023", "OWASP REST Security Cheat Sheet", "CWE-770"},
+	}
+	metaDeep = check.Meta{
+		ID: IDDeepNesting, Title: "Deeply nested JSON is refused quickly with 4xx",
+		Category: check.Input, Severity: check.Medium,
+		Remediation: "Use a JSON parser with a nesting limit (or refuse non-scalar fields before recursing), so that a small body cannot cost deep recursion; answer 400.",
+		References:  []string{"OWASP API4:2023", "CWE-674", "CWE-400"},
+	}
+	metaNoLeak = check.Meta{
+		ID: IDNoLeak, Title: "Error bodies carry no stack trace, file path or driver error",
+		Category: check.Input, Severity: check.High,
+		Remediation: "Answer every error with a generic {message}; log the cause server-side with the request id, and never serialise the error, its stack or the driver's text into the response.",
+		References:  []string{"OWASP API8:2023", "ASVS 5.0 V16.5.1", "CWE-209", "WSTG-ERRH-01"},
+	}
+	metaHealthy = check.Meta{
+		ID: IDStillHealthy, Title: "The API is still healthy after the hostile input",
+		Category: check.Input, Severity: check.High,
+		Remediation: "Recover from panics per request, bound parsing (size, depth) and keep bad input from crashing or wedging the process; the other input checks' evidence shows which request did it.",
+		References:  []string{"OWASP API4:2023", "ASVS 5.0 V16.5.2", "CWE-248", "CWE-400"},
+	}
+)
+
+// users are the fixture users the checks of a run share: A probes, and
+// owns tasks; B owns a task that no probe of A's may ever see, and sends
+// the probes of input.invalid-id and input.no-leak, so that neither user
+// comes near the API's per-user budget (100 requests per 15 minutes by
+// default).
+type users struct{ a, b *fixture.User }
+
+var shared memo[*users]
+
+func pair(ctx context.Context, t *check.Target) (*users, *check.Result) {
+	u, err := shared.get(ctx, t, func(ctx context.Context) (*users, error) {
+		a, err := fixture.NewUser(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		b, err := fixture.NewUser(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		return &users{a: a, b: b}, nil
+	})
+	if err != nil {
+		r := errorResult("could not register the fixture users", err)
+		return nil, &r
+	}
+	return u, nil
+}
+
+// cleanupTimeout bounds deleting a check's tasks after its context ended.
+const cleanupTimeout = 10 * time.Second
+
+// deleteTask removes a task as u, even when ctx is done; failures are
+// ignored (fixture.Cleanup removes the rest).
+func deleteTask(ctx context.Context, t *check.Target, u *fixture.User, id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	_, _, _ = fixture.Do(ctx, t, http.MethodDelete, "/api/tasks/"+url.PathEscape(id), u.Token, nil, nil)
+}
+
+// removeCreated deletes a task a flawed target created from a probe it
+// should have refused.
+func removeCreated(ctx context.Context, t *check.Target, u *fixture.User, p *reply) {
+	var v struct {
+		Task struct {
+			ID string `json:"_id"`
+		} `json:"task"`
+	}
+	if p != nil && p.status/100 == 2 && json.Unmarshal(p.body, &v) == nil && v.Task.ID != "" {
+		deleteTask(ctx, t, u, v.Task.ID)
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// title marks a task with the prefix and a random tag; it holds no
+// regular-expression metacharacter, so a plain-text search for one
+// cannot match it.
+func title(t *check.Target, what string) string {
+	p := t.Prefix
+	if p == "" {
+		p = "readiness"
+	}
+	return fmt.Sprintf("%s %s %s", p, what, randomHex(4))
+}
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v) // only called with plain maps
+	return b
+}
+
+// refused4xx judges an answer that must be a 4xx refusal.
+func refused4xx(p *reply) (verdict, string) {
+	switch {
+	case p.status >= 400 && p.status < 500:
+		return ok, fmt.Sprint(p.status)
+	case p.status >= 200 && p.status < 300:
+		return fail, fmt.Sprintf("%d: accepted", p.status)
+	case p.status >= 500:
+		return fail, fmt.Sprintf("%d: a server error", p.status)
+	}
+	return warn, fmt.Sprintf("%d: neither accepted nor refused", p.status)
+}
+
+// input.operator-injection-login
+func loginInjection(ctx context.Context, t *check.Target) check.Result {
+	us, res := pair(ctx, t)
+	if res != nil {
+		return *res
+	}
+	a := us.a
+	bodies := []struct {
+		what string
+		body map[string]any
+	}{
+		{"$gt in both fields", map[string]any{"email": map[string]any{"$gt": ""}, "password": map[string]any{"$gt": ""}}},
+		{"a real email, $ne password", map[string]any{"email": a.Email, "password": map[string]any{"$ne": ""}}},
+		{"a real email, $gt password", map[string]any{"email": a.Email, "password": map[string]any{"$gt": ""}}},
+		{"$regex email, the real password", map[string]any{"email": map[string]any{"$regex": ".*"}, "password": a.Password}},
+		{"$ne email, the real password", map[string]any{"email": map[string]any{"$ne": nil}, "password": a.Password}},
+	}
+	const expected = "4xx (400 or 401), no token"
+	var tl tally
+	for _, b := range bodies {
+		if err := ctx.Err(); err != nil {
+			return errorResult("stopped", err)
+		}
+		q := request{method: http.MethodPost, path: "/api/auth/login", what: b.what, body: mustJSON(b.body)}
+		p, err := send(ctx, t, q)
+		tl.record(q, p, err, expected, func(p *reply) (verdict, string) {
+			if v, s := refused4xx(p); v != ok {
+				if p.status/100 == 2 {
+					s += ": logged in"
+				}
+				return v, s
+			}
+			if strings.Contains(string(p.body), `"token"`) || jwtLike.Match(p.body) {
+				return fail, fmt.Sprintf("%d, but the answer carries a token", p.status)
+			}
+			return ok, ""
+		})
+	}
+	return tl.result("login bodies with operator objects were not refused",
+		fmt.Sprintf("all %d login bodies with operator objects ($gt, $ne, $regex) got a 4xx without a token", tl.sent))
+}
+
+// queryProbe is one list query; strict means any task in a 200 answer
+// is a finding (the operator or the pattern was applied, or the key was
+// ignored), otherwise only another user's task is.
+type queryProbe struct {
+	query  string // already encoded
+	what   string
+	search string // the search term, when the probe is one, for literal matches
+	strict bool
+}
+
+// input.operator-injection-query
+func queryInjection(ctx context.Context, t *check.Target) check.Result {
+	us, res := pair(ctx, t)
+	if res != nil {
+		return *res
+	}
+	a, b := us.a, us.b
+	mine, err := fixture.NewTask(ctx, t, a, title(t, "injection probe"))
+	if err != nil {
+		return errorResult("could not create A's task", err)
+	}
+	defer deleteTask(ctx, t, a, mine.ID)
+	theirs, err := fixture.NewTask(ctx, t, b, title(t, "injection probe of B"))
+	if err != nil {
+		return errorResult("could not create B's task", err)
+	}
+	defer deleteTask(ctx, t, b, theirs.ID)
+
+	probes := []queryProbe{
+		{query: "status%5B%24ne%5D=x", what: "status[$ne]=x", strict: true},
+		{query: "status%5B%24exists%5D=true", what: "status[$exists]=true", strict: true},
+		{query: "search%5B%24regex%5D=.%2A", what: "search[$regex]=.*", strict: true},
+		{query: "search%5B%24ne%5D=x", what: "search[$ne]=x", strict: true},
+		{query: "user%5B%24ne%5D=" + url.QueryEscape(a.ID), what: "user[$ne]=<A's id>"},
+		{query: "title%5B%24regex%5D=.%2A", what: "title[$regex]=.*"},
+		{query: "%24where=1", what: "$where=1"},
+	}
+	for _, s := range []string{".*", "^", ".+", "[\\s\\S]*", "(", "[", "\\", "*", "a|", "(?i)"} {
+		probes = append(probes, queryProbe{query: "search=" + url.QueryEscape(s), what: "search=" + s, search: s, strict: true})
+	}
+	const expected = "4xx, or 200 with no task the query did not match as plain text; never another user's task, never 5xx"
+	var tl tally
+	for _, pr := range probes {
+		if err := ctx.Err(); err != nil {
+			return errorResult("stopped", err)
+		}
+		q := request{method: http.MethodGet, path: "/api/tasks?" + pr.query, what: pr.what, token: a.Token}
+		p, err := send(ctx, t, q)
+		tl.record(q, p, err, expected, func(p *reply) (verdict, string) {
+			return judgeList(p, pr, a.ID, theirs.ID)
+		})
+	}
+	return tl.result("list queries with operators or metacharacters were not handled as plain text",
+		fmt.Sprintf("all %d list queries with operator keys or regular-expression metacharacters got a 4xx or an empty list; none showed B's task", tl.sent))
+}
+
+// judgeList judges one answer of queryInjection.
+func judgeList(p *reply, pr queryProbe, aID, theirs string) (verdict, string) {
+	switch {
+	case p.status >= 500:
+		return fail, fmt.Sprintf("%d: a server error", p.status)
+	case p.status >= 400:
+		return ok, ""
+	case p.status != http.StatusOK:
+		return warn, fmt.Sprintf("%d: neither a list nor a refusal", p.status)
+	}
+	var v struct {
+		Tasks []struct {
+			ID    string `json:"_id"`
+			Title string `json:"title"`
+			User  any    `json:"user"`
+		} `json:"tasks"`
+	}
+	if json.Unmarshal(p.body, &v) != nil {
+		return warn, "200 but not a task list"
+	}
+	var others, data []string
+	for _, tk := range v.Tasks {
+		if tk.ID == theirs || (aID != "" && owner(tk.User) != aID) {
+			others = append(others, tk.ID)
+			continue
+		}
+		if pr.search != "" && strings.Contains(strings.ToLower(tk.Title), strings.ToLower(pr.search)) {
+			continue // a plain-text match: what search is for
+		}
+		data = append(data, tk.ID)
+	}
+	switch {
+	case len(others) > 0:
+		return fail, fmt.Sprintf("200 with %d task(s) of another user (%s): the query was applied as an operator", len(others), strings.Join(others, ", "))
+	case pr.strict && len(data) > 0:
+		return fail, fmt.Sprintf("200 with %d task(s) that do not match it as plain text: the operator or pattern was applied, or the key ignored", len(data))
+	}
+	return ok, ""
+}
+
+// owner is a task's user id, whether the answer names it or, populated,
+// holds the user object.
+func owner(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case map[string]any:
+		for _, k := range []string{"_id", "id"} {
+			if s, ok := v[k].(string); ok {
+				return s
+			}
+		}
+	}
+	return ""
+}
+
+// input.wrong-types
+func wrongTypes(ctx context.Context, t *check.Target) check.Result {
+	us, res := pair(ctx, t)
+	if res != nil {
+		return *res
+	}
+	a := us.a
+	own, err := fixture.NewTask(ctx, t, a, title(t, "wrong types"))
+	if err != nil {
+		return errorResult("could not create A's task", err)
+	}
+	defer deleteTask(ctx, t, a, own.ID)
+	ttl := title(t, "wrong types probe")
+	create := func(what, body string) request {
+		return request{method: http.MethodPost, path: "/api/tasks", what: what, token: a.Token, body: []byte(body)}
+	}
+	update := func(what, body string) request {
+		return request{method: http.MethodPut, path: "/api/tasks/" + own.ID, what: what, token: a.Token, body: []byte(body)}
+	}
+	qt := func(s string) string { b, _ := json.Marshal(s); return string(b) }
+	probes := []request{
+		create("title is a number", `{"title":123}`),
+		create("title is a boolean", `{"title":true}`),
+		create("title is an array", `{"title":["a","b"]}`),
+		create("title is an operator object", `{"title":{"$gt":""}}`),
+		create("description is an object", `{"title":`+qt(ttl)+`,"description":{"a":1}}`),
+		create("status is a number", `{"title":`+qt(ttl)+`,"status":5}`),
+		create("status is an array", `{"title":`+qt(ttl)+`,"status":["pending"]}`),
+		create("status is an operator object", `{"title":`+qt(ttl)+`,"status":{"$ne":"x"}}`),
+		create("the body is an array", `[{"title":`+qt(ttl)+`}]`),
+		create("the body is a string", qt(ttl)),
+		create("the body is a number", `42`),
+		create("malformed JSON", `{"title":`),
+		{method: http.MethodPost, path: "/api/tasks", what: "JSON sent as text/plain", token: a.Token, contentType: "text/plain", body: []byte(`{"title":` + qt(ttl) + `}`)},
+		update("title is a number", `{"title":123}`),
+		update("status is an operator object", `{"status":{"$ne":"x"}}`),
+		update("description is an array", `{"description":["x"]}`),
+		// A target that accepts it leaves a user with a fixture.Email
+		// address, which fixture.Cleanup removes.
+		{method: http.MethodPost, path: "/api/auth/register", what: "password is an array",
+			body: mustJSON(map[string]any{"name": "Readiness Check", "email": fixture.Email(t), "password": []string{fixture.Password}})},
+	}
+	var tl tally
+	for _, q := range probes {
+		if err := ctx.Err(); err != nil {
+			return errorResult("stopped", err)
+		}
+		p, err := send(ctx, t, q)
+		tl.record(q, p, err, "4xx naming the problem", refused4xx)
+		if q.method == http.MethodPost && q.path == "/api/tasks" {
+			removeCreated(ctx, t, a, p)
+		}
+	}
+	return tl.result("bodies with values of the wrong type were not refused with 4xx",
+		fmt.Sprintf("all %d bodies with values of the wrong type (numbers, booleans, arrays, objects, operator objects, non-object bodies, malformed JSON, text/plain) got a 4xx", tl.sent))
+}
+
+// input.invalid-id
+func invalidID(ctx context.Context, t *check.Target) check.Result {
+	us, res := pair(ctx, t)
+	if res != nil {
+		return *res
+	}
+	a := us.b // B's budget: the API limits requests per user
+	ids := []struct{ path, what string }{
+		{"not-an-id", "not an ObjectId"},
+		{"123", "a number"},
+		{"%24where", "$where"},
+		{"zzzzzzzzzzzzzzzzzzzzzzzz", "24 characters, not hex"},
+		{"6b0b22f2643d4f5deb78546b0", "25 hex digits"},
+		{"%7B%22%24ne%22%3Anull%7D", `{"$ne":null}`},
+		{"000000000000000000000000", "a valid ObjectId of no task"},
+	}
+	judge := func(p *reply) (verdict, string) {
+		switch {
+		case p.status == http.StatusNotFound || p.status == http.StatusBadRequest:
+			return ok, ""
+		case p.status/100 == 2:
+			return fail, fmt.Sprintf("%d: the id matched something", p.status)
+		case p.status >= 500:
+			return fail, fmt.Sprintf("%d: a server error", p.status)
+		}
+		return warn, fmt.Sprintf("%d: refused, but neither 404 nor 400", p.status)
+	}
+	var tl tally
+	for _, id := range ids {
+		for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
+			if err := ctx.Err(); err != nil {
+				return errorResult("stopped", err)
+			}
+			q := request{method: m, path: "/api/tasks/" + id.path, what: "id is " + id.what, token: a.Token}
+			if m == http.MethodPut {
+				q.body = []byte(`{"title":"changed by an invalid-id probe"}`)
+			}
+			p, err := send(ctx, t, q)
+			tl.record(q, p, err, "404 (or 400)", judge)
+		}
+	}
+	return tl.result("requests with invalid ids did not get 404 or 400",
+		fmt.Sprintf("all %d GET/PUT/DELETE requests with invalid or unknown ids got 404 or 400", tl.sent))
+}
+
+// oversize is the size of the oversized body: ten times the contract's
+// 100 kB limit, well over any JSON a task API needs, yet cheap to send.
+const oversize = 1 << 20
+
+// bigBody is a task whose padding (a field every API ignores) brings it to
+// n bytes: refused only by a size limit, not by field validation.
+func bigBody(t *check.Target, n int) []byte {
+	head := `{"title":"` + title(t, "oversized") + `","padding":"`
+	return []byte(head + strings.Repeat("a", max(0, n-len(head)-2)) + `"}`)
+}
+
+// input.oversized-body
+func oversizedBody(ctx context.Context, t *check.Target) check.Result {
+	us, res := pair(ctx, t)
+	if res != nil {
+		return *res
+	}
+	a := us.a
+	body := bigBody(t, oversize)
+	shown := fmt.Sprintf(`{"title":"…","padding":"aaaa…"} (%d KiB)`, len(body)>>10)
+	judge := func(p *reply) (verdict, string) {
+		switch {
+		case p.status == http.StatusRequestEntityTooLarge:
+			return ok, ""
+		case p.status/100 == 2:
+			return fail, fmt.Sprintf("%d: a %d KiB body was accepted", p.status, len(body)>>10)
+		case p.status >= 500:
+			return fail, fmt.Sprintf("%d: a server error", p.status)
+		}
+		return warn, fmt.Sprintf("%d: refused, but not with 413", p.status)
+	}
+	var tl tally
+	resets := 0
+	for _, chunked := range []bool{false, true} {
+		what := "1 MiB with Content-Length"
+		if chunked {
+			what = "1 MiB chunked, no Content-Length"
+		}
+		q := request{method: http.MethodPost, path: "/api/tasks", what: what, token: a.Token, body: body, bodyShown: shown, chunked: chunked, paced: true}
+		p, err := sendBig(ctx, t, q, &resets)
+		if err != nil && p == nil && ctx.Err() == nil {
+			// Every attempt was cut: the body was refused, but the client
+			// never learnt why.
+			tl.sent++
+			tl.note(warn, check.Evidence{Request: q.String(), Expected: "413",
+				Observed: fmt.Sprintf("no answer in %d attempts, the connection closed while the body was sent: %v", bigAttempts, err)})
+			continue
+		}
+		tl.record(q, p, err, "413", judge)
+		removeCreated(ctx, t, a, p)
+	}
+	msg := fmt.Sprintf("both %d KiB bodies (with Content-Length and chunked) got 413", len(body)>>10)
+	if resets > 0 {
+		msg += fmt.Sprintf(" (after %d attempt(s) cut by a connection reset: the target closes without draining the body, so a client may lose the 413; RFC 9112 §9.6)", resets)
+	}
+	return tl.result("oversized bodies were not refused with 413", msg)
+}
+
+// bigAttempts bounds the attempts of one oversized probe.
+const bigAttempts = 5
+
+// sendBig sends an oversized body, paced (see pacedBody), and again when
+// the connection is cut all the same: a server that answers 413 and
+// closes without draining the rest of the body (no lingering close, RFC
+// 9112 §9.6) makes the client's TCP stack reset, which can lose the 413.
+// That is a race, so a bounded number of attempts sees the answer when
+// there is one; resets counts the cut attempts.
+func sendBig(ctx context.Context, t *check.Target, q request, resets *int) (*reply, error) {
+	var err error
+	for range bigAttempts {
+		var p *reply
+		if p, err = send(ctx, t, q); p != nil || ctx.Err() != nil || !cut(err) {
+			return p, err
+		}
+		*resets++
+	}
+	return nil, err
+}
+
+// cut reports whether err is a connection closed under a request.
+func cut(err error) bool {
+	var ne net.Error
+	if err == nil || errors.As(err, &ne) && ne.Timeout() {
+		return false
+	}
+	s := err.Error()
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		strings.Contains(s, "connection reset") || strings.Contains(s, "broken pipe") || strings.Contains(s, "server closed")
+}
+
+// depth is how deeply the nested bodies nest: past the 10000 levels at
+// which common parsers stop, in at most 72 KB.
+const depth = 12000
+
+// nested are the deeply nested bodies: arrays in a field, arrays as the
+// whole body, objects as the whole body.
+func nested() []struct{ what, body string } {
+	arrays := strings.Repeat("[", depth) + strings.Repeat("]", depth)
+	return []struct{ what, body string }{
+		{fmt.Sprintf("title nested %d arrays deep", depth), `{"title":` + arrays + `}`},
+		{fmt.Sprintf("the body nested %d arrays deep", depth), arrays},
+		{fmt.Sprintf("the body nested %d objects deep", depth), strings.Repeat(`{"a":`, depth) + "1" + strings.Repeat("}", depth)},
+	}
+}
+
+// input.deep-nesting
+func deepNesting(ctx context.Context, t *check.Target) check.Result {
+	us, res := pair(ctx, t)
+	if res != nil {
+		return *res
+	}
+	a := us.a
+	limit := t.Policy.WithDefaults().MaxErrorLatency
+	// Each probe gets a bound of its own: an answer later than the
+	// policy's already fails, and a target that never answers must not
+	// hold the check until its deadline.
+	bound := 5*limit + 2*time.Second
+	expected := fmt.Sprintf("4xx within %s (policy max_error_latency)", limit)
+	var tl tally
+	for _, n := range nested() {
+		q := request{method: http.MethodPost, path: "/api/tasks", what: n.what, token: a.Token, body: []byte(n.body),
+			bodyShown: clip(n.body, 40) + " … " + n.body[len(n.body)-20:]}
+		pctx, cancel := context.WithTimeout(ctx, bound)
+		p, err := send(pctx, t, q)
+		cancel()
+		var ne net.Error
+		switch {
+		case err != nil && ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()):
+			tl.sent++
+			tl.note(fail, check.Evidence{Request: q.String(), Expected: expected, Observed: fmt.Sprintf("no answer within %s", bound)})
+			continue
+		case err != nil && p == nil && ctx.Err() == nil:
+			tl.sent++
+			tl.note(warn, check.Evidence{Request: q.String(), Expected: expected, Observed: "no answer: " + err.Error()})
+			continue
+		}
+		tl.record(q, p, err, expected, func(p *reply) (verdict, string) {
+			if v, s := refused4xx(p); v != ok {
+				return v, s
+			}
+			if p.took > limit {
+				return fail, fmt.Sprintf("%d after %s, over the policy's %s", p.status, p.took.Round(time.Millisecond), limit)
+			}
+			return ok, ""
+		})
+		removeCreated(ctx, t, a, p)
+	}
+	return tl.result("deeply nested bodies were not refused quickly",
+		fmt.Sprintf("all %d bodies nested %d levels deep got a 4xx within %s", tl.sent, depth, limit))
+}
+
+// leak is a pattern that betrays internals in an error body.
+type leak struct {
+	what string
+	re   *regexp.Regexp
+}
+
+// leaks are the patterns input.no-leak looks for: stack traces of the
+// common runtimes, source and file paths, database and cache driver
+// errors, internal addresses.
+var leaks = []leak{
+	{"a Go stack trace", regexp.MustCompile(`goroutine|panic:|runtime error:`)},
+	{"a Go source position", regexp.MustCompile(`\.go:\d*`)},
+	{"a Node.js stack frame", regexp.MustCompile(`\bat \S.*\.(?:js|mjs|cjs|ts):\d+(?::\d+)?\)?`)},
+	{"a node_modules path", regexp.MustCompile(`node_modules[/\\]`)},
+	{"a Python traceback", regexp.MustCompile(`Traceback \(most recent call last\)|File "[^"]+", line \d+`)},
+	{"a Java stack trace", regexp.MustCompile(`Exception in thread|\bat [a-z][\w$]*(?:\.[\w$]+)+\(\w+\.java:\d+\)`)},
+	{"a MongoDB error", regexp.MustCompile(`Mongo(?:Server|Network|ServerSelection|Parse)?Error|E11000|mongo:|"codeName"|\berrmsg\b`)},
+	{"a Mongoose error", regexp.MustCompile(`CastError|Cast to ObjectId failed|ValidationError:`)},
+	{"a BSON error", regexp.MustCompile(`\bbson:|BSON(?:Type)?Error`)},
+	{"a Redis error", regexp.MustCompile(`\bredis:|WRONGTYPE|\bNOAUTH\b`)},
+	{"an internal address", regexp.MustCompile(`dial tcp|ECONNREFUSED|connection refused|\b(?:127\.0\.0\.1|localhost):\d{2,5}`)},
+	{"a file path", regexp.MustCompile(`(?:^|[\s"'(=:])/(?:home|usr|var|opt|app|src|root|srv|tmp|go|build|workspace|Users)/[\w.@/-]+|\b[A-Za-z]:\\\\[\w\\. -]+`)},
+	{"a stack field", regexp.MustCompile(`"stack"\s*:`)},
+}
+
+// leaked returns what in body betrays internals, with the matched text.
+func leaked(body []byte) []string {
+	var out []string
+	for _, l := range leaks {
+		if m := l.re.Find(body); m != nil {
+			out = append(out, fmt.Sprintf("%s: %q", l.what, clip(oneLine(string(m)), 80)))
+		}
+	}
+	return out
+}
+
+// input.no-leak
+func noLeak(ctx context.Context, t *check.Target) check.Result {
+	us, res := pair(ctx, t)
+	if res != nil {
+		return *res
+	}
+	a := us.b // B's budget: the API limits requests per user
+	own, err := fixture.NewTask(ctx, t, a, title(t, "no leak"))
+	if err != nil {
+		return errorResult("could not create A's task", err)
+	}
+	defer deleteTask(ctx, t, a, own.ID)
+	tok := a.Token
+	post := func(what, ct, body string) request {
+		return request{method: http.MethodPost, path: "/api/tasks", what: what, token: tok, contentType: ct, body: []byte(body)}
+	}
+	get := func(what, path, token string) request {
+		return request{method: http.MethodGet, path: path, what: what, token: token}
+	}
+	deep := nested()[0]
+	big := bigBody(t, oversize)
+	probes := []request{
+		post("malformed JSON", "", `{"title":`),
+		post("invalid UTF-8", "", "{\"title\":\"\xff\xfe\"}"),
+		post("JSON sent as text/plain", "text/plain", `{"title":"x"}`),
+		post("title is an operator object", "", `{"title":{"$gt":""}}`),
+		post("title is a number out of range", "", `{"title":1e999}`),
+		post("the body is an array", "", `[1,2]`),
+		post("status is an unknown value", "", `{"title":"x","status":"done"}`),
+		{method: http.MethodPost, path: "/api/tasks", what: deep.what, token: tok, body: []byte(deep.body), bodyShown: clip(deep.body, 40) + " …"},
+		{method: http.MethodPost, path: "/api/tasks", what: "1 MiB body", token: tok, body: big, bodyShown: fmt.Sprintf("(%d KiB)", len(big)>>10), paced: true},
+		get("id is not an ObjectId", "/api/tasks/not-an-id", tok),
+		get("id is $where", "/api/tasks/%24where", tok),
+		get("id is 24 characters, not hex", "/api/tasks/zzzzzzzzzzzzzzzzzzzzzzzz", tok),
+		{method: http.MethodPut, path: "/api/tasks/not-an-id", what: "update of an invalid id", token: tok, body: []byte(`{"title":"x"}`)},
+		{method: http.MethodPatch, path: "/api/tasks/" + own.ID, what: "an unsupported method", token: tok, body: []byte(`{"title":"x"}`)},
+		get("an unknown route", "/api/does-not-exist", tok),
+		get("a path below a task", "/api/tasks/"+own.ID+"/x", tok),
+		get("status[$ne]=x", "/api/tasks?status%5B%24ne%5D=x", tok),
+		get("search=(", "/api/tasks?search=%28", tok),
+		get("a repeated key", "/api/tasks?status=pending&status=completed", tok),
+		get("page=-1", "/api/tasks?page=-1", tok),
+		get("limit=abc", "/api/tasks?limit=abc", tok),
+		get("a garbage token", "/api/auth/profile", "not-a-jwt"),
+		get("a token of another signature", "/api/auth/profile", "eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl"),
+		{method: http.MethodPost, path: "/api/auth/login", what: "operator objects", body: []byte(`{"email":{"$gt":""},"password":{"$gt":""}}`)},
+		{method: http.MethodPost, path: "/api/auth/login", what: "malformed JSON", body: []byte(`{"email":`)},
+	}
+	var tl tally
+	errBodies, unanswered := 0, 0
+	for _, q := range probes {
+		if err := ctx.Err(); err != nil {
+			return errorResult("stopped", err)
+		}
+		p, err := send(ctx, t, q)
+		var le limitedError
+		switch {
+		case errors.As(err, &le):
+			tl.record(q, p, err, "", nil)
+			continue
+		case err != nil && p == nil:
+			unanswered++ // nothing to read; input.still-healthy says if it hurt
+			continue
+		}
+		removeCreated(ctx, t, a, p)
+		if p.status < 400 {
+			continue
+		}
+		errBodies++
+		tl.sent++
+		if found := leaked(p.body); len(found) > 0 {
+			tl.note(fail, check.Evidence{Request: q.String(), Response: p.String(),
+				Expected: "a generic {message}: no stack trace, file path, driver or internal error text", Observed: strings.Join(found, "; ")})
+		}
+	}
+	msg := fmt.Sprintf("none of the %d error bodies (malformed, mistyped and oversized bodies, invalid ids, unknown routes and methods, injected queries, bad tokens) carries a stack trace, a file path or a driver error", errBodies)
+	if unanswered > 0 {
+		msg += fmt.Sprintf(" (%d probe(s) got no answer to read)", unanswered)
+	}
+	return tl.result("error bodies leak internals", msg)
+}
+
+// input.still-healthy
+func stillHealthy(ctx context.Context, t *check.Target) check.Result {
+	q := request{method: http.MethodGet, path: "/api/health", what: "after the other input checks"}
+	p, err := send(ctx, t, q)
+	ev := func(observed string) check.Evidence {
+		return check.Evidence{Request: q.String(), Response: p.String(), Expected: `200 {"status":"OK"}`, Observed: observed}
+	}
+	var le limitedError
+	switch {
+	case errors.As(err, &le):
+		return errorResult("the health check was rate limited", err)
+	case err != nil:
+		return check.Failf("the API no longer answers its health check: "+err.Error(), ev("no answer: "+err.Error()))
+	case p.status != http.StatusOK:
+		return check.Failf(fmt.Sprintf("the health check answers %d after the hostile input", p.status), ev(fmt.Sprint(p.status)))
+	}
+	var v struct {
+		Status string `json:"status"`
+	}
+	if json.Unmarshal(p.body, &v) != nil || !strings.EqualFold(v.Status, "OK") {
+		return check.Warnf(`the health check answers 200 but not {"status":"OK"}`, ev("200 with another body"))
+	}
+	return check.Passf("GET /api/health still answers 200 OK after the other input checks")
+}

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/taskready/taskready/checks/access"
+	"github.com/taskready/taskready/checks/backup"
+	"github.com/taskready/taskready/checks/check"
+	"github.com/taskready/taskready/checks/cors"
+	"github.com/taskready/taskready/checks/fixture"
+	"github.com/taskready/taskready/checks/headers"
+	"github.com/taskready/taskready/checks/health"
+	"github.com/taskready/taskready/checks/input"
+	"github.com/taskready/taskready/checks/jwt"
+	"github.com/taskready/taskready/checks/limits"
+	"github.com/taskready/taskready/checks/readiness"
+	"github.com/taskready/taskready/checks/report"
+	"github.com/taskready/taskready/checks/store"
+	"github.com/taskready/taskready/loadtest/env"
+	"github.com/taskready/taskready/service/config"
+)
+
+// allChecks is every readiness check, in report order. mongoURI, when
+// known, shows the store checks the connection's settings, which the
+// driver does not expose once connected.
+func allChecks(mongoURI string) []check.Check {
+	var storeOpts []store.Option
+	if mongoURI != "" {
+		storeOpts = append(storeOpts, store.WithMongoURI(mongoURI))
+	}
+	var all []check.Check
+	for _, cs := range [][]check.Check{
+		headers.Checks(), cors.Checks(), jwt.Checks(), access.Checks(), input.Checks(),
+		limits.Checks(), health.Checks(), store.Checks(storeOpts...), backup.Checks(),
+	} {
+		all = append(all, cs...)
+	}
+	return all
+}
+
+func checkCmd() command {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	var ef envFlags
+	ef.register(fs, 2)
+	db := fs.String("db", config.DefaultDatabase, "database name (the API's MONGODB_DB)")
+	backupDir := fs.String("backup-dir", "", "directory of the backups to check (harness backup writes them)")
+	policyFile := fs.String("policy", "", "policy file: thresholds, and checks to ignore or downgrade with a reason")
+	outDir := fs.String("out", "", "directory for readiness.json, .md, .html, .sarif and junit.xml (default out/readiness-<time>)")
+	minScore := fs.Int("min-score", 0, "also fail when the score is below this (0: the gates alone decide)")
+	failedOnly := fs.Bool("failed-only", false, "terminal: show only what needs attention")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), `usage: harness check -target URL [-mongo-uri URI] [-redis-url URL] [-backup-dir DIR] [flags]
+       harness check [-provider embedded|docker] [flags]
+
+Verifies the production checklist against a deployment: headers, CORS,
+auth and JWT, authorization, input handling, limits, health and metrics,
+MongoDB indexes and plans, Redis, backups. With -provider the harness
+brings the API up itself and may act on it (stop MongoDB to watch /readyz).
+Checks that need a store connection or a backup directory say "not
+applicable" without one. Exit 0 when no gate fails, 1 when one does,
+2 on usage errors.
+
+flags:`)
+		fs.PrintDefaults()
+	}
+	return command{fs: fs, help: "verify the production checklist against a deployment; readiness report", run: func(ctx context.Context, out io.Writer) error {
+		t := &check.Target{Database: *db, BackupDir: *backupDir, Client: &http.Client{Timeout: 10 * time.Second}}
+		mongoURI, redisURL := ef.mongoURI, ef.redisURL
+		if ef.target != "" {
+			// Any deployment: the checks only read the stores they are
+			// given, and act on nothing.
+			if ef.provider != "auto" && ef.provider != "external" {
+				return fmt.Errorf("%w: -target checks a running deployment; -provider %s would start another", errUsage, ef.provider)
+			}
+			t.BaseURL = ef.target
+		} else {
+			e, err := ef.up(ctx, out)
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			t.BaseURL, t.Env = e.Target, managed{e}
+			if e.Stores != nil {
+				mongoURI, redisURL = e.Stores.MongoURI, e.Stores.RedisURL
+			}
+		}
+		if mongoURI != "" {
+			client, err := mongo.Connect(options.Client().ApplyURI(mongoURI).SetTimeout(30 * time.Second))
+			if err != nil {
+				return fmt.Errorf("%w: -mongo-uri: %v", errUsage, err)
+			}
+			defer client.Disconnect(context.WithoutCancel(ctx))
+			t.Mongo = client
+		}
+		if redisURL != "" {
+			opts, err := redis.ParseURL(redisURL)
+			if err != nil {
+				return fmt.Errorf("%w: -redis-url: %v", errUsage, err)
+			}
+			t.Redis, t.RedisURL = redis.NewClient(opts), redisURL
+			defer t.Redis.Close()
+		}
+		opts := []readiness.Option{readiness.WithProgress(out), readiness.WithToolVersion(version())}
+		if *policyFile != "" {
+			p, err := readiness.LoadPolicy(*policyFile)
+			if err != nil {
+				return fmt.Errorf("%w: %v", errUsage, err)
+			}
+			opts = append(opts, readiness.WithPolicy(p))
+		}
+		if *minScore > 0 {
+			opts = append(opts, readiness.WithMinScore(*minScore))
+		}
+		fmt.Fprintf(out, "harness: checking %s\n", t.BaseURL)
+		rep := readiness.Run(ctx, allChecks(mongoURI), t, opts...)
+		if u, tk, err := fixture.Cleanup(context.WithoutCancel(ctx), withPrefix(t, rep)); err != nil {
+			fmt.Fprintf(out, "harness: %v\n", err)
+		} else if u+tk > 0 {
+			fmt.Fprintf(out, "harness: removed the %d users and %d tasks the checks created\n", u, tk)
+		}
+		dir := *outDir
+		if dir == "" {
+			dir = filepath.Join("out", "readiness-"+time.Now().UTC().Format("20060102-150405"))
+		}
+		if _, err := report.WriteFiles(dir, rep); err != nil {
+			return err
+		}
+		fmt.Fprintln(out)
+		if err := report.Text(out, rep, report.FailedOnly(*failedOnly)); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "\nreports: %s (readiness.html, readiness.md, readiness.json, readiness.sarif, junit.xml)\n", dir)
+		switch rep.ExitCode {
+		case readiness.ExitPassed:
+			return nil
+		case readiness.ExitConfig:
+			return fmt.Errorf("%w: %s", errUsage, rep.Run.Error)
+		}
+		return &exitError{code: rep.ExitCode, msg: rep.Verdict()}
+	}}
+}
+
+// withPrefix is t with the prefix the runner gave the checks, so that
+// Cleanup finds what they created.
+func withPrefix(t *check.Target, rep *readiness.Report) *check.Target {
+	c := *t
+	c.Prefix = "readiness-" + rep.Run.ID
+	return &c
+}
+
+// managed lets checks act on an environment the harness brought up.
+type managed struct{ e *env.Env }
+
+func (m managed) Apply(ctx context.Context, component, action string) error {
+	return m.e.Apply(ctx, component, action)
+}
+
+func (m managed) Components() []string {
+	var names []string
+	for _, c := range m.e.Components() {
+		names = append(names, c.Name())
+	}
+	return names
+}
+
+func (m managed) APITargets() []string {
+	var urls []string
+	for _, a := range m.e.APIs {
+		urls = append(urls, a.URL())
+	}
+	return urls
+}
+
