@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"flag"
 	"fmt"
 	"io"
@@ -27,6 +29,7 @@ import (
 	"github.com/taskready/taskready/checks/report"
 	"github.com/taskready/taskready/checks/store"
 	"github.com/taskready/taskready/loadtest/env"
+	"github.com/taskready/taskready/loadtest/seed"
 	"github.com/taskready/taskready/service/config"
 )
 
@@ -58,6 +61,8 @@ func checkCmd() command {
 	outDir := fs.String("out", "", "directory for readiness.json, .md, .html, .sarif and junit.xml (default out/readiness-<time>)")
 	minScore := fs.Int("min-score", 0, "also fail when the score is below this (0: the gates alone decide)")
 	failedOnly := fs.Bool("failed-only", false, "terminal: show only what needs attention")
+	seedUsers := fs.Int("seed-users", 100, "managed environment: seed this many users (10 tasks each) first, so store and backup checks see data")
+	backupFirst := fs.Bool("backup-first", false, "managed environment: take a backup into -backup-dir before the checks, so the backup checks have one to judge")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `usage: harness check -target URL [-mongo-uri URI] [-redis-url URL] [-backup-dir DIR] [flags]
        harness check [-provider embedded|docker] [flags]
@@ -84,6 +89,14 @@ flags:`)
 			}
 			t.BaseURL = ef.target
 		} else {
+			// The API as it would run in production: a strong secret of
+			// this run, production checks on. The auth budget is raised
+			// from 5 to 40 per 15 minutes: a full run registers and logs
+			// in about 25 times from this one address, and 40 stays
+			// stricter than the API's 100 so that both limit checks bite.
+			secret := make([]byte, 48)
+			_, _ = rand.Read(secret)
+			ef.apiEnv = append(listFlag{"APP_ENV=production", "JWT_SECRET=" + base64.StdEncoding.EncodeToString(secret), "RATE_LIMIT_AUTH=40/15m"}, ef.apiEnv...)
 			e, err := ef.up(ctx, out)
 			if err != nil {
 				return err
@@ -109,6 +122,23 @@ flags:`)
 			}
 			t.Redis, t.RedisURL = redis.NewClient(opts), redisURL
 			defer t.Redis.Close()
+		}
+		if t.Env != nil && t.Mongo != nil && *seedUsers > 0 {
+			res, err := seed.Run(ctx, t.Mongo.Database(t.Database), seed.Options{Users: *seedUsers, TasksPerUser: 10, Seed: 1})
+			if err != nil {
+				return fmt.Errorf("seed before the checks: %w", err)
+			}
+			fmt.Fprintf(out, "harness: seeded %d users and %d tasks\n", res.Users, res.Tasks)
+		}
+		if *backupFirst {
+			if t.Env == nil || t.Mongo == nil || t.BackupDir == "" {
+				return fmt.Errorf("%w: -backup-first needs a managed environment (no -target) and -backup-dir", errUsage)
+			}
+			m, err := backup.Backup(ctx, t.Mongo.Database(t.Database), t.BackupDir)
+			if err != nil {
+				return fmt.Errorf("backup before the checks: %w", err)
+			}
+			fmt.Fprintf(out, "harness: backed up %d documents into %s (%s)\n", m.Documents, m.Path, bytesText(m.Size))
 		}
 		opts := []readiness.Option{readiness.WithProgress(out), readiness.WithToolVersion(version())}
 		if *policyFile != "" {
