@@ -8,8 +8,9 @@
 //
 // # Data and cleanup
 //
-// Every request goes through checks/fixture, so what the checks create
-// carries the target's prefix. Each check deletes the tasks it created
+// What the checks create carries the target's prefix, whether made
+// through checks/fixture or by their own requests (fixture emails, titles
+// that start with the prefix). Each check deletes the tasks it created
 // through the API before it returns (as their owner, and as the other
 // user should a flawed target have handed a task over); the users stay
 // (the API cannot delete them) and are the caller's to remove, with one
@@ -45,6 +46,7 @@ import (
 
 	"github.com/taskready/taskready/checks/check"
 	"github.com/taskready/taskready/checks/fixture"
+	"github.com/taskready/taskready/checks/probe"
 )
 
 // The check ids, stable across versions: policies and baselines use them.
@@ -103,10 +105,10 @@ var (
 // tasks, B tries to reach them.
 type users struct{ a, b *fixture.User }
 
-var shared memo[*users]
+var shared probe.Memo[*users]
 
 func pair(ctx context.Context, t *check.Target) (*users, *check.Result) {
-	u, err := shared.get(ctx, t, func(ctx context.Context) (*users, error) {
+	u, err := shared.Get(ctx, t, func(ctx context.Context) (*users, error) {
 		a, err := fixture.NewUser(ctx, t)
 		if err != nil {
 			return nil, err
@@ -118,7 +120,7 @@ func pair(ctx context.Context, t *check.Target) (*users, *check.Result) {
 		return &users{a: a, b: b}, nil
 	})
 	if err != nil {
-		r := errorResult("could not register the fixture users", err, nil)
+		r := probe.ErrorResult("could not register the fixture users", err, nil)
 		return nil, &r
 	}
 	return u, nil
@@ -182,11 +184,11 @@ func taskFrom(m map[string]any) task {
 }
 
 // parseTask reads {"task": {...}} from x.
-func parseTask(x *exchange) (*task, bool) {
+func parseTask(x *probe.Exchange) (*task, bool) {
 	var v struct {
 		Task map[string]any `json:"task"`
 	}
-	if !x.decode(&v) || v.Task == nil {
+	if !x.Decode(&v) || v.Task == nil {
 		return nil, false
 	}
 	tk := taskFrom(v.Task)
@@ -194,11 +196,11 @@ func parseTask(x *exchange) (*task, bool) {
 }
 
 // parseList reads {"tasks": [...]} from x.
-func parseList(x *exchange) ([]task, bool) {
+func parseList(x *probe.Exchange) ([]task, bool) {
 	var v struct {
 		Tasks []map[string]any `json:"tasks"`
 	}
-	if !x.decode(&v) || v.Tasks == nil {
+	if !x.Decode(&v) || v.Tasks == nil {
 		return nil, false
 	}
 	out := make([]task, len(v.Tasks))
@@ -228,9 +230,9 @@ func changes(before, after *task) []string {
 }
 
 // readTask reads task id as u.
-func readTask(ctx context.Context, t *check.Target, u *fixture.User, as, id string) (*task, *exchange) {
+func readTask(ctx context.Context, t *check.Target, u *fixture.User, as, id string) (*task, *probe.Exchange) {
 	x := do(ctx, t, http.MethodGet, "/api/tasks/"+id, u, as, nil)
-	if x.err != nil || x.status != http.StatusOK {
+	if x.Problem() != nil || x.Status != http.StatusOK {
 		return nil, x
 	}
 	tk, _ := parseTask(x)
@@ -247,7 +249,7 @@ func idor(method string) func(ctx context.Context, t *check.Target) check.Result
 		a, b := us.a, us.b
 		created, err := fixture.NewTask(ctx, t, a, title(t, "idor "+strings.ToLower(method)))
 		if err != nil {
-			return errorResult("could not create A's task", err, nil)
+			return probe.ErrorResult("could not create A's task", err, nil)
 		}
 		defer deleteTask(ctx, t, created.ID, a, b)
 		before, x := readTask(ctx, t, a, "as A (the owner)", created.ID)
@@ -261,45 +263,45 @@ func idor(method string) func(ctx context.Context, t *check.Target) check.Result
 		}
 		att := do(ctx, t, method, "/api/tasks/"+created.ID, b, "as B (not the owner)", body)
 		const expected = "404 (403 accepted), nothing of the task in the answer, the task unchanged for its owner"
-		var f findings
+		var f probe.Tally
 		switch {
-		case att.err != nil:
-			return errorResult("B's attempt reached no verdict", att.err, att)
-		case att.status >= 200 && att.status < 300:
-			f.fail(att.evidence(expected, fmt.Sprintf("%d: another user's %s succeeded", att.status, method)))
-		case att.status == http.StatusUnauthorized:
-			return errorResult(fmt.Sprintf("B's own token was refused (%d), so the refusal says nothing about ownership", att.status), nil, att)
-		case att.status == http.StatusNotFound || att.status == http.StatusForbidden:
+		case att.Problem() != nil:
+			return probe.ErrorResult("B's attempt reached no verdict", att.Problem(), att)
+		case att.Status >= 200 && att.Status < 300:
+			f.Note(probe.Fail, att.Evidence(expected, fmt.Sprintf("%d: another user's %s succeeded", att.Status, method)))
+		case att.Status == http.StatusUnauthorized:
+			return probe.ErrorResult(fmt.Sprintf("B's own token was refused (%d), so the refusal says nothing about ownership", att.Status), nil, att)
+		case att.Status == http.StatusNotFound || att.Status == http.StatusForbidden:
 		default:
-			f.warn(att.evidence(expected, fmt.Sprintf("%d: refused, but not with 404 or 403", att.status)))
+			f.Note(probe.Warn, att.Evidence(expected, fmt.Sprintf("%d: refused, but not with 404 or 403", att.Status)))
 		}
-		if att.status/100 != 2 && strings.Contains(string(att.raw), created.Title) {
-			f.fail(att.evidence(expected, fmt.Sprintf("%d, but the answer carries A's task", att.status)))
+		if att.Status/100 != 2 && strings.Contains(string(att.Body), created.Title) {
+			f.Note(probe.Fail, att.Evidence(expected, fmt.Sprintf("%d, but the answer carries A's task", att.Status)))
 		}
 
 		// The status alone is not enough: a target may answer 404 and
 		// still have done it. The owner's view decides.
 		after, x := readTask(ctx, t, a, "as A (the owner), after B's attempt", created.ID)
 		switch {
-		case x.err != nil:
-			return errorResult("A's re-read reached no verdict", x.err, x)
-		case x.status == http.StatusNotFound:
-			f.fail(x.evidence("200 with the task unchanged: "+before.String(), fmt.Sprintf("404: the task is gone after B's %s answered %d", method, att.status)))
+		case x.Problem() != nil:
+			return probe.ErrorResult("A's re-read reached no verdict", x.Problem(), x)
+		case x.Status == http.StatusNotFound:
+			f.Note(probe.Fail, x.Evidence("200 with the task unchanged: "+before.String(), fmt.Sprintf("404: the task is gone after B's %s answered %d", method, att.Status)))
 		case after == nil:
 			return unexpected("A cannot re-read the task", x, http.StatusOK)
 		default:
 			if d := changes(before, after); len(d) > 0 {
-				f.fail(x.evidence("the task unchanged: "+before.String(), fmt.Sprintf("changed after B's %s answered %d: %s", method, att.status, strings.Join(d, ", "))))
+				f.Note(probe.Fail, x.Evidence("the task unchanged: "+before.String(), fmt.Sprintf("changed after B's %s answered %d: %s", method, att.Status, strings.Join(d, ", "))))
 			}
 		}
-		return f.result(fmt.Sprintf("another user's %s reached A's task", method),
-			fmt.Sprintf("B's %s of A's task got %d and the task is unchanged for A", method, att.status))
+		return result(&f, fmt.Sprintf("another user's %s reached A's task", method),
+			fmt.Sprintf("B's %s of A's task got %d and the task is unchanged for A", method, att.Status))
 	}
 }
 
 // leaks are the tasks of a list answer that are not the lister's: those
 // the check created for A, or any that names A as its owner.
-func leaks(x *exchange, aID string, aTasks []string) ([]string, bool) {
+func leaks(x *probe.Exchange, aID string, aTasks []string) ([]string, bool) {
 	list, ok := parseList(x)
 	if !ok {
 		return nil, false
@@ -314,7 +316,7 @@ func leaks(x *exchange, aID string, aTasks []string) ([]string, bool) {
 }
 
 // listed reports whether the list answer holds the task id.
-func listed(x *exchange, id string) bool {
+func listed(x *probe.Exchange, id string) bool {
 	list, _ := parseList(x)
 	return slices.ContainsFunc(list, func(tk task) bool { return tk.ID == id })
 }
@@ -328,37 +330,37 @@ func listIsolation(ctx context.Context, t *check.Target) check.Result {
 	a, b := us.a, us.b
 	first, err := fixture.NewTask(ctx, t, a, title(t, "list isolation"))
 	if err != nil {
-		return errorResult("could not create A's task", err, nil)
+		return probe.ErrorResult("could not create A's task", err, nil)
 	}
 	defer deleteTask(ctx, t, first.ID, a, b)
 	aTasks := []string{first.ID}
 
-	var f findings
+	var f probe.Tally
 	const expected = "200 with none of A's tasks"
 	lists := 0
 	// bList lists as B and judges the answer; strict lists must answer
 	// 200 (B's own list), filters may also be refused.
-	bList := func(query, when string, strict bool) (*exchange, *check.Result) {
+	bList := func(query, when string, strict bool) (*probe.Exchange, *check.Result) {
 		x := do(ctx, t, http.MethodGet, "/api/tasks"+query, b, "as B "+when, nil)
 		lists++
 		switch {
-		case x.err != nil:
-			r := errorResult("B's list reached no verdict", x.err, x)
+		case x.Problem() != nil:
+			r := probe.ErrorResult("B's list reached no verdict", x.Problem(), x)
 			return nil, &r
-		case x.status == http.StatusOK:
+		case x.Status == http.StatusOK:
 			leaked, ok := leaks(x, a.ID, aTasks)
 			if !ok {
-				r := check.Errorf("B's list is not {tasks: [...]}", x.evidence(expected, "not a task list"))
+				r := check.Errorf("B's list is not {tasks: [...]}", x.Evidence(expected, "not a task list"))
 				return nil, &r
 			}
 			if len(leaked) > 0 {
-				f.fail(x.evidence(expected, fmt.Sprintf("B's list %s carries %d of A's tasks: %s", when, len(leaked), strings.Join(leaked, ", "))))
+				f.Note(probe.Fail, x.Evidence(expected, fmt.Sprintf("B's list %s carries %d of A's tasks: %s", when, len(leaked), strings.Join(leaked, ", "))))
 			}
 		case strict:
 			r := unexpected("B cannot list B's own tasks", x, http.StatusOK)
 			return nil, &r
-		case x.status >= 500:
-			f.warn(x.evidence("200 without A's tasks, or a 4xx", fmt.Sprintf("%d: a server error", x.status)))
+		case x.Status >= 500:
+			f.Note(probe.Warn, x.Evidence("200 without A's tasks, or a 4xx", fmt.Sprintf("%d: a server error", x.Status)))
 		}
 		return x, nil
 	}
@@ -374,7 +376,7 @@ func listIsolation(ctx context.Context, t *check.Target) check.Result {
 	// invalidated for everyone and refilled with A's, shows here.
 	second, err := fixture.NewTask(ctx, t, a, title(t, "list isolation after write"))
 	if err != nil {
-		return errorResult("could not create A's second task", err, nil)
+		return probe.ErrorResult("could not create A's second task", err, nil)
 	}
 	defer deleteTask(ctx, t, second.ID, a, b)
 	aTasks = append(aTasks, second.ID)
@@ -385,7 +387,7 @@ func listIsolation(ctx context.Context, t *check.Target) check.Result {
 	// still none of A's.
 	own, err := fixture.NewTask(ctx, t, b, title(t, "list isolation B"))
 	if err != nil {
-		return errorResult("could not create B's task", err, nil)
+		return probe.ErrorResult("could not create B's task", err, nil)
 	}
 	defer deleteTask(ctx, t, own.ID, b, a)
 	x, r := bList("", "right after B created a task", true)
@@ -393,7 +395,7 @@ func listIsolation(ctx context.Context, t *check.Target) check.Result {
 		return *r
 	}
 	if !listed(x, own.ID) {
-		f.warn(x.evidence("B's new task "+own.ID+" in B's list", "B's list right after B's write lacks it: a stale cached list"))
+		f.Note(probe.Warn, x.Evidence("B's new task "+own.ID+" in B's list", "B's list right after B's write lacks it: a stale cached list"))
 	}
 	// Owner filters in the query must not widen the list to A's tasks.
 	for _, key := range []string{"user", "userId", "owner"} {
@@ -401,7 +403,7 @@ func listIsolation(ctx context.Context, t *check.Target) check.Result {
 			return *r
 		}
 	}
-	return f.result("B's task list carries A's tasks",
+	return result(&f, "B's task list carries A's tasks",
 		fmt.Sprintf("none of B's %d lists (after A's reads and writes, after B's write, filtered by A's id) carried A's tasks", lists))
 }
 
@@ -446,7 +448,7 @@ func massAssignment(ctx context.Context, t *check.Target) check.Result {
 		return *res
 	}
 	b := us.b
-	var f findings
+	var f probe.Tally
 	const expectedIgnored = "the extra fields ignored (or the request refused with 400)"
 
 	// Register with privilege fields, an id and a creation date.
@@ -461,45 +463,45 @@ func massAssignment(ctx context.Context, t *check.Target) check.Result {
 	reg := do(ctx, t, http.MethodPost, "/api/auth/register", nil, "", regBody)
 	var a *fixture.User
 	switch {
-	case reg.err != nil:
-		return errorResult("registering with extra fields reached no verdict", reg.err, reg)
-	case reg.status/100 == 2:
+	case reg.Problem() != nil:
+		return probe.ErrorResult("registering with extra fields reached no verdict", reg.Problem(), reg)
+	case reg.Status/100 == 2:
 		var v struct {
 			Token string         `json:"token"`
 			User  map[string]any `json:"user"`
 		}
-		if !reg.decode(&v) || v.Token == "" || v.User == nil {
-			return check.Errorf("register answered without {token, user}", reg.evidence("201 {token, user}", "no token or user"))
+		if !reg.Decode(&v) || v.Token == "" || v.User == nil {
+			return check.Errorf("register answered without {token, user}", reg.Evidence("201 {token, user}", "no token or user"))
 		}
 		id, _ := v.User["id"].(string)
 		a = &fixture.User{ID: id, Email: regBody["email"].(string), Password: fixture.Password, Token: v.Token}
 		if got := assigned(v.User, inj, "id"); len(got) > 0 {
-			f.fail(reg.evidence(expectedIgnored, "the registered user shows "+strings.Join(got, ", ")))
+			f.Note(probe.Fail, reg.Evidence(expectedIgnored, "the registered user shows "+strings.Join(got, ", ")))
 		}
 		prof := do(ctx, t, http.MethodGet, "/api/auth/profile", a, "as the new user", nil)
 		var p struct {
 			User map[string]any `json:"user"`
 		}
 		switch {
-		case prof.err != nil:
-			return errorResult("reading the new user's profile reached no verdict", prof.err, prof)
-		case prof.status != http.StatusOK || !prof.decode(&p) || p.User == nil:
+		case prof.Problem() != nil:
+			return probe.ErrorResult("reading the new user's profile reached no verdict", prof.Problem(), prof)
+		case prof.Status != http.StatusOK || !prof.Decode(&p) || p.User == nil:
 			return unexpected("the new user cannot read its profile", prof, http.StatusOK)
 		}
 		if got := assigned(p.User, inj, "id"); len(got) > 0 {
-			f.fail(prof.evidence(expectedIgnored+" in the stored user", "the stored profile shows "+strings.Join(got, ", ")))
+			f.Note(probe.Fail, prof.Evidence(expectedIgnored+" in the stored user", "the stored profile shows "+strings.Join(got, ", ")))
 		}
-	case reg.status == http.StatusBadRequest:
+	case reg.Status == http.StatusBadRequest:
 		// Refusing unknown fields is as good as ignoring them.
-	case reg.status >= 500:
-		f.warn(reg.evidence(expectedIgnored, fmt.Sprintf("%d: a server error", reg.status)))
+	case reg.Status >= 500:
+		f.Note(probe.Warn, reg.Evidence(expectedIgnored, fmt.Sprintf("%d: a server error", reg.Status)))
 	default:
 		return unexpected("registering with extra fields", reg, http.StatusCreated)
 	}
 	if a == nil {
 		var err error
 		if a, err = fixture.NewUser(ctx, t); err != nil {
-			return errorResult("could not register a fixture user", err, nil)
+			return probe.ErrorResult("could not register a fixture user", err, nil)
 		}
 	}
 
@@ -515,19 +517,19 @@ func massAssignment(ctx context.Context, t *check.Target) check.Result {
 	cr := do(ctx, t, http.MethodPost, "/api/tasks", a, "as A", createBody)
 	var taskID string
 	switch {
-	case cr.err != nil:
-		return errorResult("creating a task with extra fields reached no verdict", cr.err, cr)
-	case cr.status/100 == 2:
+	case cr.Problem() != nil:
+		return probe.ErrorResult("creating a task with extra fields reached no verdict", cr.Problem(), cr)
+	case cr.Status/100 == 2:
 		tk, ok := parseTask(cr)
 		if !ok || tk.ID == "" {
-			return check.Errorf("create answered without a task", cr.evidence("201 {task}", "no task"))
+			return check.Errorf("create answered without a task", cr.Evidence("201 {task}", "no task"))
 		}
 		taskID = tk.ID
 		defer deleteTask(ctx, t, taskID, a, b)
 		judgeTask(ctx, t, &f, cr, tk, a, b, inj, "")
-	case cr.status == http.StatusBadRequest:
-	case cr.status >= 500:
-		f.warn(cr.evidence(expectedIgnored, fmt.Sprintf("%d: a server error", cr.status)))
+	case cr.Status == http.StatusBadRequest:
+	case cr.Status >= 500:
+		f.Note(probe.Warn, cr.Evidence(expectedIgnored, fmt.Sprintf("%d: a server error", cr.Status)))
 	default:
 		return unexpected("creating a task with extra fields", cr, http.StatusCreated)
 	}
@@ -541,11 +543,11 @@ func massAssignment(ctx context.Context, t *check.Target) check.Result {
 	if before == nil {
 		plain, err := fixture.NewTask(ctx, t, a, title(t, "mass assignment"))
 		if err != nil {
-			return errorResult("could not create a fixture task", err, nil)
+			return probe.ErrorResult("could not create a fixture task", err, nil)
 		}
 		taskID = plain.ID
 		defer deleteTask(ctx, t, taskID, a, b)
-		var x *exchange
+		var x *probe.Exchange
 		if before, x = readTask(ctx, t, a, "as A", taskID); before == nil {
 			return unexpected("A cannot read A's task", x, http.StatusOK)
 		}
@@ -557,72 +559,72 @@ func massAssignment(ctx context.Context, t *check.Target) check.Result {
 	}
 	up := do(ctx, t, http.MethodPut, "/api/tasks/"+taskID, a, "as A", updBody)
 	switch {
-	case up.err != nil:
-		return errorResult("updating with extra fields reached no verdict", up.err, up)
-	case up.status/100 == 2:
+	case up.Problem() != nil:
+		return probe.ErrorResult("updating with extra fields reached no verdict", up.Problem(), up)
+	case up.Status/100 == 2:
 		if tk, ok := parseTask(up); ok {
 			judgeTask(ctx, t, &f, up, tk, a, b, inj, before.CreatedAt)
 		}
-	case up.status == http.StatusBadRequest:
-	case up.status >= 500:
-		f.warn(up.evidence(expectedIgnored, fmt.Sprintf("%d: a server error", up.status)))
+	case up.Status == http.StatusBadRequest:
+	case up.Status >= 500:
+		f.Note(probe.Warn, up.Evidence(expectedIgnored, fmt.Sprintf("%d: a server error", up.Status)))
 	default:
 		return unexpected("updating a task with extra fields", up, http.StatusOK)
 	}
-	return f.result("fields a client must not set were assigned",
+	return result(&f, "fields a client must not set were assigned",
 		"user, _id, id, createdAt, updatedAt, __v, role, isAdmin, admin and emailVerified were ignored on register, create and update (checked in the stored user and task)")
 }
 
 // judgeTask checks a created or updated task, as answered (x, tk) and as
 // stored: still A's, not under the injected id, not readable by B, no
 // injected field; createdAt (when given) is the original one.
-func judgeTask(ctx context.Context, t *check.Target, f *findings, x *exchange, tk *task, a, b *fixture.User, inj injected, createdAt string) {
+func judgeTask(ctx context.Context, t *check.Target, f *probe.Tally, x *probe.Exchange, tk *task, a, b *fixture.User, inj injected, createdAt string) {
 	const expected = "the extra fields ignored: the task still A's, its own id and timestamps, no privilege fields"
 	if got := assigned(tk.fields, inj, "_id"); len(got) > 0 {
-		f.fail(x.evidence(expected, "the answer shows "+strings.Join(got, ", ")))
+		f.Note(probe.Fail, x.Evidence(expected, "the answer shows "+strings.Join(got, ", ")))
 	}
 	if a.ID != "" && tk.User != a.ID {
-		f.fail(x.evidence(expected, fmt.Sprintf("the answer's user is %q, not A's %q", tk.User, a.ID)))
+		f.Note(probe.Fail, x.Evidence(expected, fmt.Sprintf("the answer's user is %q, not A's %q", tk.User, a.ID)))
 	}
 	// The stored task, as its owner sees it.
 	stored, rx := readTask(ctx, t, a, "as A, after", tk.ID)
 	switch {
-	case rx.err != nil:
-	case rx.status == http.StatusNotFound:
-		f.fail(rx.evidence(expected, "A can no longer read the task: it was handed to another user"))
+	case rx.Problem() != nil:
+	case rx.Status == http.StatusNotFound:
+		f.Note(probe.Fail, rx.Evidence(expected, "A can no longer read the task: it was handed to another user"))
 	case stored != nil:
 		if got := assigned(stored.fields, inj, "_id"); len(got) > 0 {
-			f.fail(rx.evidence(expected, "the stored task shows "+strings.Join(got, ", ")))
+			f.Note(probe.Fail, rx.Evidence(expected, "the stored task shows "+strings.Join(got, ", ")))
 		}
 		if a.ID != "" && stored.User != a.ID {
-			f.fail(rx.evidence(expected, fmt.Sprintf("the stored task's user is %q, not A's %q", stored.User, a.ID)))
+			f.Note(probe.Fail, rx.Evidence(expected, fmt.Sprintf("the stored task's user is %q, not A's %q", stored.User, a.ID)))
 		}
 		if createdAt != "" && stored.CreatedAt != createdAt {
-			f.fail(rx.evidence("createdAt unchanged: "+createdAt, "the stored createdAt is "+stored.CreatedAt))
+			f.Note(probe.Fail, rx.Evidence("createdAt unchanged: "+createdAt, "the stored createdAt is "+stored.CreatedAt))
 		}
 	}
 	// Nothing under the injected id, and nothing for B.
-	if ix := do(ctx, t, http.MethodGet, "/api/tasks/"+inj.id, a, "as A (the injected _id)", nil); ix.err == nil && ix.status == http.StatusOK {
-		f.fail(ix.evidence("404: no task under the injected id", "200: a task is stored under the id the client chose"))
+	if ix := do(ctx, t, http.MethodGet, "/api/tasks/"+inj.id, a, "as A (the injected _id)", nil); ix.Problem() == nil && ix.Status == http.StatusOK {
+		f.Note(probe.Fail, ix.Evidence("404: no task under the injected id", "200: a task is stored under the id the client chose"))
 	}
-	if bx := do(ctx, t, http.MethodGet, "/api/tasks/"+tk.ID, b, "as B (named as owner in the body)", nil); bx.err == nil && bx.status == http.StatusOK {
-		f.fail(bx.evidence("404: B was only named in the body", "200: B can read the task"))
+	if bx := do(ctx, t, http.MethodGet, "/api/tasks/"+tk.ID, b, "as B (named as owner in the body)", nil); bx.Problem() == nil && bx.Status == http.StatusOK {
+		f.Note(probe.Fail, bx.Evidence("404: B was only named in the body", "200: B can read the task"))
 	}
 }
 
 // authz.no-password
 func noPassword(ctx context.Context, t *check.Target) check.Result {
-	var f findings
+	var f probe.Tally
 	seen := 0
-	scan := func(x *exchange) {
+	scan := func(x *probe.Exchange) {
 		seen++
-		if found := exposures(x.raw); len(found) > 0 {
-			f.fail(x.evidence("no password, hash or password field in the answer", strings.Join(found, "; ")))
+		if found := exposures(x.Body); len(found) > 0 {
+			f.Note(probe.Fail, x.Evidence("no password, hash or password field in the answer", strings.Join(found, "; ")))
 		}
 	}
 	email := fixture.Email(t)
 	reg := do(ctx, t, http.MethodPost, "/api/auth/register", nil, "", map[string]string{"name": "Readiness Check", "email": email, "password": fixture.Password})
-	if reg.err != nil || reg.status != http.StatusCreated {
+	if reg.Problem() != nil || reg.Status != http.StatusCreated {
 		return unexpected("registering a fixture user", reg, http.StatusCreated)
 	}
 	scan(reg)
@@ -632,8 +634,8 @@ func noPassword(ctx context.Context, t *check.Target) check.Result {
 			ID string `json:"id"`
 		} `json:"user"`
 	}
-	if !reg.decode(&v) || v.Token == "" {
-		return check.Errorf("register answered without a token", reg.evidence("201 {token, user}", "no token"))
+	if !reg.Decode(&v) || v.Token == "" {
+		return check.Errorf("register answered without a token", reg.Evidence("201 {token, user}", "no token"))
 	}
 	u := &fixture.User{ID: v.User.ID, Email: email, Password: fixture.Password, Token: v.Token}
 	// The token's payload is readable by anyone who holds it.
@@ -641,20 +643,20 @@ func noPassword(ctx context.Context, t *check.Target) check.Result {
 		if payload, err := base64.RawURLEncoding.DecodeString(parts[1]); err == nil {
 			seen++
 			if found := exposures(payload); len(found) > 0 {
-				f.fail(check.Evidence{Request: reg.request(), Response: "the token's payload: " + excerpt(payload),
+				f.Note(probe.Fail, check.Evidence{Request: reg.Call(), Response: "the token's payload: " + probe.Excerpt(payload),
 					Expected: "no password or hash in the token's payload", Observed: "the token's payload: " + strings.Join(found, "; ")})
 			}
 		}
 	}
 	login := do(ctx, t, http.MethodPost, "/api/auth/login", nil, "", map[string]string{"email": email, "password": fixture.Password})
-	if login.err != nil || login.status != http.StatusOK {
+	if login.Problem() != nil || login.Status != http.StatusOK {
 		return unexpected("logging the fixture user in", login, http.StatusOK)
 	}
 	scan(login)
 	scan(do(ctx, t, http.MethodGet, "/api/auth/profile", u, "as the user", nil))
 	cr := do(ctx, t, http.MethodPost, "/api/tasks", u, "as the user", map[string]string{"title": title(t, "no password")})
 	tk, ok := parseTask(cr)
-	if cr.err != nil || !ok || tk.ID == "" {
+	if cr.Problem() != nil || !ok || tk.ID == "" {
 		return unexpected("creating a task", cr, http.StatusCreated)
 	}
 	defer deleteTask(ctx, t, tk.ID, u)
@@ -662,7 +664,7 @@ func noPassword(ctx context.Context, t *check.Target) check.Result {
 	scan(do(ctx, t, http.MethodGet, "/api/tasks/"+tk.ID, u, "as the user", nil))
 	scan(do(ctx, t, http.MethodGet, "/api/tasks", u, "as the user", nil))
 	scan(do(ctx, t, http.MethodPut, "/api/tasks/"+tk.ID, u, "as the user", map[string]string{"status": "completed"}))
-	return f.result("an answer carries a password or its hash",
+	return result(&f, "an answer carries a password or its hash",
 		fmt.Sprintf("none of %d answers (register, its token, login, profile, task create/read/list/update) carries a password, a hash or a password field", seen))
 }
 

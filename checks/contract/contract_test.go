@@ -21,57 +21,14 @@ import (
 	"time"
 
 	"github.com/taskready/taskready/checks/contract"
+	"github.com/taskready/taskready/checks/internal/checktest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-// apiBin is the taskapi binary, built once per test process.
-var apiBin struct {
-	once sync.Once
-	dir  string
-	path string
-	err  error
-}
-
-func TestMain(m *testing.M) {
-	flag.Parse()
-	code := m.Run()
-	if apiBin.dir != "" {
-		os.RemoveAll(apiBin.dir)
-	}
-	os.Exit(code)
-}
-
-// buildAPI compiles ./cmd/taskapi from the module root, once.
-func buildAPI(t *testing.T) string {
-	t.Helper()
-	apiBin.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-		if err != nil {
-			apiBin.err = fmt.Errorf("go env GOMOD: %w", err)
-			return
-		}
-		root := filepath.Dir(strings.TrimSpace(string(gomod)))
-		if apiBin.dir, err = os.MkdirTemp("", "contract-taskapi-"); err != nil {
-			apiBin.err = err
-			return
-		}
-		path := filepath.Join(apiBin.dir, "taskapi")
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", path, "./cmd/taskapi")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			apiBin.err = fmt.Errorf("go build ./cmd/taskapi: %w\n%s", err, out)
-			return
-		}
-		apiBin.path = path
-	})
-	if apiBin.err != nil {
-		t.Fatal(apiBin.err)
-	}
-	return apiBin.path
-}
+// TestMain removes the API binary the tests built; flags (-update) are
+// parsed by m.Run.
+func TestMain(m *testing.M) { checktest.Main(m) }
 
 // syncBuffer collects a child's output from two pipes at once.
 type syncBuffer struct {
@@ -108,7 +65,7 @@ func startAPI(t *testing.T, env ...string) string {
 	if testing.Short() {
 		t.Skip("starts the real API with embedded stores; skipped in -short mode")
 	}
-	bin := buildAPI(t)
+	bin := checktest.Binary(t)
 	port := freePort(t)
 	cmd := exec.Command(bin)
 	cmd.Env = append([]string{

@@ -21,6 +21,7 @@ import (
 
 	"github.com/taskready/taskready/checks/check"
 	"github.com/taskready/taskready/checks/fixture"
+	"github.com/taskready/taskready/checks/probe"
 )
 
 // Origins a check pretends to come from.
@@ -55,7 +56,7 @@ var originReflection = check.Func{
 		References:  refs,
 	},
 	F: func(ctx context.Context, t *check.Target) check.Result {
-		return judge(ctx, t, []probe{{origin: ForeignOrigin}}, reflected, noEcho)
+		return judge(ctx, t, []attempt{{origin: ForeignOrigin}}, reflected, noEcho)
 	},
 }
 
@@ -66,7 +67,7 @@ var nullOrigin = check.Func{
 		References:  refs,
 	},
 	F: func(ctx context.Context, t *check.Target) check.Result {
-		return judge(ctx, t, []probe{{origin: NullOrigin}}, reflected, noEcho)
+		return judge(ctx, t, []attempt{{origin: NullOrigin}}, reflected, noEcho)
 	},
 }
 
@@ -77,7 +78,7 @@ var wildcardCredentials = check.Func{
 		References:  refs,
 	},
 	F: func(ctx context.Context, t *check.Target) check.Result {
-		return judge(ctx, t, []probe{{origin: ForeignOrigin}, {origin: ForeignOrigin, preflight: true}}, wildcard,
+		return judge(ctx, t, []attempt{{origin: ForeignOrigin}, {origin: ForeignOrigin, preflight: true}}, wildcard,
 			"no Access-Control-Allow-Origin: * together with Access-Control-Allow-Credentials: true")
 	},
 }
@@ -89,25 +90,25 @@ var preflight = check.Func{
 		References:  refs,
 	},
 	F: func(ctx context.Context, t *check.Target) check.Result {
-		return judge(ctx, t, []probe{{origin: ForeignOrigin, preflight: true}, {origin: NullOrigin, preflight: true}}, reflected, noEcho)
+		return judge(ctx, t, []attempt{{origin: ForeignOrigin, preflight: true}, {origin: NullOrigin, preflight: true}}, reflected, noEcho)
 	},
 }
 
 // noEcho is what the reflection checks expect ({origin} is the probe's).
 const noEcho = "Access-Control-Allow-Origin absent or not {origin}, or no Access-Control-Allow-Credentials: true"
 
-// probe is one cross-origin request.
-type probe struct {
+// attempt is one cross-origin request.
+type attempt struct {
 	origin    string
 	preflight bool
 }
 
 // verdict judges one answer: fail (with what was observed), warn, or pass.
-type verdict func(origin string, x exchange) (check.Status, string)
+type verdict func(origin string, x probe.Exchange) (check.Status, string)
 
 // reflected fails an answer that echoes the probe's origin together with
 // credentials, and warns when it echoes it without them.
-func reflected(origin string, x exchange) (check.Status, string) {
+func reflected(origin string, x probe.Exchange) (check.Status, string) {
 	acao, creds := allowed(x)
 	switch {
 	case acao == "":
@@ -127,7 +128,7 @@ func reflected(origin string, x exchange) (check.Status, string) {
 
 // wildcard fails "*" with credentials and warns on "*" alone, which an
 // authenticated route should not send either.
-func wildcard(_ string, x exchange) (check.Status, string) {
+func wildcard(_ string, x probe.Exchange) (check.Status, string) {
 	acao, creds := allowed(x)
 	switch {
 	case acao == "*" && creds:
@@ -143,18 +144,18 @@ func wildcard(_ string, x exchange) (check.Status, string) {
 // allowed returns the Access-Control-Allow-Origin value ("" when absent;
 // several values are joined, which browsers reject anyway) and whether
 // credentials are allowed.
-func allowed(x exchange) (acao string, creds bool) {
-	acao = strings.TrimSpace(strings.Join(x.header.Values("Access-Control-Allow-Origin"), ", "))
-	creds = strings.EqualFold(strings.TrimSpace(x.header.Get("Access-Control-Allow-Credentials")), "true")
+func allowed(x probe.Exchange) (acao string, creds bool) {
+	acao = strings.TrimSpace(strings.Join(x.Header.Values("Access-Control-Allow-Origin"), ", "))
+	creds = strings.EqualFold(strings.TrimSpace(x.Header.Get("Access-Control-Allow-Credentials")), "true")
 	return acao, creds
 }
 
-var tokens memo[string]
+var tokens probe.Memo[string]
 
 // userToken returns a fixture user's token, shared by the run's CORS
 // checks so that they spend one registration between them.
 func userToken(ctx context.Context, t *check.Target) (string, error) {
-	return tokens.get(ctx, t, func(ctx context.Context) (string, error) {
+	return tokens.Get(ctx, t, func(ctx context.Context) (string, error) {
 		u, err := fixture.NewUser(ctx, t)
 		if err != nil {
 			return "", err
@@ -168,7 +169,7 @@ func userToken(ctx context.Context, t *check.Target) (string, error) {
 // authentication, and a browser honours the headers of a 401 too), but a
 // pass becomes a warning, since a server could treat logged-in requests
 // differently.
-func judge(ctx context.Context, t *check.Target, probes []probe, v verdict, expected string) check.Result {
+func judge(ctx context.Context, t *check.Target, probes []attempt, v verdict, expected string) check.Result {
 	token, tokenErr := userToken(ctx, t)
 	if ctx.Err() != nil {
 		return check.Errorf("cancelled before probing: " + ctx.Err().Error())
@@ -187,12 +188,12 @@ func judge(ctx context.Context, t *check.Target, probes []probe, v verdict, expe
 			h.Set("Access-Control-Request-Method", http.MethodDelete)
 			h.Set("Access-Control-Request-Headers", "authorization, content-type")
 		}
-		x := send(ctx, t, request{method: method, path: probedPath, header: h})
-		if x.status == 0 {
-			return check.Errorf(method+" "+probedPath+" from "+p.origin+": "+errString(x.err), evs...)
+		x := probe.Send(ctx, t, probe.Request{Method: method, Path: probedPath, Header: h})
+		if x.Status == 0 {
+			return check.Errorf(method+" "+probedPath+" from "+p.origin+": "+probe.ErrString(x.Err), evs...)
 		}
 		status, observed := v(p.origin, x)
-		evs = append(evs, x.evidence(strings.ReplaceAll(expected, "{origin}", p.origin), observed, shown...))
+		evs = append(evs, x.Evidence(strings.ReplaceAll(expected, "{origin}", p.origin), observed, shown...))
 		if rank(status) > rank(worst) {
 			worst, worstObs = status, observed
 		}
@@ -205,7 +206,7 @@ func judge(ctx context.Context, t *check.Target, probes []probe, v verdict, expe
 	}
 	if token == "" {
 		for i := range evs {
-			evs[i].Note = "sent without a token: " + errString(tokenErr)
+			evs[i].Note = "sent without a token: " + probe.ErrString(tokenErr)
 		}
 		return check.Warnf("no origin was allowed, but the probes went without a token (a fixture user could not be registered), so a server that treats logged-in requests differently would pass unseen", evs...)
 	}

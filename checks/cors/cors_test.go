@@ -1,7 +1,6 @@
 package cors_test
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/taskready/taskready/checks/check"
 	"github.com/taskready/taskready/checks/cors"
+	"github.com/taskready/taskready/checks/internal/checktest"
 )
 
 // policy decides the CORS headers of one answer of the fake API.
@@ -51,20 +51,12 @@ func fakeAPI(p policy) http.Handler {
 
 func byID(t *testing.T, id string) check.Check {
 	t.Helper()
-	for _, c := range cors.Checks() {
-		if c.Meta().ID == id {
-			return c
-		}
-	}
-	t.Fatalf("no check %s", id)
-	return nil
+	return checktest.ByID(t, cors.Checks(), id)
 }
 
 func run(t *testing.T, c check.Check, target *check.Target) check.Result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	return c.Run(ctx, target)
+	return checktest.Run(t, c, target, 30*time.Second)
 }
 
 func TestMetaIsComplete(t *testing.T) {

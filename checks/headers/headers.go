@@ -33,6 +33,7 @@ import (
 	"strings"
 
 	"github.com/taskready/taskready/checks/check"
+	"github.com/taskready/taskready/checks/probe"
 )
 
 // Checks returns the header checks in report order.
@@ -54,15 +55,15 @@ var hsts = check.Func{
 			why := "the target " + t.BaseURL + " is not HTTPS: browsers ignore HSTS received over plain HTTP (RFC 6797 §8.1), so only an HTTPS target can be judged"
 			// Worth a word, not a verdict: behind a TLS-terminating proxy
 			// the API cannot tell which transport the client used.
-			if x := send(ctx, t, request{method: http.MethodGet, path: "/api/health"}); x.header.Get("Strict-Transport-Security") != "" {
+			if x := probe.Send(ctx, t, probe.Request{Method: http.MethodGet, Path: "/api/health"}); x.Header.Get("Strict-Transport-Security") != "" {
 				why += "; note that it sends the header over plain HTTP, which RFC 6797 §7.2 says a host must not (harmless in browsers)"
 			}
 			return check.NotApplicablef(why)
 		}
 		minAge := int64(t.Policy.WithDefaults().HSTSMinAge.Seconds())
 		expected := fmt.Sprintf("one Strict-Transport-Security header with max-age >= %d", minAge)
-		return judgeEach(ctx, t, all, expected, []string{"Strict-Transport-Security"}, func(x exchange) judgement {
-			vals := x.header.Values("Strict-Transport-Security")
+		return judgeEach(ctx, t, all, expected, []string{"Strict-Transport-Security"}, func(x probe.Exchange) judgement {
+			vals := x.Header.Values("Strict-Transport-Security")
 			switch {
 			case len(vals) == 0:
 				return judgement{observed: "no Strict-Transport-Security header"}
@@ -116,8 +117,8 @@ var nosniff = check.Func{
 		References:  []string{"MDN Observatory x-content-type-options", "ASVS 5.0 V3.4.4", "OWASP API8:2023", "CWE-693"},
 	},
 	F: func(ctx context.Context, t *check.Target) check.Result {
-		return judgeEach(ctx, t, all, "X-Content-Type-Options: nosniff", []string{"X-Content-Type-Options", "Content-Type"}, func(x exchange) judgement {
-			v := x.header.Values("X-Content-Type-Options")
+		return judgeEach(ctx, t, all, "X-Content-Type-Options: nosniff", []string{"X-Content-Type-Options", "Content-Type"}, func(x probe.Exchange) judgement {
+			v := x.Header.Values("X-Content-Type-Options")
 			if len(v) == 1 && strings.EqualFold(strings.TrimSpace(v[0]), "nosniff") {
 				return judgement{ok: true, observed: "nosniff"}
 			}
@@ -137,9 +138,9 @@ var framing = check.Func{
 	},
 	F: func(ctx context.Context, t *check.Target) check.Result {
 		return judgeEach(ctx, t, all, "X-Frame-Options DENY or SAMEORIGIN, or CSP frame-ancestors without wildcards",
-			[]string{"X-Frame-Options", "Content-Security-Policy"}, func(x exchange) judgement {
-				fa, hasFA := cspDirective(x.header, "frame-ancestors")
-				xfo := x.header.Values("X-Frame-Options")
+			[]string{"X-Frame-Options", "Content-Security-Policy"}, func(x probe.Exchange) judgement {
+				fa, hasFA := cspDirective(x.Header, "frame-ancestors")
+				xfo := x.Header.Values("X-Frame-Options")
 				var obs []string
 				ok := false
 				if hasFA {
@@ -193,15 +194,15 @@ var csp = check.Func{
 		References:  []string{"MDN Observatory content-security-policy", "ASVS 5.0 V3.4.3", "OWASP REST Security Cheat Sheet", "CWE-693"},
 	},
 	F: func(ctx context.Context, t *check.Target) check.Result {
-		return judgeEach(ctx, t, all, "Content-Security-Policy with default-src 'none' and frame-ancestors", []string{"Content-Security-Policy"}, func(x exchange) judgement {
-			if len(x.header.Values("Content-Security-Policy")) == 0 {
-				if ro := x.header.Get("Content-Security-Policy-Report-Only"); ro != "" {
+		return judgeEach(ctx, t, all, "Content-Security-Policy with default-src 'none' and frame-ancestors", []string{"Content-Security-Policy"}, func(x probe.Exchange) judgement {
+			if len(x.Header.Values("Content-Security-Policy")) == 0 {
+				if ro := x.Header.Get("Content-Security-Policy-Report-Only"); ro != "" {
 					return judgement{observed: "only Content-Security-Policy-Report-Only (not enforced): " + ro}
 				}
 				return judgement{observed: "no Content-Security-Policy header"}
 			}
-			ds, hasDS := cspDirective(x.header, "default-src")
-			_, hasFA := cspDirective(x.header, "frame-ancestors")
+			ds, hasDS := cspDirective(x.Header, "default-src")
+			_, hasFA := cspDirective(x.Header, "frame-ancestors")
 			var missing []string
 			if !hasDS || ds != "'none'" {
 				missing = append(missing, "default-src is "+orNone(ds, hasDS)+", not 'none'")
@@ -212,7 +213,7 @@ var csp = check.Func{
 			if len(missing) > 0 {
 				return judgement{observed: strings.Join(missing, "; ")}
 			}
-			return judgement{ok: true, observed: strings.Join(x.header.Values("Content-Security-Policy"), " | ")}
+			return judgement{ok: true, observed: strings.Join(x.Header.Values("Content-Security-Policy"), " | ")}
 		}, "every sampled response carries a CSP with default-src 'none' and frame-ancestors")
 	},
 }
@@ -244,8 +245,8 @@ var referrer = check.Func{
 	},
 	F: func(ctx context.Context, t *check.Target) check.Result {
 		return judgeEach(ctx, t, all, "Referrer-Policy: no-referrer, same-origin, strict-origin or strict-origin-when-cross-origin",
-			[]string{"Referrer-Policy"}, func(x exchange) judgement {
-				vals := x.header.Values("Referrer-Policy")
+			[]string{"Referrer-Policy"}, func(x probe.Exchange) judgement {
+				vals := x.Header.Values("Referrer-Policy")
 				if len(vals) == 0 {
 					return judgement{observed: "no Referrer-Policy header"}
 				}
@@ -273,8 +274,8 @@ var poweredBy = check.Func{
 		References:  []string{"ASVS 5.0 V13.4.6", "OWASP API8:2023", "ZAP 10037", "CWE-200"},
 	},
 	F: func(ctx context.Context, t *check.Target) check.Result {
-		return judgeEach(ctx, t, all, "no X-Powered-By header", []string{"X-Powered-By"}, func(x exchange) judgement {
-			if v := x.header.Values("X-Powered-By"); len(v) > 0 {
+		return judgeEach(ctx, t, all, "no X-Powered-By header", []string{"X-Powered-By"}, func(x probe.Exchange) judgement {
+			if v := x.Header.Values("X-Powered-By"); len(v) > 0 {
 				return judgement{observed: "X-Powered-By: " + strings.Join(v, ", ")}
 			}
 			return judgement{ok: true, observed: "no X-Powered-By"}
@@ -293,8 +294,8 @@ var serverVersion = check.Func{
 		References:  []string{"ASVS 5.0 V13.4.6", "OWASP API8:2023", "ZAP 10036", "CWE-200"},
 	},
 	F: func(ctx context.Context, t *check.Target) check.Result {
-		return judgeEach(ctx, t, all, "no Server header, or one without a version", []string{"Server"}, func(x exchange) judgement {
-			vals := x.header.Values("Server")
+		return judgeEach(ctx, t, all, "no Server header, or one without a version", []string{"Server"}, func(x probe.Exchange) judgement {
+			vals := x.Header.Values("Server")
 			for _, v := range vals {
 				if versioned.MatchString(v) {
 					return judgement{observed: "Server: " + v}
@@ -315,8 +316,8 @@ var cacheControl = check.Func{
 		References:  []string{"OWASP API8:2023", "OWASP REST Security Cheat Sheet", "RFC 9111 §5.2.2.5", "CWE-525"},
 	},
 	F: func(ctx context.Context, t *check.Target) check.Result {
-		return judgeEach(ctx, t, private, "Cache-Control with no-store", []string{"Cache-Control", "Pragma"}, func(x exchange) judgement {
-			vals := x.header.Values("Cache-Control")
+		return judgeEach(ctx, t, private, "Cache-Control with no-store", []string{"Cache-Control", "Pragma"}, func(x probe.Exchange) judgement {
+			vals := x.Header.Values("Cache-Control")
 			for _, v := range vals {
 				for d := range strings.SplitSeq(v, ",") {
 					if strings.EqualFold(strings.TrimSpace(d), "no-store") {
@@ -344,16 +345,16 @@ var cookieFlags = check.Func{
 			return check.Errorf("could not sample the target: " + err.Error())
 		}
 		logins := s.pick(sampleLogin)
-		if len(logins) == 0 || logins[0].x.status == 0 {
-			why := errString(s.fixtureErr)
+		if len(logins) == 0 || logins[0].x.Status == 0 {
+			why := probe.ErrString(s.fixtureErr)
 			if len(logins) > 0 {
-				why = errString(logins[0].x.err)
+				why = probe.ErrString(logins[0].x.Err)
 			}
 			return check.Errorf("no login answer to judge: " + why)
 		}
 		x := logins[0].x
-		if x.status != http.StatusOK {
-			return check.Errorf("the login was refused, so its cookie cannot be judged", x.evidence("200 with the session cookie", statusLine(x.status), "Set-Cookie"))
+		if x.Status != http.StatusOK {
+			return check.Errorf("the login was refused, so its cookie cannot be judged", x.Evidence("200 with the session cookie", probe.StatusLine(x.Status), "Set-Cookie"))
 		}
 		expected := "HttpOnly; SameSite=Strict or Lax"
 		if s.https {
@@ -361,7 +362,7 @@ var cookieFlags = check.Func{
 		}
 		var bad []string
 		var cookies int
-		for _, line := range x.header.Values("Set-Cookie") {
+		for _, line := range x.Header.Values("Set-Cookie") {
 			c, err := http.ParseSetCookie(line)
 			if err != nil {
 				bad = append(bad, "unparsable Set-Cookie: "+err.Error())
@@ -394,9 +395,9 @@ var cookieFlags = check.Func{
 		}
 		if len(bad) > 0 {
 			observed := strings.Join(bad, "; ")
-			return check.Failf("the login's cookie: "+observed, x.evidence(expected, observed, "Set-Cookie"))
+			return check.Failf("the login's cookie: "+observed, x.Evidence(expected, observed, "Set-Cookie"))
 		}
-		ev := x.evidence(expected, fmt.Sprintf("%d session cookie(s), all flagged", cookies), "Set-Cookie")
+		ev := x.Evidence(expected, fmt.Sprintf("%d session cookie(s), all flagged", cookies), "Set-Cookie")
 		msg := "the login's session cookie is HttpOnly, SameSite and Secure"
 		if !s.https {
 			msg = "the login's session cookie is HttpOnly and SameSite"
@@ -421,35 +422,35 @@ var compression = check.Func{
 			return check.Errorf("could not sample the target: " + err.Error())
 		}
 		x := s.compressed
-		if x.status == 0 {
-			return check.Errorf("no task list to judge: " + errString(firstErr(x.err, s.fixtureErr)))
+		if x.Status == 0 {
+			return check.Errorf("no task list to judge: " + probe.ErrString(firstErr(x.Err, s.fixtureErr)))
 		}
 		const expected = "Content-Encoding gzip or br, and Vary: Accept-Encoding"
 		shown := []string{"Content-Encoding", "Vary", "Content-Length"}
-		if x.status != http.StatusOK {
-			return check.Errorf("the task list was refused", x.evidence(expected, statusLine(x.status), shown...))
+		if x.Status != http.StatusOK {
+			return check.Errorf("the task list was refused", x.Evidence(expected, probe.StatusLine(x.Status), shown...))
 		}
 		if s.plainListSize < 1024 {
-			return check.Errorf(fmt.Sprintf("the task list is only %d bytes, under the size servers commonly skip compression for: %s", s.plainListSize, errString(s.fixtureErr)),
-				x.evidence(expected, "too small to judge", shown...))
+			return check.Errorf(fmt.Sprintf("the task list is only %d bytes, under the size servers commonly skip compression for: %s", s.plainListSize, probe.ErrString(s.fixtureErr)),
+				x.Evidence(expected, "too small to judge", shown...))
 		}
-		enc := strings.ToLower(strings.TrimSpace(x.header.Get("Content-Encoding")))
+		enc := strings.ToLower(strings.TrimSpace(x.Header.Get("Content-Encoding")))
 		if !compressible[enc] {
-			observed := fmt.Sprintf("a %d-byte list sent uncompressed (Content-Encoding %s)", len(x.body), orNone(enc, enc != ""))
-			return check.Failf(observed, x.evidence(expected, observed, shown...))
+			observed := fmt.Sprintf("a %d-byte list sent uncompressed (Content-Encoding %s)", len(x.Body), orNone(enc, enc != ""))
+			return check.Failf(observed, x.Evidence(expected, observed, shown...))
 		}
 		if enc == "gzip" {
-			if err := validGzipJSON(x.body); err != nil {
+			if err := validGzipJSON(x.Body); err != nil {
 				observed := "Content-Encoding: gzip but the body does not decode: " + err.Error()
-				return check.Failf(observed, x.evidence(expected, observed, shown...))
+				return check.Failf(observed, x.Evidence(expected, observed, shown...))
 			}
 		}
-		observed := fmt.Sprintf("%s: %d bytes instead of %d", enc, len(x.body), s.plainListSize)
-		if !varyHas(x.header, "Accept-Encoding") {
+		observed := fmt.Sprintf("%s: %d bytes instead of %d", enc, len(x.Body), s.plainListSize)
+		if !varyHas(x.Header, "Accept-Encoding") {
 			observed += ", but no Vary: Accept-Encoding (a shared cache may serve the compressed body to a client that cannot read it)"
-			return check.Warnf(observed, x.evidence(expected, observed, shown...))
+			return check.Warnf(observed, x.Evidence(expected, observed, shown...))
 		}
-		return check.Passf("the task list is compressed ("+observed+")", x.evidence(expected, observed, shown...))
+		return check.Passf("the task list is compressed ("+observed+")", x.Evidence(expected, observed, shown...))
 	},
 }
 
@@ -458,7 +459,7 @@ func validGzipJSON(b []byte) error {
 	if err != nil {
 		return err
 	}
-	plain, err := io.ReadAll(io.LimitReader(zr, maxBody))
+	plain, err := io.ReadAll(io.LimitReader(zr, probe.MaxBody))
 	if err != nil {
 		return err
 	}
@@ -496,15 +497,15 @@ var requestID = check.Func{
 	},
 	F: func(ctx context.Context, t *check.Target) check.Result {
 		seen := map[string]string{}
-		return judgeEach(ctx, t, all, "a non-empty X-Request-ID, different on every response", []string{"X-Request-ID"}, func(x exchange) judgement {
-			id := strings.TrimSpace(x.header.Get("X-Request-ID"))
+		return judgeEach(ctx, t, all, "a non-empty X-Request-ID, different on every response", []string{"X-Request-ID"}, func(x probe.Exchange) judgement {
+			id := strings.TrimSpace(x.Header.Get("X-Request-ID"))
 			if id == "" {
 				return judgement{observed: "no X-Request-ID header"}
 			}
 			if other, dup := seen[id]; dup {
 				return judgement{observed: "X-Request-ID " + id + " repeats the one of " + other}
 			}
-			seen[id] = x.method + " " + x.path
+			seen[id] = x.Req.Method + " " + x.Req.Path
 			return judgement{ok: true, observed: "X-Request-ID: " + id}
 		}, "every sampled response carries its own X-Request-ID")
 	},

@@ -3,7 +3,6 @@ package headers_test
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/taskready/taskready/checks/check"
 	"github.com/taskready/taskready/checks/headers"
+	"github.com/taskready/taskready/checks/internal/checktest"
 )
 
 // flaws switch one deliberate defect on in the fake API.
@@ -154,20 +154,12 @@ func or(v, def string) string {
 
 func byID(t *testing.T, id string) check.Check {
 	t.Helper()
-	for _, c := range headers.Checks() {
-		if c.Meta().ID == id {
-			return c
-		}
-	}
-	t.Fatalf("no check %s", id)
-	return nil
+	return checktest.ByID(t, headers.Checks(), id)
 }
 
 func run(t *testing.T, c check.Check, target *check.Target) check.Result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	return c.Run(ctx, target)
+	return checktest.Run(t, c, target, 30*time.Second)
 }
 
 func TestMetaIsComplete(t *testing.T) {

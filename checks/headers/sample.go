@@ -11,6 +11,7 @@ import (
 
 	"github.com/taskready/taskready/checks/check"
 	"github.com/taskready/taskready/checks/fixture"
+	"github.com/taskready/taskready/checks/probe"
 )
 
 // Names of the representative responses every header check looks at.
@@ -35,7 +36,7 @@ type sample struct {
 	// an answer whose request could not be made has a zero status and err.
 	answers []named
 	// compressed is the task list asked for with Accept-Encoding.
-	compressed exchange
+	compressed probe.Exchange
 	// plainListSize is the task list's uncompressed size.
 	plainListSize int
 	// fixtureErr says why the login and task list are missing, if they are.
@@ -45,14 +46,14 @@ type sample struct {
 // named is one representative answer.
 type named struct {
 	name string
-	x    exchange
+	x    probe.Exchange
 }
 
-var samples memo[*sample]
+var samples probe.Memo[*sample]
 
 // getSample returns the run's sample of t, fetching it on first use.
 func getSample(ctx context.Context, t *check.Target) (*sample, error) {
-	return samples.get(ctx, t, func(ctx context.Context) (*sample, error) { return fetchSample(ctx, t) })
+	return samples.Get(ctx, t, func(ctx context.Context) (*sample, error) { return fetchSample(ctx, t) })
 }
 
 func fetchSample(ctx context.Context, t *check.Target) (*sample, error) {
@@ -60,8 +61,8 @@ func fetchSample(ctx context.Context, t *check.Target) (*sample, error) {
 	var suffix [6]byte
 	_, _ = rand.Read(suffix[:])
 	s.answers = append(s.answers,
-		named{sampleHealth, send(ctx, t, request{method: http.MethodGet, path: "/api/health"})},
-		named{sampleNotFound, send(ctx, t, request{method: http.MethodGet, path: "/api/readiness-missing-" + hex.EncodeToString(suffix[:])})},
+		named{sampleHealth, probe.Send(ctx, t, probe.Request{Method: http.MethodGet, Path: "/api/health"})},
+		named{sampleNotFound, probe.Send(ctx, t, probe.Request{Method: http.MethodGet, Path: "/api/readiness-missing-" + hex.EncodeToString(suffix[:])})},
 	)
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
@@ -73,7 +74,7 @@ func fetchSample(ctx context.Context, t *check.Target) (*sample, error) {
 		return s, nil
 	}
 	login, _ := json.Marshal(map[string]string{"email": u.Email, "password": u.Password})
-	s.answers = append(s.answers, named{sampleLogin, send(ctx, t, request{method: http.MethodPost, path: "/api/auth/login", body: login})})
+	s.answers = append(s.answers, named{sampleLogin, probe.Send(ctx, t, probe.Request{Method: http.MethodPost, Path: "/api/auth/login", Body: login})})
 
 	var created []string
 	defer func() {
@@ -92,17 +93,17 @@ func fetchSample(ctx context.Context, t *check.Target) (*sample, error) {
 		status, raw, err := fixture.Do(ctx, t, http.MethodPost, "/api/tasks", u.Token,
 			map[string]string{"title": fmt.Sprintf("readiness header sample %d", i+1), "description": desc}, &out)
 		if err != nil || status != http.StatusCreated || out.Task.ID == "" {
-			s.fixtureErr = fmt.Errorf("create a task: %d %s %v", status, clip(redact(string(raw)), 120), err)
+			s.fixtureErr = fmt.Errorf("create a task: %d %s %v", status, probe.Clip(probe.Redact(string(raw)), 120), err)
 			break
 		}
 		created = append(created, out.Task.ID)
 	}
-	list := send(ctx, t, request{method: http.MethodGet, path: "/api/tasks", header: bearer(u.Token)})
+	list := probe.Send(ctx, t, probe.Request{Method: http.MethodGet, Path: "/api/tasks", Header: probe.Bearer(u.Token)})
 	s.answers = append(s.answers, named{sampleTasks, list})
-	s.plainListSize = len(list.body)
-	h := bearer(u.Token)
+	s.plainListSize = len(list.Body)
+	h := probe.Bearer(u.Token)
 	h.Set("Accept-Encoding", "gzip, br")
-	s.compressed = send(ctx, t, request{method: http.MethodGet, path: "/api/tasks", header: h})
+	s.compressed = probe.Send(ctx, t, probe.Request{Method: http.MethodGet, Path: "/api/tasks", Header: h})
 	return s, nil
 }
 
@@ -135,7 +136,7 @@ type judgement struct {
 // fail if any answer breaks the rule (with evidence for each that does),
 // error if an answer is missing and none failed, pass otherwise.
 func judgeEach(ctx context.Context, t *check.Target, names []string, expected string, shown []string,
-	rule func(x exchange) judgement, passMsg string) check.Result {
+	rule func(x probe.Exchange) judgement, passMsg string) check.Result {
 	s, err := getSample(ctx, t)
 	if err != nil {
 		return check.Errorf("could not sample the target: " + err.Error())
@@ -144,12 +145,12 @@ func judgeEach(ctx context.Context, t *check.Target, names []string, expected st
 	var failEv, passEv []check.Evidence
 	answers := s.pick(names...)
 	for _, a := range answers {
-		if a.x.status == 0 {
-			missing = append(missing, a.name+": "+errString(a.x.err))
+		if a.x.Status == 0 {
+			missing = append(missing, a.name+": "+probe.ErrString(a.x.Err))
 			continue
 		}
 		j := rule(a.x)
-		ev := a.x.evidence(expected, j.observed, shown...)
+		ev := a.x.Evidence(expected, j.observed, shown...)
 		ev.Note = a.name
 		if j.ok {
 			passEv = append(passEv, ev)
@@ -160,7 +161,7 @@ func judgeEach(ctx context.Context, t *check.Target, names []string, expected st
 	}
 	for _, n := range names {
 		if !hasAnswer(answers, n) {
-			missing = append(missing, n+": not fetched ("+errString(s.fixtureErr)+")")
+			missing = append(missing, n+": not fetched ("+probe.ErrString(s.fixtureErr)+")")
 		}
 	}
 	switch {

@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/taskready/taskready/checks/check"
+	"github.com/taskready/taskready/checks/probe"
 )
 
 // Bounds of the checks' waits, from the README's promises with room for a
@@ -78,22 +79,22 @@ func runLiveness(ctx context.Context, t *check.Target) check.Result {
 	var evs []check.Evidence
 	var slowest time.Duration
 	for i := range n {
-		x := send(ctx, t, request{method: http.MethodGet, path: "/healthz", base: base})
-		if x.status == 0 {
-			return check.Errorf("GET /healthz: " + errString(x.err))
+		x := probe.Send(ctx, t, probe.Request{Method: http.MethodGet, Path: "/healthz", Base: base})
+		if x.Status == 0 {
+			return check.Errorf("GET /healthz: " + probe.ErrString(x.Err))
 		}
 		expected := fmt.Sprintf("200 within %s", LivenessBudget)
-		if x.status != http.StatusOK {
-			return check.Failf(fmt.Sprintf("/healthz answered %s (request %d of %d)", statusLine(x.status), i+1, n),
-				x.evidence(expected, statusLine(x.status), "Content-Type", "Cache-Control"))
+		if x.Status != http.StatusOK {
+			return check.Failf(fmt.Sprintf("/healthz answered %s (request %d of %d)", probe.StatusLine(x.Status), i+1, n),
+				x.Evidence(expected, probe.StatusLine(x.Status), "Content-Type", "Cache-Control"))
 		}
-		if x.took > LivenessBudget {
-			return check.Failf(fmt.Sprintf("/healthz took %s, over %s", x.took.Round(time.Millisecond), LivenessBudget),
-				x.evidence(expected, "took "+x.took.Round(time.Millisecond).String(), "Content-Type"))
+		if x.Took > LivenessBudget {
+			return check.Failf(fmt.Sprintf("/healthz took %s, over %s", x.Took.Round(time.Millisecond), LivenessBudget),
+				x.Evidence(expected, "took "+x.Took.Round(time.Millisecond).String(), "Content-Type"))
 		}
-		slowest = max(slowest, x.took)
+		slowest = max(slowest, x.Took)
 		if i == 0 {
-			evs = append(evs, x.evidence(expected, fmt.Sprintf("200 in %s", x.took.Round(time.Microsecond)), "Content-Type", "Cache-Control"))
+			evs = append(evs, x.Evidence(expected, fmt.Sprintf("200 in %s", x.Took.Round(time.Microsecond)), "Content-Type", "Cache-Control"))
 		}
 	}
 	msg := fmt.Sprintf("%d × /healthz answered 200, the slowest in %s", n, slowest.Round(time.Microsecond))
@@ -154,15 +155,15 @@ type report struct {
 
 // readReport fetches and decodes /readyz from base; problems lists what
 // breaks the draft's format.
-func readReport(ctx context.Context, t *check.Target, base string) (x exchange, r report, problems []string) {
-	x = send(ctx, t, request{method: http.MethodGet, path: "/readyz", base: base, header: http.Header{"Accept": {healthMedia}}})
-	if x.status == 0 {
-		return x, r, []string{"no answer: " + errString(x.err)}
+func readReport(ctx context.Context, t *check.Target, base string) (x probe.Exchange, r report, problems []string) {
+	x = probe.Send(ctx, t, probe.Request{Method: http.MethodGet, Path: "/readyz", Base: base, Header: http.Header{"Accept": {healthMedia}}})
+	if x.Status == 0 {
+		return x, r, []string{"no answer: " + probe.ErrString(x.Err)}
 	}
-	if mt, _, err := mime.ParseMediaType(x.header.Get("Content-Type")); err != nil || mt != healthMedia {
-		problems = append(problems, "Content-Type "+orAbsent(x.header.Get("Content-Type"))+", not "+healthMedia)
+	if mt, _, err := mime.ParseMediaType(x.Header.Get("Content-Type")); err != nil || mt != healthMedia {
+		problems = append(problems, "Content-Type "+orAbsent(x.Header.Get("Content-Type"))+", not "+healthMedia)
 	}
-	if err := json.Unmarshal(x.body, &r); err != nil {
+	if err := json.Unmarshal(x.Body, &r); err != nil {
 		return x, r, append(problems, "the body is not a JSON health report: "+err.Error())
 	}
 	status, ok := knownStatus[strings.ToLower(r.Status)]
@@ -171,10 +172,10 @@ func readReport(ctx context.Context, t *check.Target, base string) (x exchange, 
 		problems = append(problems, "no status field")
 	case !ok:
 		problems = append(problems, fmt.Sprintf("status %q is none of pass, warn, fail (or their aliases)", r.Status))
-	case status == "fail" && x.status < 400:
-		problems = append(problems, fmt.Sprintf("status fail with HTTP %d: a probe reads only the code, and would keep the instance in service", x.status))
-	case status != "fail" && x.status >= 400:
-		problems = append(problems, fmt.Sprintf("status %s with HTTP %d: a pass or warn must be 2xx or 3xx", r.Status, x.status))
+	case status == "fail" && x.Status < 400:
+		problems = append(problems, fmt.Sprintf("status fail with HTTP %d: a probe reads only the code, and would keep the instance in service", x.Status))
+	case status != "fail" && x.Status >= 400:
+		problems = append(problems, fmt.Sprintf("status %s with HTTP %d: a pass or warn must be 2xx or 3xx", r.Status, x.Status))
 	}
 	r.Status = status
 	return x, r, problems
@@ -210,8 +211,8 @@ var readinessReport = check.Func{
 	},
 	F: func(ctx context.Context, t *check.Target) check.Result {
 		x, r, problems := readReport(ctx, t, "")
-		if x.status == 0 {
-			return check.Errorf("GET /readyz: " + errString(x.err))
+		if x.Status == 0 {
+			return check.Errorf("GET /readyz: " + probe.ErrString(x.Err))
 		}
 		const expected = "application/health+json; status pass|warn|fail matching the code; checks for mongodb and redis, each with a status; no URLs or credentials"
 		shown := []string{"Content-Type", "Cache-Control"}
@@ -235,15 +236,15 @@ var readinessReport = check.Func{
 			}
 			stores = append(stores, key)
 		}
-		if strings.Contains(string(x.body), "://") {
+		if strings.Contains(string(x.Body), "://") {
 			problems = append(problems, "the report contains a URL (a connection string?)")
 		}
 		if len(problems) > 0 {
 			observed := strings.Join(problems, "; ")
-			return check.Failf(observed, x.evidence(expected, observed, shown...))
+			return check.Failf(observed, x.Evidence(expected, observed, shown...))
 		}
-		observed := fmt.Sprintf("%s, status %s, checks %s", statusLine(x.status), r.Status, strings.Join(stores, ", "))
-		ev := x.evidence(expected, observed, shown...)
+		observed := fmt.Sprintf("%s, status %s, checks %s", probe.StatusLine(x.Status), r.Status, strings.Join(stores, ", "))
+		ev := x.Evidence(expected, observed, shown...)
 		if r.Status != "pass" {
 			return check.Warnf("the report is well formed but says "+r.Status+": a store is degraded or down", ev)
 		}
@@ -276,11 +277,11 @@ var requestID = check.Func{
 			if p.sent != "" {
 				h.Set("X-Request-ID", p.sent)
 			}
-			x := send(ctx, t, request{method: http.MethodGet, path: p.path, header: h})
-			if x.status == 0 {
-				return check.Errorf("GET " + p.path + ": " + errString(x.err))
+			x := probe.Send(ctx, t, probe.Request{Method: http.MethodGet, Path: p.path, Header: h})
+			if x.Status == 0 {
+				return check.Errorf("GET " + p.path + ": " + probe.ErrString(x.Err))
 			}
-			got := x.header.Get("X-Request-ID")
+			got := x.Header.Get("X-Request-ID")
 			var observed string
 			switch {
 			case got == "":
@@ -295,7 +296,7 @@ var requestID = check.Func{
 			default:
 				observed = "X-Request-ID: " + got
 			}
-			evs = append(evs, x.evidence(p.expected, observed, "X-Request-ID"))
+			evs = append(evs, x.Evidence(p.expected, observed, "X-Request-ID"))
 		}
 		switch {
 		case len(fails) > 0:

@@ -17,6 +17,7 @@ import (
 
 	"github.com/taskready/taskready/checks/check"
 	"github.com/taskready/taskready/checks/health"
+	"github.com/taskready/taskready/checks/internal/checktest"
 )
 
 // flaws switch one deliberate defect on in the fake API.
@@ -277,20 +278,12 @@ func serve(t *testing.T, f flaws) (*check.Target, *fakeEnv) {
 
 func byID(t *testing.T, id string) check.Check {
 	t.Helper()
-	for _, c := range health.Checks() {
-		if c.Meta().ID == id {
-			return c
-		}
-	}
-	t.Fatalf("no check %s", id)
-	return nil
+	return checktest.ByID(t, health.Checks(), id)
 }
 
 func run(t *testing.T, c check.Check, target *check.Target) check.Result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	return c.Run(ctx, target)
+	return checktest.Run(t, c, target, 2*time.Minute)
 }
 
 func isDisruptive(c check.Check) bool {

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/taskready/taskready/checks/check"
+	"github.com/taskready/taskready/checks/probe"
 )
 
 // series is a metric family the API must expose, with its type.
@@ -69,22 +70,22 @@ var metrics = check.Func{
 		_, _ = rand.Read(suffix[:])
 		marker := hex.EncodeToString(suffix[:])
 		for _, p := range []string{"/api/health", "/api/tasks/" + marker + "aaaaaaaaaaaa", "/readiness-" + marker} {
-			if x := send(ctx, t, request{method: http.MethodGet, path: p, base: base}); x.status == 0 {
-				return check.Errorf("GET " + p + ": " + errString(x.err))
+			if x := probe.Send(ctx, t, probe.Request{Method: http.MethodGet, Path: p, Base: base}); x.Status == 0 {
+				return check.Errorf("GET " + p + ": " + probe.ErrString(x.Err))
 			}
 		}
 		x, fams, err := scrape(ctx, t, base)
-		if x.status == 0 {
-			return check.Errorf("GET /metrics: " + errString(x.err))
+		if x.Status == 0 {
+			return check.Errorf("GET /metrics: " + probe.ErrString(x.Err))
 		}
 		const expected = "Prometheus text format with the taskapi_*, go_* and process_* series, route labels without raw paths"
 		shown := []string{"Content-Type"}
-		if x.status != http.StatusOK {
-			return check.Failf("/metrics answered "+statusLine(x.status), x.evidence(expected, statusLine(x.status), shown...))
+		if x.Status != http.StatusOK {
+			return check.Failf("/metrics answered "+probe.StatusLine(x.Status), x.Evidence(expected, probe.StatusLine(x.Status), shown...))
 		}
 		if err != nil {
 			observed := "not the Prometheus text format: " + err.Error()
-			return check.Failf(observed, x.evidence(expected, observed, shown...))
+			return check.Failf(observed, x.Evidence(expected, observed, shown...))
 		}
 		var problems []string
 		for _, s := range expectedSeries {
@@ -118,10 +119,10 @@ var metrics = check.Func{
 		}
 		if len(problems) > 0 {
 			observed := strings.Join(problems, "; ")
-			return check.Failf(observed, x.evidence(expected, observed, shown...))
+			return check.Failf(observed, x.Evidence(expected, observed, shown...))
 		}
 		observed := fmt.Sprintf("%d families, all %d expected present", len(fams), len(expectedSeries))
-		ev := x.evidence(expected, observed, shown...)
+		ev := x.Evidence(expected, observed, shown...)
 		var later []string
 		for _, name := range onUseSeries {
 			if _, ok := fams[name]; !ok {
@@ -136,13 +137,13 @@ var metrics = check.Func{
 }
 
 // scrape fetches /metrics from base and parses it as the text format.
-func scrape(ctx context.Context, t *check.Target, base string) (exchange, map[string]*dto.MetricFamily, error) {
-	x := send(ctx, t, request{method: http.MethodGet, path: "/metrics", base: base, header: http.Header{"Accept": {"text/plain; version=0.0.4"}}})
-	if x.status != http.StatusOK {
-		return x, nil, fmt.Errorf("answered %d", x.status)
+func scrape(ctx context.Context, t *check.Target, base string) (probe.Exchange, map[string]*dto.MetricFamily, error) {
+	x := probe.Send(ctx, t, probe.Request{Method: http.MethodGet, Path: "/metrics", Base: base, Header: http.Header{"Accept": {"text/plain; version=0.0.4"}}})
+	if x.Status != http.StatusOK {
+		return x, nil, fmt.Errorf("answered %d", x.Status)
 	}
 	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(bytes.NewReader(x.body))
+	fams, err := p.TextToMetricFamilies(bytes.NewReader(x.Body))
 	return x, fams, err
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/taskready/taskready/checks/check"
 	"github.com/taskready/taskready/checks/fixture"
+	"github.com/taskready/taskready/checks/probe"
 )
 
 var mongoOutage = disruptive{check.Func{
@@ -83,11 +84,11 @@ func fault(ctx context.Context, env check.Environment, names []string) (restore 
 // error ends the wait. It returns how long each base took and the last
 // exchange seen on each.
 func waitFor(ctx context.Context, t *check.Target, bases []string, deadline time.Duration,
-	poll func(base string) (bool, exchange), during func(base string) error) (took map[string]time.Duration, last map[string]exchange, err error) {
+	poll func(base string) (bool, probe.Exchange), during func(base string) error) (took map[string]time.Duration, last map[string]probe.Exchange, err error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
-	took, last = map[string]time.Duration{}, map[string]exchange{}
+	took, last = map[string]time.Duration{}, map[string]probe.Exchange{}
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
 	for {
@@ -118,16 +119,16 @@ func waitFor(ctx context.Context, t *check.Target, bases []string, deadline time
 }
 
 // errLiveness is a liveness failure seen during a wait.
-type errLiveness struct{ x exchange }
+type errLiveness struct{ x probe.Exchange }
 
-func (e *errLiveness) Error() string { return "/healthz answered " + e.x.answer() }
+func (e *errLiveness) Error() string { return "/healthz answered " + e.x.Answer() }
 
 // livenessHolds is a wait's during: /healthz must stay 200.
 func livenessHolds(ctx context.Context, t *check.Target, probes *int) func(string) error {
 	return func(base string) error {
 		*probes++
-		x := send(ctx, t, request{method: http.MethodGet, path: "/healthz", base: base})
-		if x.status != http.StatusOK {
+		x := probe.Send(ctx, t, probe.Request{Method: http.MethodGet, Path: "/healthz", Base: base})
+		if x.Status != http.StatusOK {
 			return &errLiveness{x}
 		}
 		return nil
@@ -135,10 +136,10 @@ func livenessHolds(ctx context.Context, t *check.Target, probes *int) func(strin
 }
 
 // readyWith is a poll that holds when /readyz answers code with status.
-func readyWith(ctx context.Context, t *check.Target, code int, statuses ...string) func(string) (bool, exchange) {
-	return func(base string) (bool, exchange) {
+func readyWith(ctx context.Context, t *check.Target, code int, statuses ...string) func(string) (bool, probe.Exchange) {
+	return func(base string) (bool, probe.Exchange) {
 		x, r, _ := readReport(ctx, t, base)
-		if x.status != code {
+		if x.Status != code {
 			return false, x
 		}
 		for _, s := range statuses {
@@ -181,7 +182,7 @@ func runMongoOutage(ctx context.Context, t *check.Target) (res check.Result) {
 	switch {
 	case errors.As(err, &lv):
 		return check.Failf("/healthz failed while MongoDB was down: liveness depends on the store, so an outage would restart every pod",
-			lv.x.evidence("200 from /healthz with MongoDB stopped", statusLine(lv.x.status), "Content-Type"))
+			lv.x.Evidence("200 from /healthz with MongoDB stopped", probe.StatusLine(lv.x.Status), "Content-Type"))
 	case err != nil:
 		evs := readyEvidence(last, "503 from /readyz within "+FaultDeadline.String()+" of stopping "+strings.Join(mongos, ", "), shown)
 		return check.Failf("/readyz did not turn 503 within "+FaultDeadline.String()+" of stopping MongoDB: the instance would stay in service unable to serve", evs...)
@@ -249,23 +250,23 @@ func runRedisOutage(ctx context.Context, t *check.Target) (res check.Result) {
 	}
 	// Readiness must settle on warn; a 503 (fail) on the way is an error
 	// of judgement: the cache is optional.
-	var failed *exchange
-	poll := func(base string) (bool, exchange) {
+	var failed *probe.Exchange
+	poll := func(base string) (bool, probe.Exchange) {
 		x, r, _ := readReport(ctx, t, base)
-		if x.status >= 500 && failed == nil {
+		if x.Status >= 500 && failed == nil {
 			failed = &x
 		}
-		return x.status == http.StatusOK && slices.Contains(degraded, r.Status), x
+		return x.Status == http.StatusOK && slices.Contains(degraded, r.Status), x
 	}
 	probes := 0
 	took, last, err := waitFor(ctx, t, bases, FaultDeadline, poll, livenessHolds(ctx, t, &probes))
 	var lv *errLiveness
 	switch {
 	case errors.As(err, &lv):
-		return check.Failf("/healthz failed while Redis was down", lv.x.evidence("200 from /healthz with Redis stopped", statusLine(lv.x.status), "Content-Type"))
+		return check.Failf("/healthz failed while Redis was down", lv.x.Evidence("200 from /healthz with Redis stopped", probe.StatusLine(lv.x.Status), "Content-Type"))
 	case failed != nil:
 		return check.Failf("/readyz failed (503) for a Redis outage: a cache outage would take every instance out of service",
-			failed.evidence("200 with status warn", statusLine(failed.status), shown...))
+			failed.Evidence("200 with status warn", probe.StatusLine(failed.Status), shown...))
 	case err != nil:
 		return check.Failf("/readyz did not say warn within "+FaultDeadline.String()+" of stopping "+redis[0]+": readiness does not reflect the cache",
 			readyEvidence(last, "200 with status warn", shown)...)
@@ -283,12 +284,12 @@ func runRedisOutage(ctx context.Context, t *check.Target) (res check.Result) {
 	// MongoDB and the rate limit counts per instance.
 	for _, b := range bases {
 		for _, p := range []string{"/api/auth/profile", "/api/tasks"} {
-			x := send(ctx, t, request{method: http.MethodGet, path: p, base: b, header: bearer(u.Token)})
-			ev := x.evidence("200 without Redis", statusLine(x.status), "Content-Type", "RateLimit-Remaining")
+			x := probe.Send(ctx, t, probe.Request{Method: http.MethodGet, Path: p, Base: b, Header: probe.Bearer(u.Token)})
+			ev := x.Evidence("200 without Redis", probe.StatusLine(x.Status), "Content-Type", "RateLimit-Remaining")
 			ev.Note = "instance " + b
 			evs = append(evs, ev)
-			if x.status != http.StatusOK {
-				return check.Failf(fmt.Sprintf("GET %s on %s answered %s with Redis down: the API fails instead of degrading", p, b, statusLine(x.status)), evs...)
+			if x.Status != http.StatusOK {
+				return check.Failf(fmt.Sprintf("GET %s on %s answered %s with Redis down: the API fails instead of degrading", p, b, probe.StatusLine(x.Status)), evs...)
 			}
 		}
 	}
@@ -306,15 +307,15 @@ func runRedisOutage(ctx context.Context, t *check.Target) (res check.Result) {
 }
 
 // readyEvidence is one evidence per instance's last readiness answer.
-func readyEvidence(last map[string]exchange, expected string, shown []string) []check.Evidence {
+func readyEvidence(last map[string]probe.Exchange, expected string, shown []string) []check.Evidence {
 	var evs []check.Evidence
 	for _, base := range slices.Sorted(maps.Keys(last)) {
 		x := last[base]
 		observed := "no answer"
-		if x.status != 0 {
-			observed = statusLine(x.status)
+		if x.Status != 0 {
+			observed = probe.StatusLine(x.Status)
 		}
-		ev := x.evidence(expected, observed, shown...)
+		ev := x.Evidence(expected, observed, shown...)
 		ev.Note = "instance " + base
 		evs = append(evs, ev)
 	}

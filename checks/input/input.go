@@ -32,7 +32,7 @@
 // password, five login attempts in input.operator-injection-login and two
 // in input.no-leak) and about two hundred other requests; the largest
 // body is 1 MiB, sent paced (a pause of at most a second after its head,
-// see pacedBody) so that the target's 413 can be read. A 429 is reported
+// see probe.Request.Paced) so that the target's 413 can be read. A 429 is reported
 // as an error (no verdict).
 //
 // # Severity
@@ -61,6 +61,7 @@ import (
 
 	"github.com/taskready/taskready/checks/check"
 	"github.com/taskready/taskready/checks/fixture"
+	"github.com/taskready/taskready/checks/probe"
 )
 
 // The check ids, stable across versions: policies and baselines use them.
@@ -157,10 +158,10 @@ var (
 // default).
 type users struct{ a, b *fixture.User }
 
-var shared memo[*users]
+var shared probe.Memo[*users]
 
 func pair(ctx context.Context, t *check.Target) (*users, *check.Result) {
-	u, err := shared.get(ctx, t, func(ctx context.Context) (*users, error) {
+	u, err := shared.Get(ctx, t, func(ctx context.Context) (*users, error) {
 		a, err := fixture.NewUser(ctx, t)
 		if err != nil {
 			return nil, err
@@ -172,7 +173,7 @@ func pair(ctx context.Context, t *check.Target) (*users, *check.Result) {
 		return &users{a: a, b: b}, nil
 	})
 	if err != nil {
-		r := errorResult("could not register the fixture users", err)
+		r := probe.ErrorResult("could not register the fixture users", err, nil)
 		return nil, &r
 	}
 	return u, nil
@@ -191,13 +192,13 @@ func deleteTask(ctx context.Context, t *check.Target, u *fixture.User, id string
 
 // removeCreated deletes a task a flawed target created from a probe it
 // should have refused.
-func removeCreated(ctx context.Context, t *check.Target, u *fixture.User, p *reply) {
+func removeCreated(ctx context.Context, t *check.Target, u *fixture.User, x probe.Exchange) {
 	var v struct {
 		Task struct {
 			ID string `json:"_id"`
 		} `json:"task"`
 	}
-	if p != nil && p.status/100 == 2 && json.Unmarshal(p.body, &v) == nil && v.Task.ID != "" {
+	if x.Status/100 == 2 && x.Decode(&v) && v.Task.ID != "" {
 		deleteTask(ctx, t, u, v.Task.ID)
 	}
 }
@@ -225,16 +226,16 @@ func mustJSON(v any) []byte {
 }
 
 // refused4xx judges an answer that must be a 4xx refusal.
-func refused4xx(p *reply) (verdict, string) {
+func refused4xx(p probe.Exchange) (probe.Verdict, string) {
 	switch {
-	case p.status >= 400 && p.status < 500:
-		return ok, fmt.Sprint(p.status)
-	case p.status >= 200 && p.status < 300:
-		return fail, fmt.Sprintf("%d: accepted", p.status)
-	case p.status >= 500:
-		return fail, fmt.Sprintf("%d: a server error", p.status)
+	case p.Status >= 400 && p.Status < 500:
+		return probe.OK, fmt.Sprint(p.Status)
+	case p.Status >= 200 && p.Status < 300:
+		return probe.Fail, fmt.Sprintf("%d: accepted", p.Status)
+	case p.Status >= 500:
+		return probe.Fail, fmt.Sprintf("%d: a server error", p.Status)
 	}
-	return warn, fmt.Sprintf("%d: neither accepted nor refused", p.status)
+	return probe.Warn, fmt.Sprintf("%d: neither accepted nor refused", p.Status)
 }
 
 // input.operator-injection-login
@@ -255,28 +256,27 @@ func loginInjection(ctx context.Context, t *check.Target) check.Result {
 		{"$ne email, the real password", map[string]any{"email": map[string]any{"$ne": nil}, "password": a.Password}},
 	}
 	const expected = "4xx (400 or 401), no token"
-	var tl tally
+	tl := newTally()
 	for _, b := range bodies {
 		if err := ctx.Err(); err != nil {
-			return errorResult("stopped", err)
+			return probe.ErrorResult("stopped", err, nil)
 		}
-		q := request{method: http.MethodPost, path: "/api/auth/login", what: b.what, body: mustJSON(b.body)}
-		p, err := send(ctx, t, q)
-		tl.record(q, p, err, expected, func(p *reply) (verdict, string) {
-			if v, s := refused4xx(p); v != ok {
-				if p.status/100 == 2 {
+		q := probe.Request{Method: http.MethodPost, Path: "/api/auth/login", Label: b.what, Header: header("", ""), Body: mustJSON(b.body)}
+		tl.Record(probe.Send(ctx, t, q), expected, func(p probe.Exchange) (probe.Verdict, string) {
+			if v, s := refused4xx(p); v != probe.OK {
+				if p.Status/100 == 2 {
 					s += ": logged in"
 				}
 				return v, s
 			}
-			if strings.Contains(string(p.body), `"token"`) || jwtLike.Match(p.body) {
-				return fail, fmt.Sprintf("%d, but the answer carries a token", p.status)
+			if strings.Contains(string(p.Body), `"token"`) || probe.JWT.Match(p.Body) {
+				return probe.Fail, fmt.Sprintf("%d, but the answer carries a token", p.Status)
 			}
-			return ok, ""
+			return probe.OK, ""
 		})
 	}
-	return tl.result("login bodies with operator objects were not refused",
-		fmt.Sprintf("all %d login bodies with operator objects ($gt, $ne, $regex) got a 4xx without a token", tl.sent))
+	return result(&tl, "login bodies with operator objects were not refused",
+		fmt.Sprintf("all %d login bodies with operator objects ($gt, $ne, $regex) got a 4xx without a token", tl.Sent))
 }
 
 // queryProbe is one list query; strict means any task in a 200 answer
@@ -298,12 +298,12 @@ func queryInjection(ctx context.Context, t *check.Target) check.Result {
 	a, b := us.a, us.b
 	mine, err := fixture.NewTask(ctx, t, a, title(t, "injection probe"))
 	if err != nil {
-		return errorResult("could not create A's task", err)
+		return probe.ErrorResult("could not create A's task", err, nil)
 	}
 	defer deleteTask(ctx, t, a, mine.ID)
 	theirs, err := fixture.NewTask(ctx, t, b, title(t, "injection probe of B"))
 	if err != nil {
-		return errorResult("could not create B's task", err)
+		return probe.ErrorResult("could not create B's task", err, nil)
 	}
 	defer deleteTask(ctx, t, b, theirs.ID)
 
@@ -320,30 +320,29 @@ func queryInjection(ctx context.Context, t *check.Target) check.Result {
 		probes = append(probes, queryProbe{query: "search=" + url.QueryEscape(s), what: "search=" + s, search: s, strict: true})
 	}
 	const expected = "4xx, or 200 with no task the query did not match as plain text; never another user's task, never 5xx"
-	var tl tally
+	tl := newTally()
 	for _, pr := range probes {
 		if err := ctx.Err(); err != nil {
-			return errorResult("stopped", err)
+			return probe.ErrorResult("stopped", err, nil)
 		}
-		q := request{method: http.MethodGet, path: "/api/tasks?" + pr.query, what: pr.what, token: a.Token}
-		p, err := send(ctx, t, q)
-		tl.record(q, p, err, expected, func(p *reply) (verdict, string) {
+		q := probe.Request{Method: http.MethodGet, Path: "/api/tasks?" + pr.query, Label: pr.what, Header: header(a.Token, "")}
+		tl.Record(probe.Send(ctx, t, q), expected, func(p probe.Exchange) (probe.Verdict, string) {
 			return judgeList(p, pr, a.ID, theirs.ID)
 		})
 	}
-	return tl.result("list queries with operators or metacharacters were not handled as plain text",
-		fmt.Sprintf("all %d list queries with operator keys or regular-expression metacharacters got a 4xx or an empty list; none showed B's task", tl.sent))
+	return result(&tl, "list queries with operators or metacharacters were not handled as plain text",
+		fmt.Sprintf("all %d list queries with operator keys or regular-expression metacharacters got a 4xx or an empty list; none showed B's task", tl.Sent))
 }
 
 // judgeList judges one answer of queryInjection.
-func judgeList(p *reply, pr queryProbe, aID, theirs string) (verdict, string) {
+func judgeList(p probe.Exchange, pr queryProbe, aID, theirs string) (probe.Verdict, string) {
 	switch {
-	case p.status >= 500:
-		return fail, fmt.Sprintf("%d: a server error", p.status)
-	case p.status >= 400:
-		return ok, ""
-	case p.status != http.StatusOK:
-		return warn, fmt.Sprintf("%d: neither a list nor a refusal", p.status)
+	case p.Status >= 500:
+		return probe.Fail, fmt.Sprintf("%d: a server error", p.Status)
+	case p.Status >= 400:
+		return probe.OK, ""
+	case p.Status != http.StatusOK:
+		return probe.Warn, fmt.Sprintf("%d: neither a list nor a refusal", p.Status)
 	}
 	var v struct {
 		Tasks []struct {
@@ -352,8 +351,8 @@ func judgeList(p *reply, pr queryProbe, aID, theirs string) (verdict, string) {
 			User  any    `json:"user"`
 		} `json:"tasks"`
 	}
-	if json.Unmarshal(p.body, &v) != nil {
-		return warn, "200 but not a task list"
+	if !p.Decode(&v) {
+		return probe.Warn, "200 but not a task list"
 	}
 	var others, data []string
 	for _, tk := range v.Tasks {
@@ -368,11 +367,11 @@ func judgeList(p *reply, pr queryProbe, aID, theirs string) (verdict, string) {
 	}
 	switch {
 	case len(others) > 0:
-		return fail, fmt.Sprintf("200 with %d task(s) of another user (%s): the query was applied as an operator", len(others), strings.Join(others, ", "))
+		return probe.Fail, fmt.Sprintf("200 with %d task(s) of another user (%s): the query was applied as an operator", len(others), strings.Join(others, ", "))
 	case pr.strict && len(data) > 0:
-		return fail, fmt.Sprintf("200 with %d task(s) that do not match it as plain text: the operator or pattern was applied, or the key ignored", len(data))
+		return probe.Fail, fmt.Sprintf("200 with %d task(s) that do not match it as plain text: the operator or pattern was applied, or the key ignored", len(data))
 	}
-	return ok, ""
+	return probe.OK, ""
 }
 
 // owner is a task's user id, whether the answer names it or, populated,
@@ -400,18 +399,18 @@ func wrongTypes(ctx context.Context, t *check.Target) check.Result {
 	a := us.a
 	own, err := fixture.NewTask(ctx, t, a, title(t, "wrong types"))
 	if err != nil {
-		return errorResult("could not create A's task", err)
+		return probe.ErrorResult("could not create A's task", err, nil)
 	}
 	defer deleteTask(ctx, t, a, own.ID)
 	ttl := title(t, "wrong types probe")
-	create := func(what, body string) request {
-		return request{method: http.MethodPost, path: "/api/tasks", what: what, token: a.Token, body: []byte(body)}
+	create := func(what, body string) probe.Request {
+		return probe.Request{Method: http.MethodPost, Path: "/api/tasks", Label: what, Header: header(a.Token, ""), Body: []byte(body)}
 	}
-	update := func(what, body string) request {
-		return request{method: http.MethodPut, path: "/api/tasks/" + own.ID, what: what, token: a.Token, body: []byte(body)}
+	update := func(what, body string) probe.Request {
+		return probe.Request{Method: http.MethodPut, Path: "/api/tasks/" + own.ID, Label: what, Header: header(a.Token, ""), Body: []byte(body)}
 	}
 	qt := func(s string) string { b, _ := json.Marshal(s); return string(b) }
-	probes := []request{
+	probes := []probe.Request{
 		create("title is a number", `{"title":123}`),
 		create("title is a boolean", `{"title":true}`),
 		create("title is an array", `{"title":["a","b"]}`),
@@ -424,28 +423,28 @@ func wrongTypes(ctx context.Context, t *check.Target) check.Result {
 		create("the body is a string", qt(ttl)),
 		create("the body is a number", `42`),
 		create("malformed JSON", `{"title":`),
-		{method: http.MethodPost, path: "/api/tasks", what: "JSON sent as text/plain", token: a.Token, contentType: "text/plain", body: []byte(`{"title":` + qt(ttl) + `}`)},
+		{Method: http.MethodPost, Path: "/api/tasks", Label: "JSON sent as text/plain", Header: header(a.Token, "text/plain"), Body: []byte(`{"title":` + qt(ttl) + `}`)},
 		update("title is a number", `{"title":123}`),
 		update("status is an operator object", `{"status":{"$ne":"x"}}`),
 		update("description is an array", `{"description":["x"]}`),
 		// A target that accepts it leaves a user with a fixture.Email
 		// address, which fixture.Cleanup removes.
-		{method: http.MethodPost, path: "/api/auth/register", what: "password is an array",
-			body: mustJSON(map[string]any{"name": "Readiness Check", "email": fixture.Email(t), "password": []string{fixture.Password}})},
+		{Method: http.MethodPost, Path: "/api/auth/register", Label: "password is an array", Header: header("", ""),
+			Body: mustJSON(map[string]any{"name": "Readiness Check", "email": fixture.Email(t), "password": []string{fixture.Password}})},
 	}
-	var tl tally
+	tl := newTally()
 	for _, q := range probes {
 		if err := ctx.Err(); err != nil {
-			return errorResult("stopped", err)
+			return probe.ErrorResult("stopped", err, nil)
 		}
-		p, err := send(ctx, t, q)
-		tl.record(q, p, err, "4xx naming the problem", refused4xx)
-		if q.method == http.MethodPost && q.path == "/api/tasks" {
-			removeCreated(ctx, t, a, p)
+		x := probe.Send(ctx, t, q)
+		tl.Record(x, "4xx naming the problem", refused4xx)
+		if q.Method == http.MethodPost && q.Path == "/api/tasks" {
+			removeCreated(ctx, t, a, x)
 		}
 	}
-	return tl.result("bodies with values of the wrong type were not refused with 4xx",
-		fmt.Sprintf("all %d bodies with values of the wrong type (numbers, booleans, arrays, objects, operator objects, non-object bodies, malformed JSON, text/plain) got a 4xx", tl.sent))
+	return result(&tl, "bodies with values of the wrong type were not refused with 4xx",
+		fmt.Sprintf("all %d bodies with values of the wrong type (numbers, booleans, arrays, objects, operator objects, non-object bodies, malformed JSON, text/plain) got a 4xx", tl.Sent))
 }
 
 // input.invalid-id
@@ -464,33 +463,32 @@ func invalidID(ctx context.Context, t *check.Target) check.Result {
 		{"%7B%22%24ne%22%3Anull%7D", `{"$ne":null}`},
 		{"000000000000000000000000", "a valid ObjectId of no task"},
 	}
-	judge := func(p *reply) (verdict, string) {
+	judge := func(p probe.Exchange) (probe.Verdict, string) {
 		switch {
-		case p.status == http.StatusNotFound || p.status == http.StatusBadRequest:
-			return ok, ""
-		case p.status/100 == 2:
-			return fail, fmt.Sprintf("%d: the id matched something", p.status)
-		case p.status >= 500:
-			return fail, fmt.Sprintf("%d: a server error", p.status)
+		case p.Status == http.StatusNotFound || p.Status == http.StatusBadRequest:
+			return probe.OK, ""
+		case p.Status/100 == 2:
+			return probe.Fail, fmt.Sprintf("%d: the id matched something", p.Status)
+		case p.Status >= 500:
+			return probe.Fail, fmt.Sprintf("%d: a server error", p.Status)
 		}
-		return warn, fmt.Sprintf("%d: refused, but neither 404 nor 400", p.status)
+		return probe.Warn, fmt.Sprintf("%d: refused, but neither 404 nor 400", p.Status)
 	}
-	var tl tally
+	tl := newTally()
 	for _, id := range ids {
 		for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
 			if err := ctx.Err(); err != nil {
-				return errorResult("stopped", err)
+				return probe.ErrorResult("stopped", err, nil)
 			}
-			q := request{method: m, path: "/api/tasks/" + id.path, what: "id is " + id.what, token: a.Token}
+			q := probe.Request{Method: m, Path: "/api/tasks/" + id.path, Label: "id is " + id.what, Header: header(a.Token, "")}
 			if m == http.MethodPut {
-				q.body = []byte(`{"title":"changed by an invalid-id probe"}`)
+				q.Body = []byte(`{"title":"changed by an invalid-id probe"}`)
 			}
-			p, err := send(ctx, t, q)
-			tl.record(q, p, err, "404 (or 400)", judge)
+			tl.Record(probe.Send(ctx, t, q), "404 (or 400)", judge)
 		}
 	}
-	return tl.result("requests with invalid ids did not get 404 or 400",
-		fmt.Sprintf("all %d GET/PUT/DELETE requests with invalid or unknown ids got 404 or 400", tl.sent))
+	return result(&tl, "requests with invalid ids did not get 404 or 400",
+		fmt.Sprintf("all %d GET/PUT/DELETE requests with invalid or unknown ids got 404 or 400", tl.Sent))
 }
 
 // oversize is the size of the oversized body: ten times the contract's
@@ -513,63 +511,62 @@ func oversizedBody(ctx context.Context, t *check.Target) check.Result {
 	a := us.a
 	body := bigBody(t, oversize)
 	shown := fmt.Sprintf(`{"title":"…","padding":"aaaa…"} (%d KiB)`, len(body)>>10)
-	judge := func(p *reply) (verdict, string) {
+	judge := func(p probe.Exchange) (probe.Verdict, string) {
 		switch {
-		case p.status == http.StatusRequestEntityTooLarge:
-			return ok, ""
-		case p.status/100 == 2:
-			return fail, fmt.Sprintf("%d: a %d KiB body was accepted", p.status, len(body)>>10)
-		case p.status >= 500:
-			return fail, fmt.Sprintf("%d: a server error", p.status)
+		case p.Status == http.StatusRequestEntityTooLarge:
+			return probe.OK, ""
+		case p.Status/100 == 2:
+			return probe.Fail, fmt.Sprintf("%d: a %d KiB body was accepted", p.Status, len(body)>>10)
+		case p.Status >= 500:
+			return probe.Fail, fmt.Sprintf("%d: a server error", p.Status)
 		}
-		return warn, fmt.Sprintf("%d: refused, but not with 413", p.status)
+		return probe.Warn, fmt.Sprintf("%d: refused, but not with 413", p.Status)
 	}
-	var tl tally
+	tl := newTally()
 	resets := 0
 	for _, chunked := range []bool{false, true} {
 		what := "1 MiB with Content-Length"
 		if chunked {
 			what = "1 MiB chunked, no Content-Length"
 		}
-		q := request{method: http.MethodPost, path: "/api/tasks", what: what, token: a.Token, body: body, bodyShown: shown, chunked: chunked, paced: true}
-		p, err := sendBig(ctx, t, q, &resets)
-		if err != nil && p == nil && ctx.Err() == nil {
+		q := probe.Request{Method: http.MethodPost, Path: "/api/tasks", Label: what, Header: header(a.Token, ""), Body: body, BodyShown: shown, Chunked: chunked, Paced: true}
+		x := sendBig(ctx, t, q, &resets)
+		if x.Status == 0 && ctx.Err() == nil {
 			// Every attempt was cut: the body was refused, but the client
 			// never learnt why.
-			tl.sent++
-			tl.note(warn, check.Evidence{Request: q.String(), Expected: "413",
-				Observed: fmt.Sprintf("no answer in %d attempts, the connection closed while the body was sent: %v", bigAttempts, err)})
+			tl.Sent++
+			tl.Note(probe.Warn, check.Evidence{Request: x.Call(), Expected: "413",
+				Observed: fmt.Sprintf("no answer in %d attempts, the connection closed while the body was sent: %v", bigAttempts, x.Err)})
 			continue
 		}
-		tl.record(q, p, err, "413", judge)
-		removeCreated(ctx, t, a, p)
+		tl.Record(x, "413", judge)
+		removeCreated(ctx, t, a, x)
 	}
 	msg := fmt.Sprintf("both %d KiB bodies (with Content-Length and chunked) got 413", len(body)>>10)
 	if resets > 0 {
 		msg += fmt.Sprintf(" (after %d attempt(s) cut by a connection reset: the target closes without draining the body, so a client may lose the 413; RFC 9112 §9.6)", resets)
 	}
-	return tl.result("oversized bodies were not refused with 413", msg)
+	return result(&tl, "oversized bodies were not refused with 413", msg)
 }
 
 // bigAttempts bounds the attempts of one oversized probe.
 const bigAttempts = 5
 
-// sendBig sends an oversized body, paced (see pacedBody), and again when
+// sendBig sends an oversized body, paced (see probe.Request.Paced), and again when
 // the connection is cut all the same: a server that answers 413 and
 // closes without draining the rest of the body (no lingering close, RFC
 // 9112 §9.6) makes the client's TCP stack reset, which can lose the 413.
 // That is a race, so a bounded number of attempts sees the answer when
 // there is one; resets counts the cut attempts.
-func sendBig(ctx context.Context, t *check.Target, q request, resets *int) (*reply, error) {
-	var err error
+func sendBig(ctx context.Context, t *check.Target, q probe.Request, resets *int) probe.Exchange {
+	var x probe.Exchange
 	for range bigAttempts {
-		var p *reply
-		if p, err = send(ctx, t, q); p != nil || ctx.Err() != nil || !cut(err) {
-			return p, err
+		if x = probe.Send(ctx, t, q); x.Status != 0 || ctx.Err() != nil || !cut(x.Err) {
+			return x
 		}
 		*resets++
 	}
-	return nil, err
+	return x
 }
 
 // cut reports whether err is a connection closed under a request.
@@ -611,37 +608,38 @@ func deepNesting(ctx context.Context, t *check.Target) check.Result {
 	// hold the check until its deadline.
 	bound := 5*limit + 2*time.Second
 	expected := fmt.Sprintf("4xx within %s (policy max_error_latency)", limit)
-	var tl tally
+	tl := newTally()
 	for _, n := range nested() {
-		q := request{method: http.MethodPost, path: "/api/tasks", what: n.what, token: a.Token, body: []byte(n.body),
-			bodyShown: clip(n.body, 40) + " … " + n.body[len(n.body)-20:]}
+		q := probe.Request{Method: http.MethodPost, Path: "/api/tasks", Label: n.what, Header: header(a.Token, ""), Body: []byte(n.body),
+			BodyShown: probe.Clip(n.body, 40) + " … " + n.body[len(n.body)-20:]}
 		pctx, cancel := context.WithTimeout(ctx, bound)
-		p, err := send(pctx, t, q)
+		x := probe.Send(pctx, t, q)
 		cancel()
+		err := x.Problem()
 		var ne net.Error
 		switch {
 		case err != nil && ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()):
-			tl.sent++
-			tl.note(fail, check.Evidence{Request: q.String(), Expected: expected, Observed: fmt.Sprintf("no answer within %s", bound)})
+			tl.Sent++
+			tl.Note(probe.Fail, check.Evidence{Request: x.Call(), Expected: expected, Observed: fmt.Sprintf("no answer within %s", bound)})
 			continue
-		case err != nil && p == nil && ctx.Err() == nil:
-			tl.sent++
-			tl.note(warn, check.Evidence{Request: q.String(), Expected: expected, Observed: "no answer: " + err.Error()})
+		case err != nil && x.Status == 0 && ctx.Err() == nil:
+			tl.Sent++
+			tl.Note(probe.Warn, check.Evidence{Request: x.Call(), Expected: expected, Observed: "no answer: " + err.Error()})
 			continue
 		}
-		tl.record(q, p, err, expected, func(p *reply) (verdict, string) {
-			if v, s := refused4xx(p); v != ok {
+		tl.Record(x, expected, func(p probe.Exchange) (probe.Verdict, string) {
+			if v, s := refused4xx(p); v != probe.OK {
 				return v, s
 			}
-			if p.took > limit {
-				return fail, fmt.Sprintf("%d after %s, over the policy's %s", p.status, p.took.Round(time.Millisecond), limit)
+			if p.Took > limit {
+				return probe.Fail, fmt.Sprintf("%d after %s, over the policy's %s", p.Status, p.Took.Round(time.Millisecond), limit)
 			}
-			return ok, ""
+			return probe.OK, ""
 		})
-		removeCreated(ctx, t, a, p)
+		removeCreated(ctx, t, a, x)
 	}
-	return tl.result("deeply nested bodies were not refused quickly",
-		fmt.Sprintf("all %d bodies nested %d levels deep got a 4xx within %s", tl.sent, depth, limit))
+	return result(&tl, "deeply nested bodies were not refused quickly",
+		fmt.Sprintf("all %d bodies nested %d levels deep got a 4xx within %s", tl.Sent, depth, limit))
 }
 
 // leak is a pattern that betrays internals in an error body.
@@ -674,7 +672,7 @@ func leaked(body []byte) []string {
 	var out []string
 	for _, l := range leaks {
 		if m := l.re.Find(body); m != nil {
-			out = append(out, fmt.Sprintf("%s: %q", l.what, clip(oneLine(string(m)), 80)))
+			out = append(out, fmt.Sprintf("%s: %q", l.what, probe.Clip(probe.OneLine(string(m)), 80)))
 		}
 	}
 	return out
@@ -689,19 +687,19 @@ func noLeak(ctx context.Context, t *check.Target) check.Result {
 	a := us.b // B's budget: the API limits requests per user
 	own, err := fixture.NewTask(ctx, t, a, title(t, "no leak"))
 	if err != nil {
-		return errorResult("could not create A's task", err)
+		return probe.ErrorResult("could not create A's task", err, nil)
 	}
 	defer deleteTask(ctx, t, a, own.ID)
 	tok := a.Token
-	post := func(what, ct, body string) request {
-		return request{method: http.MethodPost, path: "/api/tasks", what: what, token: tok, contentType: ct, body: []byte(body)}
+	post := func(what, ct, body string) probe.Request {
+		return probe.Request{Method: http.MethodPost, Path: "/api/tasks", Label: what, Header: header(tok, ct), Body: []byte(body)}
 	}
-	get := func(what, path, token string) request {
-		return request{method: http.MethodGet, path: path, what: what, token: token}
+	get := func(what, path, token string) probe.Request {
+		return probe.Request{Method: http.MethodGet, Path: path, Label: what, Header: header(token, "")}
 	}
 	deep := nested()[0]
 	big := bigBody(t, oversize)
-	probes := []request{
+	probes := []probe.Request{
 		post("malformed JSON", "", `{"title":`),
 		post("invalid UTF-8", "", "{\"title\":\"\xff\xfe\"}"),
 		post("JSON sent as text/plain", "text/plain", `{"title":"x"}`),
@@ -709,13 +707,13 @@ func noLeak(ctx context.Context, t *check.Target) check.Result {
 		post("title is a number out of range", "", `{"title":1e999}`),
 		post("the body is an array", "", `[1,2]`),
 		post("status is an unknown value", "", `{"title":"x","status":"done"}`),
-		{method: http.MethodPost, path: "/api/tasks", what: deep.what, token: tok, body: []byte(deep.body), bodyShown: clip(deep.body, 40) + " …"},
-		{method: http.MethodPost, path: "/api/tasks", what: "1 MiB body", token: tok, body: big, bodyShown: fmt.Sprintf("(%d KiB)", len(big)>>10), paced: true},
+		{Method: http.MethodPost, Path: "/api/tasks", Label: deep.what, Header: header(tok, ""), Body: []byte(deep.body), BodyShown: probe.Clip(deep.body, 40) + " …"},
+		{Method: http.MethodPost, Path: "/api/tasks", Label: "1 MiB body", Header: header(tok, ""), Body: big, BodyShown: fmt.Sprintf("(%d KiB)", len(big)>>10), Paced: true},
 		get("id is not an ObjectId", "/api/tasks/not-an-id", tok),
 		get("id is $where", "/api/tasks/%24where", tok),
 		get("id is 24 characters, not hex", "/api/tasks/zzzzzzzzzzzzzzzzzzzzzzzz", tok),
-		{method: http.MethodPut, path: "/api/tasks/not-an-id", what: "update of an invalid id", token: tok, body: []byte(`{"title":"x"}`)},
-		{method: http.MethodPatch, path: "/api/tasks/" + own.ID, what: "an unsupported method", token: tok, body: []byte(`{"title":"x"}`)},
+		{Method: http.MethodPut, Path: "/api/tasks/not-an-id", Label: "update of an invalid id", Header: header(tok, ""), Body: []byte(`{"title":"x"}`)},
+		{Method: http.MethodPatch, Path: "/api/tasks/" + own.ID, Label: "an unsupported method", Header: header(tok, ""), Body: []byte(`{"title":"x"}`)},
 		get("an unknown route", "/api/does-not-exist", tok),
 		get("a path below a task", "/api/tasks/"+own.ID+"/x", tok),
 		get("status[$ne]=x", "/api/tasks?status%5B%24ne%5D=x", tok),
@@ -725,63 +723,60 @@ func noLeak(ctx context.Context, t *check.Target) check.Result {
 		get("limit=abc", "/api/tasks?limit=abc", tok),
 		get("a garbage token", "/api/auth/profile", "not-a-jwt"),
 		get("a token of another signature", "/api/auth/profile", "eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl"),
-		{method: http.MethodPost, path: "/api/auth/login", what: "operator objects", body: []byte(`{"email":{"$gt":""},"password":{"$gt":""}}`)},
-		{method: http.MethodPost, path: "/api/auth/login", what: "malformed JSON", body: []byte(`{"email":`)},
+		{Method: http.MethodPost, Path: "/api/auth/login", Label: "operator objects", Header: header("", ""), Body: []byte(`{"email":{"$gt":""},"password":{"$gt":""}}`)},
+		{Method: http.MethodPost, Path: "/api/auth/login", Label: "malformed JSON", Header: header("", ""), Body: []byte(`{"email":`)},
 	}
-	var tl tally
+	tl := newTally()
 	errBodies, unanswered := 0, 0
 	for _, q := range probes {
 		if err := ctx.Err(); err != nil {
-			return errorResult("stopped", err)
+			return probe.ErrorResult("stopped", err, nil)
 		}
-		p, err := send(ctx, t, q)
-		var le limitedError
+		x := probe.Send(ctx, t, q)
 		switch {
-		case errors.As(err, &le):
-			tl.record(q, p, err, "", nil)
+		case errors.Is(x.Problem(), probe.ErrRateLimited):
+			tl.Record(x, "", nil)
 			continue
-		case err != nil && p == nil:
+		case x.Status == 0:
 			unanswered++ // nothing to read; input.still-healthy says if it hurt
 			continue
 		}
-		removeCreated(ctx, t, a, p)
-		if p.status < 400 {
+		removeCreated(ctx, t, a, x)
+		if x.Status < 400 {
 			continue
 		}
 		errBodies++
-		tl.sent++
-		if found := leaked(p.body); len(found) > 0 {
-			tl.note(fail, check.Evidence{Request: q.String(), Response: p.String(),
-				Expected: "a generic {message}: no stack trace, file path, driver or internal error text", Observed: strings.Join(found, "; ")})
+		tl.Sent++
+		if found := leaked(x.Body); len(found) > 0 {
+			tl.Note(probe.Fail, x.Evidence("a generic {message}: no stack trace, file path, driver or internal error text", strings.Join(found, "; "), answerHeaders...))
 		}
 	}
 	msg := fmt.Sprintf("none of the %d error bodies (malformed, mistyped and oversized bodies, invalid ids, unknown routes and methods, injected queries, bad tokens) carries a stack trace, a file path or a driver error", errBodies)
 	if unanswered > 0 {
 		msg += fmt.Sprintf(" (%d probe(s) got no answer to read)", unanswered)
 	}
-	return tl.result("error bodies leak internals", msg)
+	return result(&tl, "error bodies leak internals", msg)
 }
 
 // input.still-healthy
 func stillHealthy(ctx context.Context, t *check.Target) check.Result {
-	q := request{method: http.MethodGet, path: "/api/health", what: "after the other input checks"}
-	p, err := send(ctx, t, q)
+	x := probe.Send(ctx, t, probe.Request{Method: http.MethodGet, Path: "/api/health", Label: "after the other input checks", Header: header("", "")})
 	ev := func(observed string) check.Evidence {
-		return check.Evidence{Request: q.String(), Response: p.String(), Expected: `200 {"status":"OK"}`, Observed: observed}
+		return x.Evidence(`200 {"status":"OK"}`, observed, answerHeaders...)
 	}
-	var le limitedError
+	err := x.Problem()
 	switch {
-	case errors.As(err, &le):
-		return errorResult("the health check was rate limited", err)
+	case errors.Is(err, probe.ErrRateLimited):
+		return probe.ErrorResult("the health check was rate limited", err, nil)
 	case err != nil:
 		return check.Failf("the API no longer answers its health check: "+err.Error(), ev("no answer: "+err.Error()))
-	case p.status != http.StatusOK:
-		return check.Failf(fmt.Sprintf("the health check answers %d after the hostile input", p.status), ev(fmt.Sprint(p.status)))
+	case x.Status != http.StatusOK:
+		return check.Failf(fmt.Sprintf("the health check answers %d after the hostile input", x.Status), ev(fmt.Sprint(x.Status)))
 	}
 	var v struct {
 		Status string `json:"status"`
 	}
-	if json.Unmarshal(p.body, &v) != nil || !strings.EqualFold(v.Status, "OK") {
+	if !x.Decode(&v) || !strings.EqualFold(v.Status, "OK") {
 		return check.Warnf(`the health check answers 200 but not {"status":"OK"}`, ev("200 with another body"))
 	}
 	return check.Passf("GET /api/health still answers 200 OK after the other input checks")

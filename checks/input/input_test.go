@@ -2,140 +2,38 @@ package input_test
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/taskready/taskready/checks/check"
 	"github.com/taskready/taskready/checks/fixture"
 	"github.com/taskready/taskready/checks/input"
-	"github.com/taskready/taskready/loadtest/env"
+	"github.com/taskready/taskready/checks/internal/checktest"
 )
 
-// apiBin is the taskapi binary, built once per test process.
-var apiBin struct {
-	once sync.Once
-	dir  string
-	path string
-	err  error
-}
+func TestMain(m *testing.M) { checktest.Main(m) }
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if apiBin.dir != "" {
-		os.RemoveAll(apiBin.dir)
-	}
-	os.Exit(code)
-}
+var fakeTok = regexp.MustCompile(`tok-[0-9a-f]{32}`)
 
-// buildAPI compiles cmd/taskapi once, as loadtest/env's tests do.
-func buildAPI(t *testing.T) string {
-	t.Helper()
-	apiBin.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		if apiBin.dir, apiBin.err = os.MkdirTemp("", "checks-input-taskapi-"); apiBin.err != nil {
-			return
-		}
-		path := filepath.Join(apiBin.dir, "taskapi")
-		if out, err := exec.CommandContext(ctx, "go", "build", "-o", path, "../../cmd/taskapi").CombinedOutput(); err != nil {
-			apiBin.err = fmt.Errorf("go build ./cmd/taskapi: %w\n%s", err, out)
-			return
-		}
-		apiBin.path = path
-	})
-	if apiBin.err != nil {
-		t.Fatal(apiBin.err)
-	}
-	return apiBin.path
-}
-
-// run runs every check against target and returns the results by id.
+// run runs every check against target and returns the results by id; no
+// evidence may show a token.
 func run(t *testing.T, target *check.Target, checks []check.Check) map[string]check.Result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	out := map[string]check.Result{}
-	for _, c := range checks {
-		res := c.Run(ctx, target)
-		out[c.Meta().ID] = res
-		t.Logf("%-32s %-8s %s", c.Meta().ID, res.Status, res.Message)
-		for _, e := range res.Evidence {
-			t.Logf("    request:  %s\n    response: %s\n    expected: %s | observed: %s %s", e.Request, e.Response, e.Expected, e.Observed, e.Note)
-		}
-		assertSafeEvidence(t, c.Meta().ID, res)
-	}
-	return out
-}
-
-var (
-	realJWT = regexp.MustCompile(`eyJ[\w-]+\.eyJ[\w-]+\.[\w-]*`)
-	fakeTok = regexp.MustCompile(`tok-[0-9a-f]{32}`)
-)
-
-// assertSafeEvidence: a message always; no token in any evidence; a
-// failure names the request and what was observed.
-func assertSafeEvidence(t *testing.T, id string, res check.Result) {
-	t.Helper()
-	if res.Message == "" {
-		t.Errorf("%s: empty message", id)
-	}
-	for _, e := range res.Evidence {
-		for _, s := range []string{e.Request, e.Response, e.Expected, e.Observed, e.Note} {
-			for _, re := range []*regexp.Regexp{realJWT, fakeTok} {
-				if re.MatchString(s) {
-					t.Errorf("%s: evidence shows a secret (%s): %q", id, re, s)
-				}
-			}
-		}
-	}
-	for _, e := range res.Evidence {
-		if i := strings.LastIndex(e.Response, "body: "); i >= 0 && len(e.Response)-i-len("body: ") > 300 {
-			t.Errorf("%s: body excerpt over 300 bytes: %q", id, e.Response[i:])
-		}
-	}
-	if res.Status == check.Fail {
-		useful := slices.ContainsFunc(res.Evidence, func(e check.Evidence) bool { return e.Request != "" && e.Observed != "" })
-		if !useful {
-			t.Errorf("%s failed without evidence naming the request and what was observed: %+v", id, res.Evidence)
-		}
-	}
+	return checktest.RunAll(t, target, checks, fakeTok)
 }
 
 // Against the real API every check passes, and the checks leave no task
 // behind: the one fixture.Cleanup after them removes only users.
 func TestRealAPI(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the real API with embedded stores; skipped in -short mode")
-	}
+	e := checktest.API(t, 1, checktest.NoRateLimits...)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	e, err := env.Up(ctx, env.NewEmbedded(env.EmbeddedOptions{}), env.Options{
-		APIBinary: buildAPI(t), Instances: 1,
-		APIEnv: []string{"BCRYPT_COST=4", "RATE_LIMIT_AUTH=100000/1m", "RATE_LIMIT_API=100000/1m"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	mc, err := mongo.Connect(options.Client().ApplyURI(e.Endpoints().MongoURI))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mc.Disconnect(context.Background())
-	target := &check.Target{BaseURL: e.Target, Client: &http.Client{Timeout: 30 * time.Second}, Mongo: mc, Prefix: "readiness-input"}
+	target := &check.Target{BaseURL: e.Target, Client: &http.Client{Timeout: 30 * time.Second}, Mongo: checktest.Mongo(t, e), Prefix: "readiness-input"}
 
 	for id, r := range run(t, target, input.Checks()) {
 		if r.Status != check.Pass {

@@ -44,6 +44,7 @@ import (
 
 	"github.com/taskready/taskready/checks/check"
 	"github.com/taskready/taskready/checks/fixture"
+	"github.com/taskready/taskready/checks/probe"
 )
 
 // The check ids, stable across versions: policies and baselines use them.
@@ -205,11 +206,11 @@ type users struct {
 	issued time.Time // when A's token was issued, about
 }
 
-var shared memo[*users]
+var shared probe.Memo[*users]
 
 // pair returns the run's users, registering them on first use.
 func pair(ctx context.Context, t *check.Target) (*users, *check.Result) {
-	u, err := shared.get(ctx, t, func(ctx context.Context) (*users, error) {
+	u, err := shared.Get(ctx, t, func(ctx context.Context) (*users, error) {
 		issued := time.Now().Truncate(time.Second)
 		a, err := fixture.NewUser(ctx, t)
 		if err != nil {
@@ -226,7 +227,7 @@ func pair(ctx context.Context, t *check.Target) (*users, *check.Result) {
 		return &users{a: a, b: b, tk: tk, issued: issued}, nil
 	})
 	if err != nil {
-		r := errorResult("could not register the fixture users", err, nil, nil)
+		r := probe.ErrorResult("could not register the fixture users", err, nil)
 		return nil, &r
 	}
 	return u, nil
@@ -235,14 +236,14 @@ func pair(ctx context.Context, t *check.Target) (*users, *check.Result) {
 // control sends the user's genuine token to a protected route: when the
 // target refuses it, a refusal of a forged token proves nothing.
 func control(ctx context.Context, t *check.Target, u *fixture.User) *check.Result {
-	q := request{method: http.MethodGet, path: "/api/auth/profile", auth: "Bearer " + u.Token}
-	p, err := send(ctx, t, q)
-	if err == nil && p.status == http.StatusOK {
+	x := send(ctx, t, probe.Request{Method: http.MethodGet, Path: "/api/auth/profile"}, "Bearer "+u.Token, "")
+	err := x.Problem()
+	if err == nil && x.Status == http.StatusOK {
 		return nil
 	}
-	r := errorResult("the target does not accept its own fresh token, so refusing a forged one proves nothing", err, &q, p)
+	r := probe.ErrorResult("the target does not accept its own fresh token, so refusing a forged one proves nothing", err, &x, answerHeaders...)
 	if err == nil {
-		r.Message += fmt.Sprintf(" (got %d, want 200)", p.status)
+		r.Message += fmt.Sprintf(" (got %d, want 200)", x.Status)
 	}
 	return &r
 }
@@ -261,20 +262,20 @@ func (c *checker) noToken(ctx context.Context, t *check.Target) check.Result {
 	u := us.a
 	task, err := fixture.NewTask(ctx, t, u, title(t, "no-token probe"))
 	if err != nil {
-		return errorResult("could not create a fixture task", err, nil, nil)
+		return probe.ErrorResult("could not create a fixture task", err, nil)
 	}
 	defer deleteTask(ctx, t, u, task.ID)
 	if r := control(ctx, t, u); r != nil {
 		return *r
 	}
 	id := "/api/tasks/" + task.ID
-	routes := []request{
-		{method: http.MethodGet, path: "/api/tasks"},
-		{method: http.MethodPost, path: "/api/tasks", body: mustJSON(map[string]string{"title": title(t, "created without a token")})},
-		{method: http.MethodGet, path: id},
-		{method: http.MethodPut, path: id, body: mustJSON(map[string]string{"title": title(t, "changed without a token")})},
-		{method: http.MethodDelete, path: id},
-		{method: http.MethodGet, path: "/api/auth/profile"},
+	routes := []probe.Request{
+		{Method: http.MethodGet, Path: "/api/tasks"},
+		{Method: http.MethodPost, Path: "/api/tasks", Body: mustJSON(map[string]string{"title": title(t, "created without a token")})},
+		{Method: http.MethodGet, Path: id},
+		{Method: http.MethodPut, Path: id, Body: mustJSON(map[string]string{"title": title(t, "changed without a token")})},
+		{Method: http.MethodDelete, Path: id},
+		{Method: http.MethodGet, Path: "/api/auth/profile"},
 	}
 	creds := []struct{ auth, shown string }{
 		{"", ""},
@@ -283,35 +284,33 @@ func (c *checker) noToken(ctx context.Context, t *check.Target) check.Result {
 		{"Bearer eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl", "Bearer eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl (JWT-shaped garbage)"},
 		{"Basic cmVhZGluZXNzOnJlYWRpbmVzcw==", "Basic cmVhZGluZXNzOnJlYWRpbmVzcw== (not a Bearer token)"},
 	}
-	var tl tally
+	tl := newTally()
 	for _, route := range routes {
 		for _, cr := range creds {
 			if ctx.Err() != nil {
-				return errorResult("stopped", ctx.Err(), nil, nil)
+				return probe.ErrorResult("stopped", ctx.Err(), nil)
 			}
-			q := route
-			q.auth, q.authShown = cr.auth, cr.shown
-			p, err := send(ctx, t, q)
-			tl.record(q, p, err, "401", refused)
-			if err == nil && q.method == http.MethodPost && p.status/100 == 2 {
-				removeCreated(ctx, t, u, p)
+			x := send(ctx, t, route, cr.auth, cr.shown)
+			tl.Record(x, "401", refused)
+			if x.Problem() == nil && route.Method == http.MethodPost && x.Status/100 == 2 {
+				removeCreated(ctx, t, u, x)
 			}
 		}
 	}
-	return tl.result("requests without a valid token were not refused with 401",
-		fmt.Sprintf("all %d requests without a valid token (none, empty Bearer, garbage, JWT-shaped garbage, Basic) to the %d protected routes got 401", tl.sent, len(routes)))
+	return result(&tl, "requests without a valid token were not refused with 401",
+		fmt.Sprintf("all %d requests without a valid token (none, empty Bearer, garbage, JWT-shaped garbage, Basic) to the %d protected routes got 401", tl.Sent, len(routes)))
 }
 
 // removeCreated deletes a task a flawed target created without a token,
 // as the fixture user and then without a token, so that it does not
 // outlive the run unowned.
-func removeCreated(ctx context.Context, t *check.Target, u *fixture.User, p *reply) {
+func removeCreated(ctx context.Context, t *check.Target, u *fixture.User, x probe.Exchange) {
 	var v struct {
 		Task struct {
 			ID string `json:"_id"`
 		} `json:"task"`
 	}
-	if json.Unmarshal(p.body, &v) != nil || v.Task.ID == "" {
+	if !x.Decode(&v) || v.Task.ID == "" {
 		return
 	}
 	deleteTask(ctx, t, u, v.Task.ID)
@@ -321,14 +320,12 @@ func removeCreated(ctx context.Context, t *check.Target, u *fixture.User, p *rep
 }
 
 // sendForged sends one forged token to every token route.
-func sendForged(ctx context.Context, t *check.Target, tl *tally, forged, shown string) error {
+func sendForged(ctx context.Context, t *check.Target, tl *probe.Tally, forged, shown string) error {
 	for _, path := range tokenRoutes {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		q := request{method: http.MethodGet, path: path, auth: "Bearer " + forged, authShown: shown}
-		p, err := send(ctx, t, q)
-		tl.record(q, p, err, "401", refused)
+		tl.Record(send(ctx, t, probe.Request{Method: http.MethodGet, Path: path}, "Bearer "+forged, shown), "401", refused)
 	}
 	return nil
 }
@@ -343,7 +340,7 @@ func (c *checker) algNone(ctx context.Context, t *check.Target) check.Result {
 	if r := control(ctx, t, u); r != nil {
 		return *r
 	}
-	var tl tally
+	tl := newTally()
 	for _, alg := range []string{"none", "None", "NONE", "nOnE"} {
 		h := tk.headerWith(alg)
 		input := encodeSeg(h) + "." + tk.payloadSeg
@@ -352,12 +349,12 @@ func (c *checker) algNone(ctx context.Context, t *check.Target) check.Result {
 			{tk.sigSeg, "payload of a real token; its original signature kept"},
 		} {
 			if err := sendForged(ctx, t, &tl, input+"."+v.sig, describe(h, v.how)); err != nil {
-				return errorResult("stopped", err, nil, nil)
+				return probe.ErrorResult("stopped", err, nil)
 			}
 		}
 	}
-	return tl.result("unsigned (alg: none) tokens were not refused with 401",
-		fmt.Sprintf("all %d alg:none tokens (none, None, NONE, nOnE; with and without a signature) got 401 on %s", tl.sent, strings.Join(tokenRoutes, " and ")))
+	return result(&tl, "unsigned (alg: none) tokens were not refused with 401",
+		fmt.Sprintf("all %d alg:none tokens (none, None, NONE, nOnE; with and without a signature) got 401 on %s", tl.Sent, strings.Join(tokenRoutes, " and ")))
 }
 
 // auth.tampered
@@ -393,20 +390,20 @@ func (c *checker) tampered(ctx context.Context, t *check.Target) check.Result {
 		{tk.headerSeg + "." + tk.payloadSeg + ".", "the real payload; signature removed"},
 		{tk.headerSeg + "." + tk.payloadSeg + "." + flipped, "the real payload; first signature character changed"},
 	}
-	var tl tally
+	tl := newTally()
 	for _, v := range variants {
 		if err := sendForged(ctx, t, &tl, v.token, describe(tk.header, v.how)); err != nil {
-			return errorResult("stopped", err, nil, nil)
+			return probe.ErrorResult("stopped", err, nil)
 		}
 	}
-	for i := range tl.fails {
+	for i := range tl.Fails {
 		// The profile names whom the target took the request for.
-		if strings.Contains(tl.fails[i].Response, b.ID) && strings.Contains(tl.fails[i].Request, "/api/auth/profile") {
-			tl.fails[i].Observed += fmt.Sprintf(" as the other user (the profile answered is %s's, the id the payload names)", b.ID)
+		if strings.Contains(tl.Fails[i].Response, b.ID) && strings.Contains(tl.Fails[i].Request, "/api/auth/profile") {
+			tl.Fails[i].Observed += fmt.Sprintf(" as the other user (the profile answered is %s's, the id the payload names)", b.ID)
 		}
 	}
-	return tl.result("tampered tokens were not refused with 401",
-		fmt.Sprintf("all %d tampered tokens (another user's id under the original signature, signatures removed or altered) got 401", tl.sent))
+	return result(&tl, "tampered tokens were not refused with 401",
+		fmt.Sprintf("all %d tampered tokens (another user's id under the original signature, signatures removed or altered) got 401", tl.Sent))
 }
 
 // guessedKeys sign the tokens of auth.alg-other: the commonest published
@@ -423,13 +420,13 @@ func (c *checker) algOther(ctx context.Context, t *check.Target) check.Result {
 	if r := control(ctx, t, u); r != nil {
 		return *r
 	}
-	var tl tally
+	tl := newTally()
 	for _, alg := range []string{"HS384", "HS512"} {
 		h := tk.headerWith(alg)
 		for _, key := range guessedKeys {
 			how := fmt.Sprintf("payload of a real token; signed %s with the guessed key %q", alg, key)
 			if err := sendForged(ctx, t, &tl, forge(h, tk.claims, []byte(key)), describe(h, how)); err != nil {
-				return errorResult("stopped", err, nil, nil)
+				return probe.ErrorResult("stopped", err, nil)
 			}
 		}
 	}
@@ -437,28 +434,28 @@ func (c *checker) algOther(ctx context.Context, t *check.Target) check.Result {
 	// but it shows the algorithm is not pinned (RFC 8725 §3.1): a warning.
 	secret, source, known := c.secret(ctx, tk)
 	if known {
-		var pin tally
+		pin := newTally()
 		for _, alg := range []string{"HS384", "HS512"} {
 			h := tk.headerWith(alg)
 			how := fmt.Sprintf("payload of a real token; signed %s with %s (not shown)", alg, source)
 			if err := sendForged(ctx, t, &pin, forge(h, tk.claims, []byte(secret)), describe(h, how)); err != nil {
-				return errorResult("stopped", err, nil, nil)
+				return probe.ErrorResult("stopped", err, nil)
 			}
 		}
-		tl.sent += pin.sent
-		tl.errs = append(tl.errs, pin.errs...)
-		for _, e := range append(pin.fails, pin.warns...) {
+		tl.Sent += pin.Sent
+		tl.Errs = append(tl.Errs, pin.Errs...)
+		for _, e := range append(pin.Fails, pin.Warns...) {
 			if strings.Contains(e.Observed, "accepted") {
 				e.Observed += ": the algorithm is not pinned to HS256 (no forgery: the secret is the target's own)"
 			}
-			tl.warns = append(tl.warns, e)
+			tl.Warns = append(tl.Warns, e)
 		}
 	}
-	pass := fmt.Sprintf("all %d HS384/HS512 tokens signed with guessed keys got 401", tl.sent)
+	pass := fmt.Sprintf("all %d HS384/HS512 tokens signed with guessed keys got 401", tl.Sent)
 	if known {
-		pass = fmt.Sprintf("all %d HS384/HS512 tokens (guessed keys and the target's own secret) got 401: HS256 is pinned", tl.sent)
+		pass = fmt.Sprintf("all %d HS384/HS512 tokens (guessed keys and the target's own secret) got 401: HS256 is pinned", tl.Sent)
 	}
-	return tl.result("tokens with another HMAC algorithm were not refused with 401", pass)
+	return result(&tl, "tokens with another HMAC algorithm were not refused with 401", pass)
 }
 
 // secret is the target's signing secret when it is known: configured in
@@ -488,7 +485,7 @@ func (c *checker) weakSecret(ctx context.Context, t *check.Target) check.Result 
 	origin := "offline, no request sent: the signature of the token issued by POST /api/auth/register to a fixture user, tried against each candidate key"
 	i, err := crack(ctx, tk, c.words)
 	if err != nil {
-		return errorResult("cracking stopped", err, nil, nil)
+		return probe.ErrorResult("cracking stopped", err, nil)
 	}
 	if i >= 0 {
 		return check.Failf(fmt.Sprintf("the %s secret is a published or common one (dictionary entry #%d): anyone can sign tokens for any user", alg, i),
@@ -604,22 +601,21 @@ func (c *checker) expired(ctx context.Context, t *check.Target) check.Result {
 	// secret is the one the target verifies with, so a refusal of the
 	// expired one is about exp.
 	fresh := forge(tk.header, stamp(now, now.Add(10*time.Minute)), []byte(secret))
-	q := request{method: http.MethodGet, path: "/api/auth/profile", auth: "Bearer " + fresh,
-		authShown: describe(tk.header, fmt.Sprintf("a real token's claims with iat=now, exp=now+10m; signed with %s", source))}
-	p, err := send(ctx, t, q)
-	if err != nil || p.status != http.StatusOK {
-		r := errorResult(fmt.Sprintf("a fresh token signed with %s is not accepted, so an expired one proves nothing", source), err, &q, p)
+	x := send(ctx, t, probe.Request{Method: http.MethodGet, Path: "/api/auth/profile"}, "Bearer "+fresh,
+		describe(tk.header, fmt.Sprintf("a real token's claims with iat=now, exp=now+10m; signed with %s", source)))
+	if err := x.Problem(); err != nil || x.Status != http.StatusOK {
+		r := probe.ErrorResult(fmt.Sprintf("a fresh token signed with %s is not accepted, so an expired one proves nothing", source), err, &x, answerHeaders...)
 		if err == nil {
-			r.Message += fmt.Sprintf(" (got %d, want 200)", p.status)
+			r.Message += fmt.Sprintf(" (got %d, want 200)", x.Status)
 		}
 		return r
 	}
 	expiredTok := forge(tk.header, stamp(now.Add(-2*time.Hour), now.Add(-time.Hour)), []byte(secret))
 	shown := describe(tk.header, fmt.Sprintf("a real token's claims with iat=now-2h, exp=now-1h (expired an hour ago); signed with %s", source))
-	var tl tally
+	tl := newTally()
 	if err := sendForged(ctx, t, &tl, expiredTok, shown); err != nil {
-		return errorResult("stopped", err, nil, nil)
+		return probe.ErrorResult("stopped", err, nil)
 	}
-	return tl.result("tokens that expired an hour ago were not refused with 401",
+	return result(&tl, "tokens that expired an hour ago were not refused with 401",
 		fmt.Sprintf("a token that expired an hour ago got 401 on %s (forged with %s; a fresh one made the same way was accepted)", strings.Join(tokenRoutes, " and "), source))
 }

@@ -4,94 +4,35 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-
 	"github.com/taskready/taskready/checks/check"
 	"github.com/taskready/taskready/checks/fixture"
+	"github.com/taskready/taskready/checks/internal/checktest"
 	"github.com/taskready/taskready/checks/jwt"
-	"github.com/taskready/taskready/loadtest/env"
 	"github.com/taskready/taskready/service/config"
 )
 
-// apiBin is the taskapi binary, built once per test process.
-var apiBin struct {
-	once sync.Once
-	dir  string
-	path string
-	err  error
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if apiBin.dir != "" {
-		os.RemoveAll(apiBin.dir)
-	}
-	os.Exit(code)
-}
-
-// buildAPI compiles cmd/taskapi once, as loadtest/env's tests do.
-func buildAPI(t *testing.T) string {
-	t.Helper()
-	apiBin.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		if apiBin.dir, apiBin.err = os.MkdirTemp("", "checks-jwt-taskapi-"); apiBin.err != nil {
-			return
-		}
-		path := filepath.Join(apiBin.dir, "taskapi")
-		if out, err := exec.CommandContext(ctx, "go", "build", "-o", path, "../../cmd/taskapi").CombinedOutput(); err != nil {
-			apiBin.err = fmt.Errorf("go build ./cmd/taskapi: %w\n%s", err, out)
-			return
-		}
-		apiBin.path = path
-	})
-	if apiBin.err != nil {
-		t.Fatal(apiBin.err)
-	}
-	return apiBin.path
-}
+func TestMain(m *testing.M) { checktest.Main(m) }
 
 // upAPI starts the real API on embedded stores with apiEnv and returns a
 // target whose fixtures are removed (and counted) when the test ends.
 func upAPI(t *testing.T, apiEnv ...string) *check.Target {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts the real API with embedded stores; skipped in -short mode")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	e, err := env.Up(ctx, env.NewEmbedded(env.EmbeddedOptions{}), env.Options{
-		APIBinary: buildAPI(t), Instances: 1,
-		APIEnv: append([]string{"BCRYPT_COST=4", "RATE_LIMIT_AUTH=100000/1m", "RATE_LIMIT_API=100000/1m"}, apiEnv...),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Close() })
-	mc, err := mongo.Connect(options.Client().ApplyURI(e.Endpoints().MongoURI))
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := checktest.API(t, 1, slices.Concat(checktest.NoRateLimits, apiEnv)...)
 	target := &check.Target{
 		BaseURL: e.Target, Client: &http.Client{Timeout: 30 * time.Second},
-		Mongo: mc, Prefix: "readiness-jwt-" + randomHex(3),
+		Mongo: checktest.Mongo(t, e), Prefix: "readiness-jwt-" + randomHex(3),
 	}
-	// Registered before e.Close's cleanup, so it runs first: the caller's
-	// one fixture.Cleanup after all checks, as the package doc says.
+	// Registered after e.Close's and the disconnect's cleanups, so it runs
+	// first: the caller's one fixture.Cleanup after all checks, as the
+	// package doc says.
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -105,59 +46,15 @@ func upAPI(t *testing.T, apiEnv ...string) *check.Target {
 		if tasks != 0 {
 			t.Errorf("fixture.Cleanup removed %d tasks; the checks should have deleted their own", tasks)
 		}
-		_ = mc.Disconnect(ctx)
 	})
 	return target
 }
 
-// run runs every check against target and returns the results by id.
+// run runs every check against target and returns the results by id; no
+// evidence may show the development secret in full.
 func run(t *testing.T, target *check.Target, checks []check.Check) map[string]check.Result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	out := map[string]check.Result{}
-	for _, c := range checks {
-		res := c.Run(ctx, target)
-		out[c.Meta().ID] = res
-		t.Logf("%-20s %-14s %s", c.Meta().ID, res.Status, res.Message)
-		for _, e := range res.Evidence {
-			t.Logf("    request:  %s\n    response: %s\n    expected: %s | observed: %s %s", e.Request, e.Response, e.Expected, e.Observed, e.Note)
-		}
-		assertSafeEvidence(t, c.Meta().ID, res)
-	}
-	return out
-}
-
-// realJWT matches a token with a JSON payload: a real one, never allowed
-// in evidence (the JWT-shaped garbage the checks send has payload "e30").
-var realJWT = regexp.MustCompile(`eyJ[\w-]+\.eyJ[\w-]+\.[\w-]*`)
-
-func assertSafeEvidence(t *testing.T, id string, res check.Result) {
-	t.Helper()
-	if res.Message == "" {
-		t.Errorf("%s: empty message", id)
-	}
-	for _, e := range res.Evidence {
-		for _, s := range []string{e.Request, e.Response, e.Expected, e.Observed, e.Note} {
-			if realJWT.MatchString(s) {
-				t.Errorf("%s: evidence shows a token: %q", id, s)
-			}
-			if strings.Contains(s, devSecret) {
-				t.Errorf("%s: evidence shows the secret in full: %q", id, s)
-			}
-		}
-	}
-	for _, e := range res.Evidence {
-		if i := strings.LastIndex(e.Response, "body: "); i >= 0 && len(e.Response)-i-len("body: ") > 300 {
-			t.Errorf("%s: body excerpt over 300 bytes: %q", id, e.Response[i:])
-		}
-	}
-	if res.Status == check.Fail {
-		useful := slices.ContainsFunc(res.Evidence, func(e check.Evidence) bool { return e.Request != "" && e.Observed != "" })
-		if !useful {
-			t.Errorf("%s failed without evidence naming the request and what was observed: %+v", id, res.Evidence)
-		}
-	}
+	return checktest.RunAll(t, target, checks, regexp.MustCompile(regexp.QuoteMeta(devSecret)))
 }
 
 func strongSecret(t *testing.T) string {

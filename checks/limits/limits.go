@@ -38,6 +38,7 @@ import (
 
 	"github.com/taskready/taskready/checks/check"
 	"github.com/taskready/taskready/checks/fixture"
+	"github.com/taskready/taskready/checks/probe"
 )
 
 // MaxAuthAttempts bounds the login burst: a limit that has not refused
@@ -74,40 +75,40 @@ var authRateLimit = disruptive{check.Func{
 func runAuthRateLimit(ctx context.Context, t *check.Target) check.Result {
 	email, body := bogusLogin(t, "ratelimit")
 	note := "body: {email: " + email + ", password: <wrong>}"
-	var first, last, refused exchange
+	var first, last, refused probe.Exchange
 	var advertisedBy advertised
 	attempts := 0
 	for attempts < MaxAuthAttempts {
 		attempts++
-		x := send(ctx, t, request{method: http.MethodPost, path: "/api/auth/login", body: body})
+		x := probe.Send(ctx, t, probe.Request{Method: http.MethodPost, Path: "/api/auth/login", Body: body})
 		switch {
-		case x.status == 0:
-			return check.Errorf(fmt.Sprintf("login attempt %d: %s", attempts, errString(x.err)))
-		case x.status == http.StatusOK:
-			return check.Errorf("a login for a never-registered email succeeded", x.evidence("401 or 429", statusLine(x.status)))
-		case x.status >= 500:
-			ev := x.evidence("401 or 429", statusLine(x.status), rateHeaders...)
+		case x.Status == 0:
+			return check.Errorf(fmt.Sprintf("login attempt %d: %s", attempts, probe.ErrString(x.Err)))
+		case x.Status == http.StatusOK:
+			return check.Errorf("a login for a never-registered email succeeded", x.Evidence("401 or 429", probe.StatusLine(x.Status)))
+		case x.Status >= 500:
+			ev := x.Evidence("401 or 429", probe.StatusLine(x.Status), rateHeaders...)
 			ev.Note = note
-			return check.Errorf(fmt.Sprintf("login attempt %d answered %d", attempts, x.status), ev)
+			return check.Errorf(fmt.Sprintf("login attempt %d answered %d", attempts, x.Status), ev)
 		}
 		if attempts == 1 {
 			first = x
 		}
 		last = x
-		if a := parseAdvertised(x.header); a.present() {
+		if a := parseAdvertised(x.Header); a.present() {
 			advertisedBy = a
 		}
-		if x.status == http.StatusTooManyRequests {
+		if x.Status == http.StatusTooManyRequests {
 			refused = x
 			break
 		}
 	}
 	const expected = "429 within the burst, with Retry-After and RateLimit headers"
-	if refused.status == 0 {
-		observed := fmt.Sprintf("%d logins for one email from one client, none refused (last: %s; %s)", attempts, statusLine(last.status), advertisedBy)
-		evs := []check.Evidence{first.evidence(expected, observed, rateHeaders...)}
+	if refused.Status == 0 {
+		observed := fmt.Sprintf("%d logins for one email from one client, none refused (last: %s; %s)", attempts, probe.StatusLine(last.Status), advertisedBy)
+		evs := []check.Evidence{first.Evidence(expected, observed, rateHeaders...)}
 		if attempts > 1 {
-			evs = append(evs, last.evidence(expected, observed, rateHeaders...))
+			evs = append(evs, last.Evidence(expected, observed, rateHeaders...))
 		}
 		for i := range evs {
 			evs[i].Note = note
@@ -115,16 +116,16 @@ func runAuthRateLimit(ctx context.Context, t *check.Target) check.Result {
 		return check.Failf(observed, evs...)
 	}
 	evs := []check.Evidence{}
-	if first.status != http.StatusTooManyRequests {
-		ev := first.evidence("401 while under the limit, with RateLimit headers", statusLine(first.status)+"; "+parseAdvertised(first.header).String(), rateHeaders...)
+	if first.Status != http.StatusTooManyRequests {
+		ev := first.Evidence("401 while under the limit, with RateLimit headers", probe.StatusLine(first.Status)+"; "+parseAdvertised(first.Header).String(), rateHeaders...)
 		ev.Note = note + "; attempt 1"
 		evs = append(evs, ev)
 	}
-	wait, okRetry := retryAfter(refused.header)
-	onRefusal := parseAdvertised(refused.header)
+	wait, okRetry := retryAfter(refused.Header)
+	onRefusal := parseAdvertised(refused.Header)
 	var problems []string
 	if !okRetry {
-		if v := refused.header.Get("Retry-After"); v != "" {
+		if v := refused.Header.Get("Retry-After"); v != "" {
 			problems = append(problems, "Retry-After "+strconv.Quote(v)+" is neither seconds nor an HTTP date")
 		} else {
 			problems = append(problems, "no Retry-After on the 429")
@@ -133,8 +134,8 @@ func runAuthRateLimit(ctx context.Context, t *check.Target) check.Result {
 	if !advertisedBy.present() {
 		problems = append(problems, "no RateLimit headers on any answer")
 	}
-	observed := fmt.Sprintf("429 at attempt %d; Retry-After %s; %s", attempts, orAbsent(refused.header.Get("Retry-After")), onRefusal)
-	ev := refused.evidence(expected, observed, rateHeaders...)
+	observed := fmt.Sprintf("429 at attempt %d; Retry-After %s; %s", attempts, orAbsent(refused.Header.Get("Retry-After")), onRefusal)
+	ev := refused.Evidence(expected, observed, rateHeaders...)
 	ev.Note = fmt.Sprintf("%s; attempt %d", note, attempts)
 	evs = append(evs, ev)
 	if len(problems) > 0 {
@@ -191,18 +192,18 @@ var authStricter = check.Func{
 			return check.Errorf("no fixture user to read the API limit with: " + err.Error())
 		}
 		email, body := bogusLogin(t, "compare")
-		ax := send(ctx, t, request{method: http.MethodPost, path: "/api/auth/login", body: body})
-		px := send(ctx, t, request{method: http.MethodGet, path: "/api/tasks?limit=1", header: bearer(u.Token)})
-		for _, x := range []exchange{ax, px} {
-			if x.status == 0 {
-				return check.Errorf(x.method + " " + x.path + ": " + errString(x.err))
+		ax := probe.Send(ctx, t, probe.Request{Method: http.MethodPost, Path: "/api/auth/login", Body: body})
+		px := probe.Send(ctx, t, probe.Request{Method: http.MethodGet, Path: "/api/tasks?limit=1", Header: probe.Bearer(u.Token)})
+		for _, x := range []probe.Exchange{ax, px} {
+			if x.Status == 0 {
+				return check.Errorf(x.Req.Method + " " + x.Req.Path + ": " + probe.ErrString(x.Err))
 			}
 		}
-		auth, api := parseAdvertised(ax.header), parseAdvertised(px.header)
+		auth, api := parseAdvertised(ax.Header), parseAdvertised(px.Header)
 		const expected = "the auth route's advertised quota per window below the API's"
-		aev := ax.evidence(expected, "auth: "+auth.String(), rateHeaders...)
+		aev := ax.Evidence(expected, "auth: "+auth.String(), rateHeaders...)
 		aev.Note = "body: {email: " + email + ", password: <wrong>}"
-		pev := px.evidence(expected, "API: "+api.String(), rateHeaders...)
+		pev := px.Evidence(expected, "API: "+api.String(), rateHeaders...)
 		evs := []check.Evidence{aev, pev}
 		if auth.limit < 0 || api.limit < 0 {
 			return check.Errorf("cannot compare: the auth route advertises "+auth.String()+" and the task list "+api.String(), evs...)
@@ -238,20 +239,20 @@ var apiRateLimit = check.Func{
 		var seen []advertised
 		var evs []check.Evidence
 		for range n {
-			x := send(ctx, t, request{method: http.MethodGet, path: "/api/tasks?limit=1", header: bearer(u.Token)})
-			if x.status == 0 {
-				return check.Errorf("GET /api/tasks: "+errString(x.err), evs...)
+			x := probe.Send(ctx, t, probe.Request{Method: http.MethodGet, Path: "/api/tasks?limit=1", Header: probe.Bearer(u.Token)})
+			if x.Status == 0 {
+				return check.Errorf("GET /api/tasks: "+probe.ErrString(x.Err), evs...)
 			}
-			a := parseAdvertised(x.header)
-			evs = append(evs, x.evidence(expected, statusLine(x.status)+"; "+a.String(), rateHeaders...))
-			if x.status == http.StatusTooManyRequests {
-				if _, ok := retryAfter(x.header); ok && a.present() {
+			a := parseAdvertised(x.Header)
+			evs = append(evs, x.Evidence(expected, probe.StatusLine(x.Status)+"; "+a.String(), rateHeaders...))
+			if x.Status == http.StatusTooManyRequests {
+				if _, ok := retryAfter(x.Header); ok && a.present() {
 					return check.Passf("the API limit is small enough that "+strconv.Itoa(len(evs))+" requests reached it: 429 with Retry-After", evs...)
 				}
 				return check.Failf("429 without Retry-After or RateLimit headers", evs...)
 			}
-			if x.status != http.StatusOK {
-				return check.Errorf("the task list answered "+statusLine(x.status), evs...)
+			if x.Status != http.StatusOK {
+				return check.Errorf("the task list answered "+probe.StatusLine(x.Status), evs...)
 			}
 			seen = append(seen, a)
 		}
@@ -303,16 +304,16 @@ var sharedAcrossInstances = check.Func{
 		prev := -1
 		for i := range n {
 			base := apis[i%2]
-			x := send(ctx, t, request{method: http.MethodGet, path: "/api/tasks?limit=1", base: base, header: bearer(u.Token)})
-			if x.status == 0 {
-				return check.Errorf(base+": "+errString(x.err), evs...)
+			x := probe.Send(ctx, t, probe.Request{Method: http.MethodGet, Path: "/api/tasks?limit=1", Base: base, Header: probe.Bearer(u.Token)})
+			if x.Status == 0 {
+				return check.Errorf(base+": "+probe.ErrString(x.Err), evs...)
 			}
-			a := parseAdvertised(x.header)
-			ev := x.evidence(expected, statusLine(x.status)+"; "+a.String(), rateHeaders...)
+			a := parseAdvertised(x.Header)
+			ev := x.Evidence(expected, probe.StatusLine(x.Status)+"; "+a.String(), rateHeaders...)
 			ev.Note = "instance " + base
 			evs = append(evs, ev)
-			if x.status != http.StatusOK {
-				return check.Errorf(base+" answered "+statusLine(x.status), evs...)
+			if x.Status != http.StatusOK {
+				return check.Errorf(base+" answered "+probe.StatusLine(x.Status), evs...)
 			}
 			if a.remaining < 0 {
 				return check.Errorf(base+" advertises no remaining budget, so sharing cannot be seen (limits.api-rate-limit judges that)", evs...)
@@ -327,10 +328,10 @@ var sharedAcrossInstances = check.Func{
 	},
 }
 
-var users memo[*fixture.User]
+var users probe.Memo[*fixture.User]
 
 // sharedUser returns the fixture user the package's checks share: one
 // registration for all of them, which the default auth budget can afford.
 func sharedUser(ctx context.Context, t *check.Target) (*fixture.User, error) {
-	return users.get(ctx, t, func(ctx context.Context) (*fixture.User, error) { return fixture.NewUser(ctx, t) })
+	return users.Get(ctx, t, func(ctx context.Context) (*fixture.User, error) { return fixture.NewUser(ctx, t) })
 }

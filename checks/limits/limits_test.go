@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/taskready/taskready/checks/check"
+	"github.com/taskready/taskready/checks/internal/checktest"
 	"github.com/taskready/taskready/checks/limits"
 )
 
@@ -208,20 +209,12 @@ func serve(t *testing.T, k knobs, instances int, shared bool) *check.Target {
 
 func byID(t *testing.T, id string) check.Check {
 	t.Helper()
-	for _, c := range limits.Checks() {
-		if c.Meta().ID == id {
-			return c
-		}
-	}
-	t.Fatalf("no check %s", id)
-	return nil
+	return checktest.ByID(t, limits.Checks(), id)
 }
 
 func run(t *testing.T, c check.Check, target *check.Target) check.Result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	return c.Run(ctx, target)
+	return checktest.Run(t, c, target, 60*time.Second)
 }
 
 func TestMetaIsCompleteAndTheBurstComesLast(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/taskready/taskready/checks/check"
 	"github.com/taskready/taskready/checks/fixture"
+	"github.com/taskready/taskready/checks/probe"
 )
 
 var pageSizeCap = check.Func{
@@ -24,24 +25,24 @@ var pageSizeCap = check.Func{
 		return withSeededUser(ctx, t, func(u *fixture.User, maxPage int, seeded string) check.Result {
 			const hugeLimit = "100000"
 			expected := fmt.Sprintf("400, or at most %d tasks with pagination.limit <= %d", maxPage, maxPage)
-			x := send(ctx, t, request{method: http.MethodGet, path: "/api/tasks?page=1&limit=" + hugeLimit, header: bearer(u.Token)})
+			x := probe.Send(ctx, t, probe.Request{Method: http.MethodGet, Path: "/api/tasks?page=1&limit=" + hugeLimit, Header: probe.Bearer(u.Token)})
 			r, verdict := judgeList(x, maxPage, expected, true)
 			if verdict != nil {
 				return *verdict
 			}
-			evs := []check.Evidence{x.evidence(expected, r.observed(), "Content-Type")}
+			evs := []check.Evidence{x.Evidence(expected, r.observed(), "Content-Type")}
 			// The other edges of RATE-05: a negative limit and an absurd
 			// page must be refused or capped, never a 5xx.
 			for _, q := range []string{"?limit=-1", "?page=1000000000&limit=" + hugeLimit} {
-				ex := send(ctx, t, request{method: http.MethodGet, path: "/api/tasks" + q, header: bearer(u.Token)})
+				ex := probe.Send(ctx, t, probe.Request{Method: http.MethodGet, Path: "/api/tasks" + q, Header: probe.Bearer(u.Token)})
 				er, v := judgeList(ex, maxPage, expected, false)
 				if v != nil {
 					return *v
 				}
-				evs = append(evs, ex.evidence(expected, er.observed(), "Content-Type"))
+				evs = append(evs, ex.Evidence(expected, er.observed(), "Content-Type"))
 			}
-			if x.status >= 400 {
-				return check.Passf("a page of "+hugeLimit+" is refused with "+statusLine(x.status), evs...)
+			if x.Status >= 400 {
+				return check.Passf("a page of "+hugeLimit+" is refused with "+probe.StatusLine(x.Status), evs...)
 			}
 			msg := fmt.Sprintf("?limit=%s returns %d tasks and pagination.limit %d (cap %d)", hugeLimit, r.n, r.pageLimit, maxPage)
 			if seeded == "" {
@@ -67,15 +68,15 @@ var unpagedListCap = check.Func{
 				return check.NotApplicablef(fmt.Sprintf("could not give a user more than %d tasks: needs a MongoDB connection (Target.Mongo) or an API budget of at least %d requests for this user", maxPage, 2*(maxPage+1)+4))
 			}
 			expected := fmt.Sprintf("at most %d of the %d tasks", maxPage, maxPage+1)
-			x := send(ctx, t, request{method: http.MethodGet, path: "/api/tasks", header: bearer(u.Token)})
+			x := probe.Send(ctx, t, probe.Request{Method: http.MethodGet, Path: "/api/tasks", Header: probe.Bearer(u.Token)})
 			r, verdict := judgeList(x, maxPage, expected, false)
 			if verdict != nil {
 				return *verdict
 			}
-			ev := x.evidence(expected, r.observed(), "Content-Type")
+			ev := x.Evidence(expected, r.observed(), "Content-Type")
 			ev.Note = seeded
-			if x.status >= 400 {
-				return check.Errorf("the plain task list answered "+statusLine(x.status), ev)
+			if x.Status >= 400 {
+				return check.Errorf("the plain task list answered "+probe.StatusLine(x.Status), ev)
 			}
 			return check.Passf(fmt.Sprintf("a user with %d tasks gets %d without page or limit (cap %d)", maxPage+1, r.n, maxPage), ev)
 		})
@@ -94,9 +95,9 @@ type list struct {
 
 func (l list) observed() string {
 	if l.status >= 400 {
-		return statusLine(l.status)
+		return probe.StatusLine(l.status)
 	}
-	s := fmt.Sprintf("%s with %d tasks", statusLine(l.status), l.n)
+	s := fmt.Sprintf("%s with %d tasks", probe.StatusLine(l.status), l.n)
 	if l.hasPaging {
 		s += fmt.Sprintf(", pagination.limit %d, pagination.total %d", l.pageLimit, l.total)
 	}
@@ -106,21 +107,21 @@ func (l list) observed() string {
 // judgeList reads a task list and returns a verdict when it breaks the
 // maxPage (or cannot be read); nil means the caller goes on. A 4xx is an
 // acceptable refusal; wantPaging requires the pagination object.
-func judgeList(x exchange, maxPage int, expected string, wantPaging bool) (list, *check.Result) {
-	l := list{status: x.status}
-	if x.status == 0 {
-		r := check.Errorf(x.method + " " + x.path + ": " + errString(x.err))
+func judgeList(x probe.Exchange, maxPage int, expected string, wantPaging bool) (list, *check.Result) {
+	l := list{status: x.Status}
+	if x.Status == 0 {
+		r := check.Errorf(x.Req.Method + " " + x.Req.Path + ": " + probe.ErrString(x.Err))
 		return l, &r
 	}
-	if x.status >= 500 {
-		r := check.Failf(x.path+" answered "+statusLine(x.status)+": the edge is not handled", x.evidence(expected, statusLine(x.status), "Content-Type"))
+	if x.Status >= 500 {
+		r := check.Failf(x.Req.Path+" answered "+probe.StatusLine(x.Status)+": the edge is not handled", x.Evidence(expected, probe.StatusLine(x.Status), "Content-Type"))
 		return l, &r
 	}
-	if x.status >= 400 && x.status != http.StatusUnauthorized && x.status != http.StatusTooManyRequests {
+	if x.Status >= 400 && x.Status != http.StatusUnauthorized && x.Status != http.StatusTooManyRequests {
 		return l, nil // refused: a bounded answer
 	}
-	if x.status != http.StatusOK {
-		r := check.Errorf(x.path+" answered "+statusLine(x.status), x.evidence(expected, statusLine(x.status), "Retry-After"))
+	if x.Status != http.StatusOK {
+		r := check.Errorf(x.Req.Path+" answered "+probe.StatusLine(x.Status), x.Evidence(expected, probe.StatusLine(x.Status), "Retry-After"))
 		return l, &r
 	}
 	var body struct {
@@ -130,8 +131,8 @@ func judgeList(x exchange, maxPage int, expected string, wantPaging bool) (list,
 			Total int `json:"total"`
 		} `json:"pagination"`
 	}
-	if err := json.Unmarshal(x.body, &body); err != nil {
-		r := check.Errorf(x.path+": the list is not the contract's JSON: "+err.Error(), x.evidence(expected, "undecodable body", "Content-Type"))
+	if err := json.Unmarshal(x.Body, &body); err != nil {
+		r := check.Errorf(x.Req.Path+": the list is not the contract's JSON: "+err.Error(), x.Evidence(expected, "undecodable body", "Content-Type"))
 		return l, &r
 	}
 	l.n = len(body.Tasks)
@@ -140,13 +141,13 @@ func judgeList(x exchange, maxPage int, expected string, wantPaging bool) (list,
 	}
 	switch {
 	case l.n > maxPage:
-		r := check.Failf(fmt.Sprintf("%s returned %d tasks, above the cap of %d", x.path, l.n, maxPage), x.evidence(expected, l.observed(), "Content-Type"))
+		r := check.Failf(fmt.Sprintf("%s returned %d tasks, above the cap of %d", x.Req.Path, l.n, maxPage), x.Evidence(expected, l.observed(), "Content-Type"))
 		return l, &r
 	case wantPaging && !l.hasPaging:
-		r := check.Failf(x.path+" has no pagination object saying which limit applied", x.evidence(expected, l.observed(), "Content-Type"))
+		r := check.Failf(x.Req.Path+" has no pagination object saying which limit applied", x.Evidence(expected, l.observed(), "Content-Type"))
 		return l, &r
 	case l.hasPaging && l.pageLimit > maxPage:
-		r := check.Failf(fmt.Sprintf("%s says pagination.limit %d, above the cap of %d", x.path, l.pageLimit, maxPage), x.evidence(expected, l.observed(), "Content-Type"))
+		r := check.Failf(fmt.Sprintf("%s says pagination.limit %d, above the cap of %d", x.Req.Path, l.pageLimit, maxPage), x.Evidence(expected, l.observed(), "Content-Type"))
 		return l, &r
 	}
 	return l, nil
@@ -210,8 +211,8 @@ func seed(ctx context.Context, t *check.Target, u *fixture.User, n int) (undo fu
 
 	// Through the API only if creating and deleting them fits the budget
 	// with room to spare for the check itself.
-	x := send(ctx, t, request{method: http.MethodGet, path: "/api/tasks?limit=1", header: bearer(u.Token)})
-	if a := parseAdvertised(x.header); x.status != http.StatusOK || a.remaining < 2*n+4 {
+	x := probe.Send(ctx, t, probe.Request{Method: http.MethodGet, Path: "/api/tasks?limit=1", Header: probe.Bearer(u.Token)})
+	if a := parseAdvertised(x.Header); x.Status != http.StatusOK || a.remaining < 2*n+4 {
 		return nothing, "", nil
 	}
 	var ids []string

@@ -1,0 +1,234 @@
+// Package checktest holds what the tests of the check packages share: the
+// real API (cmd/taskapi, built once per test process) started on embedded
+// stores, a target with a MongoDB connection for fixture.Cleanup, the
+// adapter from the harness's environment to check.Environment, and
+// running checks with a timeout and their evidence checked for secrets.
+//
+// It is internal to checks/: only the check packages' tests use it.
+package checktest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/taskready/taskready/checks/check"
+	"github.com/taskready/taskready/checks/fixture"
+	"github.com/taskready/taskready/checks/probe"
+	"github.com/taskready/taskready/loadtest/env"
+)
+
+// NoRateLimits is API environment that lifts the rate limits, for tests
+// whose checks send more requests than the default budgets allow.
+var NoRateLimits = []string{"RATE_LIMIT_AUTH=100000/1m", "RATE_LIMIT_API=100000/1m"}
+
+// apiBin is the taskapi binary, built once per test process.
+var apiBin struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+}
+
+// Main runs a package's tests, then removes the binary Binary built: a
+// test package that starts the real API calls it from its TestMain.
+func Main(m *testing.M) {
+	code := m.Run()
+	if apiBin.dir != "" {
+		os.RemoveAll(apiBin.dir)
+	}
+	os.Exit(code)
+}
+
+// Binary builds cmd/taskapi once per test process, as loadtest/env's
+// tests do, and returns its path; it fails t when the build does.
+func Binary(t testing.TB) string {
+	t.Helper()
+	apiBin.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		if apiBin.dir, apiBin.err = os.MkdirTemp("", "checks-taskapi-"); apiBin.err != nil {
+			return
+		}
+		path := filepath.Join(apiBin.dir, "taskapi")
+		if out, err := exec.CommandContext(ctx, "go", "build", "-o", path, "github.com/taskready/taskready/cmd/taskapi").CombinedOutput(); err != nil {
+			apiBin.err = fmt.Errorf("go build ./cmd/taskapi: %w\n%s", err, out)
+			return
+		}
+		apiBin.path = path
+	})
+	if apiBin.err != nil {
+		t.Fatal(apiBin.err)
+	}
+	return apiBin.path
+}
+
+// API starts instances of the real API (behind the balancer) on embedded
+// stores, with bcrypt at its cheapest and apiEnv, and closes it all when
+// the test ends. It skips the test in -short mode.
+func API(t *testing.T, instances int, apiEnv ...string) *env.Env {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts the real API with embedded stores; skipped in -short mode")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	e, err := env.Up(ctx, env.NewEmbedded(env.EmbeddedOptions{}), env.Options{
+		APIBinary: Binary(t), Instances: instances,
+		APIEnv: append([]string{"BCRYPT_COST=4"}, apiEnv...),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Close() })
+	return e
+}
+
+// Mongo connects to e's MongoDB and disconnects when the test ends, after
+// the cleanups registered later (a fixture.Cleanup needs the connection).
+func Mongo(t *testing.T, e *env.Env) *mongo.Client {
+	t.Helper()
+	mc, err := mongo.Connect(options.Client().ApplyURI(e.Stores.MongoURI))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = mc.Disconnect(ctx)
+	})
+	return mc
+}
+
+// Target is a target for e with a MongoDB connection and prefix, whose
+// fixtures fixture.Cleanup removes when the test ends (an error fails the
+// test): the users stay otherwise, since the API cannot delete them.
+func Target(t *testing.T, e *env.Env, prefix string) *check.Target {
+	t.Helper()
+	target := &check.Target{BaseURL: e.Target, Mongo: Mongo(t, e), Database: "taskmanager", Prefix: prefix}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, _, err := fixture.Cleanup(ctx, target); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+	return target
+}
+
+// environment adapts env.Env to check.Environment: the harness's
+// environment names its parts as Components and its instances as APIs.
+type environment struct{ e *env.Env }
+
+// Environment lets checks act on e as they would on the environment the
+// harness manages.
+func Environment(e *env.Env) check.Environment { return environment{e} }
+
+// Apply acts on a component the way the harness does.
+func (a environment) Apply(ctx context.Context, component, action string) error {
+	return a.e.Apply(ctx, component, action)
+}
+
+// Components names the stores' parts and the API instances.
+func (a environment) Components() []string {
+	var names []string
+	for _, c := range a.e.Components() {
+		names = append(names, c.Name())
+	}
+	return names
+}
+
+// APITargets are the instances' own URLs, behind the balancer's.
+func (a environment) APITargets() []string {
+	var urls []string
+	for _, api := range a.e.APIs {
+		urls = append(urls, api.URL())
+	}
+	return urls
+}
+
+// ByID returns the check of cs with id, failing t when there is none.
+func ByID(t testing.TB, cs []check.Check, id string) check.Check {
+	t.Helper()
+	for _, c := range cs {
+		if c.Meta().ID == id {
+			return c
+		}
+	}
+	t.Fatalf("no check %s", id)
+	return nil
+}
+
+// Run runs c against target within timeout, as a runner would bound it.
+func Run(t testing.TB, c check.Check, target *check.Target, timeout time.Duration) check.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return c.Run(ctx, target)
+}
+
+// RealJWT matches a token with a JSON payload: a real one, never allowed
+// in evidence (the JWT-shaped garbage checks send has payload "e30").
+var RealJWT = regexp.MustCompile(`eyJ[\w-]+\.eyJ[\w-]+\.[\w-]*`)
+
+// RunAll runs checks one after the other against target, within two
+// minutes in all, logs each result with its evidence, checks the evidence
+// with SafeEvidence, and returns the results by id.
+func RunAll(t *testing.T, target *check.Target, checks []check.Check, secrets ...*regexp.Regexp) map[string]check.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out := map[string]check.Result{}
+	for _, c := range checks {
+		res := c.Run(ctx, target)
+		out[c.Meta().ID] = res
+		t.Logf("%-32s %-14s %s", c.Meta().ID, res.Status, res.Message)
+		for _, e := range res.Evidence {
+			t.Logf("    request:  %s\n    response: %s\n    expected: %s | observed: %s %s", e.Request, e.Response, e.Expected, e.Observed, e.Note)
+		}
+		SafeEvidence(t, c.Meta().ID, res, secrets...)
+	}
+	return out
+}
+
+// SafeEvidence checks a result as a report will show it: a message
+// always; no real JWT, nor anything secrets match, in any evidence; body
+// excerpts within probe.MaxExcerpt; and a failure names the request and
+// what was observed.
+func SafeEvidence(t *testing.T, id string, res check.Result, secrets ...*regexp.Regexp) {
+	t.Helper()
+	if res.Message == "" {
+		t.Errorf("%s: empty message", id)
+	}
+	for _, e := range res.Evidence {
+		for _, s := range []string{e.Request, e.Response, e.Expected, e.Observed, e.Note} {
+			for _, re := range append([]*regexp.Regexp{RealJWT}, secrets...) {
+				if re.MatchString(s) {
+					t.Errorf("%s: evidence shows a secret (%s): %q", id, re, s)
+				}
+			}
+		}
+		// An answer is its status and headers, a blank line, then the
+		// body's excerpt.
+		if _, ex, ok := strings.Cut(e.Response, "\n\n"); ok && len(ex) > probe.MaxExcerpt {
+			t.Errorf("%s: body excerpt over %d bytes: %q", id, probe.MaxExcerpt, ex)
+		}
+	}
+	if res.Status == check.Fail {
+		useful := slices.ContainsFunc(res.Evidence, func(e check.Evidence) bool { return e.Request != "" && e.Observed != "" })
+		if !useful {
+			t.Errorf("%s failed without evidence naming the request and what was observed: %+v", id, res.Evidence)
+		}
+	}
+}
