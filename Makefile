@@ -3,11 +3,16 @@ GO       ?= go
 FUZZTIME ?= 30s
 BENCHTIME ?= 2s
 
-.PHONY: run build api test vet bench fuzz tidy
+.PHONY: run check build api test vet bench bench-engine bench-soak fuzz tidy
 
-## run: start the API on embedded stores and smoke-test its contract
+## run: embedded stores, two API instances, seed, contract smoke, the smoke scenario; reports in out/latest/
 run: build
 	./bin/harness run -provider embedded -api-bin ./bin/taskapi
+
+## check: the readiness checks against an embedded environment (production settings), with a backup first; reports in out/readiness/
+check: build
+	./bin/harness check -provider embedded -api-bin ./bin/taskapi -policy checks/policies/embedded.yaml \
+		-backup-dir out/backups -backup-first -out out/readiness
 
 ## build: compile the API and the harness into bin/
 build:
@@ -29,13 +34,22 @@ vet:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
+## bench-engine: the engine's requests/s as a share of wrk's on a loopback /ping (goal >= 0.8) and its open-model rate error at half that (goal <= 1%); installs wrk if missing
+bench-engine:
+	@command -v wrk >/dev/null || $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y wrk
+	@REQUIRE_WRK=1 $(GO) test -run '^$$' -bench '^BenchmarkEngineVsWrk$$' -benchtime=1x ./loadtest/executor
+
+## bench-soak: the engine at a steady 500/s for 5m30s (SOAK_DURATION, SOAK_RATE): peak RSS of the last minute against the first (goal <= 1.10)
+bench-soak:
+	SOAK=1 $(GO) test -run '^$$' -bench '^BenchmarkSoakMemory$$' -benchtime=1x -timeout 30m ./loadtest/engine
+
 ## fuzz: run each fuzz target for FUZZTIME, then keep what it found in testdata/fuzz/
 # (go test -fuzz writes new inputs to the build cache; the copy makes them
 # regression seeds that every `make test` replays)
 FUZZ_TARGETS = \
 	service/httpapi:FuzzDecodeJSON service/httpapi:FuzzParseListQuery service/server:FuzzAPI \
 	loadtest/scenario:FuzzParse loadtest/threshold:FuzzParseExpression loadtest/threshold:FuzzParseSelector \
-	loadtest/pace:FuzzRamping
+	loadtest/pace:FuzzRamping loadtest/k6:FuzzReadStream loadtest/k6:FuzzReadSummaryExport
 fuzz:
 	@set -e; cache=$$($(GO) env GOCACHE)/fuzz/$$($(GO) list -m); \
 	for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \

@@ -210,4 +210,3 @@ func (m managed) APITargets() []string {
 	}
 	return urls
 }
-

@@ -61,6 +61,7 @@ func runCmd() command {
 	fs.BoolVar(&o.contract, "contract", true, "smoke-test the contract before the load (a broken API makes no useful load test)")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve the harness's Prometheus /metrics here while it runs, e.g. 127.0.0.1:9465")
 	fs.Var(&o.latency, "link-latency", "add latency to the link from the APIs to a store for the run, LINK=DURATION (repeatable), e.g. mongo=50ms")
+	fs.StringVar(&o.httpClient, "http", "fast", "the engine's HTTP client: fast (fasthttp connections, HTTP/1.1) or std (net/http: HTTP/2, proxies)")
 	fs.StringVar(&o.engine, "engine", "taskready", "load generator: taskready, or k6 (an installed k6, its results imported)")
 	fs.Float64Var(&o.limits.MaxDropped, "max-dropped", engine.DefaultLimits.MaxDropped, "validity: share of open-model iterations that may be dropped")
 	fs.DurationVar(&o.limits.MaxSendLag, "max-send-lag", engine.DefaultLimits.MaxSendLag, "validity: p99 of how late open-model iterations may leave")
@@ -90,6 +91,7 @@ flags:
 
 type runOptions struct {
 	scenario, out, baseline, metricsAddr, engine string
+	httpClient                                   string
 	seedUsers, seedTasks                         int
 	contract                                     bool
 	limits                                       engine.Limits
@@ -104,6 +106,9 @@ func (o *runOptions) run(ctx context.Context, out io.Writer, ef *envFlags) error
 			return fmt.Errorf("%w: %v", errUsage, err)
 		}
 		return err
+	}
+	if o.httpClient != "fast" && o.httpClient != "std" {
+		return fmt.Errorf("%w: -http must be fast or std", errUsage)
 	}
 	if o.engine != "taskready" && o.engine != "k6" {
 		return fmt.Errorf("%w: -engine must be taskready or k6", errUsage)
@@ -153,6 +158,15 @@ func (o *runOptions) run(ctx context.Context, out io.Writer, ef *envFlags) error
 	}
 
 	opts := []engine.Option{engine.WithProgress(out, time.Second), engine.WithLimits(o.limits)}
+	switch o.httpClient {
+	case "fast":
+	case "std":
+		// net/http keeps two idle connections per host by default; a
+		// load generator needs one per VU.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost, tr.DisableCompression = 10000, true
+		opts = append(opts, engine.WithClient(&http.Client{Transport: tr}))
+	}
 	if o.metricsAddr != "" {
 		m, stop, err := serveMetrics(o.metricsAddr, out)
 		if err != nil {

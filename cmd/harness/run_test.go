@@ -264,6 +264,7 @@ func TestGatesExitCodes(t *testing.T) {
 		for _, args := range [][]string{
 			{"run", "-scenario", "smok"},
 			{"run", "-engine", "gatling"},
+			{"run", "-http", "h3"},
 			{"compare", "only-one"},
 			{"compare", filepath.Join(dir, "missing"), filepath.Join(dir, "missing")},
 			{"k6"},

@@ -23,6 +23,7 @@ import (
 	"github.com/taskready/taskready/loadtest/record"
 	"github.com/taskready/taskready/loadtest/scenario"
 	"github.com/taskready/taskready/loadtest/seed"
+	"github.com/taskready/taskready/loadtest/transport"
 )
 
 // Config is what every scenario of a run shares.
@@ -32,8 +33,15 @@ type Config struct {
 	// File gives the journeys and the seeded users.
 	File *scenario.File
 	// Client is shared by every VU (keep-alive); nil means
-	// http.DefaultClient.
+	// http.DefaultClient, or see FastHTTP. Against a fast target net/http
+	// costs several times what the fasthttp transport does per request
+	// (BenchmarkEngineVsWrk), and http.DefaultClient keeps only two idle
+	// connections per host, so every VU beyond two reconnects.
 	Client *http.Client
+	// FastHTTP, with a nil Client, has each Run send through its own
+	// transport.NewClient (fasthttp connections, no cap on them), whose
+	// idle connections it closes when it returns.
+	FastHTTP bool
 	// Sleep, if set, replaces how think time is slept (journey.Sleep).
 	Sleep func(ctx context.Context, d time.Duration) error
 }
@@ -80,6 +88,10 @@ func Run(ctx context.Context, cfg Config, s scenario.Scenario, out chan<- record
 	if err != nil {
 		return Counters{}, err
 	}
+	if cfg.Client == nil && cfg.FastHTTP {
+		r.cfg.Client = transport.NewClient(transport.Options{})
+		defer r.cfg.Client.CloseIdleConnections()
+	}
 	if s.StartTime > 0 {
 		if err := sleep(ctx, s.StartTime); err != nil {
 			return Counters{}, err
@@ -112,7 +124,17 @@ type runner struct {
 	c     counters
 	start time.Time     // the scenario's own start, after StartTime
 	end   time.Duration // the schedule's length, 0 if none
+	// emails caches the seeded users' emails by index-1, filled as VUs
+	// meet them: formatting one per iteration was a measurable cost
+	// against a fast target. nil when Users.Count is above maxCachedEmails.
+	emails []atomic.Pointer[string]
+	// opts are the journey options every iteration shares (Sleep).
+	opts []journey.Option
 }
+
+// maxCachedEmails bounds the email cache to 8 MB of pointers; a larger
+// user base formats its emails every iteration.
+const maxCachedEmails = 1 << 20
 
 func newRunner(cfg Config, s scenario.Scenario, out chan<- record.Sample) (*runner, error) {
 	if cfg.File == nil {
@@ -154,6 +176,12 @@ func newRunner(cfg Config, s scenario.Scenario, out chan<- record.Sample) (*runn
 		return nil, fmt.Errorf("scenario %q: unknown executor %q", s.Name, s.Executor)
 	}
 	r := &runner{cfg: cfg, s: s, out: out, pick: p, end: s.Duration}
+	if n := cfg.File.Users.Count; n > 0 && n <= maxCachedEmails {
+		r.emails = make([]atomic.Pointer[string], n)
+	}
+	if cfg.Sleep != nil {
+		r.opts = []journey.Option{journey.Sleep(cfg.Sleep)}
+	}
 	if s.Executor == scenario.PerVUIterations {
 		r.end = s.MaxDuration
 	}
@@ -169,8 +197,9 @@ func newRunner(cfg Config, s scenario.Scenario, out chan<- record.Sample) (*runn
 // vu is one virtual user's identity; only the goroutine running it
 // touches it.
 type vu struct {
-	id   int
-	iter int
+	id      int
+	iter    int
+	samples []record.Sample // reused by every iteration (journey.Append)
 }
 
 // iteration runs one iteration of v and sends its samples. intended is
@@ -185,18 +214,16 @@ func (r *runner) iteration(ctx context.Context, v *vu, intended, at time.Time) {
 		elapsed = r.end - 1
 	}
 	tags := journey.Tags{Scenario: r.s.Name, Phase: r.phase(elapsed)}
-	var opts []journey.Option
+	opts := r.opts // shared and never appended to in place: no allocation when closed
 	if !intended.IsZero() {
-		opts = append(opts, journey.Intended(intended))
-	}
-	if r.cfg.Sleep != nil {
-		opts = append(opts, journey.Sleep(r.cfg.Sleep))
+		opts = append(opts[:len(opts):len(opts)], journey.Intended(intended))
 	}
 	jv := journey.VU{ID: v.id, Iteration: v.iter, User: r.user(v), Client: r.cfg.Client, Target: r.cfg.Target}
 	v.iter++
 	r.c.iterations.Add(1)
-	for _, smp := range journey.Run(ctx, j, jv, tags, opts...) {
-		r.out <- smp
+	v.samples = journey.Append(ctx, v.samples[:0], j, jv, tags, opts...)
+	for _, smp := range v.samples {
+		r.out <- smp // a copy: the slice is free again once sent
 	}
 }
 
@@ -217,7 +244,21 @@ func (r *runner) user(v *vu) journey.User {
 		return journey.User{}
 	}
 	idx := int((int64(v.id)*userPrime+int64(v.iter))%int64(u.Count)) + 1
-	return journey.User{Index: idx, Email: seed.Email(u.Prefix, idx), Password: u.Password}
+	return journey.User{Index: idx, Email: r.email(idx), Password: u.Password}
+}
+
+// email is seeded user idx's email, from the cache when it holds it.
+func (r *runner) email(idx int) string {
+	if r.emails == nil {
+		return seed.Email(r.cfg.File.Users.Prefix, idx)
+	}
+	p := &r.emails[idx-1]
+	if e := p.Load(); e != nil {
+		return *e
+	}
+	e := seed.Email(r.cfg.File.Users.Prefix, idx)
+	p.Store(&e) // a racing VU stores an equal string: either wins
+	return e
 }
 
 // open runs an arrival-rate scenario: vegeta's attack loop with the
@@ -232,15 +273,38 @@ func (r *runner) open(ctx context.Context) error {
 	if maxVUs == 0 {
 		maxVUs = r.s.PreAllocatedVUs
 	}
-	idle := make(chan *vu, maxVUs)
+	// Each VU is a goroutine that waits for its next iteration's
+	// intended start, rather than a goroutine per iteration: a fresh
+	// goroutine grew its stack through the HTTP client's calls every
+	// time, a measurable cost at high rates.
+	idle := make(chan *worker, maxVUs)
+	var wg sync.WaitGroup
+	var workers []*worker
+	defer func() {
+		for _, w := range workers {
+			close(w.work)
+		}
+		wg.Wait()
+	}()
+	spawn := func(id int) *worker {
+		w := &worker{v: &vu{id: id}, work: make(chan time.Time, 1)}
+		workers = append(workers, w)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for intended := range w.work {
+				r.iteration(ctx, w.v, intended, intended)
+				idle <- w
+			}
+		}()
+		return w
+	}
 	for i := 1; i <= r.s.PreAllocatedVUs; i++ {
-		idle <- &vu{id: i}
+		idle <- spawn(i)
 	}
 	made := r.s.PreAllocatedVUs
 	r.c.vusMax.Store(int64(made))
 
-	var wg sync.WaitGroup
-	defer wg.Wait()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	<-timer.C
@@ -265,27 +329,29 @@ func (r *runner) open(ctx context.Context) error {
 		} else if ctx.Err() != nil {
 			return nil
 		}
-		var v *vu
+		var w *worker
 		select {
-		case v = <-idle:
+		case w = <-idle:
 		default:
 			if made < maxVUs {
 				made++
 				r.c.vusMax.Store(int64(made))
-				v = &vu{id: made}
+				w = spawn(made)
 			}
 		}
-		if v == nil {
+		if w == nil {
 			r.c.dropped.Add(1)
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r.iteration(ctx, v, intended, intended)
-			idle <- v
-		}()
+		w.work <- intended // never blocks: an idle worker's buffer is empty
 	}
+}
+
+// worker is an open-model VU's goroutine: it runs one iteration per
+// intended start sent on work, and ends when work closes.
+type worker struct {
+	v    *vu
+	work chan time.Time
 }
 
 // loop runs v's iterations until stop is done, the scenario's end (r.end

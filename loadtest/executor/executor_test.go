@@ -121,11 +121,37 @@ func run(t *testing.T, ctx context.Context, a *api, s scenario.Scenario) (execut
 		}
 	}()
 	cfg := executor.Config{Target: a.URL, File: file(), Client: a.Client()}
+	if fastHTTP {
+		cfg.Client, cfg.FastHTTP = nil, true
+	}
 	c, err := executor.Run(ctx, cfg, s, out)
 	close(out)
 	<-done
 	noLeftovers(t)
 	return c, samples, err
+}
+
+// fastHTTP has run use Config.FastHTTP rather than the test server's
+// net/http client (TestFastHTTP).
+var fastHTTP bool
+
+// TestFastHTTP runs the executor tests that send requests again, with
+// Config.FastHTTP: the fasthttp transport must not change what they see,
+// cancellation included.
+func TestFastHTTP(t *testing.T) {
+	fastHTTP = true
+	defer func() { fastHTTP = false }()
+	for name, test := range map[string]func(*testing.T){
+		"ConstantArrivalRate":        TestConstantArrivalRate,
+		"Dropped":                    TestDropped,
+		"ConstantVUsFollowWeights":   TestConstantVUsFollowWeights,
+		"PerVUIterations":            TestPerVUIterations,
+		"PerVUIterationsMaxDuration": TestPerVUIterationsMaxDuration,
+		"RampingVUs":                 TestRampingVUs,
+		"CancelStopsPromptly":        TestCancelStopsPromptly,
+	} {
+		t.Run(name, test)
+	}
 }
 
 // noLeftovers fails if a goroutine of package executor outlives Run (the
@@ -148,7 +174,7 @@ func noLeftovers(t *testing.T) {
 
 // scheduled is how many iterations the pacer of s schedules: vegeta's
 // loop with no lag, as the executor drives it.
-func scheduled(t *testing.T, s scenario.Scenario) int64 {
+func scheduled(t testing.TB, s scenario.Scenario) int64 {
 	t.Helper()
 	p, err := pace.FromScenario(s)
 	if err != nil {

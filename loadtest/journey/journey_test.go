@@ -120,9 +120,13 @@ func (f *fakeAPI) lastEcho() echo {
 	return f.last
 }
 
+// client is the client the fake's VUs use: net/http's, or
+// TestFastTransport's.
+var client = func(f *fakeAPI) *http.Client { return f.Client() }
+
 func (f *fakeAPI) vu() journey.VU {
 	return journey.VU{ID: 2, Iteration: 5, User: journey.User{Index: 3, Email: "seed3@example.com", Password: "pw"},
-		Client: f.Client(), Target: f.URL}
+		Client: client(f), Target: f.URL}
 }
 
 func step(name, method, path string) scenario.Step {

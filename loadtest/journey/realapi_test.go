@@ -16,6 +16,7 @@ import (
 
 	"github.com/taskready/taskready/loadtest/journey"
 	"github.com/taskready/taskready/loadtest/scenario"
+	"github.com/taskready/taskready/loadtest/transport"
 )
 
 // startTaskAPI builds and starts the real API with embedded stores and
@@ -153,4 +154,10 @@ func TestSmokeJourneysAgainstTheRealAPI(t *testing.T) {
 	if want := 9 * 100 * time.Millisecond; slept != want {
 		t.Errorf("think time slept = %v; want %v", slept, want)
 	}
+
+	// Again through the fasthttp transport, which Run drives with
+	// Exchange rather than client.Do: the API must see no difference.
+	vu.Client = transport.NewClient(transport.Options{})
+	runJourney("write")
+	runJourney("browse")
 }
