@@ -142,19 +142,27 @@ type Evidence struct {
 }
 
 // Passf, Failf, Warnf, NotApplicablef and Errorf build a Result.
-func Passf(msg string, ev ...Evidence) Result { return Result{Status: Pass, Message: msg, Evidence: ev} }
+func Passf(msg string, ev ...Evidence) Result {
+	return Result{Status: Pass, Message: msg, Evidence: ev}
+}
 
 // Failf is a failed Result.
-func Failf(msg string, ev ...Evidence) Result { return Result{Status: Fail, Message: msg, Evidence: ev} }
+func Failf(msg string, ev ...Evidence) Result {
+	return Result{Status: Fail, Message: msg, Evidence: ev}
+}
 
 // Warnf is a Result that passes with a caveat.
-func Warnf(msg string, ev ...Evidence) Result { return Result{Status: Warn, Message: msg, Evidence: ev} }
+func Warnf(msg string, ev ...Evidence) Result {
+	return Result{Status: Warn, Message: msg, Evidence: ev}
+}
 
 // NotApplicablef says why the check could not apply to this target.
 func NotApplicablef(why string) Result { return Result{Status: NotApplicable, Message: why} }
 
 // Errorf says why the check could not reach a verdict.
-func Errorf(why string, ev ...Evidence) Result { return Result{Status: Error, Message: why, Evidence: ev} }
+func Errorf(why string, ev ...Evidence) Result {
+	return Result{Status: Error, Message: why, Evidence: ev}
+}
 
 // Target is what the checks run against. Only BaseURL is required; a
 // check that needs more returns NotApplicable when it is missing.

@@ -18,7 +18,9 @@ func Example() {
 		},
 		check.Func{
 			M: check.Meta{ID: "headers.hsts", Title: "HSTS is set", Category: check.Transport, Severity: check.High},
-			F: func(context.Context, *check.Target) check.Result { return check.Failf("no Strict-Transport-Security header") },
+			F: func(context.Context, *check.Target) check.Result {
+				return check.Failf("no Strict-Transport-Security header")
+			},
 		},
 	}
 	target := &check.Target{BaseURL: "http://127.0.0.1:5000"}

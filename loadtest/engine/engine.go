@@ -32,9 +32,9 @@ import (
 	"github.com/taskready/taskready/loadtest/threshold"
 )
 
-// ErrAborted is wrapped by nothing: an aborted run is a result, not an
-// error. It is the cause of the context cancellation that stops the
-// scenarios when an abortOnFail threshold fails.
+// ErrAborted is the cause of the cancellation that stops the scenarios
+// when an abortOnFail threshold fails. Run never returns it: an aborted
+// run is a result (Result.Aborted), not an error.
 var ErrAborted = errors.New("engine: a threshold with abortOnFail failed")
 
 // Option sets an optional setting of Run.

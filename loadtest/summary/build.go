@@ -134,7 +134,7 @@ func Breakdowns(snap record.Snapshot) (endpoints, phases []Breakdown) {
 	return endpoints, phases
 }
 
-// BreakdownOf returns the statistics of one selection.
+// breakdownOf is the statistics of one selection.
 func breakdownOf(s record.Stats) Breakdown {
 	b := Breakdown{
 		Requests: s.Count, Failures: s.Failures, FailureRate: s.Rate, RPS: s.RPS,
