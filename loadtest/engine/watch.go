@@ -28,10 +28,10 @@ type watcher struct {
 	line   *progress.Line
 	// window is the latency of the last tick, for the live p95: the run's
 	// own histograms would show a p95 that moves ever more slowly.
-	window            *hdrhistogram.Histogram
-	winReqs, winFails int64
-	reqs, fails       int64
-	abortReason       string
+	window      *hdrhistogram.Histogram
+	winReqs     int64
+	reqs, fails int64
+	abortReason string
 }
 
 func newWatcher(f *scenario.File, cf config, start time.Time) *watcher {
@@ -101,10 +101,8 @@ func (w *watcher) drain(ctx context.Context, cancel context.CancelCauseFunc, sam
 func (w *watcher) count(s record.Sample, res *Result, names map[[2]string]string) {
 	w.reqs++
 	w.winReqs++
-	failed := record.DefaultFailed(s)
-	if failed {
+	if record.DefaultFailed(s) {
 		w.fails++
-		w.winFails++
 	}
 	lat := s.CorrectedLatency().Microseconds()
 	_ = w.window.RecordValue(max(lat, 1))
@@ -132,7 +130,7 @@ func (w *watcher) count(s record.Sample, res *Result, names map[[2]string]string
 func (w *watcher) show(final bool) {
 	if w.line == nil {
 		w.window.Reset()
-		w.winReqs, w.winFails = 0, 0
+		w.winReqs = 0
 		return
 	}
 	elapsed := time.Since(w.start).Truncate(time.Second)
@@ -157,7 +155,7 @@ func (w *watcher) show(final bool) {
 	}
 	w.line.Set(text)
 	w.window.Reset()
-	w.winReqs, w.winFails = 0, 0
+	w.winReqs = 0
 }
 
 // checkAbort evaluates the abortOnFail thresholds on what was recorded so
