@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -22,9 +20,8 @@ import (
 
 	"github.com/taskready/taskready/checks/contract"
 	"github.com/taskready/taskready/checks/internal/checktest"
+	"github.com/taskready/taskready/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // TestMain removes the API binary the tests built; flags (-update) are
 // parsed by m.Run.
@@ -484,19 +481,7 @@ func TestWriteTextGolden(t *testing.T) {
 		},
 	}
 	got := text(t, rep)
-	golden := filepath.Join("testdata", "report.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("WriteText =\n%s\nwant (%s)\n%s", got, golden, want)
-	}
+	golden.Assert(t, "report.golden", []byte(got))
 	if pass, fail, skip := rep.Counts(); pass != 2 || fail != 1 || skip != 1 || rep.Passed() {
 		t.Errorf("Counts() = %d, %d, %d, Passed() = %v; want 2, 1, 1, false", pass, fail, skip, rep.Passed())
 	}

@@ -2,57 +2,16 @@ package report_test
 
 import (
 	"bytes"
-	"context"
 	"image"
 	"image/png"
-	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/taskready/taskready/checks/report"
+	"github.com/taskready/taskready/internal/browser"
 )
-
-// chromium finds a Chromium to render the report with: $CHROMIUM,
-// /usr/bin/chromium, then the usual names on PATH.
-func chromium() string {
-	if p := os.Getenv("CHROMIUM"); p != "" {
-		return p
-	}
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
-
-// headless runs Chromium on page with args and returns its stdout. Each
-// run gets its own profile directory, so runs never share a lock.
-func headless(t *testing.T, bin, page string, args ...string) []byte {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	all := append([]string{
-		"--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--force-device-scale-factor=1",
-		"--no-first-run", "--no-default-browser-check", "--disable-extensions", "--mute-audio",
-		"--user-data-dir=" + t.TempDir(),
-	}, args...)
-	all = append(all, (&url.URL{Scheme: "file", Path: page}).String())
-	cmd := exec.CommandContext(ctx, bin, all...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s %s: %v\n%s", bin, strings.Join(args, " "), err, stderr.Bytes())
-	}
-	return stdout.Bytes()
-}
 
 // TestHTMLInChromium renders the report in a real browser: the screenshot
 // must not be blank and must show the verdict's and the findings' colours;
@@ -61,20 +20,14 @@ func headless(t *testing.T, bin, page string, args ...string) []byte {
 // look at (docs/readiness-report.png is one).
 func TestHTMLInChromium(t *testing.T) {
 	t.Parallel()
-	bin := chromium()
-	if bin == "" {
-		if os.Getenv("REQUIRE_BROWSER") == "1" {
-			t.Fatal("no chromium at /usr/bin/chromium, on PATH or in $CHROMIUM, and REQUIRE_BROWSER=1")
-		}
-		t.Skip("skipped: no chromium at /usr/bin/chromium, on PATH or in $CHROMIUM; apt-get install chromium, or set REQUIRE_BROWSER=1 to make this a failure")
-	}
+	bin := browser.Find(t)
 	dir := t.TempDir()
 	page := filepath.Join(dir, report.HTMLFile)
 	if err := os.WriteFile(page, render(t, report.HTML, fullReport(t)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	shot := filepath.Join(dir, "readiness.png")
-	headless(t, bin, page, "--screenshot="+shot, "--window-size=1280,1800")
+	browser.Headless(t, bin, browser.FileURL(page), "--screenshot="+shot, "--window-size=1280,1800")
 	data, err := os.ReadFile(shot)
 	if err != nil {
 		t.Fatalf("no screenshot: %v", err)
@@ -93,7 +46,7 @@ func TestHTMLInChromium(t *testing.T) {
 	}
 	checkScreenshot(t, img)
 
-	dom := string(headless(t, bin, page, "--dump-dom"))
+	dom := string(browser.Headless(t, bin, browser.FileURL(page), "--dump-dom"))
 	for _, want := range []string{`id="gauge"`, `class="arc gb"`, `id="gate-critical"`, `class="finding sev-critical st-fail"`,
 		`id="check-jwt-alg-none"`, `class="statusbar"`, `class="catbar"`} {
 		if !strings.Contains(dom, want) {

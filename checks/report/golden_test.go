@@ -2,7 +2,6 @@ package report_test
 
 import (
 	"bytes"
-	"flag"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,28 +11,8 @@ import (
 
 	"github.com/taskready/taskready/checks/readiness"
 	"github.com/taskready/taskready/checks/report"
+	"github.com/taskready/taskready/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// golden compares got with testdata/<file>, or rewrites it under -update.
-func golden(t *testing.T, file string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", file)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -update creates it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test -update rewrites it); got:\n%s", path, got)
-	}
-}
 
 // renderers are the writers, by golden-file extension.
 var renderers = []struct {
@@ -62,7 +41,7 @@ func TestGolden(t *testing.T) {
 	for _, fx := range fixtures {
 		for _, r := range renderers {
 			t.Run(fx.name+"."+r.ext, func(t *testing.T) {
-				golden(t, fx.name+"."+r.ext, render(t, r.render, fx.make(t)))
+				golden.Assert(t, fx.name+"."+r.ext, render(t, r.render, fx.make(t)))
 			})
 		}
 	}

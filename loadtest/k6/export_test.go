@@ -3,7 +3,6 @@ package k6
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,10 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/taskready/taskready/internal/golden"
 	"github.com/taskready/taskready/loadtest/scenario"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // shipped returns the scenario files of scenarios/.
 func shipped(t *testing.T) []string {
@@ -79,19 +77,7 @@ func TestExportShipped(t *testing.T) {
 
 func TestExportGolden(t *testing.T) {
 	got := export(t, filepath.Join("..", "..", "scenarios", "smoke.yaml"))
-	golden := filepath.Join("testdata", "smoke.js")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -run TestExportGolden -update to write it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("Export(smoke.yaml) differs from %s (go test -run TestExportGolden -update rewrites it):\n%s", golden, got)
-	}
+	golden.Assert(t, "smoke.js", got)
 	if !regexp.MustCompile(`(?m)^// Code generated .* DO NOT EDIT\.$`).Match(got) {
 		t.Error("no generated-code header")
 	}

@@ -2,54 +2,16 @@ package report_test
 
 import (
 	"bytes"
-	"context"
 	"image"
 	"image/png"
-	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/taskready/taskready/internal/browser"
 	"github.com/taskready/taskready/loadtest/report"
 )
-
-// chromium finds a Chromium to render the report with: $CHROMIUM, then
-// the usual names on PATH.
-func chromium() string {
-	if p := os.Getenv("CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
-
-// headless runs Chromium on page with args and returns its stdout. Each
-// run gets its own profile directory, so runs never share a lock.
-func headless(t *testing.T, bin, page string, args ...string) []byte {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	all := append([]string{
-		"--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--force-device-scale-factor=1",
-		"--no-first-run", "--no-default-browser-check", "--disable-extensions", "--mute-audio",
-		"--user-data-dir=" + t.TempDir(),
-	}, args...)
-	all = append(all, (&url.URL{Scheme: "file", Path: page}).String())
-	cmd := exec.CommandContext(ctx, bin, all...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s %s: %v\n%s", bin, strings.Join(args, " "), err, stderr.Bytes())
-	}
-	return stdout.Bytes()
-}
 
 // TestHTMLInChromium renders the report in a real browser: the screenshot
 // must show the charts (their series' colours, in quantity), and the DOM
@@ -57,13 +19,7 @@ func headless(t *testing.T, bin, page string, args ...string) []byte {
 // a copy of the screenshot for people to look at.
 func TestHTMLInChromium(t *testing.T) {
 	t.Parallel()
-	bin := chromium()
-	if bin == "" {
-		if os.Getenv("REQUIRE_BROWSER") == "1" {
-			t.Fatal("no chromium on PATH (or $CHROMIUM), and REQUIRE_BROWSER=1")
-		}
-		t.Skip("skipped: no chromium on PATH (or $CHROMIUM); apt-get install chromium, or set REQUIRE_BROWSER=1 to make this a failure")
-	}
+	bin := browser.Find(t)
 	dir := t.TempDir()
 	page := filepath.Join(dir, "report.html")
 	f, err := os.Create(page)
@@ -78,7 +34,7 @@ func TestHTMLInChromium(t *testing.T) {
 	}
 
 	shot := filepath.Join(dir, "report.png")
-	headless(t, bin, page, "--screenshot="+shot, "--window-size=1280,2000")
+	browser.Headless(t, bin, browser.FileURL(page), "--screenshot="+shot, "--window-size=1280,2000")
 	data, err := os.ReadFile(shot)
 	if err != nil {
 		t.Fatalf("no screenshot: %v", err)
@@ -97,7 +53,7 @@ func TestHTMLInChromium(t *testing.T) {
 	}
 	checkScreenshot(t, img)
 
-	dom := string(headless(t, bin, page, "--dump-dom"))
+	dom := string(browser.Headless(t, bin, browser.FileURL(page), "--dump-dom"))
 	if n := strings.Count(dom, `<svg class="chart"`); n != 3 {
 		t.Errorf("the DOM after load holds %d chart SVGs; want 3", n)
 	}

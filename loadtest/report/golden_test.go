@@ -2,37 +2,14 @@ package report_test
 
 import (
 	"bytes"
-	"flag"
 	"io"
-	"os"
-	"path/filepath"
 	"regexp"
 	"testing"
 
+	"github.com/taskready/taskready/internal/golden"
 	"github.com/taskready/taskready/loadtest/report"
 	"github.com/taskready/taskready/loadtest/summary"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// golden compares got with testdata/<file>, or rewrites it under -update.
-func golden(t *testing.T, file string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", file)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -update creates it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test -update rewrites it); got:\n%s", path, got)
-	}
-}
 
 // renderers are the four reports, by golden-file extension.
 var renderers = []struct {
@@ -59,7 +36,7 @@ func TestGolden(t *testing.T) {
 	for _, fx := range fixtures {
 		for _, r := range renderers {
 			t.Run(fx.name+"."+r.ext, func(t *testing.T) {
-				golden(t, fx.name+"."+r.ext, render(t, r.render, fx.make()))
+				golden.Assert(t, fx.name+"."+r.ext, render(t, r.render, fx.make()))
 			})
 		}
 	}
@@ -76,7 +53,7 @@ func TestFixturesJSON(t *testing.T) {
 			if err := fx.make().Write(&b); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, fx.name+".summary.json", b.Bytes())
+			golden.Assert(t, fx.name+".summary.json", b.Bytes())
 			read, err := summary.Read(bytes.NewReader(b.Bytes()))
 			if err != nil {
 				t.Fatal(err)

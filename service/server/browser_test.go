@@ -1,16 +1,15 @@
 package server_test
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/taskready/taskready/internal/browser"
 )
 
 // browserPage is what a React client does on load, in plain JavaScript:
@@ -40,22 +39,6 @@ main().catch(e => out.push("error " + e.name)).finally(() => {
 });
 </script></body></html>`
 
-// chromium returns the browser to drive, or skips; with REQUIRE_BROWSER=1
-// (CI) a missing browser fails the test.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("REQUIRE_BROWSER") == "1" {
-		t.Fatal("chromium is required (REQUIRE_BROWSER=1): apt-get install chromium")
-	}
-	t.Skip("chromium not installed (apt-get install chromium)")
-	return ""
-}
-
 // pageServer serves one HTML page on a loopback port. Its origin is
 // http://localhost:PORT, the way a React dev server is reached, and is
 // known before the page is (the API must list it in FRONTEND_URL first).
@@ -83,30 +66,22 @@ func newPageServer(t *testing.T) *pageServer {
 
 // runPage loads url in headless Chromium and returns the page's text once
 // its script is done.
-func runPage(t *testing.T, browser, url string) string {
+func runPage(t *testing.T, bin, url string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, browser,
-		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--user-data-dir="+t.TempDir(), "--virtual-time-budget=15000", "--dump-dom", url,
-	).Output()
-	if err != nil {
-		t.Fatalf("chromium: %v", err)
-	}
-	return string(out)
+	return string(browser.Headless(t, bin, url,
+		"--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--virtual-time-budget=15000", "--dump-dom"))
 }
 
 func TestReactStyleClientInABrowser(t *testing.T) {
-	browser := chromium(t)
+	bin := browser.Find(t)
 	allowed, foreign := newPageServer(t), newPageServer(t)
 	in := newEnv(t).start(t, "FRONTEND_URL="+allowed.origin)
 	page := fmt.Sprintf(browserPage, strings.Replace(in.base, "127.0.0.1", "localhost", 1)+"/api")
 	allowed.page.Store(page)
 	foreign.page.Store(page)
 
-	dom := runPage(t, browser, allowed.origin+"/")
+	dom := runPage(t, bin, allowed.origin+"/")
 	for _, want := range []string{"done", "register 201", "create 201", "list 200 count=1 ratelimit=", "cookie-profile 200"} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("page from the allowed origin lacks %q:\n%s", want, dom)
@@ -118,7 +93,7 @@ func TestReactStyleClientInABrowser(t *testing.T) {
 
 	// The same page from an origin the API does not list is stopped by
 	// the browser itself.
-	dom = runPage(t, browser, foreign.origin+"/")
+	dom = runPage(t, bin, foreign.origin+"/")
 	if !strings.Contains(dom, "error TypeError") || strings.Contains(dom, "register 201") {
 		t.Errorf("page from a foreign origin was not blocked by CORS:\n%s", dom)
 	}
