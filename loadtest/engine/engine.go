@@ -148,6 +148,9 @@ func Run(ctx context.Context, f *scenario.File, target string, opts ...Option) (
 	// cap a 2-core generator at 40% of wrk's rate, this at 82%
 	// (BenchmarkEngineVsWrk).
 	ecfg := executor.Config{Target: target, File: f, Client: cf.client, FastHTTP: cf.client == nil, Sleep: cf.sleep}
+	if cf.metrics != nil {
+		ecfg.OnDrop = func(name string) { cf.metrics.Dropped.WithLabelValues(name).Inc() }
+	}
 	for i, s := range f.Scenarios {
 		wg.Add(1)
 		go func() {

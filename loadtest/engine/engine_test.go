@@ -201,11 +201,16 @@ journeys:
 thresholds:
   http_req_duration: ["p(95)<1"]
 `)
-	res, err := engine.Run(context.Background(), f, srv.URL)
+	m := engine.NewMetrics(prometheus.NewRegistry())
+	res, err := engine.Run(context.Background(), f, srv.URL, engine.WithMetrics(m))
 	if err != nil {
 		t.Fatal(err)
 	}
 	run := res.Summary(engine.Meta{}).Run
+	// The live counter a dashboard reads agrees with the final count.
+	if live := testutil.ToFloat64(m.Dropped.WithLabelValues("starved")); live == 0 || int64(live) != run.Scenarios[0].Dropped {
+		t.Errorf("taskready_load_dropped_iterations_total %v, want the run's %d (> 0)", live, run.Scenarios[0].Dropped)
+	}
 	if run.Validity.Valid || run.Outcome.ExitCode != summary.ExitInvalid {
 		t.Fatalf("validity %+v outcome %+v; want invalid, 101", run.Validity, run.Outcome)
 	}

@@ -23,6 +23,7 @@ type Metrics struct {
 	Phase      *prometheus.GaugeVec
 	CPU        prometheus.Gauge
 	Threshold  *prometheus.GaugeVec
+	Dropped    *prometheus.CounterVec
 
 	pacers map[string]vegeta.Pacer
 	cpu    cpuClock
@@ -70,9 +71,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "taskready_load_threshold_bound",
 			Help: "The bound of each threshold of the scenario file, in its metric's unit (seconds for durations).",
 		}, []string{"metric", "expression"}),
+		Dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "taskready_load_dropped_iterations_total",
+			Help: "Open-model iterations that were due but found no free VU, by scenario.",
+		}, []string{"scenario"}),
 		obs: map[obsKey]obsChildren{},
 	}
-	reg.MustRegister(m.TargetRate, m.Requests, m.Duration, m.Phase, m.CPU, m.Threshold)
+	reg.MustRegister(m.TargetRate, m.Requests, m.Duration, m.Phase, m.CPU, m.Threshold, m.Dropped)
 	return m
 }
 
@@ -86,6 +91,9 @@ func (m *Metrics) start(f *scenario.File) {
 		}
 		for _, p := range phases(s) {
 			m.Phase.WithLabelValues(s.Name, p).Set(0)
+		}
+		if s.Executor.Open() {
+			m.Dropped.WithLabelValues(s.Name).Add(0) // present from the start, so rate() sees the first drop
 		}
 	}
 	for _, t := range f.Thresholds {

@@ -44,6 +44,10 @@ type Config struct {
 	FastHTTP bool
 	// Sleep, if set, replaces how think time is slept (journey.Sleep).
 	Sleep func(ctx context.Context, d time.Duration) error
+	// OnDrop, if set, is called with the scenario's name for each
+	// dropped iteration as it happens, so a live dashboard sees drops
+	// before Run returns its counters. It must be safe for concurrent use.
+	OnDrop func(scenario string)
 }
 
 // Counters count one scenario's iterations.
@@ -341,6 +345,9 @@ func (r *runner) open(ctx context.Context) error {
 		}
 		if w == nil {
 			r.c.dropped.Add(1)
+			if r.cfg.OnDrop != nil {
+				r.cfg.OnDrop(r.s.Name)
+			}
 			continue
 		}
 		w.work <- intended // never blocks: an idle worker's buffer is empty
