@@ -31,13 +31,20 @@ type Profiles struct {
 
 // NewProfiles returns a profile cache over store with entries living ttl.
 func NewProfiles(store user.Store, rc *redis.Client, ttl time.Duration) *Profiles {
-	return &Profiles{
+	p := &Profiles{
 		store: store, rc: rc, ttl: ttl,
 		lookups: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "taskapi_cache_requests_total",
 			Help: "Cache lookups by cache and result (hit, miss, error).",
 		}, []string{"cache", "result"}),
 	}
+	// Every series exists from the start at 0: a hit ratio or an error
+	// rate is then defined before the first lookup, and an alert on a
+	// missing series means a broken scrape, not a quiet cache.
+	for _, result := range []string{"hit", "miss", "error"} {
+		p.lookups.WithLabelValues("profile", result)
+	}
+	return p
 }
 
 // Collector returns the cache's hit and miss counters.

@@ -40,6 +40,7 @@ func TestMetricsExposition(t *testing.T) {
 		`taskapi_ratelimit_rejections_total{limiter="api"} 1`,
 		`taskapi_cache_requests_total{cache="profile",result="miss"} 1`,
 		`taskapi_cache_requests_total{cache="profile",result="hit"}`,
+		`taskapi_cache_requests_total{cache="profile",result="error"} 0`, // present before any error
 		`taskapi_mongo_commands_total{command="insert",outcome="ok"}`,
 		`taskapi_mongo_command_duration_seconds_bucket{command="find"`,
 		`taskapi_mongo_pool_connections_open`,
