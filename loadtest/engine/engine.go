@@ -149,7 +149,7 @@ func Run(ctx context.Context, f *scenario.File, target string, opts ...Option) (
 	// (BenchmarkEngineVsWrk).
 	ecfg := executor.Config{Target: target, File: f, Client: cf.client, FastHTTP: cf.client == nil, Sleep: cf.sleep}
 	if cf.metrics != nil {
-		ecfg.OnDrop = func(name string) { cf.metrics.Dropped.WithLabelValues(name).Inc() }
+		ecfg.Events = cf.metrics
 	}
 	for i, s := range f.Scenarios {
 		wg.Add(1)

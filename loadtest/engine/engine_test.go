@@ -119,6 +119,9 @@ func TestOpenModelRunPasses(t *testing.T) {
 	if got := testutil.ToFloat64(m.Requests.WithLabelValues("steady", "ping", "steady", "200")); got != 100 {
 		t.Errorf("taskready_load_requests_total %v, want 100", got)
 	}
+	if got := testutil.ToFloat64(m.Iterations.WithLabelValues("steady")); got != 100 {
+		t.Errorf("taskready_load_iterations_total %v, want 100", got)
+	}
 	if got := testutil.ToFloat64(m.Phase.WithLabelValues("steady", "steady")); got != 0 {
 		t.Errorf("taskready_load_phase after the run %v, want 0", got)
 	}
@@ -208,7 +211,7 @@ thresholds:
 	}
 	run := res.Summary(engine.Meta{}).Run
 	// The live counter a dashboard reads agrees with the final count.
-	if live := testutil.ToFloat64(m.Dropped.WithLabelValues("starved")); live == 0 || int64(live) != run.Scenarios[0].Dropped {
+	if live := testutil.ToFloat64(m.Drops.WithLabelValues("starved")); live == 0 || int64(live) != run.Scenarios[0].Dropped {
 		t.Errorf("taskready_load_dropped_iterations_total %v, want the run's %d (> 0)", live, run.Scenarios[0].Dropped)
 	}
 	if run.Validity.Valid || run.Outcome.ExitCode != summary.ExitInvalid {

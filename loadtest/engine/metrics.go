@@ -23,7 +23,8 @@ type Metrics struct {
 	Phase      *prometheus.GaugeVec
 	CPU        prometheus.Gauge
 	Threshold  *prometheus.GaugeVec
-	Dropped    *prometheus.CounterVec
+	Iterations *prometheus.CounterVec
+	Drops      *prometheus.CounterVec
 
 	pacers map[string]vegeta.Pacer
 	cpu    cpuClock
@@ -71,13 +72,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "taskready_load_threshold_bound",
 			Help: "The bound of each threshold of the scenario file, in its metric's unit (seconds for durations).",
 		}, []string{"metric", "expression"}),
-		Dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Iterations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "taskready_load_iterations_total",
+			Help: "Iterations started, by scenario: the achieved rate beside taskready_load_target_rate.",
+		}, []string{"scenario"}),
+		Drops: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "taskready_load_dropped_iterations_total",
 			Help: "Open-model iterations that were due but found no free VU, by scenario.",
 		}, []string{"scenario"}),
 		obs: map[obsKey]obsChildren{},
 	}
-	reg.MustRegister(m.TargetRate, m.Requests, m.Duration, m.Phase, m.CPU, m.Threshold, m.Dropped)
+	reg.MustRegister(m.TargetRate, m.Requests, m.Duration, m.Phase, m.CPU, m.Threshold, m.Iterations, m.Drops)
 	return m
 }
 
@@ -92,8 +97,10 @@ func (m *Metrics) start(f *scenario.File) {
 		for _, p := range phases(s) {
 			m.Phase.WithLabelValues(s.Name, p).Set(0)
 		}
+		// Present from the start, so rate() sees the first ones.
+		m.Iterations.WithLabelValues(s.Name)
 		if s.Executor.Open() {
-			m.Dropped.WithLabelValues(s.Name).Add(0) // present from the start, so rate() sees the first drop
+			m.Drops.WithLabelValues(s.Name)
 		}
 	}
 	for _, t := range f.Thresholds {
@@ -118,6 +125,12 @@ func (m *Metrics) observe(s record.Sample) {
 	c.reqs.Inc()
 	c.dur.Observe(s.CorrectedLatency().Seconds())
 }
+
+// Started counts an iteration (executor.Events).
+func (m *Metrics) Started(scenario string) { m.Iterations.WithLabelValues(scenario).Inc() }
+
+// Dropped counts a dropped iteration (executor.Events).
+func (m *Metrics) Dropped(scenario string) { m.Drops.WithLabelValues(scenario).Inc() }
 
 // tick publishes the schedule's state at elapsed.
 func (m *Metrics) tick(f *scenario.File, elapsed time.Duration) {

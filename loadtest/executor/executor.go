@@ -44,10 +44,18 @@ type Config struct {
 	FastHTTP bool
 	// Sleep, if set, replaces how think time is slept (journey.Sleep).
 	Sleep func(ctx context.Context, d time.Duration) error
-	// OnDrop, if set, is called with the scenario's name for each
-	// dropped iteration as it happens, so a live dashboard sees drops
-	// before Run returns its counters. It must be safe for concurrent use.
-	OnDrop func(scenario string)
+	// Events, if set, hears of each iteration as it starts or is
+	// dropped, so live metrics see them before Run returns its counters.
+	Events Events
+}
+
+// Events hears of iterations as they happen; its methods are called from
+// many goroutines at once.
+type Events interface {
+	// Started is called as an iteration of the named scenario begins.
+	Started(scenario string)
+	// Dropped is called for an open-model iteration that found no VU.
+	Dropped(scenario string)
 }
 
 // Counters count one scenario's iterations.
@@ -225,6 +233,9 @@ func (r *runner) iteration(ctx context.Context, v *vu, intended, at time.Time) {
 	jv := journey.VU{ID: v.id, Iteration: v.iter, User: r.user(v), Client: r.cfg.Client, Target: r.cfg.Target}
 	v.iter++
 	r.c.iterations.Add(1)
+	if r.cfg.Events != nil {
+		r.cfg.Events.Started(r.s.Name)
+	}
 	v.samples = journey.Append(ctx, v.samples[:0], j, jv, tags, opts...)
 	for _, smp := range v.samples {
 		r.out <- smp // a copy: the slice is free again once sent
@@ -345,8 +356,8 @@ func (r *runner) open(ctx context.Context) error {
 		}
 		if w == nil {
 			r.c.dropped.Add(1)
-			if r.cfg.OnDrop != nil {
-				r.cfg.OnDrop(r.s.Name)
+			if r.cfg.Events != nil {
+				r.cfg.Events.Dropped(r.s.Name)
 			}
 			continue
 		}
