@@ -27,8 +27,8 @@ const (
 )
 
 // WriteFiles writes every file report of r into dir (created if needed):
-// readiness.json, readiness.md, junit.xml, readiness.sarif and
-// readiness.html. It returns the paths written.
+// readiness.json, readiness.md, junit.xml, readiness.sarif,
+// readiness.html and readiness.prom. It returns the paths written.
 func WriteFiles(dir string, r *readiness.Report) ([]string, error) {
 	if r == nil {
 		return nil, ErrNilReport
@@ -46,6 +46,7 @@ func WriteFiles(dir string, r *readiness.Report) ([]string, error) {
 		{JUnitFile, func(w *strings.Builder) error { return JUnit(w, r) }},
 		{SARIFFile, func(w *strings.Builder) error { return SARIF(w, r) }},
 		{HTMLFile, func(w *strings.Builder) error { return HTML(w, r) }},
+		{MetricsFile, func(w *strings.Builder) error { return Metrics(w, r) }},
 	} {
 		var b strings.Builder
 		if err := f.write(&b); err != nil {

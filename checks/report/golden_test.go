@@ -25,6 +25,7 @@ var renderers = []struct {
 	{"junit.xml", report.JUnit},
 	{"sarif", report.SARIF},
 	{"html", report.HTML},
+	{"prom", report.Metrics},
 }
 
 func render(t *testing.T, fn func(io.Writer, *readiness.Report) error, r *readiness.Report) []byte {
@@ -150,7 +151,7 @@ func TestWriteFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{report.JSONFile, report.MarkdownFile, report.JUnitFile, report.SARIFFile, report.HTMLFile}
+	want := []string{report.JSONFile, report.MarkdownFile, report.JUnitFile, report.SARIFFile, report.HTMLFile, report.MetricsFile}
 	if len(paths) != len(want) {
 		t.Fatalf("wrote %v", paths)
 	}

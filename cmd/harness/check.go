@@ -169,7 +169,7 @@ flags:`)
 		if err := report.Text(out, rep, report.FailedOnly(*failedOnly)); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "\nreports: %s (readiness.html, readiness.md, readiness.json, readiness.sarif, junit.xml)\n", dir)
+		fmt.Fprintf(out, "\nreports: %s (readiness.html, readiness.md, readiness.json, readiness.sarif, junit.xml, readiness.prom)\n", dir)
 		switch rep.ExitCode {
 		case readiness.ExitPassed:
 			return nil
