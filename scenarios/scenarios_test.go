@@ -12,7 +12,7 @@ import (
 
 func TestLoadShippedByName(t *testing.T) {
 	names := scenarios.Names()
-	for _, want := range []string{"breakpoint", "load", "smoke", "soak", "spike", "stress"} {
+	for _, want := range []string{"breakpoint", "load", "smoke", "soak", "spike", "stress", "tour"} {
 		f, err := scenarios.Load(want)
 		if err != nil {
 			t.Errorf("Load(%q): %v", want, err)
@@ -22,8 +22,8 @@ func TestLoadShippedByName(t *testing.T) {
 			t.Errorf("Load(%q) = %s from %s", want, f.Name, f.Path)
 		}
 	}
-	if len(names) != 6 {
-		t.Errorf("Names() = %v, want the six shipped scenarios", names)
+	if len(names) != 7 {
+		t.Errorf("Names() = %v, want the seven shipped scenarios", names)
 	}
 }
 

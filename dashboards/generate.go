@@ -1,0 +1,141 @@
+package dashboards
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+
+	"github.com/taskready/taskready/loadtest/scenario"
+	"github.com/taskready/taskready/scenarios"
+)
+
+// ErrStale is returned by Check when a committed file differs from what
+// the code generates.
+var ErrStale = errors.New("dashboards differ from the generator")
+
+// Build builds d and numbers its panels in order, so the JSON is the same
+// on every run (Grafana would otherwise assign ids at import).
+func Build(d *dashboard.DashboardBuilder) (dashboard.Dashboard, error) {
+	out, err := d.Build()
+	if err != nil {
+		return out, fmt.Errorf("build dashboard: %w", err)
+	}
+	id := uint32(1)
+	for _, p := range out.Panels {
+		switch {
+		case p.Panel != nil:
+			p.Panel.Id = cog.ToPtr(id)
+		case p.RowPanel != nil:
+			p.RowPanel.Id = id
+		}
+		id++
+	}
+	return out, nil
+}
+
+// Encode is the committed form of d: indented JSON ending in a newline.
+func Encode(d dashboard.Dashboard) ([]byte, error) {
+	b, err := json.MarshalIndent(d, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode dashboard: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// Boards are every dashboard by file name: the service's, the readiness
+// report's, and one load-test dashboard per shipped scenario.
+func Boards() (map[string]*dashboard.DashboardBuilder, error) {
+	out := map[string]*dashboard.DashboardBuilder{
+		"service.json":   Service(),
+		"readiness.json": Readiness(),
+	}
+	for _, name := range scenarios.Names() {
+		f, err := scenarios.Load(name)
+		if err != nil {
+			return nil, fmt.Errorf("scenario %s: %w", name, err)
+		}
+		out[LoadFile(f)] = Load(f)
+	}
+	return out, nil
+}
+
+// LoadFile is the file name of the load-test dashboard of f.
+func LoadFile(f *scenario.File) string { return "load-" + f.Name + ".json" }
+
+// Files are the encoded dashboards by file name.
+func Files() (map[string][]byte, error) {
+	boards, err := Boards()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]byte{}
+	for name, b := range boards {
+		if out[name], err = JSON(b); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return out, nil
+}
+
+// Write writes every dashboard into dir and returns the names written.
+func Write(dir string) ([]string, error) {
+	files, err := Files()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	names := sortedKeys(files)
+	for _, name := range names {
+		if err := os.WriteFile(filepath.Join(dir, name), files[name], 0o644); err != nil {
+			return nil, err
+		}
+	}
+	return names, nil
+}
+
+// Check compares dir with what Write would write: the names of the files
+// that differ or are missing, wrapped in ErrStale, or nil.
+func Check(dir string) error {
+	files, err := Files()
+	if err != nil {
+		return err
+	}
+	var stale []string
+	for _, name := range sortedKeys(files) {
+		got, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil || !bytes.Equal(got, files[name]) {
+			stale = append(stale, name)
+		}
+	}
+	if len(stale) > 0 {
+		return fmt.Errorf("%w: %v (run harness dashboards generate)", ErrStale, stale)
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// JSON builds d and encodes it as committed.
+func JSON(d *dashboard.DashboardBuilder) ([]byte, error) {
+	built, err := Build(d)
+	if err != nil {
+		return nil, err
+	}
+	return Encode(built)
+}

@@ -1,0 +1,123 @@
+package prom_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/taskready/taskready/dashboards/prom"
+)
+
+// need skips without the binary, or fails when CI says it is installed.
+func need(t *testing.T, bin string) {
+	t.Helper()
+	if _, err := exec.LookPath(bin); err != nil {
+		if os.Getenv("REQUIRE_PROMETHEUS") != "" {
+			t.Fatalf("%s not on PATH and REQUIRE_PROMETHEUS is set: apt-get install prometheus", bin)
+		}
+		t.Skipf("%s not installed (apt-get install prometheus)", bin)
+	}
+}
+
+// exporter serves a counter that grows by one per scrape.
+func exporter(t *testing.T) (addr string) {
+	n := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n++
+		fmt.Fprintf(w, "# HELP demo_hits_total Hits.\n# TYPE demo_hits_total counter\ndemo_hits_total{path=\"/a\"} %d\ndemo_hits_total{path=\"/b\"} %d\n", n, 2*n)
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+func TestScrapeAndQuery(t *testing.T) {
+	need(t, "prometheus")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	start := time.Now()
+	srv, err := prom.Start(ctx, []prom.Target{{Job: "demo", Addrs: []string{exporter(t)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+
+	// Poll until three scrapes landed, so rate() has two points in a
+	// window at one of the range query's steps.
+	var got []prom.Sample
+	for ctx.Err() == nil {
+		got, err = srv.Query(ctx, `demo_hits_total{path="/b"}`, time.Time{})
+		if err == nil && len(got) == 1 && got[0].Value >= 6 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(got) != 1 || got[0].Labels["job"] != "demo" || got[0].Labels["path"] != "/b" {
+		t.Fatalf("samples %+v, %v; want the scraped counter with job and path", got, err)
+	}
+	n, err := srv.QueryRange(ctx, `sum by (path) (rate(demo_hits_total[5s]))`, start, time.Now().Add(time.Second), time.Second)
+	if err != nil || n != 2 {
+		t.Errorf("range query: %d series, %v; want 2", n, err)
+	}
+	n, err = srv.QueryRange(ctx, `demo_misses_total`, start, time.Now(), time.Second)
+	if err != nil || n != 0 {
+		t.Errorf("an absent metric: %d series, %v; want 0 and no error", n, err)
+	}
+	_, err = srv.QueryRange(ctx, `sum by (path (rate(demo_hits_total[5s]))`, start, time.Now(), time.Second)
+	var qe *prom.QueryError
+	if !errors.As(err, &qe) || qe.Type != "bad_data" {
+		t.Errorf("invalid query: %v; want a bad_data QueryError", err)
+	}
+}
+
+func TestStartFailsClearly(t *testing.T) {
+	_, err := prom.Start(context.Background(), nil, prom.Binary("no-such-prometheus-binary"))
+	if !errors.Is(err, prom.ErrNotInstalled) || !strings.Contains(err.Error(), "apt-get install prometheus") {
+		t.Errorf("err %v; want ErrNotInstalled saying how to install it", err)
+	}
+}
+
+func TestConfig(t *testing.T) {
+	got := string(prom.Config([]prom.Target{
+		{Job: "api", Addrs: []string{"127.0.0.1:1", "127.0.0.1:2"}},
+		{Job: "readiness", Addrs: []string{"127.0.0.1:3"}, Path: "/readiness"},
+	}, time.Second))
+	for _, want := range []string{
+		"scrape_interval: 1s",
+		`job_name: "api"`, `targets: ["127.0.0.1:1", "127.0.0.1:2"]`, `metrics_path: "/metrics"`,
+		`job_name: "readiness"`, `metrics_path: "/readiness"`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("config lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+func TestLint(t *testing.T) {
+	need(t, "promtool")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, tc := range []struct {
+		name, text, finding string
+	}{
+		{"clean", "# HELP demo_hits_total Hits.\n# TYPE demo_hits_total counter\ndemo_hits_total 1\n", ""},
+		{"counter without _total", "# HELP demo_hits Hits.\n# TYPE demo_hits counter\ndemo_hits 1\n", `"_total" suffix`},
+		{"no help", "# TYPE demo_hits_total counter\ndemo_hits_total 1\n", "no help"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			findings, err := prom.Lint(ctx, []byte(tc.text))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.finding == "" && len(findings) > 0 || tc.finding != "" && !strings.Contains(strings.Join(findings, "\n"), tc.finding) {
+				t.Errorf("findings %q; want %q", findings, tc.finding)
+			}
+		})
+	}
+}

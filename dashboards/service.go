@@ -1,0 +1,174 @@
+package dashboards
+
+import (
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+)
+
+// sel is the label selector every service query shares: the instance and
+// route variables.
+const sel = `instance=~"$instance", route=~"$route"`
+
+// Service is the dashboard of the task API: traffic, errors and latency
+// by route, limits and cache, the stores' pools and commands, the Go
+// runtime; with instance and route variables.
+func Service() *dashboard.DashboardBuilder {
+	return board("taskready-service", "Task API", "What the API's /metrics say: RED by route, limits, cache, MongoDB and Redis, the Go runtime.").
+		Tags([]string{"taskready", "service"}).
+		WithVariable(datasourceVariable()).
+		WithVariable(labelVariable("instance", "Instance", `label_values(taskapi_http_requests_total, instance)`)).
+		WithVariable(labelVariable("route", "Route", `label_values(taskapi_http_requests_total{instance=~"$instance"}, route)`)).
+		WithRow(row("Traffic")).
+		WithPanel(requestRate()).
+		WithPanel(errorRatio()).
+		WithPanel(latencyByRoute()).
+		WithPanel(statusClasses()).
+		WithPanel(inFlight()).
+		WithPanel(rateLimitRejections()).
+		WithRow(row("Cache and stores")).
+		WithPanel(cacheHitRatio()).
+		WithPanel(mongoPool()).
+		WithPanel(mongoCommandLatency()).
+		WithPanel(mongoCommands()).
+		WithPanel(redisPool()).
+		WithPanel(redisAvailable()).
+		WithRow(row("Go runtime")).
+		WithPanel(goroutines()).
+		WithPanel(memory()).
+		WithPanel(cpu()).
+		WithPanel(gcPauses())
+}
+
+// board is a dashboard with the settings every one here shares.
+func board(uid, title, description string) *dashboard.DashboardBuilder {
+	return dashboard.NewDashboardBuilder(title).
+		Uid(uid).
+		Description(description).
+		Editable().
+		Refresh("5s").
+		Time("now-15m", "now").
+		Timezone("browser").
+		Tooltip(dashboard.DashboardCursorSyncCrosshair)
+}
+
+// labelVariable is a multi-value variable over a label's values, "All"
+// by default.
+func labelVariable(name, label, q string) *dashboard.QueryVariableBuilder {
+	return dashboard.NewQueryVariableBuilder(name).
+		Label(label).
+		Datasource(datasource).
+		Query(dashboard.StringOrMap{String: cog.ToPtr(q)}).
+		Definition(q).
+		Refresh(dashboard.VariableRefreshOnTimeRangeChanged).
+		Sort(dashboard.VariableSortAlphabeticalAsc).
+		Multi(true).
+		IncludeAll(true).
+		AllValue(".*").
+		Current(dashboard.VariableOption{
+			Text:  dashboard.StringOrArrayOfString{String: cog.ToPtr("All")},
+			Value: dashboard.StringOrArrayOfString{String: cog.ToPtr("$__all")},
+		})
+}
+
+func requestRate() *dashboardPanel {
+	return graph("Requests per second by route", "Every answered request, by route template.", "reqps").
+		WithTarget(query(`sum by (route) (rate(taskapi_http_requests_total{`+sel+`}[$__rate_interval]))`, "{{route}}"))
+}
+
+func errorRatio() *dashboardPanel {
+	// "or on() vector(0)": no 5xx at all is a ratio of 0, not a gap.
+	return graph("Server error ratio", "Share of requests answered 5xx. The API's budget is 1%.", "percentunit").
+		Min(0).
+		Thresholds(steps("green", 0.01, "red")).
+		ThresholdsStyle(dashedThresholds()).
+		WithTarget(query(`(sum(rate(taskapi_http_requests_total{`+sel+`, status_class="5xx"}[$__rate_interval])) or on() vector(0))
+  / sum(rate(taskapi_http_requests_total{`+sel+`}[$__rate_interval]))`, "5xx ratio"))
+}
+
+func latencyByRoute() *dashboardPanel {
+	p := graph("Latency by route (p50, p95, p99)", "From the request duration histogram, per route template.", "s")
+	for _, q := range []struct{ q, name string }{{"0.5", "p50"}, {"0.95", "p95"}, {"0.99", "p99"}} {
+		p.WithTarget(query(`histogram_quantile(`+q.q+`, sum by (le, route) (rate(taskapi_http_request_duration_seconds_bucket{`+sel+`}[$__rate_interval])))`, q.name+" {{route}}"))
+	}
+	return p
+}
+
+func statusClasses() *dashboardPanel {
+	return graph("Responses by status class", "2xx, 4xx (clients' mistakes, rate limits) and 5xx (ours).", "reqps").
+		WithTarget(query(`sum by (status_class) (rate(taskapi_http_requests_total{`+sel+`}[$__rate_interval]))`, "{{status_class}}"))
+}
+
+func inFlight() *dashboardPanel {
+	return graph("Requests in flight", "Requests being served at scrape time, per instance.", "short").
+		WithTarget(query(`sum by (instance) (taskapi_http_requests_in_flight{instance=~"$instance"})`, "{{instance}}"))
+}
+
+func rateLimitRejections() *dashboardPanel {
+	return graph("Rate-limit rejections", "429s by limiter (auth, api), and requests counted by the per-instance fallback while Redis was away.", "reqps").
+		WithTarget(query(`sum by (limiter) (rate(taskapi_ratelimit_rejections_total{instance=~"$instance"}[$__rate_interval]))`, "rejected {{limiter}}")).
+		WithTarget(query(`sum by (limiter) (rate(taskapi_ratelimit_fallback_total{instance=~"$instance"}[$__rate_interval]))`, "fallback {{limiter}}"))
+}
+
+func cacheHitRatio() *dashboardPanel {
+	return graph("Profile cache hit ratio", "Hits over lookups of the profile cache; errors are lookups Redis did not answer.", "percentunit").
+		Min(0).Max(1).
+		WithTarget(query(`sum(rate(taskapi_cache_requests_total{instance=~"$instance", result="hit"}[$__rate_interval]))
+  / sum(rate(taskapi_cache_requests_total{instance=~"$instance"}[$__rate_interval]))`, "hit ratio")).
+		WithTarget(query(`sum by (result) (rate(taskapi_cache_requests_total{instance=~"$instance", result!="hit"}[$__rate_interval]))`, "{{result}} /s"))
+}
+
+func mongoPool() *dashboardPanel {
+	return graph("MongoDB pool", "Connections open and checked out, per instance; checkout wait p95.", "short").
+		WithTarget(query(`sum by (instance) (taskapi_mongo_pool_connections_open{instance=~"$instance"})`, "open {{instance}}")).
+		WithTarget(query(`sum by (instance) (taskapi_mongo_pool_connections_in_use{instance=~"$instance"})`, "in use {{instance}}"))
+}
+
+func mongoCommandLatency() *dashboardPanel {
+	return graph("MongoDB command latency (p95)", "Round trip of each command, from the driver's command monitor.", "s").
+		WithTarget(query(`histogram_quantile(0.95, sum by (le, command) (rate(taskapi_mongo_command_duration_seconds_bucket{instance=~"$instance"}[$__rate_interval])))`, "{{command}}")).
+		WithTarget(query(`histogram_quantile(0.95, sum by (le) (rate(taskapi_mongo_pool_checkout_seconds_bucket{instance=~"$instance"}[$__rate_interval])))`, "pool checkout"))
+}
+
+func mongoCommands() *dashboardPanel {
+	return graph("MongoDB commands", "Commands per second by name and outcome.", "ops").
+		WithTarget(query(`sum by (command, outcome) (rate(taskapi_mongo_commands_total{instance=~"$instance"}[$__rate_interval]))`, "{{command}} {{outcome}}"))
+}
+
+func redisPool() *dashboardPanel {
+	return graph("Redis pool", "Connections in the pool and idle; pool misses mean a request had to dial.", "short").
+		WithTarget(query(`sum by (instance) (taskapi_redis_pool_connections{instance=~"$instance"})`, "total {{instance}}")).
+		WithTarget(query(`sum by (instance) (taskapi_redis_pool_connections_idle{instance=~"$instance"})`, "idle {{instance}}")).
+		WithTarget(query(`sum by (instance) (rate(taskapi_redis_pool_misses_total{instance=~"$instance"}[$__rate_interval]))`, "misses/s {{instance}}"))
+}
+
+func redisAvailable() *dashboardPanel {
+	return graph("Redis available", "1 while the circuit breaker to Redis is closed; 0 means the API serves without cache and with per-instance limits.", "short").
+		Min(0).Max(1).
+		WithTarget(query(`min by (instance) (taskapi_redis_available{instance=~"$instance"})`, "{{instance}}"))
+}
+
+// api keeps only the series of processes that are task APIs: the runtime
+// metrics carry no job a dashboard can rely on (compose, Kubernetes and
+// the harness each name theirs), but only an API has in-flight requests.
+const api = ` and on (instance) taskapi_http_requests_in_flight`
+
+func goroutines() *dashboardPanel {
+	return graph("Goroutines", "A count that only grows is a leak.", "short").
+		WithTarget(query(`sum by (instance) (go_goroutines{instance=~"$instance"}`+api+`)`, "{{instance}}"))
+}
+
+func memory() *dashboardPanel {
+	return graph("Memory", "Resident set and Go heap in use, per instance.", "bytes").
+		WithTarget(query(`sum by (instance) (process_resident_memory_bytes{instance=~"$instance"}`+api+`)`, "RSS {{instance}}")).
+		WithTarget(query(`sum by (instance) (go_memstats_heap_inuse_bytes{instance=~"$instance"}`+api+`)`, "heap {{instance}}"))
+}
+
+func cpu() *dashboardPanel {
+	return graph("CPU", "Cores used per instance.", "short").
+		WithTarget(query(`sum by (instance) (rate(process_cpu_seconds_total{instance=~"$instance"}[$__rate_interval])`+api+`)`, "{{instance}}"))
+}
+
+func gcPauses() *dashboardPanel {
+	return graph("GC pauses", "The longest stop-the-world pause, per instance.", "s").
+		WithTarget(query(`max by (instance) (go_gc_duration_seconds{instance=~"$instance", quantile="1"}`+api+`)`, "{{instance}}"))
+}
