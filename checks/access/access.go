@@ -109,15 +109,11 @@ var shared probe.Memo[*users]
 
 func pair(ctx context.Context, t *check.Target) (*users, *check.Result) {
 	u, err := shared.Get(ctx, t, func(ctx context.Context) (*users, error) {
-		a, err := fixture.NewUser(ctx, t)
+		p, err := probe.Pair(ctx, t)
 		if err != nil {
 			return nil, err
 		}
-		b, err := fixture.NewUser(ctx, t)
-		if err != nil {
-			return nil, err
-		}
-		return &users{a: a, b: b}, nil
+		return &users{a: p.A, b: p.B}, nil
 	})
 	if err != nil {
 		r := probe.ErrorResult("could not register the fixture users", err, nil)
@@ -499,10 +495,11 @@ func massAssignment(ctx context.Context, t *check.Target) check.Result {
 		return unexpected("registering with extra fields", reg, http.StatusCreated)
 	}
 	if a == nil {
-		var err error
-		if a, err = fixture.NewUser(ctx, t); err != nil {
+		p, err := probe.Pair(ctx, t)
+		if err != nil {
 			return probe.ErrorResult("could not register a fixture user", err, nil)
 		}
+		a = p.A
 	}
 
 	// Create a task naming B as its owner, with an id and timestamps.

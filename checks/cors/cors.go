@@ -20,7 +20,6 @@ import (
 	"strings"
 
 	"github.com/taskready/taskready/checks/check"
-	"github.com/taskready/taskready/checks/fixture"
 	"github.com/taskready/taskready/checks/probe"
 )
 
@@ -150,18 +149,13 @@ func allowed(x probe.Exchange) (acao string, creds bool) {
 	return acao, creds
 }
 
-var tokens probe.Memo[string]
-
-// userToken returns a fixture user's token, shared by the run's CORS
-// checks so that they spend one registration between them.
+// userToken returns the token of the run's first fixture user.
 func userToken(ctx context.Context, t *check.Target) (string, error) {
-	return tokens.Get(ctx, t, func(ctx context.Context) (string, error) {
-		u, err := fixture.NewUser(ctx, t)
-		if err != nil {
-			return "", err
-		}
-		return u.Token, nil
-	})
+	p, err := probe.Pair(ctx, t)
+	if err != nil {
+		return "", err
+	}
+	return p.A.Token, nil
 }
 
 // judge sends the probes and combines their verdicts: the worst wins.

@@ -40,7 +40,7 @@ func TestEveryCheckPassesAgainstTheRealAPI(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	users, tasks, err := fixture.Cleanup(ctx, target)
-	if err != nil || users != 1 || tasks != 0 {
-		t.Errorf("cleanup removed %d users and %d tasks (%v); want 1 user and no task left behind", users, tasks, err)
+	if err != nil || users != 2 || tasks != 0 {
+		t.Errorf("cleanup removed %d users and %d tasks (%v); want the run's pair of users (probe.Pair) and no task left behind", users, tasks, err)
 	}
 }

@@ -68,11 +68,12 @@ func fetchSample(ctx context.Context, t *check.Target) (*sample, error) {
 		return nil, ctx.Err()
 	}
 
-	u, err := fixture.NewUser(ctx, t)
+	p, err := probe.Pair(ctx, t)
 	if err != nil {
 		s.fixtureErr = fmt.Errorf("register a fixture user: %w", err)
 		return s, nil
 	}
+	u := p.A
 	login, _ := json.Marshal(map[string]string{"email": u.Email, "password": u.Password})
 	s.answers = append(s.answers, named{sampleLogin, probe.Send(ctx, t, probe.Request{Method: http.MethodPost, Path: "/api/auth/login", Body: login})})
 

@@ -162,14 +162,11 @@ var shared probe.Memo[*users]
 
 func pair(ctx context.Context, t *check.Target) (*users, *check.Result) {
 	u, err := shared.Get(ctx, t, func(ctx context.Context) (*users, error) {
-		a, err := fixture.NewUser(ctx, t)
+		p, err := probe.Pair(ctx, t)
 		if err != nil {
 			return nil, err
 		}
-		b, err := fixture.NewUser(ctx, t)
-		if err != nil {
-			return nil, err
-		}
+		a, b := p.A, p.B
 		return &users{a: a, b: b}, nil
 	})
 	if err != nil {

@@ -211,20 +211,15 @@ var shared probe.Memo[*users]
 // pair returns the run's users, registering them on first use.
 func pair(ctx context.Context, t *check.Target) (*users, *check.Result) {
 	u, err := shared.Get(ctx, t, func(ctx context.Context) (*users, error) {
-		issued := time.Now().Truncate(time.Second)
-		a, err := fixture.NewUser(ctx, t)
+		p, err := probe.Pair(ctx, t)
 		if err != nil {
 			return nil, err
 		}
-		tk, err := parseToken(a.Token)
+		tk, err := parseToken(p.A.Token)
 		if err != nil {
 			return nil, fmt.Errorf("the token issued at registration: %w", err)
 		}
-		b, err := fixture.NewUser(ctx, t)
-		if err != nil {
-			return nil, err
-		}
-		return &users{a: a, b: b, tk: tk, issued: issued}, nil
+		return &users{a: p.A, b: p.B, tk: tk, issued: p.At}, nil
 	})
 	if err != nil {
 		r := probe.ErrorResult("could not register the fixture users", err, nil)

@@ -328,10 +328,11 @@ var sharedAcrossInstances = check.Func{
 	},
 }
 
-var users probe.Memo[*fixture.User]
-
-// sharedUser returns the fixture user the package's checks share: one
-// registration for all of them, which the default auth budget can afford.
+// sharedUser returns the run's first fixture user (probe.Pair).
 func sharedUser(ctx context.Context, t *check.Target) (*fixture.User, error) {
-	return users.Get(ctx, t, func(ctx context.Context) (*fixture.User, error) { return fixture.NewUser(ctx, t) })
+	p, err := probe.Pair(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	return p.A, nil
 }
