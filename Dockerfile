@@ -1,4 +1,7 @@
-# The task API as a static binary in a minimal, non-root image.
+# The task API and the load harness as static binaries in minimal, non-root
+# images, from one build stage:
+#   docker build .                  the API (the last stage is the default)
+#   docker build --target harness . the harness
 # Base images are arguments: machines that cannot pull the official ones
 # pass local equivalents (--build-arg GO_IMAGE=... RUNTIME_IMAGE=...).
 ARG GO_IMAGE=golang:1.26-bookworm
@@ -6,12 +9,24 @@ ARG RUNTIME_IMAGE=gcr.io/distroless/static-debian12:nonroot
 
 FROM ${GO_IMAGE} AS build
 WORKDIR /src
+# Modules first, in their own layer: a source change does not download them
+# again.
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /out/taskapi ./cmd/taskapi
+# One build of both binaries shares the packages they have in common. The
+# scenarios are embedded in the harness (package scenarios), so neither
+# image needs files beside its binary.
+RUN CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /out/ ./cmd/taskapi ./cmd/harness
 
-FROM ${RUNTIME_IMAGE}
+FROM ${RUNTIME_IMAGE} AS harness
+COPY --from=build /out/harness /harness
+USER 65532:65532
+# The harness's own Prometheus /metrics (harness run -metrics-addr 0.0.0.0:9465).
+EXPOSE 9465
+ENTRYPOINT ["/harness"]
+
+FROM ${RUNTIME_IMAGE} AS api
 COPY --from=build /out/taskapi /taskapi
 USER 65532:65532
 EXPOSE 5000

@@ -35,6 +35,10 @@ const (
 	DefaultShutdown    = 10 * time.Second
 	DefaultTimeout     = 5 * time.Second
 
+	// DefaultSentinelMaster is the name Redis Sentinel's own examples, and
+	// most deployments, monitor the primary under.
+	DefaultSentinelMaster = "mymaster"
+
 	// DevelopmentSecret signs tokens when JWT_SECRET is unset outside
 	// production. It is public, so production refuses it.
 	DevelopmentSecret = "development-only-secret-do-not-use-in-production"
@@ -65,7 +69,7 @@ type Config struct {
 	Env            string        // APP_ENV: development or production
 	MongoURI       string        // MONGODB_URI; empty starts the embedded FerretDB
 	MongoDB        string        // MONGODB_DB
-	RedisURL       string        // REDIS_URL; empty starts redis-server or miniredis
+	RedisURL       string        // REDIS_URL; empty (and no sentinels) starts redis-server or miniredis
 	JWTSecret      string        // JWT_SECRET
 	JWTTTL         time.Duration // JWT_TTL
 	BcryptCost     int           // BCRYPT_COST
@@ -80,6 +84,12 @@ type Config struct {
 	RequestTimeout time.Duration // REQUEST_TIMEOUT, the deadline of each request's store calls
 	ShutdownGrace  time.Duration // SHUTDOWN_GRACE for in-flight requests on SIGTERM
 	TrustedProxies []string      // TRUSTED_PROXIES whose X-Forwarded-For names the client
+
+	// RedisSentinels (REDIS_SENTINELS, host:port each), when set, make the
+	// API ask them for the primary and follow failovers; REDIS_URL then
+	// gives only the credentials, database and options.
+	RedisSentinels      []string
+	RedisSentinelMaster string // REDIS_SENTINEL_MASTER, the name the sentinels monitor the primary under
 }
 
 // Production reports whether the strict production rules apply.
@@ -109,6 +119,9 @@ func Load(getenv func(string) string) (Config, error) {
 		RequestTimeout: p.duration("REQUEST_TIMEOUT", DefaultTimeout),
 		ShutdownGrace:  p.duration("SHUTDOWN_GRACE", DefaultShutdown),
 		TrustedProxies: p.list("TRUSTED_PROXIES", ""),
+
+		RedisSentinels:      p.hostPorts("REDIS_SENTINELS"),
+		RedisSentinelMaster: p.str("REDIS_SENTINEL_MASTER", DefaultSentinelMaster),
 	}
 	c.validate(&p)
 	if len(p.errs) > 0 {
@@ -148,8 +161,8 @@ func (c *Config) validate(p *parser) {
 	if c.Production() && c.MongoURI == "" {
 		p.fail("MONGODB_URI", "", "is required in production (the embedded store is for development)")
 	}
-	if c.Production() && c.RedisURL == "" {
-		p.fail("REDIS_URL", "", "is required in production (rate limits must be shared by every instance)")
+	if c.Production() && c.RedisURL == "" && len(c.RedisSentinels) == 0 {
+		p.fail("REDIS_URL", "", "or REDIS_SENTINELS is required in production (rate limits must be shared by every instance)")
 	}
 	if c.Production() && c.BcryptCost < 10 {
 		p.fail("BCRYPT_COST", strconv.Itoa(c.BcryptCost), "must be at least 10 in production")

@@ -76,6 +76,8 @@ func TestLoadDefaults(t *testing.T) {
 		{"RequestTimeout", c.RequestTimeout, config.DefaultTimeout},
 		{"ShutdownGrace", c.ShutdownGrace, config.DefaultShutdown},
 		{"TrustedProxies", len(c.TrustedProxies), 0},
+		{"RedisSentinels", len(c.RedisSentinels), 0},
+		{"RedisSentinelMaster", c.RedisSentinelMaster, config.DefaultSentinelMaster},
 	}
 	for _, tt := range tests {
 		if !reflect.DeepEqual(tt.got, tt.want) {
@@ -276,6 +278,8 @@ func TestLoadProduction(t *testing.T) {
 		{"development secret upper case", map[string]string{"JWT_SECRET": strings.ToUpper(config.DevelopmentSecret)}, "JWT_SECRET"},
 		{"missing MONGODB_URI", map[string]string{"MONGODB_URI": ""}, "MONGODB_URI"},
 		{"missing REDIS_URL", map[string]string{"REDIS_URL": ""}, "REDIS_URL"},
+		// The message must offer the other way to name Redis.
+		{"missing REDIS_URL names REDIS_SENTINELS", map[string]string{"REDIS_URL": ""}, "REDIS_SENTINELS"},
 		{"BCRYPT_COST 9", map[string]string{"BCRYPT_COST": "9"}, "BCRYPT_COST"},
 		{"BCRYPT_COST 4", map[string]string{"BCRYPT_COST": "4"}, "BCRYPT_COST"},
 		{"FRONTEND_URL wildcard", map[string]string{"FRONTEND_URL": "*"}, "FRONTEND_URL"},
@@ -331,6 +335,77 @@ func TestLoadProduction(t *testing.T) {
 			t.Errorf("Load error reveals the secret:\n%v", err)
 		}
 	})
+}
+
+func TestLoadRedisSentinels(t *testing.T) {
+	t.Parallel()
+	sentinels := "sentinel1:26379, sentinel2:26379,sentinel3:26379"
+	three := []string{"sentinel1:26379", "sentinel2:26379", "sentinel3:26379"}
+	tests := []struct {
+		name       string
+		env        map[string]string
+		sentinels  []string
+		master     string
+		redisURL   string
+		badSetting string // the variable the error must name; empty: Load succeeds
+	}{
+		{name: "unset", env: map[string]string{}, master: config.DefaultSentinelMaster},
+		{name: "list", env: map[string]string{"REDIS_SENTINELS": sentinels}, sentinels: three, master: config.DefaultSentinelMaster},
+		{name: "empty entries skipped", env: map[string]string{"REDIS_SENTINELS": ",sentinel1:26379,,"}, sentinels: []string{"sentinel1:26379"}, master: config.DefaultSentinelMaster},
+		{name: "IPv6", env: map[string]string{"REDIS_SENTINELS": "[::1]:26379,10.0.0.7:26380"}, sentinels: []string{"[::1]:26379", "10.0.0.7:26380"}, master: config.DefaultSentinelMaster},
+		{name: "master name", env: map[string]string{"REDIS_SENTINELS": "s:26379", "REDIS_SENTINEL_MASTER": " cache "}, sentinels: []string{"s:26379"}, master: "cache"},
+		{
+			name:      "REDIS_URL kept for credentials",
+			env:       map[string]string{"REDIS_SENTINELS": "s:26379", "REDIS_URL": "redis://:pw@ignored:6379/2"},
+			sentinels: []string{"s:26379"}, master: config.DefaultSentinelMaster, redisURL: "redis://:pw@ignored:6379/2",
+		},
+		{
+			name:      "production with sentinels and no REDIS_URL",
+			env:       with(production, map[string]string{"REDIS_URL": "", "REDIS_SENTINELS": sentinels}),
+			sentinels: three, master: config.DefaultSentinelMaster,
+		},
+		{
+			name:      "production with both",
+			env:       with(production, map[string]string{"REDIS_SENTINELS": sentinels}),
+			sentinels: three, master: config.DefaultSentinelMaster, redisURL: production["REDIS_URL"],
+		},
+		{name: "production with neither", env: with(production, map[string]string{"REDIS_URL": ""}), badSetting: "REDIS_SENTINELS"},
+		{name: "no port", env: map[string]string{"REDIS_SENTINELS": "sentinel1"}, badSetting: "REDIS_SENTINELS"},
+		{name: "empty port", env: map[string]string{"REDIS_SENTINELS": "sentinel1:"}, badSetting: "REDIS_SENTINELS"},
+		{name: "no host", env: map[string]string{"REDIS_SENTINELS": ":26379"}, badSetting: "REDIS_SENTINELS"},
+		{name: "port zero", env: map[string]string{"REDIS_SENTINELS": "sentinel1:0"}, badSetting: "REDIS_SENTINELS"},
+		{name: "port too high", env: map[string]string{"REDIS_SENTINELS": "sentinel1:65536"}, badSetting: "REDIS_SENTINELS"},
+		{name: "port not a number", env: map[string]string{"REDIS_SENTINELS": "sentinel1:redis"}, badSetting: "REDIS_SENTINELS"},
+		{name: "a URL", env: map[string]string{"REDIS_SENTINELS": "redis://sentinel1:26379"}, badSetting: "REDIS_SENTINELS"},
+		{name: "one bad among good", env: map[string]string{"REDIS_SENTINELS": "sentinel1:26379,sentinel2"}, badSetting: "REDIS_SENTINELS"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := config.Load(env(tt.env))
+			if tt.badSetting != "" {
+				if !errors.Is(err, config.ErrInvalid) {
+					t.Fatalf("Load(%v) = %+v, %v; want an error wrapping config.ErrInvalid", tt.env, c, err)
+				}
+				if !strings.Contains(err.Error(), tt.badSetting) {
+					t.Errorf("Load(%v) error = %q; want it to name %s", tt.env, err, tt.badSetting)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Load(%v) error = %v; want nil", tt.env, err)
+			}
+			if !reflect.DeepEqual(c.RedisSentinels, tt.sentinels) {
+				t.Errorf("Load(%v).RedisSentinels = %#v; want %#v", tt.env, c.RedisSentinels, tt.sentinels)
+			}
+			if c.RedisSentinelMaster != tt.master {
+				t.Errorf("Load(%v).RedisSentinelMaster = %q; want %q", tt.env, c.RedisSentinelMaster, tt.master)
+			}
+			if c.RedisURL != tt.redisURL {
+				t.Errorf("Load(%v).RedisURL = %q; want %q", tt.env, c.RedisURL, tt.redisURL)
+			}
+		})
+	}
 }
 
 func TestLoadDevelopmentSecret(t *testing.T) {

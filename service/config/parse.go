@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -135,6 +136,22 @@ func (p *parser) list(name, def string) []string {
 		}
 	}
 	return out
+}
+
+// hostPorts reads a comma-separated list of host:port addresses; a bad
+// entry is reported, not dropped, so a typo cannot silently shrink the list.
+func (p *parser) hostPorts(name string) []string {
+	list := p.list(name, "")
+	for _, addr := range list {
+		host, port, err := net.SplitHostPort(addr)
+		if err == nil && host != "" {
+			if n, perr := strconv.Atoi(port); perr == nil && n >= 1 && n <= 65535 {
+				continue
+			}
+		}
+		p.fail(name, addr, "must list host:port addresses, comma-separated (for example sentinel1:26379,sentinel2:26379)")
+	}
+	return list
 }
 
 func (p *parser) rate(name, def string) Rate {

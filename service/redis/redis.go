@@ -51,6 +51,77 @@ func Open(url string) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse REDIS_URL: %w", err)
 	}
+	applyDefaults(opts)
+	// Maintenance notifications are an extra round trip on each new
+	// connection, for managed clusters this API does not use.
+	opts.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	return newClient(goredis.NewClient(opts)), nil
+}
+
+// Sentinel names the Redis Sentinels that know which server is the primary.
+type Sentinel struct {
+	Master string   // the name the sentinels monitor the primary under
+	Addrs  []string // host:port of each sentinel
+}
+
+// OpenSentinel returns a client that asks the sentinels for the primary and
+// follows it through a failover, so that rate limits and the cache survive
+// the loss of one Redis server. url, when not empty, gives only the
+// primary's credentials, database and pool options: its host is ignored,
+// because the sentinels name the host. Like Open, it does not wait for
+// Redis.
+func OpenSentinel(url string, s Sentinel) (*Client, error) {
+	if len(s.Addrs) == 0 || s.Master == "" {
+		return nil, errors.New("redis sentinel: both the sentinel addresses and the master name are needed")
+	}
+	opts := &goredis.Options{}
+	if url != "" {
+		var err error
+		if opts, err = goredis.ParseURL(url); err != nil {
+			return nil, fmt.Errorf("parse REDIS_URL for the sentinel client: %w", err)
+		}
+	}
+	applyDefaults(opts)
+	if opts.TLSConfig != nil {
+		// ParseURL named the URL's host, which is none of the servers:
+		// with no name, each connection verifies the host it dials.
+		opts.TLSConfig = opts.TLSConfig.Clone()
+		opts.TLSConfig.ServerName = ""
+	}
+	// go-redis turns maintenance notifications off for failover clients
+	// itself; every other setting is carried over from the parsed URL so
+	// that both paths honour the same query options.
+	return newClient(goredis.NewFailoverClient(&goredis.FailoverOptions{
+		MasterName:      s.Master,
+		SentinelAddrs:   s.Addrs,
+		ClientName:      opts.ClientName,
+		Protocol:        opts.Protocol,
+		Username:        opts.Username,
+		Password:        opts.Password,
+		DB:              opts.DB,
+		MaxRetries:      opts.MaxRetries,
+		MinRetryBackoff: opts.MinRetryBackoff,
+		MaxRetryBackoff: opts.MaxRetryBackoff,
+		DialTimeout:     opts.DialTimeout,
+		DialerRetries:   opts.DialerRetries,
+		ReadTimeout:     opts.ReadTimeout,
+		WriteTimeout:    opts.WriteTimeout,
+		PoolFIFO:        opts.PoolFIFO,
+		PoolSize:        opts.PoolSize,
+		PoolTimeout:     opts.PoolTimeout,
+		MinIdleConns:    opts.MinIdleConns,
+		MaxIdleConns:    opts.MaxIdleConns,
+		MaxActiveConns:  opts.MaxActiveConns,
+		ConnMaxIdleTime: opts.ConnMaxIdleTime,
+		ConnMaxLifetime: opts.ConnMaxLifetime,
+		TLSConfig:       opts.TLSConfig,
+		DisableIdentity: opts.DisableIdentity,
+	})), nil
+}
+
+// applyDefaults sets the pool, timeout and retry settings both kinds of
+// client share.
+func applyDefaults(opts *goredis.Options) {
 	setDefault(&opts.PoolSize, DefaultPoolSize)
 	setDefault(&opts.MinIdleConns, DefaultMinIdleConns)
 	setDefault(&opts.DialTimeout, DefaultDialTimeout)
@@ -61,11 +132,13 @@ func Open(url string) (*Client, error) {
 	// one dial attempt (go-redis otherwise dials 5 times, 100 ms apart).
 	opts.MaxRetries = 1
 	opts.DialerRetries = 1
-	// CLIENT SETINFO and maintenance notifications are extra round trips on
-	// each new connection that buy nothing for a single-node cache.
+	// CLIENT SETINFO is an extra round trip on each new connection that
+	// buys nothing for a cache.
 	opts.DisableIdentity = true
-	opts.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
-	return &Client{rdb: goredis.NewClient(opts), cooldown: DefaultCooldown, now: time.Now}, nil
+}
+
+func newClient(rdb *goredis.Client) *Client {
+	return &Client{rdb: rdb, cooldown: DefaultCooldown, now: time.Now}
 }
 
 func setDefault[T comparable](field *T, def T) {

@@ -78,7 +78,12 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, 
 			slog.String("unsupported", strings.Join(report.Unsupported, ",")))
 	}
 
-	if s.redis, err = redis.Open(redisURL); err != nil {
+	if len(cfg.RedisSentinels) > 0 {
+		s.redis, err = redis.OpenSentinel(redisURL, redis.Sentinel{Master: cfg.RedisSentinelMaster, Addrs: cfg.RedisSentinels})
+	} else {
+		s.redis, err = redis.Open(redisURL)
+	}
+	if err != nil {
 		return nil, err
 	}
 	s.closers = append(s.closers, s.redis.Close)
@@ -142,7 +147,11 @@ func (s *Server) stores(ctx context.Context) (mongoURI, redisURL string, err err
 	} else {
 		s.log.Info("mongodb: using MONGODB_URI", slog.String("hosts", hostsOf(mongoURI)))
 	}
-	if redisURL == "" {
+	switch {
+	case len(s.cfg.RedisSentinels) > 0:
+		s.log.Info("redis: using REDIS_SENTINELS", slog.String("sentinels", strings.Join(s.cfg.RedisSentinels, ",")),
+			slog.String("master", s.cfg.RedisSentinelMaster))
+	case redisURL == "":
 		r, err := embedded.StartRedis(ctx, embedded.RedisLogger(quiet(s.log, "redis")))
 		if err != nil {
 			return "", "", fmt.Errorf("start embedded redis (set REDIS_URL to use a server): %w", err)
@@ -150,7 +159,7 @@ func (s *Server) stores(ctx context.Context) (mongoURI, redisURL string, err err
 		s.closers = append(s.closers, r.Close)
 		redisURL = r.URL()
 		s.log.Info("redis: REDIS_URL unset, started "+r.Kind().String(), slog.String("addr", r.Addr()))
-	} else {
+	default:
 		s.log.Info("redis: using REDIS_URL", slog.String("hosts", hostsOf(redisURL)))
 	}
 	return mongoURI, redisURL, nil

@@ -1,0 +1,224 @@
+// Package kube renders the Kubernetes manifests of a distributed load run:
+// an indexed Job of N harness workers, each running 1/N of the load, and a
+// coordinator that merges their histograms and gates once.
+//
+// The workers and the coordinator share a ReadWriteMany volume: worker I
+// writes /results/worker-I, the coordinator waits (Wait, as
+// `harness k8s wait`) until every worker's summary is there, then runs
+// `harness merge`, whose exit code is the run's verdict. The scenario comes
+// from the image (a shipped name or a path in it), so no ConfigMap is
+// rendered.
+package kube
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/taskready/taskready/scenarios"
+)
+
+// Defaults of Options, exported so that the harness's flags cannot drift
+// from them.
+const (
+	DefaultName    = "taskready-load"
+	DefaultStorage = "1Gi"
+	DefaultCPU     = "1"
+	DefaultMemory  = "1Gi"
+	// DefaultTimeout covers the longest shipped scenario (soak, 2h) with
+	// room for scheduling and image pulls.
+	DefaultTimeout = 3 * time.Hour
+	// MaxWorkers bounds Workers: past it the coordinator's argument list
+	// and the volume's fan-in stop being reasonable.
+	MaxWorkers = 1000
+)
+
+// ResultsDir is where the results volume is mounted in every pod.
+const ResultsDir = "/results"
+
+// maxName keeps every derived name a valid DNS-1123 label (63 bytes): the
+// longest suffix is the coordinator's, and an indexed worker's hostname
+// (<name>-workers-<index>) is shorter than it up to 1000 workers.
+const maxName = validation.DNS1123LabelMaxLength - len(coordinatorSuffix)
+
+// ErrInvalid is wrapped by every error Render returns for its Options.
+var ErrInvalid = errors.New("invalid options")
+
+// Resources are one pod's CPU and memory as Kubernetes quantities ("500m",
+// "1Gi"); requests equal limits, so that every worker has the same,
+// guaranteed capacity and N workers make N times one worker's load.
+type Resources struct {
+	CPU    string // default DefaultCPU
+	Memory string // default DefaultMemory
+}
+
+// Options describe a distributed run. Workers, Image, Scenario and Target
+// are required; the others have defaults.
+type Options struct {
+	Workers      int           // harness workers, each running 1/Workers of the load (1..MaxWorkers)
+	Image        string        // the harness image; its entrypoint must be the harness binary
+	Scenario     string        // a shipped scenario name ("load") or an absolute path inside the image
+	Target       string        // the API's base URL as seen from the cluster, e.g. http://taskapi.default.svc
+	Namespace    string        // namespace of every object; empty leaves it to kubectl
+	Name         string        // run name, a DNS-1123 label prefixing every object (default DefaultName)
+	Storage      string        // size of the results volume (default DefaultStorage)
+	StorageClass string        // storage class of the results volume; it must offer ReadWriteMany (default: the cluster's)
+	Resources    Resources     // per worker, and for the coordinator, which merges about what one worker recorded
+	Timeout      time.Duration // the coordinator's wait for the workers: the scenario's length plus scheduling (default DefaultTimeout)
+	ExtraArgs    []string      // appended to every worker's `harness run`
+}
+
+// reserved are the worker flags that define the split; ExtraArgs may not
+// override them, or the merge would combine runs that are not slices of
+// one.
+var reserved = []string{"provider", "target", "scenario", "segment", "out"}
+
+// withDefaults fills the optional fields.
+func (o Options) withDefaults() Options {
+	if o.Name == "" {
+		o.Name = DefaultName
+	}
+	if o.Storage == "" {
+		o.Storage = DefaultStorage
+	}
+	if o.Resources.CPU == "" {
+		o.Resources.CPU = DefaultCPU
+	}
+	if o.Resources.Memory == "" {
+		o.Resources.Memory = DefaultMemory
+	}
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	return o
+}
+
+// validate reports every problem at once, each naming its field.
+func (o Options) validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if o.Workers < 1 || o.Workers > MaxWorkers {
+		bad("Workers", "must be between 1 and %d, got %d", MaxWorkers, o.Workers)
+	}
+	if strings.TrimSpace(o.Image) == "" {
+		bad("Image", "is required (the harness image)")
+	}
+	if msg := checkScenario(o.Scenario); msg != "" {
+		bad("Scenario", "%s", msg)
+	}
+	if msg := checkTarget(o.Target); msg != "" {
+		bad("Target", "%s", msg)
+	}
+	if o.Namespace != "" {
+		if msgs := validation.IsDNS1123Label(o.Namespace); len(msgs) > 0 {
+			bad("Namespace", "%q: %s", o.Namespace, strings.Join(msgs, "; "))
+		}
+	}
+	if msgs := validation.IsDNS1123Label(o.Name); len(msgs) > 0 {
+		bad("Name", "%q: %s", o.Name, strings.Join(msgs, "; "))
+	} else if len(o.Name) > maxName {
+		bad("Name", "%q is %d bytes; at most %d, so that %q still fits a 63-byte label", o.Name, len(o.Name), maxName, o.Name+coordinatorSuffix)
+	}
+	checkQuantity := func(field, v string) {
+		if q, err := resource.ParseQuantity(v); err != nil {
+			bad(field, "%q is not a quantity (e.g. 500m, 1, 1Gi)", v)
+		} else if q.Sign() <= 0 {
+			bad(field, "%q must be positive", v)
+		}
+	}
+	checkQuantity("Storage", o.Storage)
+	checkQuantity("Resources.CPU", o.Resources.CPU)
+	checkQuantity("Resources.Memory", o.Resources.Memory)
+	if o.StorageClass != "" {
+		if msgs := validation.IsDNS1123Subdomain(o.StorageClass); len(msgs) > 0 {
+			bad("StorageClass", "%q: %s", o.StorageClass, strings.Join(msgs, "; "))
+		}
+	}
+	if o.Timeout < 0 {
+		bad("Timeout", "must not be negative, got %s", o.Timeout)
+	}
+	for _, a := range o.ExtraArgs {
+		if name := flagName(a); slices.Contains(reserved, name) {
+			bad("ExtraArgs", "%q sets -%s, which the render owns", a, name)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %w", ErrInvalid, errors.Join(errs...))
+	}
+	return nil
+}
+
+// checkScenario accepts a shipped name, checked here because a typo would
+// otherwise surface only in N failed pods, or an absolute path, which only
+// the image can check.
+func checkScenario(s string) string {
+	switch {
+	case s == "":
+		return "is required (a shipped scenario name or an absolute path inside the image)"
+	case strings.ContainsAny(s, `/\`):
+		if !path.IsAbs(s) {
+			return fmt.Sprintf("%q: a path inside the image must be absolute (the pod's working directory is the image's)", s)
+		}
+	case !slices.Contains(scenarios.Names(), strings.TrimSuffix(s, ".yaml")):
+		return fmt.Sprintf("%q is not a shipped scenario (%s) nor an absolute path inside the image", s, strings.Join(scenarios.Names(), ", "))
+	}
+	return ""
+}
+
+func checkTarget(t string) string {
+	if t == "" {
+		return "is required (the API's base URL as seen from the cluster, e.g. http://taskapi.default.svc)"
+	}
+	u, err := url.Parse(t)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Sprintf("%q is not an http(s) URL with a host", t)
+	}
+	return ""
+}
+
+// flagName is the name of a flag argument ("-out=x", "--out" → "out"), or
+// "" for a value.
+func flagName(arg string) string {
+	if !strings.HasPrefix(arg, "-") {
+		return ""
+	}
+	name, _, _ := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+	return name
+}
+
+// Render validates o and writes the run's manifests to w as one
+// multi-document YAML stream, ready for kubectl apply -f.
+func Render(w io.Writer, o Options) error {
+	o = o.withDefaults()
+	if err := o.validate(); err != nil {
+		return err
+	}
+	kubectl := "kubectl"
+	if o.Namespace != "" {
+		kubectl += " -n " + o.Namespace
+	}
+	coord := o.Name + coordinatorSuffix
+	fmt.Fprintf(w, "# Distributed load run %q: %d harness workers run scenario %s against %s.\n", o.Name, o.Workers, o.Scenario, o.Target)
+	fmt.Fprintf(w, "# job/%s merges their results and gates once: it completes when the run\n", coord)
+	fmt.Fprintf(w, "# passes and fails when it does not (%s logs -f job/%s).\n", kubectl, coord)
+	for _, obj := range []any{results(o), workers(o), coordinator(o)} {
+		doc, err := marshal(obj)
+		if err != nil {
+			return err
+		}
+		if _, err := fmt.Fprintf(w, "---\n%s", doc); err != nil {
+			return err
+		}
+	}
+	return nil
+}

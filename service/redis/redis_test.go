@@ -1,0 +1,373 @@
+package redis_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/taskready/taskready/embedded"
+	"github.com/taskready/taskready/service/redis"
+)
+
+func TestOpenOptions(t *testing.T) {
+	t.Parallel()
+	// Unroutable sentinels: the failover client starts dialing them in the
+	// background, and these fail at once.
+	sentinel := redis.Sentinel{Master: "mymaster", Addrs: []string{"127.0.0.1:1"}}
+	tests := []struct {
+		name string
+		open func() (*redis.Client, error)
+		want goredis.Options // the fields compared below
+	}{
+		{
+			name: "url defaults",
+			open: func() (*redis.Client, error) { return redis.Open("redis://cache:6379/0") },
+			want: goredis.Options{Addr: "cache:6379", PoolSize: redis.DefaultPoolSize, MinIdleConns: redis.DefaultMinIdleConns, DialTimeout: redis.DefaultDialTimeout, ReadTimeout: redis.DefaultIOTimeout, WriteTimeout: redis.DefaultIOTimeout, PoolTimeout: redis.DefaultPoolTimeout},
+		},
+		{
+			name: "url query wins over defaults",
+			open: func() (*redis.Client, error) {
+				return redis.Open("redis://u:pw@cache:6379/4?pool_size=7&dial_timeout=2s&max_retries=9")
+			},
+			want: goredis.Options{Addr: "cache:6379", Username: "u", Password: "pw", DB: 4, PoolSize: 7, MinIdleConns: redis.DefaultMinIdleConns, DialTimeout: 2 * time.Second, ReadTimeout: redis.DefaultIOTimeout, WriteTimeout: redis.DefaultIOTimeout, PoolTimeout: redis.DefaultPoolTimeout},
+		},
+		{
+			name: "sentinel without url",
+			open: func() (*redis.Client, error) { return redis.OpenSentinel("", sentinel) },
+			want: goredis.Options{Addr: "FailoverClient", PoolSize: redis.DefaultPoolSize, MinIdleConns: redis.DefaultMinIdleConns, DialTimeout: redis.DefaultDialTimeout, ReadTimeout: redis.DefaultIOTimeout, WriteTimeout: redis.DefaultIOTimeout, PoolTimeout: redis.DefaultPoolTimeout},
+		},
+		{
+			name: "sentinel takes credentials, db and options from the url",
+			open: func() (*redis.Client, error) {
+				return redis.OpenSentinel("redis://u:pw@ignored:6379/3?pool_size=11&read_timeout=1s", sentinel)
+			},
+			want: goredis.Options{Addr: "FailoverClient", Username: "u", Password: "pw", DB: 3, PoolSize: 11, MinIdleConns: redis.DefaultMinIdleConns, DialTimeout: redis.DefaultDialTimeout, ReadTimeout: time.Second, WriteTimeout: redis.DefaultIOTimeout, PoolTimeout: redis.DefaultPoolTimeout},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := tt.open()
+			if err != nil {
+				t.Fatalf("open: %v", err)
+			}
+			t.Cleanup(func() { _ = c.Close() })
+			got := c.Redis().Options()
+			fields := []struct {
+				name      string
+				got, want any
+			}{
+				{"Addr", got.Addr, tt.want.Addr},
+				{"Username", got.Username, tt.want.Username},
+				{"Password", got.Password, tt.want.Password},
+				{"DB", got.DB, tt.want.DB},
+				{"PoolSize", got.PoolSize, tt.want.PoolSize},
+				{"MinIdleConns", got.MinIdleConns, tt.want.MinIdleConns},
+				{"DialTimeout", got.DialTimeout, tt.want.DialTimeout},
+				{"ReadTimeout", got.ReadTimeout, tt.want.ReadTimeout},
+				{"WriteTimeout", got.WriteTimeout, tt.want.WriteTimeout},
+				{"PoolTimeout", got.PoolTimeout, tt.want.PoolTimeout},
+				// Forced on both paths, whatever the URL says: a down
+				// server must cost one retry and one dial.
+				{"MaxRetries", got.MaxRetries, 1},
+				{"DialerRetries", got.DialerRetries, 1},
+				{"DisableIdentity", got.DisableIdentity, true},
+				{"MaintNotifications", got.MaintNotificationsConfig != nil && got.MaintNotificationsConfig.Mode == maintnotifications.ModeDisabled, true},
+			}
+			for _, f := range fields {
+				if f.got != f.want {
+					t.Errorf("Options().%s = %v; want %v", f.name, f.got, f.want)
+				}
+			}
+		})
+	}
+}
+
+func TestOpenSentinelTLS(t *testing.T) {
+	t.Parallel()
+	c, err := redis.OpenSentinel("rediss://:pw@ignored:6380/0", redis.Sentinel{Master: "mymaster", Addrs: []string{"127.0.0.1:1"}})
+	if err != nil {
+		t.Fatalf("OpenSentinel(rediss://...): %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	// The URL's host is not a server: verifying certificates against it
+	// would refuse every real one.
+	tlsConfig := c.Redis().Options().TLSConfig
+	if tlsConfig == nil || tlsConfig.ServerName != "" {
+		t.Errorf("TLSConfig = %+v; want TLS with no fixed ServerName", tlsConfig)
+	}
+}
+
+func TestOpenSentinelRefuses(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		url  string
+		s    redis.Sentinel
+	}{
+		{"no sentinels", "", redis.Sentinel{Master: "mymaster"}},
+		{"no master", "", redis.Sentinel{Addrs: []string{"127.0.0.1:26379"}}},
+		{"bad url", "http://cache:6379", redis.Sentinel{Master: "mymaster", Addrs: []string{"127.0.0.1:26379"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if c, err := redis.OpenSentinel(tt.url, tt.s); err == nil {
+				_ = c.Close()
+				t.Errorf("OpenSentinel(%q, %+v) error = nil; want one", tt.url, tt.s)
+			}
+		})
+	}
+}
+
+// TestOpenSentinelFollowsFailover runs a primary, a replica and a sentinel
+// (real redis-server processes), forces a failover, and checks that writes
+// through the client land on the promoted replica: what the API needs to
+// keep its shared rate limits when the Redis primary is lost.
+func TestOpenSentinelFollowsFailover(t *testing.T) {
+	t.Parallel()
+	bin := redisServerPath(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	const password, master, db = "failover-test-password", "mymaster", 3
+
+	primaryAddr, replicaAddr := startServer(ctx, t, password), startServer(ctx, t, password)
+	replica := dial(t, replicaAddr, password, 0)
+	host, port, err := net.SplitHostPort(primaryAddr)
+	if err != nil {
+		t.Fatalf("primary address %q: %v", primaryAddr, err)
+	}
+	if err := replica.Do(ctx, "REPLICAOF", host, port).Err(); err != nil {
+		t.Fatalf("REPLICAOF %s %s: %v", host, port, err)
+	}
+	// The sentinel finds replicas in the primary's INFO: start it only
+	// once the replica is attached, or it learns of it ten seconds later.
+	eventually(ctx, t, "replica in sync", func() error {
+		info, err := replica.Info(ctx, "replication").Result()
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(info, "master_link_status:up") {
+			return errors.New("master_link_status is not up yet")
+		}
+		return nil
+	})
+	sentinelAddr := startSentinel(ctx, t, bin, fmt.Sprintf(
+		"sentinel monitor %s %s %s 1\nsentinel auth-pass %s %s\nsentinel down-after-milliseconds %s 5000\nsentinel failover-timeout %s 10000\n",
+		master, host, port, master, password, master, master))
+
+	c, err := redis.OpenSentinel(fmt.Sprintf("redis://:%s@ignored-host:1/%d", password, db), redis.Sentinel{Master: master, Addrs: []string{sentinelAddr}})
+	if err != nil {
+		t.Fatalf("OpenSentinel: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+
+	// Before: the sentinel names the primary, and the password and
+	// database come from the URL.
+	eventually(ctx, t, "write through the sentinel", func() error {
+		return c.Do(ctx, func(ctx context.Context, rdb *goredis.Client) error { return rdb.Set(ctx, "k", "before", 0).Err() })
+	})
+	if got, err := dial(t, primaryAddr, password, db).Get(ctx, "k").Result(); err != nil || got != "before" {
+		t.Fatalf("primary db %d GET k = %q, %v; want \"before\"", db, got, err)
+	}
+
+	sentinel := goredis.NewSentinelClient(&goredis.Options{Addr: sentinelAddr, DisableIdentity: true})
+	t.Cleanup(func() { _ = sentinel.Close() })
+	// NOGOODSLAVE until the sentinel has read the replica's INFO once.
+	eventually(ctx, t, "SENTINEL FAILOVER accepted", func() error { return sentinel.Failover(ctx, master).Err() })
+	eventually(ctx, t, "replica promoted", func() error {
+		role, err := replica.Do(ctx, "ROLE").Slice()
+		if err != nil {
+			return err
+		}
+		if len(role) == 0 || role[0] != "master" {
+			return fmt.Errorf("ROLE = %v", role)
+		}
+		return nil
+	})
+
+	// After: once promoted, the former replica no longer copies the old
+	// primary, so a fresh value found on it was written there by the
+	// client. Errors and the breaker's cooldown are expected while the
+	// client learns of the switch.
+	promoted := dial(t, replicaAddr, password, db)
+	n := 0
+	eventually(ctx, t, "write lands on the promoted replica", func() error {
+		n++
+		want := "after-" + strconv.Itoa(n)
+		if err := c.Do(ctx, func(ctx context.Context, rdb *goredis.Client) error { return rdb.Set(ctx, "k", want, 0).Err() }); err != nil {
+			return err
+		}
+		got, err := promoted.Get(ctx, "k").Result()
+		if err != nil {
+			return err
+		}
+		if got != want {
+			return fmt.Errorf("promoted replica has k = %q; want %q (the write went to the old primary)", got, want)
+		}
+		return nil
+	})
+	if err := c.Ping(ctx); err != nil {
+		t.Errorf("Ping after the failover: %v", err)
+	}
+}
+
+// redisServerPath returns redis-server's path, skipping the test if it is
+// not installed unless REQUIRE_REDIS_SERVER=1.
+func redisServerPath(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("redis-server"); err == nil {
+		return p
+	}
+	for _, p := range []string{"/usr/sbin/redis-server", "/usr/bin/redis-server"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("REQUIRE_REDIS_SERVER") == "1" {
+		t.Fatal("redis-server not found and REQUIRE_REDIS_SERVER=1")
+	}
+	t.Skip("redis-server not installed")
+	return ""
+}
+
+// startServer starts a redis-server (never miniredis, which cannot
+// replicate) that requires password, also for its own link to a primary,
+// and returns its address.
+func startServer(ctx context.Context, t *testing.T, password string) string {
+	t.Helper()
+	r, err := embedded.StartRedis(ctx, embedded.RedisBinary(redisServerPath(t)), embedded.RedisLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatalf("start redis-server: %v", err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	// One connection: it stays authenticated after requirepass is set.
+	c := goredis.NewClient(&goredis.Options{Addr: r.Addr(), DisableIdentity: true, PoolSize: 1})
+	defer c.Close()
+	settings := [][2]string{
+		{"requirepass", password},
+		{"masterauth", password},
+		// A primary waits 5s by default for more replicas before a full
+		// sync; this test has one.
+		{"repl-diskless-sync-delay", "0"},
+	}
+	for _, kv := range settings {
+		if err := c.ConfigSet(ctx, kv[0], kv[1]).Err(); err != nil {
+			t.Fatalf("CONFIG SET %s on %s: %v", kv[0], r.Addr(), err)
+		}
+	}
+	return r.Addr()
+}
+
+// dial returns a client to one server's database db.
+func dial(t *testing.T, addr, password string, db int) *goredis.Client {
+	t.Helper()
+	c := goredis.NewClient(&goredis.Options{Addr: addr, Password: password, DB: db, DisableIdentity: true})
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// startSentinel runs `redis-server CONF --sentinel` with conf plus a port
+// and returns its address. Sentinel rewrites its configuration file, so
+// the file lives in the test's own directory.
+func startSentinel(ctx context.Context, t *testing.T, bin, conf string) string {
+	t.Helper()
+	dir := t.TempDir()
+	// A free port can be taken between choosing and binding it: retry
+	// with another rather than fail.
+	var lastErr error
+	for range 3 {
+		port, err := freePort()
+		if err != nil {
+			t.Fatalf("free port: %v", err)
+		}
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		path := filepath.Join(dir, "sentinel.conf")
+		full := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\n%s", port, dir, conf)
+		if err := os.WriteFile(path, []byte(full), 0o600); err != nil {
+			t.Fatalf("write sentinel.conf: %v", err)
+		}
+		if lastErr = runSentinel(ctx, t, bin, path, addr); lastErr == nil {
+			return addr
+		}
+	}
+	t.Fatalf("start redis sentinel: %v", lastErr)
+	return ""
+}
+
+func runSentinel(ctx context.Context, t *testing.T, bin, conf, addr string) error {
+	logPath := conf + ".log"
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return fmt.Errorf("sentinel log: %w", err)
+	}
+	defer logFile.Close() // the child has its own descriptor
+	cmd := exec.Command(bin, conf, "--sentinel")
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s --sentinel: %w", bin, err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	stop := func() {
+		_ = cmd.Process.Kill()
+		<-done
+	}
+	probe := goredis.NewClient(&goredis.Options{Addr: addr, DisableIdentity: true, MaxRetries: -1})
+	defer probe.Close()
+	for {
+		// The pid in INFO tells our sentinel from a squatter on the port.
+		info, err := probe.Info(ctx, "server").Result()
+		if err == nil && strings.Contains(info, "process_id:"+strconv.Itoa(cmd.Process.Pid)+"\r\n") {
+			t.Cleanup(stop)
+			return nil
+		}
+		select {
+		case <-done:
+			out, _ := os.ReadFile(logPath)
+			return fmt.Errorf("sentinel exited: %s", strings.TrimSpace(string(out)))
+		case <-ctx.Done():
+			stop()
+			return fmt.Errorf("sentinel on %s did not answer: %w", addr, context.Cause(ctx))
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// eventually polls f until it succeeds, failing the test with f's last
+// error when ctx ends.
+func eventually(ctx context.Context, t *testing.T, what string, f func() error) {
+	t.Helper()
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s: gave up: %v", what, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
