@@ -31,6 +31,8 @@ func Service() *dashboard.DashboardBuilder {
 		WithPanel(mongoCommandLatency()).
 		WithPanel(mongoCommands()).
 		WithPanel(redisPool()).
+		WithPanel(redisCommandLatency()).
+		WithPanel(redisCommands()).
 		WithPanel(redisAvailable()).
 		WithRow(row("Go runtime")).
 		WithPanel(goroutines()).
@@ -139,6 +141,16 @@ func redisPool() *dashboardPanel {
 		WithTarget(query(`sum by (instance) (taskapi_redis_pool_connections{instance=~"$instance"})`, "total {{instance}}")).
 		WithTarget(query(`sum by (instance) (taskapi_redis_pool_connections_idle{instance=~"$instance"})`, "idle {{instance}}")).
 		WithTarget(query(`sum by (instance) (rate(taskapi_redis_pool_misses_total{instance=~"$instance"}[$__rate_interval]))`, "misses/s {{instance}}"))
+}
+
+func redisCommandLatency() *dashboardPanel {
+	return graph("Redis command latency (p95)", "Round trip of each command the API sends (cache get/set/del, the rate limiter's script), from a go-redis hook.", "s").
+		WithTarget(query(`histogram_quantile(0.95, sum by (le, command) (rate(taskapi_redis_command_duration_seconds_bucket{instance=~"$instance"}[$__rate_interval])))`, "{{command}}"))
+}
+
+func redisCommands() *dashboardPanel {
+	return graph("Redis commands", "Commands per second by name and outcome; nil is a cache miss, error a failed round trip.", "ops").
+		WithTarget(query(`sum by (command, outcome) (rate(taskapi_redis_commands_total{instance=~"$instance"}[$__rate_interval]))`, "{{command}} {{outcome}}"))
 }
 
 func redisAvailable() *dashboardPanel {

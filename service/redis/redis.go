@@ -42,6 +42,7 @@ type Client struct {
 	cooldown  time.Duration
 	openUntil atomic.Int64 // unix nanos; the breaker is open before it
 	now       func() time.Time
+	commands  *commandMetrics
 }
 
 // Open parses url (redis://[user:pass@]host:port/db) and returns a client.
@@ -138,7 +139,9 @@ func applyDefaults(opts *goredis.Options) {
 }
 
 func newClient(rdb *goredis.Client) *Client {
-	return &Client{rdb: rdb, cooldown: DefaultCooldown, now: time.Now}
+	c := &Client{rdb: rdb, cooldown: DefaultCooldown, now: time.Now, commands: newCommandMetrics()}
+	rdb.AddHook(c.commands)
+	return c
 }
 
 func setDefault[T comparable](field *T, def T) {

@@ -47,6 +47,8 @@ func TestMetricsExposition(t *testing.T) {
 		`taskapi_mongo_pool_connections_in_use`,
 		`taskapi_redis_pool_connections`,
 		`taskapi_redis_available 1`,
+		`taskapi_redis_command_duration_seconds_bucket{command="get"`,
+		`taskapi_redis_commands_total{command="evalsha",outcome="ok"}`,
 		`go_goroutines`,
 		`process_resident_memory_bytes`,
 	} {
