@@ -4,10 +4,13 @@
 //	harness run       bring up an environment, run a scenario, write reports, gate
 //	harness capacity  find the highest arrival rate that holds the budgets
 //	harness compare   compare two runs, accounting for run-to-run noise
+//	harness merge     merge the outputs of -segment workers and gate once
 //	harness k6        export a scenario as a k6 script, import k6 results
+//	harness k8s       render an indexed Job of N workers and a coordinator
 //	harness check     verify the production checklist; readiness report
 //	harness backup    write a compressed, checksummed archive of the database
 //	harness restore-drill  restore the newest archive into a scratch database and compare
+//	harness dashboards  generate, check or verify the Grafana dashboards
 //	harness up        bring up an environment and hold it until Ctrl-C
 //	harness down      remove what a crashed run left in the container engine
 //	harness seed      bulk-insert deterministic users and tasks
@@ -52,14 +55,16 @@ type command struct {
 	run  func(ctx context.Context, out io.Writer) error
 }
 
-var order = []string{"run", "capacity", "compare", "k6", "check", "backup", "restore-drill", "up", "down", "seed", "fault", "smoke", "validate"}
+var order = []string{"run", "capacity", "compare", "merge", "k6", "k8s", "check", "backup", "restore-drill", "dashboards", "up", "down", "seed", "fault", "smoke", "validate"}
 
 func commands() map[string]command {
 	return map[string]command{
 		"run":           runCmd(),
 		"capacity":      capacityCmd(),
 		"compare":       compareCmd(),
+		"merge":         mergeCmd(),
 		"k6":            k6Cmd(),
+		"k8s":           k8sCmd(),
 		"check":         checkCmd(),
 		"backup":        backupCmd(),
 		"restore-drill": restoreDrillCmd(),
@@ -69,6 +74,7 @@ func commands() map[string]command {
 		"fault":         faultCmd(),
 		"smoke":         smokeCmd(),
 		"validate":      validateCmd(),
+		"dashboards":    dashboardsCmd(),
 	}
 }
 

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -26,6 +28,7 @@ import (
 	"github.com/taskready/taskready/loadtest/progress"
 	"github.com/taskready/taskready/loadtest/scenario"
 	"github.com/taskready/taskready/loadtest/seed"
+	"github.com/taskready/taskready/loadtest/segment"
 	"github.com/taskready/taskready/loadtest/summary"
 	"github.com/taskready/taskready/scenarios"
 	"github.com/taskready/taskready/service/config"
@@ -66,6 +69,7 @@ func runCmd() command {
 	fs.Float64Var(&o.limits.MaxDropped, "max-dropped", engine.DefaultLimits.MaxDropped, "validity: share of open-model iterations that may be dropped")
 	fs.DurationVar(&o.limits.MaxSendLag, "max-send-lag", engine.DefaultLimits.MaxSendLag, "validity: p99 of how late open-model iterations may leave")
 	fs.Float64Var(&o.limits.MaxCPU, "max-cpu", engine.DefaultLimits.MaxCPU, "validity: share of all cores the harness may use")
+	fs.StringVar(&o.segment, "segment", "", "make execution segment I/N (0-based) of the load, as worker I of N: 1/N of every rate and VU count; thresholds are left to harness merge of the N runs (seed and smoke-test once, beforehand: -seed-users 0 -contract=false)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `usage: harness run [flags]
 
@@ -91,7 +95,7 @@ flags:
 
 type runOptions struct {
 	scenario, out, baseline, metricsAddr, engine string
-	httpClient                                   string
+	httpClient, segment                          string
 	seedUsers, seedTasks                         int
 	contract                                     bool
 	limits                                       engine.Limits
@@ -118,7 +122,21 @@ func (o *runOptions) run(ctx context.Context, out io.Writer, ef *envFlags) error
 			return errK6Missing()
 		}
 	}
+	digest := scenarioDigest(o.scenario)
 	id := time.Now().UTC().Format("20060102-150405") + "-" + f.Name
+	var seg segment.Segment
+	if o.segment != "" {
+		if seg, err = o.worker(); err != nil {
+			return err
+		}
+		id += fmt.Sprintf("-segment-%d-of-%d", seg.Index, seg.Count)
+		// A worker sees 1/N of the load: its counts and percentiles would
+		// gate on the wrong numbers, and abortOnFail would stop one worker
+		// on a partial view. harness merge evaluates them once, on the
+		// merged histograms.
+		f = seg.Apply(f)
+		f.Thresholds, f.Recoveries = nil, nil
+	}
 	dir := o.out
 	if dir == "" {
 		dir = filepath.Join("out", id)
@@ -181,6 +199,11 @@ func (o *runOptions) run(ctx context.Context, out io.Writer, ef *envFlags) error
 		return err
 	}
 	sum := res.Summary(engine.Meta{ID: id, Provider: e.Provider, APIInstances: len(e.APIs), Harness: version()})
+	sum.Run.FileSHA256 = digest
+	if o.segment != "" {
+		sum.Run.Segment = seg.String()
+		fmt.Fprintf(out, "harness: segment %s: thresholds and recovery budgets are left to harness merge\n", seg)
+	}
 	for _, n := range e.Stores.Notes {
 		sum.Run.Environment.Notes = append(sum.Run.Environment.Notes, n)
 	}
@@ -193,6 +216,33 @@ func (o *runOptions) run(ctx context.Context, out io.Writer, ef *envFlags) error
 		return err
 	}
 	return finish(out, dir, sum)
+}
+
+// worker checks the flags of a segment run: the segment, and that the
+// rest of the run suits a worker.
+func (o *runOptions) worker() (segment.Segment, error) {
+	seg, err := segment.Parse(o.segment)
+	switch {
+	case err != nil:
+		return seg, fmt.Errorf("%w: -segment: %v", errUsage, err)
+	case o.engine != "taskready":
+		return seg, fmt.Errorf("%w: -segment needs -engine taskready (k6 has execution segments of its own)", errUsage)
+	case o.baseline != "":
+		return seg, fmt.Errorf("%w: -segment: a segment is 1/%d of the run; give -baseline to harness merge", errUsage, seg.Count)
+	}
+	return seg, nil
+}
+
+// scenarioDigest is the SHA-256 of the scenario file at nameOrPath, "" for
+// a shipped scenario (the harness's version names it) or an unreadable
+// file.
+func scenarioDigest(nameOrPath string) string {
+	data, err := os.ReadFile(nameOrPath)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }
 
 // degrade applies -link-latency after the contract smoke, so the smoke

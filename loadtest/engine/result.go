@@ -25,6 +25,13 @@ type Meta struct {
 // decided (a comparison with a baseline, if any, is added by the caller,
 // which then decides again).
 func (r *Result) Summary(meta Meta) *summary.Summary {
+	return r.summary(meta, r.validity())
+}
+
+// summary builds the summary with validity v: the run's own, or for a
+// merged run its workers' combined (no send-lag histogram survives a
+// worker's outputs to measure again).
+func (r *Result) summary(meta Meta, v summary.Validity) *summary.Summary {
 	snap := r.Recorder.Snapshot()
 	elapsed := r.End.Sub(r.Start)
 	verdicts, lines := Thresholds(r.File, snap)
@@ -38,7 +45,7 @@ func (r *Result) Summary(meta Meta) *summary.Summary {
 			OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), Harness: meta.Harness,
 		},
 		Scenarios:  r.Scenarios,
-		Validity:   r.validity(),
+		Validity:   v,
 		Thresholds: summary.Thresholds(verdicts, lines),
 		Recoveries: Recoveries(r.File, snap),
 		Series:     summary.Series(snap),

@@ -167,13 +167,16 @@ func newRunner(cfg Config, s scenario.Scenario, out chan<- record.Sample) (*runn
 		if s.MaxVUs > 0 && s.MaxVUs < s.PreAllocatedVUs {
 			return nil, fmt.Errorf("scenario %q: maxVUs %d is below preAllocatedVUs %d", s.Name, s.MaxVUs, s.PreAllocatedVUs)
 		}
+	// 0 VUs is a scenario that runs nothing: an execution segment's share
+	// of a scenario with fewer VUs than segments (package segment). Files
+	// never have one: the loader wants at least 1.
 	case scenario.ConstantVUs:
-		if s.VUs <= 0 || s.Duration <= 0 {
-			return nil, fmt.Errorf("scenario %q: %s needs positive vus and duration", s.Name, s.Executor)
+		if s.VUs < 0 || s.Duration <= 0 {
+			return nil, fmt.Errorf("scenario %q: %s needs vus of at least 0 and a positive duration", s.Name, s.Executor)
 		}
 	case scenario.PerVUIterations:
-		if s.VUs <= 0 || s.Iterations <= 0 || s.MaxDuration < 0 {
-			return nil, fmt.Errorf("scenario %q: %s needs positive vus and iterations", s.Name, s.Executor)
+		if s.VUs < 0 || s.Iterations <= 0 || s.MaxDuration < 0 {
+			return nil, fmt.Errorf("scenario %q: %s needs vus of at least 0 and positive iterations", s.Name, s.Executor)
 		}
 	case scenario.RampingVUs:
 		if len(s.Stages) == 0 || s.StartVUs < 0 {

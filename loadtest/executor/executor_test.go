@@ -590,7 +590,7 @@ func TestInvalid(t *testing.T) {
 		"no file":         {executor.Config{}, func(*scenario.Scenario) {}},
 		"unknown journey": {executor.Config{File: file()}, func(s *scenario.Scenario) { s.Journeys = weights("nope", 1) }},
 		"zero weights":    {executor.Config{File: file()}, func(s *scenario.Scenario) { s.Journeys = weights("peek", 0) }},
-		"no vus":          {executor.Config{File: file()}, func(s *scenario.Scenario) { s.VUs = 0 }},
+		"negative vus":    {executor.Config{File: file()}, func(s *scenario.Scenario) { s.VUs = -1 }},
 		"unknown":         {executor.Config{File: file()}, func(s *scenario.Scenario) { s.Executor = "shared-iterations" }},
 		"no rate": {executor.Config{File: file()}, func(s *scenario.Scenario) {
 			s.Executor, s.PreAllocatedVUs = scenario.ConstantArrivalRate, 1

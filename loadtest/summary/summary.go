@@ -217,6 +217,10 @@ type Run struct {
 	Name        string `json:"name"`
 	Description string `json:"description,omitempty"`
 	File        string `json:"file,omitempty"`
+	// FileSHA256 is the SHA-256 of the scenario file's bytes (hex), when it
+	// was read from disk: harness merge refuses workers that ran different
+	// files under one name.
+	FileSHA256 string `json:"file_sha256,omitempty"`
 	// Target is the base URL the load went to.
 	Target string `json:"target,omitempty"`
 	// Start and End bound the run; Duration is End-Start in seconds.
@@ -242,6 +246,16 @@ type Run struct {
 	Interval float64 `json:"interval_s,omitempty"`
 	// Comparison is the verdict against a baseline, when one was given.
 	Comparison *Comparison `json:"comparison,omitempty"`
+
+	// Segment is "I/N" when this run made one execution segment of a
+	// distributed run (harness run -segment): a worker sees 1/N of the
+	// load, so it evaluates no threshold or recovery budget and leaves
+	// them to harness merge, which evaluates them once on the merged
+	// histograms.
+	Segment string `json:"segment,omitempty"`
+	// Workers are the segment runs harness merge combined into this one,
+	// in segment order.
+	Workers []Worker `json:"workers,omitempty"`
 
 	// Aborted says why the run stopped early: a threshold with abortOnFail,
 	// or an interrupt.
@@ -278,6 +292,17 @@ type Scenario struct {
 	Iterations int64 `json:"iterations"`
 	Dropped    int64 `json:"dropped"`
 	VUsMax     int64 `json:"vus_max"`
+}
+
+// Worker is one segment run of a merged run.
+type Worker struct {
+	Segment string `json:"segment"`
+	ID      string `json:"id"`
+	// Source is where harness merge read the run from (its directory).
+	Source   string `json:"source,omitempty"`
+	Host     string `json:"host,omitempty"`
+	Requests int64  `json:"requests"`
+	Valid    bool   `json:"valid"`
 }
 
 // Validity says whether the numbers describe the system under test or the

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/taskready/taskready/loadtest/summary"
+)
+
+// TestMergeSegmentsEndToEnd is the distributed run of k6-operator in one
+// process: one environment, 4 workers each making a quarter of the load at
+// once (run -segment I/4), merged and gated once; then the whole load from
+// one generator, which the merged run must match.
+func TestMergeSegmentsEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("brings up an environment and runs load")
+	}
+	began := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	target := upForMerge(t, ctx)
+	dir := t.TempDir()
+	common := []string{"-target", target, "-seed-users", "0", "-contract=false", "-max-send-lag", "1s", "-max-cpu", "1"}
+
+	workers := runSegments(t, ctx, dir, "testdata/merge.yaml", 4, common)
+	var workerReqs, workerIters int64
+	for i, w := range workers {
+		s := readRun(t, w)
+		if s.Run.Segment != fmt.Sprintf("%d/4", i) || len(s.Run.Thresholds) != 0 || !s.Run.Validity.Valid || s.Run.Outcome.ExitCode != 0 {
+			t.Errorf("worker %d: segment %q, thresholds %+v, valid %v, outcome %+v; want its segment, no threshold evaluated, valid, 0",
+				i, s.Run.Segment, s.Run.Thresholds, s.Run.Validity.Valid, s.Run.Outcome)
+		}
+		for name, metric := range s.Metrics {
+			if len(metric.Thresholds) != 0 {
+				t.Errorf("worker %d: %s carries threshold verdicts %v", i, name, metric.Thresholds)
+			}
+		}
+		workerReqs += int64(s.Metrics[reqs].Values["count"])
+		workerIters += int64(s.Metrics["iterations"].Values["count"])
+	}
+
+	merged := filepath.Join(dir, "merged")
+	if code, out, errOut := harness(ctx, append([]string{"merge", "-out", merged}, workers...)...); code != 0 {
+		t.Fatalf("harness merge exited %d:\n%s\n%s", code, out, errOut)
+	}
+	m := readRun(t, merged)
+	if got := int64(m.Metrics[reqs].Values["count"]); got != workerReqs || got == 0 {
+		t.Errorf("merged run: %d requests, the workers %d between them", got, workerReqs)
+	}
+	if len(m.Run.Thresholds) != 3 || len(m.Run.Workers) != 4 || m.Run.Segment != "" || m.Run.Outcome.ExitCode != 0 {
+		t.Errorf("merged run: thresholds %+v, workers %+v, segment %q, outcome %+v", m.Run.Thresholds, m.Run.Workers, m.Run.Segment, m.Run.Outcome)
+	}
+	for _, th := range m.Run.Thresholds {
+		if th.Observed == nil || !th.Passed || th.Reason == "" {
+			t.Errorf("merged threshold %s %s was not evaluated: %+v", th.Metric, th.Expression, th)
+		}
+	}
+	for _, name := range []string{"report.html", "report.md", "junit.xml", "histograms/run.json"} {
+		if st, err := os.Stat(filepath.Join(merged, name)); err != nil || st.Size() == 0 {
+			t.Errorf("merged %s: %v", name, err)
+		}
+	}
+
+	single := filepath.Join(dir, "single")
+	if code, out, errOut := harness(ctx, append([]string{"run", "-scenario", "testdata/merge.yaml", "-out", single}, common...)...); code != 0 {
+		t.Fatalf("the single run exited %d:\n%s\n%s", code, out, errOut)
+	}
+	s := readRun(t, single)
+	planned := s.Run.Scenarios[0].Planned
+	mergedIters := m.Run.Scenarios[0].Iterations
+	if mergedIters != workerIters || math.Abs(float64(mergedIters-planned)) > 0.02*float64(planned) {
+		t.Errorf("merged run: %d iterations, the workers %d, the single run planned %d", mergedIters, workerIters, planned)
+	}
+	code, cmp, errOut := harness(ctx, "compare", single, merged)
+	verdict := "none"
+	if match := regexp.MustCompile(`verdict: (.+)`).FindStringSubmatch(cmp); match != nil {
+		verdict = match[1]
+	}
+	if code != 0 || verdict != "no change" && verdict != "inconclusive" {
+		t.Errorf("compare single merged exited %d, verdict %s; want no change or inconclusive:\n%s\n%s", code, verdict, cmp, errOut)
+	}
+	t.Logf("requests: workers %d, merged %d, single %d; iterations: merged %d, single planned %d",
+		workerReqs, int64(m.Metrics[reqs].Values["count"]), int64(s.Metrics[reqs].Values["count"]), mergedIters, planned)
+	t.Logf("p95: single %.2fms, merged %.2fms; compare single merged: %s",
+		s.Metrics["http_req_duration"].Values["p(95)"], m.Metrics["http_req_duration"].Values["p(95)"], verdict)
+
+	t.Run("a segment missing", func(t *testing.T) {
+		code, _, errOut := harness(ctx, append([]string{"merge", "-out", filepath.Join(dir, "partial")}, workers[:3]...)...)
+		if code != exitFail || !strings.Contains(errOut, "segment 3/4 is missing") || !strings.Contains(errOut, workers[2]+" (2/4)") {
+			t.Errorf("merge of 3 of 4 segments exited %d; want 1 naming the missing segment and the dirs:\n%s", code, errOut)
+		}
+	})
+	t.Run("crossed only when merged", func(t *testing.T) {
+		parts := runSegments(t, ctx, filepath.Join(dir, "crossed"), "testdata/merge-crossed.yaml", 2, common)
+		out := filepath.Join(dir, "crossed", "merged")
+		code, text, errOut := harness(ctx, append([]string{"merge", "-out", out}, parts...)...)
+		if code != summary.ExitCrossed {
+			t.Fatalf("merge of two workers of 20 requests each under count<30 exited %d, want 99:\n%s\n%s", code, text, errOut)
+		}
+		if o := readRun(t, out).Run.Outcome; !strings.Contains(strings.Join(o.Reasons, "\n"), "http_reqs count<30 crossed") {
+			t.Errorf("merged outcome %+v; want count<30 crossed", o)
+		}
+	})
+	t.Logf("took %s", time.Since(began).Round(time.Millisecond))
+}
+
+const reqs = "http_reqs"
+
+// runSegments runs the n segments of scenario at once, in process, into
+// dir/segment-I, and fails unless each exits 0.
+func runSegments(t *testing.T, ctx context.Context, dir, scenario string, n int, common []string) []string {
+	t.Helper()
+	dirs := make([]string, n)
+	codes := make([]int, n)
+	outs := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		dirs[i] = filepath.Join(dir, fmt.Sprintf("segment-%d", i))
+		wg.Go(func() {
+			args := append([]string{"run", "-segment", fmt.Sprintf("%d/%d", i, n), "-scenario", scenario, "-out", dirs[i]}, common...)
+			var out, errOut string
+			codes[i], out, errOut = harness(ctx, args...)
+			outs[i] = out + errOut
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		if codes[i] != 0 {
+			t.Fatalf("worker %d/%d exited %d:\n%s", i, n, codes[i], outs[i])
+		}
+	}
+	return dirs
+}
+
+// harness runs the harness in process and returns its exit code and output.
+func harness(ctx context.Context, args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	code := run(ctx, args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func readRun(t *testing.T, dir string) *summary.Summary {
+	t.Helper()
+	s, err := summary.ReadFile(filepath.Join(dir, summaryFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// upForMerge brings up an embedded environment with `harness up` in a
+// process of its own, as the workers of a distributed run find one, seeds
+// it, and returns its address. FerretDB runs in that process, built
+// without the race detector: under it, the stores would be the bottleneck.
+func upForMerge(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	bin := t.TempDir()
+	for _, pkg := range []string{".", "../taskapi"} {
+		name := filepath.Base(pkg)
+		if pkg == "." {
+			name = "harness"
+		}
+		if out, err := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(bin, name), pkg).CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", pkg, err, out)
+		}
+	}
+	state := filepath.Join(t.TempDir(), "env.json")
+	up := exec.CommandContext(ctx, filepath.Join(bin, "harness"), "up", "-provider", "embedded", "-api-bin", filepath.Join(bin, "taskapi"),
+		"-json", "-state", state, "-api-env", "BCRYPT_COST=4", "-api-env", "RATE_LIMIT_AUTH=100000000/1m", "-api-env", "RATE_LIMIT_API=100000000/1m")
+	stdout, err := up.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var progress bytes.Buffer
+	up.Stderr = &progress
+	if err := up.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Ctrl-C takes the environment down; the context's kill bounds it.
+	t.Cleanup(func() {
+		_ = up.Process.Signal(syscall.SIGINT)
+		_ = up.Wait()
+	})
+	var ep struct {
+		Target string `json:"target"`
+	}
+	if err := json.NewDecoder(stdout).Decode(&ep); err != nil || ep.Target == "" {
+		_ = up.Process.Kill()
+		_ = up.Wait()
+		t.Fatalf("harness up -json: %v, %+v\n%s", err, ep, progress.String())
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	if code, out, errOut := harness(ctx, "seed", "-state", state, "-users", "20", "-tasks-per-user", "5"); code != 0 {
+		t.Fatalf("harness seed exited %d:\n%s\n%s", code, out, errOut)
+	}
+	return ep.Target
+}
