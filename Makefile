@@ -3,7 +3,7 @@ GO       ?= go
 FUZZTIME ?= 30s
 BENCHTIME ?= 2s
 
-.PHONY: run check build api test vet bench bench-engine bench-soak fuzz tidy
+.PHONY: run check build api test vet bench bench-engine bench-soak fuzz tidy dashboards dashboards-verify
 
 ## run: embedded stores, two API instances, seed, contract smoke, the smoke scenario; reports in out/latest/
 run: build
@@ -13,6 +13,15 @@ run: build
 check: build
 	./bin/harness check -provider embedded -api-bin ./bin/taskapi -policy checks/policies/embedded.yaml \
 		-backup-dir out/backups -backup-first -out out/readiness
+
+## dashboards: write the Grafana dashboards the code in dashboards/ builds (commit the JSON)
+dashboards:
+	$(GO) run ./cmd/harness dashboards generate -dir dashboards
+
+## dashboards-verify: a real Prometheus scrapes a short run; every panel of every dashboard must show data; installs prometheus if missing
+dashboards-verify: build
+	@command -v prometheus >/dev/null || $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y prometheus
+	./bin/harness dashboards verify -provider embedded -api-bin ./bin/taskapi
 
 ## build: compile the API and the harness into bin/
 build:
@@ -49,7 +58,7 @@ bench-soak:
 FUZZ_TARGETS = \
 	service/httpapi:FuzzDecodeJSON service/httpapi:FuzzParseListQuery service/server:FuzzAPI \
 	loadtest/scenario:FuzzParse loadtest/threshold:FuzzParseExpression loadtest/threshold:FuzzParseSelector \
-	loadtest/pace:FuzzRamping loadtest/k6:FuzzReadStream loadtest/k6:FuzzReadSummaryExport
+	loadtest/pace:FuzzRamping loadtest/k6:FuzzReadStream loadtest/k6:FuzzReadSummaryExport loadtest/segment:FuzzParse
 fuzz:
 	@set -e; cache=$$($(GO) env GOCACHE)/fuzz/$$($(GO) list -m); \
 	for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
