@@ -143,7 +143,8 @@ func TestMergeErrors(t *testing.T) {
 		t.Errorf("Merge(self) = nil; want an error")
 	}
 	for _, opt := range []record.Option{
-		record.Interval(2 * time.Second),
+		// Whole multiples merge (a longer run's coarser series); others not.
+		record.Interval(1500 * time.Millisecond),
 		record.HighestTrackable(10 * time.Second),
 		record.SignificantFigures(2),
 		record.IntervalSignificantFigures(3),

@@ -110,16 +110,23 @@ func (r *Recorder) Add(s Sample) {
 	startNs := s.Start.UnixNano()
 	lat, cor := s.Latency, s.corrected(startNs)
 	a.record(s, startNs, lat, cor, failed, r.highest)
-	r.recordInterval(r.index(startNs), lat, cor, failed)
+	i := r.index(startNs)
+	for i >= MaxSeries && i < MaxIntervals-1 {
+		r.coarsen()
+		i = r.index(startNs)
+	}
+	r.recordInterval(i, lat, cor, failed)
 	r.lastEnd = max(r.lastEnd, startNs+int64(max(lat, 0)))
 }
 
 // Merge adds everything o recorded to r, as if r had been given o's samples:
 // merging the recorders of N workers gives the recorder that got all their
 // samples. What o recorded is left unchanged. Both must have the same
-// interval, highest trackable latency and significant figures
-// (ErrIncompatible otherwise); the Failed rule may differ, since it was
-// applied when the samples were added.
+// highest trackable latency and significant figures, and intervals of
+// which one is a whole multiple of the other (ErrIncompatible otherwise):
+// the finer series is folded into the coarser, as a run longer than
+// MaxSeries intervals has coarsened its own. The Failed rule may differ,
+// since it was applied when the samples were added.
 //
 // Their starts may differ: o's intervals are moved onto r's grid by the
 // nearest whole number of intervals, and r's start moves back to o's when o
@@ -129,7 +136,16 @@ func (r *Recorder) Merge(o *Recorder) error {
 	if o == r {
 		return errors.New("record: a recorder cannot merge itself")
 	}
-	if !r.cfg.sameShape(o.cfg) {
+	// A longer run's series is coarser (MaxSeries): bring r to o's
+	// interval when o's is coarser; fold o's finer intervals into r's.
+	for r.cfg.interval < o.cfg.interval && o.cfg.interval%r.cfg.interval == 0 && r.cfg.sameShape(o.cfg.withInterval(r.cfg.interval)) {
+		r.coarsen()
+	}
+	factor := 1
+	if r.cfg.interval > o.cfg.interval && r.cfg.interval%o.cfg.interval == 0 {
+		factor = int(r.cfg.interval / o.cfg.interval)
+	}
+	if !r.cfg.sameShape(o.cfg.withInterval(o.cfg.interval * time.Duration(factor))) {
 		return fmt.Errorf("%w: interval %s/%s, highest %s/%s, significant figures %d/%d, interval significant figures %d/%d",
 			ErrIncompatible, r.cfg.interval, o.cfg.interval, r.cfg.highest, o.cfg.highest,
 			r.cfg.sigFigs, o.cfg.sigFigs, r.cfg.intervalSigFigs, o.cfg.intervalSigFigs)
@@ -144,7 +160,7 @@ func (r *Recorder) Merge(o *Recorder) error {
 	}
 	for i := range o.intervals {
 		if oi := &o.intervals[i]; !oi.empty() {
-			r.interval(clampIndex(i + shift)).merge(oi)
+			r.interval(clampIndex(i/factor + shift)).merge(oi)
 		}
 	}
 	r.lastEnd = max(r.lastEnd, o.lastEnd)
@@ -245,6 +261,12 @@ func (k Key) less(o Key) bool {
 		return k.Endpoint < o.Endpoint
 	}
 	return k.Phase < o.Phase
+}
+
+// withInterval is c with another interval.
+func (c config) withInterval(d time.Duration) config {
+	c.interval = d
+	return c
 }
 
 func (c config) sameShape(o config) bool {

@@ -21,6 +21,40 @@ import (
 // which only very slow requests produce, record into the sparse histograms
 // directly.
 
+// MaxSeries bounds the time series' length: when a sample needs an
+// interval at this index or later, the series halves its resolution
+// (adjacent intervals merge, the interval doubles) and goes on. A run of
+// any length then holds at most MaxSeries intervals, about 3 MB at 500
+// requests a second: at the default one second, 20 minutes at full
+// resolution, 40 at 2 s, and so on (a 2-hour soak ends with 900 points
+// of 8 s). The run-wide histograms are exact whatever the resolution.
+const MaxSeries = 1200
+
+// coarsen halves the series' resolution: intervals 2k and 2k+1 become
+// interval k, and the interval doubles.
+func (r *Recorder) coarsen() {
+	r.flush()
+	n := (len(r.intervals) + 1) / 2
+	for k := range n {
+		merged := r.intervals[2*k]
+		if 2*k+1 < len(r.intervals) {
+			if next := &r.intervals[2*k+1]; !next.empty() {
+				if merged.lat == nil {
+					merged = *next
+				} else {
+					merged.merge(next)
+					merged.lat.Compact()
+					merged.cor.Compact()
+				}
+			}
+		}
+		r.intervals[k] = merged
+	}
+	clear(r.intervals[n:])
+	r.intervals = r.intervals[:n]
+	r.cfg.interval *= 2
+}
+
 // windowSize is the number of intervals the dense window holds: the current
 // one and the one before, so that a request that started in the previous
 // interval and ended in this one still takes the fast path.
