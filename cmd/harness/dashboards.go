@@ -22,6 +22,7 @@ import (
 	"github.com/taskready/taskready/dashboards"
 	"github.com/taskready/taskready/dashboards/prom"
 	"github.com/taskready/taskready/loadtest/engine"
+	"github.com/taskready/taskready/loadtest/env"
 	"github.com/taskready/taskready/scenarios"
 )
 
@@ -30,6 +31,7 @@ func dashboardsCmd() command {
 	dir := fs.String("dir", "dashboards", "generate, check: the directory of the dashboard JSON files")
 	scen := fs.String("scenario", "tour", "verify: the scenario to run while Prometheus scrapes (its load-test dashboard is verified)")
 	readinessFile := fs.String("readiness", "out/readiness/readiness.prom", "verify: a harness check run's readiness.prom to serve, so the readiness dashboard is verified too (skipped when missing)")
+	promImage := fs.String("prometheus-image", "", "verify: run Prometheus from this image whatever the provider (the docker provider's default: $HARNESS_PROMETHEUS_IMAGE, $LOCAL_IMAGE_PROMETHEUS, "+prom.DefaultImage+")")
 	var ef envFlags
 	ef.register(fs, 2)
 	fs.Usage = func() {
@@ -37,12 +39,15 @@ func dashboardsCmd() command {
 
   generate  write the Grafana dashboards the code builds into -dir
   check     exit 1 when -dir differs from what generate would write
-  verify    bring up an environment, start Prometheus (Debian's prometheus
-            package) scraping the API instances and the harness, run
-            -scenario, then evaluate every query of the service and
-            load-test dashboards over the run: a panel whose query is
-            invalid or returns no series fails, by title; and lint every
-            /metrics with promtool check metrics. Exit 1 on a failure.
+  verify    bring up an environment, start Prometheus scraping the API
+            instances and the harness, run -scenario, then evaluate every
+            query of the service and load-test dashboards over the run: a
+            panel whose query is invalid or returns no series fails, by
+            title; and lint every /metrics with promtool check metrics.
+            Exit 1 on a failure. Prometheus is Debian's prometheus package
+            as a local process, or with the docker provider (or
+            -prometheus-image) an image in a container on the host's
+            network.
 
 flags:
 `)
@@ -75,14 +80,17 @@ flags:
 			fmt.Fprintf(out, "harness: %s matches the generator\n", *dir)
 			return nil
 		case "verify":
-			return verifyDashboards(ctx, out, &ef, *scen, *readinessFile)
+			return verifyDashboards(ctx, out, &ef, *scen, *readinessFile, *promImage)
 		}
 		return fmt.Errorf("%w: unknown dashboards subcommand %q: want generate, check or verify", errUsage, args[0])
 	}}
 }
 
 // verifyDashboards is `harness dashboards verify`.
-func verifyDashboards(ctx context.Context, out io.Writer, ef *envFlags, scen, readinessFile string) error {
+//
+// promImage, when set, runs Prometheus from that image whatever the
+// provider; with the docker provider an image runs anyway.
+func verifyDashboards(ctx context.Context, out io.Writer, ef *envFlags, scen, readinessFile, promImage string) error {
 	f, err := scenarios.Load(scen)
 	if err != nil {
 		if errors.Is(err, scenarios.ErrUnknown) {
@@ -131,14 +139,50 @@ func verifyDashboards(ctx context.Context, out io.Writer, ef *envFlags, scen, re
 	if readiness != nil {
 		targets = append(targets, prom.Target{Job: "readiness", Addrs: []string{metricsAddr}, Path: "/readiness"})
 	}
-	srv, err := prom.Start(ctx, targets)
+	var opts []prom.Option
+	if promImage != "" || e.Provider == "docker" {
+		// With the docker provider Prometheus runs as the compose stack
+		// runs it, from an image of a chosen version, not as whatever the
+		// machine's package manager installed.
+		img := prom.ImageFromEnv(promImage)
+		opts = append(opts, prom.Image(img))
+		if e.Stores != nil && e.Stores.ID != "" {
+			// The environment's own cleanup (and `harness down -id`) then
+			// removes it with the rest.
+			opts = append(opts, prom.Labels(map[string]string{env.LabelEnvironment: e.Stores.ID}))
+		}
+		fmt.Fprintf(out, "harness: starting Prometheus from the image %s on the host's network\n", img)
+	} else {
+		fmt.Fprintln(out, "harness: starting Prometheus from the local prometheus binary")
+	}
+	srv, err := prom.Start(ctx, targets, opts...)
+	if errors.Is(err, prom.ErrNoImage) && promImage == "" && prom.ImageFromEnv("") == prom.DefaultImage {
+		// Nobody asked for an image: the docker provider's default is
+		// unavailable (an offline engine), so the local binary it is.
+		fmt.Fprintf(out, "harness: %v\nharness: starting Prometheus from the local prometheus binary instead\n", err)
+		srv, err = prom.Start(ctx, targets)
+	}
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
 	fmt.Fprintf(out, "harness: Prometheus at %s scraping %d API instances and the harness every second\n", srv.URL, len(apis))
 
-	// Lint what Prometheus scrapes, before the load adds nothing new.
+	start := time.Now()
+	fmt.Fprintf(out, "harness: running %s against %s\n", f.Name, e.Target)
+	res, err := engine.Run(ctx, f, e.Target, engine.WithMetrics(m), engine.WithProgress(out, time.Second))
+	if err != nil {
+		return err
+	}
+	sum := res.Summary(engine.Meta{})
+	sent := sum.Metrics["http_reqs"].Values["count"]
+	// The last scrape must come after the last request: wait until
+	// Prometheus has the run's own count.
+	if err := waitScraped(ctx, srv, sent); err != nil {
+		return err
+	}
+	// Lint after the run: a vector with no series yet (no request on a
+	// route) is not exposed at all before it.
 	lintTargets := append([]string{"http://" + metricsAddr + "/metrics"}, e.APIs[0].URL()+"/metrics")
 	if readiness != nil {
 		lintTargets = append(lintTargets, "http://"+metricsAddr+"/readiness")
@@ -154,19 +198,6 @@ func verifyDashboards(ctx context.Context, out io.Writer, ef *envFlags, scen, re
 		}
 	}
 
-	start := time.Now()
-	fmt.Fprintf(out, "harness: running %s against %s\n", f.Name, e.Target)
-	res, err := engine.Run(ctx, f, e.Target, engine.WithMetrics(m), engine.WithProgress(out, time.Second))
-	if err != nil {
-		return err
-	}
-	sum := res.Summary(engine.Meta{})
-	sent := sum.Metrics["http_reqs"].Values["count"]
-	// The last scrape must come after the last request: wait until
-	// Prometheus has the run's own count.
-	if err := waitScraped(ctx, srv, sent); err != nil {
-		return err
-	}
 	w := dashboards.Window{Start: start.Add(-5 * time.Second), End: time.Now().Add(time.Second), Step: time.Second, RateInterval: 5 * time.Second}
 	var findings []dashboards.Finding
 	for _, name := range []string{"service", "load", "readiness"} {

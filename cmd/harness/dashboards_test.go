@@ -41,7 +41,7 @@ func TestDashboardsVerify(t *testing.T) {
 }
 
 // TestDashboardsCheck: the committed files pass, an edited one fails
-// with exit 1 and its name.
+// with exit 1 and its name; and the usage offers the Prometheus image.
 func TestDashboardsCheck(t *testing.T) {
 	harness, _ := buildBinaries(t)
 	if code, text := harnessRun(t, harness, "dashboards", "check", "-dir", "../../dashboards"); code != 0 {
@@ -58,5 +58,17 @@ func TestDashboardsCheck(t *testing.T) {
 	}
 	if code, _ := harnessRun(t, harness, "dashboards", "paint"); code != 2 {
 		t.Errorf("an unknown subcommand exited %d, want 2", code)
+	}
+	// Running Prometheus from an image is dashboards/prom's
+	// TestScrapeAndQueryInAContainer: a whole verify on the docker
+	// provider would add a minute to CI.
+	code, text = harnessRun(t, harness, "dashboards", "-h")
+	if code != 2 {
+		t.Errorf("dashboards -h exited %d, want 2", code)
+	}
+	for _, want := range []string{"-prometheus-image", "HARNESS_PROMETHEUS_IMAGE", "LOCAL_IMAGE_PROMETHEUS", "docker provider"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("dashboards -h lacks %q:\n%s", want, text)
+		}
 	}
 }

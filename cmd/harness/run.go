@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,9 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
@@ -295,23 +291,12 @@ func (o *runOptions) seed(ctx context.Context, out io.Writer, f *scenario.File, 
 
 // serveMetrics serves the run's metrics and the process's own on addr.
 func serveMetrics(addr string, out io.Writer) (*engine.Metrics, func(), error) {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m := engine.NewMetrics(reg)
-	ln, err := net.Listen("tcp", addr)
+	m, at, stop, err := listenMetrics(addr, nil)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: -metrics-addr %s: %v", errUsage, addr, err)
+		return nil, nil, fmt.Errorf("-metrics-addr: %w", err)
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
-	fmt.Fprintf(out, "harness: metrics on http://%s/metrics\n", ln.Addr())
-	return m, func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	}, nil
+	fmt.Fprintf(out, "harness: metrics on http://%s/metrics\n", at)
+	return m, stop, nil
 }
 
 // finish prints where the reports are and turns the outcome into the exit

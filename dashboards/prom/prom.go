@@ -1,9 +1,11 @@
-// Package prom runs a local Prometheus server that scrapes given targets,
+// Package prom runs a Prometheus server that scrapes given targets,
 // queries it, and lints metrics with promtool: the real Prometheus the
 // dashboards are verified against.
 //
 // It drives the binaries of Debian's prometheus package (or any on PATH)
-// as processes, over loopback; it never imports Prometheus's own code.
+// as processes over loopback, or, with Image, a Prometheus image in a
+// container on the host's network; it never imports Prometheus's own
+// code.
 package prom
 
 import (
@@ -13,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -30,6 +33,10 @@ import (
 // not on PATH.
 var ErrNotInstalled = errors.New("not installed (Debian: apt-get install prometheus)")
 
+// ErrNoImage is returned by Start with Image when the container engine
+// has no such image and cannot pull it.
+var ErrNoImage = errors.New("image unavailable")
+
 // Target is one scrape job: the addresses (host:port) serving /metrics.
 type Target struct {
 	Job   string
@@ -42,15 +49,29 @@ type Server struct {
 	// URL is its base URL, http://127.0.0.1:PORT.
 	URL string
 
-	cmd    *exec.Cmd
-	dir    string
-	log    *syncBuffer
-	done   chan struct{}
+	name   string // "prometheus", or with the image it runs from
+	run    runner
 	client *http.Client
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// runner is where Prometheus runs: a local process or a container.
+type runner interface {
+	// exited is nil while Prometheus runs, and says how it ended once it
+	// has stopped.
+	exited(ctx context.Context) error
+	// output is what Prometheus has printed so far.
+	output() string
+	// stop ends Prometheus and removes its data.
+	stop() error
 }
 
 type options struct {
 	binary   string
+	image    string
+	labels   map[string]string
 	interval time.Duration
 }
 
@@ -60,18 +81,70 @@ type Option func(*options)
 // Binary runs the prometheus binary at path instead of the one on PATH.
 func Binary(path string) Option { return func(o *options) { o.binary = path } }
 
+// Image runs Prometheus from the image ref in a container (through
+// testcontainers-go) instead of a local process; "" keeps the process.
+// The container shares the host's network, because the targets are
+// loopback addresses, and the image's entrypoint must be the prometheus
+// binary, as the official image's is. See ImageFromEnv for the usual ref.
+func Image(ref string) Option { return func(o *options) { o.image = ref } }
+
+// Labels adds labels to the container that Image runs, beside the ones
+// `harness down` looks for.
+func Labels(l map[string]string) Option {
+	return func(o *options) {
+		if o.labels == nil {
+			o.labels = map[string]string{}
+		}
+		maps.Copy(o.labels, l)
+	}
+}
+
 // ScrapeInterval sets how often every target is scraped (default 1s: a
 // verification run lasts seconds, not minutes).
 func ScrapeInterval(d time.Duration) Option { return func(o *options) { o.interval = d } }
 
 // Start runs Prometheus scraping targets, with its data in a temporary
-// directory, and returns once it answers /-/ready. Close stops it.
+// directory (or a tmpfs in the container), and returns once it answers
+// /-/ready. Close stops it.
 func Start(ctx context.Context, targets []Target, opts ...Option) (*Server, error) {
 	o := options{binary: "prometheus", interval: time.Second}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	bin, err := exec.LookPath(o.binary)
+	cfg := Config(targets, o.interval)
+	port, err := freePort()
+	if err != nil {
+		return nil, fmt.Errorf("prometheus: %w", err)
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	s := &Server{URL: "http://" + addr, name: "prometheus", client: &http.Client{Timeout: 30 * time.Second}}
+	if o.image != "" {
+		s.name = "prometheus (image " + o.image + ")"
+		s.run, err = startContainer(ctx, o, cfg, addr)
+	} else {
+		s.run, err = startProcess(o.binary, cfg, addr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.waitReady(ctx); err != nil {
+		return nil, errors.Join(err, s.Close())
+	}
+	return s, nil
+}
+
+// process is Prometheus as a local process.
+type process struct {
+	cmd  *exec.Cmd
+	dir  string
+	log  *syncBuffer
+	done chan struct{}
+}
+
+// startProcess starts the binary with cfg, its data in a temporary
+// directory, listening on addr.
+func startProcess(binary string, cfg []byte, addr string) (*process, error) {
+	bin, err := exec.LookPath(binary)
 	if err != nil {
 		return nil, fmt.Errorf("prometheus: %w", ErrNotInstalled)
 	}
@@ -79,38 +152,56 @@ func Start(ctx context.Context, targets []Target, opts ...Option) (*Server, erro
 	if err != nil {
 		return nil, fmt.Errorf("prometheus: %w", err)
 	}
-	cfg := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(cfg, Config(targets, o.interval), 0o644); err != nil {
+	file := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(file, cfg, 0o644); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("prometheus: %w", err)
 	}
-	port, err := freePort()
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("prometheus: %w", err)
-	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	s := &Server{URL: "http://" + addr, dir: dir, log: &syncBuffer{}, done: make(chan struct{}),
-		client: &http.Client{Timeout: 30 * time.Second}}
+	p := &process{dir: dir, log: &syncBuffer{}, done: make(chan struct{})}
 	// Not CommandContext: Close ends it with SIGTERM so it flushes, and
 	// the caller's ctx only bounds the start.
-	s.cmd = exec.Command(bin,
-		"--config.file="+cfg,
-		"--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr,
-		"--log.level=warn",
-	)
-	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
-	if err := s.cmd.Start(); err != nil {
+	p.cmd = exec.Command(bin, flags(file, filepath.Join(dir, "data"), addr)...)
+	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	if err := p.cmd.Start(); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("prometheus: start %s: %w", bin, err)
 	}
-	go func() { s.cmd.Wait(); close(s.done) }()
-	if err := s.waitReady(ctx); err != nil {
-		s.Close()
-		return nil, err
+	go func() { p.cmd.Wait(); close(p.done) }()
+	return p, nil
+}
+
+// flags are the command-line flags of Prometheus, process or container.
+func flags(config, data, addr string) []string {
+	return []string{
+		"--config.file=" + config,
+		"--storage.tsdb.path=" + data,
+		"--web.listen-address=" + addr,
+		"--log.level=warn",
 	}
-	return s, nil
+}
+
+func (p *process) exited(context.Context) error {
+	select {
+	case <-p.done:
+		return fmt.Errorf("exited (%v)", p.cmd.ProcessState)
+	default:
+		return nil
+	}
+}
+
+func (p *process) output() string { return p.log.String() }
+
+func (p *process) stop() error {
+	if p.cmd.Process != nil {
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(10 * time.Second):
+			p.cmd.Process.Kill()
+			<-p.done
+		}
+	}
+	return os.RemoveAll(p.dir)
 }
 
 // Config is the prometheus.yml that scrapes targets every interval.
@@ -148,11 +239,12 @@ func (s *Server) waitReady(ctx context.Context) error {
 				return nil
 			}
 		}
+		if err := s.run.exited(ctx); err != nil {
+			return fmt.Errorf("%s %v before it was ready; its log: %s", s.name, err, tail(s.run.output()))
+		}
 		select {
-		case <-s.done:
-			return fmt.Errorf("prometheus exited before it was ready: %s", s.log.tail())
 		case <-ctx.Done():
-			return fmt.Errorf("prometheus not ready at %s: %w; its log: %s", s.URL, ctx.Err(), s.log.tail())
+			return fmt.Errorf("%s not ready at %s: %w; its log: %s", s.name, s.URL, ctx.Err(), tail(s.run.output()))
 		case <-tick.C:
 		}
 	}
@@ -256,20 +348,13 @@ func (s *Server) api(ctx context.Context, path string, v url.Values, out any) er
 }
 
 // Log is what Prometheus has printed so far (warnings and errors).
-func (s *Server) Log() string { return s.log.String() }
+func (s *Server) Log() string { return s.run.output() }
 
-// Close stops Prometheus and removes its data.
+// Close stops Prometheus and removes its data (the container too). It
+// may be called more than once.
 func (s *Server) Close() error {
-	if s.cmd.Process != nil {
-		s.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-s.done:
-		case <-time.After(10 * time.Second):
-			s.cmd.Process.Kill()
-			<-s.done
-		}
-	}
-	return os.RemoveAll(s.dir)
+	s.closeOnce.Do(func() { s.closeErr = s.run.stop() })
+	return s.closeErr
 }
 
 func formatTime(t time.Time) string {
@@ -303,11 +388,13 @@ func (b *syncBuffer) String() string {
 	return b.b.String()
 }
 
-// tail is the last 2 KB of the log, for error messages.
-func (b *syncBuffer) tail() string {
-	s := b.String()
+// tail is the last 2 KB of a log, for error messages.
+func tail(s string) string {
 	if len(s) > 2048 {
 		s = "…" + s[len(s)-2048:]
 	}
-	return strings.TrimSpace(s)
+	if s = strings.TrimSpace(s); s == "" {
+		return "(empty)"
+	}
+	return s
 }

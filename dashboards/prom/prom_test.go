@@ -47,10 +47,20 @@ func TestScrapeAndQuery(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
+	checkScrapeAndQuery(ctx, t, srv, start)
+}
 
+// checkScrapeAndQuery waits until srv, scraping an exporter since start,
+// holds its counter, then queries it: over a range, for an absent
+// metric, and with an invalid expression.
+func checkScrapeAndQuery(ctx context.Context, t *testing.T, srv *prom.Server, start time.Time) {
+	t.Helper()
 	// Poll until three scrapes landed, so rate() has two points in a
 	// window at one of the range query's steps.
-	var got []prom.Sample
+	var (
+		got []prom.Sample
+		err error
+	)
 	for ctx.Err() == nil {
 		got, err = srv.Query(ctx, `demo_hits_total{path="/b"}`, time.Time{})
 		if err == nil && len(got) == 1 && got[0].Value >= 6 {
@@ -59,7 +69,7 @@ func TestScrapeAndQuery(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	if len(got) != 1 || got[0].Labels["job"] != "demo" || got[0].Labels["path"] != "/b" {
-		t.Fatalf("samples %+v, %v; want the scraped counter with job and path", got, err)
+		t.Fatalf("samples %+v, %v; want the scraped counter with job and path; its log: %s", got, err, srv.Log())
 	}
 	n, err := srv.QueryRange(ctx, `sum by (path) (rate(demo_hits_total[5s]))`, start, time.Now().Add(time.Second), time.Second)
 	if err != nil || n != 2 {
