@@ -2,6 +2,7 @@ package mongo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -15,16 +16,16 @@ const (
 	TasksCollection = "tasks"
 )
 
-// IndexReport says what EnsureIndexes created and what the server refused.
+// IndexReport says what EnsureIndexes created and which indexes of
+// earlier versions it dropped.
 type IndexReport struct {
-	Created     []string
-	Unsupported []string // optional indexes the server cannot build (FerretDB has no text index)
+	Created []string
+	Dropped []string
 }
 
 type indexSpec struct {
-	coll     string
-	model    mongo.IndexModel
-	optional bool
+	coll  string
+	model mongo.IndexModel
 }
 
 // Named explicitly so a re-run finds the same index and creation is a no-op.
@@ -32,20 +33,31 @@ var indexSpecs = []indexSpec{
 	{UsersCollection, mongo.IndexModel{
 		Keys:    bson.D{{Key: "email", Value: 1}},
 		Options: options.Index().SetName("email_unique").SetUnique(true),
-	}, false},
+	}},
 	{TasksCollection, mongo.IndexModel{
 		Keys:    bson.D{{Key: "user", Value: 1}, {Key: "createdAt", Value: -1}},
 		Options: options.Index().SetName("user_createdAt"),
-	}, false},
+	}},
+	// The list filtered by status is sorted newest first and paged:
+	// createdAt in the key lets MongoDB walk the index in order instead of
+	// sorting every match in memory.
 	{TasksCollection, mongo.IndexModel{
-		Keys:    bson.D{{Key: "user", Value: 1}, {Key: "status", Value: 1}},
-		Options: options.Index().SetName("user_status"),
-	}, false},
-	{TasksCollection, mongo.IndexModel{
-		Keys:    bson.D{{Key: "title", Value: "text"}},
-		Options: options.Index().SetName("title_text"),
-	}, true},
+		Keys:    bson.D{{Key: "user", Value: 1}, {Key: "status", Value: 1}, {Key: "createdAt", Value: -1}},
+		Options: options.Index().SetName("user_status_createdAt"),
+	}},
 }
+
+// replaced are indexes of earlier versions that no query uses any more:
+// user_status is the prefix of user_status_createdAt, and search matches
+// an escaped, case-insensitive regex, which a text index cannot serve.
+var replaced = []struct{ coll, name string }{
+	{TasksCollection, "user_status"},
+	{TasksCollection, "title_text"},
+}
+
+// codeIndexNotFound is the server's error code for dropping an index that
+// does not exist.
+const codeIndexNotFound = 27
 
 // EnsureIndexes creates the indexes the stores' queries rely on. It is
 // idempotent: running it on every start costs one round trip per index.
@@ -54,13 +66,21 @@ func EnsureIndexes(ctx context.Context, db *mongo.Database) (IndexReport, error)
 	var r IndexReport
 	for _, s := range indexSpecs {
 		name, err := db.Collection(s.coll).Indexes().CreateOne(ctx, s.model)
-		switch {
-		case err != nil && s.optional:
-			r.Unsupported = append(r.Unsupported, s.coll+"."+*indexName(s.model))
-		case err != nil:
+		if err != nil {
 			return r, fmt.Errorf("create index %s.%s: %w", s.coll, *indexName(s.model), err)
+		}
+		r.Created = append(r.Created, s.coll+"."+name)
+	}
+	// Dropped after the replacements exist, so no query goes without.
+	for _, old := range replaced {
+		err := db.Collection(old.coll).Indexes().DropOne(ctx, old.name)
+		var ce mongo.CommandError
+		switch {
+		case err == nil:
+			r.Dropped = append(r.Dropped, old.coll+"."+old.name)
+		case errors.As(err, &ce) && (ce.Code == codeIndexNotFound || ce.HasErrorMessage("index not found")):
 		default:
-			r.Created = append(r.Created, s.coll+"."+name)
+			return r, fmt.Errorf("drop the replaced index %s.%s: %w", old.coll, old.name, err)
 		}
 	}
 	return r, nil

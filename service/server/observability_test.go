@@ -156,7 +156,7 @@ func TestIndexesAreCreatedIdempotently(t *testing.T) {
 	if k, ok := users["email_unique (unique)"]; !ok || norm(k.String()) != `{"email":{"$numberInt":"1"}}` {
 		t.Errorf("users indexes = %v; want a unique index on email", users)
 	}
-	for name, key := range map[string]string{"user_createdAt": `{"user": {"$numberInt":"1"},"createdAt": {"$numberInt":"-1"}}`, "user_status": `{"user": {"$numberInt":"1"},"status": {"$numberInt":"1"}}`} {
+	for name, key := range map[string]string{"user_createdAt": `{"user": {"$numberInt":"1"},"createdAt": {"$numberInt":"-1"}}`, "user_status_createdAt": `{"user": {"$numberInt":"1"},"status": {"$numberInt":"1"},"createdAt": {"$numberInt":"-1"}}`} {
 		got, ok := tasks[name]
 		if !ok {
 			t.Errorf("tasks lacks index %s (has %v)", name, tasks)
@@ -193,4 +193,41 @@ func count(xs []int, v int) int {
 		}
 	}
 	return n
+}
+
+// TestReplacedIndexesAreDropped: a database indexed by an earlier version
+// loses the index no query uses any more once its replacement exists.
+func TestReplacedIndexesAreDropped(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	client, err := mongo.Connect(options.Client().ApplyURI(e.mongoURI))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+	tasks := client.Database(e.db).Collection("tasks")
+	if _, err := tasks.Indexes().CreateOne(ctx, mongo.IndexModel{
+		Keys: bson.D{{Key: "user", Value: 1}, {Key: "status", Value: 1}}, Options: options.Index().SetName("user_status"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.start(t)
+	cur, err := tasks.Indexes().List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var specs []struct {
+		Name string `bson:"name"`
+	}
+	if err := cur.All(ctx, &specs); err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, s := range specs {
+		names[s.Name] = true
+	}
+	if names["user_status"] || !names["user_status_createdAt"] {
+		t.Errorf("tasks indexes %v; want user_status replaced by user_status_createdAt", names)
+	}
 }

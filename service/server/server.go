@@ -73,9 +73,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, 
 	if err != nil {
 		return nil, err
 	}
-	if len(report.Unsupported) > 0 {
-		log.Info("indexes: the server cannot build some optional indexes; search uses the escaped-regex path",
-			slog.String("unsupported", strings.Join(report.Unsupported, ",")))
+	if len(report.Dropped) > 0 {
+		log.Info("indexes: dropped indexes of an earlier version that no query uses",
+			slog.String("dropped", strings.Join(report.Dropped, ",")))
 	}
 
 	if len(cfg.RedisSentinels) > 0 {
