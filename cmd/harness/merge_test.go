@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -20,10 +21,10 @@ import (
 	"github.com/taskready/taskready/loadtest/summary"
 )
 
-// TestMergeSegmentsEndToEnd is the distributed run of k6-operator in one
-// process: one environment, 4 workers each making a quarter of the load at
-// once (run -segment I/4), merged and gated once; then the whole load from
-// one generator, which the merged run must match.
+// TestMergeSegmentsEndToEnd is the distributed run of k6-operator on one
+// machine: one environment, 4 worker processes each making a quarter of
+// the load at once (run -segment I/4), merged and gated once; then the
+// whole load from one generator process, which the merged run must match.
 func TestMergeSegmentsEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("brings up an environment and runs load")
@@ -31,14 +32,22 @@ func TestMergeSegmentsEndToEnd(t *testing.T) {
 	began := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	target := upForMerge(t, ctx)
+	target, bin := upForMerge(t, ctx)
 	dir := t.TempDir()
 	common := []string{"-target", target, "-seed-users", "0", "-contract=false", "-max-send-lag", "1s", "-max-cpu", "1"}
 
-	workers := runSegments(t, ctx, dir, "testdata/merge.yaml", 4, common)
+	// A first run warms the stores (FerretDB's SQLite pages, the APIs'
+	// pools): whichever measured run came first would otherwise pay for it.
+	if code, out, errOut := process(ctx, bin, append([]string{"run", "-scenario", "testdata/merge.yaml", "-out", filepath.Join(dir, "warm-up")}, common...)...); code != 0 {
+		t.Fatalf("the warm-up run exited %d:\n%s\n%s", code, out, errOut)
+	}
+	workers := runSegments(t, ctx, bin, dir, "testdata/merge.yaml", 4, common)
 	var workerReqs, workerIters int64
+	lo, hi := math.Inf(1), math.Inf(-1) // the workers' p95s
 	for i, w := range workers {
 		s := readRun(t, w)
+		p95 := s.Metrics["http_req_duration"].Values["p(95)"]
+		lo, hi = min(lo, p95), max(hi, p95)
 		if s.Run.Segment != fmt.Sprintf("%d/4", i) || len(s.Run.Thresholds) != 0 || !s.Run.Validity.Valid || s.Run.Outcome.ExitCode != 0 {
 			t.Errorf("worker %d: segment %q, thresholds %+v, valid %v, outcome %+v; want its segment, no threshold evaluated, valid, 0",
 				i, s.Run.Segment, s.Run.Thresholds, s.Run.Validity.Valid, s.Run.Outcome)
@@ -57,6 +66,11 @@ func TestMergeSegmentsEndToEnd(t *testing.T) {
 		t.Fatalf("harness merge exited %d:\n%s\n%s", code, out, errOut)
 	}
 	m := readRun(t, merged)
+	// A quantile of a mixture lies between its parts' quantiles: exactly
+	// true of the histograms merged, to their 1 % precision.
+	if p95 := m.Metrics["http_req_duration"].Values["p(95)"]; p95 < lo*0.99 || p95 > hi*1.01 {
+		t.Errorf("merged p95 %.2fms outside the workers' [%.2f, %.2f]ms", p95, lo, hi)
+	}
 	if got := int64(m.Metrics[reqs].Values["count"]); got != workerReqs || got == 0 {
 		t.Errorf("merged run: %d requests, the workers %d between them", got, workerReqs)
 	}
@@ -75,7 +89,7 @@ func TestMergeSegmentsEndToEnd(t *testing.T) {
 	}
 
 	single := filepath.Join(dir, "single")
-	if code, out, errOut := harness(ctx, append([]string{"run", "-scenario", "testdata/merge.yaml", "-out", single}, common...)...); code != 0 {
+	if code, out, errOut := process(ctx, bin, append([]string{"run", "-scenario", "testdata/merge.yaml", "-out", single}, common...)...); code != 0 {
 		t.Fatalf("the single run exited %d:\n%s\n%s", code, out, errOut)
 	}
 	s := readRun(t, single)
@@ -84,7 +98,13 @@ func TestMergeSegmentsEndToEnd(t *testing.T) {
 	if mergedIters != workerIters || math.Abs(float64(mergedIters-planned)) > 0.02*float64(planned) {
 		t.Errorf("merged run: %d iterations, the workers %d, the single run planned %d", mergedIters, workerIters, planned)
 	}
-	code, cmp, errOut := harness(ctx, "compare", single, merged)
+	// Four generator processes share the two cores with the APIs and the
+	// store, which costs them scheduling latency one process does not pay:
+	// the merged p95 ran +2 to +11 % over the single run's outside the
+	// test, up to +40 % inside it. So the comparison's noise model decides
+	// with a minimum effect of 50 %: what it must catch is a merge that is
+	// wrong, not generators that are crowded.
+	code, cmp, errOut := harness(ctx, "compare", "-min-effect", "0.5", single, merged)
 	verdict := "none"
 	if match := regexp.MustCompile(`verdict: (.+)`).FindStringSubmatch(cmp); match != nil {
 		verdict = match[1]
@@ -104,7 +124,7 @@ func TestMergeSegmentsEndToEnd(t *testing.T) {
 		}
 	})
 	t.Run("crossed only when merged", func(t *testing.T) {
-		parts := runSegments(t, ctx, filepath.Join(dir, "crossed"), "testdata/merge-crossed.yaml", 2, common)
+		parts := runSegments(t, ctx, bin, filepath.Join(dir, "crossed"), "testdata/merge-crossed.yaml", 2, common)
 		out := filepath.Join(dir, "crossed", "merged")
 		code, text, errOut := harness(ctx, append([]string{"merge", "-out", out}, parts...)...)
 		if code != summary.ExitCrossed {
@@ -119,9 +139,10 @@ func TestMergeSegmentsEndToEnd(t *testing.T) {
 
 const reqs = "http_reqs"
 
-// runSegments runs the n segments of scenario at once, in process, into
-// dir/segment-I, and fails unless each exits 0.
-func runSegments(t *testing.T, ctx context.Context, dir, scenario string, n int, common []string) []string {
+// runSegments runs the n segments of scenario at once, each in a process
+// of the harness binary bin, into dir/segment-I, and fails unless each
+// exits 0.
+func runSegments(t *testing.T, ctx context.Context, bin, dir, scenario string, n int, common []string) []string {
 	t.Helper()
 	dirs := make([]string, n)
 	codes := make([]int, n)
@@ -132,7 +153,7 @@ func runSegments(t *testing.T, ctx context.Context, dir, scenario string, n int,
 		wg.Go(func() {
 			args := append([]string{"run", "-segment", fmt.Sprintf("%d/%d", i, n), "-scenario", scenario, "-out", dirs[i]}, common...)
 			var out, errOut string
-			codes[i], out, errOut = harness(ctx, args...)
+			codes[i], out, errOut = process(ctx, bin, args...)
 			outs[i] = out + errOut
 		})
 	}
@@ -143,6 +164,22 @@ func runSegments(t *testing.T, ctx context.Context, dir, scenario string, n int,
 		}
 	}
 	return dirs
+}
+
+// process runs the harness binary bin and returns its exit code and output.
+func process(ctx context.Context, bin string, args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, out.String(), errOut.String()
+	case errors.As(err, &exit):
+		return exit.ExitCode(), out.String(), errOut.String()
+	}
+	return -1, out.String(), errOut.String() + err.Error()
 }
 
 // harness runs the harness in process and returns its exit code and output.
@@ -163,9 +200,10 @@ func readRun(t *testing.T, dir string) *summary.Summary {
 
 // upForMerge brings up an embedded environment with `harness up` in a
 // process of its own, as the workers of a distributed run find one, seeds
-// it, and returns its address. FerretDB runs in that process, built
-// without the race detector: under it, the stores would be the bottleneck.
-func upForMerge(t *testing.T, ctx context.Context) string {
+// it, and returns its address and the harness binary. FerretDB runs in
+// that process, built without the race detector: under it, the stores
+// would be the bottleneck.
+func upForMerge(t *testing.T, ctx context.Context) (target, harnessBin string) {
 	t.Helper()
 	bin := t.TempDir()
 	for _, pkg := range []string{".", "../taskapi"} {
@@ -206,5 +244,5 @@ func upForMerge(t *testing.T, ctx context.Context) string {
 	if code, out, errOut := harness(ctx, "seed", "-state", state, "-users", "20", "-tasks-per-user", "5"); code != 0 {
 		t.Fatalf("harness seed exited %d:\n%s\n%s", code, out, errOut)
 	}
-	return ep.Target
+	return ep.Target, filepath.Join(bin, "harness")
 }
