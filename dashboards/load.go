@@ -165,8 +165,11 @@ func generatorCPU() *dashboardPanel {
 }
 
 func latencyByEndpoint() *dashboardPanel {
-	return graph("Latency p95 by endpoint", "Timed from each request's scheduled start (coordinated omission corrected). Dashed: the bounds of the file's duration thresholds.", "s").
-		WithTarget(query(`histogram_quantile(0.95, sum by (le, endpoint) (rate(taskready_load_request_duration_seconds_bucket{`+lsel+`}[$__rate_interval])))`, "{{endpoint}}")).
+	p := graph("Latency by endpoint (p50, p95, p99)", "Timed from each request's scheduled start (coordinated omission corrected). Dashed: the bounds of the file's duration thresholds. Pick one endpoint with the variable to read its three lines.", "s")
+	for _, q := range []struct{ q, name string }{{"0.5", "p50"}, {"0.95", "p95"}, {"0.99", "p99"}} {
+		p.WithTarget(query(`histogram_quantile(`+q.q+`, sum by (le, endpoint) (rate(taskready_load_request_duration_seconds_bucket{`+lsel+`}[$__rate_interval])))`, q.name+" {{endpoint}}"))
+	}
+	return p.
 		WithTarget(query(`max by (expression, metric) (taskready_load_threshold_bound{metric=~"http_req_duration.*"})`, "bound {{metric}} {{expression}}")).
 		OverrideByRegexp("^bound .*", []dashboard.DynamicConfigValue{
 			{Id: "custom.lineStyle", Value: map[string]any{"fill": "dash", "dash": []int{10, 10}}},
