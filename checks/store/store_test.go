@@ -153,7 +153,7 @@ func TestIndexes(t *testing.T) {
 
 	t.Run("one missing index is named alone", func(t *testing.T) {
 		name := newDB(t, true, true)
-		if err := client.Database(name).Collection("tasks").Indexes().DropOne(ctx, "user_status"); err != nil {
+		if err := client.Database(name).Collection("tasks").Indexes().DropOne(ctx, "user_status_createdAt"); err != nil {
 			t.Fatal(err)
 		}
 		r := c.Run(ctx, &check.Target{Mongo: client, Database: name})
