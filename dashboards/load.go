@@ -75,10 +75,7 @@ func listVariable(name, label string, values []string) *dashboard.CustomVariable
 		Multi(true).
 		IncludeAll(true).
 		AllValue(".*").
-		Current(dashboard.VariableOption{
-			Text:  dashboard.StringOrArrayOfString{String: cog.ToPtr("All")},
-			Value: dashboard.StringOrArrayOfString{String: cog.ToPtr("$__all")},
-		})
+		Current(all)
 }
 
 func scenarioNames(f *scenario.File) []string {

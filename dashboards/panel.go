@@ -28,6 +28,12 @@ func datasourceVariable() *dashboard.DatasourceVariableBuilder {
 		})
 }
 
+// all is the "All" selection every multi-value variable here starts at.
+var all = dashboard.VariableOption{
+	Text:  dashboard.StringOrArrayOfString{String: cog.ToPtr("All")},
+	Value: dashboard.StringOrArrayOfString{String: cog.ToPtr("$__all")},
+}
+
 // query is one PromQL target drawn with legend.
 func query(expr, legend string) *prometheus.DataqueryBuilder {
 	return prometheus.NewDataqueryBuilder().

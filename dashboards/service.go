@@ -66,10 +66,7 @@ func labelVariable(name, label, q string) *dashboard.QueryVariableBuilder {
 		Multi(true).
 		IncludeAll(true).
 		AllValue(".*").
-		Current(dashboard.VariableOption{
-			Text:  dashboard.StringOrArrayOfString{String: cog.ToPtr("All")},
-			Value: dashboard.StringOrArrayOfString{String: cog.ToPtr("$__all")},
-		})
+		Current(all)
 }
 
 func requestRate() *dashboardPanel {

@@ -54,14 +54,11 @@ flags:
 		fs.PrintDefaults()
 	}
 	return command{fs: fs, help: "generate, check or verify the Grafana dashboards against a real Prometheus", run: func(ctx context.Context, out io.Writer) error {
-		args := fs.Args()
-		if len(args) == 0 {
-			return fmt.Errorf("%w: want generate, check or verify", errUsage)
+		sub, err := subcommand(fs, "generate", "check", "verify")
+		if err != nil {
+			return err
 		}
-		if err := fs.Parse(args[1:]); err != nil {
-			return fmt.Errorf("%w: %v", errUsage, err)
-		}
-		switch args[0] {
+		switch sub {
 		case "generate":
 			names, err := dashboards.Write(*dir)
 			if err != nil {
@@ -82,7 +79,7 @@ flags:
 		case "verify":
 			return verifyDashboards(ctx, out, &ef, *scen, *readinessFile, *promImage)
 		}
-		return fmt.Errorf("%w: unknown dashboards subcommand %q: want generate, check or verify", errUsage, args[0])
+		return fmt.Errorf("%w: unknown dashboards subcommand %q: want generate, check or verify", errUsage, sub)
 	}}
 }
 

@@ -37,15 +37,11 @@ flags:`)
 		fs.PrintDefaults()
 	}
 	return command{fs: fs, help: "export a scenario as a k6 script; import k6's results", run: func(ctx context.Context, out io.Writer) error {
-		args := fs.Args()
-		if len(args) == 0 {
-			return fmt.Errorf("%w: want export or import", errUsage)
+		sub, err := subcommand(fs, "export", "import")
+		if err != nil {
+			return err
 		}
-		// Flags may also follow the subcommand.
-		if err := fs.Parse(args[1:]); err != nil {
-			return fmt.Errorf("%w: %v", errUsage, err)
-		}
-		switch args[0] {
+		switch sub {
 		case "export":
 			if fs.NArg() != 1 {
 				return fmt.Errorf("%w: k6 export takes one scenario", errUsage)
@@ -69,7 +65,7 @@ flags:`)
 			}
 			return finish(out, dir, sum)
 		}
-		return fmt.Errorf("%w: unknown k6 subcommand %q: want export or import", errUsage, args[0])
+		return fmt.Errorf("%w: unknown k6 subcommand %q: want export or import", errUsage, sub)
 	}}
 }
 

@@ -49,15 +49,11 @@ flags:`)
 		fs.PrintDefaults()
 	}
 	return command{fs: fs, help: "render the manifests of a distributed load run on Kubernetes", run: func(ctx context.Context, out io.Writer) error {
-		args := fs.Args()
-		if len(args) == 0 {
-			return fmt.Errorf("%w: want render or wait", errUsage)
+		sub, err := subcommand(fs, "render", "wait")
+		if err != nil {
+			return err
 		}
-		// Flags may also follow the subcommand.
-		if err := fs.Parse(args[1:]); err != nil {
-			return fmt.Errorf("%w: %v", errUsage, err)
-		}
-		switch args[0] {
+		switch sub {
 		case "render":
 			if fs.NArg() != 0 {
 				return fmt.Errorf("%w: k8s render takes no arguments, got %q", errUsage, fs.Args())
@@ -71,7 +67,7 @@ flags:`)
 			defer cancel()
 			return kube.Wait(ctx, fs.Args(), *poll, out)
 		}
-		return fmt.Errorf("%w: unknown k8s subcommand %q: want render or wait", errUsage, args[0])
+		return fmt.Errorf("%w: unknown k8s subcommand %q: want render or wait", errUsage, sub)
 	}}
 }
 

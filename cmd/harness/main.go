@@ -32,6 +32,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	tclog "github.com/testcontainers/testcontainers-go/log"
@@ -56,6 +57,20 @@ type command struct {
 }
 
 var order = []string{"run", "capacity", "compare", "merge", "k6", "k8s", "check", "backup", "restore-drill", "dashboards", "up", "down", "seed", "fault", "smoke", "validate"}
+
+// subcommand returns the subcommand fs was given (the first argument,
+// one of names) and parses the flags that follow it, since flags may come
+// after the subcommand as well as before.
+func subcommand(fs *flag.FlagSet, names ...string) (string, error) {
+	args := fs.Args()
+	if len(args) == 0 {
+		return "", fmt.Errorf("%w: want %s or %s", errUsage, strings.Join(names[:len(names)-1], ", "), names[len(names)-1])
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return "", fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return args[0], nil
+}
 
 func commands() map[string]command {
 	return map[string]command{
