@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v3"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/taskready/taskready/embedded"
 	"github.com/taskready/taskready/service/config"
@@ -107,6 +109,17 @@ type instance struct {
 
 // start runs an API instance on a loopback port with test-friendly
 // settings (cheap bcrypt, generous limits) overridden by vars.
+// mongoClient is a driver client on the env's MongoDB, closed with the test.
+func (e *env) mongoClient(tb testing.TB) *mongo.Client {
+	tb.Helper()
+	client, err := mongo.Connect(options.Client().ApplyURI(e.mongoURI))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+	return client
+}
+
 func (e *env) start(tb testing.TB, vars ...string) *instance {
 	tb.Helper()
 	return e.startLogged(tb, discard, vars...)

@@ -123,11 +123,7 @@ func TestIndexesAreCreatedIdempotently(t *testing.T) {
 	e.start(t) // a second instance on the same database must start too
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	client, err := mongo.Connect(options.Client().ApplyURI(e.mongoURI))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+	client := e.mongoClient(t)
 	db := client.Database(e.db)
 
 	indexKeys := func(coll string) map[string]bson.Raw {
@@ -201,11 +197,7 @@ func TestReplacedIndexesAreDropped(t *testing.T) {
 	e := newEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	client, err := mongo.Connect(options.Client().ApplyURI(e.mongoURI))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+	client := e.mongoClient(t)
 	tasks := client.Database(e.db).Collection("tasks")
 	if _, err := tasks.Indexes().CreateOne(ctx, mongo.IndexModel{
 		Keys: bson.D{{Key: "user", Value: 1}, {Key: "status", Value: 1}}, Options: options.Index().SetName("user_status"),
