@@ -101,20 +101,10 @@ var (
 	}
 )
 
-// users are the two fixture users the checks of a run share: A owns the
+// pair returns the run's two fixture users (probe.Pair): A owns the
 // tasks, B tries to reach them.
-type users struct{ a, b *fixture.User }
-
-var shared probe.Memo[*users]
-
-func pair(ctx context.Context, t *check.Target) (*users, *check.Result) {
-	u, err := shared.Get(ctx, t, func(ctx context.Context) (*users, error) {
-		p, err := probe.Pair(ctx, t)
-		if err != nil {
-			return nil, err
-		}
-		return &users{a: p.A, b: p.B}, nil
-	})
+func pair(ctx context.Context, t *check.Target) (*probe.Users, *check.Result) {
+	u, err := probe.Pair(ctx, t)
 	if err != nil {
 		r := probe.ErrorResult("could not register the fixture users", err, nil)
 		return nil, &r
@@ -242,7 +232,7 @@ func idor(method string) func(ctx context.Context, t *check.Target) check.Result
 		if res != nil {
 			return *res
 		}
-		a, b := us.a, us.b
+		a, b := us.A, us.B
 		created, err := fixture.NewTask(ctx, t, a, title(t, "idor "+strings.ToLower(method)))
 		if err != nil {
 			return probe.ErrorResult("could not create A's task", err, nil)
@@ -323,7 +313,7 @@ func listIsolation(ctx context.Context, t *check.Target) check.Result {
 	if res != nil {
 		return *res
 	}
-	a, b := us.a, us.b
+	a, b := us.A, us.B
 	first, err := fixture.NewTask(ctx, t, a, title(t, "list isolation"))
 	if err != nil {
 		return probe.ErrorResult("could not create A's task", err, nil)
@@ -443,7 +433,7 @@ func massAssignment(ctx context.Context, t *check.Target) check.Result {
 	if res != nil {
 		return *res
 	}
-	b := us.b
+	b := us.B
 	var f probe.Tally
 	const expectedIgnored = "the extra fields ignored (or the request refused with 400)"
 

@@ -151,24 +151,12 @@ var (
 	}
 )
 
-// users are the fixture users the checks of a run share: A probes, and
-// owns tasks; B owns a task that no probe of A's may ever see, and sends
-// the probes of input.invalid-id and input.no-leak, so that neither user
-// comes near the API's per-user budget (100 requests per 15 minutes by
-// default).
-type users struct{ a, b *fixture.User }
-
-var shared probe.Memo[*users]
-
-func pair(ctx context.Context, t *check.Target) (*users, *check.Result) {
-	u, err := shared.Get(ctx, t, func(ctx context.Context) (*users, error) {
-		p, err := probe.Pair(ctx, t)
-		if err != nil {
-			return nil, err
-		}
-		a, b := p.A, p.B
-		return &users{a: a, b: b}, nil
-	})
+// pair returns the run's fixture users (probe.Pair): A probes, and owns
+// tasks; B owns a task that no probe of A's may ever see, and sends the
+// probes of input.invalid-id and input.no-leak, so that neither user comes
+// near the API's per-user budget (100 requests per 15 minutes by default).
+func pair(ctx context.Context, t *check.Target) (*probe.Users, *check.Result) {
+	u, err := probe.Pair(ctx, t)
 	if err != nil {
 		r := probe.ErrorResult("could not register the fixture users", err, nil)
 		return nil, &r
@@ -241,7 +229,7 @@ func loginInjection(ctx context.Context, t *check.Target) check.Result {
 	if res != nil {
 		return *res
 	}
-	a := us.a
+	a := us.A
 	bodies := []struct {
 		what string
 		body map[string]any
@@ -292,7 +280,7 @@ func queryInjection(ctx context.Context, t *check.Target) check.Result {
 	if res != nil {
 		return *res
 	}
-	a, b := us.a, us.b
+	a, b := us.A, us.B
 	mine, err := fixture.NewTask(ctx, t, a, title(t, "injection probe"))
 	if err != nil {
 		return probe.ErrorResult("could not create A's task", err, nil)
@@ -393,7 +381,7 @@ func wrongTypes(ctx context.Context, t *check.Target) check.Result {
 	if res != nil {
 		return *res
 	}
-	a := us.a
+	a := us.A
 	own, err := fixture.NewTask(ctx, t, a, title(t, "wrong types"))
 	if err != nil {
 		return probe.ErrorResult("could not create A's task", err, nil)
@@ -450,7 +438,7 @@ func invalidID(ctx context.Context, t *check.Target) check.Result {
 	if res != nil {
 		return *res
 	}
-	a := us.b // B's budget: the API limits requests per user
+	a := us.B // B's budget: the API limits requests per user
 	ids := []struct{ path, what string }{
 		{"not-an-id", "not an ObjectId"},
 		{"123", "a number"},
@@ -505,7 +493,7 @@ func oversizedBody(ctx context.Context, t *check.Target) check.Result {
 	if res != nil {
 		return *res
 	}
-	a := us.a
+	a := us.A
 	body := bigBody(t, oversize)
 	shown := fmt.Sprintf(`{"title":"…","padding":"aaaa…"} (%d KiB)`, len(body)>>10)
 	judge := func(p probe.Exchange) (probe.Verdict, string) {
@@ -598,7 +586,7 @@ func deepNesting(ctx context.Context, t *check.Target) check.Result {
 	if res != nil {
 		return *res
 	}
-	a := us.a
+	a := us.A
 	limit := t.Policy.WithDefaults().MaxErrorLatency
 	// Each probe gets a bound of its own: an answer later than the
 	// policy's already fails, and a target that never answers must not
@@ -681,7 +669,7 @@ func noLeak(ctx context.Context, t *check.Target) check.Result {
 	if res != nil {
 		return *res
 	}
-	a := us.b // B's budget: the API limits requests per user
+	a := us.B // B's budget: the API limits requests per user
 	own, err := fixture.NewTask(ctx, t, a, title(t, "no leak"))
 	if err != nil {
 		return probe.ErrorResult("could not create A's task", err, nil)
