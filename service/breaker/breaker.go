@@ -5,11 +5,12 @@
 // (seconds) before it fails, and a burst of them holds every connection
 // and goroutine while it does. Closed, a Breaker lets every call through.
 // Tripped, it fails calls at once with an *OpenError that says when to
-// retry. Once the cooldown has passed, exactly one caller runs the
-// breaker's probe (a cheap write or ping) while the others keep failing
-// fast; the probe's success closes the breaker, its failure trips it
-// again. Something that watches the store on its own (the MongoDB
-// driver's heartbeats, a readiness probe) may also Trip or Reset it.
+// retry. Once the cooldown has passed, the next call starts the breaker's
+// probe (a cheap write or ping) in the background and still fails fast:
+// no request ever waits on a store that may be down. The probe's success
+// closes the breaker, its failure trips it again. Something that watches
+// the store on its own (the MongoDB driver's heartbeats, a readiness
+// probe) may also Trip or Reset it.
 package breaker
 
 import (
@@ -40,11 +41,13 @@ func (e *OpenError) Is(target error) bool { return target == ErrOpen }
 // Breaker is a circuit breaker with a probe. The zero value is not usable;
 // call New.
 type Breaker struct {
-	name     string
-	cooldown time.Duration
-	probe    func(ctx context.Context) error
-	now      func() time.Time
-	onChange func(closed bool)
+	name         string
+	cooldown     time.Duration
+	probeTimeout time.Duration
+	probe        func(ctx context.Context) error
+	now          func() time.Time
+	spawn        func(func())
+	onChange     func(closed bool)
 
 	mu        sync.Mutex
 	open      bool
@@ -58,6 +61,13 @@ type Option func(*Breaker)
 // Clock sets the time source, for tests.
 func Clock(now func() time.Time) Option { return func(b *Breaker) { b.now = now } }
 
+// ProbeTimeout bounds each background probe (default: the cooldown).
+func ProbeTimeout(d time.Duration) Option { return func(b *Breaker) { b.probeTimeout = d } }
+
+// Spawn sets how background probes are started (default: a goroutine);
+// tests pass a synchronous runner.
+func Spawn(f func(func())) Option { return func(b *Breaker) { b.spawn = f } }
+
 // OnChange is called (outside the breaker's lock) whenever the breaker
 // closes or opens, for logs.
 func OnChange(f func(closed bool)) Option { return func(b *Breaker) { b.onChange = f } }
@@ -65,7 +75,8 @@ func OnChange(f func(closed bool)) Option { return func(b *Breaker) { b.onChange
 // New returns a closed breaker for the store called name that, once
 // tripped, stays open for cooldown and then lets one caller run probe.
 func New(name string, cooldown time.Duration, probe func(ctx context.Context) error, opts ...Option) *Breaker {
-	b := &Breaker{name: name, cooldown: cooldown, probe: probe, now: time.Now}
+	b := &Breaker{name: name, cooldown: cooldown, probeTimeout: cooldown, probe: probe, now: time.Now,
+		spawn: func(f func()) { go f() }}
 	for _, o := range opts {
 		o(b)
 	}
@@ -79,35 +90,36 @@ func (b *Breaker) Closed() bool {
 	return !b.open
 }
 
-// Allow returns nil when a call may go through. While the breaker is open
-// it returns an *OpenError at once; the first caller after the cooldown
-// runs the probe (bounded by ctx) and goes through when it succeeds.
-func (b *Breaker) Allow(ctx context.Context) error {
+// Allow returns nil when a call may go through, and an *OpenError at once
+// while the breaker is open. The first call after the cooldown starts the
+// probe in the background.
+func (b *Breaker) Allow() error {
 	b.mu.Lock()
 	if !b.open {
 		b.mu.Unlock()
 		return nil
 	}
 	now := b.now()
-	if b.probing || now.Before(b.openUntil) {
-		err := &OpenError{Name: b.name, RetryAfter: b.retryAfter(now)}
-		b.mu.Unlock()
-		return err
+	start := !b.probing && !now.Before(b.openUntil)
+	if start {
+		b.probing = true
 	}
-	b.probing = true
+	err := &OpenError{Name: b.name, RetryAfter: b.retryAfter(now)}
 	b.mu.Unlock()
+	if start {
+		b.spawn(b.runProbe)
+	}
+	return err
+}
 
-	err := b.probe(ctx)
-
+// runProbe probes once; Probe trips or resets the breaker by the result.
+func (b *Breaker) runProbe() {
+	ctx, cancel := context.WithTimeout(context.Background(), b.probeTimeout)
+	defer cancel()
+	_ = b.Probe(ctx)
 	b.mu.Lock()
 	b.probing = false
 	b.mu.Unlock()
-	if err != nil {
-		b.Trip()
-		return &OpenError{Name: b.name, RetryAfter: b.cooldown}
-	}
-	b.Reset()
-	return nil
 }
 
 // retryAfter is how long a refused caller should wait; never zero, so a

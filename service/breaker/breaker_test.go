@@ -21,6 +21,10 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// synchronous runs a background probe before Allow returns, so tests see
+// its effect without waiting.
+func synchronous(f func()) { f() }
+
 func TestBreaker(t *testing.T) {
 	errDown := errors.New("down")
 	tests := []struct {
@@ -31,41 +35,48 @@ func TestBreaker(t *testing.T) {
 		closed   bool
 		probes   int32
 	}{
-		{"closed lets calls through", nil, func(b *Breaker, _ *clock) error { return b.Allow(context.Background()) }, nil, true, 0},
+		{"closed lets calls through", nil, func(b *Breaker, _ *clock) error { return b.Allow() }, nil, true, 0},
 		{"tripped refuses at once without probing", nil, func(b *Breaker, clk *clock) error {
 			b.Trip()
 			clk.Add(500 * time.Millisecond)
-			return b.Allow(context.Background())
+			return b.Allow()
 		}, ErrOpen, false, 0},
-		{"after the cooldown a good probe closes it", nil, func(b *Breaker, clk *clock) error {
+		{"after the cooldown the caller still fails fast, and a good probe closes it", nil, func(b *Breaker, clk *clock) error {
 			b.Trip()
 			clk.Add(time.Second)
-			return b.Allow(context.Background())
-		}, nil, true, 1},
-		{"after the cooldown a bad probe trips it again", errDown, func(b *Breaker, clk *clock) error {
-			b.Trip()
-			clk.Add(time.Second)
-			if err := b.Allow(context.Background()); !errors.Is(err, ErrOpen) {
+			if err := b.Allow(); !errors.Is(err, ErrOpen) {
 				return err
 			}
-			clk.Add(999 * time.Millisecond) // a new cooldown started at the failed probe
-			return b.Allow(context.Background())
+			return b.Allow()
+		}, nil, true, 1},
+		{"a bad probe trips it for another cooldown", errDown, func(b *Breaker, clk *clock) error {
+			b.Trip()
+			clk.Add(time.Second)
+			_ = b.Allow()                   // probes, fails, trips again
+			clk.Add(999 * time.Millisecond) // within the new cooldown: no probe
+			return b.Allow()
 		}, ErrOpen, false, 1},
 		{"reset closes without a probe", nil, func(b *Breaker, _ *clock) error {
 			b.Trip()
 			b.Reset()
-			return b.Allow(context.Background())
+			return b.Allow()
 		}, nil, true, 0},
 		{"Probe trips on failure", errDown, func(b *Breaker, _ *clock) error {
 			_ = b.Probe(context.Background())
-			return b.Allow(context.Background())
+			return b.Allow()
 		}, ErrOpen, false, 1},
+		{"Probe closes on success", nil, func(b *Breaker, _ *clock) error {
+			b.Trip()
+			_ = b.Probe(context.Background())
+			return b.Allow()
+		}, nil, true, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := &clock{now: time.Unix(1000, 0)}
 			var probes atomic.Int32
-			b := New("store", time.Second, func(context.Context) error { probes.Add(1); return tt.probeErr }, Clock(clk.Now))
+			b := New("store", time.Second, func(context.Context) error { probes.Add(1); return tt.probeErr },
+				Clock(clk.Now), Spawn(synchronous))
 			err := tt.steps(b, clk)
 			if tt.want == nil && err != nil || tt.want != nil && !errors.Is(err, tt.want) {
 				t.Fatalf("Allow = %v, want %v", err, tt.want)
@@ -86,7 +97,7 @@ func TestOpenErrorSaysWhenToRetry(t *testing.T) {
 	b.Trip()
 	clk.Add(500 * time.Millisecond)
 	var oe *OpenError
-	if err := b.Allow(context.Background()); !errors.As(err, &oe) {
+	if err := b.Allow(); !errors.As(err, &oe) {
 		t.Fatalf("Allow = %v, want *OpenError", err)
 	}
 	if oe.Name != "mongodb" || oe.RetryAfter != 1500*time.Millisecond {
@@ -94,28 +105,29 @@ func TestOpenErrorSaysWhenToRetry(t *testing.T) {
 	}
 }
 
-// While one caller probes, the others fail fast instead of piling onto a
-// store that may still be down.
-func TestOneProbeAtATime(t *testing.T) {
+// While a probe runs (here: blocked on a store that does not answer),
+// every caller fails fast and no second probe starts.
+func TestCallersNeverWaitOnTheProbe(t *testing.T) {
 	clk := &clock{now: time.Unix(1000, 0)}
 	release := make(chan struct{})
-	entered := make(chan struct{})
+	var probes atomic.Int32
+	done := make(chan struct{})
 	b := New("redis", time.Second, func(context.Context) error {
-		close(entered)
+		probes.Add(1)
 		<-release
 		return nil
-	}, Clock(clk.Now))
+	}, Clock(clk.Now), Spawn(func(f func()) { go func() { f(); close(done) }() }))
 	b.Trip()
 	clk.Add(time.Second)
-	done := make(chan error, 1)
-	go func() { done <- b.Allow(context.Background()) }()
-	<-entered
-	if err := b.Allow(context.Background()); !errors.Is(err, ErrOpen) {
-		t.Errorf("a second caller during the probe got %v, want ErrOpen", err)
+	for range 3 {
+		if err := b.Allow(); !errors.Is(err, ErrOpen) {
+			t.Fatalf("Allow during the probe = %v, want ErrOpen at once", err)
+		}
 	}
 	close(release)
-	if err := <-done; err != nil {
-		t.Errorf("the probing caller got %v, want nil", err)
+	<-done
+	if n := probes.Load(); n != 1 {
+		t.Errorf("probes = %d, want 1", n)
 	}
 	if !b.Closed() {
 		t.Error("breaker still open after a good probe")

@@ -179,7 +179,7 @@ func (c *Client) Available() bool { return c.breaker.Closed() }
 // refused write opens the breaker; other Redis error replies and redis.Nil
 // do not.
 func (c *Client) Do(ctx context.Context, fn func(ctx context.Context, rdb *goredis.Client) error) error {
-	if err := c.breaker.Allow(ctx); err != nil {
+	if err := c.breaker.Allow(); err != nil {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	err := fn(ctx, c.rdb)

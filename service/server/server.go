@@ -68,6 +68,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, 
 		return nil, fmt.Errorf("%w (is MONGODB_URI right and the server up?)", err)
 	}
 	s.closers = append(s.closers, func() error { return s.mongo.Disconnect(context.Background()) })
+	guard := mongo.NewGuard(s.mongo, log)
+	monitor.Watch(guard)
 	db := s.mongo.Database(cfg.MongoDB)
 	report, err := mongo.EnsureIndexes(ctx, db)
 	if err != nil {
@@ -92,7 +94,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, 
 	if err != nil {
 		return nil, err
 	}
-	users := mongo.NewUsers(db)
+	users := mongo.NewUsers(db, guard)
 	s.profiles = cache.NewProfiles(users, s.redis, cfg.CacheTTL)
 	limits := ratelimit.NewMetrics()
 	httpMetrics := metrics.NewHTTP()
@@ -104,7 +106,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, 
 
 	s.app = httpapi.New(httpapi.Deps{
 		Users:     users,
-		Tasks:     mongo.NewTasks(db),
+		Tasks:     mongo.NewTasks(db, guard),
 		Profiles:  s.profiles,
 		Passwords: passwords,
 		Tokens:    auth.NewTokens(cfg.JWTSecret, cfg.JWTTTL),
