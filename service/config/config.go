@@ -90,6 +90,11 @@ type Config struct {
 	// gives only the credentials, database and options.
 	RedisSentinels      []string
 	RedisSentinelMaster string // REDIS_SENTINEL_MASTER, the name the sentinels monitor the primary under
+
+	// Admission: how much work an instance takes on at once before it
+	// sheds the rest with 503 + Retry-After. 0 sizes it to the machine.
+	StoreConcurrency int // STORE_CONCURRENCY: requests calling the stores at once (0: 8 per CPU)
+	HashConcurrency  int // HASH_CONCURRENCY: bcrypt hashes and comparisons at once (0: one per CPU)
 }
 
 // Production reports whether the strict production rules apply.
@@ -122,6 +127,9 @@ func Load(getenv func(string) string) (Config, error) {
 
 		RedisSentinels:      p.hostPorts("REDIS_SENTINELS"),
 		RedisSentinelMaster: p.str("REDIS_SENTINEL_MASTER", DefaultSentinelMaster),
+
+		StoreConcurrency: p.int("STORE_CONCURRENCY", 0, 0, 100000),
+		HashConcurrency:  p.int("HASH_CONCURRENCY", 0, 0, 10000),
 	}
 	c.validate(&p)
 	if len(p.errs) > 0 {

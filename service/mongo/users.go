@@ -86,6 +86,28 @@ func (s *Users) find(ctx context.Context, filter bson.D) (*user.User, error) {
 	return d.user(), nil
 }
 
+// SetPassword stores the bcrypt hash of user id.
+func (s *Users) SetPassword(ctx context.Context, id, hash string) error {
+	if err := s.g.allow(); err != nil {
+		return err
+	}
+	oid, err := bson.ObjectIDFromHex(id)
+	if err != nil {
+		return user.ErrNotFound
+	}
+	res, err := s.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: oid}}, bson.D{{Key: "$set", Value: bson.D{
+		{Key: "password", Value: hash},
+		{Key: "updatedAt", Value: time.Now().UTC().Truncate(time.Millisecond)},
+	}}})
+	if err != nil {
+		return s.g.classify(fmt.Errorf("set password: %w", err))
+	}
+	if res.MatchedCount == 0 {
+		return user.ErrNotFound
+	}
+	return nil
+}
+
 // Delete removes the user with id.
 func (s *Users) Delete(ctx context.Context, id string) error {
 	if err := s.g.allow(); err != nil {

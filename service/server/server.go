@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
 
 	"github.com/taskready/taskready/embedded"
+	"github.com/taskready/taskready/service/admission"
 	"github.com/taskready/taskready/service/auth"
 	"github.com/taskready/taskready/service/cache"
 	"github.com/taskready/taskready/service/config"
@@ -90,15 +92,24 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, 
 	}
 	s.closers = append(s.closers, s.redis.Close)
 
+	hashStart := time.Now()
 	passwords, err := auth.NewPasswords(cfg.BcryptCost)
 	if err != nil {
 		return nil, err
+	}
+	hashTime := time.Since(hashStart) // one hash at this cost on this machine: the hash limiter's first estimate
+	admissionMetrics := admission.NewMetrics()
+	storeSlots, hashSlots := concurrency(cfg)
+	admit := httpapi.Admission{
+		Store: admission.New("store", storeSlots, admissionMetrics, admission.Estimate(20*time.Millisecond)),
+		Hash:  admission.New("hash", hashSlots, admissionMetrics, admission.Estimate(hashTime)),
 	}
 	users := mongo.NewUsers(db, guard)
 	s.profiles = cache.NewProfiles(users, s.redis, cfg.CacheTTL)
 	limits := ratelimit.NewMetrics()
 	httpMetrics := metrics.NewHTTP()
 	collectors := append(httpMetrics.Collectors(), monitor, s.redis.Collector(), s.profiles.Collector())
+	collectors = append(collectors, admissionMetrics.Collectors()...)
 	reg, err := metrics.NewRegistry(append(collectors, limits.Collectors()...)...)
 	if err != nil {
 		return nil, err
@@ -117,7 +128,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, 
 				return s.mongo.Ping(ctx, readpref.Primary())
 			}},
 			health.Probe{Name: "redis", ComponentType: "cache", Check: s.redis.Ping},
+			health.Probe{Name: "admission", ComponentType: "system", Check: saturated(admit.Store, admit.Hash),
+				Symptom: "saturated: shedding load with 503 + Retry-After"},
 		),
+		Admission: admit,
 		Metrics:  httpMetrics,
 		Gatherer: reg,
 		Logger:   log,
@@ -130,6 +144,44 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, 
 		TrustedProxies: cfg.TrustedProxies,
 	})
 	return s, nil
+}
+
+// concurrency returns the store and hash slots: the configured numbers,
+// or sizes for this machine. Store calls mostly wait on the network, so
+// several per CPU keep it busy; a bcrypt computation holds a CPU for its
+// whole run, so more than one per CPU only makes every one slower.
+func concurrency(cfg config.Config) (store, hash int) {
+	cpus := runtime.GOMAXPROCS(0)
+	store, hash = cfg.StoreConcurrency, cfg.HashConcurrency
+	if store == 0 {
+		store = 8 * cpus
+	}
+	if hash == 0 {
+		hash = cpus
+	}
+	return store, hash
+}
+
+// saturationWindow is how recently a limiter must have shed a request for
+// readiness to report it.
+const saturationWindow = 5 * time.Second
+
+// saturated is a readiness probe that fails (a warning: the instance still
+// serves) while a limiter is shedding, so that /readyz says so honestly
+// instead of pass while clients get 503s.
+func saturated(limiters ...*admission.Limiter) func(context.Context) error {
+	return func(context.Context) error {
+		var busy []string
+		for _, l := range limiters {
+			if s := l.Saturation(saturationWindow); s.ShedLast {
+				busy = append(busy, fmt.Sprintf("%s: %d/%d slots in use, %d waiting, shedding", l.Name(), s.InUse, s.Slots, s.Waiting))
+			}
+		}
+		if len(busy) > 0 {
+			return errors.New(strings.Join(busy, "; "))
+		}
+		return nil
+	}
 }
 
 // stores returns the store addresses, starting the embedded servers for
