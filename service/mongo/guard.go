@@ -83,7 +83,10 @@ func (g *Guard) classify(err error) error {
 // unreachable reports whether err means the server could not be reached
 // at all, as opposed to a slow or refused command.
 func unreachable(err error) bool {
-	if err == nil {
+	// A request's own deadline or cancellation ends its connection's read
+	// and surfaces as a network error: that is a slow answer, not a lost
+	// server, and must not fail everyone else's requests.
+	if err == nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || mongo.IsTimeout(err) {
 		return false
 	}
 	var selection topology.ServerSelectionError
