@@ -40,10 +40,8 @@ func TestAcquire(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l := New("test", 1, NewMetrics(), tt.opts...)
-			for range tt.held {
-				l.slots <- struct{}{}
-			}
-			l.waiting.Store(int64(tt.waiting))
+			l.inUse = tt.held
+			l.queue = make([]chan struct{}, tt.waiting)
 			ctx := context.Background()
 			if tt.timeout > 0 {
 				var cancel context.CancelFunc
@@ -87,7 +85,7 @@ func TestWaiterIsAdmittedWhenASlotFrees(t *testing.T) {
 		}
 		got <- err
 	}()
-	waitFor(t, func() bool { return l.waiting.Load() == 1 })
+	waitFor(t, func() bool { return l.Waiting() == 1 })
 	first()
 	if err := <-got; err != nil {
 		t.Fatalf("waiter = %v; want admitted", err)
@@ -112,13 +110,72 @@ func TestWaiterLeavesWhenCancelled(t *testing.T) {
 		_, err := l.Acquire(ctx)
 		got <- err
 	}()
-	waitFor(t, func() bool { return l.waiting.Load() == 1 })
+	waitFor(t, func() bool { return l.Waiting() == 1 })
 	cancel()
 	if err := <-got; reason(err) != ReasonGone {
 		t.Fatalf("cancelled waiter = %v; want %q", err, ReasonGone)
 	}
 	if s := l.Saturation(time.Minute); s.Waiting != 0 || !s.ShedLast {
 		t.Errorf("Saturation = %+v; want nobody waiting and a recent refusal", s)
+	}
+}
+
+// The limit adapts: work that overran its deadline shrinks it by a
+// tenth, work that finished in time grows it by 1/limit, within [1,
+// ceiling]; a shrunk limit admits fewer at once.
+func TestLimitAdapts(t *testing.T) {
+	l := New("test", 8, NewMetrics(), Initial(8))
+	expired, cancel := context.WithCancel(context.Background())
+	cancel()
+	release, err := l.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The slot was taken in time, but its work ran past the deadline.
+	overrun := func() {
+		l.mu.Lock()
+		l.inUse++
+		l.mu.Unlock()
+		l.admitted(expired, l.now())()
+	}
+	overrun() // another holder's work overran its deadline
+	release()
+	if s := l.Saturation(time.Minute); s.Limit != 7 {
+		t.Fatalf("limit after one overrun = %d; want 7 (8 x 0.9, then +1/7.2)", s.Limit)
+	}
+	for range 20 {
+		overrun()
+	}
+	if s := l.Saturation(time.Minute); s.Limit != 1 {
+		t.Fatalf("limit after many overruns = %d; want the floor, 1", s.Limit)
+	}
+	// At a limit of one, a second request waits.
+	first, err := l.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		r, err := l.Acquire(context.Background())
+		if err == nil {
+			r()
+		}
+		got <- err
+	}()
+	waitFor(t, func() bool { return l.Waiting() == 1 })
+	first()
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+	for range 100 {
+		r, err := l.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		r()
+	}
+	if s := l.Saturation(time.Minute); s.Limit != 8 {
+		t.Errorf("limit after 100 requests in time = %d; want the ceiling, 8", s.Limit)
 	}
 }
 

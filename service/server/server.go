@@ -174,7 +174,7 @@ func saturated(limiters ...*admission.Limiter) func(context.Context) error {
 		var busy []string
 		for _, l := range limiters {
 			if s := l.Saturation(saturationWindow); s.ShedLast {
-				busy = append(busy, fmt.Sprintf("%s: %d/%d slots in use, %d waiting, shedding", l.Name(), s.InUse, s.Slots, s.Waiting))
+				busy = append(busy, fmt.Sprintf("%s: %d/%d slots in use, %d waiting, shedding", l.Name(), s.InUse, s.Limit, s.Waiting))
 			}
 		}
 		if len(busy) > 0 {
