@@ -18,6 +18,9 @@
 // loses its data (a restart without persistence, a failover to a replica
 // that had not caught up) forgets the revocations it held in the same way,
 // except those still in some instance's local list.
+//
+// httpapi takes a List through its Denylist interface; logout calls
+// Revoke and every authenticated request calls Revoked.
 package denylist
 
 import (
