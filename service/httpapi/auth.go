@@ -190,9 +190,35 @@ func (s *server) setTokenCookie(c fiber.Ctx, value string, exp time.Time) {
 	})
 }
 
+// logout revokes the request's token, so that a copy of it (another tab,
+// a stolen one) stops working on every instance, and clears the cookie.
+// A request without a valid token still gets 200, as the contract says:
+// there is nothing to revoke.
 func (s *server) logout(c fiber.Ctx) error {
+	header, cookie := bearer(c), c.Cookies(TokenCookie)
+	s.revoke(c, header)
+	if cookie != header {
+		s.revoke(c, cookie) // a browser may send both; end both
+	}
 	s.setTokenCookie(c, "", time.Unix(0, 0))
 	return c.JSON(messageAnswer{Message: "Logged out"})
+}
+
+// revoke puts token on the deny-list if it is valid.
+func (s *server) revoke(c fiber.Ctx, token string) {
+	if token == "" {
+		return
+	}
+	t, err := s.deps.Tokens.Parse(token)
+	if err != nil {
+		return
+	}
+	if err := s.deps.Denylist.Revoke(c.Context(), t.ID, t.Expires); err != nil {
+		// Not a failure of the logout: this instance refuses the token
+		// from now on, and the others once Redis is back.
+		s.log.LogAttrs(c.Context(), slog.LevelWarn, "logout: token revoked on this instance only",
+			slog.String("request_id", requestID(c)), slog.String("error", err.Error()))
+	}
 }
 
 func (s *server) profile(c fiber.Ctx) error {
@@ -230,11 +256,15 @@ func (s *server) identify(c fiber.Ctx) (user.Profile, error) {
 	if token == "" {
 		return user.Profile{}, errNoToken
 	}
-	id, err := s.deps.Tokens.Verify(token)
+	t, err := s.deps.Tokens.Parse(token)
 	if err != nil {
 		return user.Profile{}, errBadToken
 	}
-	p, err := s.deps.Profiles.Profile(c.Context(), id)
+	// Before the profile lookup: a revoked token costs no store read.
+	if s.deps.Denylist.Revoked(c.Context(), t.ID) {
+		return user.Profile{}, errBadToken
+	}
+	p, err := s.deps.Profiles.Profile(c.Context(), t.UserID)
 	if errors.Is(err, user.ErrNotFound) {
 		return user.Profile{}, errUserGone
 	}

@@ -29,6 +29,18 @@ type ProfileSource interface {
 	Profile(ctx context.Context, id string) (user.Profile, error)
 }
 
+// Denylist holds the tokens that logout revoked, by token id
+// (auth.Token.ID); service/denylist implements it. It is required wherever
+// tokens are.
+type Denylist interface {
+	// Revoke denies id until exp. An error means the revocation holds on
+	// this instance only; the caller answers as if it succeeded.
+	Revoke(ctx context.Context, id string, exp time.Time) error
+	// Revoked reports whether id was revoked, as far as can be known
+	// within ctx; it never fails a request.
+	Revoked(ctx context.Context, id string) bool
+}
+
 // Deps are the collaborators the handlers call.
 type Deps struct {
 	Users     user.Store
@@ -36,6 +48,7 @@ type Deps struct {
 	Profiles  ProfileSource
 	Passwords *auth.Passwords
 	Tokens    *auth.Tokens
+	Denylist  Denylist
 	AuthLimit *ratelimit.Limiter
 	APILimit  *ratelimit.Limiter
 	Health    *health.Checker

@@ -26,6 +26,7 @@ import (
 	"github.com/taskready/taskready/service/auth"
 	"github.com/taskready/taskready/service/cache"
 	"github.com/taskready/taskready/service/config"
+	"github.com/taskready/taskready/service/denylist"
 	"github.com/taskready/taskready/service/health"
 	"github.com/taskready/taskready/service/httpapi"
 	"github.com/taskready/taskready/service/metrics"
@@ -107,9 +108,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, 
 	users := mongo.NewUsers(db, guard)
 	s.profiles = cache.NewProfiles(users, s.redis, cfg.CacheTTL)
 	limits := ratelimit.NewMetrics()
+	deny := denylist.New(s.redis)
 	httpMetrics := metrics.NewHTTP()
 	collectors := append(httpMetrics.Collectors(), monitor, s.redis.Collector(), s.profiles.Collector())
 	collectors = append(collectors, admissionMetrics.Collectors()...)
+	collectors = append(collectors, deny.Collectors()...)
 	reg, err := metrics.NewRegistry(append(collectors, limits.Collectors()...)...)
 	if err != nil {
 		return nil, err
@@ -121,6 +124,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, 
 		Profiles:  s.profiles,
 		Passwords: passwords,
 		Tokens:    auth.NewTokens(cfg.JWTSecret, cfg.JWTTTL),
+		Denylist:  deny,
 		AuthLimit: ratelimit.New("auth", cfg.AuthLimit.Limit, cfg.AuthLimit.Window, s.redis, limits),
 		APILimit:  ratelimit.New("api", cfg.APILimit.Limit, cfg.APILimit.Window, s.redis, limits),
 		Health: health.NewChecker(health.DefaultTimeout,
