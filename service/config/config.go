@@ -39,6 +39,13 @@ const (
 	// most deployments, monitor the primary under.
 	DefaultSentinelMaster = "mymaster"
 
+	// DefaultMetricsAddr is where /metrics is served unless METRICS_ADDR
+	// says otherwise: loopback, the OpenTelemetry Prometheus exporter's
+	// port. A Prometheus in another container or pod needs 0.0.0.0:9464.
+	DefaultMetricsAddr = "127.0.0.1:9464"
+	// MetricsOff, as METRICS_ADDR, serves no /metrics at all.
+	MetricsOff = "off"
+
 	// DevelopmentSecret signs tokens when JWT_SECRET is unset outside
 	// production. It is public, so production refuses it.
 	DevelopmentSecret = "development-only-secret-do-not-use-in-production"
@@ -90,6 +97,11 @@ type Config struct {
 	// gives only the credentials, database and options.
 	RedisSentinels      []string
 	RedisSentinelMaster string // REDIS_SENTINEL_MASTER, the name the sentinels monitor the primary under
+
+	// MetricsAddr (METRICS_ADDR, host:port) is the listener of /metrics,
+	// apart from the API's port so that the series (and the Go version)
+	// are not public; "" when METRICS_ADDR is "off".
+	MetricsAddr string
 }
 
 // Production reports whether the strict production rules apply.
@@ -122,6 +134,8 @@ func Load(getenv func(string) string) (Config, error) {
 
 		RedisSentinels:      p.hostPorts("REDIS_SENTINELS"),
 		RedisSentinelMaster: p.str("REDIS_SENTINEL_MASTER", DefaultSentinelMaster),
+
+		MetricsAddr: p.metricsAddr("METRICS_ADDR"),
 	}
 	c.validate(&p)
 	if len(p.errs) > 0 {
