@@ -153,9 +153,10 @@ func (p dockerProvider) Stores(ctx context.Context) (_ *Stores, err error) {
 	s := &Stores{
 		ID:          d.id,
 		Description: fmt.Sprintf("docker: %s + %s", m.description, r.description),
-		Notes:       append(m.notes, r.notes...),
-		MongoURI:    m.uri,
-		RedisURL:    r.url,
+		Notes: append(append(m.notes, r.notes...),
+			"docker: MongoDB without authentication (FerretDB 1.x has none but an experimental one; a mongo replica set would need a key file); Redis requires a password of this environment"),
+		MongoURI: m.uri,
+		RedisURL: r.url,
 		// Components in a fixed order: mongo, redis, sentinels.
 		Components:       append(m.components(), r.components()...),
 		RedisReplicaURLs: r.replicaURLs,

@@ -171,6 +171,23 @@ func TestDockerRedisReplicaReadsPrimaryWrites(t *testing.T) {
 	primary, replica := redisClient(t, s.RedisURL), redisClient(t, s.RedisReplicaURLs[0])
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	// Like a deployment's, every server of the environment wants the
+	// password its URLs carry.
+	for _, u := range []string{s.RedisURL, s.RedisReplicaURLs[0]} {
+		opt, err := redis.ParseURL(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if opt.Password == "" {
+			t.Fatalf("%s carries no password", u)
+		}
+		anon := redis.NewClient(&redis.Options{Addr: opt.Addr, MaxRetries: -1})
+		err = anon.Ping(ctx).Err()
+		_ = anon.Close()
+		if err == nil || !strings.Contains(err.Error(), "NOAUTH") {
+			t.Errorf("PING without the password to %s = %v; want NOAUTH", opt.Addr, err)
+		}
+	}
 	if err := primary.Set(ctx, "harness:k", "v1", 0).Err(); err != nil {
 		t.Fatalf("SET on the primary: %v", err)
 	}
@@ -205,8 +222,15 @@ func TestDockerSentinelsFailOverAKilledPrimary(t *testing.T) {
 	if want := []string{"redis-primary", "redis-replica-1", "sentinel-1", "sentinel-2", "sentinel-3"}; !containsAll(componentNames(s), want) {
 		t.Fatalf("components = %v; want %v among them", componentNames(s), want)
 	}
+	primaryOpts, err := redis.ParseURL(s.RedisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if primaryOpts.Password == "" {
+		t.Fatalf("RedisURL %s carries no password", s.RedisURL)
+	}
 	fc := redis.NewFailoverClient(&redis.FailoverOptions{
-		MasterName: s.SentinelMaster, SentinelAddrs: s.SentinelAddrs,
+		MasterName: s.SentinelMaster, SentinelAddrs: s.SentinelAddrs, Password: primaryOpts.Password,
 		DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second,
 	})
 	t.Cleanup(func() { _ = fc.Close() })
