@@ -71,6 +71,7 @@ func printEndpoints(out io.Writer, ep env.Endpoints, state string) {
 	}
 	row("target", ep.Target)
 	row("apis", strings.Join(ep.APIs, " "))
+	row("metrics", strings.Join(ep.Metrics, " "))
 	row("mongodb", redacted(ep.MongoURI))
 	row("redis", redacted(ep.RedisURL))
 	replicas := make([]string, len(ep.RedisReplicas))
