@@ -30,9 +30,15 @@ const (
 // BalancerOptions tune the balancer's passive health checks; zero values
 // take the defaults.
 type BalancerOptions struct {
+	// ConnectTimeout bounds a connection to an instance
+	// (DefaultConnectTimeout).
 	ConnectTimeout time.Duration
-	HeaderTimeout  time.Duration
-	FailTimeout    time.Duration
+	// HeaderTimeout bounds the wait for an instance's response headers
+	// (DefaultHeaderTimeout); keep it above the API's slowest answer.
+	HeaderTimeout time.Duration
+	// FailTimeout is how long a failed instance is skipped
+	// (DefaultFailTimeout).
+	FailTimeout time.Duration
 }
 
 func (o BalancerOptions) withDefaults() BalancerOptions {
