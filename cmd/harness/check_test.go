@@ -68,6 +68,8 @@ func TestCheckUsage(t *testing.T) {
 		{"check", "-target", "http://127.0.0.1:1", "-provider", "docker"},
 		{"check", "-target", "http://127.0.0.1:1", "-backup-first", "-backup-dir", t.TempDir()},
 		{"check", "-target", "http://127.0.0.1:1", "-policy", "testdata/no-such-policy.yaml"},
+		{"check", "-provider", "embedded", "-redis-sentinels", "3"},
+		{"check", "-provider", "embedded", "-metrics-url", "http://127.0.0.1:1/metrics"},
 		{"restore-drill", "-state", filepath.Join(t.TempDir(), "none.json")},
 	} {
 		if code, text := harnessRun(t, harness, args...); code != 2 {
