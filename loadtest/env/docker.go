@@ -44,7 +44,7 @@ const (
 // defaults.
 type DockerOptions struct {
 	// MongoImage is the MongoDB image. When empty: $HARNESS_MONGO_IMAGE,
-	// else $LOCAL_IMAGE_MONGO (set by ../shared/container-engine/setup),
+	// else $LOCAL_IMAGE_MONGO (a locally built image the machine names),
 	// else DefaultMongoImage. An image that cannot form a replica set
 	// (FerretDB) runs as one node, and the Stores say so.
 	MongoImage string
@@ -184,7 +184,7 @@ func DockerAvailable(ctx context.Context) error {
 		if h := os.Getenv("DOCKER_HOST"); h != "" {
 			where = "DOCKER_HOST=" + h
 		}
-		return fmt.Errorf("no container engine answers (%s): %w; start Docker, or on these machines run ../shared/container-engine/setup and `. /run/container-engine.env`, which sets DOCKER_HOST", where, err)
+		return fmt.Errorf("no container engine answers (%s): %w; start Docker or another Docker-compatible engine and point DOCKER_HOST at it", where, err)
 	}
 	return nil
 }
