@@ -29,6 +29,8 @@ ENTRYPOINT ["/harness"]
 FROM ${RUNTIME_IMAGE} AS api
 COPY --from=build /out/taskapi /taskapi
 USER 65532:65532
-EXPOSE 5000
+# The API, and its /metrics listener when METRICS_ADDR=0.0.0.0:9464 (the
+# default, 127.0.0.1:9464, is reachable from inside the container only).
+EXPOSE 5000 9464
 HEALTHCHECK --interval=10s --timeout=5s --retries=3 CMD ["/taskapi", "healthcheck"]
 ENTRYPOINT ["/taskapi"]

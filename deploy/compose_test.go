@@ -557,13 +557,23 @@ func TestPrometheusScrapesTheStack(t *testing.T) {
 		}
 	}
 
+	// Each API's metrics listener: METRICS_ADDR must listen beyond
+	// loopback for the prometheus container, and its port is scraped.
 	var apis []string
 	for _, name := range apiServices(p) {
-		apis = append(apis, name+":5000")
+		addr := service(t, p, name).Environment["METRICS_ADDR"]
+		if addr == nil {
+			t.Fatalf("%s has no METRICS_ADDR: /metrics would listen on its loopback, out of Prometheus's reach", name)
+		}
+		host, port, err := net.SplitHostPort(*addr)
+		if err != nil || (host != "0.0.0.0" && host != "") {
+			t.Errorf("%s METRICS_ADDR = %q; want 0.0.0.0:PORT", name, *addr)
+		}
+		apis = append(apis, name+":"+port)
 	}
 	got := slices.Sorted(slices.Values(targets["taskapi"]))
 	if !slices.Equal(got, apis) {
-		t.Errorf("job taskapi scrapes %v; want every api service of the compose file: %v", got, apis)
+		t.Errorf("job taskapi scrapes %v; want every api service's metrics listener: %v", got, apis)
 	}
 
 	_, port, err := net.SplitHostPort(flagValue(service(t, p, "harness").Command, "-metrics-addr"))

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"maps"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -317,8 +318,22 @@ func TestDeploymentHardened(t *testing.T) {
 			t.Errorf("pod annotation %s missing", key)
 		}
 	}
-	if served := servedGETs(t); !served[d.Spec.Template.Annotations["prometheus.io/path"]] {
-		t.Errorf("prometheus.io/path %q is not served", d.Spec.Template.Annotations["prometheus.io/path"])
+	// Prometheus scrapes the metrics listener (METRICS_ADDR), which must
+	// listen beyond loopback for another pod to reach it; the API port
+	// does not serve /metrics.
+	if got := d.Spec.Template.Annotations["prometheus.io/path"]; got != "/metrics" {
+		t.Errorf("prometheus.io/path = %q; want /metrics", got)
+	}
+	addr, _ := envValue(c, "METRICS_ADDR")
+	host, metricsPort, err := net.SplitHostPort(addr)
+	if err != nil || (host != "0.0.0.0" && host != "") {
+		t.Errorf("METRICS_ADDR = %q; want 0.0.0.0:PORT, so that Prometheus in another pod can scrape it", addr)
+	}
+	if got := d.Spec.Template.Annotations["prometheus.io/port"]; got != metricsPort {
+		t.Errorf("prometheus.io/port = %q; want METRICS_ADDR's port %q", got, metricsPort)
+	}
+	if i := slices.IndexFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.Name == "metrics" }); i < 0 || strconv.Itoa(int(c.Ports[i].ContainerPort)) != metricsPort {
+		t.Errorf("container ports %+v: want one named metrics on METRICS_ADDR's port %q", c.Ports, metricsPort)
 	}
 
 	for _, key := range []string{"JWT_SECRET", "MONGODB_URI", "REDIS_URL"} {

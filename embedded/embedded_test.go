@@ -480,3 +480,63 @@ func TestRedisServerPortTaken(t *testing.T) {
 	}
 	t.Logf("StartRedis on a taken port: %v", err)
 }
+
+// TestRedisPassword: with a password, the server refuses clients without
+// it, before and after a restart, and the URL carries it for those that
+// should get in. Not parallel: its redis-server forks must not overlap
+// TestRedisServerFailureReportsOutput writing its script (ETXTBSY).
+func TestRedisPassword(t *testing.T) {
+	const password = "0123456789abcdef"
+	for _, tt := range []struct {
+		name string
+		opts func(t *testing.T) []embedded.RedisOption
+	}{
+		{"redis-server", func(t *testing.T) []embedded.RedisOption {
+			return []embedded.RedisOption{embedded.RedisBinary(redisServerPath(t))}
+		}},
+		{"miniredis", func(*testing.T) []embedded.RedisOption {
+			return []embedded.RedisOption{embedded.RedisInProcess()}
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := testCtx(t, 60*time.Second)
+			r, err := embedded.StartRedis(ctx, append(tt.opts(t), embedded.RedisPassword(password))...)
+			if err != nil {
+				t.Fatalf("StartRedis: %v", err)
+			}
+			t.Cleanup(func() { _ = r.Close() })
+			if want := "redis://:" + password + "@" + r.Addr() + "/0"; r.URL() != want {
+				t.Fatalf("URL() = %q; want %q", r.URL(), want)
+			}
+			check := func(when string) {
+				t.Helper()
+				anon := redis.NewClient(&redis.Options{Addr: r.Addr(), MaxRetries: -1})
+				defer anon.Close()
+				if err := anon.Ping(ctx).Err(); err == nil || !strings.Contains(err.Error(), "NOAUTH") {
+					t.Errorf("%s: PING without the password = %v; want NOAUTH", when, err)
+				}
+				opt, err := redis.ParseURL(r.URL())
+				if err != nil {
+					t.Fatal(err)
+				}
+				opt.MaxRetries = -1
+				authed := redis.NewClient(opt)
+				defer authed.Close()
+				if err := authed.Set(ctx, "k", "v", 0).Err(); err != nil {
+					t.Errorf("%s: SET with the URL's password: %v", when, err)
+				}
+			}
+			check("after StartRedis")
+			if err := r.Stop(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			check("after Stop and Start")
+		})
+	}
+	if _, err := embedded.StartRedis(testCtx(t, 5*time.Second), embedded.RedisPassword("two words")); err == nil {
+		t.Error("a password with a space was accepted")
+	}
+}

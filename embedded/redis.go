@@ -2,12 +2,15 @@ package embedded
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/alicebob/miniredis/v2"
@@ -47,6 +50,8 @@ type Redis struct {
 	dial string // host:port clients dial
 	url  string
 
+	password string // requirepass, "" for none
+
 	binary string // redis-server path (RedisServer only)
 	dir    string // redis-server working directory, removed by Close
 
@@ -61,6 +66,7 @@ type redisOptions struct {
 	binarySet bool
 	inProcess bool
 	addr      string
+	password  string
 	logger    *slog.Logger
 }
 
@@ -87,6 +93,19 @@ func RedisAddr(addr string) RedisOption {
 			return fmt.Errorf("embedded: RedisAddr(%q): %w", addr, err)
 		}
 		o.addr = addr
+		return nil
+	}
+}
+
+// RedisPassword makes the server refuse every command until a client
+// sends AUTH with password, as a deployment's Redis does; [Redis.URL] then
+// carries it. The default is no password.
+func RedisPassword(password string) RedisOption {
+	return func(o *redisOptions) error {
+		if strings.ContainsAny(password, " \t\r\n\"'") {
+			return errors.New("embedded: RedisPassword: no spaces, quotes or line breaks")
+		}
+		o.password = password
 		return nil
 	}
 }
@@ -161,7 +180,11 @@ func findRedisServer() string {
 func (r *Redis) setPort(port int) {
 	r.port = port
 	r.dial = net.JoinHostPort(dialHost(r.host), strconv.Itoa(port))
-	r.url = "redis://" + r.dial + "/0"
+	u := url.URL{Scheme: "redis", Host: r.dial, Path: "/0"}
+	if r.password != "" {
+		u.User = url.UserPassword("", r.password)
+	}
+	r.url = u.String()
 }
 
 func startRedisServer(ctx context.Context, bin string, o redisOptions) (*Redis, error) {
@@ -176,7 +199,7 @@ func startRedisServer(ctx context.Context, bin string, o redisOptions) (*Redis, 
 	if err != nil {
 		return nil, fmt.Errorf("embedded redis: %w", err)
 	}
-	r := &Redis{kind: RedisServer, log: o.logger, host: host, binary: bin, dir: dir}
+	r := &Redis{kind: RedisServer, log: o.logger, host: host, binary: bin, dir: dir, password: o.password}
 	// A fixed port that is taken fails at once; an auto-picked one that
 	// turns out taken (someone else grabbed it) is replaced by another.
 	proc, port, err := r.launch(ctx, port, port == 0, false)
@@ -199,6 +222,9 @@ func startMiniredis(ctx context.Context, o redisOptions) (*Redis, error) {
 		return nil, fmt.Errorf("embedded redis: miniredis: %w", context.Cause(ctx))
 	}
 	mr := miniredis.NewMiniRedis()
+	if o.password != "" {
+		mr.RequireAuth(o.password)
+	}
 	if err := mr.StartAddr(o.addr); err != nil {
 		return nil, fmt.Errorf("embedded redis: miniredis: %w", err)
 	}
@@ -212,13 +238,14 @@ func startMiniredis(ctx context.Context, o redisOptions) (*Redis, error) {
 			return nil, fmt.Errorf("embedded redis: miniredis address %q: %w", mr.Addr(), err)
 		}
 	}
-	r := &Redis{kind: Miniredis, log: o.logger, host: host, mini: mr}
+	r := &Redis{kind: Miniredis, log: o.logger, host: host, mini: mr, password: o.password}
 	r.setPort(port)
 	r.log.Debug("embedded redis: started miniredis", "addr", r.dial)
 	return r, nil
 }
 
-// URL returns redis://127.0.0.1:PORT/0. It is the same across Stop and
+// URL returns redis://127.0.0.1:PORT/0, with the password when there is
+// one (redis://:PASSWORD@127.0.0.1:PORT/0). It is the same across Stop and
 // Start.
 func (r *Redis) URL() string { return r.url }
 
@@ -284,6 +311,9 @@ func (r *Redis) Start(ctx context.Context) error {
 		// data matches redis-server, which runs without persistence.
 		for attempt := 0; ; attempt++ {
 			mr := miniredis.NewMiniRedis()
+			if r.password != "" {
+				mr.RequireAuth(r.password)
+			}
 			err := mr.StartAddr(addr)
 			if err == nil {
 				r.mini = mr

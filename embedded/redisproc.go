@@ -22,6 +22,8 @@ type redisProc struct {
 	logPath string        // its stdout and stderr
 	done    chan struct{} // closed once the process has been reaped
 	waitErr error         // cmd.Wait's result; read only after done
+	// password is the requirepass the probe authenticates with.
+	password string
 }
 
 // launch starts redis-server on port (a fresh free port each attempt if
@@ -37,7 +39,7 @@ func (r *Redis) launch(ctx context.Context, port int, pick, retryBusy bool) (*re
 				return nil, 0, fmt.Errorf("embedded redis: finding a free port: %w", err)
 			}
 		}
-		proc, err := spawnRedis(r.binary, r.host, p, r.dir)
+		proc, err := spawnRedis(r.binary, r.host, p, r.dir, r.password)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -71,8 +73,9 @@ func freePort(host string) (int, error) {
 }
 
 // spawnRedis starts redis-server without persistence, writing its output to
-// a log file in dir.
-func spawnRedis(bin, host string, port int, dir string) (*redisProc, error) {
+// a log file in dir. A password goes in a configuration file only its
+// owner reads, not on the command line, where ps would show it.
+func spawnRedis(bin, host string, port int, dir, password string) (*redisProc, error) {
 	bind := host
 	if bind == "" {
 		bind = "0.0.0.0"
@@ -84,14 +87,22 @@ func spawnRedis(bin, host string, port int, dir string) (*redisProc, error) {
 	}
 	defer logFile.Close() // the child has its own descriptor
 
-	cmd := exec.Command(bin,
+	var args []string
+	if password != "" {
+		conf := filepath.Join(dir, "redis.conf")
+		if err := os.WriteFile(conf, []byte("requirepass \""+password+"\"\n"), 0o600); err != nil {
+			return nil, fmt.Errorf("embedded redis: %w", err)
+		}
+		args = append(args, conf)
+	}
+	cmd := exec.Command(bin, append(args,
 		"--port", strconv.Itoa(port),
 		"--bind", bind,
 		"--save", "",
 		"--appendonly", "no",
 		"--protected-mode", "no",
 		"--dir", dir,
-	)
+	)...)
 	cmd.Dir = dir
 	// A file rather than a pipe: no copying goroutine, and Wait cannot hang
 	// on a pipe held open by a forked grandchild.
@@ -99,7 +110,7 @@ func spawnRedis(bin, host string, port int, dir string) (*redisProc, error) {
 	cmd.Stderr = logFile
 	cmd.SysProcAttr = sysProcAttr()
 
-	p := &redisProc{cmd: cmd, logPath: logPath, done: make(chan struct{})}
+	p := &redisProc{cmd: cmd, logPath: logPath, done: make(chan struct{}), password: password}
 	started := make(chan error, 1)
 	go func() {
 		// On Linux the child gets SIGKILL when the thread that forked it
@@ -146,7 +157,7 @@ func (p *redisProc) waitReady(ctx context.Context, addr string) (addrInUse bool,
 			return p.exited()
 		default:
 		}
-		if lastErr = probe(probeCtx, addr, p.pid()); lastErr == nil {
+		if lastErr = probe(probeCtx, addr, p.pid(), p.password); lastErr == nil {
 			return false, nil
 		}
 		t := time.NewTimer(min(5*time.Millisecond<<min(attempt, 5), 100*time.Millisecond))
@@ -213,8 +224,8 @@ func (p *redisProc) stop(ctx context.Context) error {
 
 // probe checks that the server on addr answers INFO with process_id pid, so
 // that another server which happens to hold the port is not mistaken for
-// ours.
-func probe(ctx context.Context, addr string, pid int) error {
+// ours. With a password it authenticates first.
+func probe(ctx context.Context, addr string, pid int, password string) error {
 	d := net.Dialer{Timeout: time.Second}
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -224,10 +235,22 @@ func probe(ctx context.Context, addr string, pid int) error {
 	_ = c.SetDeadline(time.Now().Add(time.Second))
 	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
+	br := bufio.NewReader(c)
+	if password != "" {
+		if _, err := io.WriteString(c, "AUTH \""+password+"\"\r\n"); err != nil {
+			return err
+		}
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return err
+		}
+		if line = strings.TrimRight(line, "\r\n"); line != "+OK" {
+			return fmt.Errorf("AUTH answered %q", line)
+		}
+	}
 	if _, err := io.WriteString(c, "INFO server\r\n"); err != nil {
 		return err
 	}
-	br := bufio.NewReader(c)
 	line, err := br.ReadString('\n')
 	if err != nil {
 		return err

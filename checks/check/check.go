@@ -179,6 +179,11 @@ type Target struct {
 	// as given, for the unauthenticated-access check.
 	Redis    *redis.Client
 	RedisURL string
+	// MetricsURL, when set, is the full URL of the API's Prometheus
+	// endpoint ("http://127.0.0.1:9464/metrics"), served on its own
+	// listener (METRICS_ADDR), not under BaseURL. With a managed
+	// environment it is the first instance's (Env.APITargets()[0]).
+	MetricsURL string
 	// BackupDir, when set, holds the backups to check.
 	BackupDir string
 	// Env, when set, is an environment the harness manages: checks may

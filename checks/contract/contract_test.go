@@ -70,6 +70,8 @@ func startAPI(t *testing.T, env ...string) string {
 		"PORT=" + strconv.Itoa(port),
 		"DATA_DIR=" + t.TempDir(),
 		"BCRYPT_COST=4",
+		// A port of its own: instances of other tests may run meanwhile.
+		"METRICS_ADDR=127.0.0.1:0",
 	}, env...)
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out

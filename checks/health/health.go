@@ -53,7 +53,7 @@ const (
 
 // Checks returns the health checks, the disruptive ones last.
 func Checks() []check.Check {
-	return []check.Check{liveness, readinessReport, metrics, requestID, mongoOutage, redisOutage}
+	return []check.Check{liveness, readinessReport, metrics, metricsNotPublic, requestID, mongoOutage, redisOutage}
 }
 
 // disruptive is a check that stops parts of the environment: the runner
@@ -75,7 +75,7 @@ var liveness = check.Func{
 func runLiveness(ctx context.Context, t *check.Target) check.Result {
 	const n = 5
 	base, single := oneInstance(t)
-	before, beforeErr := mongoCommands(ctx, t, base)
+	before, beforeErr := mongoCommands(ctx, t)
 	var evs []check.Evidence
 	var slowest time.Duration
 	for i := range n {
@@ -105,13 +105,13 @@ func runLiveness(ctx context.Context, t *check.Target) check.Result {
 	if !single || beforeErr != nil {
 		return check.Passf(msg, evs...)
 	}
-	after, err := mongoCommands(ctx, t, base)
+	after, err := mongoCommands(ctx, t)
 	if err != nil {
 		return check.Passf(msg, evs...)
 	}
 	if delta := after - before; delta >= n {
 		ev := check.Evidence{
-			Request:  fmt.Sprintf("GET /metrics before and after %d × GET /healthz on %s", n, base),
+			Request:  fmt.Sprintf("GET %s before and after %d × GET /healthz on %s", t.MetricsURL, n, base),
 			Response: fmt.Sprintf("taskapi_mongo_commands_total: %.0f → %.0f", before, after),
 			Expected: "no MongoDB command caused by liveness", Observed: fmt.Sprintf("%.0f MongoDB commands during %d liveness probes", delta, n),
 			Note: "other traffic to this instance could also explain it",
@@ -119,7 +119,7 @@ func runLiveness(ctx context.Context, t *check.Target) check.Result {
 		return check.Warnf(msg+fmt.Sprintf(", but MongoDB saw %.0f commands meanwhile: liveness may be asking the store", delta), append(evs, ev)...)
 	}
 	evs = append(evs, check.Evidence{
-		Request: fmt.Sprintf("GET /metrics before and after the probes on %s", base), Response: fmt.Sprintf("taskapi_mongo_commands_total: %.0f → %.0f", before, after),
+		Request: fmt.Sprintf("GET %s before and after the probes on %s", t.MetricsURL, base), Response: fmt.Sprintf("taskapi_mongo_commands_total: %.0f → %.0f", before, after),
 		Expected: "no MongoDB command caused by liveness", Observed: fmt.Sprintf("%.0f", after-before),
 	})
 	return check.Passf(msg+", with no MongoDB command meanwhile", evs...)

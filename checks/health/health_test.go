@@ -22,6 +22,7 @@ import (
 
 // flaws switch one deliberate defect on in the fake API.
 type flaws struct {
+	publicMetrics       bool // the API's port serves /metrics too
 	healthz500          bool
 	healthzAsksMongo    bool // liveness runs a MongoDB command
 	healthzNeedsMongo   bool // liveness fails while MongoDB is down
@@ -152,12 +153,11 @@ func (k *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		reply(code, or(f.readyzType, "application/health+json"), body)
 	case "/metrics":
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		if f.garbageMetrics {
-			_, _ = w.Write([]byte("<html>metrics are here</html>\n"))
+		if !f.publicMetrics {
+			reply(404, js, map[string]string{"message": "Route not found"})
 			return
 		}
-		_, _ = w.Write([]byte(k.metrics()))
+		k.serveMetrics(w)
 	case "/api/auth/register":
 		if f.authSpent && redis {
 			w.Header().Set("Retry-After", "900")
@@ -267,13 +267,34 @@ func (e *fakeEnv) Components() []string { return []string{"mongo-0", "redis-prim
 func (e *fakeEnv) APITargets() []string { return e.apis }
 
 // serve starts the fake and returns a target with its environment.
+// serveMetrics writes the fake's series, as the API's metrics listener
+// does.
+func (k *fake) serveMetrics(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	if k.f.garbageMetrics {
+		_, _ = w.Write([]byte("<html>metrics are here</html>\n"))
+		return
+	}
+	_, _ = w.Write([]byte(k.metrics()))
+}
+
+// serve runs the fake API and, on a listener of its own as METRICS_ADDR
+// has it, its /metrics.
 func serve(t *testing.T, f flaws) (*check.Target, *fakeEnv) {
 	t.Helper()
 	k := newFake(f)
 	srv := httptest.NewServer(k)
 	t.Cleanup(srv.Close)
+	msrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/metrics" {
+			http.NotFound(w, r)
+			return
+		}
+		k.serveMetrics(w)
+	}))
+	t.Cleanup(msrv.Close)
 	e := &fakeEnv{k: k, apis: []string{srv.URL}}
-	return &check.Target{BaseURL: srv.URL, Env: e, Prefix: "readiness-health"}, e
+	return &check.Target{BaseURL: srv.URL, MetricsURL: msrv.URL + "/metrics", Env: e, Prefix: "readiness-health"}, e
 }
 
 func byID(t *testing.T, id string) check.Check {
@@ -349,6 +370,7 @@ func TestEachFlawFailsItsCheck(t *testing.T) {
 		{"metrics missing the process collector", flaws{dropSeries: "process_resident_memory_bytes"}, "health.metrics", check.Fail, "process_resident_memory_bytes"},
 		{"metrics not Prometheus text", flaws{garbageMetrics: true}, "health.metrics", check.Fail, "not the Prometheus text format"},
 		{"metrics labelled by raw path", flaws{rawPathLabels: true}, "health.metrics", check.Fail, "raw path"},
+		{"metrics on the public port", flaws{publicMetrics: true}, "health.metrics-not-public", check.Fail, "anyone can read the metrics"},
 		{"no request id", flaws{noRequestID: true}, "health.request-id", check.Fail, "no X-Request-ID"},
 		{"caller's id replaced", flaws{replacesPlainID: true}, "health.request-id", check.Fail, "replaced"},
 		{"unsafe id echoed", flaws{echoesUnsafeID: true}, "health.request-id", check.Warn, "verbatim"},
@@ -429,5 +451,51 @@ func TestARedisOutageAfterTheAuthBurstStillGetsItsUser(t *testing.T) {
 	}
 	if !noted {
 		t.Errorf("no evidence says where the user came from: %+v", r.Evidence)
+	}
+}
+
+// TestMetricsNotPublicStatuses: the public port may refuse /metrics as
+// unknown, unauthenticated or forbidden; anything else fails, Prometheus
+// text most of all.
+func TestMetricsNotPublicStatuses(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		status int
+		body   string
+		want   check.Status
+		say    string
+	}{
+		{"404", 404, `{"message":"Route not found"}`, check.Pass, "404"},
+		{"401", 401, `{"message":"Not authorized"}`, check.Pass, "401"},
+		{"403", 403, `{"message":"Forbidden"}`, check.Pass, "403"},
+		{"200 Prometheus text", 200, "# TYPE go_info gauge\ngo_info{version=\"go1.26.0\"} 1\n", check.Fail, "go_info"},
+		{"200 something else", 200, "<html>hello</html>", check.Fail, "not 404, 401 or 403"},
+		{"500", 500, `{"message":"Internal server error"}`, check.Fail, "500"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(tt.status)
+				_, _ = w.Write([]byte(tt.body))
+			}))
+			t.Cleanup(srv.Close)
+			r := run(t, byID(t, "health.metrics-not-public"), &check.Target{BaseURL: srv.URL})
+			if r.Status != tt.want || !strings.Contains(r.Message, tt.say) {
+				t.Fatalf("= %s (%s); want %s saying %q", r.Status, r.Message, tt.want, tt.say)
+			}
+			if len(r.Evidence) == 0 {
+				t.Error("no evidence")
+			}
+		})
+	}
+}
+
+// TestMetricsWithoutAURLIsNotApplicable: against a deployment given no
+// -metrics-url, the metrics check says why it cannot run.
+func TestMetricsWithoutAURLIsNotApplicable(t *testing.T) {
+	target, _ := serve(t, flaws{})
+	target.MetricsURL = ""
+	r := run(t, byID(t, "health.metrics"), target)
+	if r.Status != check.NotApplicable || !strings.Contains(r.Message, "METRICS_ADDR") {
+		t.Fatalf("= %s (%s); want not applicable, naming METRICS_ADDR", r.Status, r.Message)
 	}
 }

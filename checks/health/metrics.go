@@ -5,8 +5,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	dto "github.com/prometheus/client_model/go"
@@ -63,6 +65,9 @@ var metrics = check.Func{
 		References:  []string{"Google SRE book: Monitoring Distributed Systems", "Prometheus text exposition format 0.0.4", "OWASP API4:2023"},
 	},
 	F: func(ctx context.Context, t *check.Target) check.Result {
+		if t.MetricsURL == "" {
+			return check.NotApplicablef("no metrics URL (-metrics-url): the API serves /metrics on its own listener (METRICS_ADDR), not on the public port, so it cannot be found from the base URL")
+		}
 		base, _ := oneInstance(t)
 		// Requests whose paths carry a fresh marker: a route label that
 		// quotes paths will then hold it.
@@ -74,9 +79,9 @@ var metrics = check.Func{
 				return check.Errorf("GET " + p + ": " + probe.ErrString(x.Err))
 			}
 		}
-		x, fams, err := scrape(ctx, t, base)
+		x, fams, err := scrape(ctx, t)
 		if x.Status == 0 {
-			return check.Errorf("GET /metrics: " + probe.ErrString(x.Err))
+			return check.Errorf("GET " + t.MetricsURL + ": " + probe.ErrString(x.Err))
 		}
 		const expected = "Prometheus text format with the taskapi_*, go_* and process_* series, route labels without raw paths"
 		shown := []string{"Content-Type"}
@@ -136,9 +141,21 @@ var metrics = check.Func{
 	},
 }
 
-// scrape fetches /metrics from base and parses it as the text format.
-func scrape(ctx context.Context, t *check.Target, base string) (probe.Exchange, map[string]*dto.MetricFamily, error) {
-	x := probe.Send(ctx, t, probe.Request{Method: http.MethodGet, Path: "/metrics", Base: base, Header: http.Header{"Accept": {"text/plain; version=0.0.4"}}})
+// scrape fetches t.MetricsURL and parses it as the text format.
+func scrape(ctx context.Context, t *check.Target) (probe.Exchange, map[string]*dto.MetricFamily, error) {
+	if t.MetricsURL == "" {
+		return probe.Exchange{}, nil, errors.New("no metrics URL")
+	}
+	u, err := url.Parse(t.MetricsURL)
+	if err != nil || u.Host == "" {
+		return probe.Exchange{}, nil, fmt.Errorf("metrics URL %q: not an absolute URL", t.MetricsURL)
+	}
+	path := u.EscapedPath()
+	if u.RawQuery != "" {
+		path += "?" + u.RawQuery
+	}
+	u.Path, u.RawPath, u.RawQuery = "", "", ""
+	x := probe.Send(ctx, t, probe.Request{Method: http.MethodGet, Path: path, Base: u.String(), Header: http.Header{"Accept": {"text/plain; version=0.0.4"}}})
 	if x.Status != http.StatusOK {
 		return x, nil, fmt.Errorf("answered %d", x.Status)
 	}
@@ -147,9 +164,10 @@ func scrape(ctx context.Context, t *check.Target, base string) (probe.Exchange, 
 	return x, fams, err
 }
 
-// mongoCommands is the sum of taskapi_mongo_commands_total on base.
-func mongoCommands(ctx context.Context, t *check.Target, base string) (float64, error) {
-	_, fams, err := scrape(ctx, t, base)
+// mongoCommands is the sum of taskapi_mongo_commands_total at
+// t.MetricsURL.
+func mongoCommands(ctx context.Context, t *check.Target) (float64, error) {
+	_, fams, err := scrape(ctx, t)
 	if err != nil {
 		return 0, err
 	}
@@ -162,4 +180,36 @@ func mongoCommands(ctx context.Context, t *check.Target, base string) (float64, 
 		sum += m.GetCounter().GetValue()
 	}
 	return sum, nil
+}
+
+var metricsNotPublic = check.Func{
+	M: check.Meta{
+		ID: "health.metrics-not-public", Title: "/metrics is not served on the public API port", Category: check.Health, Severity: check.High,
+		Remediation: "Serve /metrics on a listener of its own (METRICS_ADDR, loopback or the cluster network only) that Prometheus scrapes, and answer 404 for it on the API's port; or require credentials for it. The series name every route, the store topology, pool sizes and the Go version.",
+		References:  []string{"OWASP API8:2023 Security Misconfiguration", "OWASP API9:2023 Improper Inventory Management", "CWE-200", "Prometheus: securing exporters"},
+	},
+	F: func(ctx context.Context, t *check.Target) check.Result {
+		x := probe.Send(ctx, t, probe.Request{Method: http.MethodGet, Path: "/metrics", Header: http.Header{"Accept": {"text/plain; version=0.0.4"}}})
+		if x.Status == 0 {
+			return check.Errorf("GET /metrics: " + probe.ErrString(x.Err))
+		}
+		const expected = "404, 401 or 403: no metrics for anonymous clients of the API's port"
+		shown := []string{"Content-Type"}
+		switch x.Status {
+		case http.StatusNotFound, http.StatusUnauthorized, http.StatusForbidden:
+			return check.Passf("the API's port answers GET /metrics "+probe.StatusLine(x.Status), x.Evidence(expected, probe.StatusLine(x.Status), shown...))
+		}
+		if x.Status == http.StatusOK {
+			p := expfmt.NewTextParser(model.UTF8Validation)
+			if fams, err := p.TextToMetricFamilies(bytes.NewReader(x.Body)); err == nil && len(fams) > 0 {
+				observed := fmt.Sprintf("200 with %d metric families in the Prometheus text format", len(fams))
+				if _, ok := fams["go_info"]; ok {
+					observed += ", go_info (the Go version) among them"
+				}
+				return check.Failf("anyone can read the metrics on the API's port: "+observed, x.Evidence(expected, observed, shown...))
+			}
+		}
+		observed := probe.StatusLine(x.Status)
+		return check.Failf("the API's port answers GET /metrics "+observed+", not 404, 401 or 403", x.Evidence(expected, observed, shown...))
+	},
 }

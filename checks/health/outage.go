@@ -215,12 +215,16 @@ func runRedisOutage(ctx context.Context, t *check.Target) (res check.Result) {
 		return check.NotApplicablef("the environment has no Redis component (redis-primary or redis*): " + strings.Join(t.Env.Components(), ", "))
 	}
 	redis = redis[:1]
-	// With Sentinels a stopped primary is replaced, and readiness may
-	// rightly say pass again: degrade-not-fail is what is judged then.
-	degraded := []string{"warn"}
 	if len(components(t.Env, "sentinel")) > 0 {
-		degraded = append(degraded, "pass")
+		// The APIs follow the Sentinels: a stopped primary would be
+		// replaced by a replica, which is a failover, not an outage (and
+		// the auth budget an earlier check spent would stay shared).
+		// Every Redis server stops, so that none is left to promote.
+		if all := components(t.Env, "redis-"); len(all) > 0 {
+			redis = all
+		}
 	}
+	degraded := []string{"warn"}
 	bases := instances(t)
 	shown := []string{"Content-Type"}
 	if _, last, err := waitFor(ctx, t, bases, FaultDeadline, readyWith(ctx, t, http.StatusOK, "pass"), nil); err != nil {
@@ -268,7 +272,7 @@ func runRedisOutage(ctx context.Context, t *check.Target) (res check.Result) {
 		return check.Failf("/readyz failed (503) for a Redis outage: a cache outage would take every instance out of service",
 			failed.Evidence("200 with status warn", probe.StatusLine(failed.Status), shown...))
 	case err != nil:
-		return check.Failf("/readyz did not say warn within "+FaultDeadline.String()+" of stopping "+redis[0]+": readiness does not reflect the cache",
+		return check.Failf("/readyz did not say warn within "+FaultDeadline.String()+" of stopping "+strings.Join(redis, ", ")+": readiness does not reflect the cache",
 			readyEvidence(last, "200 with status warn", shown)...)
 	}
 	evs := readyEvidence(last, "200 with status warn while Redis is stopped", shown)
@@ -303,7 +307,7 @@ func runRedisOutage(ctx context.Context, t *check.Target) (res check.Result) {
 		return check.Failf("/readyz did not return to pass within "+RecoveryDeadline.String()+" of Redis starting again", evs...)
 	}
 	return check.Passf(fmt.Sprintf("with %s stopped, /readyz said warn (200) within %s, /healthz stayed 200 (%d probes) and authenticated requests were served on %d instance(s); pass again within %s",
-		redis[0], down.Round(time.Millisecond), probes, len(bases), slowest(took).Round(time.Millisecond)), evs...)
+		strings.Join(redis, ", "), down.Round(time.Millisecond), probes, len(bases), slowest(took).Round(time.Millisecond)), evs...)
 }
 
 // readyEvidence is one evidence per instance's last readiness answer.

@@ -57,6 +57,7 @@ func checkCmd() command {
 	ef.register(fs, 2)
 	db := fs.String("db", config.DefaultDatabase, "database name (the API's MONGODB_DB)")
 	backupDir := fs.String("backup-dir", "", "directory of the backups to check (harness backup writes them)")
+	metricsURL := fs.String("metrics-url", "", "with -target: the API's Prometheus endpoint on its metrics listener (METRICS_ADDR), e.g. http://10.0.0.5:9464/metrics; without it health.metrics is not applicable")
 	policyFile := fs.String("policy", "", "policy file: thresholds, and checks to ignore or downgrade with a reason")
 	outDir := fs.String("out", "", "directory for readiness.json, .md, .html, .sarif and junit.xml (default out/readiness-<time>)")
 	minScore := fs.Int("min-score", 0, "also fail when the score is below this (0: the gates alone decide)")
@@ -64,7 +65,7 @@ func checkCmd() command {
 	seedUsers := fs.Int("seed-users", 100, "managed environment: seed this many users (10 tasks each) first, so store and backup checks see data")
 	backupFirst := fs.Bool("backup-first", false, "managed environment: take a backup into -backup-dir before the checks, so the backup checks have one to judge")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `usage: harness check -target URL [-mongo-uri URI] [-redis-url URL] [-backup-dir DIR] [flags]
+		fmt.Fprintln(fs.Output(), `usage: harness check -target URL [-metrics-url URL] [-mongo-uri URI] [-redis-url URL] [-backup-dir DIR] [flags]
        harness check [-provider embedded|docker] [flags]
 
 Verifies the production checklist against a deployment: headers, CORS,
@@ -87,8 +88,11 @@ flags:`)
 			if ef.provider != "auto" && ef.provider != "external" {
 				return fmt.Errorf("%w: -target checks a running deployment; -provider %s would start another", errUsage, ef.provider)
 			}
-			t.BaseURL = ef.target
+			t.BaseURL, t.MetricsURL = ef.target, *metricsURL
 		} else {
+			if *metricsURL != "" {
+				return fmt.Errorf("%w: -metrics-url goes with -target; a managed environment's APIs have their own", errUsage)
+			}
 			// The API as it would run in production: a strong secret of
 			// this run, production checks on. The auth budget is raised
 			// from 5 to 40 per 15 minutes: a full run registers and logs
@@ -103,6 +107,11 @@ flags:`)
 			}
 			defer e.Close()
 			t.BaseURL, t.Env = e.Target, managed{e}
+			if len(e.APIs) > 0 {
+				// The first instance's: the checks that scrape pick the
+				// first of APITargets.
+				t.MetricsURL = e.APIs[0].MetricsURL()
+			}
 			if e.Stores != nil {
 				mongoURI, redisURL = e.Stores.MongoURI, e.Stores.RedisURL
 			}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -125,9 +126,15 @@ func verifyDashboards(ctx context.Context, out io.Writer, ef *envFlags, scen, re
 		return err
 	}
 	defer stop()
+	// Prometheus scrapes each API's metrics listener (METRICS_ADDR), not
+	// its public port, which answers /metrics 404.
 	var apis []string
 	for _, a := range e.APIs {
-		apis = append(apis, strings.TrimPrefix(a.URL(), "http://"))
+		u, err := url.Parse(a.MetricsURL())
+		if err != nil {
+			return fmt.Errorf("%s metrics URL: %w", a.Name(), err)
+		}
+		apis = append(apis, u.Host)
 	}
 	if len(apis) == 0 {
 		return fmt.Errorf("%w: verify needs API instances it can scrape (not -target)", errUsage)
@@ -180,7 +187,7 @@ func verifyDashboards(ctx context.Context, out io.Writer, ef *envFlags, scen, re
 	}
 	// Lint after the run: a vector with no series yet (no request on a
 	// route) is not exposed at all before it.
-	lintTargets := append([]string{"http://" + metricsAddr + "/metrics"}, e.APIs[0].URL()+"/metrics")
+	lintTargets := append([]string{"http://" + metricsAddr + "/metrics"}, e.APIs[0].MetricsURL())
 	if readiness != nil {
 		lintTargets = append(lintTargets, "http://"+metricsAddr+"/readiness")
 	}

@@ -59,6 +59,10 @@ func (f *envFlags) providerFor(ctx context.Context, out io.Writer) (env.Provider
 	}
 	switch name {
 	case "embedded":
+		if f.redisSentinels > 0 {
+			// One redis-server and no replicas: nothing to fail over to.
+			return nil, fmt.Errorf("%w: -redis-sentinels needs -provider docker; the embedded provider runs one Redis without replicas or Sentinels", errUsage)
+		}
 		return env.NewEmbedded(env.EmbeddedOptions{DataDir: f.dataDir}), nil
 	case "docker":
 		if err := env.DockerAvailable(ctx); err != nil {

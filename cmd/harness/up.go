@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -70,13 +71,29 @@ func printEndpoints(out io.Writer, ep env.Endpoints, state string) {
 	}
 	row("target", ep.Target)
 	row("apis", strings.Join(ep.APIs, " "))
-	row("mongodb", ep.MongoURI)
-	row("redis", ep.RedisURL)
-	row("replicas", strings.Join(ep.RedisReplicas, " "))
+	row("metrics", strings.Join(ep.Metrics, " "))
+	row("mongodb", redacted(ep.MongoURI))
+	row("redis", redacted(ep.RedisURL))
+	replicas := make([]string, len(ep.RedisReplicas))
+	for i, r := range ep.RedisReplicas {
+		replicas[i] = redacted(r)
+	}
+	row("replicas", strings.Join(replicas, " "))
 	row("sentinels", strings.Join(ep.Sentinels, " "))
 	row("components", strings.Join(ep.Components, " "))
 	row("links", strings.Join(ep.Links, " "))
-	fmt.Fprintf(out, "harness: endpoints written to %s; Ctrl-C takes everything down\n", state)
+	fmt.Fprintf(out, "harness: endpoints written to %s (with the stores' passwords, which the terminal shows as xxxxx); Ctrl-C takes everything down\n", state)
+}
+
+// redacted is a store URI with its password, if any, shown as xxxxx: the
+// terminal is seen and logged, the state file (mode 0600) and -json are
+// for programs and carry it.
+func redacted(uri string) string {
+	u, err := url.Parse(uri)
+	if err != nil || u.User == nil {
+		return uri
+	}
+	return u.Redacted()
 }
 
 func writeState(path string, ep env.Endpoints) error {

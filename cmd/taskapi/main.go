@@ -79,7 +79,27 @@ func run() int {
 	}
 	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("env", cfg.Env))
 
-	served := make(chan error, 1)
+	served := make(chan error, 2)
+	// /metrics on its own listener, never the public port: the series
+	// (and the Go version) are for Prometheus, not for every client.
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			log.Error("metrics listen failed: METRICS_ADDR is taken or not this host's (set another address, or METRICS_ADDR=off)",
+				slog.String("error", err.Error()), slog.String("metrics_addr", cfg.MetricsAddr))
+			_ = ln.Close()
+			_ = srv.Close()
+			return 1
+		}
+		log.Info("metrics listening", slog.String("addr", mln.Addr().String()), slog.String("path", "/metrics"))
+		go func() {
+			if err := srv.ServeMetrics(mln); err != nil {
+				served <- err
+			}
+		}()
+	} else {
+		log.Info("metrics off (METRICS_ADDR=off)")
+	}
 	go func() { served <- srv.Serve(ln) }()
 	select {
 	case err := <-served:

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -80,11 +81,15 @@ func freePort(t *testing.T) int {
 // machine: no store URIs, embedded stores, then a clean SIGTERM.
 func TestServesWithNoSetupAndStopsOnSIGTERM(t *testing.T) {
 	bin := build(t)
-	port := freePort(t)
+	port, metricsPort := freePort(t), freePort(t)
+	for metricsPort == port {
+		metricsPort = freePort(t)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "PORT=" + strconv.Itoa(port), "DATA_DIR=" + t.TempDir(), "BCRYPT_COST=4"}
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "PORT=" + strconv.Itoa(port), "DATA_DIR=" + t.TempDir(), "BCRYPT_COST=4",
+		"METRICS_ADDR=127.0.0.1:" + strconv.Itoa(metricsPort)}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -122,6 +127,27 @@ func TestServesWithNoSetupAndStopsOnSIGTERM(t *testing.T) {
 	}
 	res.Body.Close()
 
+	// /metrics is served on METRICS_ADDR only; the API port answers it
+	// 404 like any unknown route.
+	for _, tt := range []struct {
+		url    string
+		status int
+		has    string
+	}{
+		{base + "/metrics", http.StatusNotFound, `"message"`},
+		{"http://127.0.0.1:" + strconv.Itoa(metricsPort) + "/metrics", http.StatusOK, "go_goroutines"},
+	} {
+		res, err := http.Get(tt.url)
+		if err != nil {
+			t.Fatalf("GET %s: %v", tt.url, err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != tt.status || !bytes.Contains(body, []byte(tt.has)) {
+			t.Errorf("GET %s = %d %.80q; want %d with %s", tt.url, res.StatusCode, body, tt.status, tt.has)
+		}
+	}
+
 	check := exec.CommandContext(ctx, bin, "healthcheck")
 	check.Env = []string{"PORT=" + strconv.Itoa(port)}
 	if out, err := check.CombinedOutput(); err != nil {
@@ -145,5 +171,29 @@ func TestServesWithNoSetupAndStopsOnSIGTERM(t *testing.T) {
 	check.Env = []string{"PORT=" + strconv.Itoa(port)}
 	if err := check.Run(); err == nil {
 		t.Error("taskapi healthcheck with no API running = exit 0; want 1")
+	}
+}
+
+// TestMetricsAddrTakenExitsOne: a METRICS_ADDR another process holds
+// stops the API at start-up with exit code 1, saying which variable.
+func TestMetricsAddrTakenExitsOne(t *testing.T) {
+	bin := build(t)
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = taken.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "PORT=" + strconv.Itoa(freePort(t)), "DATA_DIR=" + t.TempDir(), "BCRYPT_COST=4",
+		"METRICS_ADDR=" + taken.Addr().String()}
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("exit = %v; want 1\n%s", err, out)
+	}
+	if !bytes.Contains(out, []byte("METRICS_ADDR")) || !bytes.Contains(out, []byte(taken.Addr().String())) {
+		t.Errorf("output does not name METRICS_ADDR and the address:\n%s", out)
 	}
 }

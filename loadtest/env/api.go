@@ -25,8 +25,11 @@ type API struct {
 	name string
 	bin  string
 	port int
-	vars []string
-	out  *tail
+	// metricsPort is the loopback port of its metrics listener
+	// (METRICS_ADDR), which the API port does not serve.
+	metricsPort int
+	vars        []string
+	out         *tail
 
 	mu   sync.Mutex
 	proc *apiProc // nil while stopped
@@ -49,7 +52,14 @@ func StartAPI(ctx context.Context, name, bin string, vars []string) (*API, error
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	a := &API{name: name, bin: bin, port: port, vars: vars, out: newTail(20)}
+	metricsPort, err := freePort()
+	for err == nil && metricsPort == port {
+		metricsPort, err = freePort()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	a := &API{name: name, bin: bin, port: port, metricsPort: metricsPort, vars: vars, out: newTail(20)}
 	if err := a.Start(ctx); err != nil {
 		return nil, err
 	}
@@ -62,6 +72,12 @@ func (a *API) Name() string { return a.name }
 // URL is the API's base URL; it stays the same across restarts.
 func (a *API) URL() string { return "http://127.0.0.1:" + strconv.Itoa(a.port) }
 
+// MetricsURL is the API's Prometheus endpoint on its own loopback
+// listener (METRICS_ADDR); it stays the same across restarts.
+func (a *API) MetricsURL() string {
+	return "http://127.0.0.1:" + strconv.Itoa(a.metricsPort) + "/metrics"
+}
+
 // Start runs the process (again) and waits until it is ready.
 func (a *API) Start(ctx context.Context) error {
 	a.mu.Lock()
@@ -70,7 +86,10 @@ func (a *API) Start(ctx context.Context) error {
 		return nil
 	}
 	cmd := exec.Command(a.bin)
-	cmd.Env = append(os.Environ(), append([]string{"PORT=" + strconv.Itoa(a.port)}, a.vars...)...)
+	// METRICS_ADDR before the caller's variables, so that one of those
+	// may override it.
+	cmd.Env = append(os.Environ(), append([]string{"PORT=" + strconv.Itoa(a.port),
+		"METRICS_ADDR=127.0.0.1:" + strconv.Itoa(a.metricsPort)}, a.vars...)...)
 	cmd.Stdout, cmd.Stderr = a.out, a.out
 	cmd.SysProcAttr = apiProcAttr()
 	if err := cmd.Start(); err != nil {

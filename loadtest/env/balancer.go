@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -12,17 +13,64 @@ import (
 	"time"
 )
 
-// downFor is how long an instance that refused a connection is skipped.
-const downFor = time.Second
+// Defaults of the balancer's passive health checks, as nginx's
+// max_fails=1 fail_timeout=5s with a short connect timeout.
+const (
+	// DefaultConnectTimeout bounds a connection to an instance: a killed
+	// instance refuses at once, one whose host is gone takes this long.
+	DefaultConnectTimeout = time.Second
+	// DefaultHeaderTimeout bounds the wait for an instance's response
+	// headers: a paused instance accepts connections (the kernel does)
+	// but never answers.
+	DefaultHeaderTimeout = 5 * time.Second
+	// DefaultFailTimeout is how long an instance that failed is skipped.
+	DefaultFailTimeout = 5 * time.Second
+)
+
+// BalancerOptions tune the balancer's passive health checks; zero values
+// take the defaults.
+type BalancerOptions struct {
+	// ConnectTimeout bounds a connection to an instance
+	// (DefaultConnectTimeout).
+	ConnectTimeout time.Duration
+	// HeaderTimeout bounds the wait for an instance's response headers
+	// (DefaultHeaderTimeout); keep it above the API's slowest answer.
+	HeaderTimeout time.Duration
+	// FailTimeout is how long a failed instance is skipped
+	// (DefaultFailTimeout).
+	FailTimeout time.Duration
+}
+
+func (o BalancerOptions) withDefaults() BalancerOptions {
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = DefaultConnectTimeout
+	}
+	if o.HeaderTimeout <= 0 {
+		o.HeaderTimeout = DefaultHeaderTimeout
+	}
+	if o.FailTimeout <= 0 {
+		o.FailTimeout = DefaultFailTimeout
+	}
+	return o
+}
 
 // Balancer is the one address in front of the API instances: a
-// round-robin reverse proxy on a loopback port, as nginx is in the compose
-// stack. An instance that refuses connections is skipped for a second, so
-// stopping one instance costs at most the requests already on their way
-// to it.
+// round-robin reverse proxy on a loopback port that behaves as nginx does
+// in the compose stack, so that a drill which kills or pauses one
+// instance measures the API, not the balancer.
+//
+// Passive health checks: an instance that refuses a connection, or does
+// not connect or send its response headers in time, is taken out of
+// rotation for FailTimeout (nginx's max_fails=1 fail_timeout). The
+// request that found it failing is retried once on another instance when
+// that is safe (nginx's proxy_next_upstream error timeout): always when
+// the connection failed, since nothing was sent; after a timeout only
+// for idempotent methods whose body was not consumed, never for a POST
+// that may have reached the instance.
 type Balancer struct {
 	srv     *http.Server
 	url     string
+	opts    BalancerOptions
 	targets []*backend
 	next    atomic.Uint64
 }
@@ -32,9 +80,15 @@ type backend struct {
 	downUntil atomic.Int64 // unix nanos
 }
 
-// StartBalancer serves a balancer over the given API base URLs.
+// StartBalancer serves a balancer over the given API base URLs with the
+// default timeouts.
 func StartBalancer(urls []string) (*Balancer, error) {
-	b := &Balancer{}
+	return StartBalancerWith(urls, BalancerOptions{})
+}
+
+// StartBalancerWith serves a balancer over the given API base URLs.
+func StartBalancerWith(urls []string, o BalancerOptions) (*Balancer, error) {
+	b := &Balancer{opts: o.withDefaults()}
 	for _, u := range urls {
 		t, err := url.Parse(u)
 		if err != nil {
@@ -50,50 +104,156 @@ func StartBalancer(urls []string) (*Balancer, error) {
 		return nil, fmt.Errorf("balancer: %w", err)
 	}
 	proxy := &httputil.ReverseProxy{
+		// The instance is chosen by the transport, per attempt; the
+		// first one here only gives the request a scheme and host.
 		Rewrite: func(r *httputil.ProxyRequest) {
-			r.SetURL(r.In.Context().Value(backendKey{}).(*backend).url)
+			r.SetURL(b.targets[0].url)
 			r.SetXForwarded()
 		},
-		Transport: &http.Transport{
-			DialContext:         (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
-			MaxIdleConnsPerHost: 512,
-			IdleConnTimeout:     90 * time.Second,
-		},
+		Transport: &retrying{b: b, rt: &http.Transport{
+			DialContext:           (&net.Dialer{Timeout: b.opts.ConnectTimeout}).DialContext,
+			ResponseHeaderTimeout: b.opts.HeaderTimeout,
+			MaxIdleConnsPerHost:   512,
+			IdleConnTimeout:       90 * time.Second,
+		}},
 		ErrorHandler: b.failed,
 	}
-	b.srv = &http.Server{Handler: b.route(proxy), ReadHeaderTimeout: 10 * time.Second}
+	b.srv = &http.Server{Handler: proxy, ReadHeaderTimeout: 10 * time.Second}
 	b.url = "http://" + ln.Addr().String()
 	go func() { _ = b.srv.Serve(ln) }()
 	return b, nil
 }
 
-type backendKey struct{}
-
-// route sends the request to the next instance not marked down.
-func (b *Balancer) route(proxy *httputil.ReverseProxy) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		now := time.Now().UnixNano()
-		start := b.next.Add(1) - 1
-		pick := b.targets[start%uint64(len(b.targets))]
-		for i := range uint64(len(b.targets)) {
-			if t := b.targets[(start+i)%uint64(len(b.targets))]; t.downUntil.Load() <= now {
-				pick = t
-				break
-			}
+// pick returns the next instance in rotation that is not marked down and
+// is not skip; when every other instance is down it returns one anyway
+// (nginx, too, tries a down server rather than none), or nil when skip
+// is the only one.
+func (b *Balancer) pick(skip *backend) *backend {
+	now := time.Now().UnixNano()
+	start := b.next.Add(1) - 1
+	var fallback *backend
+	for i := range uint64(len(b.targets)) {
+		t := b.targets[(start+i)%uint64(len(b.targets))]
+		if t == skip {
+			continue
 		}
-		proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), backendKey{}, pick)))
-	})
+		if t.downUntil.Load() <= now {
+			return t
+		}
+		if fallback == nil {
+			fallback = t
+		}
+	}
+	return fallback
 }
 
-// failed marks an instance that refused the connection as down and
-// answers 502 in the API's error shape.
-func (b *Balancer) failed(w http.ResponseWriter, r *http.Request, err error) {
+// retrying is the balancer's transport: it sends each request to an
+// instance, marks an instance that failed down, and retries once on
+// another when the failure says the request was not processed.
+type retrying struct {
+	b  *Balancer
+	rt http.RoundTripper
+}
+
+func (t *retrying) RoundTrip(req *http.Request) (*http.Response, error) {
+	var body *unclosedBody
+	if req.Body != nil && req.Body != http.NoBody {
+		// The inner transport closes the body of a request it failed;
+		// a retry needs it open, and unread.
+		body = &unclosedBody{r: req.Body}
+		defer req.Body.Close()
+	}
+	first := t.b.pick(nil)
+	res, err := t.send(req, first, body)
+	if err == nil {
+		return res, nil
+	}
+	connect, timeout := failure(err)
+	if !connect && !timeout {
+		return nil, err
+	}
+	first.downUntil.Store(time.Now().Add(t.b.opts.FailTimeout).UnixNano())
+	if body != nil && body.read.Load() || timeout && !connect && !idempotent(req.Method) || req.Context().Err() != nil {
+		return nil, err
+	}
+	second := t.b.pick(first)
+	if second == nil {
+		return nil, err
+	}
+	res, err2 := t.send(req, second, body)
+	if err2 != nil {
+		if c, to := failure(err2); c || to {
+			second.downUntil.Store(time.Now().Add(t.b.opts.FailTimeout).UnixNano())
+		}
+		return nil, fmt.Errorf("%s: %w; retried on %s: %w", first.url.Host, err, second.url.Host, err2)
+	}
+	return res, nil
+}
+
+// send sends req to instance to.
+func (t *retrying) send(req *http.Request, to *backend, body *unclosedBody) (*http.Response, error) {
+	out := req.WithContext(req.Context())
+	u := *req.URL
+	u.Scheme, u.Host = to.url.Scheme, to.url.Host
+	out.URL, out.Host = &u, ""
+	if body != nil {
+		out.Body = body
+	}
+	return t.rt.RoundTrip(out)
+}
+
+// failure classifies a transport error: connect when no connection was
+// made (refused, or the connect timed out: nothing was sent), timeout
+// when the instance did not answer in time.
+func failure(err error) (connect, timeout bool) {
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
-		r.Context().Value(backendKey{}).(*backend).downUntil.Store(time.Now().Add(downFor).UnixNano())
+		return true, false
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return false, true
+	}
+	return false, false
+}
+
+// idempotent reports whether a request of this method may be sent twice
+// (RFC 9110 §9.2.2), as nginx decides for proxy_next_upstream.
+func idempotent(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+// unclosedBody is a request body the inner transport may read but not
+// close, and that says whether any of it was read.
+type unclosedBody struct {
+	r    io.Reader
+	read atomic.Bool
+}
+
+func (b *unclosedBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if n > 0 {
+		b.read.Store(true)
+	}
+	return n, err
+}
+
+func (*unclosedBody) Close() error { return nil }
+
+// failed answers a request no instance answered: 502 when the instances
+// could not be reached, 504 when they did not answer in time, in the
+// API's error shape.
+func (b *Balancer) failed(w http.ResponseWriter, r *http.Request, err error) {
+	status := http.StatusBadGateway
+	if _, timeout := failure(err); timeout {
+		status = http.StatusGatewayTimeout
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusBadGateway)
+	w.WriteHeader(status)
 	fmt.Fprint(w, `{"message":"no API instance answered"}`)
 }
 

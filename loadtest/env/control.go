@@ -18,12 +18,14 @@ import (
 // Endpoints is what a running environment offers, as `harness up` prints
 // it and writes it for other commands (seed, fault, checks) to find.
 type Endpoints struct {
-	Provider       string   `json:"provider"`
-	ID             string   `json:"id,omitempty"`
-	Description    string   `json:"description"`
-	Notes          []string `json:"notes,omitempty"`
-	Target         string   `json:"target"`
-	APIs           []string `json:"apis,omitempty"`
+	Provider    string   `json:"provider"`
+	ID          string   `json:"id,omitempty"`
+	Description string   `json:"description"`
+	Notes       []string `json:"notes,omitempty"`
+	Target      string   `json:"target"`
+	APIs        []string `json:"apis,omitempty"`
+	// Metrics are the APIs' Prometheus endpoints, in the order of APIs.
+	Metrics        []string `json:"metrics,omitempty"`
 	MongoURI       string   `json:"mongo_uri,omitempty"`
 	RedisURL       string   `json:"redis_url,omitempty"`
 	RedisReplicas  []string `json:"redis_replicas,omitempty"`
@@ -45,6 +47,7 @@ func (e *Env) Endpoints() Endpoints {
 	}
 	for _, a := range e.APIs {
 		ep.APIs = append(ep.APIs, a.URL())
+		ep.Metrics = append(ep.Metrics, a.MetricsURL())
 	}
 	for _, c := range e.Components() {
 		ep.Components = append(ep.Components, c.Name())

@@ -44,7 +44,7 @@ const (
 // defaults.
 type DockerOptions struct {
 	// MongoImage is the MongoDB image. When empty: $HARNESS_MONGO_IMAGE,
-	// else $LOCAL_IMAGE_MONGO (set by ../shared/container-engine/setup),
+	// else $LOCAL_IMAGE_MONGO (a locally built image the machine names),
 	// else DefaultMongoImage. An image that cannot form a replica set
 	// (FerretDB) runs as one node, and the Stores say so.
 	MongoImage string
@@ -153,9 +153,10 @@ func (p dockerProvider) Stores(ctx context.Context) (_ *Stores, err error) {
 	s := &Stores{
 		ID:          d.id,
 		Description: fmt.Sprintf("docker: %s + %s", m.description, r.description),
-		Notes:       append(m.notes, r.notes...),
-		MongoURI:    m.uri,
-		RedisURL:    r.url,
+		Notes: append(append(m.notes, r.notes...),
+			"docker: MongoDB without authentication (FerretDB 1.x has none but an experimental one; a mongo replica set would need a key file); Redis requires a password of this environment"),
+		MongoURI: m.uri,
+		RedisURL: r.url,
 		// Components in a fixed order: mongo, redis, sentinels.
 		Components:       append(m.components(), r.components()...),
 		RedisReplicaURLs: r.replicaURLs,
@@ -183,7 +184,7 @@ func DockerAvailable(ctx context.Context) error {
 		if h := os.Getenv("DOCKER_HOST"); h != "" {
 			where = "DOCKER_HOST=" + h
 		}
-		return fmt.Errorf("no container engine answers (%s): %w; start Docker, or on these machines run ../shared/container-engine/setup and `. /run/container-engine.env`, which sets DOCKER_HOST", where, err)
+		return fmt.Errorf("no container engine answers (%s): %w; start Docker or another Docker-compatible engine and point DOCKER_HOST at it", where, err)
 	}
 	return nil
 }

@@ -160,18 +160,19 @@ func TestDockerOptionsDefaults(t *testing.T) {
 }
 
 func TestDockerSentinelConfig(t *testing.T) {
-	conf := dockerSentinelConfig("taskready", "10.89.0.10", 3)
+	conf := dockerSentinelConfig("taskready", "10.89.0.10", 3, "s3cret")
 	for _, want := range []string{
 		"sentinel monitor taskready 10.89.0.10 6379 2\n",
 		"sentinel down-after-milliseconds taskready 1500\n",
 		"sentinel failover-timeout taskready 5000\n",
 		"port 26379\n",
+		"sentinel auth-pass taskready s3cret\n",
 	} {
 		if !strings.Contains(conf, want) {
 			t.Errorf("config lacks %q:\n%s", want, conf)
 		}
 	}
-	if conf := dockerSentinelConfig("taskready", "10.89.0.10", 1); !strings.Contains(conf, " 6379 1\n") {
+	if conf := dockerSentinelConfig("taskready", "10.89.0.10", 1, ""); !strings.Contains(conf, " 6379 1\n") || strings.Contains(conf, "auth-pass") {
 		t.Errorf("one sentinel needs a quorum of 1:\n%s", conf)
 	}
 }
@@ -277,7 +278,7 @@ func TestDockerNodeThatExitsIsNamedWithItsLastWords(t *testing.T) {
 	_, err = d.run(ctx, dockerSpec{
 		name: "redis-primary", image: dockerImage("", "HARNESS_REDIS_IMAGE", "LOCAL_IMAGE_REDIS", DefaultRedisImage),
 		cmd:  []string{"sh", "-c", "echo 'starting'; echo 'FATAL: bad config line 3' >&2; exit 3"},
-		port: dockerRedisPort, ping: dockerRedisPing,
+		port: dockerRedisPort, ping: dockerRedisPinger(""),
 	})
 	if err == nil || !strings.Contains(err.Error(), "redis-primary exited with code 3") || !strings.Contains(err.Error(), "FATAL: bad config line 3") {
 		t.Errorf("err = %v; want the component, its exit code and its last words", err)

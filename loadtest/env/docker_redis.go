@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,9 +34,12 @@ type dockerRedis struct {
 	replicaURLs    []string
 	sentinelAddrs  []string
 	sentinelMaster string
-	primary        *dockerNode
-	replicas       []*dockerNode
-	sentinels      []*dockerNode
+	// password is every server's requirepass and masterauth, and the
+	// Sentinels' auth-pass: one per environment.
+	password  string
+	primary   *dockerNode
+	replicas  []*dockerNode
+	sentinels []*dockerNode
 }
 
 func (r *dockerRedis) components() []Component {
@@ -53,25 +57,28 @@ func (r *dockerRedis) components() []Component {
 // has a live replication link), then the Sentinels (waiting until each
 // sees the replicas and enough peers for a failover).
 func (d *dockerEnv) startRedis(ctx context.Context, o DockerOptions) (*dockerRedis, error) {
-	r := &dockerRedis{}
+	// A password of this environment's own, as a deployment's Redis has:
+	// every server requires it, replicas use it to follow the primary and
+	// the Sentinels to watch them.
+	r := &dockerRedis{password: newSecret()}
 	var err error
-	if r.primary, err = d.run(ctx, dockerRedisSpec("redis-primary", o.RedisImage)); err != nil {
+	if r.primary, err = d.run(ctx, dockerRedisSpec("redis-primary", o.RedisImage, r.password)); err != nil {
 		return nil, err
 	}
-	r.url = "redis://" + r.primary.hostAddr()
+	r.url = dockerRedisURL(r.primary.hostAddr(), r.password)
 
 	replicaOf := []string{"--replicaof", r.primary.ip.String(), strconv.Itoa(dockerRedisPort)}
 	if r.replicas, err = d.runAll(ctx, o.RedisReplicas, func(i int) dockerSpec {
-		return dockerRedisSpec("redis-replica-"+strconv.Itoa(i+1), o.RedisImage, replicaOf...)
+		return dockerRedisSpec("redis-replica-"+strconv.Itoa(i+1), o.RedisImage, r.password, replicaOf...)
 	}); err != nil {
 		return nil, err
 	}
 	start := time.Now()
 	for _, n := range r.replicas {
-		if err := dockerRedisLinkUp(ctx, n); err != nil {
+		if err := dockerRedisLinkUp(ctx, n, r.password); err != nil {
 			return nil, err
 		}
-		r.replicaURLs = append(r.replicaURLs, "redis://"+n.hostAddr())
+		r.replicaURLs = append(r.replicaURLs, dockerRedisURL(n.hostAddr(), r.password))
 	}
 	if len(r.replicas) > 0 {
 		d.timing("redis replication", time.Since(start))
@@ -95,7 +102,7 @@ func (d *dockerEnv) startRedis(ctx context.Context, o DockerOptions) (*dockerRed
 	if !dockerRoutable(ctx, r.primary.netAddr()) {
 		return nil, fmt.Errorf("redis sentinels: this host cannot reach the containers' network (%s), so Sentinel would hand clients addresses they cannot dial; run without sentinels, or on an engine that routes its bridge networks (Docker Engine or rootful Podman on Linux)", r.primary.netAddr())
 	}
-	conf := dockerSentinelConfig(DockerSentinelMaster, r.primary.ip.String(), o.RedisSentinels)
+	conf := dockerSentinelConfig(DockerSentinelMaster, r.primary.ip.String(), o.RedisSentinels, r.password)
 	if r.sentinels, err = d.runAll(ctx, o.RedisSentinels, func(i int) dockerSpec {
 		return dockerSentinelSpec("sentinel-"+strconv.Itoa(i+1), o.RedisImage, conf)
 	}); err != nil {
@@ -129,20 +136,32 @@ func (d *dockerEnv) runAll(ctx context.Context, count int, spec func(i int) dock
 	return nodes, nil
 }
 
-// dockerRedisSpec runs redis-server without persistence; args are added
+// dockerRedisSpec runs redis-server without persistence, requiring
+// password from clients and using it towards its primary; args are added
 // to its command line. Any node may become the primary, and a primary
 // would otherwise wait 5 s before it streams a new replica its data.
-func dockerRedisSpec(name, image string, args ...string) dockerSpec {
+// The password is on the command line: only the engine's users see it,
+// and they can read a container's files as well.
+func dockerRedisSpec(name, image, password string, args ...string) dockerSpec {
 	cmd := []string{"redis-server", "--port", strconv.Itoa(dockerRedisPort),
 		"--bind", "0.0.0.0", "--protected-mode", "no", "--save", "", "--appendonly", "no",
-		"--repl-diskless-sync-delay", "0"}
-	return dockerSpec{name: name, image: image, cmd: append(cmd, args...), port: dockerRedisPort, ping: dockerRedisPing}
+		"--repl-diskless-sync-delay", "0", "--requirepass", password, "--masterauth", password}
+	return dockerSpec{name: name, image: image, cmd: append(cmd, args...), port: dockerRedisPort, ping: dockerRedisPinger(password)}
+}
+
+// dockerRedisURL is the URL of the server at addr with its password.
+func dockerRedisURL(addr, password string) string {
+	u := url.URL{Scheme: "redis", Host: addr}
+	if password != "" {
+		u.User = url.UserPassword("", password)
+	}
+	return u.String()
 }
 
 // dockerSentinelSpec runs redis-sentinel on a copy of conf it may rewrite.
 func dockerSentinelSpec(name, image, conf string) dockerSpec {
 	return dockerSpec{
-		name: name, image: image, port: dockerSentinelPort, ping: dockerRedisPing,
+		name: name, image: image, port: dockerSentinelPort, ping: dockerRedisPinger(""),
 		cmd: []string{"redis-sentinel", dockerSentinelConf},
 		files: []testcontainers.ContainerFile{{
 			Reader: strings.NewReader(conf), ContainerFilePath: dockerSentinelConf, FileMode: 0o666,
@@ -151,11 +170,15 @@ func dockerSentinelSpec(name, image, conf string) dockerSpec {
 }
 
 // dockerSentinelConfig is the configuration of every Sentinel: it
-// monitors the primary at ip, decides it is down after 1.5 s, and needs
-// a majority of the sentinels to agree.
-func dockerSentinelConfig(master, ip string, sentinels int) string {
+// monitors the primary at ip with password, decides it is down after
+// 1.5 s, and needs a majority of the sentinels to agree.
+//
+// The Sentinels themselves require no password: the API's failover
+// client (REDIS_SENTINELS) has no setting for a Sentinel password, and
+// a Sentinel only tells where the primary is.
+func dockerSentinelConfig(master, ip string, sentinels int, password string) string {
 	quorum := sentinels/2 + 1
-	return fmt.Sprintf(`port %d
+	conf := fmt.Sprintf(`port %d
 bind 0.0.0.0
 protected-mode no
 dir /tmp
@@ -164,43 +187,63 @@ sentinel down-after-milliseconds %[2]s 1500
 sentinel failover-timeout %[2]s 5000
 sentinel parallel-syncs %[2]s 1
 `, dockerSentinelPort, master, ip, dockerRedisPort, quorum)
+	if password != "" {
+		conf += fmt.Sprintf("sentinel auth-pass %s %s\n", master, password)
+	}
+	return conf
 }
 
 // dockerRedisClient connects to one server (or Sentinel) for a probe.
-func dockerRedisClient(addr string) *redis.Client {
-	return redis.NewClient(dockerRedisOptions(addr))
+func dockerRedisClient(addr, password string) *redis.Client {
+	return redis.NewClient(dockerRedisOptions(addr, password))
 }
 
-func dockerRedisOptions(addr string) *redis.Options {
+func dockerRedisOptions(addr, password string) *redis.Options {
 	return &redis.Options{
-		Addr: addr, Protocol: 2, DisableIdentity: true, MaxRetries: -1, PoolSize: 1,
+		Addr: addr, Password: password, Protocol: 2, DisableIdentity: true, MaxRetries: -1, PoolSize: 1,
 		DialTimeout: dockerTryTimeout, ReadTimeout: dockerTryTimeout, WriteTimeout: dockerTryTimeout,
 	}
 }
 
-// dockerRedisPing succeeds when the server (or Sentinel) at addr answers
-// PING. It speaks RESP itself: a go-redis client would log every refused
-// dial while a server starts.
-func dockerRedisPing(ctx context.Context, addr string) error {
-	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return err
+// dockerRedisPinger returns a ping that succeeds when the server (or
+// Sentinel) at addr answers PING, after AUTH when password is set. It
+// speaks RESP itself: a go-redis client would log every refused dial
+// while a server starts.
+func dockerRedisPinger(password string) func(ctx context.Context, addr string) error {
+	return func(ctx context.Context, addr string) error {
+		conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		if dl, ok := ctx.Deadline(); ok {
+			_ = conn.SetDeadline(dl)
+		}
+		br := bufio.NewReader(conn)
+		if password != "" {
+			if _, err := conn.Write([]byte("AUTH \"" + password + "\"\r\n")); err != nil {
+				return err
+			}
+			line, err := br.ReadString('\n')
+			if err != nil {
+				return err
+			}
+			if line = strings.TrimSpace(line); line != "+OK" {
+				return fmt.Errorf("AUTH answered %q", line)
+			}
+		}
+		if _, err := conn.Write([]byte("PING\r\n")); err != nil {
+			return err
+		}
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return err
+		}
+		if line = strings.TrimSpace(line); line != "+PONG" {
+			return fmt.Errorf("PING answered %q", line)
+		}
+		return nil
 	}
-	defer conn.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	}
-	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
-		return err
-	}
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	if err != nil {
-		return err
-	}
-	if line = strings.TrimSpace(line); line != "+PONG" {
-		return fmt.Errorf("PING answered %q", line)
-	}
-	return nil
 }
 
 // dockerPoll calls try until it reports done, an error ends it, or
@@ -226,8 +269,8 @@ func dockerPoll(ctx context.Context, try func(ctx context.Context) (done bool, s
 
 // dockerRedisLinkUp waits until the replica n reports its link to the
 // primary up.
-func dockerRedisLinkUp(ctx context.Context, n *dockerNode) error {
-	c := dockerRedisClient(n.hostAddr())
+func dockerRedisLinkUp(ctx context.Context, n *dockerNode, password string) error {
+	c := dockerRedisClient(n.hostAddr(), password)
 	defer c.Close()
 	state, err := dockerPoll(ctx, func(ctx context.Context) (bool, string, error) {
 		info, err := c.Info(ctx, "replication").Result()
@@ -246,7 +289,7 @@ func dockerRedisLinkUp(ctx context.Context, n *dockerNode) error {
 // dockerSentinelSettled waits until the Sentinel n sees the primary with
 // its replicas, and enough Sentinels to authorize a failover.
 func dockerSentinelSettled(ctx context.Context, n *dockerNode, replicas, sentinels int) error {
-	c := redis.NewSentinelClient(dockerRedisOptions(n.hostAddr()))
+	c := redis.NewSentinelClient(dockerRedisOptions(n.hostAddr(), ""))
 	defer c.Close()
 	state, err := dockerPoll(ctx, func(ctx context.Context) (bool, string, error) {
 		reps, err := c.Replicas(ctx, DockerSentinelMaster).Result()

@@ -4,9 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -171,6 +176,23 @@ func TestDockerRedisReplicaReadsPrimaryWrites(t *testing.T) {
 	primary, replica := redisClient(t, s.RedisURL), redisClient(t, s.RedisReplicaURLs[0])
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	// Like a deployment's, every server of the environment wants the
+	// password its URLs carry.
+	for _, u := range []string{s.RedisURL, s.RedisReplicaURLs[0]} {
+		opt, err := redis.ParseURL(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if opt.Password == "" {
+			t.Fatalf("%s carries no password", u)
+		}
+		anon := redis.NewClient(&redis.Options{Addr: opt.Addr, MaxRetries: -1})
+		err = anon.Ping(ctx).Err()
+		_ = anon.Close()
+		if err == nil || !strings.Contains(err.Error(), "NOAUTH") {
+			t.Errorf("PING without the password to %s = %v; want NOAUTH", opt.Addr, err)
+		}
+	}
 	if err := primary.Set(ctx, "harness:k", "v1", 0).Err(); err != nil {
 		t.Fatalf("SET on the primary: %v", err)
 	}
@@ -205,8 +227,15 @@ func TestDockerSentinelsFailOverAKilledPrimary(t *testing.T) {
 	if want := []string{"redis-primary", "redis-replica-1", "sentinel-1", "sentinel-2", "sentinel-3"}; !containsAll(componentNames(s), want) {
 		t.Fatalf("components = %v; want %v among them", componentNames(s), want)
 	}
+	primaryOpts, err := redis.ParseURL(s.RedisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if primaryOpts.Password == "" {
+		t.Fatalf("RedisURL %s carries no password", s.RedisURL)
+	}
 	fc := redis.NewFailoverClient(&redis.FailoverOptions{
-		MasterName: s.SentinelMaster, SentinelAddrs: s.SentinelAddrs,
+		MasterName: s.SentinelMaster, SentinelAddrs: s.SentinelAddrs, Password: primaryOpts.Password,
 		DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second,
 	})
 	t.Cleanup(func() { _ = fc.Close() })
@@ -410,4 +439,125 @@ func containsAll(have, want []string) bool {
 		}
 	}
 	return true
+}
+
+// TestDockerAPIsFollowARedisFailover: with Sentinels, the API instances
+// are given REDIS_SENTINELS and find the primary through them. After the
+// primary is killed, and again after it comes back as a replica of the
+// new one, both instances count one shared rate limit in Redis: their
+// writes reach the new primary (a READONLY replica, or a dead one, would
+// leave each instance counting alone).
+func TestDockerAPIsFollowARedisFailover(t *testing.T) {
+	needDocker(t)
+	label := testLabel + "=" + randomID()
+	key, value, _ := strings.Cut(label, "=")
+	t.Cleanup(func() { assertNoLeftovers(t, label) })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	e, err := env.Up(ctx, env.NewDocker(env.DockerOptions{
+		MongoReplicas: 1, RedisSentinels: 3, Labels: map[string]string{key: value},
+	}), env.Options{
+		APIBinary: buildAPI(t), Instances: 2,
+		APIEnv: []string{"BCRYPT_COST=4", "RATE_LIMIT_API=100000/1h", "RATE_LIMIT_AUTH=100000/1h"},
+	})
+	if err != nil {
+		t.Fatalf("Up: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := e.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	if _, ok := e.Links["redis"]; ok {
+		t.Error("a fault link to the first primary exists; the APIs reach Redis through the Sentinels")
+	}
+
+	token := registerToken(t, e.APIs[0].URL())
+	// shared makes requests alternately on each instance and reports
+	// whether the API limit's remaining budget fell by one each time: one
+	// counter in Redis, seen by both.
+	shared := func(ctx context.Context) error {
+		last := -1
+		for i := range 6 {
+			remaining, err := apiRemaining(ctx, e.APIs[i%2].URL(), token)
+			if err != nil {
+				return err
+			}
+			if last >= 0 && remaining != last-1 {
+				return fmt.Errorf("request %d on %s: RateLimit-Remaining %d after %d: not one shared counter", i, e.APIs[i%2].Name(), remaining, last)
+			}
+			last = remaining
+		}
+		return nil
+	}
+	eventually(t, 30*time.Second, "one shared rate limit before the failover", shared)
+
+	primary, err := e.Component("redis-primary")
+	if err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	if err := primary.Kill(ctx); err != nil {
+		t.Fatalf("Kill: %v", err)
+	}
+	eventually(t, 60*time.Second, "one shared rate limit after the primary was killed", shared)
+	t.Logf("shared counting resumed %s after the kill", time.Since(killed).Round(time.Millisecond))
+
+	if err := primary.Start(ctx); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	old := redisClient(t, e.Stores.RedisURL)
+	eventually(t, 30*time.Second, "the old primary rejoins as a replica", func(ctx context.Context) error {
+		info, err := old.Info(ctx, "replication").Result()
+		if err == nil && !strings.Contains(info, "role:slave") {
+			err = errors.New("not a replica yet")
+		}
+		return err
+	})
+	// The old primary's address is what REDIS_URL names; the APIs must
+	// not write there now.
+	for range 3 {
+		cctx, ccancel := context.WithTimeout(ctx, 20*time.Second)
+		err := shared(cctx)
+		ccancel()
+		if err != nil {
+			t.Fatalf("with the old primary back as a replica: %v", err)
+		}
+	}
+}
+
+// registerToken registers a fresh user on base and returns its token.
+func registerToken(t *testing.T, base string) string {
+	t.Helper()
+	body := fmt.Sprintf(`{"name":"F","email":"failover-%s@example.com","password":"secret123"}`, randomID())
+	res, err := http.Post(base+"/api/auth/register", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var a struct{ Token string }
+	if err := json.NewDecoder(res.Body).Decode(&a); err != nil || res.StatusCode != http.StatusCreated || a.Token == "" {
+		t.Fatalf("register = %d, %v, token %q", res.StatusCode, err, a.Token)
+	}
+	return a.Token
+}
+
+// apiRemaining lists the user's tasks on base and returns the API limit's
+// RateLimit-Remaining.
+func apiRemaining(ctx context.Context, base, token string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/tasks", nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	_, _ = io.Copy(io.Discard, res.Body)
+	if res.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("GET /api/tasks on %s = %d", base, res.StatusCode)
+	}
+	return strconv.Atoi(res.Header.Get("RateLimit-Remaining"))
 }

@@ -2,6 +2,8 @@ package env
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"os"
@@ -49,8 +51,10 @@ func (p embeddedProvider) Stores(ctx context.Context) (_ *Stores, err error) {
 	closers.push(m.Close)
 	s.Timings = append(s.Timings, Timing{"mongo-0 (FerretDB)", time.Since(start)})
 
+	// A password of this environment's own, as a deployment's Redis has:
+	// the APIs and the checks get it in RedisURL, anyone else is refused.
 	start = time.Now()
-	r, err := embedded.StartRedis(ctx, embedded.RedisLogger(quiet))
+	r, err := embedded.StartRedis(ctx, embedded.RedisLogger(quiet), embedded.RedisPassword(newSecret()))
 	if err != nil {
 		return nil, fmt.Errorf("start embedded redis: %w", err)
 	}
@@ -59,13 +63,25 @@ func (p embeddedProvider) Stores(ctx context.Context) (_ *Stores, err error) {
 
 	s.MongoURI, s.RedisURL = m.URI(), r.URL()
 	s.Description = "embedded: FerretDB (SQLite) in process + " + r.Kind().String()
-	s.Notes = []string{"embedded: one MongoDB-wire node (FerretDB, no replica set) and one Redis, no replicas"}
+	s.Notes = []string{
+		"embedded: one MongoDB-wire node (FerretDB, no replica set) and one Redis, no replicas",
+		"embedded: MongoDB without authentication (FerretDB 1.x in process cannot require it); Redis requires a password of this environment",
+	}
 	s.Components = []Component{
 		storeComponent{name: "mongo-0", stop: m.Stop, start: m.Start},
 		storeComponent{name: "redis-primary", stop: r.Stop, start: r.Start},
 	}
 	s.Close = closers.close
 	return s, nil
+}
+
+// newSecret returns a random password for a store of one environment:
+// 128 bits from crypto/rand, hex so that it needs no escaping in a URL or
+// a configuration file.
+func newSecret() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return hex.EncodeToString(b)
 }
 
 // storeComponent is an embedded server seen as a Component. In-process

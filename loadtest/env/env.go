@@ -72,11 +72,23 @@ func Up(ctx context.Context, p Provider, o Options) (_ *Env, err error) {
 	if err != nil {
 		return nil, err
 	}
-	redisURL, err := e.link("redis", e.Stores.RedisURL)
-	if err != nil {
-		return nil, err
+	vars := []string{"MONGODB_URI=" + mongoURI}
+	if len(e.Stores.SentinelAddrs) > 0 {
+		// The APIs ask the Sentinels for the primary and follow a
+		// failover, as a deployment with Sentinels does; REDIS_URL then
+		// carries only the password (its host is ignored). No fault proxy:
+		// the Sentinels name the servers, so a link to the first primary
+		// would carry nothing after a failover.
+		vars = append(vars, "REDIS_SENTINELS="+strings.Join(e.Stores.SentinelAddrs, ","),
+			"REDIS_SENTINEL_MASTER="+e.Stores.SentinelMaster, "REDIS_URL="+e.Stores.RedisURL)
+	} else {
+		redisURL, err := e.link("redis", e.Stores.RedisURL)
+		if err != nil {
+			return nil, err
+		}
+		vars = append(vars, "REDIS_URL="+redisURL)
 	}
-	vars := append([]string{"MONGODB_URI=" + mongoURI, "REDIS_URL=" + redisURL}, o.APIEnv...)
+	vars = append(vars, o.APIEnv...)
 	urls := make([]string, 0, o.Instances)
 	for i := 1; i <= o.Instances; i++ {
 		start := time.Now()

@@ -42,7 +42,7 @@ func startTaskAPI(t *testing.T) string {
 	}
 	cmd := exec.Command(bin)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "PORT=" + strconv.Itoa(port),
-		"DATA_DIR=" + filepath.Join(dir, "data"), "BCRYPT_COST=4", "RATE_LIMIT_AUTH=1000/1m"}
+		"DATA_DIR=" + filepath.Join(dir, "data"), "BCRYPT_COST=4", "RATE_LIMIT_AUTH=1000/1m", "METRICS_ADDR=127.0.0.1:0"}
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -39,6 +39,13 @@ const (
 	// most deployments, monitor the primary under.
 	DefaultSentinelMaster = "mymaster"
 
+	// DefaultMetricsAddr is where /metrics is served unless METRICS_ADDR
+	// says otherwise: loopback, the OpenTelemetry Prometheus exporter's
+	// port. A Prometheus in another container or pod needs 0.0.0.0:9464.
+	DefaultMetricsAddr = "127.0.0.1:9464"
+	// MetricsOff, as METRICS_ADDR, serves no /metrics at all.
+	MetricsOff = "off"
+
 	// DevelopmentSecret signs tokens when JWT_SECRET is unset outside
 	// production. It is public, so production refuses it.
 	DevelopmentSecret = "development-only-secret-do-not-use-in-production"
@@ -95,6 +102,11 @@ type Config struct {
 	// sheds the rest with 503 + Retry-After. 0 sizes it to the machine.
 	StoreConcurrency int // STORE_CONCURRENCY: requests calling the stores at once (0: 8 per CPU)
 	HashConcurrency  int // HASH_CONCURRENCY: bcrypt hashes and comparisons at once (0: one per CPU)
+
+	// MetricsAddr (METRICS_ADDR, host:port) is the listener of /metrics,
+	// apart from the API's port so that the series (and the Go version)
+	// are not public; "" when METRICS_ADDR is "off".
+	MetricsAddr string
 }
 
 // Production reports whether the strict production rules apply.
@@ -130,6 +142,8 @@ func Load(getenv func(string) string) (Config, error) {
 
 		StoreConcurrency: p.int("STORE_CONCURRENCY", 0, 0, 100000),
 		HashConcurrency:  p.int("HASH_CONCURRENCY", 0, 0, 10000),
+
+		MetricsAddr: p.metricsAddr("METRICS_ADDR"),
 	}
 	c.validate(&p)
 	if len(p.errs) > 0 {

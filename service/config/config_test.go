@@ -516,3 +516,46 @@ func TestParseSize(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadMetricsAddr(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		value string // METRICS_ADDR; "" leaves it unset
+		want  string
+		bad   bool
+	}{
+		{name: "unset", want: config.DefaultMetricsAddr},
+		{name: "loopback port", value: "127.0.0.1:19464", want: "127.0.0.1:19464"},
+		{name: "every interface, for a Prometheus in another container", value: "0.0.0.0:9464", want: "0.0.0.0:9464"},
+		{name: "empty host", value: ":9464", want: ":9464"},
+		{name: "IPv6", value: "[::1]:9464", want: "[::1]:9464"},
+		{name: "off", value: "off", want: ""},
+		{name: "OFF", value: " OFF ", want: ""},
+		{name: "no port", value: "127.0.0.1", bad: true},
+		{name: "port not a number", value: "127.0.0.1:metrics", bad: true},
+		{name: "port too high", value: "127.0.0.1:65536", bad: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			vars := map[string]string{}
+			if tt.value != "" {
+				vars["METRICS_ADDR"] = tt.value
+			}
+			c, err := config.Load(env(vars))
+			if tt.bad {
+				if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "METRICS_ADDR") {
+					t.Fatalf("Load(METRICS_ADDR=%q) = %v; want an invalid-configuration error naming METRICS_ADDR", tt.value, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Load(METRICS_ADDR=%q): %v", tt.value, err)
+			}
+			if c.MetricsAddr != tt.want {
+				t.Errorf("MetricsAddr = %q; want %q", c.MetricsAddr, tt.want)
+			}
+		})
+	}
+}

@@ -154,6 +154,21 @@ func (p *parser) hostPorts(name string) []string {
 	return list
 }
 
+// metricsAddr reads the metrics listener's address: unset or empty takes
+// DefaultMetricsAddr, "off" disables it (""), anything else must be
+// host:port with a numeric port (an empty host listens everywhere).
+func (p *parser) metricsAddr(name string) string {
+	v := p.str(name, DefaultMetricsAddr)
+	if strings.EqualFold(v, MetricsOff) {
+		return ""
+	}
+	_, port, err := net.SplitHostPort(v)
+	if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
+		p.fail(name, v, "must be host:port (for example 127.0.0.1:9464, or 0.0.0.0:9464 for a Prometheus in another container) or off")
+	}
+	return v
+}
+
 func (p *parser) rate(name, def string) Rate {
 	v := p.str(name, def)
 	r, err := ParseRate(v)

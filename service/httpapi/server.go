@@ -6,12 +6,10 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v3"
-	"github.com/gofiber/fiber/v3/middleware/adaptor"
 	"github.com/gofiber/fiber/v3/middleware/compress"
 	"github.com/gofiber/fiber/v3/middleware/cors"
 	"github.com/gofiber/fiber/v3/middleware/recover"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/taskready/taskready/service/admission"
 	"github.com/taskready/taskready/service/auth"
@@ -54,8 +52,11 @@ type Deps struct {
 	Health    *health.Checker
 	Admission Admission
 	Metrics   *metrics.HTTP
-	Gatherer  prometheus.Gatherer
-	Logger    *slog.Logger
+	// Gatherer holds every series. The app does not serve it: /metrics
+	// is on its own listener (service/server, METRICS_ADDR), so the
+	// public port answers it 404 like any unknown route.
+	Gatherer prometheus.Gatherer
+	Logger   *slog.Logger
 }
 
 // Admission bounds the work admitted at once; a nil limiter admits
@@ -135,7 +136,6 @@ func New(deps Deps, opts Options) *fiber.App {
 		return c.JSON(fiber.Map{"status": health.Pass})
 	})
 	app.Get("/readyz", s.ready)
-	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(deps.Gatherer, promhttp.HandlerOpts{})))
 	app.Get("/api/openapi.json", openAPI)
 
 	authGroup := app.Group("/api/auth", noStore)

@@ -105,6 +105,8 @@ func newEnv(tb testing.TB) *env {
 type instance struct {
 	*server.Server
 	base string
+	// metrics is the base URL of the instance's metrics listener.
+	metrics string
 }
 
 // start runs an API instance on a loopback port with test-friendly
@@ -156,15 +158,21 @@ func (e *env) startLogged(tb testing.TB, log *slog.Logger, vars ...string) *inst
 	if err != nil {
 		tb.Fatal(err)
 	}
-	done := make(chan struct{})
+	mln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	done, metricsDone := make(chan struct{}), make(chan struct{})
 	go func() { defer close(done); _ = srv.Serve(ln) }()
+	go func() { defer close(metricsDone); _ = srv.ServeMetrics(mln) }()
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 		<-done
+		<-metricsDone
 	})
-	return &instance{Server: srv, base: "http://" + ln.Addr().String()}
+	return &instance{Server: srv, base: "http://" + ln.Addr().String(), metrics: "http://" + mln.Addr().String()}
 }
 
 // client talks to an instance the way the React client does.

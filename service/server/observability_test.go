@@ -28,7 +28,7 @@ func TestMetricsExposition(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		c.do("GET", "/scanner/probe/"+strings.Repeat("x", i), nil) // must not grow label sets
 	}
-	text := metricsText(t, c)
+	text := metricsText(t, in)
 
 	for _, want := range []string{
 		`taskapi_http_requests_total{method="POST",route="/api/auth/register",status_class="2xx"} 1`,
@@ -36,7 +36,7 @@ func TestMetricsExposition(t *testing.T) {
 		`taskapi_http_requests_total{method="GET",route="/api/tasks/:id",status_class="4xx"} 1`,
 		`taskapi_http_requests_total{method="GET",route="unmatched",status_class="4xx"} 5`,
 		`taskapi_http_request_duration_seconds_bucket{method="GET",route="/api/tasks/:id",status_class="2xx",le="+Inf"} 1`,
-		`taskapi_http_requests_in_flight 1`,
+		`taskapi_http_requests_in_flight 0`, // the scrape is not an API request
 		`taskapi_ratelimit_rejections_total{limiter="api"} 1`,
 		`taskapi_cache_requests_total{cache="profile",result="miss"} 1`,
 		`taskapi_cache_requests_total{cache="profile",result="hit"}`,
@@ -58,6 +58,12 @@ func TestMetricsExposition(t *testing.T) {
 	}
 	if strings.Contains(text, "scanner") || strings.Contains(text, "0123456789abcdef") {
 		t.Error("/metrics has a raw path in a label")
+	}
+	// The public port does not serve the series: 404 in the API's error
+	// shape, like any unknown route.
+	res := c.do("GET", "/metrics", nil).expect(t, 404, "")
+	if bytes.Contains(res.raw, []byte("go_goroutines")) || !strings.HasPrefix(res.header.Get("Content-Type"), "application/json") {
+		t.Errorf("GET /metrics on the API port = %s %q; want a JSON 404", res.header.Get("Content-Type"), res.raw)
 	}
 }
 

@@ -12,12 +12,16 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v3"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	mongodrv "go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
 
@@ -47,6 +51,13 @@ type Server struct {
 	redis    *redis.Client
 	profiles *cache.Profiles
 	closers  []func() error // run in reverse order by Close
+
+	// gatherer holds every series; metricsSrv serves them on the metrics
+	// listener (ServeMetrics), nil until then.
+	gatherer    prometheus.Gatherer
+	metricsMu   sync.Mutex
+	metricsSrv  *http.Server
+	metricsDown bool // Shutdown has run: a late ServeMetrics serves nothing
 }
 
 // Open connects to the configured stores, starting embedded ones for
@@ -118,6 +129,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, 
 		return nil, err
 	}
 
+	s.gatherer = reg
 	s.app = httpapi.New(httpapi.Deps{
 		Users:     users,
 		Tasks:     mongo.NewTasks(db, guard),
@@ -273,10 +285,43 @@ func (s *Server) Serve(ln net.Listener) error {
 	return s.app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true})
 }
 
+// MetricsHandler serves the Prometheus text of every series. It is not
+// on the app: /metrics belongs on its own listener (METRICS_ADDR), which
+// the public port does not reach.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{})
+}
+
+// ServeMetrics serves GET /metrics (and nothing else: 404) on ln until
+// Shutdown.
+func (s *Server) ServeMetrics(ln net.Listener) error {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.MetricsHandler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	s.metricsMu.Lock()
+	if s.metricsDown {
+		s.metricsMu.Unlock()
+		return ln.Close()
+	}
+	s.metricsSrv = srv
+	s.metricsMu.Unlock()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("metrics listener: %w", err)
+	}
+	return nil
+}
+
 // Shutdown stops accepting connections, lets in-flight requests finish
-// until ctx ends, then closes the stores.
+// until ctx ends, stops the metrics listener, then closes the stores.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.app.ShutdownWithContext(ctx)
+	s.metricsMu.Lock()
+	msrv := s.metricsSrv
+	s.metricsDown = true
+	s.metricsMu.Unlock()
+	if msrv != nil {
+		err = errors.Join(err, msrv.Shutdown(ctx))
+	}
 	return errors.Join(err, s.Close())
 }
 

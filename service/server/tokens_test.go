@@ -75,7 +75,7 @@ func TestLogoutRevokesTheTokenOnEveryInstance(t *testing.T) {
 			fresh.do("GET", "/api/auth/profile", nil).expect(t, 200, "")
 		})
 	}
-	if m := metricsText(t, one.client(t)); !strings.Contains(m, "taskapi_denylist_revocations_total 2") {
+	if m := metricsText(t, one); !strings.Contains(m, "taskapi_denylist_revocations_total 2") {
 		t.Error("/metrics does not count the two revocations")
 	}
 }
@@ -133,7 +133,7 @@ func TestLogoutWhileRedisIsDown(t *testing.T) {
 	// The documented limit: another instance cannot know until Redis is
 	// back.
 	other.do("GET", "/api/auth/profile", nil).expect(t, 200, "")
-	if m := metricsText(t, other); !strings.Contains(m, `taskapi_denylist_fallback_total{op="check"}`) ||
+	if m := metricsText(t, two); !strings.Contains(m, `taskapi_denylist_fallback_total{op="check"}`) ||
 		strings.Contains(m, `taskapi_denylist_fallback_total{op="check"} 0`) {
 		t.Error("/metrics of the other instance does not count its local-only checks")
 	}

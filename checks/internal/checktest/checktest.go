@@ -117,6 +117,11 @@ func Mongo(t *testing.T, e *env.Env) *mongo.Client {
 func Target(t *testing.T, e *env.Env, prefix string) *check.Target {
 	t.Helper()
 	target := &check.Target{BaseURL: e.Target, Mongo: Mongo(t, e), Database: "taskmanager", Prefix: prefix}
+	if len(e.APIs) > 0 {
+		// The first instance's, as the checks pick the first of
+		// Environment's APITargets.
+		target.MetricsURL = e.APIs[0].MetricsURL()
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
