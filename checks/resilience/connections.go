@@ -73,7 +73,11 @@ func runConnectionFlood(ctx context.Context, t *check.Target) check.Result {
 	health := probe.Request{Method: http.MethodGet, Path: "/api/health"}
 	// A client of its own: fresh connections, not one of the flood's, and
 	// a timeout above the bound so that a slow answer is measured.
+	// Each probe on a fresh connection, as a new user arrives: a server
+	// that serves the connections it has but accepts no more has stopped
+	// answering all the same.
 	client := probeClient(t, 2*floodBound)
+	client.Transport.(*http.Transport).DisableKeepAlives = true
 	pt := *t
 	pt.Client = client
 	if x := probe.Send(ctx, &pt, health); x.Status != http.StatusOK {
