@@ -90,7 +90,9 @@ func answer(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func msg(w http.ResponseWriter, status int, m string) { answer(w, status, map[string]string{"message": m}) }
+func msg(w http.ResponseWriter, status int, m string) {
+	answer(w, status, map[string]string{"message": m})
+}
 
 func (a *fakeAPI) shed(w http.ResponseWriter) {
 	switch {
