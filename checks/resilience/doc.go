@@ -28,9 +28,12 @@
 //
 // # Data and budgets
 //
-// resilience.concurrent-signup registers twenty users (ten distinct, ten
-// racing for one email) and resilience.overload and resilience.logout-revokes
-// one each, all with fixture.Email addresses that carry the run's prefix:
+// resilience.concurrent-signup sends twenty registrations (ten distinct
+// emails, ten racing for one) and creates eleven users when the API is
+// right; resilience.overload, logout-revokes, mongo-fail-fast and
+// redis-failover register one user each, of their own, because they spend
+// its budget, end its session or need it across a fault. All have
+// fixture.Email addresses that carry the run's prefix:
 // the API cannot delete users, so fixture.Cleanup removes them after the
 // run, as for every other check. The auth budget of a deployment with the
 // API's defaults (5 per 15 minutes per client) does not cover that: a
