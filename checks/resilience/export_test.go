@@ -6,8 +6,8 @@ import "time"
 // tests, whose fakes answer in milliseconds, and restores them with the
 // returned function: the real bounds fit a deployment, not a unit test.
 func Scale() (restore func()) {
-	savedBound := floodBound
-	floodBound = 200 * time.Millisecond
+	savedBound, savedFault := floodBound, faultDeadline
+	floodBound, faultDeadline = 200*time.Millisecond, 3*time.Second
 	saved := []any{MaxIdleConns, MaxSlowConns, floodProbes, floodRecovery, slowEvery,
 		calibrateFor, burstFor, MaxBurstRequests, recoverWithin, overloadTimeout,
 		storeDeadline, storePoll, failoverRound, readinessGrace}
@@ -15,7 +15,7 @@ func Scale() (restore func()) {
 	calibrateFor, burstFor, MaxBurstRequests, recoverWithin, overloadTimeout = 500*time.Millisecond, time.Second, 3000, time.Second, 2*time.Second
 	storeDeadline, storePoll, failoverRound, readinessGrace = 3*time.Second, 50*time.Millisecond, 100*time.Millisecond, 300*time.Millisecond
 	return func() {
-		floodBound = savedBound
+		floodBound, faultDeadline = savedBound, savedFault
 		MaxIdleConns, MaxSlowConns, floodProbes = saved[0].(int), saved[1].(int), saved[2].(int)
 		floodRecovery, slowEvery = saved[3].(time.Duration), saved[4].(time.Duration)
 		calibrateFor, burstFor, MaxBurstRequests = saved[5].(time.Duration), saved[6].(time.Duration), saved[7].(int)

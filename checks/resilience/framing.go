@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -184,7 +185,7 @@ var smuggling = check.Func{
 			case open:
 				observed = fmt.Sprintf("%s, then the connection stayed open", probe.StatusLine(answers[0].status))
 				fails = append(fails, p.what+": "+observed+" (RFC 9112 §6.1: the server MUST close it)")
-			case !contains(p.accepted, answers[0].status):
+			case !slices.Contains(p.accepted, answers[0].status):
 				observed = fmt.Sprintf("%s, then closed", probe.StatusLine(answers[0].status))
 				if answers[0].status/100 == 2 || answers[0].status >= 500 {
 					fails = append(fails, p.what+": "+observed+": the ambiguous request was processed, not refused")
@@ -212,13 +213,4 @@ func statuses(codes []int) string {
 		s = append(s, fmt.Sprint(c))
 	}
 	return strings.Join(s, " or ")
-}
-
-func contains(codes []int, c int) bool {
-	for _, x := range codes {
-		if x == c {
-			return true
-		}
-	}
-	return false
 }

@@ -91,10 +91,10 @@ func (a rawAnswer) line() string {
 
 // readAnswers reads answers off conn until it is closed, fails, or has
 // been silent for quiet (then open is true: the server kept it), at most
-// max answers and never past ctx. end says why reading stopped.
-func readAnswers(ctx context.Context, conn net.Conn, quiet time.Duration, max int) (answers []rawAnswer, open bool, end error) {
+// most answers and never past ctx. end says why reading stopped.
+func readAnswers(ctx context.Context, conn net.Conn, quiet time.Duration, most int) (answers []rawAnswer, open bool, end error) {
 	br := bufio.NewReader(conn)
-	for len(answers) < max {
+	for len(answers) < most {
 		deadline := time.Now().Add(quiet)
 		if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 			deadline = d

@@ -15,16 +15,16 @@ import (
 
 // The check ids, stable across versions: policies and baselines use them.
 const (
-	IDConnectionFlood  = "resilience.connection-flood"
-	IDOverload         = "resilience.overload"
-	IDConcurrentSignup = "resilience.concurrent-signup"
-	IDMongoFailFast    = "resilience.mongo-fail-fast"
-	IDRedisFailover    = "resilience.redis-failover"
-	IDBodyDrain        = "resilience.body-drain"
-	IDLogoutRevokes    = "resilience.logout-revokes"
-	IDNonUTF8          = "resilience.non-utf8-query"
-	IDSmuggling        = "resilience.request-smuggling"
-	IDErrorShape       = "resilience.error-shape"
+	IDConnectionFlood  = "resilience.connection-flood"  // idle and slow connections do not stop /api/health
+	IDOverload         = "resilience.overload"          // past capacity: 503 with Retry-After, then recovery
+	IDConcurrentSignup = "resilience.concurrent-signup" // racing registrations: one email, one user
+	IDMongoFailFast    = "resilience.mongo-fail-fast"   // MongoDB down: 503 with Retry-After at once
+	IDRedisFailover    = "resilience.redis-failover"    // a Sentinel failover keeps the limit shared and readiness honest
+	IDBodyDrain        = "resilience.body-drain"        // a too-large request reads 413/431, not a reset
+	IDLogoutRevokes    = "resilience.logout-revokes"    // a token is refused after logout
+	IDNonUTF8          = "resilience.non-utf8-query"    // invalid UTF-8 is a 4xx with a JSON message
+	IDSmuggling        = "resilience.request-smuggling" // CL with TE, or an unknown coding: refused, connection closed
+	IDErrorShape       = "resilience.error-shape"       // unknown and unserved methods answer the JSON error
 )
 
 // Checks returns the resilience checks: the cheap ones first, then the

@@ -158,7 +158,7 @@ func TestMongoFailFastAgainstFakes(t *testing.T) {
 	scaled(t)
 	for _, v := range []verdict{
 		{"503 with Retry-After at once", resilience.IDMongoFailFast, flaws{}, check.Pass, ""},
-		{"hangs, then 500", resilience.IDMongoFailFast, flaws{slowWhenDown: 2 * time.Second}, check.Fail, "not 503"},
+		{"hangs, then 500", resilience.IDMongoFailFast, flaws{slowWhenDown: time.Second}, check.Fail, "not 503"},
 	} {
 		t.Run(v.name, func(t *testing.T) {
 			a := newFake(t, v.f)
