@@ -181,7 +181,7 @@ func runMongoFailFast(ctx context.Context, t *check.Target) (res check.Result) {
 	var fails, limited []string
 	for _, b := range bases {
 		for _, r := range []probe.Request{
-			{Method: http.MethodPost, Path: "/api/auth/login", Body: login, Label: "the check's user"},
+			{Method: http.MethodPost, Path: "/api/auth/login", Body: login, Label: "fixture user A"},
 			{Method: http.MethodGet, Path: "/api/tasks", Header: probe.Bearer(u.Token)},
 			{Method: http.MethodGet, Path: "/api/tasks?limit=1", Header: probe.Bearer(u.Token)},
 		} {
@@ -194,7 +194,7 @@ func runMongoFailFast(ctx context.Context, t *check.Target) (res check.Result) {
 			var problems []string
 			switch {
 			case x.Status == 0:
-				problems = append(problems, "no answer after "+ms(x.Took)+": "+probe.ErrString(x.Err))
+				problems = append(problems, "no answer within "+ms(x.Took)+" ("+probe.ErrString(x.Err)+")")
 			case x.Status == http.StatusTooManyRequests:
 				// The limit answered before the store was asked: no
 				// verdict, neither way.
@@ -205,15 +205,16 @@ func runMongoFailFast(ctx context.Context, t *check.Target) (res check.Result) {
 			case !retryAfter(x.Header):
 				problems = append(problems, "503 without Retry-After")
 			}
-			if x.Took > FailFastBound {
+			if x.Status != 0 && x.Took > FailFastBound {
 				problems = append(problems, "took "+ms(x.Took)+", over "+FailFastBound.String())
 			}
 			observed := probe.StatusLine(x.Status) + " in " + ms(x.Took)
 			if x.Status == 0 {
-				observed = "no answer after " + ms(x.Took)
+				observed = strings.Join(problems, "; ")
+			} else if len(problems) > 0 {
+				observed += ": " + strings.Join(problems, "; ")
 			}
 			if len(problems) > 0 {
-				observed += ": " + strings.Join(problems, "; ")
 				fails = append(fails, r.Method+" "+r.Path+" on "+b+": "+strings.Join(problems, "; "))
 			}
 			ev := x.Evidence(expected, observed, answerHeaders...)
