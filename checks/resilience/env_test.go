@@ -42,7 +42,7 @@ func (e *fakeEnv) Apply(_ context.Context, component, action string) error {
 func (e *fakeEnv) Components() []string { return e.names }
 func (e *fakeEnv) APITargets() []string { return e.apis }
 
-// started says whether every component stopped was started again.
+// restored says whether every component stopped was started again.
 func (e *fakeEnv) restored() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
