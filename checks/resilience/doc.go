@@ -8,7 +8,10 @@
 //
 // # Traffic
 //
-// Every check talks to the target it is given and nothing else, and every
+// Every check talks to the target it is given and nothing else (with a
+// managed environment, its API instances too: body-drain and the store
+// checks reach each instance directly, since a proxy in front may hide
+// how the API itself closes or counts), and every
 // loop is bounded in count and in time: at most MaxIdleConns idle and
 // MaxSlowConns slow connections, a burst of at most MaxBurstRequests
 // requests over burstFor, ten registrations per race, a handful of raw
