@@ -12,7 +12,7 @@ func Scale() (restore func()) {
 		calibrateFor, burstFor, MaxBurstRequests, recoverWithin, overloadTimeout,
 		storeDeadline, storePoll, failoverRound, readinessGrace}
 	MaxIdleConns, MaxSlowConns, floodProbes, floodRecovery, slowEvery = 200, 10, 10, time.Second, 100*time.Millisecond
-	calibrateFor, burstFor, MaxBurstRequests, recoverWithin, overloadTimeout = 500*time.Millisecond, time.Second, 3000, time.Second, 2*time.Second
+	calibrateFor, burstFor, MaxBurstRequests, recoverWithin, overloadTimeout = time.Second, time.Second, 3000, 2*time.Second, 2*time.Second
 	storeDeadline, storePoll, failoverRound, readinessGrace = 3*time.Second, 50*time.Millisecond, 100*time.Millisecond, 300*time.Millisecond
 	return func() {
 		floodBound, faultDeadline = savedBound, savedFault

@@ -33,9 +33,16 @@ type flaws struct {
 }
 
 // capacity is the fake's concurrency: more requests at once are past it.
-// It is above the calibration's closed loop (8 workers), so that only the
-// burst, at 2.5 times the measured rate, goes past it.
-const capacity = 12
+// It equals the calibration's closed loop (8 workers), which therefore
+// never goes past it; a burst at 2.5 times the measured rate keeps about
+// 20 × serverTime/(serverTime+c) requests in the fake, c being the
+// client's own time per request, so it goes past it as long as c stays
+// under 1.5 × serverTime: a long serverTime keeps a slow, loaded test
+// machine (-race) from hiding the overload.
+const capacity = 8
+
+// serverTime is the store's work per authenticated read.
+const serverTime = 300 * time.Millisecond
 
 // floodAt is how many open connections make the flood flaws bite.
 const floodAt = 100
@@ -269,7 +276,7 @@ func (a *fakeAPI) read(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer a.inFlight.Add(-1)
-	time.Sleep(20 * time.Millisecond) // the store's work: capacity/20 ms is this fake's throughput
+	time.Sleep(serverTime) // capacity/serverTime is this fake's throughput
 	answer(w, http.StatusOK, map[string]any{"count": 0, "tasks": []any{}})
 }
 
