@@ -79,6 +79,9 @@ const (
 	MongoDB   Category = "mongodb"
 	Redis     Category = "redis"
 	Backup    Category = "backup"
+	// Resilience is how the API behaves at its edges: under load, many
+	// connections, a store failing, and malformed HTTP.
+	Resilience Category = "resilience"
 )
 
 // Meta describes a check; it never changes between runs.

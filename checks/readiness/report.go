@@ -332,7 +332,7 @@ func statusOrder(r Result) int {
 // categoryOrder is check's category order; unknown categories follow.
 var categoryOrder = map[check.Category]int{
 	check.Transport: 1, check.CORS: 2, check.Auth: 3, check.Authz: 4, check.Input: 5,
-	check.Limits: 6, check.Health: 7, check.MongoDB: 8, check.Redis: 9, check.Backup: 10,
+	check.Limits: 6, check.Health: 7, check.MongoDB: 8, check.Redis: 9, check.Backup: 10, check.Resilience: 11,
 }
 
 func categoryLess(a, b check.Category) bool {

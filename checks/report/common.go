@@ -268,6 +268,8 @@ func categoryName(c check.Category) string {
 		return "Redis"
 	case check.Backup:
 		return "Backup"
+	case check.Resilience:
+		return "Resilience"
 	}
 	return string(c)
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/taskready/taskready/checks/limits"
 	"github.com/taskready/taskready/checks/readiness"
 	"github.com/taskready/taskready/checks/report"
+	"github.com/taskready/taskready/checks/resilience"
 	"github.com/taskready/taskready/checks/store"
 	"github.com/taskready/taskready/loadtest/env"
 	"github.com/taskready/taskready/loadtest/seed"
@@ -44,7 +45,7 @@ func allChecks(mongoURI string) []check.Check {
 	var all []check.Check
 	for _, cs := range [][]check.Check{
 		headers.Checks(), cors.Checks(), jwt.Checks(), access.Checks(), input.Checks(),
-		limits.Checks(), health.Checks(), store.Checks(storeOpts...), backup.Checks(),
+		limits.Checks(), health.Checks(), store.Checks(storeOpts...), backup.Checks(), resilience.Checks(),
 	} {
 		all = append(all, cs...)
 	}
