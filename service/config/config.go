@@ -39,6 +39,11 @@ const (
 	// most deployments, monitor the primary under.
 	DefaultSentinelMaster = "mymaster"
 
+	// DefaultMaxConnections caps open client connections (MAX_CONNECTIONS)
+	// well under the usual 64k+ descriptor limits of a container, leaving
+	// the rest to the stores, the logs and the embedded servers.
+	DefaultMaxConnections = 10000
+
 	// DevelopmentSecret signs tokens when JWT_SECRET is unset outside
 	// production. It is public, so production refuses it.
 	DevelopmentSecret = "development-only-secret-do-not-use-in-production"
@@ -90,6 +95,9 @@ type Config struct {
 	// gives only the credentials, database and options.
 	RedisSentinels      []string
 	RedisSentinelMaster string // REDIS_SENTINEL_MASTER, the name the sentinels monitor the primary under
+
+	// Connection handling at the HTTP edge.
+	MaxConnections int // MAX_CONNECTIONS open at once, the excess answered 503; 0: only the OS limit
 }
 
 // Production reports whether the strict production rules apply.
@@ -122,6 +130,8 @@ func Load(getenv func(string) string) (Config, error) {
 
 		RedisSentinels:      p.hostPorts("REDIS_SENTINELS"),
 		RedisSentinelMaster: p.str("REDIS_SENTINEL_MASTER", DefaultSentinelMaster),
+
+		MaxConnections: p.int("MAX_CONNECTIONS", DefaultMaxConnections, 0, 1_000_000),
 	}
 	c.validate(&p)
 	if len(p.errs) > 0 {
