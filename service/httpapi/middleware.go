@@ -122,7 +122,6 @@ var securityHeaders = [][2]string{
 	{"Cross-Origin-Resource-Policy", "same-origin"},
 	{"Origin-Agent-Cluster", "?1"},
 	{"Referrer-Policy", "no-referrer"},
-	{"Strict-Transport-Security", "max-age=31536000; includeSubDomains"},
 	{"X-Content-Type-Options", "nosniff"},
 	{"X-DNS-Prefetch-Control", "off"},
 	{"X-Download-Options", "noopen"},
@@ -131,15 +130,26 @@ var securityHeaders = [][2]string{
 	{"X-XSS-Protection", "0"},
 }
 
+// hsts is sent only on requests that arrived over HTTPS: RFC 6797 §7.2
+// forbids it over plain HTTP (browsers ignore it there anyway).
+const hsts = "max-age=31536000; includeSubDomains"
+
 func secure(c fiber.Ctx) error {
 	setSecurityHeaders(c)
 	return c.Next()
 }
 
-// setSecurityHeaders sets securityHeaders.
+// setSecurityHeaders sets securityHeaders, and HSTS when the request came
+// over HTTPS: on a TLS connection, or through a proxy listed in
+// TRUSTED_PROXIES that says X-Forwarded-Proto: https. Fiber's Scheme reads
+// the forwarded headers only from trusted proxies, so anyone else sending
+// X-Forwarded-Proto gets no HSTS.
 func setSecurityHeaders(c fiber.Ctx) {
 	for _, h := range securityHeaders {
 		c.Set(h[0], h[1])
+	}
+	if c.Scheme() == "https" {
+		c.Set("Strict-Transport-Security", hsts)
 	}
 }
 
