@@ -5,7 +5,8 @@
 // error that is not a timeout. Under a connection flood that error is
 // EMFILE ("too many open files"), which goes away by itself as soon as
 // connections close. A Listener therefore retries such errors with
-// net/http's backoff (5 ms doubling to 1 s), logging once per episode, and
+// net/http's backoff (5 ms doubling to 1 s), logging an episode of them at
+// most every 10 s and counting every one, and it
 // caps the open connections (refusing the excess with a short 503) so the
 // process keeps file descriptors for its stores and its logs.
 //
@@ -89,6 +90,8 @@ type Listener struct {
 	refusing chan struct{} // a slot per refused connection draining
 	done     chan struct{} // closed by Close, ends a backoff wait
 	once     sync.Once
+	lastLog  time.Time // of the last episode logged; Accept's goroutine only
+	quiet    int       // episodes not logged since then
 
 	// sleep waits d or until done; tests replace it to observe backoff.
 	sleep func(d time.Duration, done <-chan struct{})
@@ -134,6 +137,7 @@ func (l *Listener) Accept() (net.Conn, error) {
 		delay   time.Duration
 		errs    int
 		started time.Time
+		logged  bool // this episode's start was logged, so its end is too
 	)
 	for {
 		c, err := l.inner.Accept()
@@ -153,8 +157,7 @@ func (l *Listener) Accept() (net.Conn, error) {
 			l.metrics.acceptError(err)
 			if delay == 0 {
 				delay, started = MinBackoff, time.Now()
-				l.log.Warn("accept failing, backing off and retrying (connections wait in the listen queue)",
-					slog.String("error", err.Error()), slog.Int64("open_connections", l.open.Load()))
+				logged = l.episodeStarts(err)
 			} else {
 				delay = min(2*delay, MaxBackoff)
 			}
@@ -162,8 +165,10 @@ func (l *Listener) Accept() (net.Conn, error) {
 			continue
 		}
 		if errs > 0 {
-			l.log.Info("accept recovered", slog.Int("errors", errs),
-				slog.Duration("after", time.Since(started)), slog.Int64("open_connections", l.open.Load()))
+			if logged {
+				l.log.Info("accept recovered", slog.Int("errors", errs),
+					slog.String("after", time.Since(started).String()), slog.Int64("open_connections", l.open.Load()))
+			}
 			delay, errs = 0, 0
 		}
 		if !l.reserve() {
@@ -172,6 +177,27 @@ func (l *Listener) Accept() (net.Conn, error) {
 		}
 		return l.wrap(c), nil
 	}
+}
+
+// episodeLogInterval spaces the episode log lines: at the descriptor
+// limit, every closing connection ends an episode and the next accept
+// starts one, many times a second.
+const episodeLogInterval = 10 * time.Second
+
+// episodeStarts logs the start of an episode of accept errors, unless one
+// was logged within episodeLogInterval; it reports whether it logged. The
+// metrics count every error regardless.
+func (l *Listener) episodeStarts(err error) bool {
+	now := time.Now()
+	if last := l.lastLog; !last.IsZero() && now.Sub(last) < episodeLogInterval {
+		l.quiet++
+		return false
+	}
+	l.log.Warn("accept failing, backing off and retrying (connections wait in the listen queue)",
+		slog.String("error", err.Error()), slog.Int64("open_connections", l.open.Load()),
+		slog.Int("episodes_not_logged", l.quiet))
+	l.lastLog, l.quiet = now, 0
+	return true
 }
 
 // reserve takes one of the MaxConns slots; false when all are taken.

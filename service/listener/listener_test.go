@@ -187,6 +187,35 @@ func TestAcceptRetriesTemporaryErrors(t *testing.T) {
 	}
 }
 
+func TestAcceptLogsAtMostOneEpisodeInTenSeconds(t *testing.T) {
+	t.Parallel()
+	// Two episodes back to back (error, conn, error, conn): the second is
+	// counted but not logged, as happens at the descriptor limit.
+	a, b := net.Pipe()
+	c, d := net.Pipe()
+	t.Cleanup(func() { _ = a.Close(); _ = b.Close(); _ = c.Close(); _ = d.Close() })
+	fake := newFake([]error{acceptErr(syscall.EMFILE)}, a)
+	var logs logLines
+	m := NewMetrics()
+	l := New(fake, Options{Log: logs.logger(), Metrics: m})
+	t.Cleanup(func() { _ = l.Close() })
+	l.sleep = func(time.Duration, <-chan struct{}) {}
+	for range 2 {
+		if _, err := l.Accept(); err != nil {
+			t.Fatal(err)
+		}
+		fake.mu.Lock()
+		fake.errs, fake.conns = []error{acceptErr(syscall.EMFILE)}, []net.Conn{c}
+		fake.mu.Unlock()
+	}
+	if got := counterValue(t, m.AcceptErrors); got != 2 {
+		t.Errorf("taskapi_accept_errors_total = %v; want 2", got)
+	}
+	if lines := logs.get(); len(lines) != 2 {
+		t.Errorf("log = %q; want only the first episode's two lines", lines)
+	}
+}
+
 func TestAcceptReturnsPermanentErrorsAndClose(t *testing.T) {
 	t.Parallel()
 	permanent := &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", syscall.EINVAL)}
