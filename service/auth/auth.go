@@ -1,11 +1,19 @@
 // Package auth hashes passwords and issues and verifies the API's tokens.
 //
 // Tokens are HS256 JWTs carrying userId, iat and exp, as the original
-// Express API issued them. Verification pins the algorithm, so "alg: none"
-// and every other algorithm are refused before any key is used.
+// Express API issued them, plus a random jti that names the token so that
+// logout can revoke it (see service/denylist). Verification pins the
+// algorithm, so "alg: none" and every other algorithm are refused before
+// any key is used; it also refuses a header with "crit" (we implement no
+// JWS extension, RFC 7515 §4.1.11), a token without iat, and a lifetime
+// (exp-iat, or exp from now) longer than the configured one, so that a
+// token minted with the secret cannot outlive the policy.
 package auth
 
 import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"time"
@@ -54,6 +62,20 @@ func (p *Passwords) Match(hash, password string) bool {
 	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
 }
 
+// ClockLeeway is the clock skew between instances that verification
+// tolerates: an iat up to this far in the future, and a lifetime up to this
+// much longer than the TTL. exp itself gets none, so a token is refused
+// from the second it expires.
+const ClockLeeway = time.Minute
+
+// maxIDLen bounds the jti a token may carry (ours are 22 characters); the
+// id becomes a Redis key.
+const maxIDLen = 64
+
+// sigIDPrefix marks a revocation id derived from the signature of a token
+// without jti. base64url never contains ':', so it cannot clash with a jti.
+const sigIDPrefix = "sig:"
+
 // Tokens issues and verifies HS256 tokens with one secret.
 type Tokens struct {
 	secret []byte
@@ -79,17 +101,32 @@ func NewTokens(secret string, ttl time.Duration, opts ...TokenOption) *Tokens {
 // TTL is the lifetime of the tokens this service issues.
 func (t *Tokens) TTL() time.Duration { return t.ttl }
 
-// Claims are the token's payload, in the original API's field names.
+// Claims are the token's payload, in the original API's field names; the
+// jti is RegisteredClaims.ID.
 type Claims struct {
 	UserID string `json:"userId"`
 	jwt.RegisteredClaims
+}
+
+// Token is what a verified token says.
+type Token struct {
+	UserID string
+	// ID names the token for revocation: its jti or, for a token issued
+	// before tokens carried one, "sig:" and a hash of its signature.
+	ID      string
+	Expires time.Time
 }
 
 // Issue signs a token for userID and returns it with its expiry.
 func (t *Tokens) Issue(userID string) (string, time.Time, error) {
 	now := t.now().Truncate(time.Second)
 	exp := now.Add(t.ttl)
+	id, err := newID()
+	if err != nil {
+		return "", time.Time{}, err
+	}
 	claims := Claims{UserID: userID, RegisteredClaims: jwt.RegisteredClaims{
+		ID:        id,
 		IssuedAt:  jwt.NewNumericDate(now),
 		ExpiresAt: jwt.NewNumericDate(exp),
 	}}
@@ -100,19 +137,57 @@ func (t *Tokens) Issue(userID string) (string, time.Time, error) {
 	return s, exp, nil
 }
 
+// newID returns 128 random bits, base64url: unguessable and unique without
+// coordination between instances.
+func newID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("token id: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
 // Verify checks a token and returns the user id it was issued for.
 func (t *Tokens) Verify(token string) (string, error) {
+	v, err := t.Parse(token)
+	return v.UserID, err
+}
+
+// Parse checks a token and returns what it says. Whether it was revoked is
+// the caller's question: the deny-list lives outside this package.
+func (t *Tokens) Parse(token string) (Token, error) {
 	var c Claims
-	_, err := jwt.ParseWithClaims(token, &c, t.key,
+	tok, err := jwt.ParseWithClaims(token, &c, t.key,
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
 		jwt.WithTimeFunc(t.now),
 	)
-	if err != nil || c.UserID == "" {
-		return "", ErrInvalidToken
+	if err != nil || c.UserID == "" || !t.lifetimeOK(c) || len(c.ID) > maxIDLen {
+		return Token{}, ErrInvalidToken
 	}
-	return c.UserID, nil
+	id := c.ID
+	if id == "" {
+		sum := sha256.Sum256(tok.Signature)
+		id = sigIDPrefix + base64.RawURLEncoding.EncodeToString(sum[:16])
+	}
+	return Token{UserID: c.UserID, ID: id, Expires: c.ExpiresAt.Time}, nil
+}
+
+// lifetimeOK refuses what golang-jwt lets through: a missing iat (its
+// WithIssuedAt only checks one that is present, and with no leeway), an iat
+// in the future, and an exp further out than this service ever issues. A
+// token minted with a leaked or guessed secret then lives at most one TTL,
+// and a TTL cut in the configuration takes effect on old tokens too.
+func (t *Tokens) lifetimeOK(c Claims) bool {
+	if c.IssuedAt == nil || c.ExpiresAt == nil {
+		return false
+	}
+	now, iat, exp := t.now(), c.IssuedAt.Time, c.ExpiresAt.Time
+	longest := t.ttl + ClockLeeway
+	return !iat.After(now.Add(ClockLeeway)) &&
+		exp.After(iat) &&
+		exp.Sub(iat) <= longest &&
+		exp.Sub(now) <= longest
 }
 
 func (t *Tokens) key(tok *jwt.Token) (any, error) {
@@ -120,6 +195,12 @@ func (t *Tokens) key(tok *jwt.Token) (any, error) {
 	// keeps a future option change from ever handing the secret to another
 	// algorithm family.
 	if m, ok := tok.Method.(*jwt.SigningMethodHMAC); !ok || m != jwt.SigningMethodHS256 {
+		return nil, ErrInvalidToken
+	}
+	// A crit header names extensions the recipient must understand or
+	// refuse the token (RFC 7515 §4.1.11); golang-jwt ignores it, and we
+	// understand none, so any crit at all is refused, whatever it lists.
+	if _, ok := tok.Header["crit"]; ok {
 		return nil, ErrInvalidToken
 	}
 	return t.secret, nil

@@ -135,10 +135,67 @@ func TestIssuedTokenShape(t *testing.T) {
 	}
 	for k := range p {
 		switch k {
-		case "userId", "iat", "exp":
+		case "userId", "iat", "exp", "jti":
 		default:
 			t.Errorf("payload carries unexpected claim %q: %v", k, p)
 		}
+	}
+	// The jti is 128 random bits: fresh for every token, even two issued
+	// for the same user in the same second.
+	jti, _ := p["jti"].(string)
+	if raw, err := b64.DecodeString(jti); err != nil || len(raw) != 16 {
+		t.Errorf("payload jti = %q; want 16 bytes base64url (%v)", jti, err)
+	}
+	again, _, err := tokens.Issue(userID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other := decodePayload(t, again)["jti"]; other == jti {
+		t.Errorf("two tokens share jti %q", jti)
+	}
+	v, err := tokens.Parse(token)
+	if err != nil {
+		t.Fatalf("Parse error = %v", err)
+	}
+	if v.ID != jti || v.UserID != userID || !v.Expires.Equal(exp) {
+		t.Errorf("Parse = %+v; want ID %q, user %q, expiry %v", v, jti, userID, exp)
+	}
+}
+
+// signWithHeader signs claims with HS256 after adding header fields.
+func signWithHeader(t *testing.T, claims jwt.Claims, header map[string]any) string {
+	t.Helper()
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
+	for k, v := range header {
+		tok.Header[k] = v
+	}
+	s, err := tok.SignedString([]byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestParseIDOfTokensWithoutJTI(t *testing.T) {
+	t.Parallel()
+	tokens := auth.NewTokens(secret, ttl)
+	// Tokens issued before tokens carried a jti are still named, by their
+	// signature, so that logout can revoke them too.
+	first := sign(t, jwt.SigningMethodHS256, validClaims(), []byte(secret))
+	other := validClaims()
+	other["userId"] = "another-user"
+	second := sign(t, jwt.SigningMethodHS256, other, []byte(secret))
+	a, err := tokens.Parse(first)
+	if err != nil {
+		t.Fatalf("Parse(no jti) error = %v", err)
+	}
+	b, err := tokens.Parse(second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := tokens.Parse(first)
+	if !strings.HasPrefix(a.ID, "sig:") || a.ID == b.ID || a.ID != again.ID {
+		t.Errorf("ids %q, %q, %q; want stable, distinct, sig:-prefixed", a.ID, b.ID, again.ID)
 	}
 }
 
@@ -185,6 +242,21 @@ func TestVerifyRefuses(t *testing.T) {
 	numericUser["userId"] = 42
 	futureIat := validClaims()
 	futureIat["iat"] = time.Now().Add(time.Hour).Unix()
+	noIat := validClaims()
+	delete(noIat, "iat")
+	millennium := validClaims()
+	millennium["exp"] = time.Now().AddDate(1000, 0, 0).Unix()
+	// Both issued long ago, so only exp-iat is too long: exp itself is
+	// within a TTL from now.
+	overLong := validClaims()
+	overLong["iat"] = time.Now().Add(-ttl - time.Hour).Unix()
+	// iat now but exp beyond a TTL from now.
+	farExp := validClaims()
+	farExp["exp"] = time.Now().Add(ttl + 2*auth.ClockLeeway).Unix()
+	longID := validClaims()
+	longID["jti"] = strings.Repeat("x", 65)
+	numericID := validClaims()
+	numericID["jti"] = 7
 
 	tests := []struct {
 		name  string
@@ -207,6 +279,17 @@ func TestVerifyRefuses(t *testing.T) {
 		{"empty userId", sign(t, jwt.SigningMethodHS256, emptyUser, []byte(secret))},
 		{"numeric userId", sign(t, jwt.SigningMethodHS256, numericUser, []byte(secret))},
 		{"issued in the future", sign(t, jwt.SigningMethodHS256, futureIat, []byte(secret))},
+		{"missing iat", sign(t, jwt.SigningMethodHS256, noIat, []byte(secret))},
+		{"exp 1000 years out", sign(t, jwt.SigningMethodHS256, millennium, []byte(secret))},
+		{"exp-iat over the TTL", sign(t, jwt.SigningMethodHS256, overLong, []byte(secret))},
+		{"exp over a TTL from now", sign(t, jwt.SigningMethodHS256, farExp, []byte(secret))},
+		{"jti too long", sign(t, jwt.SigningMethodHS256, longID, []byte(secret))},
+		{"jti not a string", sign(t, jwt.SigningMethodHS256, numericID, []byte(secret))},
+		{"crit listing exp", signWithHeader(t, validClaims(), map[string]any{"crit": []string{"exp"}})},
+		{"crit listing an extension", signWithHeader(t, validClaims(), map[string]any{"crit": []string{"b64"}, "b64": false})},
+		{"crit empty", signWithHeader(t, validClaims(), map[string]any{"crit": []string{}})},
+		{"crit null", signWithHeader(t, validClaims(), map[string]any{"crit": nil})},
+		{"crit not a list", signWithHeader(t, validClaims(), map[string]any{"crit": "exp"})},
 		{"signature stripped", parts[0] + "." + parts[1] + "."},
 		{"two parts", parts[0] + "." + parts[1]},
 		{"four parts", good + "." + parts[2]},
@@ -259,6 +342,47 @@ func TestVerifyExpiryBoundary(t *testing.T) {
 				t.Errorf("Verify at %v (exp %v) error = %v; want ok=%v", tt.at, exp, err, want)
 			}
 		})
+	}
+}
+
+func TestVerifyLifetimeBoundary(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	const life = 2 * time.Minute
+	v := auth.NewTokens(secret, life, auth.Clock(func() time.Time { return now }))
+	claims := func(iat, exp time.Time) jwt.MapClaims {
+		return jwt.MapClaims{"userId": userID, "iat": iat.Unix(), "exp": exp.Unix(), "jti": "abc"}
+	}
+	longest := life + auth.ClockLeeway
+	tests := []struct {
+		name     string
+		iat, exp time.Time
+		ok       bool
+	}{
+		{"exactly the TTL", now, now.Add(life), true},
+		{"TTL plus leeway", now, now.Add(longest), true},
+		{"a second over TTL plus leeway", now, now.Add(longest + time.Second), false},
+		{"old iat, exp-iat over", now.Add(-longest), now.Add(time.Second), false},
+		{"iat within the leeway ahead", now.Add(auth.ClockLeeway), now.Add(auth.ClockLeeway + life), true},
+		{"iat beyond the leeway ahead", now.Add(auth.ClockLeeway + time.Second), now.Add(auth.ClockLeeway + life), false},
+		{"exp before iat", now.Add(30 * time.Second), now.Add(10 * time.Second), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := v.Verify(sign(t, jwt.SigningMethodHS256, claims(tt.iat, tt.exp), []byte(secret)))
+			if got := err == nil; got != tt.ok {
+				t.Errorf("Verify(iat %v, exp %v) error = %v; want ok=%v", tt.iat.Sub(now), tt.exp.Sub(now), err, tt.ok)
+			}
+		})
+	}
+	// What Issue makes with this TTL passes its own check.
+	token, _, err := v.Issue(userID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(token); err != nil {
+		t.Errorf("Verify(Issue) with a %v TTL error = %v", life, err)
 	}
 }
 

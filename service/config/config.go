@@ -98,6 +98,11 @@ type Config struct {
 
 	// Connection handling at the HTTP edge.
 	MaxConnections int // MAX_CONNECTIONS open at once, the excess answered 503; 0: only the OS limit
+
+	// Admission: how much work an instance takes on at once before it
+	// sheds the rest with 503 + Retry-After. 0 sizes it to the machine.
+	StoreConcurrency int // STORE_CONCURRENCY: requests calling the stores at once (0: 8 per CPU)
+	HashConcurrency  int // HASH_CONCURRENCY: bcrypt hashes and comparisons at once (0: one per CPU)
 }
 
 // Production reports whether the strict production rules apply.
@@ -132,6 +137,9 @@ func Load(getenv func(string) string) (Config, error) {
 		RedisSentinelMaster: p.str("REDIS_SENTINEL_MASTER", DefaultSentinelMaster),
 
 		MaxConnections: p.int("MAX_CONNECTIONS", DefaultMaxConnections, 0, 1_000_000),
+
+		StoreConcurrency: p.int("STORE_CONCURRENCY", 0, 0, 100000),
+		HashConcurrency:  p.int("HASH_CONCURRENCY", 0, 0, 10000),
 	}
 	c.validate(&p)
 	if len(p.errs) > 0 {

@@ -9,6 +9,7 @@ package failure
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind classifies an error by what the client did or should do.
@@ -31,6 +32,9 @@ type Error struct {
 	Kind    Kind
 	Message string
 	Err     error // the cause, for logs only
+	// RetryAfter, on an Unavailable error, is when the client may try
+	// again (the Retry-After header); zero means the default second.
+	RetryAfter time.Duration
 }
 
 // Error returns the client message and, when present, the cause.
@@ -69,4 +73,14 @@ func MessageOf(err error) string {
 		return e.Message
 	}
 	return "Internal server error"
+}
+
+// RetryAfterOf returns how long a client refused with err should wait:
+// the error's own RetryAfter, or one second.
+func RetryAfterOf(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) && e.RetryAfter > 0 {
+		return e.RetryAfter
+	}
+	return time.Second
 }

@@ -30,6 +30,9 @@ type Probe struct {
 	ComponentType string // "datastore", "cache"
 	Critical      bool   // a failure fails the whole report
 	Check         func(ctx context.Context) error
+	// Symptom names a failure in the report ("unreachable" when empty);
+	// the cause stays in the logs.
+	Symptom string
 }
 
 // Check is one dependency's entry in a report.
@@ -110,7 +113,11 @@ func (c *Checker) run(ctx context.Context, p Probe) Check {
 		res.Status, res.Err = Fail, err
 		// The cause goes to the logs; the report names the symptom only,
 		// since readiness is often reachable by more people than logs are.
-		res.Output = p.Name + " unreachable"
+		symptom := p.Symptom
+		if symptom == "" {
+			symptom = "unreachable"
+		}
+		res.Output = p.Name + " " + symptom
 		if !p.Critical {
 			res.Output += " (degraded: serving without it)"
 		}

@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -62,20 +64,36 @@ func (s *server) register(c fiber.Ctx) error {
 		return err
 	}
 	ctx := c.Context()
-	if _, err := s.deps.Users.ByEmail(ctx, reg.Email); err == nil {
+	existing, err := s.deps.Users.ByEmail(ctx, reg.Email)
+	switch {
+	case err == nil && !s.abandoned(existing):
 		return errEmailTaken
-	} else if !errors.Is(err, user.ErrNotFound) {
+	case err == nil:
+		// A claim left by a registration that died before it stored the
+		// password: the email is free again.
+		if err := s.deps.Users.Delete(ctx, existing.ID); err != nil && !errors.Is(err, user.ErrNotFound) {
+			return err
+		}
+	case !errors.Is(err, user.ErrNotFound):
 		return err
 	}
-	hash, err := s.deps.Passwords.Hash(reg.Password)
-	if err != nil {
-		return err
-	}
-	u := &user.User{Name: reg.Name, Email: reg.Email, PasswordHash: hash}
+	// Claim the email before the expensive hash: concurrent registrations
+	// of one email are decided by the unique index at once, and only the
+	// winner spends a bcrypt slot (the others get their 400 without
+	// waiting for one).
+	u := &user.User{Name: reg.Name, Email: reg.Email}
 	if err := s.deps.Users.Create(ctx, u); err != nil {
 		if errors.Is(err, user.ErrEmailTaken) {
-			return errEmailTaken // lost a race: the unique index decided
+			return errEmailTaken
 		}
+		return err
+	}
+	hash, err := s.hash(ctx, reg.Password)
+	if err == nil {
+		err = s.deps.Users.SetPassword(ctx, u.ID, hash)
+	}
+	if err != nil {
+		s.unclaim(ctx, u.ID)
 		return err
 	}
 	return s.issue(c, fiber.StatusCreated, "User registered successfully", u)
@@ -94,6 +112,13 @@ func (s *server) login(c fiber.Ctx) error {
 	if email == "" || password == "" {
 		return errMissingLogin
 	}
+	// The comparison is the expensive part: take its slot before the
+	// lookup, so a login that cannot be checked in time costs nothing.
+	release, err := acquire(c.Context(), s.deps.Admission.Hash)
+	if err != nil {
+		return err
+	}
+	defer release()
 	u, err := s.deps.Users.ByEmail(c.Context(), email)
 	switch {
 	case errors.Is(err, user.ErrNotFound):
@@ -105,6 +130,38 @@ func (s *server) login(c fiber.Ctx) error {
 		return errBadLogin
 	}
 	return s.issue(c, fiber.StatusOK, "Login successful", u)
+}
+
+// hash hashes password in a slot of the hash limiter.
+func (s *server) hash(ctx context.Context, password string) (string, error) {
+	release, err := acquire(ctx, s.deps.Admission.Hash)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	return s.deps.Passwords.Hash(password)
+}
+
+// abandonedAfter is how old a claim without a password must be to be
+// taken as left by a registration that died: far longer than any
+// registration may run.
+const abandonedAfter = 10 * time.Minute
+
+// abandoned reports whether u is an email claim whose registration died
+// (a crash between claim and password).
+func (s *server) abandoned(u *user.User) bool {
+	return u.PasswordHash == "" && time.Since(u.CreatedAt) > max(abandonedAfter, 2*s.opts.RequestTimeout)
+}
+
+// unclaim removes the claim of a registration that failed after it, on a
+// context of its own: the request's may be what ended.
+func (s *server) unclaim(ctx context.Context, id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if err := s.deps.Users.Delete(ctx, id); err != nil && !errors.Is(err, user.ErrNotFound) {
+		s.log.LogAttrs(ctx, slog.LevelWarn, "registration: could not release the email claim; it frees itself after "+abandonedAfter.String(),
+			slog.String("user_id", id), slog.String("error", err.Error()))
+	}
 }
 
 // issue signs a token for u, sets it as the auth cookie and answers.
@@ -133,9 +190,35 @@ func (s *server) setTokenCookie(c fiber.Ctx, value string, exp time.Time) {
 	})
 }
 
+// logout revokes the request's token, so that a copy of it (another tab,
+// a stolen one) stops working on every instance, and clears the cookie.
+// A request without a valid token still gets 200, as the contract says:
+// there is nothing to revoke.
 func (s *server) logout(c fiber.Ctx) error {
+	header, cookie := bearer(c), c.Cookies(TokenCookie)
+	s.revoke(c, header)
+	if cookie != header {
+		s.revoke(c, cookie) // a browser may send both; end both
+	}
 	s.setTokenCookie(c, "", time.Unix(0, 0))
 	return c.JSON(messageAnswer{Message: "Logged out"})
+}
+
+// revoke puts token on the deny-list if it is valid.
+func (s *server) revoke(c fiber.Ctx, token string) {
+	if token == "" {
+		return
+	}
+	t, err := s.deps.Tokens.Parse(token)
+	if err != nil {
+		return
+	}
+	if err := s.deps.Denylist.Revoke(c.Context(), t.ID, t.Expires); err != nil {
+		// Not a failure of the logout: this instance refuses the token
+		// from now on, and the others once Redis is back.
+		s.log.LogAttrs(c.Context(), slog.LevelWarn, "logout: token revoked on this instance only",
+			slog.String("request_id", requestID(c)), slog.String("error", err.Error()))
+	}
 }
 
 func (s *server) profile(c fiber.Ctx) error {
@@ -173,11 +256,15 @@ func (s *server) identify(c fiber.Ctx) (user.Profile, error) {
 	if token == "" {
 		return user.Profile{}, errNoToken
 	}
-	id, err := s.deps.Tokens.Verify(token)
+	t, err := s.deps.Tokens.Parse(token)
 	if err != nil {
 		return user.Profile{}, errBadToken
 	}
-	p, err := s.deps.Profiles.Profile(c.Context(), id)
+	// Before the profile lookup: a revoked token costs no store read.
+	if s.deps.Denylist.Revoked(c.Context(), t.ID) {
+		return user.Profile{}, errBadToken
+	}
+	p, err := s.deps.Profiles.Profile(c.Context(), t.UserID)
 	if errors.Is(err, user.ErrNotFound) {
 		return user.Profile{}, errUserGone
 	}

@@ -3,6 +3,8 @@ package httpapi
 import (
 	"errors"
 	"log/slog"
+	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v3"
 
@@ -57,6 +59,11 @@ func (s *server) errorHandler(c fiber.Ctx, err error) error {
 		}
 	default:
 		status = statusOf[failure.KindOf(err)]
+	}
+	if status == fiber.StatusServiceUnavailable && c.GetRespHeader(fiber.HeaderRetryAfter) == "" {
+		// Every 503 says when to come back, so that clients and proxies
+		// retry after the outage instead of hammering it.
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int((failure.RetryAfterOf(err)+time.Second-1)/time.Second)))
 	}
 	if status >= fiber.StatusInternalServerError {
 		s.log.LogAttrs(c.Context(), slog.LevelError, "request failed",

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/taskready/taskready/service/admission"
 	"github.com/taskready/taskready/service/auth"
 	"github.com/taskready/taskready/service/failure"
 	"github.com/taskready/taskready/service/health"
@@ -28,6 +29,18 @@ type ProfileSource interface {
 	Profile(ctx context.Context, id string) (user.Profile, error)
 }
 
+// Denylist holds the tokens that logout revoked, by token id
+// (auth.Token.ID); service/denylist implements it. It is required wherever
+// tokens are.
+type Denylist interface {
+	// Revoke denies id until exp. An error means the revocation holds on
+	// this instance only; the caller answers as if it succeeded.
+	Revoke(ctx context.Context, id string, exp time.Time) error
+	// Revoked reports whether id was revoked, as far as can be known
+	// within ctx; it never fails a request.
+	Revoked(ctx context.Context, id string) bool
+}
+
 // Deps are the collaborators the handlers call.
 type Deps struct {
 	Users     user.Store
@@ -35,12 +48,29 @@ type Deps struct {
 	Profiles  ProfileSource
 	Passwords *auth.Passwords
 	Tokens    *auth.Tokens
+	Denylist  Denylist
 	AuthLimit *ratelimit.Limiter
 	APILimit  *ratelimit.Limiter
 	Health    *health.Checker
+	Admission Admission
 	Metrics   *metrics.HTTP
 	Gatherer  prometheus.Gatherer
 	Logger    *slog.Logger
+}
+
+// Admission bounds the work admitted at once; a nil limiter admits
+// everything.
+type Admission struct {
+	Store *admission.Limiter // requests that call the stores
+	Hash  *admission.Limiter // bcrypt hashes and comparisons
+}
+
+// acquire takes a slot of l, or nothing when l is nil.
+func acquire(ctx context.Context, l *admission.Limiter) (release func(), err error) {
+	if l == nil {
+		return func() {}, nil
+	}
+	return l.Acquire(ctx)
 }
 
 // Options are the HTTP layer's settings.
@@ -114,15 +144,26 @@ func New(deps Deps, opts Options) *fiber.App {
 	authGroup.Post("/register", s.register)
 	authGroup.Post("/login", s.login)
 	authGroup.Post("/logout", s.logout)
-	authGroup.Get("/profile", s.authenticate, s.limitAPI, s.profile)
+	authGroup.Get("/profile", s.admit, s.authenticate, s.limitAPI, s.profile)
 
-	tasks := app.Group("/api/tasks", noStore, s.authenticate, s.limitAPI)
+	tasks := app.Group("/api/tasks", noStore, s.admit, s.authenticate, s.limitAPI)
 	tasks.Get("/", s.listTasks)
 	tasks.Post("/", s.createTask)
 	tasks.Get("/:id", s.getTask)
 	tasks.Put("/:id", s.updateTask)
 	tasks.Delete("/:id", s.deleteTask)
 	return app
+}
+
+// admit holds a store slot for the rest of the request, or answers 503
+// with Retry-After at once when the request could not be served in time.
+func (s *server) admit(c fiber.Ctx) error {
+	release, err := acquire(c.Context(), s.deps.Admission.Store)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return c.Next()
 }
 
 // limitAPI applies the general API budget per authenticated user.

@@ -42,7 +42,7 @@ func Connect(ctx context.Context, uri string, monitor *Monitor) (*mongo.Client, 
 		SetAppName("taskapi").
 		ApplyURI(uri)
 	if monitor != nil {
-		opts.SetPoolMonitor(monitor.poolMonitor()).SetMonitor(monitor.commandMonitor())
+		opts.SetPoolMonitor(monitor.poolMonitor()).SetMonitor(monitor.commandMonitor()).SetServerMonitor(monitor.serverMonitor())
 	}
 	client, err := mongo.Connect(opts)
 	if err != nil {

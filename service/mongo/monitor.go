@@ -2,6 +2,7 @@ package mongo
 
 import (
 	"context"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.mongodb.org/mongo-driver/v2/event"
@@ -17,6 +18,8 @@ type Monitor struct {
 	poolCleared  prometheus.Counter
 	commands     *prometheus.CounterVec
 	duration     *prometheus.HistogramVec
+
+	guard atomic.Pointer[Guard] // told of topology changes once set
 }
 
 var _ prometheus.Collector = (*Monitor)(nil)
@@ -102,4 +105,16 @@ func (m *Monitor) commandMonitor() *event.CommandMonitor {
 		Succeeded: func(_ context.Context, e *event.CommandSucceededEvent) { finished(e.CommandFinishedEvent, "ok") },
 		Failed:    func(_ context.Context, e *event.CommandFailedEvent) { finished(e.CommandFinishedEvent, "error") },
 	}
+}
+
+// Watch makes the driver's topology changes trip and reset g: a lost
+// primary is known from the heartbeats before a request has to find out.
+func (m *Monitor) Watch(g *Guard) { m.guard.Store(g) }
+
+func (m *Monitor) serverMonitor() *event.ServerMonitor {
+	return &event.ServerMonitor{TopologyDescriptionChanged: func(e *event.TopologyDescriptionChangedEvent) {
+		if g := m.guard.Load(); g != nil {
+			g.watch(e)
+		}
+	}}
 }

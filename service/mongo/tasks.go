@@ -33,12 +33,18 @@ func (d *taskDoc) task() task.Task {
 
 // Tasks is the MongoDB task.Store. Every query is filtered by owner first,
 // which both enforces isolation and lets the {user, ...} indexes serve it.
-type Tasks struct{ c *mongo.Collection }
+type Tasks struct {
+	c *mongo.Collection
+	g *Guard
+}
 
 var _ task.Store = (*Tasks)(nil)
 
-// NewTasks returns the task store of db.
-func NewTasks(db *mongo.Database) *Tasks { return &Tasks{c: db.Collection(TasksCollection)} }
+// NewTasks returns the task store of db, failing fast while g (which may
+// be nil) is open.
+func NewTasks(db *mongo.Database, g *Guard) *Tasks {
+	return &Tasks{c: db.Collection(TasksCollection), g: g}
+}
 
 // newest is the list order; it matches the user_createdAt index, so paged
 // lists are read in index order without an in-memory sort.
@@ -57,6 +63,9 @@ func owned(userID, id string) (bson.D, bool) {
 
 // Create inserts t and sets its ID and timestamps.
 func (s *Tasks) Create(ctx context.Context, t *task.Task) error {
+	if err := s.g.allow(); err != nil {
+		return err
+	}
 	uid, err := bson.ObjectIDFromHex(t.UserID)
 	if err != nil {
 		return fmt.Errorf("insert task: owner id %q: %w", t.UserID, err)
@@ -64,7 +73,7 @@ func (s *Tasks) Create(ctx context.Context, t *task.Task) error {
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	d := taskDoc{ID: bson.NewObjectID(), Title: t.Title, Description: t.Description, Status: string(t.Status), User: uid, CreatedAt: now, UpdatedAt: now}
 	if _, err := s.c.InsertOne(ctx, d); err != nil {
-		return classify(fmt.Errorf("insert task: %w", err))
+		return s.g.classify(fmt.Errorf("insert task: %w", err))
 	}
 	*t = d.task()
 	return nil
@@ -72,6 +81,9 @@ func (s *Tasks) Create(ctx context.Context, t *task.Task) error {
 
 // Get returns the task id if userID owns it.
 func (s *Tasks) Get(ctx context.Context, userID, id string) (*task.Task, error) {
+	if err := s.g.allow(); err != nil {
+		return nil, err
+	}
 	filter, ok := owned(userID, id)
 	if !ok {
 		return nil, task.ErrNotFound
@@ -81,7 +93,7 @@ func (s *Tasks) Get(ctx context.Context, userID, id string) (*task.Task, error) 
 		if errors.Is(err, mongo.ErrNoDocuments) {
 			return nil, task.ErrNotFound
 		}
-		return nil, classify(fmt.Errorf("find task: %w", err))
+		return nil, s.g.classify(fmt.Errorf("find task: %w", err))
 	}
 	t := d.task()
 	return &t, nil
@@ -109,18 +121,21 @@ func filter(f task.Filter) (bson.D, error) {
 
 // List returns f's page of tasks, newest first.
 func (s *Tasks) List(ctx context.Context, f task.Filter) ([]task.Task, error) {
+	if err := s.g.allow(); err != nil {
+		return nil, err
+	}
 	q, err := filter(f)
 	if err != nil {
-		return nil, classify(fmt.Errorf("list tasks: %w", err))
+		return nil, s.g.classify(fmt.Errorf("list tasks: %w", err))
 	}
 	opts := options.Find().SetSort(newest).SetSkip(int64(f.Skip)).SetLimit(int64(f.Limit))
 	cur, err := s.c.Find(ctx, q, opts)
 	if err != nil {
-		return nil, classify(fmt.Errorf("list tasks: %w", err))
+		return nil, s.g.classify(fmt.Errorf("list tasks: %w", err))
 	}
 	var docs []taskDoc
 	if err := cur.All(ctx, &docs); err != nil {
-		return nil, classify(fmt.Errorf("list tasks: decode: %w", err))
+		return nil, s.g.classify(fmt.Errorf("list tasks: decode: %w", err))
 	}
 	out := make([]task.Task, len(docs))
 	for i := range docs {
@@ -131,19 +146,25 @@ func (s *Tasks) List(ctx context.Context, f task.Filter) ([]task.Task, error) {
 
 // Count returns how many tasks match f, ignoring Skip and Limit.
 func (s *Tasks) Count(ctx context.Context, f task.Filter) (int64, error) {
+	if err := s.g.allow(); err != nil {
+		return 0, err
+	}
 	q, err := filter(f)
 	if err != nil {
-		return 0, classify(fmt.Errorf("count tasks: %w", err))
+		return 0, s.g.classify(fmt.Errorf("count tasks: %w", err))
 	}
 	n, err := s.c.CountDocuments(ctx, q)
 	if err != nil {
-		return 0, classify(fmt.Errorf("count tasks: %w", err))
+		return 0, s.g.classify(fmt.Errorf("count tasks: %w", err))
 	}
 	return n, nil
 }
 
 // Update applies u to the task id of userID and returns the result.
 func (s *Tasks) Update(ctx context.Context, userID, id string, u task.Update) (*task.Task, error) {
+	if err := s.g.allow(); err != nil {
+		return nil, err
+	}
 	q, ok := owned(userID, id)
 	if !ok {
 		return nil, task.ErrNotFound
@@ -165,7 +186,7 @@ func (s *Tasks) Update(ctx context.Context, userID, id string, u task.Update) (*
 		if errors.Is(err, mongo.ErrNoDocuments) {
 			return nil, task.ErrNotFound
 		}
-		return nil, classify(fmt.Errorf("update task: %w", err))
+		return nil, s.g.classify(fmt.Errorf("update task: %w", err))
 	}
 	t := d.task()
 	return &t, nil
@@ -173,13 +194,16 @@ func (s *Tasks) Update(ctx context.Context, userID, id string, u task.Update) (*
 
 // Delete removes the task id of userID.
 func (s *Tasks) Delete(ctx context.Context, userID, id string) error {
+	if err := s.g.allow(); err != nil {
+		return err
+	}
 	q, ok := owned(userID, id)
 	if !ok {
 		return task.ErrNotFound
 	}
 	res, err := s.c.DeleteOne(ctx, q)
 	if err != nil {
-		return classify(fmt.Errorf("delete task: %w", err))
+		return s.g.classify(fmt.Errorf("delete task: %w", err))
 	}
 	if res.DeletedCount == 0 {
 		return task.ErrNotFound

@@ -3,21 +3,29 @@
 //
 // Redis holds only what the API can live without for a while (the profile
 // cache and the shared rate-limit counters), so every use goes through
-// Client.Do, which trips a short circuit breaker on connection errors: while
-// it is open, callers fail fast with ErrUnavailable and fall back (to the
-// database, to a per-instance limiter) instead of each waiting out a dial
-// timeout.
+// Client.Do, which trips a short circuit breaker on connection errors and on
+// a server that refuses writes (READONLY: a demoted primary after a
+// failover): while it is open, callers fail fast with ErrUnavailable and
+// fall back (to the database, to a per-instance limiter) instead of each
+// waiting out a dial timeout or silently losing writes. The breaker closes
+// again only when a write succeeds, so a Redis that answers reads but not
+// writes is reported unavailable, in /readyz and in metrics, until it takes
+// writes again.
 package redis
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
-	"sync/atomic"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/taskready/taskready/service/breaker"
 )
 
 // Pool and timeout defaults; a URL query (pool_size=, dial_timeout=, ...)
@@ -38,11 +46,10 @@ var ErrUnavailable = errors.New("redis unavailable")
 
 // Client is a go-redis client behind a circuit breaker.
 type Client struct {
-	rdb       *goredis.Client
-	cooldown  time.Duration
-	openUntil atomic.Int64 // unix nanos; the breaker is open before it
-	now       func() time.Time
-	commands  *commandMetrics
+	rdb      *goredis.Client
+	breaker  *breaker.Breaker
+	probeKey string // this process's own key for the write probe
+	commands *commandMetrics
 }
 
 // Open parses url (redis://[user:pass@]host:port/db) and returns a client.
@@ -139,9 +146,18 @@ func applyDefaults(opts *goredis.Options) {
 }
 
 func newClient(rdb *goredis.Client) *Client {
-	c := &Client{rdb: rdb, cooldown: DefaultCooldown, now: time.Now, commands: newCommandMetrics()}
+	var id [8]byte
+	_, _ = rand.Read(id[:])
+	c := &Client{rdb: rdb, probeKey: "taskapi:probe:" + hex.EncodeToString(id[:]), commands: newCommandMetrics()}
+	c.breaker = breaker.New("redis", DefaultCooldown, c.writeProbe, breaker.OnChange(logBreaker))
 	rdb.AddHook(c.commands)
 	return c
+}
+
+// writeProbe is the breaker's recovery test: a write, not a PING, because a
+// demoted primary answers PING (and reads) while refusing every write.
+func (c *Client) writeProbe(ctx context.Context) error {
+	return c.rdb.Set(ctx, c.probeKey, "1", 10*time.Second).Err()
 }
 
 func setDefault[T comparable](field *T, def T) {
@@ -155,34 +171,53 @@ func setDefault[T comparable](field *T, def T) {
 // themselves (health probes, tests).
 func (c *Client) Redis() *goredis.Client { return c.rdb }
 
-// Available reports whether the breaker is closed.
-func (c *Client) Available() bool { return c.now().UnixNano() >= c.openUntil.Load() }
+// Available reports whether the breaker is closed: Redis answered the last
+// command and took the last write.
+func (c *Client) Available() bool { return c.breaker.Closed() }
 
-// Do runs fn unless the breaker is open. A connection-level failure opens
-// the breaker; Redis error replies and redis.Nil do not.
+// Do runs fn unless the breaker is open. A connection-level failure or a
+// refused write opens the breaker; other Redis error replies and redis.Nil
+// do not.
 func (c *Client) Do(ctx context.Context, fn func(ctx context.Context, rdb *goredis.Client) error) error {
-	if !c.Available() {
-		return ErrUnavailable
+	if err := c.breaker.Allow(); err != nil {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	err := fn(ctx, c.rdb)
-	if connectionFailure(ctx, err) {
-		c.openUntil.Store(c.now().Add(c.cooldown).UnixNano())
+	if connectionFailure(ctx, err) || writeRefused(err) {
+		c.breaker.Trip()
 	}
 	return err
 }
 
-// Ping checks Redis directly, bypassing the breaker, and closes the breaker
-// when Redis answers: readiness probes double as the breaker's recovery test.
+// Ping checks that Redis takes writes, bypassing the breaker, and trips or
+// closes the breaker by the answer: readiness probes double as the
+// breaker's recovery test.
 func (c *Client) Ping(ctx context.Context) error {
-	if err := c.rdb.Ping(ctx).Err(); err != nil {
-		return err
-	}
-	c.openUntil.Store(0)
-	return nil
+	return c.breaker.Probe(ctx)
 }
 
 // Close closes the pool.
 func (c *Client) Close() error { return c.rdb.Close() }
+
+// writeRefused reports whether Redis answered but would not write: a
+// replica (READONLY, a demoted primary after a failover), a primary that
+// lost its replicas under min-replicas-to-write (NOREPLICAS), one that
+// lost its master link (MASTERDOWN), is loading its dataset (LOADING) or
+// is out of memory (OOM). Each means the writes the API counts on are
+// being dropped.
+func writeRefused(err error) bool {
+	var reply goredis.Error
+	if !errors.As(err, &reply) {
+		return false
+	}
+	msg := reply.Error()
+	for _, prefix := range []string{"READONLY", "NOREPLICAS", "MASTERDOWN", "LOADING", "OOM"} {
+		if strings.HasPrefix(msg, prefix) {
+			return true
+		}
+	}
+	return false
+}
 
 func connectionFailure(ctx context.Context, err error) bool {
 	if err == nil || errors.Is(err, goredis.Nil) {

@@ -371,3 +371,59 @@ func eventually(ctx context.Context, t *testing.T, what string, f func() error) 
 		}
 	}
 }
+
+// TestReadOnlyRedisIsUnavailable demotes a real redis-server to a replica,
+// as a failover does to the old primary when it returns: it still answers
+// PING and reads but refuses every write with READONLY. The client must
+// call that unavailable (so the API limits per instance and /readyz says
+// degraded) and recover once writes succeed again.
+func TestReadOnlyRedisIsUnavailable(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	const password = "readonly-test-password"
+	addr := startServer(ctx, t, password)
+	admin := dial(t, addr, password, 0)
+	c, err := redis.Open(fmt.Sprintf("redis://:%s@%s/0", password, addr))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	write := func() error {
+		return c.Do(ctx, func(ctx context.Context, rdb *goredis.Client) error { return rdb.Incr(ctx, "counter").Err() })
+	}
+	if err := write(); err != nil || !c.Available() {
+		t.Fatalf("write to a primary = %v, available %v; want nil, true", err, c.Available())
+	}
+
+	// A primary that does not exist: the server stays a read-only replica
+	// whose link is down, as a demoted primary is until it has synced.
+	if err := admin.Do(ctx, "REPLICAOF", "127.0.0.1", "1").Err(); err != nil {
+		t.Fatalf("REPLICAOF: %v", err)
+	}
+	if err := write(); err == nil || !strings.Contains(err.Error(), "READONLY") {
+		t.Fatalf("write to a replica = %v; want READONLY", err)
+	}
+	if c.Available() {
+		t.Error("Available() = true after READONLY; want false")
+	}
+	if err := write(); !errors.Is(err, redis.ErrUnavailable) {
+		t.Errorf("write while the breaker is open = %v; want ErrUnavailable at once", err)
+	}
+	if err := c.Ping(ctx); err == nil {
+		t.Error("Ping of a read-only Redis = nil; want the refused write")
+	}
+
+	if err := admin.Do(ctx, "REPLICAOF", "NO", "ONE").Err(); err != nil {
+		t.Fatalf("REPLICAOF NO ONE: %v", err)
+	}
+	if err := c.Ping(ctx); err != nil {
+		t.Fatalf("Ping once writable again: %v", err)
+	}
+	if !c.Available() {
+		t.Error("Available() = false after a successful write probe; want true")
+	}
+	if err := write(); err != nil {
+		t.Errorf("write after recovery: %v", err)
+	}
+}

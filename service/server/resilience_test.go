@@ -158,6 +158,27 @@ func TestMongoDownAndBack(t *testing.T) {
 	// Requests fail cleanly: a retryable 503, never a 500 or a hang.
 	c.do("GET", "/api/tasks", nil).expect(t, 503, "Service temporarily unavailable, please retry")
 	c.do("GET", "/api/health", nil).expect(t, 200, "") // liveness does not depend on the stores
+	// Once the breaker is open they fail at once: without it each waited
+	// out server selection (3s). The bound is far above a breaker's
+	// answer (about a millisecond) and far below the old wait.
+	for i := range 10 {
+		start := time.Now()
+		path := "/api/tasks"
+		if i%2 == 1 {
+			path = "/api/auth/login"
+		}
+		var body any
+		if path == "/api/auth/login" {
+			body = map[string]string{"email": "outage@example.com", "password": "secret123"}
+		}
+		r := c.do(map[bool]string{true: "POST", false: "GET"}[body != nil], path, body).expect(t, 503, "Service temporarily unavailable, please retry")
+		if took := time.Since(start); took > time.Second {
+			t.Errorf("%s while MongoDB is down took %s; want a fast 503 from the breaker", path, took)
+		}
+		if ra, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || ra < 1 || ra > 5 {
+			t.Errorf("%s: Retry-After = %q; want 1 to 5 seconds", path, r.header.Get("Retry-After"))
+		}
+	}
 
 	if err := m.Start(ctx); err != nil {
 		t.Fatal(err)

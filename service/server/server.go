@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -21,9 +22,11 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
 
 	"github.com/taskready/taskready/embedded"
+	"github.com/taskready/taskready/service/admission"
 	"github.com/taskready/taskready/service/auth"
 	"github.com/taskready/taskready/service/cache"
 	"github.com/taskready/taskready/service/config"
+	"github.com/taskready/taskready/service/denylist"
 	"github.com/taskready/taskready/service/health"
 	"github.com/taskready/taskready/service/httpapi"
 	"github.com/taskready/taskready/service/listener"
@@ -70,6 +73,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, 
 		return nil, fmt.Errorf("%w (is MONGODB_URI right and the server up?)", err)
 	}
 	s.closers = append(s.closers, func() error { return s.mongo.Disconnect(context.Background()) })
+	guard := mongo.NewGuard(s.mongo, log)
+	monitor.Watch(guard)
 	db := s.mongo.Database(cfg.MongoDB)
 	report, err := mongo.EnsureIndexes(ctx, db)
 	if err != nil {
@@ -90,15 +95,26 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, 
 	}
 	s.closers = append(s.closers, s.redis.Close)
 
+	hashStart := time.Now()
 	passwords, err := auth.NewPasswords(cfg.BcryptCost)
 	if err != nil {
 		return nil, err
 	}
-	users := mongo.NewUsers(db)
+	hashTime := time.Since(hashStart) // one hash at this cost on this machine: the hash limiter's first estimate
+	admissionMetrics := admission.NewMetrics()
+	storeSlots, hashSlots := concurrency(cfg)
+	admit := httpapi.Admission{
+		Store: admission.New("store", storeSlots, admissionMetrics, admission.Estimate(20*time.Millisecond)),
+		Hash:  admission.New("hash", hashSlots, admissionMetrics, admission.Estimate(hashTime)),
+	}
+	users := mongo.NewUsers(db, guard)
 	s.profiles = cache.NewProfiles(users, s.redis, cfg.CacheTTL)
 	limits := ratelimit.NewMetrics()
+	deny := denylist.New(s.redis)
 	httpMetrics := metrics.NewHTTP()
 	collectors := append(httpMetrics.Collectors(), monitor, s.redis.Collector(), s.profiles.Collector())
+	collectors = append(collectors, admissionMetrics.Collectors()...)
+	collectors = append(collectors, deny.Collectors()...)
 	collectors = append(collectors, limits.Collectors()...)
 	s.conns = listener.NewMetrics()
 	reg, err := metrics.NewRegistry(append(collectors, s.conns.Collectors()...)...)
@@ -108,10 +124,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, 
 
 	s.app = httpapi.New(httpapi.Deps{
 		Users:     users,
-		Tasks:     mongo.NewTasks(db),
+		Tasks:     mongo.NewTasks(db, guard),
 		Profiles:  s.profiles,
 		Passwords: passwords,
 		Tokens:    auth.NewTokens(cfg.JWTSecret, cfg.JWTTTL),
+		Denylist:  deny,
 		AuthLimit: ratelimit.New("auth", cfg.AuthLimit.Limit, cfg.AuthLimit.Window, s.redis, limits),
 		APILimit:  ratelimit.New("api", cfg.APILimit.Limit, cfg.APILimit.Window, s.redis, limits),
 		Health: health.NewChecker(health.DefaultTimeout,
@@ -119,10 +136,13 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, 
 				return s.mongo.Ping(ctx, readpref.Primary())
 			}},
 			health.Probe{Name: "redis", ComponentType: "cache", Check: s.redis.Ping},
+			health.Probe{Name: "admission", ComponentType: "system", Check: saturated(admit.Store, admit.Hash),
+				Symptom: "saturated: shedding load with 503 + Retry-After"},
 		),
-		Metrics:  httpMetrics,
-		Gatherer: reg,
-		Logger:   log,
+		Admission: admit,
+		Metrics:   httpMetrics,
+		Gatherer:  reg,
+		Logger:    log,
 	}, httpapi.Options{
 		Production:     cfg.Production(),
 		Origins:        cfg.FrontendURLs,
@@ -132,6 +152,44 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, 
 		TrustedProxies: cfg.TrustedProxies,
 	})
 	return s, nil
+}
+
+// concurrency returns the store and hash slots: the configured numbers,
+// or sizes for this machine. Store calls mostly wait on the network, so
+// several per CPU keep it busy; a bcrypt computation holds a CPU for its
+// whole run, so more than one per CPU only makes every one slower.
+func concurrency(cfg config.Config) (store, hash int) {
+	cpus := runtime.GOMAXPROCS(0)
+	store, hash = cfg.StoreConcurrency, cfg.HashConcurrency
+	if store == 0 {
+		store = 8 * cpus
+	}
+	if hash == 0 {
+		hash = cpus
+	}
+	return store, hash
+}
+
+// saturationWindow is how recently a limiter must have shed a request for
+// readiness to report it.
+const saturationWindow = 5 * time.Second
+
+// saturated is a readiness probe that fails (a warning: the instance still
+// serves) while a limiter is shedding, so that /readyz says so honestly
+// instead of pass while clients get 503s.
+func saturated(limiters ...*admission.Limiter) func(context.Context) error {
+	return func(context.Context) error {
+		var busy []string
+		for _, l := range limiters {
+			if s := l.Saturation(saturationWindow); s.ShedLast {
+				busy = append(busy, fmt.Sprintf("%s: %d/%d slots in use, %d waiting, shedding", l.Name(), s.InUse, s.Limit, s.Waiting))
+			}
+		}
+		if len(busy) > 0 {
+			return errors.New(strings.Join(busy, "; "))
+		}
+		return nil
+	}
 }
 
 // stores returns the store addresses, starting the embedded servers for

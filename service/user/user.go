@@ -54,7 +54,11 @@ func (u *User) Profile() Profile {
 // Store persists users. Implementations honour ctx's deadline.
 type Store interface {
 	// Create inserts u and sets its ID; ErrEmailTaken if the email exists.
+	// A user created without a PasswordHash holds its email while the
+	// password is hashed; SetPassword completes it.
 	Create(ctx context.Context, u *User) error
+	// SetPassword stores the password hash of user id; ErrNotFound if none.
+	SetPassword(ctx context.Context, id, hash string) error
 	// ByEmail finds a user by normalised email; ErrNotFound if none.
 	ByEmail(ctx context.Context, email string) (*User, error)
 	// ByID finds a user; ErrNotFound if none or if id is malformed.

@@ -1,0 +1,280 @@
+// Package admission bounds the work one API instance takes on at once and
+// sheds, at once, the work it could not finish in time.
+//
+// Without it, a burst queues inside the stores and the password hasher:
+// every request waits out its deadline and fails with a 5xx, and the work
+// of requests whose clients have long given up keeps the instance busy
+// after the burst has ended. A Limiter admits a number of requests at once
+// and queues the rest in arrival order. The number adapts, as TCP's
+// congestion window does: a request that overran its deadline while it
+// held a slot means the resource behind it is past its knee, and the limit
+// shrinks by a tenth; every request that finished in time grows it by
+// 1/limit, up to the configured ceiling. It also learns how long a slot is
+// held (a moving average): a request whose turn would come too late to
+// finish before its deadline is refused when it arrives, and one still
+// waiting when that point passes is refused then, with 503 and Retry-After
+// either way. What is admitted runs under the request's deadline, so
+// nothing outlives its request.
+package admission
+
+import (
+	"context"
+	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/taskready/taskready/service/failure"
+)
+
+// BusyMessage is what a shed request is answered.
+const BusyMessage = "Server busy, please retry"
+
+// Reasons a request is refused, as the rejections counter's label.
+const (
+	ReasonQueueFull = "queue_full" // the queue was at its bound
+	ReasonTooLate   = "too_late"   // its turn would come after its deadline
+	ReasonGone      = "gone"       // its deadline passed or it was cancelled while waiting
+)
+
+// Limiter admits up to its adaptive limit at once; see the package doc.
+type Limiter struct {
+	name     string
+	ceiling  int
+	maxQueue int
+	retry    time.Duration
+	now      func() time.Time
+	metrics  *Metrics
+
+	mu    sync.Mutex
+	limit float64 // adaptive, in [1, ceiling]
+	inUse int
+	queue []chan struct{} // waiters in arrival order; closed when admitted
+
+	// held is the moving average of how long a slot is held, in
+	// nanoseconds; it starts at the initial estimate.
+	held atomic.Int64
+	// lastShed is when a request was last refused (unix nanos), for
+	// readiness.
+	lastShed atomic.Int64
+}
+
+// Option sets an optional property of a Limiter.
+type Option func(*Limiter)
+
+// MaxQueue bounds how many requests may wait (default: 8 per slot of the
+// ceiling); beyond it requests are refused at once.
+func MaxQueue(n int) Option { return func(l *Limiter) { l.maxQueue = n } }
+
+// Estimate sets the initial guess of how long a slot is held, used until
+// real holds have been measured (default 10ms).
+func Estimate(d time.Duration) Option { return func(l *Limiter) { l.held.Store(int64(d)) } }
+
+// Initial sets the limit the limiter starts at (default: a quarter of the
+// ceiling, at least one).
+func Initial(n int) Option { return func(l *Limiter) { l.limit = float64(n) } }
+
+// RetryAfter sets what a refused client is told to wait (default 1s).
+func RetryAfter(d time.Duration) Option { return func(l *Limiter) { l.retry = d } }
+
+// Clock sets the time source, for tests.
+func Clock(now func() time.Time) Option { return func(l *Limiter) { l.now = now } }
+
+// New returns a limiter named name (a metric label) admitting at most
+// ceiling requests at once, reporting to m.
+func New(name string, ceiling int, m *Metrics, opts ...Option) *Limiter {
+	ceiling = max(ceiling, 1)
+	l := &Limiter{name: name, ceiling: ceiling, maxQueue: 8 * ceiling, retry: time.Second, now: time.Now, metrics: m,
+		limit: float64(max(1, ceiling/4))}
+	l.held.Store(int64(10 * time.Millisecond))
+	for _, o := range opts {
+		o(l)
+	}
+	l.limit = min(max(l.limit, 1), float64(ceiling))
+	m.rejected.WithLabelValues(name, ReasonQueueFull)
+	m.rejected.WithLabelValues(name, ReasonTooLate)
+	m.rejected.WithLabelValues(name, ReasonGone)
+	m.capacity.WithLabelValues(name).Set(float64(ceiling))
+	m.limit.WithLabelValues(name).Set(l.limit)
+	return l
+}
+
+// Acquire waits for a slot and returns the function that gives it back,
+// or a failure.Unavailable error when the request cannot be served in
+// time. The release function must be called exactly once; the limit
+// shrinks when ctx has ended by then (the work overran its deadline).
+func (l *Limiter) Acquire(ctx context.Context) (release func(), err error) {
+	held := time.Duration(l.held.Load())
+	deadline, hasDeadline := ctx.Deadline()
+	// Work that cannot finish before its deadline even with a free slot
+	// is refused now rather than done for nobody.
+	if hasDeadline && l.now().Add(held).After(deadline) {
+		return nil, l.shed(ReasonTooLate)
+	}
+	l.mu.Lock()
+	if l.inUse < int(l.limit) && len(l.queue) == 0 {
+		l.inUse++
+		l.mu.Unlock()
+		return l.admitted(ctx, l.now()), nil
+	}
+	if len(l.queue) >= l.maxQueue {
+		l.mu.Unlock()
+		return nil, l.shed(ReasonQueueFull)
+	}
+	latest := time.Duration(math.MaxInt64)
+	if hasDeadline {
+		// Holders ahead leave one slot-hold apart on average per slot;
+		// after its wait the request still needs one hold of its own.
+		ahead := time.Duration(float64(len(l.queue)+1) * float64(held) / l.limit)
+		if l.now().Add(ahead + held).After(deadline) {
+			l.mu.Unlock()
+			return nil, l.shed(ReasonTooLate)
+		}
+		latest = deadline.Sub(l.now()) - held
+	}
+	turn := make(chan struct{})
+	l.queue = append(l.queue, turn)
+	l.metrics.queued.WithLabelValues(l.name).Set(float64(len(l.queue)))
+	l.mu.Unlock()
+
+	start := l.now()
+	timer := time.NewTimer(latest)
+	defer timer.Stop()
+	select {
+	case <-turn:
+		l.metrics.wait.WithLabelValues(l.name).Observe(l.now().Sub(start).Seconds())
+		return l.admitted(ctx, l.now()), nil
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	l.mu.Lock()
+	if i := slices.Index(l.queue, turn); i >= 0 {
+		l.queue = slices.Delete(l.queue, i, i+1)
+		l.metrics.queued.WithLabelValues(l.name).Set(float64(len(l.queue)))
+		l.mu.Unlock()
+		return nil, l.shed(ReasonGone)
+	}
+	l.mu.Unlock()
+	// Admitted at the moment it gave up: hand the slot straight back.
+	l.admitted(ctx, l.now())()
+	return nil, l.shed(ReasonGone)
+}
+
+// Waiting is how many requests wait for a slot.
+func (l *Limiter) Waiting() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.queue)
+}
+
+// admitted counts a holder in and returns its release.
+func (l *Limiter) admitted(ctx context.Context, start time.Time) func() {
+	l.metrics.inFlight.WithLabelValues(l.name).Inc()
+	return func() {
+		d := int64(l.now().Sub(start))
+		for {
+			// Weight 1/8, as TCP's smoothed round-trip time.
+			old := l.held.Load()
+			if l.held.CompareAndSwap(old, old+(d-old)/8) {
+				break
+			}
+		}
+		l.metrics.inFlight.WithLabelValues(l.name).Dec()
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.inUse--
+		if ctx.Err() != nil {
+			l.limit = max(1, l.limit*0.9)
+		} else {
+			l.limit = min(float64(l.ceiling), l.limit+1/l.limit)
+		}
+		l.metrics.limit.WithLabelValues(l.name).Set(l.limit)
+		for len(l.queue) > 0 && l.inUse < int(l.limit) {
+			l.inUse++
+			close(l.queue[0])
+			l.queue = l.queue[1:]
+		}
+		l.metrics.queued.WithLabelValues(l.name).Set(float64(len(l.queue)))
+	}
+}
+
+func (l *Limiter) shed(reason string) error {
+	l.lastShed.Store(l.now().UnixNano())
+	l.metrics.rejected.WithLabelValues(l.name, reason).Inc()
+	return &failure.Error{Kind: failure.Unavailable, Message: BusyMessage, RetryAfter: l.retry,
+		Err: &ShedError{Limiter: l.name, Reason: reason}}
+}
+
+// ShedError is the cause of a refusal, for logs.
+type ShedError struct {
+	Limiter string
+	Reason  string
+}
+
+// Error names the limiter and why it refused.
+func (e *ShedError) Error() string { return "admission " + e.Limiter + ": " + e.Reason }
+
+// Saturation describes the limiter's load, for readiness: the slots in
+// use against the current limit, how many wait, and whether it refused a
+// request within the last window.
+type Saturation struct {
+	InUse    int
+	Limit    int
+	Waiting  int
+	ShedLast bool // a request was refused within the window
+}
+
+// Saturation returns the limiter's load, with ShedLast over the given
+// window.
+func (l *Limiter) Saturation(window time.Duration) Saturation {
+	last := l.lastShed.Load()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return Saturation{
+		InUse:    l.inUse,
+		Limit:    int(l.limit),
+		Waiting:  len(l.queue),
+		ShedLast: last != 0 && l.now().Sub(time.Unix(0, last)) < window,
+	}
+}
+
+// Name is the limiter's name.
+func (l *Limiter) Name() string { return l.name }
+
+// Metrics are the collectors every Limiter of a process shares.
+type Metrics struct {
+	capacity *prometheus.GaugeVec
+	limit    *prometheus.GaugeVec
+	inFlight *prometheus.GaugeVec
+	queued   *prometheus.GaugeVec
+	rejected *prometheus.CounterVec
+	wait     *prometheus.HistogramVec
+}
+
+// NewMetrics returns the admission metrics, named taskapi_admission_*.
+func NewMetrics() *Metrics {
+	const ns, sub = "taskapi", "admission"
+	return &Metrics{
+		capacity: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
+			Name: "ceiling", Help: "Most requests each admission limiter admits at once (its configured ceiling)."}, []string{"limiter"}),
+		limit: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
+			Name: "limit", Help: "Requests each admission limiter admits at once now (adapts between 1 and the ceiling)."}, []string{"limiter"}),
+		inFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
+			Name: "in_flight", Help: "Requests holding a slot."}, []string{"limiter"}),
+		queued: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
+			Name: "queued", Help: "Requests waiting for a slot."}, []string{"limiter"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "rejected_total", Help: "Requests refused with 503 by limiter and reason (queue_full, too_late, gone)."}, []string{"limiter", "reason"}),
+		wait: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub,
+			Name: "wait_seconds", Help: "Time admitted requests waited for a slot.",
+			Buckets: []float64{.001, .005, .01, .05, .1, .25, .5, 1, 2.5, 5}}, []string{"limiter"}),
+	}
+}
+
+// Collectors returns the collectors for registration.
+func (m *Metrics) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.capacity, m.limit, m.inFlight, m.queued, m.rejected, m.wait}
+}

@@ -1,0 +1,119 @@
+package mongo
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/event"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
+
+	"github.com/taskready/taskready/service/breaker"
+	"github.com/taskready/taskready/service/failure"
+)
+
+// Breaker settings. The cooldown is also what a refused client is told to
+// wait (Retry-After); the probe is a ping, bounded well under a request's
+// deadline.
+const (
+	DefaultBreakerCooldown = time.Second
+	DefaultProbeTimeout    = 500 * time.Millisecond
+)
+
+// Guard is the circuit breaker in front of MongoDB. While the database
+// cannot be reached, every store call fails at once with a 503 failure that
+// says when to retry, instead of each waiting out server selection
+// (DefaultSelectionTimeout) and holding a goroutine and a request slot.
+//
+// It trips when a call fails to reach the server (network error, no
+// server selectable) and when the driver's own heartbeats find no server
+// that takes writes; a ping in the background closes it again, as does a
+// heartbeat that finds a primary. Slow answers under load do not trip it:
+// they are the admission limiter's business, not a sign that the database
+// is gone.
+type Guard struct {
+	b *breaker.Breaker
+}
+
+// NewGuard returns a closed guard that probes client with a ping.
+func NewGuard(client *mongo.Client, log *slog.Logger) *Guard {
+	probe := func(ctx context.Context) error { return client.Ping(ctx, readpref.Primary()) }
+	return &Guard{b: breaker.New("mongodb", DefaultBreakerCooldown, probe,
+		breaker.ProbeTimeout(DefaultProbeTimeout),
+		breaker.OnChange(func(closed bool) {
+			if closed {
+				log.Info("mongodb: reachable again; serving")
+			} else {
+				log.Warn("mongodb: unreachable; answering 503 with Retry-After until a ping succeeds")
+			}
+		}))}
+}
+
+// Available reports whether calls go through.
+func (g *Guard) Available() bool { return g == nil || g.b.Closed() }
+
+// allow returns a 503 failure at once while the breaker is open. A nil
+// guard allows every call (tools and tests that use the stores without
+// one).
+func (g *Guard) allow() error {
+	if g == nil {
+		return nil
+	}
+	err := g.b.Allow()
+	if err == nil {
+		return nil
+	}
+	var open *breaker.OpenError
+	errors.As(err, &open)
+	return &failure.Error{Kind: failure.Unavailable, Message: unavailableMessage, Err: err, RetryAfter: open.RetryAfter}
+}
+
+// classify trips the breaker when err says the server could not be
+// reached, and maps err as the package's classify does.
+func (g *Guard) classify(err error) error {
+	if g != nil && unreachable(err) {
+		g.b.Trip()
+	}
+	return classify(err)
+}
+
+// unreachable reports whether err means the server could not be reached
+// at all, as opposed to a slow or refused command.
+func unreachable(err error) bool {
+	// A request's own deadline or cancellation ends its connection's read
+	// and surfaces as a network error: that is a slow answer, not a lost
+	// server, and must not fail everyone else's requests.
+	if err == nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || mongo.IsTimeout(err) {
+		return false
+	}
+	var selection topology.ServerSelectionError
+	return mongo.IsNetworkError(err) || errors.As(err, &selection) || errors.Is(err, mongo.ErrClientDisconnected)
+}
+
+// writableKinds are the server kinds a write can go to.
+var writableKinds = map[string]bool{"Standalone": true, "RSPrimary": true, "Mongos": true, "LoadBalancer": true}
+
+// watch follows the driver's view of the deployment: no server that takes
+// writes trips the guard before any request has to find out, and a primary
+// found again closes it. The driver calls this with its topology locked, so
+// it does no more than flip the breaker.
+func (g *Guard) watch(e *event.TopologyDescriptionChangedEvent) {
+	writable := func(d event.TopologyDescription) bool {
+		for _, s := range d.Servers {
+			if writableKinds[s.Kind] {
+				return true
+			}
+		}
+		return false
+	}
+	was, is := writable(e.PreviousDescription), writable(e.NewDescription)
+	switch {
+	case was && !is:
+		g.b.Trip()
+	case !was && is:
+		g.b.Reset()
+	}
+}
