@@ -54,6 +54,26 @@ func healthcheck() int {
 	return 0
 }
 
+// fdReserve is what the process keeps for itself beyond client
+// connections: store pools, embedded servers, logs.
+const fdReserve = 256
+
+// logFileLimit raises the open-file limit and says what it is, warning
+// when MAX_CONNECTIONS cannot be reached under it (the listener then backs
+// off on EMFILE instead of refusing with a 503).
+func logFileLimit(log *slog.Logger, maxConns int) {
+	soft, hard, err := raiseFileLimit()
+	if err != nil {
+		log.Warn("open file limit", slog.String("error", err.Error()), slog.Uint64("soft", soft), slog.Uint64("hard", hard))
+		return
+	}
+	log.Info("open file limit", slog.Uint64("soft", soft), slog.Uint64("hard", hard), slog.Int("max_connections", maxConns))
+	if maxConns > 0 && uint64(maxConns)+fdReserve > soft {
+		log.Warn("MAX_CONNECTIONS is above what the open file limit allows; raise the limit (ulimit -n, LimitNOFILE) or lower MAX_CONNECTIONS",
+			slog.Int("max_connections", maxConns), slog.Uint64("soft", soft), slog.Int("reserve", fdReserve))
+	}
+}
+
 func run() int {
 	cfg, err := config.Load(os.Getenv)
 	if err != nil {
@@ -62,6 +82,7 @@ func run() int {
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	redis.SetLogger(log)
+	logFileLimit(log, cfg.MaxConnections)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

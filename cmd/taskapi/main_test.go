@@ -116,8 +116,9 @@ func TestServesWithNoSetupAndStopsOnSIGTERM(t *testing.T) {
 		}
 	}
 	joined := strings.Join(seen, "\n")
-	if !strings.Contains(joined, "started embedded FerretDB") || !strings.Contains(joined, "REDIS_URL unset, started") {
-		t.Errorf("start-up did not say which stores it chose:\n%s", joined)
+	if !strings.Contains(joined, "started embedded FerretDB") || !strings.Contains(joined, "REDIS_URL unset, started") ||
+		!strings.Contains(joined, "open file limit") {
+		t.Errorf("start-up did not say which stores it chose and its open file limit:\n%s", joined)
 	}
 
 	base := "http://127.0.0.1:" + strconv.Itoa(port)

@@ -45,6 +45,10 @@ const (
 	DefaultMetricsAddr = "127.0.0.1:9464"
 	// MetricsOff, as METRICS_ADDR, serves no /metrics at all.
 	MetricsOff = "off"
+	// DefaultMaxConnections caps open client connections (MAX_CONNECTIONS)
+	// well under the usual 64k+ descriptor limits of a container, leaving
+	// the rest to the stores, the logs and the embedded servers.
+	DefaultMaxConnections = 10000
 
 	// DevelopmentSecret signs tokens when JWT_SECRET is unset outside
 	// production. It is public, so production refuses it.
@@ -98,6 +102,9 @@ type Config struct {
 	RedisSentinels      []string
 	RedisSentinelMaster string // REDIS_SENTINEL_MASTER, the name the sentinels monitor the primary under
 
+	// Connection handling at the HTTP edge.
+	MaxConnections int // MAX_CONNECTIONS open at once, the excess answered 503; 0: only the OS limit
+
 	// Admission: how much work an instance takes on at once before it
 	// sheds the rest with 503 + Retry-After. 0 sizes it to the machine.
 	StoreConcurrency int // STORE_CONCURRENCY: requests calling the stores at once (0: 8 per CPU)
@@ -139,6 +146,8 @@ func Load(getenv func(string) string) (Config, error) {
 
 		RedisSentinels:      p.hostPorts("REDIS_SENTINELS"),
 		RedisSentinelMaster: p.str("REDIS_SENTINEL_MASTER", DefaultSentinelMaster),
+
+		MaxConnections: p.int("MAX_CONNECTIONS", DefaultMaxConnections, 0, 1_000_000),
 
 		StoreConcurrency: p.int("STORE_CONCURRENCY", 0, 0, 100000),
 		HashConcurrency:  p.int("HASH_CONCURRENCY", 0, 0, 10000),

@@ -78,6 +78,7 @@ func TestLoadDefaults(t *testing.T) {
 		{"TrustedProxies", len(c.TrustedProxies), 0},
 		{"RedisSentinels", len(c.RedisSentinels), 0},
 		{"RedisSentinelMaster", c.RedisSentinelMaster, config.DefaultSentinelMaster},
+		{"MaxConnections", c.MaxConnections, config.DefaultMaxConnections},
 	}
 	for _, tt := range tests {
 		if !reflect.DeepEqual(tt.got, tt.want) {
@@ -146,6 +147,10 @@ func TestLoadParsesEachVariable(t *testing.T) {
 			func(c config.Config) any { return c.TrustedProxies },
 			[]string{"10.0.0.0/8", "192.168.1.1"},
 		},
+		{"MAX_CONNECTIONS", map[string]string{"MAX_CONNECTIONS": "500"}, func(c config.Config) any { return c.MaxConnections }, 500},
+		{"MAX_CONNECTIONS zero is the OS limit", map[string]string{"MAX_CONNECTIONS": "0"}, func(c config.Config) any { return c.MaxConnections }, 0},
+		{"MAX_CONNECTIONS max", map[string]string{"MAX_CONNECTIONS": "1000000"}, func(c config.Config) any { return c.MaxConnections }, 1_000_000},
+		{"MAX_CONNECTIONS padded", map[string]string{"MAX_CONNECTIONS": " 64 "}, func(c config.Config) any { return c.MaxConnections }, 64},
 		{"blank means default", map[string]string{"PORT": "   "}, func(c config.Config) any { return c.Port }, config.DefaultPort},
 	}
 	for _, tt := range tests {
@@ -201,6 +206,10 @@ func TestLoadRefusesBadValues(t *testing.T) {
 		{"CACHE_TTL garbage", "CACHE_TTL", "soon"},
 		{"REQUEST_TIMEOUT zero", "REQUEST_TIMEOUT", "0"},
 		{"SHUTDOWN_GRACE negative", "SHUTDOWN_GRACE", "-5s"},
+		{"MAX_CONNECTIONS negative", "MAX_CONNECTIONS", "-1"},
+		{"MAX_CONNECTIONS too high", "MAX_CONNECTIONS", "1000001"},
+		{"MAX_CONNECTIONS not a number", "MAX_CONNECTIONS", "lots"},
+		{"MAX_CONNECTIONS with a unit", "MAX_CONNECTIONS", "10k"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -236,6 +245,7 @@ func TestLoadListsEveryBadSetting(t *testing.T) {
 		"CACHE_TTL":       "0s",
 		"REQUEST_TIMEOUT": "never",
 		"SHUTDOWN_GRACE":  "-1s",
+		"MAX_CONNECTIONS": "-5",
 	}
 	_, err := config.Load(env(m))
 	if !errors.Is(err, config.ErrInvalid) {

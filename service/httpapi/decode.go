@@ -86,6 +86,11 @@ func parseListQuery(raw string, maxPage int) (listQuery, error) {
 	// same message.
 	for _, key := range slices.Sorted(maps.Keys(values)) {
 		vals := values[key]
+		// The edge middleware refuses these first; this keeps the parser's
+		// own promise (every value it returns is valid UTF-8) whoever calls it.
+		if !utf8.ValidString(key) || slices.ContainsFunc(vals, func(v string) bool { return !utf8.ValidString(v) }) {
+			return listQuery{}, errBadQuery
+		}
 		if strings.ContainsAny(key, "[]$") {
 			return listQuery{}, failure.Invalidf("Query parameter %q is not allowed: values must be plain strings", clip(key))
 		}

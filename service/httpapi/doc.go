@@ -7,6 +7,10 @@
 // source, is turned into {"message": ...} by one error handler, which maps
 // failure kinds to statuses and masks internal errors.
 //
+// edge.go handles what comes before routing: requests fasthttp could not
+// read (timeouts, bodies or headers too large), unknown methods, request
+// lines that are not UTF-8 and ambiguous body framing.
+//
 // The contract this package keeps is the original Express task manager's
 // (see API.md); openapi.json describes exactly the routes New registers,
 // and a test holds the two together.

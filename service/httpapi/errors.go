@@ -26,10 +26,13 @@ var statusOf = map[failure.Kind]int{
 // fiberMessages rewords the framework's own errors (no route, body too
 // large, unreadable request) in the API's voice.
 var fiberMessages = map[int]string{
-	fiber.StatusNotFound:              "Route not found",
-	fiber.StatusMethodNotAllowed:      "Method not allowed",
-	fiber.StatusRequestEntityTooLarge: "Request body too large",
-	fiber.StatusBadRequest:            "Bad request",
+	fiber.StatusNotFound:                    "Route not found",
+	fiber.StatusMethodNotAllowed:            "Method not allowed",
+	fiber.StatusRequestEntityTooLarge:       "Request body too large",
+	fiber.StatusBadRequest:                  "Bad request",
+	fiber.StatusRequestTimeout:              "Request timeout: the request did not arrive in time",
+	fiber.StatusRequestHeaderFieldsTooLarge: "Request headers too large",
+	fiber.StatusNotImplemented:              "Method not implemented",
 }
 
 type errorBody struct {
@@ -40,8 +43,14 @@ type errorBody struct {
 // Fiber's ErrorHandler and is also called by the access log middleware, so
 // the log line records the status the client really got.
 func (s *server) errorHandler(c fiber.Ctx, err error) error {
-	status, msg := fiber.StatusInternalServerError, failure.MessageOf(err)
 	var fe *fiber.Error
+	if cause, ok := edgeError(c); ok {
+		if !errors.As(err, &fe) {
+			fe = fiber.NewError(fiber.StatusBadRequest)
+		}
+		return s.renderEdge(c, cause, fe)
+	}
+	status, msg := fiber.StatusInternalServerError, failure.MessageOf(err)
 	switch {
 	case errors.As(err, &fe):
 		status, msg = fe.Code, fiberMessages[fe.Code]

@@ -162,6 +162,14 @@ func FuzzParseListQuery(f *testing.F) {
 		"&&&==&=",
 		"page",
 		"a[" + strings.Repeat("b", 100) + "]=1",
+		// Invalid UTF-8 once decoded: the store answered such a search 500.
+		"search=%ff%fe",
+		"search=\xff\xfe",
+		"search=caf%C3",
+		"search=%C0%AF",
+		"search=%ED%A0%80",
+		"%ff=1",
+		"status=%ff",
 	}
 	for _, s := range seeds {
 		f.Add(s, uint16(99))
@@ -196,6 +204,9 @@ func FuzzParseListQuery(f *testing.F) {
 			if _, err := task.ParseStatus(string(fl.Status)); err != nil {
 				t.Fatalf("parseListQuery(%q, %d) Status = %q, not a valid status", raw, maxPage, fl.Status)
 			}
+		}
+		if !utf8.ValidString(fl.Search) {
+			t.Fatalf("parseListQuery(%q, %d) Search = %q, not valid UTF-8", raw, maxPage, fl.Search)
 		}
 		if n := utf8.RuneCountInString(fl.Search); n > task.MaxSearchLen {
 			t.Fatalf("parseListQuery(%q, %d) Search has %d runes; want <= %d", raw, maxPage, n, task.MaxSearchLen)

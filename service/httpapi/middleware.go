@@ -17,6 +17,7 @@ type localKey int
 const (
 	requestIDKey localKey = iota
 	profileKey
+	unroutedKey // the edge middleware refused the request before routing
 )
 
 // requestID returns the id the observe middleware gave this request.
@@ -56,6 +57,15 @@ func (s *server) observe(c fiber.Ctx) error {
 	}
 	c.Locals(requestIDKey, id)
 	c.Set(fiber.HeaderXRequestID, id)
+	if _, ok := edgeError(c); ok {
+		// fasthttp could not read a request (a timeout, a body or headers
+		// too large) and Fiber runs the Use middleware, group guards
+		// included, before its error handler. Stop here: authenticating or
+		// rate-limiting a request that was never read would spend store
+		// calls and budget, and there is no route to record. The error
+		// handler, called next with the real cause, renders and counts it.
+		return nil
+	}
 	s.metrics.InFlight.Inc()
 	defer s.metrics.InFlight.Dec()
 
@@ -92,6 +102,9 @@ func (s *server) observe(c fiber.Ctx) error {
 // or "unmatched" so that scanners cannot grow the metrics' label sets.
 func routeTemplate(c fiber.Ctx) string {
 	r := c.Route()
+	if refused, _ := c.Locals(unroutedKey).(bool); refused {
+		return "unmatched" // c.Route() is the refusing middleware's "/"
+	}
 	if r == nil || r.Method == "USE" || c.Response().StatusCode() == fiber.StatusNotFound && r.Path == "/" {
 		return "unmatched"
 	}
@@ -109,7 +122,6 @@ var securityHeaders = [][2]string{
 	{"Cross-Origin-Resource-Policy", "same-origin"},
 	{"Origin-Agent-Cluster", "?1"},
 	{"Referrer-Policy", "no-referrer"},
-	{"Strict-Transport-Security", "max-age=31536000; includeSubDomains"},
 	{"X-Content-Type-Options", "nosniff"},
 	{"X-DNS-Prefetch-Control", "off"},
 	{"X-Download-Options", "noopen"},
@@ -118,11 +130,27 @@ var securityHeaders = [][2]string{
 	{"X-XSS-Protection", "0"},
 }
 
+// hsts is sent only on requests that arrived over HTTPS: RFC 6797 §7.2
+// forbids it over plain HTTP (browsers ignore it there anyway).
+const hsts = "max-age=31536000; includeSubDomains"
+
 func secure(c fiber.Ctx) error {
+	setSecurityHeaders(c)
+	return c.Next()
+}
+
+// setSecurityHeaders sets securityHeaders, and HSTS when the request came
+// over HTTPS: on a TLS connection, or through a proxy listed in
+// TRUSTED_PROXIES that says X-Forwarded-Proto: https. Fiber's Scheme reads
+// the forwarded headers only from trusted proxies, so anyone else sending
+// X-Forwarded-Proto gets no HSTS.
+func setSecurityHeaders(c fiber.Ctx) {
 	for _, h := range securityHeaders {
 		c.Set(h[0], h[1])
 	}
-	return c.Next()
+	if c.Scheme() == "https" {
+		c.Set("Strict-Transport-Security", hsts)
+	}
 }
 
 // noStore keeps authenticated answers out of every cache between the API

@@ -112,6 +112,7 @@ func New(deps Deps, opts Options) *fiber.App {
 		cfg.ProxyHeader = fiber.HeaderXForwardedFor
 	}
 	app := fiber.New(cfg)
+	s.installEdge(app)
 
 	app.Use(s.observe, recover.New(), secure)
 	// No origins configured means same-origin only: no CORS headers at all
@@ -126,7 +127,8 @@ func New(deps Deps, opts Options) *fiber.App {
 			MaxAge:           600,
 		}))
 	}
-	app.Use(compress.New(), s.deadline)
+	// After CORS, so that the front end can read these refusals too.
+	app.Use(edge, compress.New(), s.deadline)
 
 	app.Get("/api/health", func(c fiber.Ctx) error {
 		return c.JSON(fiber.Map{"status": "OK", "message": "Server is running"})

@@ -19,6 +19,11 @@ type HTTP struct {
 	Requests *prometheus.CounterVec
 	Duration *prometheus.HistogramVec
 	InFlight prometheus.Gauge
+
+	// Connections that ended before a request could be read: they are not
+	// requests, so they stay out of the request metrics above.
+	ConnTimeouts prometheus.Counter // idle or slow clients hitting the read timeout
+	ConnAborts   prometheus.Counter // clients gone (reset) in the middle of a request
 }
 
 // DurationBuckets cover 1 ms to 10 s, dense where a healthy API answers.
@@ -37,6 +42,12 @@ func NewHTTP() *HTTP {
 		}, labels),
 		InFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "taskapi_http_requests_in_flight", Help: "HTTP requests being served.",
+		}),
+		ConnTimeouts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "taskapi_connection_timeouts_total", Help: "Connections closed because no complete request arrived within the read timeout (idle or slow clients).",
+		}),
+		ConnAborts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "taskapi_connection_aborts_total", Help: "Connections the client reset or closed in the middle of sending a request.",
 		}),
 	}
 }
@@ -58,7 +69,7 @@ func StatusClass(status int) string {
 
 // Collectors returns the metrics for registration.
 func (h *HTTP) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{h.Requests, h.Duration, h.InFlight}
+	return []prometheus.Collector{h.Requests, h.Duration, h.InFlight, h.ConnTimeouts, h.ConnAborts}
 }
 
 // NewRegistry returns a registry holding the Go runtime and process

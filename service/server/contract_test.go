@@ -285,7 +285,7 @@ func TestHeadersCORSCompression(t *testing.T) {
 		"X-Content-Type-Options":    "nosniff",
 		"X-Frame-Options":           "DENY",
 		"Referrer-Policy":           "no-referrer",
-		"Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+		"Strict-Transport-Security": "", // plain HTTP: see TestHSTSOnlyOverHTTPS
 		"Content-Security-Policy":   "default-src 'none'; frame-ancestors 'none'",
 		"Cache-Control":             "no-store",
 		"X-Powered-By":              "",

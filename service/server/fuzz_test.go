@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // FuzzAPI sends arbitrary bodies, ids and query strings to every route
@@ -43,6 +45,11 @@ func FuzzAPI(f *testing.F) {
 		{6, "", "", `{"email":{"$gt":""},"password":{"$gt":""}}`, 0, false, "login injection"},
 		{1, "", "", `[[[[[[[[[[]]]]]]]]]]`, 1, true, "nested, wrong type"},
 		{1, "", "", "\xff\xfe", 2, true, "bad utf-8"},
+		{0, "", "search=%ff%fe", "", 0, true, "bad utf-8 in the query: was a 500"},
+		{0, "", "search=\xff\xfe&status=pending", "", 0, true, "raw bad utf-8 in the query"},
+		{0, "", "%C0%AF=1", "", 0, true, "bad utf-8 in a key"},
+		{2, "\xff\xfe", "", "", 0, true, "bad utf-8 in the id"},
+		{7, "", "_=%ed%a0%80", "", 0, true, "bad utf-8 in an ignored parameter"},
 	}
 	for _, s := range seeds {
 		f.Add(s.route, s.id, s.query, []byte(s.body), s.ctype, s.authed)
@@ -89,7 +96,35 @@ func FuzzAPI(f *testing.F) {
 				t.Fatalf("%s %s: %d answer without a message (%v)", r.method, target, res.StatusCode, decodeErr)
 			}
 		}
+		// Whatever the route, a request line that is not UTF-8 once
+		// decoded is refused before any handler.
+		// (The id is sent percent-escaped, so only its raw bytes count.)
+		hasID := strings.HasSuffix(r.path, "/")
+		if badUTF8(query) || hasID && !utf8.ValidString(id) {
+			if msg, _ := answer["message"].(string); res.StatusCode != 400 || !strings.Contains(msg, "UTF-8") {
+				t.Fatalf("%s %s: %d %v; want 400 naming UTF-8", r.method, target, res.StatusCode, answer)
+			}
+		}
 	})
+}
+
+// badUTF8 reports whether s, raw or percent-decoded, is not valid UTF-8.
+func badUTF8(s string) bool {
+	if !utf8.ValidString(s) {
+		return true
+	}
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) {
+			if v, err := strconv.ParseUint(s[i+1:i+3], 16, 8); err == nil {
+				b = append(b, byte(v))
+				i += 2
+				continue
+			}
+		}
+		b = append(b, s[i])
+	}
+	return !utf8.Valid(b)
 }
 
 // requestTargetSafe percent-encodes the bytes no HTTP client puts on a

@@ -33,6 +33,7 @@ import (
 	"github.com/taskready/taskready/service/denylist"
 	"github.com/taskready/taskready/service/health"
 	"github.com/taskready/taskready/service/httpapi"
+	"github.com/taskready/taskready/service/listener"
 	"github.com/taskready/taskready/service/metrics"
 	"github.com/taskready/taskready/service/mongo"
 	"github.com/taskready/taskready/service/ratelimit"
@@ -50,6 +51,7 @@ type Server struct {
 	mongo    *mongodrv.Client
 	redis    *redis.Client
 	profiles *cache.Profiles
+	conns    *listener.Metrics
 	closers  []func() error // run in reverse order by Close
 
 	// gatherer holds every series; metricsSrv serves them on the metrics
@@ -124,7 +126,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, 
 	collectors := append(httpMetrics.Collectors(), monitor, s.redis.Collector(), s.profiles.Collector())
 	collectors = append(collectors, admissionMetrics.Collectors()...)
 	collectors = append(collectors, deny.Collectors()...)
-	reg, err := metrics.NewRegistry(append(collectors, limits.Collectors()...)...)
+	collectors = append(collectors, limits.Collectors()...)
+	s.conns = listener.NewMetrics()
+	reg, err := metrics.NewRegistry(append(collectors, s.conns.Collectors()...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -280,9 +284,26 @@ func (s *Server) App() *fiber.App { return s.app }
 // Profiles returns the profile cache, through which users are deleted.
 func (s *Server) Profiles() *cache.Profiles { return s.profiles }
 
-// Serve serves HTTP on ln until Shutdown.
+// DrainBytes bounds what a lingering close (after a 413 or 431) reads
+// and discards: many times BODY_LIMIT, so that a client writing a body far
+// over the limit still reads its 413, but never unbounded.
+func DrainBytes(bodyLimit int) int64 {
+	return max(16*int64(bodyLimit), listener.DefaultDrainBytes)
+}
+
+// Serve serves HTTP on ln until Shutdown. ln is wrapped in a
+// listener.Listener: accept errors such as EMFILE are retried instead of
+// ending Serve, and at most MAX_CONNECTIONS connections are open at once.
 func (s *Server) Serve(ln net.Listener) error {
-	return s.app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true})
+	l := listener.New(ln, listener.Options{
+		MaxConns:     s.cfg.MaxConnections,
+		DrainBytes:   DrainBytes(s.cfg.BodyLimit),
+		DrainTimeout: listener.DefaultDrainTimeout,
+		Log:          s.log,
+		Metrics:      s.conns,
+	})
+	s.conns.Track(l)
+	return s.app.Listener(l, fiber.ListenConfig{DisableStartupMessage: true})
 }
 
 // MetricsHandler serves the Prometheus text of every series. It is not
