@@ -193,7 +193,7 @@ func TestEveryErrorIsJSON(t *testing.T) {
 			a.expectJSONError(t, tt.status, tt.method+" "+tt.path)
 		})
 	}
-	text := metricsText(t, in.client(t))
+	text := metricsText(t, in)
 	if !strings.Contains(text, `taskapi_http_requests_total{method="OTHER",route="unmatched",status_class="5xx"} 3`) ||
 		strings.Contains(text, `method="BREW"`) {
 		t.Errorf("unknown methods should be counted as OTHER, never by name:\n%s", grepLines(text, "taskapi_http_requests_total"))
@@ -287,7 +287,7 @@ func TestTimeoutsAreConnectionEventsNotRequests(t *testing.T) {
 		}
 	}
 
-	text := metricsText(t, in.client(t))
+	text := metricsText(t, in)
 	if !strings.Contains(text, "taskapi_connection_timeouts_total 2") {
 		t.Errorf("/metrics: want taskapi_connection_timeouts_total 2:\n%s", grepLines(text, "taskapi_connection"))
 	}
