@@ -248,7 +248,7 @@ func TestOversizedRequestsAreDrainedSoWholeBodyClientsReadTheAnswer(t *testing.T
 			a.expectJSONError(t, tt.status, tt.name)
 		})
 	}
-	text := metricsText(t, c)
+	text := metricsText(t, in)
 	for _, want := range []string{
 		`taskapi_connections_drained_total 3`,
 		`taskapi_http_requests_total{method="POST",route="unmatched",status_class="4xx"} 2`,
