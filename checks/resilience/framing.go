@@ -159,66 +159,23 @@ var smuggling = check.Func{
 		References:  []string{"RFC 9112 §6.1", "RFC 9112 §6.3", "CWE-444", "WSTG-INPV-15", "OWASP API8:2023"},
 	},
 	F: func(ctx context.Context, t *check.Target) check.Result {
-		e, err := endpointOf(t.BaseURL)
-		if err != nil {
-			return check.Errorf(err.Error())
-		}
-		var tag [6]byte
-		_, _ = rand.Read(tag[:])
-		id := "smuggled-" + hex.EncodeToString(tag[:])
-		hidden := "GET /api/health HTTP/1.1\r\nHost: " + e.host + "\r\nX-Request-ID: " + id + "\r\n\r\n"
-		var all []check.Evidence
+		// Each instance directly where the environment names them (the
+		// harness's own balancer stands in for a proxy and is not what is
+		// judged); against a deployment, its front door, as clients meet
+		// it.
 		var fails, warns []string
-		for _, p := range []struct {
-			what, te, body string
-			accepted       []int
-		}{
-			// Framed by Transfer-Encoding the body ends at "0": the GET
-			// after it is a second request; framed by Content-Length it
-			// is body. Either framing is somebody's, hence the 400.
-			{"Content-Length and Transfer-Encoding: chunked", "chunked", "0\r\n\r\n" + hidden, []int{400}},
-			{"Transfer-Encoding: x-unknown (not chunked)", "x-unknown", "0\r\n\r\n" + hidden, []int{400, 501}},
-		} {
-			req := "POST /api/health HTTP/1.1\r\nHost: " + e.host + "\r\nUser-Agent: " + probe.UserAgent + "\r\nContent-Type: application/json\r\n" +
-				fmt.Sprintf("Content-Length: %d\r\nTransfer-Encoding: %s\r\n\r\n", len(p.body), p.te) + p.body
-			conn, err := e.dial(ctx)
+		var all []check.Evidence
+		bases := instances(t)
+		for _, base := range bases {
+			where := ""
+			if len(bases) > 1 {
+				where = base + ": "
+			}
+			f, w, a, err := smuggleOne(ctx, base, where)
 			if err != nil {
-				return check.Errorf("could not connect to " + e.addr + ": " + err.Error())
+				return check.Errorf(err.Error())
 			}
-			_ = conn.SetWriteDeadline(time.Now().Add(rawWriteTimeout))
-			_, werr := conn.Write([]byte(req))
-			answers, open, end := readAnswers(ctx, conn, rawQuiet, 3)
-			conn.Close()
-			if werr != nil && len(answers) == 0 {
-				return check.Errorf(p.what + ": could not send the request: " + werr.Error())
-			}
-			expected := fmt.Sprintf("one answer (%s), then the connection closed; never an answer to the hidden GET (X-Request-ID %s)", statuses(p.accepted), id)
-			var observed string
-			switch {
-			case len(answers) == 0:
-				observed = "no answer: " + endName(end)
-				if open {
-					fails = append(fails, p.what+": the request was neither answered nor closed (the server waits for more body)")
-				} else {
-					warns = append(warns, p.what+": the connection was closed without an answer")
-				}
-			case len(answers) > 1:
-				observed = fmt.Sprintf("%d answers: the hidden request was served (%s)", len(answers), probe.StatusLine(answers[1].status))
-				fails = append(fails, p.what+": "+observed)
-			case open:
-				observed = fmt.Sprintf("%s, then the connection stayed open", probe.StatusLine(answers[0].status))
-				fails = append(fails, p.what+": "+observed+" (RFC 9112 §6.1: the server MUST close it)")
-			case !slices.Contains(p.accepted, answers[0].status):
-				observed = fmt.Sprintf("%s, then closed", probe.StatusLine(answers[0].status))
-				if answers[0].status/100 == 2 || answers[0].status >= 500 {
-					fails = append(fails, p.what+": "+observed+": the ambiguous request was processed, not refused")
-				} else {
-					warns = append(warns, p.what+": "+observed+" (refused and closed, but "+statuses(p.accepted)+" says why)")
-				}
-			default:
-				observed = fmt.Sprintf("%s, then closed", probe.StatusLine(answers[0].status))
-			}
-			all = append(all, rawEvidence(shownRaw(p.what, []byte(req)), answers, end, expected, observed))
+			fails, warns, all = append(fails, f...), append(warns, w...), append(all, a...)
 		}
 		switch {
 		case len(fails) > 0:
@@ -228,6 +185,72 @@ var smuggling = check.Func{
 		}
 		return check.Passf("both ambiguous requests were refused with one answer and the connection closed; the hidden GET was never served", all...)
 	},
+}
+
+// smuggleOne sends both ambiguous requests to base; where prefixes its
+// findings when there are several instances.
+func smuggleOne(ctx context.Context, base, where string) (fails, warns []string, all []check.Evidence, err error) {
+	e, err := endpointOf(base)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var tag [6]byte
+	_, _ = rand.Read(tag[:])
+	id := "smuggled-" + hex.EncodeToString(tag[:])
+	hidden := "GET /api/health HTTP/1.1\r\nHost: " + e.host + "\r\nX-Request-ID: " + id + "\r\n\r\n"
+	for _, p := range []struct {
+		what, te, body string
+		accepted       []int
+	}{
+		// Framed by Transfer-Encoding the body ends at "0": the GET
+		// after it is a second request; framed by Content-Length it
+		// is body. Either framing is somebody's, hence the 400.
+		{"Content-Length and Transfer-Encoding: chunked", "chunked", "0\r\n\r\n" + hidden, []int{400}},
+		{"Transfer-Encoding: x-unknown (not chunked)", "x-unknown", "0\r\n\r\n" + hidden, []int{400, 501}},
+	} {
+		req := "POST /api/health HTTP/1.1\r\nHost: " + e.host + "\r\nUser-Agent: " + probe.UserAgent + "\r\nContent-Type: application/json\r\n" +
+			fmt.Sprintf("Content-Length: %d\r\nTransfer-Encoding: %s\r\n\r\n", len(p.body), p.te) + p.body
+		conn, err := e.dial(ctx)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("could not connect to %s: %w", e.addr, err)
+		}
+		_ = conn.SetWriteDeadline(time.Now().Add(rawWriteTimeout))
+		_, werr := conn.Write([]byte(req))
+		answers, open, end := readAnswers(ctx, conn, rawQuiet, 3)
+		conn.Close()
+		if werr != nil && len(answers) == 0 {
+			return nil, nil, nil, fmt.Errorf("%s%s: could not send the request: %w", where, p.what, werr)
+		}
+		what := where + p.what
+		expected := fmt.Sprintf("one answer (%s), then the connection closed; never an answer to the hidden GET (X-Request-ID %s)", statuses(p.accepted), id)
+		var observed string
+		switch {
+		case len(answers) == 0:
+			observed = "no answer: " + endName(end)
+			if open {
+				fails = append(fails, what+": the request was neither answered nor closed (the server waits for more body)")
+			} else {
+				warns = append(warns, what+": the connection was closed without an answer")
+			}
+		case len(answers) > 1:
+			observed = fmt.Sprintf("%d answers: the hidden request was served (%s)", len(answers), probe.StatusLine(answers[1].status))
+			fails = append(fails, what+": "+observed)
+		case open:
+			observed = fmt.Sprintf("%s, then the connection stayed open", probe.StatusLine(answers[0].status))
+			fails = append(fails, what+": "+observed+" (RFC 9112 §6.1: the server MUST close it)")
+		case !slices.Contains(p.accepted, answers[0].status):
+			observed = fmt.Sprintf("%s, then closed", probe.StatusLine(answers[0].status))
+			if answers[0].status/100 == 2 || answers[0].status >= 500 {
+				fails = append(fails, what+": "+observed+": the ambiguous request was processed, not refused")
+			} else {
+				warns = append(warns, what+": "+observed+" (refused and closed, but "+statuses(p.accepted)+" says why)")
+			}
+		default:
+			observed = fmt.Sprintf("%s, then closed", probe.StatusLine(answers[0].status))
+		}
+		all = append(all, rawEvidence(shownRaw(what, []byte(req)), answers, end, expected, observed))
+	}
+	return fails, warns, all, nil
 }
 
 func statuses(codes []int) string {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"sync/atomic"
 	"time"
 )
@@ -118,10 +119,26 @@ func StartBalancerWith(urls []string, o BalancerOptions) (*Balancer, error) {
 		}},
 		ErrorHandler: b.failed,
 	}
-	b.srv = &http.Server{Handler: proxy, ReadHeaderTimeout: 10 * time.Second}
+	b.srv = &http.Server{Handler: closeAfterChunked(proxy), ReadHeaderTimeout: 10 * time.Second}
 	b.url = "http://" + ln.Addr().String()
 	go func() { _ = b.srv.Serve(ln) }()
 	return b, nil
+}
+
+// closeAfterChunked closes the client's connection after answering a
+// request whose body came chunked. Go's server drops a Content-Length sent
+// beside Transfer-Encoding before any handler sees it, so the two cannot
+// be told apart here; RFC 9112 §6.3 asks a server to close after such a
+// request, and closing after every chunked one (rare from API clients)
+// keeps whatever a client framed after the body from being served as a
+// request of its own, as nginx does.
+func closeAfterChunked(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if slices.Contains(r.TransferEncoding, "chunked") {
+			w.Header().Set("Connection", "close")
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // pick returns the next instance in rotation that is not marked down and

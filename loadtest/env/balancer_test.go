@@ -1,8 +1,12 @@
 package env_test
 
 import (
+	"bufio"
 	"context"
+	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -167,5 +171,44 @@ func TestBalancerRoundRobin(t *testing.T) {
 	}
 	if na.Load() != 5 || nb.Load() != 5 {
 		t.Fatalf("round robin gave a %d and b %d of 10", na.Load(), nb.Load())
+	}
+}
+
+// A request framed both by Content-Length and chunked Transfer-Encoding
+// may hide a second request after its chunked body: the balancer answers
+// the first and closes, so the hidden one is never read, let alone sent
+// on to an instance.
+func TestBalancerClosesAfterAChunkedRequest(t *testing.T) {
+	backend, served := countingBackend(t, "a")
+	b := startBalancer(t, env.BalancerOptions{}, backend.URL)
+	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(b.URL(), "http://"), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	hidden := "GET /hidden HTTP/1.1\r\nHost: x\r\n\r\n"
+	body := "0\r\n\r\n" + hidden
+	req := fmt.Sprintf("POST /api/tasks HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nTransfer-Encoding: chunked\r\n\r\n%s", len(body), body)
+	if _, err := io.WriteString(conn, req); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	rd := bufio.NewReader(conn)
+	res, err := http.ReadResponse(rd, nil)
+	if err != nil {
+		t.Fatalf("read the first answer: %v", err)
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if !res.Close {
+		t.Errorf("first answer %s without Connection: close", res.Status)
+	}
+	if extra, err := http.ReadResponse(rd, nil); err == nil {
+		t.Errorf("a second answer (%s): the hidden request was served", extra.Status)
+	} else if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("after the first answer: %v; want the connection closed", err)
+	}
+	if n := served.Load(); n != 1 {
+		t.Errorf("the instance served %d requests; want 1", n)
 	}
 }
