@@ -336,8 +336,11 @@ func TestMaxConnectionsRefusesTheExcess(t *testing.T) {
 	if took := time.Since(start); took > 2*time.Second {
 		t.Errorf("refusal took %v; want it quick", took)
 	}
-	// A held connection still works, and reports the refusal.
-	if text := string(get(held[0], readers[0], "/metrics").body); !strings.Contains(text, "taskapi_connections_refused_total 1") ||
+	// A held connection still works, and the metrics report the refusal.
+	if a := get(held[0], readers[0], "/api/health"); a.status != 200 {
+		t.Errorf("a held connection got %d after the refusal", a.status)
+	}
+	if text := metricsText(t, in); !strings.Contains(text, "taskapi_connections_refused_total 1") ||
 		!strings.Contains(text, "taskapi_connections_open 3") {
 		t.Errorf("/metrics:\n%s", grepLines(text, "taskapi_connections"))
 	}
