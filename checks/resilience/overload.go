@@ -33,8 +33,14 @@ var (
 	// recoverWithin is how soon after the burst the API must serve
 	// normally again.
 	recoverWithin = 5 * time.Second
-	// overloadTimeout bounds one request of the burst.
-	overloadTimeout = 5 * time.Second
+	// overloadTimeout bounds one request of the burst: well past any
+	// request deadline an API sets itself, so that an API that sheds late
+	// (by waiting out its own deadline) is told from one that never
+	// answers.
+	overloadTimeout = 15 * time.Second
+	// shedWithin is how soon an answer must come to count as shed "at
+	// once": a common request deadline.
+	shedWithin = 5 * time.Second
 )
 
 var overload = disruptive{check.Func{
@@ -126,6 +132,8 @@ func runOverload(ctx context.Context, t *check.Target) check.Result {
 	case recovered < 0:
 		evs = append(evs, last.Evidence("2xx within "+recoverWithin.String()+" of the burst's end", last.Answer(), answerHeaders...))
 		return check.Failf(fmt.Sprintf("%s still did not answer 2xx %s after the burst ended: the API does not recover by itself", route.req.Method+" "+route.req.Path, recoverWithin), evs...)
+	case s.late*20 > s.total:
+		return check.Warnf(fmt.Sprintf("%d of %d answers took longer than %s: the API sheds, but by waiting out deadlines rather than refusing at once (%s)", s.late, s.total, shedWithin, s.counts()), evs...)
 	case s.byStatus[429]*2 > answered:
 		return check.Errorf(fmt.Sprintf("%d of %d answers were 429: the rate limit, not capacity, decided the burst; raise RATE_LIMIT_API for this check", s.byStatus[429], answered), evs...)
 	}
@@ -141,6 +149,7 @@ type loadTally struct {
 // loadSnapshot is a copy of the counts.
 type loadSnapshot struct {
 	total, noAnswer, dropped int
+	late                     int // answered, but after shedWithin
 	serverErrors, bare503    int
 	byStatus                 map[int]int
 	offending                *probe.Exchange
@@ -162,6 +171,9 @@ func (tl *loadTally) add(x probe.Exchange) {
 		return
 	}
 	tl.byStatus[x.Status]++
+	if x.Took > shedWithin {
+		tl.late++
+	}
 	bad := false
 	switch {
 	case x.Status == http.StatusServiceUnavailable && !retryAfter(x.Header):
@@ -198,6 +210,9 @@ func (s loadSnapshot) counts() string {
 	out := fmt.Sprintf("%d sent: %s", s.total, countsString(s.byStatus))
 	if s.noAnswer > 0 {
 		out += fmt.Sprintf(", no answer × %d (first: %s)", s.noAnswer, probe.ErrString(s.firstNoAnswer))
+	}
+	if s.late > 0 {
+		out += fmt.Sprintf(", %d answered after %s", s.late, shedWithin)
 	}
 	if s.dropped > 0 {
 		out += fmt.Sprintf("; %d not sent (the client's in-flight bound was reached)", s.dropped)

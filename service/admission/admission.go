@@ -54,9 +54,12 @@ type Limiter struct {
 	inUse int
 	queue []chan struct{} // waiters in arrival order; closed when admitted
 
-	// held is the moving average of how long a slot is held, in
-	// nanoseconds; it starts at the initial estimate.
-	held atomic.Int64
+	// srtt and dev are the smoothed hold time and its mean deviation (as
+	// TCP smooths round-trip times), guarded by mu; held is their
+	// estimate of a hold that few exceed, srtt + 4·dev, in nanoseconds,
+	// read without the lock. It starts at the initial estimate.
+	srtt, dev time.Duration
+	held      atomic.Int64
 	// lastShed is when a request was last refused (unix nanos), for
 	// readiness.
 	lastShed atomic.Int64
@@ -71,7 +74,9 @@ func MaxQueue(n int) Option { return func(l *Limiter) { l.maxQueue = n } }
 
 // Estimate sets the initial guess of how long a slot is held, used until
 // real holds have been measured (default 10ms).
-func Estimate(d time.Duration) Option { return func(l *Limiter) { l.held.Store(int64(d)) } }
+func Estimate(d time.Duration) Option {
+	return func(l *Limiter) { l.srtt = d; l.held.Store(int64(d)) }
+}
 
 // Initial sets the limit the limiter starts at (default: a quarter of the
 // ceiling, at least one).
@@ -89,7 +94,8 @@ func New(name string, ceiling int, m *Metrics, opts ...Option) *Limiter {
 	ceiling = max(ceiling, 1)
 	l := &Limiter{name: name, ceiling: ceiling, maxQueue: 8 * ceiling, retry: time.Second, now: time.Now, metrics: m,
 		limit: float64(max(1, ceiling/4))}
-	l.held.Store(int64(10 * time.Millisecond))
+	l.srtt = 10 * time.Millisecond
+	l.held.Store(int64(l.srtt))
 	for _, o := range opts {
 		o(l)
 	}
@@ -180,17 +186,18 @@ func (l *Limiter) Waiting() int {
 func (l *Limiter) admitted(ctx context.Context, start time.Time) func() {
 	l.metrics.inFlight.WithLabelValues(l.name).Inc()
 	return func() {
-		d := int64(l.now().Sub(start))
-		for {
-			// Weight 1/8, as TCP's smoothed round-trip time.
-			old := l.held.Load()
-			if l.held.CompareAndSwap(old, old+(d-old)/8) {
-				break
-			}
-		}
+		d := l.now().Sub(start)
 		l.metrics.inFlight.WithLabelValues(l.name).Dec()
 		l.mu.Lock()
 		defer l.mu.Unlock()
+		// Jacobson's estimator, as TCP's retransmission timeout: the mean
+		// with weight 1/8, the deviation with 1/4, and a hold few exceed
+		// is the mean plus four deviations. Predicting with the mean alone
+		// admitted half the work too late when hold times spread.
+		err := d - l.srtt
+		l.srtt += err / 8
+		l.dev += (max(err, -err) - l.dev) / 4
+		l.held.Store(int64(l.srtt + 4*l.dev))
 		l.inUse--
 		if ctx.Err() != nil {
 			l.limit = max(1, l.limit*0.9)
