@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/event"
@@ -36,12 +37,16 @@ const (
 // is gone.
 type Guard struct {
 	b *breaker.Breaker
+
+	mu       sync.Mutex
+	next     uint64
+	inflight map[uint64]context.CancelCauseFunc // calls under way, to abandon when the primary is lost
 }
 
 // NewGuard returns a closed guard that probes client with a ping.
 func NewGuard(client *mongo.Client, log *slog.Logger) *Guard {
 	probe := func(ctx context.Context) error { return client.Ping(ctx, readpref.Primary()) }
-	return &Guard{b: breaker.New("mongodb", DefaultBreakerCooldown, probe,
+	return &Guard{inflight: map[uint64]context.CancelCauseFunc{}, b: breaker.New("mongodb", DefaultBreakerCooldown, probe,
 		breaker.ProbeTimeout(DefaultProbeTimeout),
 		breaker.OnChange(func(closed bool) {
 			if closed {
@@ -55,20 +60,52 @@ func NewGuard(client *mongo.Client, log *slog.Logger) *Guard {
 // Available reports whether calls go through.
 func (g *Guard) Available() bool { return g == nil || g.b.Closed() }
 
-// allow returns a 503 failure at once while the breaker is open. A nil
-// guard allows every call (tools and tests that use the stores without
-// one).
-func (g *Guard) allow() error {
+// errPrimaryLost ends the calls under way when the driver finds no server
+// that takes writes.
+var errPrimaryLost = errors.New("mongodb: no writable server; call abandoned")
+
+// enter admits a store call: a 503 failure at once while the breaker is
+// open, else a context that is cancelled, with the calls under way, when
+// the driver loses the primary (see watch), and the function that ends
+// the call. A nil guard admits every call (tools and tests that use the
+// stores without one).
+func (g *Guard) enter(ctx context.Context) (context.Context, func(), error) {
 	if g == nil {
-		return nil
+		return ctx, func() {}, nil
 	}
-	err := g.b.Allow()
-	if err == nil {
-		return nil
+	if err := g.b.Allow(); err != nil {
+		var open *breaker.OpenError
+		errors.As(err, &open)
+		return ctx, nil, &failure.Error{Kind: failure.Unavailable, Message: unavailableMessage, Err: err, RetryAfter: open.RetryAfter}
 	}
-	var open *breaker.OpenError
-	errors.As(err, &open)
-	return &failure.Error{Kind: failure.Unavailable, Message: unavailableMessage, Err: err, RetryAfter: open.RetryAfter}
+	ctx, cancel := context.WithCancelCause(ctx)
+	g.mu.Lock()
+	id := g.next
+	g.next++
+	g.inflight[id] = cancel
+	g.mu.Unlock()
+	return ctx, func() {
+		g.mu.Lock()
+		delete(g.inflight, id)
+		g.mu.Unlock()
+		cancel(nil)
+	}, nil
+}
+
+// abandon cancels every call under way. Once the driver has found no
+// server to send them to, each would otherwise wait out server selection
+// (seconds) before failing: the first requests after a loss are answered
+// at once, like those after them.
+func (g *Guard) abandon() {
+	g.mu.Lock()
+	cancels := make([]context.CancelCauseFunc, 0, len(g.inflight))
+	for _, c := range g.inflight {
+		cancels = append(cancels, c)
+	}
+	g.mu.Unlock()
+	for _, c := range cancels {
+		c(errPrimaryLost)
+	}
 }
 
 // classify trips the breaker when err says the server could not be
@@ -98,8 +135,9 @@ var writableKinds = map[string]bool{"Standalone": true, "RSPrimary": true, "Mong
 
 // watch follows the driver's view of the deployment: no server that takes
 // writes trips the guard before any request has to find out, and a primary
-// found again closes it. The driver calls this with its topology locked, so
-// it does no more than flip the breaker.
+// found again closes it; calls already waiting for a server are abandoned.
+// The driver calls this with its topology locked, so it does no more than
+// flip the breaker and start the abandoning.
 func (g *Guard) watch(e *event.TopologyDescriptionChangedEvent) {
 	writable := func(d event.TopologyDescription) bool {
 		for _, s := range d.Servers {
@@ -113,6 +151,7 @@ func (g *Guard) watch(e *event.TopologyDescriptionChangedEvent) {
 	switch {
 	case was && !is:
 		g.b.Trip()
+		go g.abandon() // not under the driver's topology lock
 	case !was && is:
 		g.b.Reset()
 	}

@@ -63,9 +63,11 @@ func owned(userID, id string) (bson.D, bool) {
 
 // Create inserts t and sets its ID and timestamps.
 func (s *Tasks) Create(ctx context.Context, t *task.Task) error {
-	if err := s.g.allow(); err != nil {
+	ctx, done, err := s.g.enter(ctx)
+	if err != nil {
 		return err
 	}
+	defer done()
 	uid, err := bson.ObjectIDFromHex(t.UserID)
 	if err != nil {
 		return fmt.Errorf("insert task: owner id %q: %w", t.UserID, err)
@@ -81,9 +83,11 @@ func (s *Tasks) Create(ctx context.Context, t *task.Task) error {
 
 // Get returns the task id if userID owns it.
 func (s *Tasks) Get(ctx context.Context, userID, id string) (*task.Task, error) {
-	if err := s.g.allow(); err != nil {
+	ctx, done, err := s.g.enter(ctx)
+	if err != nil {
 		return nil, err
 	}
+	defer done()
 	filter, ok := owned(userID, id)
 	if !ok {
 		return nil, task.ErrNotFound
@@ -121,9 +125,11 @@ func filter(f task.Filter) (bson.D, error) {
 
 // List returns f's page of tasks, newest first.
 func (s *Tasks) List(ctx context.Context, f task.Filter) ([]task.Task, error) {
-	if err := s.g.allow(); err != nil {
+	ctx, done, err := s.g.enter(ctx)
+	if err != nil {
 		return nil, err
 	}
+	defer done()
 	q, err := filter(f)
 	if err != nil {
 		return nil, s.g.classify(fmt.Errorf("list tasks: %w", err))
@@ -146,9 +152,11 @@ func (s *Tasks) List(ctx context.Context, f task.Filter) ([]task.Task, error) {
 
 // Count returns how many tasks match f, ignoring Skip and Limit.
 func (s *Tasks) Count(ctx context.Context, f task.Filter) (int64, error) {
-	if err := s.g.allow(); err != nil {
+	ctx, done, err := s.g.enter(ctx)
+	if err != nil {
 		return 0, err
 	}
+	defer done()
 	q, err := filter(f)
 	if err != nil {
 		return 0, s.g.classify(fmt.Errorf("count tasks: %w", err))
@@ -162,9 +170,11 @@ func (s *Tasks) Count(ctx context.Context, f task.Filter) (int64, error) {
 
 // Update applies u to the task id of userID and returns the result.
 func (s *Tasks) Update(ctx context.Context, userID, id string, u task.Update) (*task.Task, error) {
-	if err := s.g.allow(); err != nil {
+	ctx, done, err := s.g.enter(ctx)
+	if err != nil {
 		return nil, err
 	}
+	defer done()
 	q, ok := owned(userID, id)
 	if !ok {
 		return nil, task.ErrNotFound
@@ -180,7 +190,7 @@ func (s *Tasks) Update(ctx context.Context, userID, id string, u task.Update) (*
 		set = append(set, bson.E{Key: "status", Value: string(*u.Status)})
 	}
 	var d taskDoc
-	err := s.c.FindOneAndUpdate(ctx, q, bson.D{{Key: "$set", Value: set}},
+	err = s.c.FindOneAndUpdate(ctx, q, bson.D{{Key: "$set", Value: set}},
 		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
 	if err != nil {
 		if errors.Is(err, mongo.ErrNoDocuments) {
@@ -194,9 +204,11 @@ func (s *Tasks) Update(ctx context.Context, userID, id string, u task.Update) (*
 
 // Delete removes the task id of userID.
 func (s *Tasks) Delete(ctx context.Context, userID, id string) error {
-	if err := s.g.allow(); err != nil {
+	ctx, done, err := s.g.enter(ctx)
+	if err != nil {
 		return err
 	}
+	defer done()
 	q, ok := owned(userID, id)
 	if !ok {
 		return task.ErrNotFound

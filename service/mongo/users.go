@@ -43,9 +43,11 @@ func NewUsers(db *mongo.Database, g *Guard) *Users {
 
 // Create inserts u and sets its ID and CreatedAt.
 func (s *Users) Create(ctx context.Context, u *user.User) error {
-	if err := s.g.allow(); err != nil {
+	ctx, done, err := s.g.enter(ctx)
+	if err != nil {
 		return err
 	}
+	defer done()
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	d := userDoc{ID: bson.NewObjectID(), Name: u.Name, Email: u.Email, Password: u.PasswordHash, CreatedAt: now, UpdatedAt: now}
 	if _, err := s.c.InsertOne(ctx, d); err != nil {
@@ -73,9 +75,11 @@ func (s *Users) ByID(ctx context.Context, id string) (*user.User, error) {
 }
 
 func (s *Users) find(ctx context.Context, filter bson.D) (*user.User, error) {
-	if err := s.g.allow(); err != nil {
+	ctx, done, err := s.g.enter(ctx)
+	if err != nil {
 		return nil, err
 	}
+	defer done()
 	var d userDoc
 	if err := s.c.FindOne(ctx, filter).Decode(&d); err != nil {
 		if errors.Is(err, mongo.ErrNoDocuments) {
@@ -88,9 +92,11 @@ func (s *Users) find(ctx context.Context, filter bson.D) (*user.User, error) {
 
 // SetPassword stores the bcrypt hash of user id.
 func (s *Users) SetPassword(ctx context.Context, id, hash string) error {
-	if err := s.g.allow(); err != nil {
+	ctx, done, err := s.g.enter(ctx)
+	if err != nil {
 		return err
 	}
+	defer done()
 	oid, err := bson.ObjectIDFromHex(id)
 	if err != nil {
 		return user.ErrNotFound
@@ -110,9 +116,11 @@ func (s *Users) SetPassword(ctx context.Context, id, hash string) error {
 
 // Delete removes the user with id.
 func (s *Users) Delete(ctx context.Context, id string) error {
-	if err := s.g.allow(); err != nil {
+	ctx, done, err := s.g.enter(ctx)
+	if err != nil {
 		return err
 	}
+	defer done()
 	oid, err := bson.ObjectIDFromHex(id)
 	if err != nil {
 		return user.ErrNotFound

@@ -159,7 +159,15 @@ func TestMongoDownAndBack(t *testing.T) {
 	if err := m.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// The first request after the loss: the driver finds its connection
+	// gone and would wait out server selection (3s) for another server;
+	// the guard abandons that wait once the driver reports no primary.
 	start := time.Now()
+	first := c.do("GET", "/api/tasks", nil).expect(t, 503, "Service temporarily unavailable, please retry")
+	if took := time.Since(start); took > 2*time.Second || first.header.Get("Retry-After") == "" {
+		t.Errorf("the first request after MongoDB stopped: 503 in %s, Retry-After %q; want it within 2s, with Retry-After", took, first.header.Get("Retry-After"))
+	}
+	start = time.Now()
 	r := c.do("GET", "/readyz", nil)
 	if took := time.Since(start); r.status != 503 || took > 2*time.Second {
 		t.Fatalf("/readyz right after MongoDB stopped = %d in %s; want 503 within 2s", r.status, took)
