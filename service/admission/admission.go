@@ -11,7 +11,8 @@
 // shrinks by a tenth; every request that finished in time grows it by
 // 1/limit, up to the configured ceiling. It also learns how long a slot is
 // held (a moving average): a request whose turn would come too late to
-// finish before its deadline is refused when it arrives, and one still
+// finish before its deadline is refused when it arrives (with a free
+// slot, only while the estimate is fresh), and one still
 // waiting when that point passes is refused then, with 503 and Retry-After
 // either way. What is admitted runs under the request's deadline, so
 // nothing outlives its request.
@@ -29,6 +30,10 @@ import (
 
 	"github.com/taskready/taskready/service/failure"
 )
+
+// staleAfter is how long without a release makes the hold estimate too
+// old to refuse work on when a slot is free.
+const staleAfter = time.Second
 
 // BusyMessage is what a shed request is answered.
 const BusyMessage = "Server busy, please retry"
@@ -60,6 +65,10 @@ type Limiter struct {
 	// read without the lock. It starts at the initial estimate.
 	srtt, dev time.Duration
 	held      atomic.Int64
+	mean      atomic.Int64 // srtt, read without the lock
+	// sampled is when the estimate last learned from a release (unix
+	// nanos); the initial estimate counts as learned at creation.
+	sampled atomic.Int64
 	// lastShed is when a request was last refused (unix nanos), for
 	// readiness.
 	lastShed atomic.Int64
@@ -75,7 +84,7 @@ func MaxQueue(n int) Option { return func(l *Limiter) { l.maxQueue = n } }
 // Estimate sets the initial guess of how long a slot is held, used until
 // real holds have been measured (default 10ms).
 func Estimate(d time.Duration) Option {
-	return func(l *Limiter) { l.srtt = d; l.held.Store(int64(d)) }
+	return func(l *Limiter) { l.srtt = d; l.held.Store(int64(d)); l.mean.Store(int64(d)) }
 }
 
 // Initial sets the limit the limiter starts at (default: a quarter of the
@@ -96,9 +105,11 @@ func New(name string, ceiling int, m *Metrics, opts ...Option) *Limiter {
 		limit: float64(max(1, ceiling/4))}
 	l.srtt = 10 * time.Millisecond
 	l.held.Store(int64(l.srtt))
+	l.mean.Store(int64(l.srtt))
 	for _, o := range opts {
 		o(l)
 	}
+	l.sampled.Store(l.now().UnixNano())
 	l.limit = min(max(l.limit, 1), float64(ceiling))
 	m.rejected.WithLabelValues(name, ReasonQueueFull)
 	m.rejected.WithLabelValues(name, ReasonTooLate)
@@ -122,8 +133,11 @@ func (l *Limiter) Acquire(ctx context.Context) (release func(), err error) {
 		deadline = deadline.Add(-deadline.Sub(l.now()) / 10)
 	}
 	// Work that cannot finish before its deadline even with a free slot
-	// is refused now rather than done for nobody.
-	if hasDeadline && l.now().Add(held).After(deadline) {
+	// (by the mean hold: this refuses without trying) is refused now
+	// rather than done for nobody, but only on a fresh estimate: the estimate is refreshed by work that runs, and one
+	// learned in a burst must not go on refusing everything after it.
+	mean := time.Duration(l.mean.Load())
+	if hasDeadline && l.now().Add(mean).After(deadline) && l.now().Sub(time.Unix(0, l.sampled.Load())) < staleAfter {
 		return nil, l.shed(ReasonTooLate)
 	}
 	l.mu.Lock()
@@ -194,10 +208,18 @@ func (l *Limiter) admitted(ctx context.Context, start time.Time) func() {
 		// with weight 1/8, the deviation with 1/4, and a hold few exceed
 		// is the mean plus four deviations. Predicting with the mean alone
 		// admitted half the work too late when hold times spread.
+		// Only holds longer than expected widen the deviation: a burst's
+		// end (holds suddenly short) must lower the estimate, not raise it.
 		err := d - l.srtt
 		l.srtt += err / 8
-		l.dev += (max(err, -err) - l.dev) / 4
+		if err > 0 {
+			l.dev += (err - l.dev) / 4
+		} else {
+			l.dev -= l.dev / 4
+		}
+		l.mean.Store(int64(l.srtt))
 		l.held.Store(int64(l.srtt + 4*l.dev))
+		l.sampled.Store(l.now().UnixNano())
 		l.inUse--
 		if ctx.Err() != nil {
 			l.limit = max(1, l.limit*0.9)

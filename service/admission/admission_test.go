@@ -179,6 +179,29 @@ func TestLimitAdapts(t *testing.T) {
 	}
 }
 
+// An estimate learned in a burst goes stale: with a free slot, work is
+// admitted again once nothing has been released for a second, so the
+// limiter cannot refuse everything forever on an old estimate.
+func TestStaleEstimateAdmits(t *testing.T) {
+	now := time.Unix(1000, 0)
+	l := New("test", 1, NewMetrics(), Estimate(time.Hour), Clock(func() time.Time { return now }))
+	ctx, cancel := context.WithDeadline(context.Background(), now.Add(time.Minute))
+	defer cancel()
+	if _, err := l.Acquire(ctx); reason(err) != ReasonTooLate {
+		t.Fatalf("on a fresh one-hour estimate: %v; want %q", err, ReasonTooLate)
+	}
+	now = now.Add(staleAfter)
+	release, err := l.Acquire(ctx)
+	if err != nil {
+		t.Fatalf("on a stale estimate with a free slot: %v; want admitted", err)
+	}
+	now = now.Add(10 * time.Millisecond)
+	release() // the fresh sample pulls the estimate down
+	if got := time.Duration(l.held.Load()); got >= time.Hour {
+		t.Errorf("estimate after a 10ms hold = %s; want it learning down from an hour", got)
+	}
+}
+
 // The estimate follows the measured hold times.
 func TestHoldTimeIsLearned(t *testing.T) {
 	now := time.Unix(0, 0)
