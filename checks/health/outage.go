@@ -33,52 +33,6 @@ var redisOutage = disruptive{check.Func{
 	F: runRedisOutage,
 }}
 
-// components returns the environment's components named with prefix.
-func components(env check.Environment, prefix string) []string {
-	var out []string
-	for _, c := range env.Components() {
-		if strings.HasPrefix(c, prefix) {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// instances are the base URLs readiness is watched on: every instance
-// the environment names, else the target.
-func instances(t *check.Target) []string {
-	if apis := t.Env.APITargets(); len(apis) > 0 {
-		return apis
-	}
-	return []string{t.BaseURL}
-}
-
-// fault stops the components and returns the function that starts them
-// again, newest first, on a context of its own: the environment is
-// restored even when the check's context is done.
-func fault(ctx context.Context, env check.Environment, names []string) (restore func() error, err error) {
-	var stopped []string
-	restore = func() error {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-		defer cancel()
-		var errs []error
-		for i := len(stopped) - 1; i >= 0; i-- {
-			if err := env.Apply(ctx, stopped[i], "start"); err != nil {
-				errs = append(errs, fmt.Errorf("start %s: %w", stopped[i], err))
-			}
-		}
-		stopped = nil
-		return errors.Join(errs...)
-	}
-	for _, n := range names {
-		if err := env.Apply(ctx, n, "stop"); err != nil {
-			return restore, fmt.Errorf("stop %s: %w", n, err)
-		}
-		stopped = append(stopped, n)
-	}
-	return restore, nil
-}
-
 // waitFor polls every base until cond holds for each, or the deadline
 // passes; each poll also runs during (a liveness probe, say), whose
 // error ends the wait. It returns how long each base took and the last
@@ -155,11 +109,11 @@ func runMongoOutage(ctx context.Context, t *check.Target) (res check.Result) {
 	if t.Env == nil {
 		return check.NotApplicablef("needs a managed environment (Target.Env) to stop MongoDB in")
 	}
-	mongos := components(t.Env, "mongo")
+	mongos := probe.Components(t.Env, "mongo")
 	if len(mongos) == 0 {
 		return check.NotApplicablef("the environment has no MongoDB component (named mongo*): " + strings.Join(t.Env.Components(), ", "))
 	}
-	bases := instances(t)
+	bases := probe.Instances(t)
 	shown := []string{"Content-Type", "Retry-After"}
 	if _, last, err := waitFor(ctx, t, bases, FaultDeadline, readyWith(ctx, t, http.StatusOK), nil); err != nil {
 		return check.Errorf("not ready before the fault, so an outage cannot be told from it", readyEvidence(last, "200 before the fault", shown)...)
@@ -167,7 +121,7 @@ func runMongoOutage(ctx context.Context, t *check.Target) (res check.Result) {
 
 	// Every member is stopped: with one left, a replica set may still
 	// elect a primary and readiness rightly stays 200.
-	restore, err := fault(ctx, t.Env, mongos)
+	restore, err := probe.Stop(ctx, t.Env, mongos)
 	defer func() {
 		if rerr := restore(); rerr != nil {
 			res = check.Errorf("could not start MongoDB again, the environment is left degraded: "+rerr.Error(), res.Evidence...)
@@ -207,25 +161,25 @@ func runRedisOutage(ctx context.Context, t *check.Target) (res check.Result) {
 	if t.Env == nil {
 		return check.NotApplicablef("needs a managed environment (Target.Env) to stop Redis in")
 	}
-	redis := components(t.Env, "redis-primary")
+	redis := probe.Components(t.Env, "redis-primary")
 	if len(redis) == 0 {
-		redis = components(t.Env, "redis")
+		redis = probe.Components(t.Env, "redis")
 	}
 	if len(redis) == 0 {
 		return check.NotApplicablef("the environment has no Redis component (redis-primary or redis*): " + strings.Join(t.Env.Components(), ", "))
 	}
 	redis = redis[:1]
-	if len(components(t.Env, "sentinel")) > 0 {
+	if len(probe.Components(t.Env, "sentinel")) > 0 {
 		// The APIs follow the Sentinels: a stopped primary would be
 		// replaced by a replica, which is a failover, not an outage (and
 		// the auth budget an earlier check spent would stay shared).
 		// Every Redis server stops, so that none is left to promote.
-		if all := components(t.Env, "redis-"); len(all) > 0 {
+		if all := probe.Components(t.Env, "redis-"); len(all) > 0 {
 			redis = all
 		}
 	}
 	degraded := []string{"warn"}
-	bases := instances(t)
+	bases := probe.Instances(t)
 	shown := []string{"Content-Type"}
 	if _, last, err := waitFor(ctx, t, bases, FaultDeadline, readyWith(ctx, t, http.StatusOK, "pass"), nil); err != nil {
 		return check.Errorf("not ready (pass) before the fault, so an outage cannot be told from it", readyEvidence(last, "200 pass before the fault", shown)...)
@@ -243,7 +197,7 @@ func runRedisOutage(ctx context.Context, t *check.Target) (res check.Result) {
 		refusedBefore = err
 	}
 
-	restore, err := fault(ctx, t.Env, redis)
+	restore, err := probe.Stop(ctx, t.Env, redis)
 	defer func() {
 		if rerr := restore(); rerr != nil {
 			res = check.Errorf("could not start Redis again, the environment is left degraded: "+rerr.Error(), res.Evidence...)

@@ -260,7 +260,7 @@ func loginInjection(ctx context.Context, t *check.Target) check.Result {
 			return probe.OK, ""
 		})
 	}
-	return result(&tl, "login bodies with operator objects were not refused",
+	return tl.Result("login bodies with operator objects were not refused",
 		fmt.Sprintf("all %d login bodies with operator objects ($gt, $ne, $regex) got a 4xx without a token", tl.Sent))
 }
 
@@ -315,7 +315,7 @@ func queryInjection(ctx context.Context, t *check.Target) check.Result {
 			return judgeList(p, pr, a.ID, theirs.ID)
 		})
 	}
-	return result(&tl, "list queries with operators or metacharacters were not handled as plain text",
+	return tl.Result("list queries with operators or metacharacters were not handled as plain text",
 		fmt.Sprintf("all %d list queries with operator keys or regular-expression metacharacters got a 4xx or an empty list; none showed B's task", tl.Sent))
 }
 
@@ -428,7 +428,7 @@ func wrongTypes(ctx context.Context, t *check.Target) check.Result {
 			removeCreated(ctx, t, a, x)
 		}
 	}
-	return result(&tl, "bodies with values of the wrong type were not refused with 4xx",
+	return tl.Result("bodies with values of the wrong type were not refused with 4xx",
 		fmt.Sprintf("all %d bodies with values of the wrong type (numbers, booleans, arrays, objects, operator objects, non-object bodies, malformed JSON, text/plain) got a 4xx", tl.Sent))
 }
 
@@ -472,7 +472,7 @@ func invalidID(ctx context.Context, t *check.Target) check.Result {
 			tl.Record(probe.Send(ctx, t, q), "404 (or 400)", judge)
 		}
 	}
-	return result(&tl, "requests with invalid ids did not get 404 or 400",
+	return tl.Result("requests with invalid ids did not get 404 or 400",
 		fmt.Sprintf("all %d GET/PUT/DELETE requests with invalid or unknown ids got 404 or 400", tl.Sent))
 }
 
@@ -531,7 +531,7 @@ func oversizedBody(ctx context.Context, t *check.Target) check.Result {
 	if resets > 0 {
 		msg += fmt.Sprintf(" (after %d attempt(s) cut by a connection reset: the target closes without draining the body, so a client may lose the 413; RFC 9112 §9.6)", resets)
 	}
-	return result(&tl, "oversized bodies were not refused with 413", msg)
+	return tl.Result("oversized bodies were not refused with 413", msg)
 }
 
 // bigAttempts bounds the attempts of one oversized probe.
@@ -623,7 +623,7 @@ func deepNesting(ctx context.Context, t *check.Target) check.Result {
 		})
 		removeCreated(ctx, t, a, x)
 	}
-	return result(&tl, "deeply nested bodies were not refused quickly",
+	return tl.Result("deeply nested bodies were not refused quickly",
 		fmt.Sprintf("all %d bodies nested %d levels deep got a 4xx within %s", tl.Sent, depth, limit))
 }
 
@@ -740,7 +740,7 @@ func noLeak(ctx context.Context, t *check.Target) check.Result {
 	if unanswered > 0 {
 		msg += fmt.Sprintf(" (%d probe(s) got no answer to read)", unanswered)
 	}
-	return result(&tl, "error bodies leak internals", msg)
+	return tl.Result("error bodies leak internals", msg)
 }
 
 // input.still-healthy

@@ -1,10 +1,8 @@
 package input
 
 import (
-	"fmt"
 	"net/http"
 
-	"github.com/taskready/taskready/checks/check"
 	"github.com/taskready/taskready/checks/probe"
 )
 
@@ -32,18 +30,3 @@ func header(token, contentType string) http.Header {
 
 // newTally is a tally whose evidence shows answerHeaders.
 func newTally() probe.Tally { return probe.Tally{Headers: answerHeaders} }
-
-// result turns the tally into a Result: any failure fails the check (a
-// finding stands even if other probes could not run), then errors, then
-// warnings; what names the probes.
-func result(tl *probe.Tally, what, passMsg string) check.Result {
-	switch {
-	case len(tl.Fails) > 0:
-		return check.Failf(fmt.Sprintf("%d of %d %s: %s", len(tl.Fails), tl.Sent, what, tl.Fails[0].Observed), probe.Capped(append(tl.Fails, tl.Warns...))...)
-	case len(tl.Errs) > 0:
-		return check.Errorf(fmt.Sprintf("%d of %d probes reached no verdict: %s", len(tl.Errs), tl.Sent, tl.Errs[0].Observed), probe.Capped(tl.Errs)...)
-	case len(tl.Warns) > 0:
-		return check.Warnf(fmt.Sprintf("%s, but %d of %d with a caveat: %s", passMsg, len(tl.Warns), tl.Sent, tl.Warns[0].Observed), probe.Capped(tl.Warns)...)
-	}
-	return check.Passf(passMsg)
-}

@@ -217,3 +217,18 @@ func (tl *Tally) Record(x Exchange, expected string, judge func(Exchange) (Verdi
 	v, observed := judge(x)
 	tl.Note(v, x.Evidence(expected, observed, tl.Headers...))
 }
+
+// Result is the tally's verdict: any failure fails the check (a finding
+// stands even if other probes could not run), then errors, then
+// warnings; what names the failing probes.
+func (tl *Tally) Result(what, passMsg string) check.Result {
+	switch {
+	case len(tl.Fails) > 0:
+		return check.Failf(fmt.Sprintf("%d of %d %s: %s", len(tl.Fails), tl.Sent, what, tl.Fails[0].Observed), Capped(append(tl.Fails, tl.Warns...))...)
+	case len(tl.Errs) > 0:
+		return check.Errorf(fmt.Sprintf("%d of %d probes reached no verdict: %s", len(tl.Errs), tl.Sent, tl.Errs[0].Observed), Capped(tl.Errs)...)
+	case len(tl.Warns) > 0:
+		return check.Warnf(fmt.Sprintf("%s, but %d of %d with a caveat: %s", passMsg, len(tl.Warns), tl.Sent, tl.Warns[0].Observed), Capped(tl.Warns)...)
+	}
+	return check.Passf(passMsg)
+}

@@ -38,7 +38,7 @@ var errorShape = check.Func{
 				return probe.Fail, fmt.Sprintf("%s with Content-Type %q: not the contract's {message} JSON", probe.StatusLine(x.Status), x.Header.Get("Content-Type"))
 			})
 		}
-		return tallyResult(&tl, "method errors are not the contract's JSON", "unknown and unserved methods are answered with a JSON {message}")
+		return tl.Result("method errors are not the contract's JSON", "unknown and unserved methods are answered with a JSON {message}")
 	},
 }
 
@@ -78,7 +78,7 @@ var nonUTF8 = check.Func{
 				return probe.Warn, probe.StatusLine(x.Status) + ": invalid UTF-8 was accepted as a value"
 			})
 		}
-		return tallyResult(&tl, "invalid UTF-8 requests answered wrongly", "invalid UTF-8 in the query and the path gets a 4xx with a JSON message")
+		return tl.Result("invalid UTF-8 requests answered wrongly", "invalid UTF-8 in the query and the path gets a 4xx with a JSON message")
 	},
 }
 
@@ -129,18 +129,4 @@ var logoutRevokes = check.Func{
 func withLabel(r probe.Request, label string) probe.Request {
 	r.Label = label
 	return r
-}
-
-// tallyResult is the Result of a tally: any failure fails the check, then
-// errors (no verdict), then warnings; what names the failing probes.
-func tallyResult(tl *probe.Tally, what, passMsg string) check.Result {
-	switch {
-	case len(tl.Fails) > 0:
-		return check.Failf(fmt.Sprintf("%d of %d %s: %s", len(tl.Fails), tl.Sent, what, tl.Fails[0].Observed), probe.Capped(append(tl.Fails, tl.Warns...))...)
-	case len(tl.Errs) > 0:
-		return check.Errorf(fmt.Sprintf("%d of %d probes reached no verdict: %s", len(tl.Errs), tl.Sent, tl.Errs[0].Observed), probe.Capped(tl.Errs)...)
-	case len(tl.Warns) > 0:
-		return check.Warnf(fmt.Sprintf("%s, but %d of %d with a caveat: %s", passMsg, len(tl.Warns), tl.Sent, tl.Warns[0].Observed), probe.Capped(tl.Warns)...)
-	}
-	return check.Passf(passMsg)
 }

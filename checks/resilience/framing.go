@@ -43,7 +43,7 @@ var bodyDrain = check.Func{
 		// (or, by its timing, sometimes hide) how the API closes.
 		var evs, fails, warns []string
 		var all []check.Evidence
-		bases := instances(t)
+		bases := probe.Instances(t)
 		for _, base := range bases {
 			where := ""
 			if len(bases) > 1 {
@@ -165,7 +165,7 @@ var smuggling = check.Func{
 		// it.
 		var fails, warns []string
 		var all []check.Evidence
-		bases := instances(t)
+		bases := probe.Instances(t)
 		for _, base := range bases {
 			where := ""
 			if len(bases) > 1 {

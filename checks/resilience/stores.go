@@ -3,7 +3,6 @@ package resilience
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -38,54 +37,6 @@ var (
 	// what it said before: its probes run on a period of their own.
 	readinessGrace = 3 * time.Second
 )
-
-// components returns the environment's components whose names start with
-// prefix.
-func components(env check.Environment, prefix string) []string {
-	var out []string
-	for _, c := range env.Components() {
-		if strings.HasPrefix(c, prefix) {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// instances are the API instances' base URLs, or the target's alone.
-func instances(t *check.Target) []string {
-	if t.Env != nil {
-		if apis := t.Env.APITargets(); len(apis) > 0 {
-			return apis
-		}
-	}
-	return []string{t.BaseURL}
-}
-
-// stop stops names and returns what starts them again (newest first, on
-// a context of its own, so that the environment is restored even when the
-// check's context is done); calling it twice starts nothing twice.
-func stop(ctx context.Context, env check.Environment, names []string) (restore func() error, err error) {
-	var stopped []string
-	restore = func() error {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-		defer cancel()
-		var errs []error
-		for i := len(stopped) - 1; i >= 0; i-- {
-			if err := env.Apply(ctx, stopped[i], "start"); err != nil {
-				errs = append(errs, fmt.Errorf("start %s: %w", stopped[i], err))
-			}
-		}
-		stopped = nil
-		return errors.Join(errs...)
-	}
-	for _, n := range names {
-		if err := env.Apply(ctx, n, "stop"); err != nil {
-			return restore, fmt.Errorf("stop %s: %w", n, err)
-		}
-		stopped = append(stopped, n)
-	}
-	return restore, nil
-}
 
 // readiness is one /readyz answer: its code and its report's status.
 type readiness struct {
@@ -141,11 +92,11 @@ func runMongoFailFast(ctx context.Context, t *check.Target) (res check.Result) {
 	if t.Env == nil {
 		return check.NotApplicablef("needs a managed environment (Target.Env) to stop MongoDB in")
 	}
-	mongos := components(t.Env, "mongo")
+	mongos := probe.Components(t.Env, "mongo")
 	if len(mongos) == 0 {
 		return check.NotApplicablef("the environment has no MongoDB component (named mongo*): " + strings.Join(t.Env.Components(), ", "))
 	}
-	bases := instances(t)
+	bases := probe.Instances(t)
 	if _, bad := waitReady(ctx, t, bases, http.StatusOK, storeDeadline); bad != nil {
 		return probe.ErrorResult("not ready before MongoDB was stopped, so an outage cannot be told from it", nil, &bad.x, "Content-Type")
 	}
@@ -157,7 +108,7 @@ func runMongoFailFast(ctx context.Context, t *check.Target) (res check.Result) {
 		return probe.ErrorResult("could not register the fixture users", err, nil)
 	}
 	u := us.A
-	restore, err := stop(ctx, t.Env, mongos)
+	restore, err := probe.Stop(ctx, t.Env, mongos)
 	defer func() {
 		if rerr := restore(); rerr != nil {
 			res = check.Errorf("could not start MongoDB again, the environment is left degraded: "+rerr.Error(), res.Evidence...)
@@ -275,10 +226,10 @@ func runRedisFailover(ctx context.Context, t *check.Target) (res check.Result) {
 	if t.Env == nil {
 		return check.NotApplicablef("needs a managed environment with Redis Sentinels (harness check -redis-sentinels 3)")
 	}
-	if len(components(t.Env, "sentinel")) == 0 || len(components(t.Env, "redis-primary")) == 0 {
+	if len(probe.Components(t.Env, "sentinel")) == 0 || len(probe.Components(t.Env, "redis-primary")) == 0 {
 		return check.NotApplicablef("the environment has no Redis Sentinels (sentinel-*) and primary (redis-primary): run with -redis-sentinels 3; components: " + strings.Join(t.Env.Components(), ", "))
 	}
-	bases := instances(t)
+	bases := probe.Instances(t)
 	u, r := ownUser(ctx, t)
 	if r != nil {
 		return *r
@@ -345,7 +296,7 @@ func runRedisFailover(ctx context.Context, t *check.Target) (res check.Result) {
 		return nil
 	}
 
-	restore, err := stop(ctx, t.Env, []string{"redis-primary"})
+	restore, err := probe.Stop(ctx, t.Env, []string{"redis-primary"})
 	defer func() {
 		if rerr := restore(); rerr != nil {
 			res = check.Errorf("could not start redis-primary again, the environment is left degraded: "+rerr.Error(), res.Evidence...)
