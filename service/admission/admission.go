@@ -189,13 +189,6 @@ func (l *Limiter) Acquire(ctx context.Context) (release func(), err error) {
 	return nil, l.shed(ReasonGone)
 }
 
-// Waiting is how many requests wait for a slot.
-func (l *Limiter) Waiting() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.queue)
-}
-
 // admitted counts a holder in and returns its release.
 func (l *Limiter) admitted(ctx context.Context, start time.Time) func() {
 	l.metrics.inFlight.WithLabelValues(l.name).Inc()

@@ -85,7 +85,7 @@ func TestWaiterIsAdmittedWhenASlotFrees(t *testing.T) {
 		}
 		got <- err
 	}()
-	waitFor(t, func() bool { return l.Waiting() == 1 })
+	waitFor(t, func() bool { return l.Saturation(time.Minute).Waiting == 1 })
 	first()
 	if err := <-got; err != nil {
 		t.Fatalf("waiter = %v; want admitted", err)
@@ -110,7 +110,7 @@ func TestWaiterLeavesWhenCancelled(t *testing.T) {
 		_, err := l.Acquire(ctx)
 		got <- err
 	}()
-	waitFor(t, func() bool { return l.Waiting() == 1 })
+	waitFor(t, func() bool { return l.Saturation(time.Minute).Waiting == 1 })
 	cancel()
 	if err := <-got; reason(err) != ReasonGone {
 		t.Fatalf("cancelled waiter = %v; want %q", err, ReasonGone)
@@ -162,7 +162,7 @@ func TestLimitAdapts(t *testing.T) {
 		}
 		got <- err
 	}()
-	waitFor(t, func() bool { return l.Waiting() == 1 })
+	waitFor(t, func() bool { return l.Saturation(time.Minute).Waiting == 1 })
 	first()
 	if err := <-got; err != nil {
 		t.Fatal(err)

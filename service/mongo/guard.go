@@ -57,9 +57,6 @@ func NewGuard(client *mongo.Client, log *slog.Logger) *Guard {
 		}))}
 }
 
-// Available reports whether calls go through.
-func (g *Guard) Available() bool { return g == nil || g.b.Closed() }
-
 // errPrimaryLost ends the calls under way when the driver finds no server
 // that takes writes.
 var errPrimaryLost = errors.New("mongodb: no writable server; call abandoned")
