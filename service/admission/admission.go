@@ -53,6 +53,7 @@ type Limiter struct {
 	retry    time.Duration
 	now      func() time.Time
 	metrics  *Metrics
+	series   series // this limiter's children of metrics, looked up once
 
 	mu    sync.Mutex
 	limit float64 // adaptive, in [1, ceiling]
@@ -111,11 +112,18 @@ func New(name string, ceiling int, m *Metrics, opts ...Option) *Limiter {
 	}
 	l.sampled.Store(l.now().UnixNano())
 	l.limit = min(max(l.limit, 1), float64(ceiling))
-	m.rejected.WithLabelValues(name, ReasonQueueFull)
-	m.rejected.WithLabelValues(name, ReasonTooLate)
-	m.rejected.WithLabelValues(name, ReasonGone)
+	l.series = series{
+		limit:    m.limit.WithLabelValues(name),
+		inFlight: m.inFlight.WithLabelValues(name),
+		queued:   m.queued.WithLabelValues(name),
+		wait:     m.wait.WithLabelValues(name),
+		rejected: map[string]prometheus.Counter{},
+	}
+	for _, r := range []string{ReasonQueueFull, ReasonTooLate, ReasonGone} {
+		l.series.rejected[r] = m.rejected.WithLabelValues(name, r)
+	}
 	m.capacity.WithLabelValues(name).Set(float64(ceiling))
-	m.limit.WithLabelValues(name).Set(l.limit)
+	l.series.limit.Set(l.limit)
 	return l
 }
 
@@ -163,7 +171,7 @@ func (l *Limiter) Acquire(ctx context.Context) (release func(), err error) {
 	}
 	turn := make(chan struct{})
 	l.queue = append(l.queue, turn)
-	l.metrics.queued.WithLabelValues(l.name).Set(float64(len(l.queue)))
+	l.series.queued.Set(float64(len(l.queue)))
 	l.mu.Unlock()
 
 	start := l.now()
@@ -171,7 +179,7 @@ func (l *Limiter) Acquire(ctx context.Context) (release func(), err error) {
 	defer timer.Stop()
 	select {
 	case <-turn:
-		l.metrics.wait.WithLabelValues(l.name).Observe(l.now().Sub(start).Seconds())
+		l.series.wait.Observe(l.now().Sub(start).Seconds())
 		return l.admitted(ctx, l.now()), nil
 	case <-timer.C:
 	case <-ctx.Done():
@@ -179,7 +187,7 @@ func (l *Limiter) Acquire(ctx context.Context) (release func(), err error) {
 	l.mu.Lock()
 	if i := slices.Index(l.queue, turn); i >= 0 {
 		l.queue = slices.Delete(l.queue, i, i+1)
-		l.metrics.queued.WithLabelValues(l.name).Set(float64(len(l.queue)))
+		l.series.queued.Set(float64(len(l.queue)))
 		l.mu.Unlock()
 		return nil, l.shed(ReasonGone)
 	}
@@ -191,10 +199,10 @@ func (l *Limiter) Acquire(ctx context.Context) (release func(), err error) {
 
 // admitted counts a holder in and returns its release.
 func (l *Limiter) admitted(ctx context.Context, start time.Time) func() {
-	l.metrics.inFlight.WithLabelValues(l.name).Inc()
+	l.series.inFlight.Inc()
 	return func() {
 		d := l.now().Sub(start)
-		l.metrics.inFlight.WithLabelValues(l.name).Dec()
+		l.series.inFlight.Dec()
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		// Jacobson's estimator, as TCP's retransmission timeout: the mean
@@ -219,19 +227,19 @@ func (l *Limiter) admitted(ctx context.Context, start time.Time) func() {
 		} else {
 			l.limit = min(float64(l.ceiling), l.limit+1/l.limit)
 		}
-		l.metrics.limit.WithLabelValues(l.name).Set(l.limit)
+		l.series.limit.Set(l.limit)
 		for len(l.queue) > 0 && l.inUse < int(l.limit) {
 			l.inUse++
 			close(l.queue[0])
 			l.queue = l.queue[1:]
 		}
-		l.metrics.queued.WithLabelValues(l.name).Set(float64(len(l.queue)))
+		l.series.queued.Set(float64(len(l.queue)))
 	}
 }
 
 func (l *Limiter) shed(reason string) error {
 	l.lastShed.Store(l.now().UnixNano())
-	l.metrics.rejected.WithLabelValues(l.name, reason).Inc()
+	l.series.rejected[reason].Inc()
 	return &failure.Error{Kind: failure.Unavailable, Message: BusyMessage, RetryAfter: l.retry,
 		Err: &ShedError{Limiter: l.name, Reason: reason}}
 }
@@ -271,6 +279,14 @@ func (l *Limiter) Saturation(window time.Duration) Saturation {
 
 // Name is the limiter's name.
 func (l *Limiter) Name() string { return l.name }
+
+// series are one limiter's metric children, so that the hot path does
+// not hash label values on every request.
+type series struct {
+	limit, inFlight, queued prometheus.Gauge
+	wait                    prometheus.Observer
+	rejected                map[string]prometheus.Counter // by reason
+}
 
 // Metrics are the collectors every Limiter of a process shares.
 type Metrics struct {
