@@ -98,20 +98,24 @@ func run() int {
 		_ = srv.Close()
 		return 1
 	}
-	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("env", cfg.Env))
-
-	served := make(chan error, 2)
 	// /metrics on its own listener, never the public port: the series
-	// (and the Go version) are for Prometheus, not for every client.
+	// (and the Go version) are for Prometheus, not for every client. Both
+	// are bound before either is announced, so that "listening" is never
+	// followed by an exit for the other address.
+	var mln net.Listener
 	if cfg.MetricsAddr != "" {
-		mln, err := net.Listen("tcp", cfg.MetricsAddr)
-		if err != nil {
+		if mln, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
 			log.Error("metrics listen failed: METRICS_ADDR is taken or not this host's (set another address, or METRICS_ADDR=off)",
 				slog.String("error", err.Error()), slog.String("metrics_addr", cfg.MetricsAddr))
 			_ = ln.Close()
 			_ = srv.Close()
 			return 1
 		}
+	}
+	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("env", cfg.Env))
+
+	served := make(chan error, 2)
+	if mln != nil {
 		log.Info("metrics listening", slog.String("addr", mln.Addr().String()), slog.String("path", "/metrics"))
 		go func() {
 			if err := srv.ServeMetrics(mln); err != nil {

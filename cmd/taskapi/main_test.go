@@ -124,7 +124,7 @@ func TestServesWithNoSetupAndStopsOnSIGTERM(t *testing.T) {
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
 	res, err := http.Get(base + "/readyz")
 	if err != nil || res.StatusCode != 200 {
-		t.Fatalf("/readyz = %v, %v", res, err)
+		t.Fatalf("/readyz = %v, %v; the process logged:\n%s", res, err, joined)
 	}
 	res.Body.Close()
 
