@@ -25,6 +25,10 @@ func Service() *dashboard.DashboardBuilder {
 		WithPanel(statusClasses()).
 		WithPanel(inFlight()).
 		WithPanel(rateLimitRejections()).
+		WithRow(row("Overload")).
+		WithPanel(admissionLimits()).
+		WithPanel(admissionShed()).
+		WithPanel(connections()).
 		WithRow(row("Cache and stores")).
 		WithPanel(cacheHitRatio()).
 		WithPanel(mongoPool()).
@@ -106,6 +110,28 @@ func rateLimitRejections() *dashboardPanel {
 	return graph("Rate-limit rejections", "429s by limiter (auth, api), and requests counted by the per-instance fallback while Redis was away.", "reqps").
 		WithTarget(query(`sum by (limiter) (rate(taskapi_ratelimit_rejections_total{instance=~"$instance"}[$__rate_interval]))`, "rejected {{limiter}}")).
 		WithTarget(query(`sum by (limiter) (rate(taskapi_ratelimit_fallback_total{instance=~"$instance"}[$__rate_interval]))`, "fallback {{limiter}}"))
+}
+
+func admissionLimits() *dashboardPanel {
+	return graph("Admission limits", "Requests each limiter (store, hash) admits at once now, its ceiling, and requests queued for a slot. A limit well under its ceiling means the limiter backed off because answers were getting slow.", "short").
+		WithTarget(query(`min by (limiter) (taskapi_admission_limit{instance=~"$instance"})`, "limit {{limiter}}")).
+		WithTarget(query(`max by (limiter) (taskapi_admission_ceiling{instance=~"$instance"})`, "ceiling {{limiter}}")).
+		WithTarget(query(`sum by (limiter) (taskapi_admission_queued{instance=~"$instance"})`, "queued {{limiter}}"))
+}
+
+// The shed and accept-error counters are labelled and so absent until the
+// first event; "or on() vector(0)" draws the calm as a zero, not a gap.
+func admissionShed() *dashboardPanel {
+	return graph("Load shed", "Requests refused with 503 and Retry-After by admission (queue full, deadline too near, client gone) and connections refused at MAX_CONNECTIONS. Anything above zero is the API protecting itself from more work than it can finish in time.", "reqps").
+		WithTarget(query(`sum(rate(taskapi_admission_rejected_total{instance=~"$instance"}[$__rate_interval])) or on() vector(0)`, "shed by admission")).
+		WithTarget(query(`sum(rate(taskapi_connections_refused_total{instance=~"$instance"}[$__rate_interval]))`, "connections refused"))
+}
+
+func connections() *dashboardPanel {
+	return graph("Client connections", "Connections open per instance; read timeouts (idle or slow clients) and temporary accept errors (file descriptors exhausted) per second.", "short").
+		WithTarget(query(`sum by (instance) (taskapi_connections_open{instance=~"$instance"})`, "open {{instance}}")).
+		WithTarget(query(`sum(rate(taskapi_connection_timeouts_total{instance=~"$instance"}[$__rate_interval]))`, "timeouts/s")).
+		WithTarget(query(`sum(rate(taskapi_accept_errors_total{instance=~"$instance"}[$__rate_interval])) or on() vector(0)`, "accept errors/s"))
 }
 
 func cacheHitRatio() *dashboardPanel {
