@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -26,6 +27,7 @@ type bench struct {
 	progress io.Writer
 	nginx    *Nginx
 	peers    peers
+	start    time.Time // of the run, for the progress lines
 }
 
 // peers are the executables of the tools beside the engine.
@@ -42,7 +44,7 @@ type peers struct {
 // peer would not build or run, an output would not parse): a goal missed
 // is a result, printed beside the others.
 func Run(ctx context.Context, cfg Config, self string, out, progress io.Writer) (err error) {
-	b := &bench{cfg: cfg, self: self, out: out, progress: progress}
+	b := &bench{cfg: cfg, self: self, out: out, progress: progress, start: time.Now()}
 	// Bounds the whole run, so even a stuck turn cannot keep nginx and
 	// the hogs alive for long: three times the estimate, and the builds.
 	ctx, cancel := context.WithTimeout(ctx, 3*cfg.estimate(6, 3)+15*time.Minute)
@@ -151,11 +153,16 @@ func (b *bench) findPeers(ctx context.Context) error {
 		b.peers.k6 = p
 	}
 	bin := filepath.Join(b.tmp, "bin")
-	for _, p := range builtPeers {
+	// Built side by side: each is mostly a link step, one core's work.
+	errs := make([]error, len(builtPeers))
+	var wg sync.WaitGroup
+	for i, p := range builtPeers {
 		b.note("building %s (go install; quick once the module and build caches hold it)", p.module)
-		if err := goInstall(ctx, b.cfg.Go, p.module, bin, b.tmp); err != nil {
-			return err
-		}
+		wg.Go(func() { errs[i] = goInstall(ctx, b.cfg.Go, p.module, bin, b.tmp) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
 	b.peers.vegeta, b.peers.bombardier = filepath.Join(bin, "vegeta"), filepath.Join(bin, "bombardier")
 	return nil
@@ -190,7 +197,7 @@ func (b *bench) header(ctx context.Context, nginxBin string) {
 	}
 	fmt.Fprintf(b.out, "\n- every tool in a process of its own, %d connections/VUs; the engine through engine.Run with harness run's default limits\n", b.cfg.Conns)
 	if est := b.cfg.estimate(len(b.closedTools()), len(b.openTools())); est > 0 {
-		b.note("measuring for about %s", est.Round(time.Minute))
+		b.note("measuring for about %s", est.Round(10*time.Second))
 	}
 }
 
@@ -211,7 +218,8 @@ func version(ctx context.Context, bin string, args ...string) string {
 
 // note writes a progress line.
 func (b *bench) note(format string, args ...any) {
-	fmt.Fprintf(b.progress, "bench-engine: "+format+"\n", args...)
+	e := time.Since(b.start).Round(time.Second)
+	fmt.Fprintf(b.progress, "bench-engine %d:%02d "+format+"\n", append([]any{int(e.Minutes()), int(e.Seconds()) % 60}, args...)...)
 }
 
 // loadAverage is what uptime prints, or /proc/loadavg without it.
