@@ -36,7 +36,11 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// SIGHUP (the terminal closed) and SIGPIPE (the reader of the output
+	// went away, as with `| head`) stop the run like Ctrl-C, so that it
+	// still stops nginx and the hogs and removes its files: unhandled,
+	// either kills the process where it stands.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:]))
 }

@@ -50,8 +50,12 @@ func Run(ctx context.Context, cfg Config, self string, out, progress io.Writer) 
 	ctx, cancel := context.WithTimeout(ctx, 3*cfg.estimate(6, 3)+15*time.Minute)
 	defer cancel()
 
-	if b.tmp, err = os.MkdirTemp("", "bench-engine-"); err != nil {
+	var stale []string
+	if b.tmp, stale, err = newWorkDir(""); err != nil {
 		return err
+	}
+	if len(stale) > 0 {
+		b.note("removed %s, left by earlier runs that were killed", strings.Join(stale, ", "))
 	}
 	defer func() { err = errors.Join(err, os.RemoveAll(b.tmp)) }()
 	if err := b.findPeers(ctx); err != nil {
@@ -64,7 +68,7 @@ func Run(ctx context.Context, cfg Config, self string, out, progress io.Writer) 
 		}
 	}
 	b.note("starting nginx (%s)", nginxBin)
-	if b.nginx, err = StartNginx(ctx, nginxBin); err != nil {
+	if b.nginx, err = StartNginx(ctx, nginxBin, b.tmp); err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, b.nginx.Stop()) }()

@@ -83,12 +83,13 @@ func FindNginx() (string, error) {
 // may take the port between choosing it and nginx binding it.
 const startAttempts = 3
 
-// StartNginx starts nginx (the executable bin) and returns once it
+// StartNginx starts nginx (the executable bin) with its files in a new
+// directory under root ("" for the system's temp dir), and returns once it
 // accepts connections. Stop it with Stop, on every path.
-func StartNginx(ctx context.Context, bin string) (*Nginx, error) {
+func StartNginx(ctx context.Context, bin, root string) (*Nginx, error) {
 	var errs []error
 	for range startAttempts {
-		n, err := startNginx(ctx, bin)
+		n, err := startNginx(ctx, bin, root)
 		if err == nil {
 			return n, nil
 		}
@@ -100,12 +101,12 @@ func StartNginx(ctx context.Context, bin string) (*Nginx, error) {
 	return nil, fmt.Errorf("start nginx: %w", errors.Join(errs...))
 }
 
-func startNginx(ctx context.Context, bin string) (n *Nginx, err error) {
+func startNginx(ctx context.Context, bin, root string) (n *Nginx, err error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "bench-nginx-")
+	dir, err := os.MkdirTemp(root, "bench-nginx-")
 	if err != nil {
 		return nil, err
 	}

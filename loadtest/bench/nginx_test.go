@@ -29,7 +29,7 @@ func TestNginx(t *testing.T) {
 	bin := nginxForTest(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	n, err := StartNginx(ctx, bin)
+	n, err := StartNginx(ctx, bin, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,32 +69,17 @@ func TestNginx(t *testing.T) {
 
 // An nginx that cannot start says why, and leaves no directory behind.
 func TestNginxBadExecutable(t *testing.T) {
-	before, _ := os.ReadDir(os.TempDir())
-	_, err := StartNginx(context.Background(), "/bin/false")
+	root := t.TempDir()
+	_, err := StartNginx(context.Background(), "/bin/false", root)
 	if err == nil {
 		t.Fatal("started")
 	}
 	if !strings.Contains(err.Error(), "nginx exited") {
 		t.Errorf("error %v; want it to say nginx exited", err)
 	}
-	after, _ := os.ReadDir(os.TempDir())
-	if leftover := newNginxDirs(before, after); len(leftover) > 0 {
-		t.Errorf("left %v behind", leftover)
+	if left, _ := os.ReadDir(root); len(left) > 0 {
+		t.Errorf("left %v behind", left)
 	}
-}
-
-func newNginxDirs(before, after []os.DirEntry) []string {
-	seen := map[string]bool{}
-	for _, e := range before {
-		seen[e.Name()] = true
-	}
-	var out []string
-	for _, e := range after {
-		if strings.HasPrefix(e.Name(), "bench-nginx-") && !seen[e.Name()] {
-			out = append(out, e.Name())
-		}
-	}
-	return out
 }
 
 func TestNginxConf(t *testing.T) {
