@@ -21,7 +21,7 @@ var ErrNoWrk = errors.New("wrk not found: install it (apt-get install wrk)")
 // bench is one run of the benchmark.
 type bench struct {
 	cfg      Config
-	self     string // this executable: engine turns and hogs
+	self     string // a copy of this executable: engine turns and hogs
 	tmp      string // peers' binaries and outputs
 	out      io.Writer
 	progress io.Writer
@@ -47,7 +47,7 @@ func Run(ctx context.Context, cfg Config, self string, out, progress io.Writer) 
 	b := &bench{cfg: cfg, self: self, out: out, progress: progress, start: time.Now()}
 	// Bounds the whole run, so even a stuck turn cannot keep nginx and
 	// the hogs alive for long: three times the estimate, and the builds.
-	ctx, cancel := context.WithTimeout(ctx, 3*cfg.estimate(6, 3)+15*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 3*cfg.estimate(maxClosedTools, maxOpenTools)+15*time.Minute)
 	defer cancel()
 
 	var stale []string
@@ -58,6 +58,11 @@ func Run(ctx context.Context, cfg Config, self string, out, progress io.Writer) 
 		b.note("removed %s, left by earlier runs that were killed", strings.Join(stale, ", "))
 	}
 	defer func() { err = errors.Join(err, os.RemoveAll(b.tmp)) }()
+	// The turns and hogs run a copy: a rebuild of the benchmark while it
+	// runs must not mix two versions in one output.
+	if b.self, err = copyFile(self, filepath.Join(b.tmp, "benchengine")); err != nil {
+		return fmt.Errorf("copy the benchmark's executable: %w", err)
+	}
 	if err := b.findPeers(ctx); err != nil {
 		return err
 	}
@@ -73,6 +78,7 @@ func Run(ctx context.Context, cfg Config, self string, out, progress io.Writer) 
 	}
 	defer func() { err = errors.Join(err, b.nginx.Stop()) }()
 	b.header(ctx, nginxBin)
+	b.note("measuring for about %s", cfg.estimate(len(b.closedTools()), len(b.openTools())).Round(10*time.Second))
 
 	if l, ok := load1(); ok && l > 1 {
 		fmt.Fprintf(b.out, "\n**Note**: the load average is %.1f on %d CPUs before the quiet half: other work shares this machine, so \"quiet\" means without the benchmark's own crowding, not idle.\n", l, runtime.NumCPU())
@@ -102,7 +108,7 @@ type condition struct {
 
 // crowd measures c beside the crowding, which it stops on every path.
 func (b *bench) crowd(ctx context.Context, cond *condition) (err error) {
-	limit := b.cfg.estimate(6, 3) + 10*time.Minute // the crowded half, with room
+	limit := b.cfg.estimate(maxClosedTools, maxOpenTools) + 10*time.Minute // the crowded half, with room
 	c, err := startCrowd(b.self, limit)
 	if err != nil {
 		return err
@@ -144,8 +150,9 @@ func (b *bench) measure(ctx context.Context, c *condition) (err error) {
 	return nil
 }
 
-// builtPeers are the peers built from the module proxy, by command name.
-var builtPeers = []struct{ name, module string }{{"vegeta", VegetaModule}, {"bombardier", BombardierModule}}
+// The most tools of each model: wrk, bombardier, the engine's two
+// transports, vegeta and k6; vegeta, the engine and k6.
+const maxClosedTools, maxOpenTools = 6, 3
 
 // findPeers finds wrk and k6 and builds vegeta and bombardier.
 func (b *bench) findPeers(ctx context.Context) error {
@@ -157,19 +164,20 @@ func (b *bench) findPeers(ctx context.Context) error {
 		b.peers.k6 = p
 	}
 	bin := filepath.Join(b.tmp, "bin")
-	// Built side by side: each is mostly a link step, one core's work.
-	errs := make([]error, len(builtPeers))
+	built := []struct {
+		name, module string
+		path         *string
+	}{{"vegeta", VegetaModule, &b.peers.vegeta}, {"bombardier", BombardierModule, &b.peers.bombardier}}
+	// Side by side: each build is mostly a link, one core's work.
+	errs := make([]error, len(built))
 	var wg sync.WaitGroup
-	for i, p := range builtPeers {
+	for i, p := range built {
 		b.note("building %s (go install; quick once the module and build caches hold it)", p.module)
+		*p.path = filepath.Join(bin, p.name)
 		wg.Go(func() { errs[i] = goInstall(ctx, b.cfg.Go, p.module, bin, b.tmp) })
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	b.peers.vegeta, b.peers.bombardier = filepath.Join(bin, "vegeta"), filepath.Join(bin, "bombardier")
-	return nil
+	return errors.Join(errs...)
 }
 
 // goInstall builds module (path@version) into the directory bin with the
@@ -190,19 +198,23 @@ func goInstall(ctx context.Context, goCmd, module, bin, dir string) error {
 
 // header prints what was measured with what, so a reader can rerun it.
 func (b *bench) header(ctx context.Context, nginxBin string) {
-	fmt.Fprintf(b.out, "## make bench-engine: the engine beside wrk, bombardier, vegeta%s\n\n", map[bool]string{true: " and k6", false: ""}[b.peers.k6 != ""])
+	peers := "wrk, bombardier, vegeta"
+	k6 := "k6 not installed (optional)"
+	if b.peers.k6 != "" {
+		peers, k6 = peers+" and k6", version(ctx, b.peers.k6, "version")
+	}
+	fmt.Fprintf(b.out, "## make bench-engine: the engine beside %s\n\n", peers)
 	fmt.Fprintf(b.out, "- started %s on %s/%s, %d CPUs, %s\n", time.Now().Format(time.RFC3339), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
 	fmt.Fprintf(b.out, "- target: %s (%s), one process, access log off, GET /ping answers %s\n", b.nginx.URL, version(ctx, nginxBin, "-v"), Body)
-	fmt.Fprintf(b.out, "- peers: %s -t%d; bombardier %s; vegeta %s", version(ctx, b.peers.wrk, "-v"), b.cfg.WrkThreads, BombardierModule[strings.IndexByte(BombardierModule, '@')+1:], VegetaModule[strings.IndexByte(VegetaModule, '@')+1:])
-	if b.peers.k6 != "" {
-		fmt.Fprintf(b.out, "; %s", version(ctx, b.peers.k6, "version"))
-	} else {
-		fmt.Fprint(b.out, "; k6 not installed (optional)")
-	}
-	fmt.Fprintf(b.out, "\n- every tool in a process of its own, %d connections/VUs; the engine through engine.Run with harness run's default limits\n", b.cfg.Conns)
-	if est := b.cfg.estimate(len(b.closedTools()), len(b.openTools())); est > 0 {
-		b.note("measuring for about %s", est.Round(10*time.Second))
-	}
+	fmt.Fprintf(b.out, "- peers: %s -t%d; bombardier %s; vegeta %s; %s\n", version(ctx, b.peers.wrk, "-v"), b.cfg.WrkThreads,
+		moduleVersion(BombardierModule), moduleVersion(VegetaModule), k6)
+	fmt.Fprintf(b.out, "- every tool in a process of its own, %d connections/VUs; the engine through engine.Run with harness run's default limits\n", b.cfg.Conns)
+}
+
+// moduleVersion is the version of a path@version.
+func moduleVersion(m string) string {
+	_, v, _ := strings.Cut(m, "@")
+	return v
 }
 
 // version is the first line a tool prints about its version.
@@ -253,4 +265,21 @@ func load1() (float64, bool) {
 	}
 	v, err := strconv.ParseFloat(f[0], 64)
 	return v, err == nil
+}
+
+// copyFile copies the executable src to dst and returns dst.
+func copyFile(src, dst string) (string, error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return "", err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o700)
+	if err != nil {
+		return "", err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		return "", errors.Join(err, out.Close())
+	}
+	return dst, out.Close()
 }

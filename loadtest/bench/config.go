@@ -3,6 +3,7 @@ package bench
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,7 +35,10 @@ type Config struct {
 	// Crowded also measures everything again beside the crowding.
 	// BENCH_CROWDED=0 measures the quiet machine only.
 	Crowded bool
-	// WrkThreads is wrk's -t. BENCH_WRK_THREADS.
+	// WrkThreads is wrk's -t: by default one per core, as the Go tools
+	// run (GOMAXPROCS). One thread gets one share of a busy machine's CPU
+	// where a Go tool gets one per core; on a shared 2-core machine that
+	// made wrk -t1 0.6× as fast as wrk -t2. BENCH_WRK_THREADS.
 	WrkThreads int
 	// Nginx is the nginx executable; "" finds it. BENCH_NGINX.
 	Nginx string
@@ -54,7 +58,7 @@ const (
 func DefaultConfig() Config {
 	return Config{
 		Conns: 64, MaxVUs: 1000, Duration: 10 * time.Second, Rounds: 3, OpenDuration: 10 * time.Second,
-		Rates: []int{1000, 5000, 12000}, BiasRate: 1000, Crowded: true, WrkThreads: wrkThreads, Go: "go",
+		Rates: []int{1000, 5000, 12000}, BiasRate: 1000, Crowded: true, WrkThreads: runtime.NumCPU(), Go: "go",
 	}
 }
 

@@ -66,7 +66,7 @@ func (b *bench) openModel(ctx context.Context, cond string, half int) (openTable
 			if err != nil {
 				return t, fmt.Errorf("%s, open model at %d/s, %s: %w", cond, rate, name, err)
 			}
-			b.note("  achieved %s/s, %d dropped, p50 %s, p99 %s%s", thousands(r.achieved), r.dropped, ms(r.p50), ms(r.p99), r.verdictText())
+			b.note("  achieved %s/s, %d dropped, p50 %s ms, p99 %s ms%s", thousands(r.achieved), r.dropped, ms(r.p50), ms(r.p99), r.verdictText())
 			t.rows = append(t.rows, r)
 		}
 	}

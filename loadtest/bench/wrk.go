@@ -8,12 +8,6 @@ import (
 	"time"
 )
 
-// wrkThreads is the number of wrk threads: one keeps a core for the
-// single-process nginx on a two-core machine, and one thread is how the
-// figures this benchmark is compared with were taken. BENCH_WRK_THREADS
-// changes it.
-const wrkThreads = 1
-
 // wrkArgs are wrk's arguments for conns connections for d (whole seconds:
 // wrk counts in them) against url.
 func wrkArgs(threads, conns int, d time.Duration, url string) []string {
