@@ -3,7 +3,9 @@ package bench
 import (
 	"context"
 	"errors"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -36,22 +38,48 @@ func TestChildRun(t *testing.T) {
 	}
 }
 
-// A child past its limit is killed with everything it started: a peer
-// that hangs must leave nothing running.
-func TestChildRunKillsGroupAtLimit(t *testing.T) {
+func TestChildRunLimit(t *testing.T) {
 	sh, err := exec.LookPath("sh")
 	if err != nil {
 		t.Skip("no sh")
 	}
-	// The grandchild's pid comes first; then both wait far past the limit.
-	c := child{name: "hung", path: sh, args: []string{"-c", "sleep 300 & echo $!; wait"}, limit: 500 * time.Millisecond}
-	r, err := c.run(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "still running after 500ms, killed") {
+	_, err = child{name: "hung", path: sh, args: []string{"-c", "sleep 300"}, limit: 100 * time.Millisecond}.run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "hung: still running after 100ms, killed") {
 		t.Fatalf("got %v; want the limit's error", err)
 	}
-	pid, perr := strconv.Atoi(strings.TrimSpace(string(r.stdout)))
-	if perr != nil {
-		t.Fatalf("grandchild pid %q: %v", r.stdout, perr)
+}
+
+// A child that is stopped is killed with everything it started: a peer
+// that hangs must leave nothing running.
+func TestChildRunKillsGroup(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		// The grandchild writes its pid once it runs; both then wait.
+		_, err := child{name: "parent", path: sh, args: []string{"-c", "sleep 300 & echo $! > " + pidFile + "; wait"}, limit: time.Hour}.run(ctx)
+		done <- err
+	}()
+	var pid int
+	for deadline := time.Now().Add(time.Minute); pid == 0; time.Sleep(10 * time.Millisecond) {
+		data, _ := os.ReadFile(pidFile)
+		if s := strings.TrimSpace(string(data)); s != "" && strings.HasSuffix(string(data), "\n") {
+			if pid, err = strconv.Atoi(s); err != nil {
+				t.Fatalf("pid %q: %v", s, err)
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the grandchild never started")
+		}
+	}
+	cancel()
+	if err := <-done; err == nil || !strings.Contains(err.Error(), "stopped") {
+		t.Errorf("got %v; want the stop", err)
 	}
 	waitGone(t, pid)
 }
