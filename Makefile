@@ -47,8 +47,8 @@ bench:
 bench-engine:
 	@command -v wrk >/dev/null || $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y wrk
 	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y nginx
-	$(GO) build -o bin/benchengine ./cmd/benchengine
-	./bin/benchengine
+	@$(GO) build -o bin/benchengine ./cmd/benchengine
+	@./bin/benchengine
 
 ## bench-soak: the engine at a steady 500/s for 5m30s (SOAK_DURATION, SOAK_RATE): peak RSS of the last minute against the first (goal <= 1.10)
 bench-soak:
