@@ -43,10 +43,12 @@ vet:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
-## bench-engine: the engine's requests/s as a share of wrk's on a loopback /ping (goal >= 0.8) and its open-model rate error at half that (goal <= 1%); installs wrk if missing
+## bench-engine: the engine beside wrk, bombardier, vegeta (and k6 when installed) against a private nginx, quiet then crowded: closed-model ratios to wrk, open-model tables, dispatch bias, goals (about 8 min; BENCH_* settings: go doc ./cmd/benchengine); installs nginx and wrk if missing
 bench-engine:
 	@command -v wrk >/dev/null || $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y wrk
-	@REQUIRE_WRK=1 $(GO) test -run '^$$' -bench '^BenchmarkEngineVsWrk$$' -benchtime=1x ./loadtest/executor
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y nginx
+	@$(GO) build -o bin/benchengine ./cmd/benchengine
+	@./bin/benchengine
 
 ## bench-soak: the engine at a steady 500/s for 5m30s (SOAK_DURATION, SOAK_RATE): peak RSS of the last minute against the first (goal <= 1.10)
 bench-soak:

@@ -27,9 +27,13 @@ import (
 	"github.com/taskready/taskready/loadtest/scenario"
 )
 
-// BenchmarkEngineVsWrk compares the engine's closed-model throughput with
-// wrk's against the same loopback /ping server, and then checks how close
-// the open model comes to its target rate at half that throughput.
+// BenchmarkEngineVsWrk compares the executor's closed-model throughput
+// with wrk's against the same loopback /ping server, and then checks how
+// close the open model comes to its target rate at half that throughput.
+// It is the quick look while changing the executor: seconds, one peer, a
+// server of our own. The figures to quote come from `make bench-engine`
+// (package bench): nginx as the target, bombardier, vegeta and k6 beside
+// wrk, medians, quiet and crowded.
 //
 // The server runs in a child process (this test binary re-executed), so
 // wrk and the engine face the same server under the same conditions: an
