@@ -105,7 +105,8 @@ func (m *Metrics) start(f *scenario.File) {
 	}
 	for _, t := range f.Thresholds {
 		bound := t.Expr.Value
-		if t.Selector.Metric == record.MetricDuration || t.Selector.Metric == record.MetricDurationUncorrected {
+		switch t.Selector.Metric {
+		case record.MetricDuration, record.MetricDurationUncorrected, record.MetricIterationDuration:
 			bound /= 1000 // ms in the expression, seconds in Prometheus
 		}
 		m.Threshold.WithLabelValues(t.Selector.String(), t.Source).Set(bound)
