@@ -189,7 +189,7 @@ func newHTMLView(s *summary.Summary) htmlView {
 		v.Phases = append(v.Phases, bv)
 	}
 	for _, j := range r.Journeys {
-		v.Journeys = append(v.Journeys, journeyView{Name: j.Journey, Sub: j.Scenario, Iterations: thousands(j.Iterations),
+		v.Journeys = append(v.Journeys, journeyView{Name: journeyName(j), Sub: j.Scenario, Iterations: thousands(j.Iterations),
 			Rate: fixed(j.Rate, 2), P50: fixed(j.Med, 1), P95: fixed(j.P95, 1), P99: fixed(j.P99, 1), Max: fixed(j.Max, 1),
 			P95U: fixed(j.P95Uncorrected, 1)})
 	}

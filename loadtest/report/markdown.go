@@ -193,7 +193,11 @@ func (m *mdWriter) phases() {
 func (m *mdWriter) journeys() {
 	var rows [][]string
 	for _, j := range m.s.Run.Journeys {
-		rows = append(rows, []string{mdCode(j.Scenario), mdCode(j.Journey), strconv.FormatInt(j.Iterations, 10),
+		name := "–"
+		if j.Journey != "" {
+			name = mdCode(j.Journey)
+		}
+		rows = append(rows, []string{mdCode(j.Scenario), name, strconv.FormatInt(j.Iterations, 10),
 			fixed(j.Med, 1), fixed(j.P95, 1), fixed(j.P99, 1), fixed(j.Rate, 2)})
 	}
 	if len(rows) == 0 {
