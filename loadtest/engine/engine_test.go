@@ -104,6 +104,14 @@ func TestOpenModelRunPasses(t *testing.T) {
 	if got := s.Metrics["http_reqs"].Values["count"]; got != 100 {
 		t.Errorf("http_reqs count %v, want 100", got)
 	}
+	// Bodiless GETs through the default (fasthttp) client: data_sent is
+	// their request lines and headers, no longer nothing.
+	if got, min := s.Metrics["data_sent"].Values["count"], float64(100*len("GET /ping HTTP/1.1\r\n")); got <= min {
+		t.Errorf("data_sent %v B; want more than the request lines' %v", got, min)
+	}
+	if got, min := s.Metrics["data_received"].Values["count"], float64(100*len("HTTP/1.1 200 OK\r\n"+`{"ok":true}`)); got <= min {
+		t.Errorf("data_received %v B; want more than the status lines and bodies' %v", got, min)
+	}
 	if th := s.Metrics["http_req_duration{endpoint:ping}"].Thresholds; len(th) != 1 || th["p(95)<5000"] {
 		t.Errorf("sub-metric thresholds %v; want p(95)<5000: false (not crossed)", th)
 	}
