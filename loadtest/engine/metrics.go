@@ -57,7 +57,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"scenario", "endpoint", "phase", "status"}),
 		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "taskready_load_request_duration_seconds",
-			Help:    "Request latency timed from the scheduled start (coordinated omission corrected), by scenario, endpoint and phase.",
+			Help:    "Request latency, a journey's first request timed from its scheduled start (coordinated omission corrected), by scenario, endpoint and phase.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"scenario", "endpoint", "phase"}),
 		Phase: prometheus.NewGaugeVec(prometheus.GaugeOpts{
