@@ -26,6 +26,7 @@ import (
 	"github.com/taskready/taskready/loadtest/seed"
 	"github.com/taskready/taskready/loadtest/segment"
 	"github.com/taskready/taskready/loadtest/summary"
+	"github.com/taskready/taskready/loadtest/transport"
 	"github.com/taskready/taskready/scenarios"
 	"github.com/taskready/taskready/service/config"
 )
@@ -179,7 +180,9 @@ func (o *runOptions) run(ctx context.Context, out io.Writer, ef *envFlags) error
 		// load generator needs one per VU.
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConnsPerHost, tr.DisableCompression = 10000, true
-		opts = append(opts, engine.WithClient(&http.Client{Transport: tr}))
+		// Counting connections: data_sent and data_received are the
+		// bytes on the wire, as with the fast client.
+		opts = append(opts, engine.WithClient(&http.Client{Transport: transport.CountConns(tr)}))
 	}
 	if o.metricsAddr != "" {
 		m, stop, err := serveMetrics(o.metricsAddr, out)

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -102,6 +103,14 @@ func TestOpenModelRunPasses(t *testing.T) {
 	}
 	if got := s.Metrics["http_reqs"].Values["count"]; got != 100 {
 		t.Errorf("http_reqs count %v, want 100", got)
+	}
+	// Bodiless GETs through the default (fasthttp) client: data_sent is
+	// their request lines and headers, no longer nothing.
+	if got, min := s.Metrics["data_sent"].Values["count"], float64(100*len("GET /ping HTTP/1.1\r\n")); got <= min {
+		t.Errorf("data_sent %v B; want more than the request lines' %v", got, min)
+	}
+	if got, min := s.Metrics["data_received"].Values["count"], float64(100*len("HTTP/1.1 200 OK\r\n"+`{"ok":true}`)); got <= min {
+		t.Errorf("data_received %v B; want more than the status lines and bodies' %v", got, min)
 	}
 	if th := s.Metrics["http_req_duration{endpoint:ping}"].Thresholds; len(th) != 1 || th["p(95)<5000"] {
 		t.Errorf("sub-metric thresholds %v; want p(95)<5000: false (not crossed)", th)
@@ -261,5 +270,67 @@ journeys:
 		if got[i] != want[i] {
 			t.Errorf("span %d: %+v, want %+v", i, got[i], want[i])
 		}
+	}
+}
+
+// TestIterationDurationGates: a journey of two requests to a server that
+// takes 50ms each lasts at least 100ms, so iteration_duration gates on
+// the whole journey where no request's latency could tell.
+func TestIterationDurationGates(t *testing.T) {
+	srv := server(t, 50*time.Millisecond)
+	f := parse(t, `
+name: journeys
+scenarios:
+  closed:
+    executor: per-vu-iterations
+    vus: 2
+    iterations: 3
+    journeys: [twice]
+journeys:
+  twice:
+    - name: first
+      endpoint: slow
+      request: {method: GET, path: /slow}
+    - name: second
+      endpoint: slow
+      request: {method: GET, path: /slow}
+thresholds:
+  "http_req_duration{endpoint:slow}": ["min>=50"]
+  iteration_duration: ["p(95)<50"]
+  "iteration_duration{journey:twice}": ["min>=100"]
+`)
+	reg := prometheus.NewRegistry()
+	m := engine.NewMetrics(reg)
+	res, err := engine.Run(context.Background(), f, srv.URL, engine.WithMetrics(m),
+		engine.WithLimits(engine.Limits{MaxDropped: 0.01, MaxSendLag: time.Second, MaxCPU: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := res.Summary(engine.Meta{ID: "t"})
+	var verdicts []string
+	for _, th := range s.Run.Thresholds {
+		verdicts = append(verdicts, fmt.Sprintf("%s %s %v", th.Metric, th.Expression, th.Passed))
+	}
+	want := []string{"http_req_duration{endpoint:slow} min>=50 true", "iteration_duration p(95)<50 false", "iteration_duration{journey:twice} min>=100 true"}
+	if strings.Join(verdicts, "; ") != strings.Join(want, "; ") {
+		t.Errorf("verdicts:\n%s\nwant\n%s", strings.Join(verdicts, "\n"), strings.Join(want, "\n"))
+	}
+	if s.Run.Outcome.ExitCode != summary.ExitCrossed {
+		t.Errorf("outcome %+v; want thresholds crossed", s.Run.Outcome)
+	}
+	if it := s.Metrics["iteration_duration"]; it.Values["min"] < 100 || !it.Thresholds["p(95)<50"] {
+		t.Errorf("iteration_duration %+v", it)
+	}
+	if js := s.Run.Journeys; len(js) != 1 || js[0].Journey != "twice" || js[0].Scenario != "closed" || js[0].Iterations != 6 || js[0].Min < 100 {
+		t.Errorf("journeys %+v; want 6 iterations of twice, each of 100ms or more", js)
+	}
+	if got := s.Metrics["http_reqs"].Values["count"]; got != 12 {
+		t.Errorf("http_reqs %v; want 12, the iterations' own samples not among them", got)
+	}
+	if got := testutil.ToFloat64(m.Requests.WithLabelValues("closed", "slow", "", "200")); got != 12 {
+		t.Errorf("taskready_load_requests_total %v; want 12", got)
+	}
+	if got := testutil.ToFloat64(m.Threshold.WithLabelValues("iteration_duration", "p(95)<50")); got != 0.05 {
+		t.Errorf("threshold bound %v s; want 0.05", got)
 	}
 }

@@ -57,7 +57,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"scenario", "endpoint", "phase", "status"}),
 		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "taskready_load_request_duration_seconds",
-			Help:    "Request latency timed from the scheduled start (coordinated omission corrected), by scenario, endpoint and phase.",
+			Help:    "Request latency, a journey's first request timed from its scheduled start (coordinated omission corrected), by scenario, endpoint and phase.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"scenario", "endpoint", "phase"}),
 		Phase: prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -105,7 +105,8 @@ func (m *Metrics) start(f *scenario.File) {
 	}
 	for _, t := range f.Thresholds {
 		bound := t.Expr.Value
-		if t.Selector.Metric == record.MetricDuration || t.Selector.Metric == record.MetricDurationUncorrected {
+		switch t.Selector.Metric {
+		case record.MetricDuration, record.MetricDurationUncorrected, record.MetricIterationDuration:
 			bound /= 1000 // ms in the expression, seconds in Prometheus
 		}
 		m.Threshold.WithLabelValues(t.Selector.String(), t.Source).Set(bound)

@@ -54,6 +54,7 @@ func (r *Result) summary(meta Meta, v summary.Validity) *summary.Summary {
 		Aborted:    r.Aborted,
 	}
 	run.Endpoints, run.Phases = summary.Breakdowns(snap)
+	run.Journeys = summary.Journeys(snap)
 	metrics := summary.Metrics(snap, elapsed, verdicts)
 	var iters, dropped, vusMax int64
 	for _, s := range r.Scenarios {

@@ -84,6 +84,11 @@ func (w *watcher) drain(ctx context.Context, cancel context.CancelCauseFunc, sam
 				return
 			}
 			res.Recorder.Add(s)
+			if s.Iteration {
+				// An iteration's own sample: not a request, and its
+				// schedule was measured on its first request's already.
+				continue
+			}
 			w.count(s, res, names)
 			if m != nil {
 				m.observe(s)

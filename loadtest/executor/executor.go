@@ -217,9 +217,12 @@ type vu struct {
 	samples []record.Sample // reused by every iteration (journey.Append)
 }
 
-// iteration runs one iteration of v and sends its samples. intended is
-// the open-model schedule's start, zero for the closed model.
-// at is when it starts by the schedule (intended) or the clock.
+// iteration runs one iteration of v and sends its samples: its requests',
+// then the iteration's own (record.Sample.Iteration), timed from intended
+// (the open-model schedule's start; zero for the closed model) as k6 times
+// iteration_duration, or from its actual start. An iteration cut short by
+// ctx sends no sample of its own, as k6 emits none for an interrupted
+// iteration. at is when it starts by the schedule (intended) or the clock.
 func (r *runner) iteration(ctx context.Context, v *vu, intended, at time.Time) {
 	j := r.pick.next()
 	elapsed := at.Sub(r.start)
@@ -239,7 +242,15 @@ func (r *runner) iteration(ctx context.Context, v *vu, intended, at time.Time) {
 	if r.cfg.Events != nil {
 		r.cfg.Events.Started(r.s.Name)
 	}
+	began := at
+	if !intended.IsZero() {
+		began = time.Now() // at is the schedule's: the actual start may be later
+	}
 	v.samples = journey.Append(ctx, v.samples[:0], j, jv, tags, opts...)
+	if ctx.Err() == nil {
+		v.samples = append(v.samples, record.Sample{Iteration: true, Scenario: tags.Scenario, Journey: j.Name,
+			Phase: tags.Phase, Intended: intended, Start: began, Latency: time.Since(began)})
+	}
 	for _, smp := range v.samples {
 		r.out <- smp // a copy: the slice is free again once sent
 	}

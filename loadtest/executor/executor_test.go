@@ -108,27 +108,39 @@ func file() *scenario.File {
 	}
 }
 
-// run runs s against a and returns the counters and every sample.
+// run runs s against a and returns the counters and every request's
+// sample.
 func run(t *testing.T, ctx context.Context, a *api, s scenario.Scenario) (executor.Counters, []record.Sample, error) {
 	t.Helper()
+	c, samples, _, err := runIterations(t, ctx, a, s)
+	return c, samples, err
+}
+
+// runIterations is run that also returns the iterations' own samples
+// (record.Sample.Iteration), apart from the requests'.
+func runIterations(t *testing.T, ctx context.Context, a *api, s scenario.Scenario) (c executor.Counters, samples, iterations []record.Sample, err error) {
+	t.Helper()
 	out := make(chan record.Sample)
-	var samples []record.Sample
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for smp := range out {
-			samples = append(samples, smp)
+			if smp.Iteration {
+				iterations = append(iterations, smp)
+			} else {
+				samples = append(samples, smp)
+			}
 		}
 	}()
 	cfg := executor.Config{Target: a.URL, File: file(), Client: a.Client()}
 	if fastHTTP {
 		cfg.Client, cfg.FastHTTP = nil, true
 	}
-	c, err := executor.Run(ctx, cfg, s, out)
+	c, err = executor.Run(ctx, cfg, s, out)
 	close(out)
 	<-done
 	noLeftovers(t)
-	return c, samples, err
+	return c, samples, iterations, err
 }
 
 // fastHTTP has run use Config.FastHTTP rather than the test server's
@@ -543,7 +555,7 @@ func TestCancelStopsPromptly(t *testing.T) {
 				cancel()
 			}()
 			began := time.Now()
-			c, samples, err := run(t, ctx, a, s)
+			c, samples, iterations, err := runIterations(t, ctx, a, s)
 			if !errors.Is(err, context.Canceled) {
 				t.Errorf("error %v, want context.Canceled", err)
 			}
@@ -552,6 +564,10 @@ func TestCancelStopsPromptly(t *testing.T) {
 			}
 			if c.Iterations == 0 || int64(len(samples)) > c.Iterations {
 				t.Errorf("counters %+v, %d samples", c, len(samples))
+			}
+			// Every iteration was cut short: none has a duration, as in k6.
+			if len(iterations) != 0 {
+				t.Errorf("%d iteration samples of interrupted iterations: %+v", len(iterations), iterations[0])
 			}
 		})
 	}
@@ -604,5 +620,78 @@ func TestInvalid(t *testing.T) {
 		if _, err := executor.Run(context.Background(), tc.cfg, s, out); err == nil {
 			t.Errorf("%s: no error", name)
 		}
+	}
+}
+
+// TestIterationDuration: each finished iteration sends one sample of its
+// own after its requests, timed from its scheduled start in the open
+// model and from its actual start in the closed one, to the end of its
+// last step's think time.
+func TestIterationDuration(t *testing.T) {
+	const think = 30 * time.Millisecond
+	for _, s := range []scenario.Scenario{
+		{Name: "open", Executor: scenario.ConstantArrivalRate, Rate: 10, TimeUnit: time.Second, Duration: 300 * time.Millisecond,
+			PreAllocatedVUs: 1, MaxVUs: 1, Phase: "steady", Journeys: weights("browse", 1)},
+		{Name: "closed", Executor: scenario.PerVUIterations, VUs: 1, Iterations: 3, Phase: "steady", Journeys: weights("browse", 1)},
+	} {
+		t.Run(s.Name, func(t *testing.T) {
+			a := newAPI(t, 0)
+			f := file()
+			f.Journeys["browse"].Steps[1].Think = think
+			cfg := executor.Config{Target: a.URL, File: f, Client: a.Client(), Sleep: func(ctx context.Context, d time.Duration) error {
+				tm := time.NewTimer(d)
+				defer tm.Stop()
+				select {
+				case <-tm.C:
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}}
+			out := make(chan record.Sample)
+			var all []record.Sample
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				for smp := range out {
+					all = append(all, smp)
+				}
+			}()
+			c, err := executor.Run(context.Background(), cfg, s, out)
+			close(out)
+			<-done
+			if err != nil {
+				t.Fatal(err)
+			}
+			// One VU: its samples arrive in order, login, list, iteration.
+			if c.Iterations == 0 || int64(len(all)) != 3*c.Iterations {
+				t.Fatalf("%d samples for %+v; want 3 per iteration", len(all), c)
+			}
+			for i := 0; i < len(all); i += 3 {
+				login, list, it := all[i], all[i+1], all[i+2]
+				if !it.Iteration || login.Iteration || list.Iteration || it.Scenario != s.Name || it.Journey != "browse" ||
+					it.Phase != "steady" || it.Step != "" || it.Endpoint != "" || it.Status != 0 {
+					t.Fatalf("iteration %d: samples %+v, %+v, %+v", i/3, login, list, it)
+				}
+				from := it.Start
+				if s.Executor.Open() {
+					if it.Intended.IsZero() || !it.Intended.Equal(login.Intended) {
+						t.Errorf("iteration %d: intended %s; want the schedule's %s", i/3, it.Intended, login.Intended)
+					}
+					from = it.Intended
+				} else if !it.Intended.IsZero() {
+					t.Errorf("iteration %d: a closed-model iteration has a schedule (%s)", i/3, it.Intended)
+				}
+				end := it.Start.Add(it.Latency)
+				if it.Start.After(login.Start) || end.Before(list.Start.Add(list.Latency).Add(think)) {
+					t.Errorf("iteration %d: from %s to %s does not cover its requests and think time (%s to %s+%s)",
+						i/3, it.Start, end, login.Start, list.Start.Add(list.Latency), think)
+				}
+				// On the wall clock, as the recorder reads it.
+				if got, want := it.CorrectedLatency(), time.Duration(end.UnixNano()-from.UnixNano()); got != want {
+					t.Errorf("iteration %d: duration %s; want %s from its start", i/3, got, want)
+				}
+			}
+		})
 	}
 }

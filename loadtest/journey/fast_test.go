@@ -76,7 +76,10 @@ func testRequests(t *testing.T) {
 	st := step("h", "PUT", "/p%2Fq?x=1")
 	st.Headers = map[string]string{"x-custom": "lower", "X-Custom": "upper", "host": "api.example", "Content-Type": ""}
 	st.Body = map[string]any{"a": 1}
-	if s := one(st); s.Err != "" || s.Status != 200 || s.BytesOut != 7 || s.BytesIn != 11 {
+	// The body of 7 bytes and the answer's 11, or with the fasthttp
+	// transport, which counts the wire, their headers too.
+	_, wire := vu.Client.Transport.(*transport.Transport)
+	if s := one(st); s.Err != "" || s.Status != 200 || wire != (s.BytesOut > 7 && s.BytesIn > 11) || !wire && (s.BytesOut != 7 || s.BytesIn != 11) {
 		t.Errorf("headers: %+v", s)
 	}
 	// "x-custom" sorts after "X-Custom", so its Set is the last and wins.
@@ -103,7 +106,9 @@ func testRequests(t *testing.T) {
 	if s := one(step("r", "GET", "/loop")); !strings.Contains(s.Err, "stopped after 10 redirects") || s.Status != 0 {
 		t.Errorf("redirect loop: %+v", s)
 	}
-	if s := one(step("b", "GET", "/big")); s.Err != "answer larger than 10485760 bytes" || s.Status != 200 || s.BytesIn != journey.MaxBody {
+	// What was read of it: up to the cap through net/http, on the wire
+	// with the fasthttp transport, which stops at the Content-Length.
+	if s := one(step("b", "GET", "/big")); s.Err != "answer larger than 10485760 bytes" || s.Status != 200 || s.BytesIn <= 0 || s.BytesIn > journey.MaxBody {
 		t.Errorf("big answer: %+v", s)
 	}
 	if s := one(step("m", "BAD METHOD", "/x")); s.Err != `net/http: invalid method "BAD METHOD"` || s.Status != 0 {

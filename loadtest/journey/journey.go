@@ -7,6 +7,12 @@
 // cannot be sent, whose request fails, whose check fails or whose
 // extraction finds nothing stops the journey: later steps would need its
 // variables.
+//
+// A sample's BytesOut and BytesIn are the request's and the answer's bytes
+// on the wire (data_sent and data_received, as k6 counts them), redirects
+// followed included, when the client's transport counts them: the
+// fasthttp transport always, an http.Transport when transport.CountConns
+// made it; through any other transport they are the bodies' lengths only.
 package journey
 
 import (
@@ -304,14 +310,21 @@ func (r *request) roundTrip(ctx context.Context, client *http.Client, s *record.
 		rctx, cancel = context.WithTimeout(ctx, r.timeout)
 		defer cancel()
 	}
-	req, err := r.httpRequest(rctx)
+	// The bytes on the wire, when the client's transport counts them
+	// (transport.CountConns); else the bodies', set by readAnswer.
+	wire := new(transport.Wire)
+	req, err := r.httpRequest(transport.WithWire(rctx, wire))
 	if err != nil {
 		return failed(s, now, err)
 	}
 	s.BytesOut = int64(len(r.body))
 	s.Start = now()
 	res, err := client.Do(req)
-	return r.readAnswer(rctx, res, err, s, buf, now)
+	ok := r.readAnswer(rctx, res, err, s, buf, now)
+	if wire.Counted() {
+		s.BytesOut, s.BytesIn = wire.Sent(), wire.Received()
+	}
+	return ok
 }
 
 func (r *request) httpRequest(ctx context.Context) (*http.Request, error) {
@@ -394,15 +407,16 @@ func (r *request) exchange(ctx context.Context, client *http.Client, tr *transpo
 		auth := base64.StdEncoding.EncodeToString([]byte(u.User.Username() + ":" + pw))
 		header = append(header[:len(header):len(header)], [2]string{"Authorization", "Basic " + auth})
 	}
-	s.BytesOut = int64(len(r.body))
 	s.Start = now()
 	var deadline time.Time
 	if r.timeout > 0 {
 		deadline = time.Now().Add(r.timeout) // after Start: a timed-out Latency is never under the timeout
 	}
-	status, redirect, err := tr.Exchange(ctx, &transport.Request{
+	treq := &transport.Request{
 		Method: method, URL: u, Host: r.host, Header: header, Body: r.body, Deadline: deadline, MaxBody: MaxBody,
-	}, buf)
+	}
+	status, redirect, err := tr.Exchange(ctx, treq, buf)
+	s.BytesOut, s.BytesIn = treq.Sent, treq.Received
 	if redirect != nil {
 		return r.follow(ctx, client, redirect, deadline, s, buf, now)
 	}
@@ -410,7 +424,6 @@ func (r *request) exchange(ctx context.Context, client *http.Client, tr *transpo
 	s.Status = status
 	if err != nil {
 		if errors.Is(err, transport.ErrBodyTooLarge) {
-			s.BytesIn = MaxBody
 			return failed(s, now, fmt.Errorf("answer larger than %d bytes", MaxBody))
 		}
 		if r.timeout > 0 && errors.Is(err, context.DeadlineExceeded) {
@@ -420,14 +433,14 @@ func (r *request) exchange(ctx context.Context, client *http.Client, tr *transpo
 		}
 		return failed(s, now, err)
 	}
-	s.BytesIn = int64(buf.Len())
 	return true
 }
 
 // follow hands a redirect that Exchange received to client, as if
 // client.Do had sent r and got it: client applies its own redirect policy
 // (methods, headers, Referer, CheckRedirect) and sends the next requests,
-// within the step's deadline.
+// within the step's deadline. Their bytes on the wire add to the first
+// exchange's, already in s.
 func (r *request) follow(ctx context.Context, client *http.Client, redirect *http.Response, deadline time.Time, s *record.Sample, buf *bytes.Buffer, now func() time.Time) bool {
 	rctx := ctx
 	if !deadline.IsZero() {
@@ -435,15 +448,19 @@ func (r *request) follow(ctx context.Context, client *http.Client, redirect *htt
 		rctx, cancel = context.WithDeadline(ctx, deadline)
 		defer cancel()
 	}
-	req, err := r.httpRequest(rctx)
+	wire := new(transport.Wire)
+	req, err := r.httpRequest(transport.WithWire(rctx, wire))
 	if err != nil { // it parsed once already
 		_ = redirect.Body.Close()
 		return failed(s, now, err)
 	}
 	c := *client
 	c.Transport = &replayFirst{first: redirect, next: client.Transport}
+	sent, received := s.BytesOut, s.BytesIn
 	res, err := c.Do(req)
-	return r.readAnswer(rctx, res, err, s, buf, now)
+	ok := r.readAnswer(rctx, res, err, s, buf, now)
+	s.BytesOut, s.BytesIn = sent+wire.Sent(), received+wire.Received()
+	return ok
 }
 
 // replayFirst answers an http.Client's first request with a response

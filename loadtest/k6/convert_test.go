@@ -71,6 +71,26 @@ func TestSummaryGatesAsK6Did(t *testing.T) {
 				if inputs != "export" && (len(s.Run.Endpoints) == 0 || len(s.Run.Series) == 0) {
 					t.Errorf("a stream must give breakdowns and a series: %d endpoints, %d points", len(s.Run.Endpoints), len(s.Run.Series))
 				}
+				// iteration_duration comes from either: k6's own numbers
+				// from the export, the recorder's from the stream, which
+				// also breaks it down (the fixtures' script tags no
+				// journey, so per scenario).
+				it := s.Metrics["iteration_duration"]
+				if it.Values["min"] < 14 || it.Values["max"] > 270 || it.Values["p(95)"] < 140 || it.Values["p(95)"] > 160 {
+					t.Errorf("iteration_duration %+v", it.Values)
+				}
+				if inputs == "stream" {
+					var n int64
+					for _, j := range s.Run.Journeys {
+						n += j.Iterations
+						if j.Journey != "" || j.Scenario == "" {
+							t.Errorf("journey %+v; want one per scenario, untagged", j)
+						}
+					}
+					if iters := s.Run.Scenarios[0].Iterations; len(s.Run.Journeys) < 2 || n != iters {
+						t.Errorf("journeys %+v: %d iterations; want the run's %d", s.Run.Journeys, n, iters)
+					}
+				}
 			})
 		}
 	}

@@ -19,6 +19,13 @@
 //     exec.scenario.startTime at the iteration's start: to the millisecond,
 //     and from when k6 actually started the iteration, not from its
 //     schedule.
+//   - Iteration duration. Each journey tags the VU (exec.vu.metrics.tags)
+//     with its journey and phase, so k6's iteration_duration carries them
+//     as the harness's does and thresholds such as
+//     iteration_duration{journey:browse} select alike. k6 times an
+//     iteration from its actual start; the harness, in the open model,
+//     from its scheduled start, so a late start counts there and not in
+//     k6.
 //   - Journey choice. The harness picks a scenario's journeys by smooth
 //     weighted round-robin over the scenario's iterations; the script walks
 //     the same sequence with exec.scenario.iterationInTest. When the

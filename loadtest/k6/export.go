@@ -407,6 +407,7 @@ func (g *gen) journey(b *strings.Builder, j *scenario.Journey) error {
 		"// extraction finds nothing ends the iteration after its think time, as\n" +
 		"// in the harness: later steps need its variables.\n")
 	fmt.Fprintf(b, "function %s(it) {\n", g.journeyFn[j.Name])
+	fmt.Fprintf(b, "  tagIteration(it, %s);\n", jsString(j.Name))
 	b.WriteString("  let res, ok, tags;\n")
 	extracted := map[string]bool{}
 	for i := range j.Steps {

@@ -127,7 +127,7 @@ export function check(val, sets, tags) {
 }
 export function sleep(s) { globalThis.__log.push({ kind: "sleep", s }); }
 `,
-	"k6-execution.mjs": `export default { vu: { idInTest: 1, iterationInScenario: 0 }, scenario: { iterationInTest: 0, startTime: Date.now() } };`,
+	"k6-execution.mjs": `export default { vu: { idInTest: 1, iterationInScenario: 0, metrics: { tags: {} } }, scenario: { iterationInTest: 0, startTime: Date.now() } };`,
 	"k6-metrics.mjs":   `export class Counter { constructor(name) { this.name = name; } add(v, tags) { globalThis.__log.push({ kind: "counter", name: this.name, v, tags }); } }`,
 }
 
@@ -190,6 +190,7 @@ func TestExportRuns(t *testing.T) {
 	script := export(t, filepath.Join("..", "..", "scenarios", "smoke.yaml"))
 	out := run(t, script, `
 const iterations = [];
+const vuTags = [];
 for (let i = 0; i < 3; i++) {
   exec.scenario.iterationInTest = i;
   exec.vu.iterationInScenario = i;
@@ -197,15 +198,17 @@ for (let i = 0; i < 3; i++) {
   log.length = 0;
   m.scenario_smoke();
   iterations.push(log.slice().filter((e) => e.kind !== "responseCallback"));
+  vuTags.push(Object.assign({}, exec.vu.metrics.tags));
 }
-console.log(JSON.stringify({ options: m.options, iterations }));
+console.log(JSON.stringify({ options: m.options, iterations, vuTags }));
 `)
 	var res struct {
 		Options struct {
 			Scenarios  map[string]map[string]any `json:"scenarios"`
 			Thresholds map[string][]any          `json:"thresholds"`
 		} `json:"options"`
-		Iterations [][]logEntry `json:"iterations"`
+		Iterations [][]logEntry        `json:"iterations"`
+		VUTags     []map[string]string `json:"vuTags"`
 	}
 	if err := json.Unmarshal(out, &res); err != nil {
 		t.Fatalf("%v\n%s", err, out)
@@ -216,6 +219,14 @@ console.log(JSON.stringify({ options: m.options, iterations }));
 	}
 	if th := res.Options.Thresholds; len(th) != 3 || th["http_req_duration"][0] != "p(95)<1000" {
 		t.Errorf("options.thresholds = %v", th)
+	}
+
+	// Each iteration tags the VU, and so its iteration_duration, with its
+	// journey and phase.
+	for i, want := range []string{"browse", "write", "browse"} {
+		if got := res.VUTags[i]; !mapsEqual(got, map[string]string{"journey": want, "phase": "smoke"}) {
+			t.Errorf("iteration %d: VU tags %v; want journey %s, phase smoke", i, got, want)
+		}
 	}
 
 	// Iteration 0 takes browse: its five steps, as the harness sends them.

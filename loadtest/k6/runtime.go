@@ -22,6 +22,22 @@ function iteration(phase) {
   return { phase: phase, vars: {}, user: user };
 }
 
+// tagIteration tags what the VU emits from now on with the iteration's
+// journey and phase, as the harness tags an iteration: k6 stamps
+// iteration_duration with the VU's tags as the iteration ends, so
+// thresholds on iteration_duration{journey:...} select as in the harness.
+// The phase is removed when there is none: a VU may come from another
+// scenario's iterations.
+function tagIteration(it, journey) {
+  const tags = exec.vu.metrics.tags;
+  tags.journey = journey;
+  if (it.phase !== "") {
+    tags.phase = it.phase;
+  } else {
+    delete tags.phase;
+  }
+}
+
 // tagsOf returns the tags of a step's request and check: the endpoint
 // that thresholds select (http_req_duration{endpoint:list}), the journey
 // and step, and the phase only when there is one, as in the harness.

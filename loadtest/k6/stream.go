@@ -78,6 +78,12 @@ type Stream struct {
 	//
 	// Samples added to the recorder after ReadStream returns are judged by
 	// record.DefaultFailed.
+	//
+	// It also holds one whole-iteration sample (record.Sample.Iteration)
+	// per iteration_duration point, tagged from the point's scenario,
+	// journey and phase (Export tags iterations with them); its Start is
+	// the point's time minus its value, since k6 stamps it when the
+	// iteration ended, and k6 times it from the iteration's actual start.
 	Recorder *record.Recorder
 	// Start estimates when the test started: the earliest request start
 	// or point time. End is the latest point time.
@@ -102,9 +108,10 @@ type Stream struct {
 	// ChecksFolded counts the checks whose outcome went into a sample's
 	// CheckPassed; the others found no request to go with.
 	ChecksFolded int64
-	// Overflow counts the requests recorded under OtherEndpoint because
-	// their own key would have passed MaxKeys: non-zero means that the
-	// recorder's breakdown by endpoint is incomplete.
+	// Overflow counts the requests (and iterations) recorded under
+	// OtherEndpoint because their own key would have passed MaxKeys:
+	// non-zero means that the recorder's breakdown by endpoint (or
+	// journey) is incomplete.
 	Overflow int64
 	// Points counts the Point lines read.
 	Points int64
@@ -226,6 +233,7 @@ type streamReader struct {
 	orphans []orphanFailed        // http_req_failed points before their request
 	checks  map[checkKey]*CheckCount
 	keys    map[record.Key]bool // the recorder's keys, up to MaxKeys
+	iters   map[record.IterationKey]bool
 }
 
 type pending struct {
@@ -257,6 +265,7 @@ func newStreamReader(cfg streamConfig) *streamReader {
 		byGroup: map[string][]*pending{},
 		checks:  map[checkKey]*CheckCount{},
 		keys:    map[record.Key]bool{},
+		iters:   map[record.IterationKey]bool{},
 	}
 }
 
@@ -356,6 +365,8 @@ func (rd *streamReader) point(metric string, p rawPoint) {
 		rd.failed(p)
 	case "checks":
 		rd.check(p)
+	case "iteration_duration":
+		rd.iteration(p)
 	}
 	typ := rd.s.Metrics[metric].Type
 	if typ == 0 {
@@ -423,10 +434,18 @@ func (rd *streamReader) request(p rawPoint) {
 			break
 		}
 	}
+	rd.recorder(smp.Start)
+	rd.pending = append(rd.pending, pd)
+	rd.byGroup[pd.group] = append(rd.byGroup[pd.group], pd)
+}
+
+// recorder returns the stream's recorder, creating it with its series
+// starting at the configured origin, or at start, the first sample's.
+func (rd *streamReader) recorder(start time.Time) *record.Recorder {
 	if rd.s.Recorder == nil {
 		origin := rd.cfg.origin
 		if origin.IsZero() {
-			origin = smp.Start
+			origin = start
 		}
 		rec, err := record.New(origin, append(slices.Clone(rd.cfg.rec), record.Failed(rd.failedRule))...)
 		if err != nil { // unreachable: ReadStream validated the options
@@ -434,8 +453,32 @@ func (rd *streamReader) request(p rawPoint) {
 		}
 		rd.s.Recorder = rec
 	}
-	rd.pending = append(rd.pending, pd)
-	rd.byGroup[pd.group] = append(rd.byGroup[pd.group], pd)
+	return rd.s.Recorder
+}
+
+// iteration records an iteration_duration point as a whole iteration. It
+// has no check to wait for, so it goes to the recorder at once.
+func (rd *streamReader) iteration(p rawPoint) {
+	d := latency(p.Value)
+	tags := p.Tags
+	smp := record.Sample{Iteration: true, Scenario: tags["scenario"], Journey: tags["journey"], Phase: tags["phase"],
+		Start: p.Time.Add(-d), Latency: d}
+	k := record.IterationKey{Scenario: smp.Scenario, Journey: smp.Journey, Phase: smp.Phase}
+	switch {
+	case rd.iters[k]:
+	case len(rd.iters) < MaxKeys:
+		rd.iters[k] = true
+	default: // as bound does for requests
+		rd.s.Overflow++
+		k.Journey = OtherEndpoint
+		if !rd.iters[k] && len(rd.iters) >= MaxKeys+maxOverflowKeys {
+			k = record.IterationKey{Scenario: OtherEndpoint, Journey: OtherEndpoint, Phase: OtherEndpoint}
+		}
+		rd.iters[k] = true
+		smp.Scenario, smp.Journey, smp.Phase = k.Scenario, k.Journey, k.Phase
+	}
+	rd.seen(smp.Start)
+	rd.recorder(smp.Start).Add(smp)
 }
 
 // bound keeps the recorder within MaxKeys keys, and a few more for the
@@ -623,6 +666,6 @@ func (rd *streamReader) finish() *Stream {
 		return 0
 	})
 	// The recorder's Failed rule keeps rd: let go of what it no longer needs.
-	rd.pending, rd.byGroup, rd.orphans, rd.checks, rd.keys = nil, nil, nil, nil, nil
+	rd.pending, rd.byGroup, rd.orphans, rd.checks, rd.keys, rd.iters = nil, nil, nil, nil, nil, nil
 	return s
 }

@@ -142,6 +142,29 @@ func TestReadStreamMatchesSummary(t *testing.T) {
 					t.Errorf("%s avg: recorder %.4f, k6 %.4f", tc.metric, got, want)
 				}
 			}
+			// Every full iteration's duration, as k6 summarised them.
+			its := snap.SelectIterations(nil)
+			if want := int64(value("iterations", "count")); its.Count != want {
+				t.Errorf("iteration_duration: %d iterations in the recorder, summary %d", its.Count, want)
+			}
+			for _, k := range []string{"min", "max"} {
+				got := ms(its.Latency.Min)
+				if k == "max" {
+					got = ms(its.Latency.Max)
+				}
+				if want := value("iteration_duration", k); math.Abs(got-want) > 1e-3 {
+					t.Errorf("iteration_duration %s: recorder %.6f, k6 %.6f", k, got, want)
+				}
+			}
+			if got, want := ms(its.Latency.Mean), value("iteration_duration", "avg"); math.Abs(got-want)/want > 0.001 {
+				t.Errorf("iteration_duration avg: recorder %.4f, k6 %.4f", got, want)
+			}
+			for _, p := range []float64{90, 95} {
+				key := "p(" + formatFloat(p) + ")"
+				if got, want := ms(its.Latency.Percentile(p)), value("iteration_duration", key); math.Abs(got-want)/want > 0.02 {
+					t.Errorf("iteration_duration %s: recorder %.4f, k6 %.4f: more than 2%% apart", key, got, want)
+				}
+			}
 			// k6's counter rates divide by the test's duration; the stream's
 			// span (setup's start to the last point) is within 0.1% of it.
 			k6secs := value("http_reqs", "count") / value("http_reqs", "rate")
@@ -328,7 +351,10 @@ func TestReadStreamStats(t *testing.T) {
 		{"http_req_duration{scenario:browse}", "max<200", true, false},
 		{"http_req_failed{endpoint:list}", "rate==0", true, false},
 		{"http_req_duration{status:200}", "p(95)<100", false, true},
-		{"iteration_duration", "p(95)<100", false, true},
+		{"iteration_duration", "p(95)<100", false, false}, // k6: 153ms
+		{"iteration_duration", "max<255", true, false},    // k6: 254.48ms
+		{"iteration_duration{scenario:browse}", "min>14", true, false},
+		{"iteration_duration{endpoint:list}", "p(95)<100", false, true},
 		{"iterations{scenario:write}", "count>0", false, true},
 	} {
 		th, err := threshold.Parse(tc.sel, tc.expr)

@@ -53,6 +53,7 @@ func (s *Stream) Evaluate(ts []threshold.Threshold) []threshold.Verdict {
 //
 //   - http_req_duration, http_req_failed and http_reqs, whole or selected
 //     by scenario, endpoint and phase (the recorder's keys);
+//   - iteration_duration, whole or selected by scenario, journey and phase;
 //   - checks, whole or selected by scenario, group, check, endpoint and
 //     phase;
 //   - any other counter or gauge, whole;
@@ -68,7 +69,7 @@ func (s *Stream) Stats(sel threshold.Selector) (threshold.Stats, error) {
 }
 
 // recorderTags are the tags a recorder selection may use.
-var recorderTags = []string{record.TagScenario, record.TagEndpoint, record.TagPhase}
+var recorderTags = record.TagsOf(record.MetricDuration)
 
 // checkTags are the tags Stream.Checks keeps.
 var checkTags = []string{"scenario", "group", "check", "endpoint", "phase"}
@@ -85,6 +86,15 @@ func (s *Stream) stats(snap *record.Snapshot, sel threshold.Selector) (threshold
 			return s.counter(float64(st.Count)), nil
 		}
 		m, _ := st.Metric(sel.Metric) // a name Metric knows
+		return threshold.StatsFunc(func(stat threshold.Stat, p float64) (float64, bool) {
+			return m.Value(stat.String(), p)
+		}), nil
+	case record.MetricIterationDuration:
+		tags, err := selectTags(sel, record.TagsOf(sel.Metric))
+		if err != nil {
+			return nil, err
+		}
+		m, _ := snap.Metric(sel.Metric, tags) // a name Metric knows
 		return threshold.StatsFunc(func(stat threshold.Stat, p float64) (float64, bool) {
 			return m.Value(stat.String(), p)
 		}), nil
@@ -126,7 +136,7 @@ func (s *Stream) stats(snap *record.Snapshot, sel threshold.Selector) (threshold
 		// No point, no declaration, no built-in: no data, as in k6.
 		return threshold.StatsFunc(func(threshold.Stat, float64) (float64, bool) { return 0, false }), nil
 	}
-	return nil, fmt.Errorf("%s: the stream keeps no %s metric but http_req_duration", sel, typ)
+	return nil, fmt.Errorf("%s: the stream keeps no %s metric but http_req_duration and iteration_duration", sel, typ)
 }
 
 // counter is the Stats of a counter's total: its count, and its rate per

@@ -39,12 +39,7 @@ func newAgg(cfg config) *agg {
 }
 
 func (a *agg) record(s Sample, start int64, lat, cor time.Duration, failed bool, highest int64) {
-	if a.count == 0 || start < a.firstStart {
-		a.firstStart = start
-	}
-	if a.count == 0 || start > a.lastStart {
-		a.lastStart = start
-	}
+	a.span(start)
 	a.count++
 	if failed {
 		a.failures++
@@ -64,6 +59,27 @@ func (a *agg) record(s Sample, start int64, lat, cor time.Duration, failed bool,
 	// whenever either is.
 	if a.cor.record(cor, highest) {
 		a.clamped++
+	}
+}
+
+// recordIteration adds a whole iteration: a count and its durations, no
+// request statistic.
+func (a *agg) recordIteration(start int64, lat, cor time.Duration, highest int64) {
+	a.span(start)
+	a.count++
+	a.lat.record(lat, highest)
+	if a.cor.record(cor, highest) {
+		a.clamped++
+	}
+}
+
+// span widens [firstStart, lastStart] to start; call it before counting.
+func (a *agg) span(start int64) {
+	if a.count == 0 || start < a.firstStart {
+		a.firstStart = start
+	}
+	if a.count == 0 || start > a.lastStart {
+		a.lastStart = start
 	}
 }
 

@@ -23,6 +23,16 @@
 // corrected view shows the wait users would have had (coordinated
 // omission). Both are kept; thresholds (Stats.Value, http_req_duration)
 // read the corrected one, which equals the other in closed-model runs.
+// The engine gives only an iteration's first request a schedule; the
+// later ones are timed from when they were sent.
+//
+// # Whole iterations
+//
+// A sample with Iteration set times a whole iteration rather than a
+// request (k6's iteration_duration). It is kept apart, by scenario,
+// journey and phase (IterationKey), counts in no request statistic and not
+// in the time series, and is read with Snapshot.SelectIterations or, for
+// iteration_duration, Snapshot.Metric.
 //
 // # Memory
 //

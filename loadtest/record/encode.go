@@ -34,6 +34,21 @@ type envelope struct {
 	IntervalSignificantFigures int           `json:"interval_significant_figures"`
 	Keys                       []encodedKey  `json:"keys"`
 	Intervals                  []encodedIntv `json:"intervals"`
+	// Iterations are the whole iterations' aggregates; absent in files
+	// of runs that recorded none, and in those written before they were.
+	Iterations []encodedIteration `json:"iterations,omitempty"`
+}
+
+type encodedIteration struct {
+	Scenario   string      `json:"scenario"`
+	Journey    string      `json:"journey"`
+	Phase      string      `json:"phase"`
+	Count      int64       `json:"count"`
+	Clamped    int64       `json:"clamped"`
+	FirstStart int64       `json:"first_start_unix_ns"`
+	LastStart  int64       `json:"last_start_unix_ns"`
+	Latency    encodedDist `json:"latency"`
+	Corrected  encodedDist `json:"corrected"`
 }
 
 type encodedKey struct {
@@ -105,6 +120,21 @@ func (r *Recorder) Encode(w io.Writer) error {
 		}
 		env.Keys = append(env.Keys, ek)
 	}
+	for _, k := range sortedIterationKeys(r.iters) {
+		a := r.iters[k]
+		ei := encodedIteration{
+			Scenario: k.Scenario, Journey: k.Journey, Phase: k.Phase,
+			Count: a.count, Clamped: a.clamped, FirstStart: a.firstStart, LastStart: a.lastStart,
+		}
+		var err error
+		if ei.Latency, err = encodeDist(&a.lat); err != nil {
+			return fmt.Errorf("record: encode iterations %v: %w", k, err)
+		}
+		if ei.Corrected, err = encodeDist(&a.cor); err != nil {
+			return fmt.Errorf("record: encode iterations %v from their scheduled start: %w", k, err)
+		}
+		env.Iterations = append(env.Iterations, ei)
+	}
 	for i := range r.intervals {
 		iv := &r.intervals[i]
 		if iv.empty() {
@@ -175,6 +205,17 @@ func Decode(rd io.Reader) (*Recorder, error) {
 		}
 		r.keys[k] = a
 	}
+	for _, ei := range env.Iterations {
+		k := IterationKey{Scenario: ei.Scenario, Journey: ei.Journey, Phase: ei.Phase}
+		if _, dup := r.iters[k]; dup {
+			return nil, fmt.Errorf("%w: iterations %v appear twice", ErrFormat, k)
+		}
+		a, err := decodeIterations(ei, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("%w: iterations %v: %w", ErrFormat, k, err)
+		}
+		r.iters[k] = a
+	}
 	last := -1
 	for _, ei := range env.Intervals {
 		if ei.Index <= last || ei.Index >= MaxIntervals {
@@ -215,6 +256,23 @@ func decodeAgg(ek encodedKey, cfg config) (*agg, error) {
 	}
 	if a.cor, err = decodeDist(ek.Corrected, ek.Count, cfg); err != nil {
 		return nil, fmt.Errorf("corrected latency: %w", err)
+	}
+	return a, nil
+}
+
+func decodeIterations(ei encodedIteration, cfg config) (*agg, error) {
+	if ei.Count <= 0 || ei.Clamped < 0 || ei.Clamped > ei.Count {
+		return nil, fmt.Errorf("%d iterations, %d clamped", ei.Count, ei.Clamped)
+	}
+	a := newAgg(cfg)
+	a.count, a.clamped = ei.Count, ei.Clamped
+	a.firstStart, a.lastStart = ei.FirstStart, ei.LastStart
+	var err error
+	if a.lat, err = decodeDist(ei.Latency, ei.Count, cfg); err != nil {
+		return nil, fmt.Errorf("duration: %w", err)
+	}
+	if a.cor, err = decodeDist(ei.Corrected, ei.Count, cfg); err != nil {
+		return nil, fmt.Errorf("duration from the scheduled start: %w", err)
 	}
 	return a, nil
 }

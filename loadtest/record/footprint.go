@@ -3,8 +3,9 @@ package record
 // Footprint is what a Recorder holds in memory, for a memory check of a long
 // run or the harness's own metrics.
 type Footprint struct {
-	// Keys is the number of keyed aggregates, KeyBytes the bytes of their
-	// histograms: fixed per key, whatever the number of samples.
+	// Keys is the number of keyed aggregates, of requests and of whole
+	// iterations, KeyBytes the bytes of their histograms: fixed per key,
+	// whatever the number of samples.
 	Keys     int `json:"keys"`
 	KeyBytes int `json:"key_bytes"`
 	// Intervals is the length of the time series, and IntervalHistograms
@@ -22,8 +23,11 @@ type Footprint struct {
 // Footprint reports what r holds in memory.
 func (r *Recorder) Footprint() Footprint {
 	r.flush()
-	f := Footprint{Keys: len(r.keys), Intervals: len(r.intervals), WindowBytes: r.open.memory()}
+	f := Footprint{Keys: len(r.keys) + len(r.iters), Intervals: len(r.intervals), WindowBytes: r.open.memory()}
 	for _, a := range r.keys {
+		f.KeyBytes += a.lat.h.ByteSize() + a.cor.h.ByteSize()
+	}
+	for _, a := range r.iters {
 		f.KeyBytes += a.lat.h.ByteSize() + a.cor.h.ByteSize()
 	}
 	for i := range r.intervals {

@@ -46,6 +46,9 @@ type Recorder struct {
 	highest int64 // cfg.highest in microseconds
 
 	keys map[Key]*agg
+	// iters holds the whole iterations (Sample.Iteration), apart from
+	// the requests: they are fewer, so no cache in front of the map.
+	iters map[IterationKey]*agg
 	// recent caches the aggregates of the last few keys: a run has few
 	// keys active at a time, and a few string compares beat hashing three
 	// strings for the map.
@@ -97,14 +100,21 @@ func newRecorder(start time.Time, cfg config) *Recorder {
 		startNs: start.UnixNano(),
 		highest: cfg.highestMicros(),
 		keys:    make(map[Key]*agg),
+		iters:   make(map[IterationKey]*agg),
 	}
 }
 
 // Start returns the origin of the time series.
 func (r *Recorder) Start() time.Time { return r.start }
 
-// Add records one sample.
+// Add records one sample: a request, or a whole iteration when
+// s.Iteration is set (which counts in no request statistic and not in the
+// time series).
 func (r *Recorder) Add(s Sample) {
+	if s.Iteration {
+		r.addIteration(s)
+		return
+	}
 	a := r.slot(Key{Scenario: s.Scenario, Endpoint: s.Endpoint, Phase: s.Phase})
 	failed := r.cfg.failed(s)
 	startNs := s.Start.UnixNano()
@@ -157,6 +167,18 @@ func (r *Recorder) Merge(o *Recorder) error {
 		if oa := o.keys[k]; oa.count > 0 {
 			r.slot(k).merge(oa)
 		}
+	}
+	for _, k := range sortedIterationKeys(o.iters) {
+		oa := o.iters[k]
+		if oa.count == 0 {
+			continue
+		}
+		a, ok := r.iters[k]
+		if !ok {
+			a = newAgg(r.cfg)
+			r.iters[k] = a
+		}
+		a.merge(oa)
 	}
 	for i := range o.intervals {
 		if oi := &o.intervals[i]; !oi.empty() {

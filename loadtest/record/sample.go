@@ -2,7 +2,8 @@ package record
 
 import "time"
 
-// Sample is one finished request as the engine reports it.
+// Sample is one finished request as the engine reports it, or, with
+// Iteration set, one finished iteration.
 //
 // Per-request failures are data: a transport error is carried in Err and a
 // missing response as Status 0, so one failure never stops the stream.
@@ -25,11 +26,22 @@ type Sample struct {
 	Start time.Time
 	// Latency is the time from Start to the last byte of the response.
 	Latency time.Duration
-	// BytesIn and BytesOut are the response and request sizes.
+	// BytesIn and BytesOut are the answer's and the request's bytes on the
+	// wire (status or request line, headers and body), when the transport
+	// counts them; see package journey.
 	BytesIn, BytesOut int64
 	// CheckPassed tells whether the step's check passed; nil when the step
 	// has no check.
 	CheckPassed *bool
+	// Iteration marks a sample that times a whole iteration, one journey
+	// run by a VU from its start to the end of its last step's think time
+	// (k6's iteration_duration), rather than one request. Intended is then
+	// the iteration's scheduled start (open model; zero in the closed
+	// model), Start its actual start and Latency its length from Start;
+	// Scenario, Journey and Phase are its tags and the request's fields are
+	// zero. A Recorder keeps iterations apart from requests: they count in
+	// no request statistic (see Snapshot.SelectIterations).
+	Iteration bool
 }
 
 // CorrectedLatency is the latency timed from Intended rather than Start:

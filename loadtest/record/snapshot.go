@@ -24,9 +24,14 @@ type Snapshot struct {
 	// intervals included. It is not broken down by Key: that keeps its
 	// memory to one pair of small histograms per interval.
 	Intervals []IntervalPoint `json:"intervals"`
+	// Iterations breaks the whole iterations down by IterationKey, sorted
+	// by scenario, journey, phase; empty when none was recorded. See
+	// SelectIterations.
+	Iterations []IterationKeyStats `json:"iterations,omitempty"`
 
-	cfg  config
-	aggs []*agg // parallel to Keys: copies, for selections of several keys
+	cfg      config
+	aggs     []*agg // parallel to Keys: copies, for selections of several keys
+	iterAggs []*agg // parallel to Iterations
 }
 
 // KeyStats is the Stats of one Key.
@@ -78,6 +83,15 @@ func (r *Recorder) Snapshot() Snapshot {
 		s.Keys[i] = KeyStats{Key: k, Stats: statsOf(s.aggs[i])}
 	}
 	s.Total = s.SelectFunc(func(Key) bool { return true })
+	if len(r.iters) > 0 {
+		iks := sortedIterationKeys(r.iters)
+		s.Iterations = make([]IterationKeyStats, len(iks))
+		s.iterAggs = make([]*agg, len(iks))
+		for i, k := range iks {
+			s.iterAggs[i] = r.iters[k].clone()
+			s.Iterations[i] = IterationKeyStats{Key: k, Stats: iterationStatsOf(s.iterAggs[i])}
+		}
+	}
 	for i := range r.intervals {
 		s.Intervals[i] = r.intervals[i].point(time.Duration(i) * r.cfg.interval)
 	}

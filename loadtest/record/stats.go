@@ -36,6 +36,10 @@ type Stats struct {
 	// requests that left on schedule and in closed-model runs.
 	Latency   Dist `json:"latency"`
 	Corrected Dist `json:"corrected"`
+
+	// iterations marks the Stats of whole iterations
+	// (Snapshot.SelectIterations): only iteration_duration reads them.
+	iterations bool
 }
 
 // Dist is a latency distribution. Min, Max and Mean are exact; the
@@ -170,10 +174,14 @@ const (
 	MetricFailed = "http_req_failed"
 	// MetricChecks is a rate: the share of passed checks.
 	MetricChecks = "checks"
-	// MetricDataReceived and MetricDataSent are counters of bytes: count,
-	// and rate per second.
+	// MetricDataReceived and MetricDataSent are counters of bytes on the
+	// wire: count, and rate per second.
 	MetricDataReceived = "data_received"
 	MetricDataSent     = "data_sent"
+	// MetricIterationDuration is a trend of whole iterations' durations,
+	// timed as k6 times them from the iteration's start, which in the open
+	// model is its scheduled start (see Snapshot.SelectIterations).
+	MetricIterationDuration = "iteration_duration"
 )
 
 // Metric is Stats seen as one k6 metric, whose type decides what its
@@ -185,12 +193,21 @@ type Metric struct {
 }
 
 // Metric returns the view of s as the named metric (see MetricDuration and
-// the constants after it), and false for a name it does not know.
+// the constants after it), and false for a name it does not know or that
+// does not apply to s: iteration_duration to the Stats of iterations
+// (Snapshot.SelectIterations) only, the others to requests only.
+// Snapshot.Metric picks the right selection.
 func (s Stats) Metric(name string) (Metric, bool) {
 	switch name {
 	case MetricDuration, MetricDurationUncorrected, MetricReqs, MetricFailed,
 		MetricChecks, MetricDataReceived, MetricDataSent:
-		return Metric{name: name, s: s}, true
+		if !s.iterations {
+			return Metric{name: name, s: s}, true
+		}
+	case MetricIterationDuration:
+		if s.iterations {
+			return Metric{name: name, s: s}, true
+		}
 	}
 	return Metric{}, false
 }
@@ -209,7 +226,7 @@ func (m Metric) Value(stat string, percentile float64) (float64, bool) {
 		return 0, false
 	}
 	switch m.name {
-	case MetricDuration:
+	case MetricDuration, MetricIterationDuration:
 		return trendValue(s.Corrected, stat, percentile)
 	case MetricDurationUncorrected:
 		return trendValue(s.Latency, stat, percentile)

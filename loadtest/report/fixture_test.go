@@ -90,6 +90,9 @@ func fullSummary() *summary.Summary {
 		"checks":                             {Values: map[string]float64{"passes": 16830, "fails": 70, "value": 0.995858}, Thresholds: map[string]bool{"rate>0.99": false}},
 		"data_received":                      {Values: map[string]float64{"count": 8837325, "rate": 49096.25}},
 		"data_sent":                          {Values: map[string]float64{"count": 2862, "rate": 15.9}},
+		// Whole journeys: a browse is four requests and their think time.
+		"iteration_duration":                 {Values: lat(412.6, 55.2, 301.4, 4210.9, 702.3, 990.1, 2410.5)},
+		"iteration_duration{journey:browse}": {Values: lat(480.2, 61.3, 340.8, 4210.9, 780.4, 1120.4, 2610.7), Thresholds: map[string]bool{"p(95)<1500": false}},
 	}
 
 	s := &summary.Summary{RootGroup: root, Metrics: metrics, Run: summary.Run{
@@ -118,6 +121,11 @@ func fullSummary() *summary.Summary {
 			{Scenario: "writers", Endpoint: "list", Requests: 2263, Failures: 30, FailureRate: 0.01326, RPS: 12.57, Min: 4.1, Avg: 52.1, Med: 25.3, P90: 98.4, P95: 150.6, P99: 640.3, Max: 1501.9, P95Uncorrected: 96.2, ChecksPassed: 2233, ChecksFailed: 30, Statuses: map[string]int64{"200": 2233, "503": 30}},
 			{Scenario: "writers", Endpoint: "export | csv", Requests: 0},
 		},
+		Journeys: []summary.Journey{
+			{Scenario: "browse", Journey: "browse", Iterations: 10512, Rate: 58.4, Min: 61.3, Avg: 482.5, Med: 342.1, P90: 783.2, P95: 1124.9, P99: 2615.3, Max: 4210.9, P95Uncorrected: 910.6},
+			{Scenario: "writers", Journey: "browse", Iterations: 400, Rate: 2.22, Min: 70.2, Avg: 420.3, Med: 331.6, P90: 701.5, P95: 990.7, P99: 1810.2, Max: 2304.5, P95Uncorrected: 990.7},
+			{Scenario: "writers", Journey: "write", Iterations: 2000, Rate: 11.11, Min: 55.2, Avg: 201.9, Med: 160.4, P90: 301.2, P95: 402.8, P99: 903.6, Max: 1450.1, P95Uncorrected: 402.8},
+		},
 		Phases: []summary.Breakdown{
 			{Phase: "warmup", Requests: 1580, Failures: 2, FailureRate: 0.00127, RPS: 52.67, Min: 3.01, Avg: 24.1, Med: 20.9, P90: 52.3, P95: 64.8, P99: 110.2, Max: 160.4, P95Uncorrected: 64.8},
 			{Phase: "steady", Requests: 6720, Failures: 5, FailureRate: 0.00074, RPS: 84.0, Min: 3.2, Avg: 26.8, Med: 23.4, P90: 60.1, P95: 71.5, P99: 128.3, Max: 201.6, P95Uncorrected: 71.5},
@@ -138,6 +146,7 @@ func fullSummary() *summary.Summary {
 			{Metric: "http_req_duration{phase:spike}", Expression: "p(99)<1500", Passed: true, Observed: f64(1210), Reason: "1210 < 1500", AbortOnFail: true, Line: 19},
 			{Metric: "http_req_duration{endpoint:export}", Expression: "p(95)<500", Passed: true, Reason: "no data", Line: 22},
 			{Metric: "http_req_failed", Expression: "rate<0.02", Passed: true, Observed: f64(0.010218), Reason: "0.010218 < 0.02", Line: 24},
+			{Metric: "iteration_duration{journey:browse}", Expression: "p(95)<1500", Passed: true, Observed: f64(1120.4), Reason: "1120.4 < 1500", Line: 25},
 			{Metric: "checks", Expression: "rate>0.99", Passed: true, Observed: f64(0.995858), Reason: "0.995858 > 0.99", Line: 26},
 		},
 		Recoveries: []summary.Recovery{

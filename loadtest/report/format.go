@@ -396,6 +396,42 @@ func endpointLabel(b summary.Breakdown, shared map[string]bool) string {
 	return "{ endpoint:" + b.Endpoint + " }"
 }
 
+// journeyLabel is a journey's sub-metric as k6 would print it, with the
+// scenario when the journey runs in several, or alone for iterations with
+// no journey tag (a k6 script of someone else's).
+func journeyLabel(j summary.Journey, shared map[string]bool) string {
+	if j.Journey == "" {
+		return "{ scenario:" + j.Scenario + " }"
+	}
+	if shared[j.Journey] {
+		return "{ journey:" + j.Journey + ", scenario:" + j.Scenario + " }"
+	}
+	return "{ journey:" + j.Journey + " }"
+}
+
+// journeyName is a journey's name for a table cell: "–" for iterations
+// that carried no journey tag.
+func journeyName(j summary.Journey) string {
+	if j.Journey == "" {
+		return "–"
+	}
+	return j.Journey
+}
+
+// sharedJourneys returns the journey names that run in more than one
+// scenario.
+func sharedJourneys(js []summary.Journey) map[string]bool {
+	seen := map[string]string{}
+	shared := map[string]bool{}
+	for _, j := range js {
+		if sc, ok := seen[j.Journey]; ok && sc != j.Scenario {
+			shared[j.Journey] = true
+		}
+		seen[j.Journey] = j.Scenario
+	}
+	return shared
+}
+
 // sharedEndpoints returns the endpoint names that appear in more than one
 // scenario, whose rows must name the scenario to be told apart.
 func sharedEndpoints(bs []summary.Breakdown) map[string]bool {

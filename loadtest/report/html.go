@@ -52,6 +52,7 @@ type htmlView struct {
 	KPIs              []kpiView
 	Charts            []chartView
 	Endpoints, Phases []breakdownView
+	Journeys          []journeyView
 	Scenarios         []scenarioView
 	Checks            []checkView
 	Format            string
@@ -101,6 +102,12 @@ type breakdownView struct {
 	Requests, Failures, FailurePct, RPS, P50, P95, P99, Max string
 	P95U, Statuses                                          string
 	Failing, Empty                                          bool
+}
+
+// journeyView is one journey's whole iterations, in ms from their
+// scheduled start, with the p95 from their actual start (P95U).
+type journeyView struct {
+	Name, Sub, Iterations, Rate, P50, P95, P99, Max, P95U string
 }
 
 type scenarioView struct {
@@ -180,6 +187,11 @@ func newHTMLView(s *summary.Summary) htmlView {
 		bv := breakdown(b)
 		bv.Name = b.Phase
 		v.Phases = append(v.Phases, bv)
+	}
+	for _, j := range r.Journeys {
+		v.Journeys = append(v.Journeys, journeyView{Name: journeyName(j), Sub: j.Scenario, Iterations: thousands(j.Iterations),
+			Rate: fixed(j.Rate, 2), P50: fixed(j.Med, 1), P95: fixed(j.P95, 1), P99: fixed(j.P99, 1), Max: fixed(j.Max, 1),
+			P95U: fixed(j.P95Uncorrected, 1)})
 	}
 	for _, sc := range r.Scenarios {
 		sv := scenarioView{Name: sc.Name, Executor: sc.Executor, Iterations: thousands(sc.Iterations),

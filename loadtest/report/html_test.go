@@ -162,16 +162,18 @@ func TestHTMLContent(t *testing.T) {
 	}{
 		{"full", []string{
 			`<span class="badge failed" id="outcome">THRESHOLDS CROSSED</span>`,
-			`<span class="pill bad">2 of 7 crossed</span>`,
+			`<span class="pill bad">2 of 8 crossed</span>`,
 			`p(95) &lt; 300ms ✓`, // threshold line on the latency chart
 			`p(99) &lt; 800ms ✗ crossed`,
 			`p(99) &lt; 1.5s in spike ✓`,
 			`rate &lt; 2.00% ✓`,
 			`class="band-label"`,
 			`stroke-dasharray="5 4"`, // p95 uncorrected
-			`id="table-endpoints"`, `id="table-phases"`, `id="table-scenarios"`, `id="table-checks"`, `id="table-comparison"`,
+			`id="table-endpoints"`, `id="table-phases"`, `id="table-journeys"`, `id="table-scenarios"`, `id="table-checks"`, `id="table-comparison"`,
 		}},
 		{"empty", []string{`<span class="badge passed" id="outcome">PASSED</span>`, `no data: the run recorded no time series`}},
+		// A journey row: iteration_duration in ms, from the scheduled start.
+		{"full", []string{`<td class="l"><code>write</code></td><td class="l">writers</td><td>2,000</td><td>11.11</td><td>160.4</td><td>402.8</td><td>903.6</td><td>1450.1</td><td>402.8</td>`}},
 		{"invalid", []string{`<span class="badge invalid" id="outcome">INVALID</span>`, `<circle`}},
 	} {
 		html := renderHTML(t, fixture(t, tc.fixture))

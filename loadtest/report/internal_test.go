@@ -270,3 +270,25 @@ func TestPlotPointsInterval(t *testing.T) {
 		t.Errorf("a single point: %+v; want one point one second wide", pp)
 	}
 }
+
+// TestJourneyLabel: a journey row reads as k6 prints a sub-metric, with
+// the scenario when the journey runs in several, and iterations without
+// a journey tag (a k6 script not exported by the harness) by scenario.
+func TestJourneyLabel(t *testing.T) {
+	js := []summary.Journey{
+		{Scenario: "readers", Journey: "browse"},
+		{Scenario: "writers", Journey: "browse"},
+		{Scenario: "writers", Journey: "write"},
+		{Scenario: "k6"},
+	}
+	shared := sharedJourneys(js)
+	want := []string{"{ journey:browse, scenario:readers }", "{ journey:browse, scenario:writers }", "{ journey:write }", "{ scenario:k6 }"}
+	for i, j := range js {
+		if got := journeyLabel(j, shared); got != want[i] {
+			t.Errorf("journeyLabel(%+v) = %q; want %q", j, got, want[i])
+		}
+	}
+	if journeyName(js[3]) != "–" || journeyName(js[0]) != "browse" {
+		t.Errorf("journeyName: %q, %q", journeyName(js[3]), journeyName(js[0]))
+	}
+}

@@ -20,6 +20,7 @@ func Markdown(w io.Writer, s *summary.Summary) error {
 	m.recoveries()
 	m.endpoints()
 	m.phases()
+	m.journeys()
 	m.scenarios()
 	m.comparison()
 	_, err := io.WriteString(w, m.b.String())
@@ -185,6 +186,25 @@ func (m *mdWriter) phases() {
 	}
 	m.section("Phases")
 	m.table("lrrrrrr", []string{"phase", "requests", "failure %", "p50 ms", "p95 ms", "p99 ms", "rps"}, rows)
+}
+
+// journeys is iteration_duration per journey: whole iterations, from
+// their scheduled start in the open model.
+func (m *mdWriter) journeys() {
+	var rows [][]string
+	for _, j := range m.s.Run.Journeys {
+		name := "–"
+		if j.Journey != "" {
+			name = mdCode(j.Journey)
+		}
+		rows = append(rows, []string{mdCode(j.Scenario), name, strconv.FormatInt(j.Iterations, 10),
+			fixed(j.Med, 1), fixed(j.P95, 1), fixed(j.P99, 1), fixed(j.Rate, 2)})
+	}
+	if len(rows) == 0 {
+		return
+	}
+	m.section("Journeys (iteration_duration)")
+	m.table("llrrrrr", []string{"scenario", "journey", "iterations", "p50 ms", "p95 ms", "p99 ms", "per second"}, rows)
 }
 
 func (m *mdWriter) scenarios() {

@@ -56,7 +56,7 @@ func TestMarkdownContent(t *testing.T) {
 	}{
 		{"full", []string{
 			"## browse-and-write: **THRESHOLDS CROSSED** (exit 99)\n",
-			"### Thresholds: 5 of 7 passed\n",
+			"### Thresholds: 6 of 8 passed\n",
 			"| `http_req_duration{endpoint:create}` | `p(95)<50` | 72.13ms | **crossed** |\n",
 			"| `http_req_duration{endpoint:export}` | `p(95)<500` | no data | pass (no data) |\n",
 			"**Validity:** valid · generator CPU 23.40% · send lag p99 1.8ms\n",

@@ -163,7 +163,7 @@ func charts(s *summary.Summary) []chartView {
 		Rules: thresholdRules(s, "http_reqs", map[string]bool{"rate": true}, 1, func(v float64) string { return trimFloat(v, 2) + "/s" }),
 	}, pp, ax)
 	latency := buildChart(chartSpec{
-		ID: "chart-latency", Title: "Latency", Desc: "corrected for coordinated omission (timed from the scheduled start); dashed: p95 as sent",
+		ID: "chart-latency", Title: "Latency", Desc: "corrected for coordinated omission (a journey's first request timed from its scheduled start); dashed: p95 as sent",
 		YLabel: "latency (ms)", MinTop: 1, Tick: tickNumber,
 		Series: []seriesDef{
 			{Label: "p50", Color: colP50, Format: ms, Value: withRequests(func(p plotPoint) float64 { return p.P50 })},

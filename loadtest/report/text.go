@@ -398,6 +398,7 @@ func (t *textWriter) execRows() []dotRow {
 	if dropped > 0 {
 		rows = append(rows, dotRow{label: "dropped_iterations", cells: []string{strconv.FormatInt(dropped, 10), perSecond(float64(dropped))}})
 	}
+	rows = append(rows, t.iterationRows()...)
 	if v, ok := metricValue(t.s, "iterations", "count"); ok {
 		iters = int64(v)
 	}
@@ -423,6 +424,26 @@ func (t *textWriter) execRows() []dotRow {
 	}
 	if vus > 0 {
 		rows = append(rows, dotRow{label: "vus_max", cells: []string{strconv.FormatInt(vus, 10)}})
+	}
+	return rows
+}
+
+// iterationRows are iteration_duration and its journeys, k6's trend row
+// then one sub-row per journey as httpRows has one per endpoint.
+func (t *textWriter) iterationRows() []dotRow {
+	m, ok := t.s.Metrics["iteration_duration"]
+	if !ok || len(m.Values) == 0 {
+		return nil
+	}
+	withP99 := hasValue(m, "p(99)")
+	rows := []dotRow{{label: "iteration_duration", cells: trendCells(m, withP99), group: 3}}
+	shared := sharedJourneys(t.s.Run.Journeys)
+	for _, j := range t.s.Run.Journeys {
+		cells := []string{"avg=" + millis(j.Avg), "min=" + millis(j.Min), "med=" + millis(j.Med), "max=" + millis(j.Max), "p(90)=" + millis(j.P90), "p(95)=" + millis(j.P95)}
+		if withP99 {
+			cells = append(cells, "p(99)="+millis(j.P99))
+		}
+		rows = append(rows, dotRow{label: "  " + journeyLabel(j, shared), cells: cells, group: 3})
 	}
 	return rows
 }

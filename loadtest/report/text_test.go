@@ -44,11 +44,14 @@ func TestTextK6Layout(t *testing.T) {
 		"  █ TOTAL RESULTS\n",
 		"    checks_succeeded...: 99.59% 16830 out of 16900\n",
 		"      ✗ create 201\n        ↳  97% — ✓ 2330 / ✗ 70\n",
-		"      { endpoint:create }...................: avg=38.2ms  min=4.2ms  med=30.1ms max=690.4ms p(90)=61.9ms  p(95)=72.13ms p(99)=210.5ms\n",
-		"    http_req_failed.........................: 1.02% 172 out of 16833\n",
-		"    http_reqs...............................: 16833 93.516667/s\n",
-		"    data_received...........................: 8.8 MB 49 kB/s\n",
-		"  { scenario:browse }...................: 10512 target=60/s  achieved=58.4/s (97.3%) dropped=288 vus_max=40\n",
+		"      { endpoint:create }....................: avg=38.2ms  min=4.2ms  med=30.1ms max=690.4ms p(90)=61.9ms  p(95)=72.13ms p(99)=210.5ms\n",
+		"    http_req_failed..........................: 1.02% 172 out of 16833\n",
+		"    http_reqs................................: 16833 93.516667/s\n",
+		"    data_received............................: 8.8 MB 49 kB/s\n",
+		"    iteration_duration.......................: avg=412.6ms min=55.2ms med=301.4ms max=4.21s p(90)=702.3ms p(95)=990.1ms p(99)=2.41s\n",
+		"      { journey:browse, scenario:writers }...: avg=420.3ms",
+		"      { journey:write }......................: avg=201.9ms",
+		"  { scenario:browse }....................: 10512 target=60/s  achieved=58.4/s (97.3%) dropped=288 vus_max=40\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the text summary lacks\n%q", want)

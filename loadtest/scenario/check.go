@@ -41,23 +41,33 @@ func (d *decoder) check(f *File) {
 // checkThresholdTags makes sure a threshold selects tags the run will
 // have: a misspelt {endpoint:lsit} would select nothing, and a threshold
 // with no data passes, as in k6, so the typo would hide a failure.
+// Requests are tagged by scenario, endpoint and phase; whole iterations
+// (iteration_duration) by scenario, journey and phase.
 func (d *decoder) checkThresholdTags(f *File, phases map[string]bool) {
-	values := map[string]map[string]bool{"scenario": {}, "endpoint": {}, "phase": phases}
+	values := map[string]map[string]bool{"scenario": {}, "endpoint": {}, "journey": {}, "phase": phases}
 	for _, s := range f.Scenarios {
 		values["scenario"][s.Name] = true
 	}
-	for _, j := range f.Journeys {
+	for name, j := range f.Journeys {
+		values["journey"][name] = true
 		for _, st := range j.Steps {
 			values["endpoint"][st.Endpoint] = true
 		}
 	}
 	for _, t := range f.Thresholds {
 		field := "thresholds." + t.Selector.String()
+		tagKeys := []string{"scenario", "endpoint", "phase"}
+		if t.Selector.Metric == "iteration_duration" {
+			tagKeys = []string{"scenario", "journey", "phase"}
+		}
 		for _, tag := range t.Selector.Tags {
-			known, ok := values[tag.Key]
+			known := values[tag.Key]
 			switch {
-			case !ok:
-				d.problemAt(t.Line, field, "tag %q is not one the run records (scenario, endpoint, phase)", tag.Key)
+			case !slices.Contains(tagKeys, tag.Key) && tag.Key == "journey":
+				d.problemAt(t.Line, field, "requests are not tagged by journey (only iteration_duration is); use scenario, endpoint or phase, "+
+					"or iteration_duration{journey:%s} for the whole journey", tag.Value)
+			case !slices.Contains(tagKeys, tag.Key):
+				d.problemAt(t.Line, field, "tag %q is not one the run records for %s (%s)", tag.Key, t.Selector.Metric, strings.Join(tagKeys, ", "))
 			case !known[tag.Value]:
 				d.problemAt(t.Line, field, "no %s %q in this file%s", tag.Key, tag.Value, suggest(tag.Value, keys(known)))
 			}

@@ -50,6 +50,32 @@ recovery:
   - {after: spike, below: 300, within: 30s}
 `
 
+// TestIterationDurationThresholds: iteration_duration is a trend
+// selected by scenario, journey and phase.
+func TestIterationDurationThresholds(t *testing.T) {
+	src := strings.Replace(valid, `  http_req_duration: ["p(95)<300"]`, `  http_req_duration: ["p(95)<300"]
+  iteration_duration: ["p(95)<500"]
+  "iteration_duration{journey:browse,phase:spike}": ["p(99)<900"]
+  "iteration_duration{scenario:b}": ["avg<400"]`, 1)
+	f, err := scenario.Parse("t.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, th := range f.Thresholds {
+		got = append(got, th.Selector.String()+" "+th.Source)
+	}
+	want := "http_req_duration p(95)<300,iteration_duration p(95)<500,iteration_duration{journey:browse,phase:spike} p(99)<900," +
+		"iteration_duration{scenario:b} avg<400,http_req_failed{scenario:a} rate<0.01"
+	if strings.Join(got, ",") != want {
+		t.Errorf("thresholds:\n%s\nwant\n%s", strings.Join(got, ","), want)
+	}
+	bad := strings.Replace(src, `["avg<400"]`, `["rate<0.1"]`, 1)
+	if _, err := scenario.Parse("t.yaml", []byte(bad)); err == nil || !strings.Contains(err.Error(), "iteration_duration is a trend metric") {
+		t.Errorf("a rate on iteration_duration: %v", err)
+	}
+}
+
 func TestParseValid(t *testing.T) {
 	f, err := scenario.Parse("t.yaml", []byte(valid))
 	if err != nil {
@@ -122,6 +148,15 @@ func TestParseReportsEveryProblemWithItsLine(t *testing.T) {
 			[]string{`t.yaml:37: thresholds.http_req_failed{endpoint:taks}: no endpoint "taks" in this file (did you mean "tasks"?)`}},
 		{"threshold on an unrecorded tag", `"http_req_failed{scenario:a}"`, `"http_req_failed{region:eu}"`,
 			[]string{`tag "region" is not one the run records`}},
+		{"journey tag on a request metric", `"http_req_failed{scenario:a}"`, `"http_req_failed{journey:browse}"`,
+			[]string{`t.yaml:37: thresholds.http_req_failed{journey:browse}: requests are not tagged by journey (only iteration_duration is)`,
+				`iteration_duration{journey:browse} for the whole journey`}},
+		{"endpoint tag on iteration_duration", `"http_req_failed{scenario:a}": [{threshold: "rate<0.01", abortOnFail: true, delayAbortEval: 10s}]`,
+			`"iteration_duration{endpoint:tasks}": ["p(95)<500"]`,
+			[]string{`thresholds.iteration_duration{endpoint:tasks}: tag "endpoint" is not one the run records for iteration_duration (scenario, journey, phase)`}},
+		{"misspelt journey", `"http_req_failed{scenario:a}": [{threshold: "rate<0.01", abortOnFail: true, delayAbortEval: 10s}]`,
+			`"iteration_duration{journey:brose}": ["p(95)<500"]`,
+			[]string{`thresholds.iteration_duration{journey:brose}: no journey "brose" in this file (did you mean "browse"?)`}},
 		{"maxVUs below preAllocated", "maxVUs: 10", "maxVUs: 1",
 			[]string{`scenarios.a.maxVUs: must be at least preAllocatedVUs (2)`}},
 		{"status out of range", "check: {status: 200}", "check: {status: 700}",

@@ -10,9 +10,9 @@ import (
 	"github.com/taskready/taskready/loadtest/threshold"
 )
 
-// Metrics returns the k6 metrics of snap: the built-in HTTP metrics of the
-// whole run, one sub-metric per tagged threshold selector, and the verdicts
-// of vs in their "thresholds" maps. elapsed is the run's duration, which
+// Metrics returns the k6 metrics of snap: the built-in HTTP metrics and
+// iteration_duration of the whole run, one sub-metric per tagged threshold
+// selector, and the verdicts of vs in their "thresholds" maps. elapsed is the run's duration, which
 // k6 divides counters by for their rates.
 func Metrics(snap record.Snapshot, elapsed time.Duration, vs []threshold.Verdict) map[string]Metric {
 	out := map[string]Metric{}
@@ -27,12 +27,13 @@ func Metrics(snap record.Snapshot, elapsed time.Duration, vs []threshold.Verdict
 	} {
 		put(name, metricOf(name, snap.Total, elapsed))
 	}
+	put(record.MetricIterationDuration, metricOf(record.MetricIterationDuration, snap.SelectIterations(nil), elapsed))
 	for _, v := range vs {
 		sel := v.Threshold.Selector
 		key := sel.String()
 		m, ok := out[key]
 		if !ok {
-			m = metricOf(sel.Metric, snap.Select(tagMap(sel)), elapsed)
+			m = metricOf(sel.Metric, selection(snap, sel), elapsed)
 			if m.Values == nil {
 				m.Values = map[string]float64{}
 			}
@@ -56,11 +57,11 @@ func metricOf(name string, s record.Stats, elapsed time.Duration) Metric {
 		return n / elapsed.Seconds()
 	}
 	switch name {
-	case record.MetricDuration, record.MetricDurationUncorrected:
+	case record.MetricDuration, record.MetricDurationUncorrected, record.MetricIterationDuration:
 		if s.Count == 0 {
 			return Metric{}
 		}
-		d := s.Corrected
+		d := s.Corrected // iteration_duration: from the scheduled start
 		if name == record.MetricDurationUncorrected {
 			d = s.Latency
 		}
@@ -159,6 +160,29 @@ func breakdownOf(s record.Stats) Breakdown {
 	return b
 }
 
+// Journeys returns the whole iterations' statistics per scenario and
+// journey (phases merged), sorted by scenario, then journey.
+func Journeys(snap record.Snapshot) []Journey {
+	type sj struct{ scenario, journey string }
+	var out []Journey
+	seen := map[sj]bool{}
+	for _, ks := range snap.Iterations { // sorted by scenario, journey
+		key := sj{ks.Key.Scenario, ks.Key.Journey}
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		st := snap.SelectIterations(map[string]string{record.TagScenario: key.scenario, record.TagJourney: key.journey})
+		j := Journey{Scenario: key.scenario, Journey: key.journey, Iterations: st.Count, Rate: st.RPS}
+		d := st.Corrected
+		j.Min, j.Avg, j.Med, j.Max = ms(d.Min), ms(d.Mean), ms(d.Median), ms(d.Max)
+		j.P90, j.P95, j.P99 = ms(d.P90), ms(d.P95), ms(d.P99)
+		j.P95Uncorrected = ms(st.Latency.P95)
+		out = append(out, j)
+	}
+	return out
+}
+
 // Series returns the time series of snap.
 func Series(snap record.Snapshot) []Point {
 	pts := make([]Point, 0, len(snap.Intervals))
@@ -213,13 +237,22 @@ func Evaluate(snap record.Snapshot, ts []threshold.Threshold) []threshold.Verdic
 
 // StatsOf adapts the selection of sel in snap to threshold.Stats.
 func StatsOf(snap record.Snapshot, sel threshold.Selector) threshold.Stats {
-	m, ok := snap.Select(tagMap(sel)).Metric(sel.Metric)
+	m, ok := snap.Metric(sel.Metric, tagMap(sel))
 	return threshold.StatsFunc(func(stat threshold.Stat, p float64) (float64, bool) {
 		if !ok {
 			return 0, false
 		}
 		return m.Value(stat.String(), p)
 	})
+}
+
+// selection is what sel's metric reads in snap: the iterations for
+// iteration_duration, the requests otherwise.
+func selection(snap record.Snapshot, sel threshold.Selector) record.Stats {
+	if sel.Metric == record.MetricIterationDuration {
+		return snap.SelectIterations(tagMap(sel))
+	}
+	return snap.Select(tagMap(sel))
 }
 
 func tagMap(sel threshold.Selector) map[string]string {

@@ -236,6 +236,9 @@ type Run struct {
 	// by phase (all scenarios together).
 	Endpoints []Breakdown `json:"endpoints"`
 	Phases    []Breakdown `json:"phases"`
+	// Journeys breaks the whole iterations down by scenario and journey
+	// (iteration_duration{journey:...}); empty for a run that timed none.
+	Journeys []Journey `json:"journeys,omitempty"`
 	// Timeline says when each scenario's phases ran, for the charts.
 	Timeline []Span `json:"timeline,omitempty"`
 
@@ -359,6 +362,27 @@ type Breakdown struct {
 	ChecksPassed   int64            `json:"checks_passed"`
 	ChecksFailed   int64            `json:"checks_failed"`
 	Statuses       map[string]int64 `json:"statuses,omitempty"`
+}
+
+// Journey is the statistics of one journey's whole iterations in one
+// scenario, in ms: iteration_duration, timed as k6 times it from each
+// iteration's start, which in the open model is its scheduled start (so a
+// late start counts, as in the corrected latency); P95Uncorrected is timed
+// from the actual start.
+type Journey struct {
+	Scenario   string `json:"scenario"`
+	Journey    string `json:"journey"`
+	Iterations int64  `json:"iterations"`
+	// Rate is how many of them started per second, first to last.
+	Rate           float64 `json:"rate"`
+	Min            float64 `json:"min_ms"`
+	Avg            float64 `json:"avg_ms"`
+	Med            float64 `json:"med_ms"`
+	P90            float64 `json:"p90_ms"`
+	P95            float64 `json:"p95_ms"`
+	P99            float64 `json:"p99_ms"`
+	Max            float64 `json:"max_ms"`
+	P95Uncorrected float64 `json:"p95_uncorrected_ms"`
 }
 
 // Span is when one scenario was in one phase, in seconds from the start.

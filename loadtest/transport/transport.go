@@ -153,7 +153,11 @@ func (t *Transport) hostClient(isTLS bool, host string) (*fasthttp.HostClient, e
 				timeout = dialTimeout
 			}
 			d := net.Dialer{Timeout: timeout}
-			return d.Dial("tcp", addr)
+			c, err := d.Dial("tcp", addr)
+			if err != nil {
+				return nil, err
+			}
+			return &countConn{Conn: c}, nil // see once: data_sent and data_received
 		},
 		MaxConns:            maxConns,
 		MaxConnWaitTimeout:  wait,
@@ -206,7 +210,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	p := responsePool.Get().(*pooledResponse)
-	if err := do(req.Context(), time.Time{}, hc, freq, &p.r, hc.MaxResponseBodySize, replayable(req)); err != nil {
+	if err := do(req.Context(), time.Time{}, hc, freq, &p.r, hc.MaxResponseBodySize, replayable(req), wireOf(req.Context())); err != nil {
 		p.release()
 		return nil, err
 	}
@@ -236,6 +240,9 @@ type Request struct {
 	// MaxBody fails an answer with a longer body with ErrBodyTooLarge; 0
 	// means Options.MaxResponseBodySize.
 	MaxBody int
+	// Sent and Received are set by Exchange: the bytes the exchange took
+	// on the wire, as Wire counts them, failed attempts included.
+	Sent, Received int64
 }
 
 // ErrBodyTooLarge is Exchange's error for an answer longer than
@@ -288,7 +295,9 @@ func (t *Transport) Exchange(ctx context.Context, req *Request, body *bytes.Buff
 		maxBody = hc.MaxResponseBodySize
 	}
 	p := responsePool.Get().(*pooledResponse)
-	err = do(ctx, req.Deadline, hc, freq, &p.r, maxBody, replayable1(req.Method, req.Header))
+	var wire Wire
+	err = do(ctx, req.Deadline, hc, freq, &p.r, maxBody, replayable1(req.Method, req.Header), &wire)
+	req.Sent, req.Received = wire.Sent(), wire.Received()
 	status = p.r.StatusCode()
 	if err != nil {
 		if !errors.Is(err, ErrBodyTooLarge) {
@@ -440,10 +449,14 @@ func replayable1(method string, header [][2]string) bool {
 }
 
 // do sends freq until it gets an answer into fresp or fails for good. A
-// body over maxBody (if positive) fails with ErrBodyTooLarge.
-func do(ctx context.Context, deadline time.Time, hc *fasthttp.HostClient, freq *fasthttp.Request, fresp *fasthttp.Response, maxBody int, replay bool) error {
+// body over maxBody (if positive) fails with ErrBodyTooLarge. Every
+// attempt's bytes on the wire are added to w, if not nil.
+func do(ctx context.Context, deadline time.Time, hc *fasthttp.HostClient, freq *fasthttp.Request, fresp *fasthttp.Response, maxBody int, replay bool, w *Wire) error {
+	if w != nil {
+		w.counted.Store(true) // this transport counts, even a request that never got a connection
+	}
 	for {
-		reused, err := once(ctx, deadline, hc, freq, fresp, maxBody)
+		reused, err := once(ctx, deadline, hc, freq, fresp, maxBody, w)
 		if err == nil {
 			return nil
 		}
@@ -470,9 +483,10 @@ var errClosedEarly = fmt.Errorf("transport: the server closed the connection bef
 // aLongTimeAgo is a deadline that makes blocked I/O return at once.
 var aLongTimeAgo = time.Unix(1, 0)
 
-// once sends freq on one connection and reads the answer; reused tells
-// whether the connection had carried a request before.
-func once(ctx context.Context, deadline time.Time, hc *fasthttp.HostClient, freq *fasthttp.Request, fresp *fasthttp.Response, maxBody int) (reused bool, err error) {
+// once sends freq on one connection and reads the answer, adding to wire
+// (if not nil) the bytes it wrote and read there; reused tells whether the
+// connection had carried a request before.
+func once(ctx context.Context, deadline time.Time, hc *fasthttp.HostClient, freq *fasthttp.Request, fresp *fasthttp.Response, maxBody int, wire *Wire) (reused bool, err error) {
 	due := deadline
 	if d, ok := ctx.Deadline(); ok && (due.IsZero() || d.Before(due)) {
 		due = d
@@ -492,6 +506,16 @@ func once(ctx context.Context, deadline time.Time, hc *fasthttp.HostClient, freq
 	}
 	conn := cc.Conn()
 	reused = !cc.LastUseTime().IsZero()
+	// The connection is this request's alone until released, and its
+	// reads and writes happen here: the difference of its counts is
+	// exactly this exchange's bytes.
+	var counter *countConn
+	var sent0, received0 int64
+	if wire != nil {
+		if counter = counting(conn); counter != nil {
+			sent0, received0 = counter.sent.Load(), counter.received.Load()
+		}
+	}
 	// The explicit deadline goes on the connection (zero clears the last
 	// request's). The context's end (deadline or cancel) unblocks the I/O
 	// by moving that deadline to the past: one registration per request
@@ -525,6 +549,9 @@ func once(ctx context.Context, deadline time.Time, hc *fasthttp.HostClient, freq
 		br := hc.AcquireReader(conn)
 		err = fresp.ReadLimitBody(br, maxBody)
 		hc.ReleaseReader(br)
+	}
+	if counter != nil {
+		wire.add(counter.sent.Load()-sent0, counter.received.Load()-received0)
 	}
 	interrupted := !stop()
 	if w != nil && !interrupted { // else w.wake may still be running: leave w to the GC

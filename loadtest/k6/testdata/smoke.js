@@ -65,6 +65,22 @@ function iteration(phase) {
   return { phase: phase, vars: {}, user: user };
 }
 
+// tagIteration tags what the VU emits from now on with the iteration's
+// journey and phase, as the harness tags an iteration: k6 stamps
+// iteration_duration with the VU's tags as the iteration ends, so
+// thresholds on iteration_duration{journey:...} select as in the harness.
+// The phase is removed when there is none: a VU may come from another
+// scenario's iterations.
+function tagIteration(it, journey) {
+  const tags = exec.vu.metrics.tags;
+  tags.journey = journey;
+  if (it.phase !== "") {
+    tags.phase = it.phase;
+  } else {
+    delete tags.phase;
+  }
+}
+
 // tagsOf returns the tags of a step's request and check: the endpoint
 // that thresholds select (http_req_duration{endpoint:list}), the journey
 // and step, and the phase only when there is one, as in the harness.
@@ -134,6 +150,7 @@ export function scenario_smoke() {
 // extraction finds nothing ends the iteration after its think time, as
 // in the harness: later steps need its variables.
 function journey_browse(it) {
+  tagIteration(it, "browse");
   let res, ok, tags;
 
   // login (line 16): POST /api/auth/login
@@ -198,6 +215,7 @@ function journey_browse(it) {
 // extraction finds nothing ends the iteration after its think time, as
 // in the harness: later steps need its variables.
 function journey_write(it) {
+  tagIteration(it, "write");
   let res, ok, tags;
 
   // login (line 49): POST /api/auth/login

@@ -1,0 +1,82 @@
+package summary_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/taskready/taskready/loadtest/record"
+	"github.com/taskready/taskready/loadtest/summary"
+	"github.com/taskready/taskready/loadtest/threshold"
+)
+
+// TestIterationDuration: whole iterations give the k6 metric
+// iteration_duration, its journey sub-metrics for thresholds, and the
+// per-journey breakdown; requests keep their own metrics.
+func TestIterationDuration(t *testing.T) {
+	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	rec := record.MustNew(start)
+	for i := range 100 {
+		at := start.Add(time.Duration(i) * 100 * time.Millisecond)
+		rec.Add(record.Sample{Scenario: "s", Journey: "browse", Endpoint: "list", Status: 200, Start: at, Intended: at, Latency: 5 * time.Millisecond})
+		// browse: scheduled at, left 20ms late, lasted 100ms: 120ms from
+		// its schedule. write (closed model): 300ms.
+		rec.Add(record.Sample{Iteration: true, Scenario: "s", Journey: "browse", Phase: "steady",
+			Intended: at, Start: at.Add(20 * time.Millisecond), Latency: 100 * time.Millisecond})
+		if i%4 == 0 {
+			rec.Add(record.Sample{Iteration: true, Scenario: "w", Journey: "write", Phase: "steady", Start: at, Latency: 300 * time.Millisecond})
+		}
+	}
+	snap := rec.Snapshot()
+	parse := func(sel, expr string) threshold.Threshold {
+		t.Helper()
+		th, err := threshold.Parse(sel, expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return th
+	}
+	ts := []threshold.Threshold{
+		parse("iteration_duration", "p(95)<250"),
+		parse("iteration_duration{journey:browse}", "max<119"),
+		parse("iteration_duration{journey:write,scenario:w}", "avg<301"),
+		parse("http_req_duration", "max<6"),
+	}
+	vs := summary.Evaluate(snap, ts)
+	for i, want := range []bool{false, false, true, true} {
+		if vs[i].Passed != want {
+			t.Errorf("%s %s: passed %v (%s); want %v", ts[i].Selector, ts[i].Source, vs[i].Passed, vs[i].Reason, want)
+		}
+	}
+	ms := summary.Metrics(snap, 10*time.Second, vs)
+	whole := ms["iteration_duration"]
+	if whole.Values["min"] != 120 || whole.Values["max"] != 300 || whole.Values["p(95)"] != 300 || !whole.Thresholds["p(95)<250"] {
+		t.Errorf("iteration_duration = %+v", whole)
+	}
+	if b := ms["iteration_duration{journey:browse}"]; b.Values["max"] != 120 || b.Values["min"] != 120 || !b.Thresholds["max<119"] {
+		t.Errorf("iteration_duration{journey:browse} = %+v", b)
+	}
+	if d := ms["http_req_duration"]; d.Values["max"] != 5 {
+		t.Errorf("http_req_duration = %+v; the iterations leaked into the requests", d)
+	}
+	if n := ms["http_reqs"].Values["count"]; n != 100 {
+		t.Errorf("http_reqs count = %v; want 100", n)
+	}
+
+	js := summary.Journeys(snap)
+	if len(js) != 2 {
+		t.Fatalf("journeys = %+v", js)
+	}
+	b, w := js[0], js[1]
+	if b.Scenario != "s" || b.Journey != "browse" || b.Iterations != 100 || b.P95 != 120 || b.P95Uncorrected != 100 || b.Rate < 10 || b.Rate > 10.2 {
+		t.Errorf("browse = %+v", b)
+	}
+	if w.Scenario != "w" || w.Journey != "write" || w.Iterations != 25 || w.Med != 300 || w.P95Uncorrected != 300 {
+		t.Errorf("write = %+v", w)
+	}
+
+	// A run that timed no iteration has neither.
+	empty := record.MustNew(start).Snapshot()
+	if _, ok := summary.Metrics(empty, time.Second, nil)["iteration_duration"]; ok || summary.Journeys(empty) != nil {
+		t.Error("iteration_duration or journeys without iterations")
+	}
+}
