@@ -136,6 +136,11 @@ func (o *runOptions) run(ctx context.Context, out io.Writer, ef *envFlags) error
 		f = seg.Apply(f)
 		f.Thresholds, f.Recoveries = nil, nil
 	}
+	if o.engine == "taskready" { // k6's VUs are k6's to size
+		if err := fitsMemory(f); err != nil {
+			return err
+		}
+	}
 	dir := o.out
 	if dir == "" {
 		dir = filepath.Join("out", id)
