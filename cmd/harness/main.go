@@ -12,7 +12,7 @@
 //	harness restore-drill  restore the newest archive into a scratch database and compare
 //	harness dashboards  generate, check or verify the Grafana dashboards
 //	harness up        bring up an environment and hold it until Ctrl-C
-//	harness down      remove what a crashed run left in the container engine
+//	harness down      remove what crashed runs left: containers, temporary directories
 //	harness seed      bulk-insert deterministic users and tasks
 //	harness fault     stop, start, pause, unpause or kill a component
 //	harness smoke     smoke-test the contract of a running API
