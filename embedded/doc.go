@@ -25,6 +25,11 @@
 // may use a directory at a time. [Redis] keeps nothing: persistence is turned
 // off, and data is lost on [Redis.Stop].
 //
+// A redis-server keeps its configuration and log in a temporary directory
+// made by [TempDir], whose name carries the owning process's id, and removes
+// it on Close. A process killed before Close leaves it behind;
+// [RemoveLeftovers] removes those whose owner no longer runs.
+//
 // # Concurrency contract
 //
 // All methods of [Mongo] and [Redis] are safe for concurrent use. Start, Stop

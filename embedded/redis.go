@@ -195,7 +195,7 @@ func startRedisServer(ctx context.Context, bin string, o redisOptions) (*Redis, 
 	ctx, cancel := bounded(ctx)
 	defer cancel()
 
-	dir, err := os.MkdirTemp("", "embedded-redis-*")
+	dir, err := TempDir(RedisDirPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("embedded redis: %w", err)
 	}

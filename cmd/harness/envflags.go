@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -110,6 +111,9 @@ func (f *envFlags) up(ctx context.Context, out io.Writer) (*env.Env, error) {
 			fmt.Fprintf(out, "  %-44s ready in %s\n", t.Component, t.Took.Round(time.Millisecond))
 		},
 	})
+	if errors.Is(err, env.ErrBadTarget) {
+		return nil, fmt.Errorf("%w: -target: %v", errUsage, err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -107,7 +107,11 @@ func k6Import(sumFile, stream, name string) (*summary.Summary, error) {
 			return nil, fmt.Errorf("%s: %w", stream, err)
 		}
 	}
-	return k6.Summary(exp, st, name)
+	sum, err := k6.Summary(exp, st, name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", strings.Trim(sumFile+" "+stream, " "), err)
+	}
+	return sum, nil
 }
 
 // runK6 runs an installed k6 on the exported scenario and imports what it

@@ -12,16 +12,16 @@
 //	harness restore-drill  restore the newest archive into a scratch database and compare
 //	harness dashboards  generate, check or verify the Grafana dashboards
 //	harness up        bring up an environment and hold it until Ctrl-C
-//	harness down      remove what a crashed run left in the container engine
+//	harness down      remove what crashed runs left: containers, temporary directories
 //	harness seed      bulk-insert deterministic users and tasks
 //	harness fault     stop, start, pause, unpause or kill a component
 //	harness smoke     smoke-test the contract of a running API
 //	harness validate  check scenario files
 //
 // Exit codes: 0 success, 1 a check failed or the environment failed, 2 a
-// usage or scenario error; a load run also exits 99 when a threshold was
-// crossed, 100 on a regression against its baseline and 101 when the run
-// was invalid (see harness run -h).
+// usage or scenario error, 105 interrupted (Ctrl-C, SIGTERM); a load run
+// also exits 99 when a threshold was crossed, 100 on a regression against
+// its baseline and 101 when the run was invalid (see harness run -h).
 package main
 
 import (
@@ -38,13 +38,15 @@ import (
 	tclog "github.com/testcontainers/testcontainers-go/log"
 
 	"github.com/taskready/taskready/loadtest/scenario"
+	"github.com/taskready/taskready/loadtest/summary"
 )
 
-// Exit codes.
+// Exit codes, from the one table of them in package summary.
 const (
-	exitPass  = 0
-	exitFail  = 1
-	exitUsage = 2
+	exitPass    = summary.ExitPass
+	exitFail    = summary.ExitError
+	exitUsage   = summary.ExitUsage
+	exitAborted = summary.ExitAborted
 )
 
 // errUsage marks errors that should print the usage and exit 2.
@@ -109,7 +111,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		for _, name := range order {
 			fmt.Fprintf(stderr, "  %-13s %s\n", name, cmds[name].help)
 		}
-		fmt.Fprintln(stderr, "\n'harness <command> -h' lists a command's flags.\nexit codes: 0 success, 1 a check or the environment failed, 2 usage error,\n  99 a threshold crossed, 100 a regression, 101 an invalid run (harness run -h)")
+		fmt.Fprintln(stderr, "\n'harness <command> -h' lists a command's flags.\nexit codes: 0 success, 1 a check or the environment failed, 2 usage error,\n  99 a threshold crossed, 100 a regression, 101 an invalid run,\n  105 interrupted by the user (harness run -h)")
 	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage()
@@ -132,6 +134,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitPass
 	case errors.As(err, &exit):
 		return exit.code
+	case ctx.Err() != nil:
+		// Whatever failed, it failed because the user stopped it: say
+		// so, with the code CI tells from a failure (k6's for an
+		// external abort).
+		fmt.Fprintf(stderr, "harness %s: interrupted (exit %d): %v\n", args[0], exitAborted, err)
+		return exitAborted
 	case errors.Is(err, scenario.ErrInvalid):
 		// The file is wrong, not the command line: no usage text.
 		fmt.Fprintf(stderr, "harness %s: %v\n", args[0], err)

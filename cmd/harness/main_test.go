@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -35,5 +36,27 @@ func TestExitCodes(t *testing.T) {
 				t.Errorf("stderr = %q; want it to mention %q", stderr.String(), tt.stderr)
 			}
 		})
+	}
+}
+
+// VUs no memory here can hold are refused before any is made, by validate
+// and by run, with the estimate.
+func TestVUsBeyondMemory(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("available memory is read on Linux only; elsewhere nothing is checked")
+	}
+	for _, args := range [][]string{
+		{"validate", "testdata/huge-vus.yaml"},
+		{"run", "-scenario", "testdata/huge-vus.yaml", "-provider", "embedded"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), args, &stdout, &stderr)
+		want := "testdata/huge-vus.yaml:6: scenarios.burst.preAllocatedVUs: 50000000 VUs need about 6.0 TiB at 128 KiB per VU, more than the "
+		if code != exitUsage || !strings.Contains(stderr.String(), want) || !strings.Contains(stderr.String(), " fit here") {
+			t.Errorf("harness %v = %d, %q; want %d and %q", args, code, stderr.String(), exitUsage, want)
+		}
+		if strings.Contains(stdout.String(), "bringing up") {
+			t.Errorf("harness %v brought up an environment before refusing: %s", args, stdout.String())
+		}
 	}
 }

@@ -39,6 +39,7 @@ exit codes:
   99   a threshold or recovery budget was crossed (as k6)
   100  a regression against -baseline
   101  an invalid run: a worker could not keep up
+  105  a worker was interrupted: budgets not judged on its partial data
   1    an error: the runs are not the N segments of one run, or unreadable
   2    a usage error
 

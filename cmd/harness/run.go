@@ -78,7 +78,10 @@ exit codes:
   99   a threshold or recovery budget was crossed (as k6)
   100  a regression against -baseline
   101  an invalid run: the load generator could not keep up
-  1    an error: the environment or the run failed
+  105  interrupted (Ctrl-C, SIGTERM): the reports cover the run so far
+       and no threshold or budget was judged on them
+  1    an error: the environment or the run failed, or -target could not
+       be reached
   2    a usage or scenario error
 
 flags:
@@ -134,6 +137,11 @@ func (o *runOptions) run(ctx context.Context, out io.Writer, ef *envFlags) error
 		f = seg.Apply(f)
 		f.Thresholds, f.Recoveries = nil, nil
 	}
+	if o.engine == "taskready" { // k6's VUs are k6's to size
+		if err := fitsMemory(f); err != nil {
+			return err
+		}
+	}
 	dir := o.out
 	if dir == "" {
 		dir = filepath.Join("out", id)
@@ -166,6 +174,12 @@ func (o *runOptions) run(ctx context.Context, out io.Writer, ef *envFlags) error
 			return err
 		}
 		sum.Run.ID, sum.Run.Target = id, e.Target
+		if ctx.Err() != nil {
+			// k6 heard the same Ctrl-C and wrote its summary of the run so
+			// far, with its thresholds judged: not a verdict of ours.
+			sum.Run.Interrupted = true
+			sum.Run.Decide()
+		}
 		if err := writeOutputs(dir, sum, nil); err != nil {
 			return err
 		}
@@ -206,7 +220,7 @@ func (o *runOptions) run(ctx context.Context, out io.Writer, ef *envFlags) error
 	for _, n := range e.Stores.Notes {
 		sum.Run.Environment.Notes = append(sum.Run.Environment.Notes, n)
 	}
-	if o.baseline != "" {
+	if o.baseline != "" && !res.Interrupted { // a part of the schedule compares with nothing
 		if err := compareWithBaseline(sum, res, o.baseline, &o.compare); err != nil {
 			return err
 		}

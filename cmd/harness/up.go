@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -121,19 +122,50 @@ func readState(path string) (env.Endpoints, error) {
 
 func downCmd() command {
 	fs := flag.NewFlagSet("down", flag.ContinueOnError)
-	id := fs.String("env", "", "remove only the environment with this id (the \"id\" that harness up -json prints); default: all of the harness's")
-	return command{fs: fs, help: "remove every container and network a crashed run left behind", run: func(ctx context.Context, out io.Writer) error {
+	id := fs.String("env", "", "remove only the environment with this id (the \"id\" that harness up -json prints); default: all of the harness's, and the temporary directories of runs that were killed")
+	return command{fs: fs, help: "remove what crashed runs left: containers, networks, temporary directories", run: func(ctx context.Context, out io.Writer) error {
+		var errs []error
+		if *id == "" {
+			// An environment id names containers only: directories are
+			// swept when everything is.
+			errs = append(errs, removeLeftoverDirs(out))
+		}
 		if err := env.DockerAvailable(ctx); err != nil {
-			fmt.Fprintf(out, "harness: %v; nothing to remove\n", err)
-			return nil
+			if !errors.Is(err, env.ErrNoEngine) {
+				return errors.Join(append(errs, err)...)
+			}
+			fmt.Fprintf(out, "harness: %v; no containers to remove\n", err)
+			return errors.Join(errs...)
 		}
 		n, err := env.RemoveLeftovers(ctx, *id)
 		if err != nil {
-			return err
+			return errors.Join(append(errs, err)...)
 		}
 		fmt.Fprintf(out, "harness: removed %d leftover container(s) and network(s)\n", n)
-		return nil
+		return errors.Join(errs...)
 	}}
+}
+
+// removeLeftoverDirs removes the temporary directories of embedded stores
+// whose run was killed, and names those it cannot tell the owner of.
+func removeLeftoverDirs(out io.Writer) error {
+	lo, err := env.RemoveLeftoverDirs()
+	for _, d := range lo.Removed {
+		fmt.Fprintf(out, "  removed %s\n", d)
+	}
+	fmt.Fprintf(out, "harness: removed %d leftover temporary director%s of killed runs\n", len(lo.Removed), plural(len(lo.Removed), "y", "ies"))
+	if len(lo.Unknown) > 0 {
+		fmt.Fprintf(out, "harness: kept %d temporary director%s of an older harness, which did not record its process: remove them once no harness runs:\n  rm -rf %s\n",
+			len(lo.Unknown), plural(len(lo.Unknown), "y", "ies"), strings.Join(lo.Unknown, " "))
+	}
+	return err
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func faultCmd() command {

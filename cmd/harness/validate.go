@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/taskready/taskready/loadtest/executor"
+	"github.com/taskready/taskready/loadtest/memory"
 	"github.com/taskready/taskready/loadtest/scenario"
 )
 
@@ -20,6 +22,9 @@ func validateCmd() command {
 		var bad []error
 		for _, path := range fs.Args() {
 			f, err := scenario.Load(path)
+			if err == nil {
+				err = fitsMemory(f)
+			}
 			if err != nil {
 				bad = append(bad, err)
 				continue
@@ -31,4 +36,15 @@ func validateCmd() command {
 		}
 		return nil
 	}}
+}
+
+// fitsMemory refuses a file whose VUs this machine's memory cannot hold
+// (executor.CheckMemory); where the available memory is unknown it checks
+// nothing.
+func fitsMemory(f *scenario.File) error {
+	avail, err := memory.Read()
+	if err != nil {
+		return nil
+	}
+	return executor.CheckMemory(f, avail)
 }

@@ -175,7 +175,7 @@ func step(ctx context.Context, f *scenario.File, target string, rate int, o Opti
 	if err != nil {
 		return Step{}, fmt.Errorf("capacity at %d/s: %w", rate, err)
 	}
-	if run.Aborted == "interrupted" {
+	if run.Interrupted {
 		return Step{}, ctx.Err()
 	}
 	sum := run.Summary(engine.Meta{})

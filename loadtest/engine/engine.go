@@ -110,7 +110,10 @@ type Result struct {
 	CPU float64
 	// Aborted says why the run stopped early, "" if it did not.
 	Aborted string
-	limits  Limits
+	// Interrupted is true when the caller's context ended the run before
+	// its schedule did (the user's Ctrl-C): no budget is judged on it.
+	Interrupted bool
+	limits      Limits
 }
 
 // Run runs every scenario of f against target and returns what it
@@ -181,7 +184,7 @@ func Run(ctx context.Context, f *scenario.File, target string, opts ...Option) (
 	case errors.Is(cause, ErrAborted):
 		res.Aborted = w.abortReason
 	case ctx.Err() != nil:
-		res.Aborted = "interrupted"
+		res.Aborted, res.Interrupted = "interrupted", true
 	}
 	return res, nil
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -332,5 +333,59 @@ thresholds:
 	}
 	if got := testutil.ToFloat64(m.Threshold.WithLabelValues("iteration_duration", "p(95)<50")); got != 0.05 {
 		t.Errorf("threshold bound %v s; want 0.05", got)
+	}
+}
+
+// A run the caller's context stops (the user's Ctrl-C) is a result, and
+// one that would have passed on the part it ran is aborted, not passed.
+func TestInterruptedRunIsAbortedNotPassed(t *testing.T) {
+	first := make(chan struct{})
+	var once sync.Once
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		once.Do(func() { close(first) })
+		w.Write([]byte(`{"ok":true}`))
+	}))
+	t.Cleanup(srv.Close)
+	f := parse(t, `
+name: interrupted
+scenarios:
+  steady:
+    executor: constant-vus
+    vus: 1
+    duration: 2m
+    journeys: [ping]
+journeys:
+  ping:
+    - name: ping
+      request: {method: GET, path: /ping}
+      think: 10ms
+thresholds:
+  http_req_failed: ["rate<0.01"]
+`)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-first:
+		case <-time.After(time.Minute):
+		}
+		cancel()
+	}()
+	res, err := engine.Run(ctx, f, srv.URL, engine.WithProgress(nil, time.Second),
+		engine.WithLimits(engine.Limits{MaxDropped: 0.01, MaxSendLag: time.Second, MaxCPU: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := res.Summary(engine.Meta{}).Run
+	if !res.Interrupted || !run.Interrupted {
+		t.Fatalf("Interrupted = %v in the result, %v in the summary; want true", res.Interrupted, run.Interrupted)
+	}
+	if run.Outcome.Status != summary.StatusAborted || run.Outcome.ExitCode != summary.ExitAborted {
+		t.Errorf("outcome %+v; want aborted, exit 105", run.Outcome)
+	}
+	// The verdicts on the data so far stay in the summary for the record
+	// (the request the interrupt cut short counts as failed there), but
+	// the outcome judged none of them.
+	if len(run.Thresholds) != 1 || strings.Contains(strings.Join(run.Outcome.Reasons, " "), "crossed") {
+		t.Errorf("thresholds %+v, reasons %q; want the threshold kept and not judged", run.Thresholds, run.Outcome.Reasons)
 	}
 }

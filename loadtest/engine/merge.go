@@ -95,6 +95,9 @@ func Merge(f *scenario.File, parts []Part, meta Meta) (*Result, *summary.Summary
 		if r.Aborted != "" {
 			aborted = append(aborted, fmt.Sprintf("segment %s (%s): %s", r.Segment, p.Source, r.Aborted))
 		}
+		// One interrupted worker leaves the merged run with part of a
+		// segment's schedule: it is not judged either.
+		res.Interrupted = res.Interrupted || r.Interrupted
 		mergeGroup(res.Checks, p.Summary.RootGroup)
 	}
 	res.Target, res.Aborted = strings.Join(targets, ", "), strings.Join(aborted, "; ")

@@ -205,6 +205,23 @@ func TestMergeInvalidWorker(t *testing.T) {
 	}
 }
 
+// TestMergeInterruptedWorker: a worker the user stopped ran part of its
+// segment, so the merged run is aborted (105) and judges nothing, even
+// where the merged data crosses a threshold.
+func TestMergeInterruptedWorker(t *testing.T) {
+	f := parse(t, mergeYAML)
+	ps := parts(t, f, 2, nil)
+	ps[1].Summary.Run.Interrupted, ps[1].Summary.Run.Aborted = true, "interrupted"
+	_, got, err := engine.Merge(f, ps, engine.Meta{ID: "merged"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := got.Run.Outcome; !got.Run.Interrupted || o.Status != summary.StatusAborted || o.ExitCode != summary.ExitAborted ||
+		!strings.Contains(got.Run.Aborted, "segment 1/2 (out/w1): interrupted") {
+		t.Errorf("interrupted %v, aborted %q, outcome %+v; want aborted, 105, naming segment 1/2", got.Run.Interrupted, got.Run.Aborted, o)
+	}
+}
+
 func jsonOf(t *testing.T, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)

@@ -44,14 +44,15 @@ func (r *Result) summary(meta Meta, v summary.Validity) *summary.Summary {
 			Provider: meta.Provider, APIInstances: meta.APIInstances, Host: host,
 			OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), Harness: meta.Harness,
 		},
-		Scenarios:  r.Scenarios,
-		Validity:   v,
-		Thresholds: summary.Thresholds(verdicts, lines),
-		Recoveries: Recoveries(r.File, snap),
-		Series:     summary.Series(snap),
-		Interval:   snap.Interval.Seconds(),
-		Timeline:   Timeline(r.File),
-		Aborted:    r.Aborted,
+		Scenarios:   r.Scenarios,
+		Validity:    v,
+		Thresholds:  summary.Thresholds(verdicts, lines),
+		Recoveries:  Recoveries(r.File, snap),
+		Series:      summary.Series(snap),
+		Interval:    snap.Interval.Seconds(),
+		Timeline:    Timeline(r.File),
+		Aborted:     r.Aborted,
+		Interrupted: r.Interrupted,
 	}
 	run.Endpoints, run.Phases = summary.Breakdowns(snap)
 	run.Journeys = summary.Journeys(snap)

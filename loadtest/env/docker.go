@@ -174,19 +174,46 @@ func (p dockerProvider) Stores(ctx context.Context) (_ *Stores, err error) {
 func DockerAvailable(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
-	if err == nil {
-		_, err = cli.Ping(ctx, client.PingOptions{})
-		_ = cli.Close()
-	}
+	var pingErr error
+	err := safely("connect to the container engine", func() error {
+		cli, err := testcontainers.NewDockerClientWithOpts(ctx)
+		if err == nil {
+			_, err = cli.Ping(ctx, client.PingOptions{})
+			_ = cli.Close()
+		}
+		pingErr = err
+		return nil
+	})
 	if err != nil {
+		return err // the engine answered and then failed: not "no engine"
+	}
+	if pingErr != nil {
 		where := "DOCKER_HOST is not set"
 		if h := os.Getenv("DOCKER_HOST"); h != "" {
 			where = "DOCKER_HOST=" + h
 		}
-		return fmt.Errorf("no container engine answers (%s): %w; start Docker or another Docker-compatible engine and point DOCKER_HOST at it", where, err)
+		return fmt.Errorf("%w (%s): %w; start Docker or another Docker-compatible engine and point DOCKER_HOST at it", ErrNoEngine, where, pingErr)
 	}
 	return nil
+}
+
+// ErrNoEngine is wrapped by DockerAvailable when no container engine
+// answers, as against one that answers and fails.
+var ErrNoEngine = errors.New("no container engine answers")
+
+// safely runs f, a call into testcontainers, and turns a panic in it into
+// an error saying what failed. testcontainers panics in places (its
+// MustExtractDockerSocket when the engine answers one request and fails
+// the next, for one); a cleanup such as harness down must say what went
+// wrong, never crash with a stack trace. f's own goroutines need their
+// own safely.
+func safely(what string, f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%s: the container library failed: %v", what, r)
+		}
+	}()
+	return f()
 }
 
 // RemoveLeftovers removes every container and network labelled
@@ -196,15 +223,20 @@ func DockerAvailable(ctx context.Context) error {
 // With id set, only the environment with that id (Stores.ID) is removed,
 // so one run's cleanup never touches another's running environment.
 func RemoveLeftovers(ctx context.Context, id string) (removed int, err error) {
-	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("connect to the container engine: %w", err)
-	}
-	defer cli.Close()
-	if id != "" {
-		return removeLabelled(ctx, cli, LabelEnvironment+"="+id)
-	}
-	return removeLabelled(ctx, cli, LabelHarness+"=true")
+	err = safely("remove leftover containers and networks", func() error {
+		cli, err := testcontainers.NewDockerClientWithOpts(ctx)
+		if err != nil {
+			return fmt.Errorf("connect to the container engine: %w", err)
+		}
+		defer cli.Close()
+		label := LabelHarness + "=true"
+		if id != "" {
+			label = LabelEnvironment + "=" + id
+		}
+		removed, err = removeLabelled(ctx, cli, label)
+		return err
+	})
+	return removed, err
 }
 
 // removeLabelled force-removes the containers, then the networks, that
@@ -330,7 +362,9 @@ func (d *dockerEnv) close() error {
 		for _, n := range nodes {
 			wg.Go(func() {
 				// Stores are throwaway: no graceful shutdown.
-				err := testcontainers.TerminateContainer(n.ctr, testcontainers.StopContext(ctx), testcontainers.StopTimeout(0))
+				err := safely("remove "+n.name, func() error {
+					return testcontainers.TerminateContainer(n.ctr, testcontainers.StopContext(ctx), testcontainers.StopTimeout(0))
+				})
 				if err != nil {
 					fail(fmt.Errorf("remove %s: %w", n.name, err))
 				}
@@ -338,7 +372,7 @@ func (d *dockerEnv) close() error {
 		}
 		wg.Wait()
 		if d.net != nil {
-			if err := d.net.Remove(ctx); err != nil {
+			if err := safely("remove network", func() error { return d.net.Remove(ctx) }); err != nil {
 				fail(fmt.Errorf("remove network: %w", err))
 			}
 		}
@@ -346,7 +380,11 @@ func (d *dockerEnv) close() error {
 			// What matters is that nothing of ours is left: errors of the
 			// steps above count only when the sweep cannot fix them.
 			label := LabelEnvironment + "=" + d.id
-			if _, err := removeLabelled(ctx, d.cli, label); err == nil {
+			err := safely("remove what is labelled "+label, func() error {
+				_, err := removeLabelled(ctx, d.cli, label)
+				return err
+			})
+			if err == nil {
 				errs = nil
 			} else {
 				fail(err)

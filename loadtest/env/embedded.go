@@ -19,6 +19,19 @@ type EmbeddedOptions struct {
 	DataDir string
 }
 
+// MongoDirPrefix begins the name of the temporary directory the embedded
+// provider keeps MongoDB's files in (without -data-dir).
+const MongoDirPrefix = "harness-mongo"
+
+// RemoveLeftoverDirs removes the temporary directories of embedded stores
+// (MongoDB's files, redis-server's configuration and log) whose owning
+// process has exited: what a SIGKILLed run leaves. A live run's are kept,
+// and so are those of a harness from before owners were recorded, which
+// it returns in Unknown.
+func RemoveLeftoverDirs() (embedded.Leftovers, error) {
+	return embedded.RemoveLeftovers("", MongoDirPrefix, embedded.RedisDirPrefix)
+}
+
 type embeddedProvider struct{ o EmbeddedOptions }
 
 // NewEmbedded returns the provider that needs no engine: FerretDB on
@@ -37,7 +50,7 @@ func (p embeddedProvider) Stores(ctx context.Context) (_ *Stores, err error) {
 	quiet := slog.New(slog.DiscardHandler)
 	dir := p.o.DataDir
 	if dir == "" {
-		if dir, err = os.MkdirTemp("", "harness-mongo-"); err != nil {
+		if dir, err = embedded.TempDir(MongoDirPrefix); err != nil {
 			return nil, fmt.Errorf("data dir: %w", err)
 		}
 		closers.push(func() error { return os.RemoveAll(dir) })

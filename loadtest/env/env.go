@@ -62,6 +62,11 @@ func Up(ctx context.Context, p Provider, o Options) (_ *Env, err error) {
 		progress(t)
 	}
 	if o.Target != "" {
+		// Up's job is a system to test: one that does not answer is an
+		// environment that failed, not a run whose every request fails.
+		if err := Reach(ctx, o.Target); err != nil {
+			return nil, err
+		}
 		e.Target = o.Target
 		return e, nil
 	}

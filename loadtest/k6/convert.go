@@ -2,6 +2,7 @@ package k6
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"runtime"
 	"strconv"
@@ -13,6 +14,11 @@ import (
 // ErrNothing is returned by Summary when given neither an export nor a
 // stream.
 var ErrNothing = errors.New("k6: nothing to import: give a --summary-export file, an --out json stream, or both")
+
+// ErrNoData is wrapped by ReadSummaryExport and Summary for results that
+// measured nothing: no metrics, or no HTTP request. k6 passes a threshold
+// that saw no data; a gate must not.
+var ErrNoData = errors.New("no data")
 
 // Summary converts k6's results into our summary document, so that k6
 // runs are reported and gated as ours are. The export, when given, is
@@ -63,11 +69,23 @@ func Summary(exp *SummaryExport, st *Stream, name string) (*summary.Summary, err
 			})
 		}
 	}
+	if n := httpRequests(exp, st); n <= 0 {
+		return nil, fmt.Errorf("k6: %w: the results hold no HTTP request (http_reqs count %g): the test made none, so there is nothing to judge", ErrNoData, n)
+	}
 	run.Thresholds = summary.Thresholds(verdicts, nil)
 	run.Validity = validity(s.Metrics)
 	s.Run = run
 	s.Run.Decide()
 	return s, nil
+}
+
+// httpRequests is how many HTTP requests k6 made: the export's http_reqs
+// count (k6's own total) when there is an export, else the stream's.
+func httpRequests(exp *SummaryExport, st *Stream) float64 {
+	if exp != nil {
+		return exp.Metrics["http_reqs"].Values["count"]
+	}
+	return float64(max(st.Requests, st.Recorder.Snapshot().Total.Count))
 }
 
 // reason says why k6 passed or failed a threshold, as our verdicts do.

@@ -1,8 +1,10 @@
 package k6_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/taskready/taskready/loadtest/k6"
@@ -99,5 +101,41 @@ func TestSummaryGatesAsK6Did(t *testing.T) {
 func TestSummaryNeedsInput(t *testing.T) {
 	if _, err := k6.Summary(nil, nil, "x"); err == nil {
 		t.Error("Summary(nil, nil) must fail")
+	}
+}
+
+// Results that measured nothing are an error, not a verdict: k6 passes a
+// threshold without data, and a gate on them would pass on nothing.
+func TestSummaryRefusesNoData(t *testing.T) {
+	read := func(in string) *k6.SummaryExport {
+		t.Helper()
+		exp, err := k6.ReadSummaryExport(strings.NewReader(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return exp
+	}
+	empty, err := k6.ReadStream(strings.NewReader(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		exp  *k6.SummaryExport
+		st   *k6.Stream
+	}{
+		{"no http_reqs", read(`{"metrics": {"vus": {"value": 1, "min": 1, "max": 1}, "iterations": {"count": 0, "rate": 0}}}`), nil},
+		{"zero http_reqs", read(`{"metrics": {"http_reqs": {"count": 0, "rate": 0}, "http_req_failed": {"passes": 0, "fails": 0, "value": 0, "thresholds": {"rate<0.01": false}}}}`), nil},
+		{"an empty stream", nil, empty},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sum, err := k6.Summary(tc.exp, tc.st, "x")
+			if !errors.Is(err, k6.ErrNoData) {
+				t.Fatalf("Summary = %+v, %v; want ErrNoData", sum, err)
+			}
+			if !strings.Contains(err.Error(), "no HTTP request") {
+				t.Errorf("error %q; want it to say there was no request", err)
+			}
+		})
 	}
 }

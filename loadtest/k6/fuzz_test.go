@@ -80,6 +80,14 @@ func FuzzReadStream(f *testing.F) {
 		}
 		ts, _ := s.DeclaredThresholds()
 		s.Evaluate(ts)
+		// A gate never passes on no data: an import of a stream without a
+		// request is an error, never a verdict. (Only then: converting
+		// every input would slow the fuzzer several times over.)
+		if snap.Total.Count == 0 && s.Requests <= 0 {
+			if sum, err := Summary(nil, s, "fuzz"); err == nil {
+				t.Fatalf("a stream without requests imported as %+v", sum.Run.Outcome)
+			}
+		}
 	})
 }
 
@@ -125,7 +133,15 @@ func FuzzReadSummaryExport(f *testing.F) {
 			if m.Name != name || (m.Selector.Metric != "" && !strings.HasPrefix(name, m.Selector.Metric)) {
 				t.Fatalf("metric %q: %+v", name, m)
 			}
-			m.RateCounts()
+			if nonZero, zero, _ := m.RateCounts(); nonZero < 0 || zero < 0 {
+				t.Fatalf("metric %q: negative counts %d, %d were accepted", name, nonZero, zero)
+			}
+		}
+		// A gate never passes on no data: without a request the import is
+		// an error, never a verdict.
+		sum, err := Summary(s, nil, "fuzz")
+		if err == nil && !(s.Metrics["http_reqs"].Values["count"] > 0) {
+			t.Fatalf("an export without requests imported as %+v", sum.Run.Outcome)
 		}
 	})
 }

@@ -310,6 +310,11 @@ func (rd *streamReader) line(b []byte) error {
 		if p.Time.IsZero() {
 			return fmt.Errorf("point of %s: no time", l.Metric)
 		}
+		// k6's own metrics are durations, sizes, counts and shares: a
+		// negative point was not written by k6 and would skew every sum.
+		if _, builtin := threshold.BuiltinType(l.Metric); builtin && p.Value < 0 {
+			return fmt.Errorf("point of %s: negative value %g", l.Metric, p.Value)
+		}
 		rd.point(l.Metric, p)
 	}
 	return nil

@@ -392,6 +392,8 @@ func TestReadStreamErrors(t *testing.T) {
 		{`{"type":"Point","metric":"x","data":{"time":"2026-01-01T00:00:00Z","value":"1"}}`, "line 1"},
 		{`{"type":"Metric","metric":"x","data":[]}`, "declaration"},
 		{"\x1f\x8bnot gzip", "gzip"},
+		{`{"type":"Point","metric":"http_req_duration","data":{"time":"2026-01-01T00:00:00Z","value":-10}}`, "negative value -10"},
+		{`{"type":"Point","metric":"http_reqs","data":{"time":"2026-01-01T00:00:00Z","value":-1}}`, "negative value -1"},
 		{`{"type":"Point","metric":"x","data":{"time":"2026-01-01T00:00:00Z","value":1,"tags":{"a":` + strings.Repeat(" ", MaxLine) + `"b"}}}`, "too long"},
 	} {
 		_, err := ReadStream(strings.NewReader(tc.in))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -101,12 +102,21 @@ func ReadSummaryExport(r io.Reader) (*SummaryExport, error) {
 	if raw.Metrics == nil {
 		return nil, errors.New("k6: summary export: no \"metrics\" object (is this k6's --summary-export?)")
 	}
+	if len(raw.Metrics) == 0 {
+		// k6 writes http_reqs, iterations and vus for any run that
+		// started: an empty set is a run that measured nothing, and a
+		// gate on it would pass on no data.
+		return nil, fmt.Errorf("k6: summary export: %w: its \"metrics\" object is empty (the test measured nothing)", ErrNoData)
+	}
 	s := &SummaryExport{Metrics: make(map[string]Metric, len(raw.Metrics))}
 	if len(raw.SetupData) > 0 && !bytes.Equal(raw.SetupData, []byte("null")) {
 		s.SetupData = raw.SetupData
 	}
 	for name, m := range raw.Metrics {
 		metric, err := decodeMetric(name, m)
+		if err == nil {
+			err = metric.check()
+		}
 		if err != nil {
 			return nil, fmt.Errorf("k6: summary export: metric %q: %w", name, err)
 		}
@@ -150,6 +160,44 @@ func decodeMetric(name string, raw json.RawMessage) (Metric, error) {
 	}
 	m.Type = metricType(m.Selector.Metric, typeName, m.Values)
 	return m, nil
+}
+
+// counts are the values of a metric that count something, whatever its
+// type: never negative.
+var counts = []string{"count", "passes", "fails"}
+
+// maxCount is the largest count a float64, which k6 counts in, holds
+// exactly: a larger one did not come from counting.
+const maxCount = 1 << 53
+
+// check refuses numbers no k6 run writes: a negative count, a rate outside
+// 0..1, a negative value of a built-in metric (all of them are durations,
+// sizes, counts or shares). A file with one was edited or corrupted, and
+// its verdicts cannot be trusted. A custom trend or gauge may go below 0.
+func (m Metric) check() error {
+	for _, k := range counts {
+		v, ok := m.Values[k]
+		switch {
+		case ok && v < 0:
+			return fmt.Errorf("negative %s %g", k, v)
+		case ok && v > maxCount:
+			return fmt.Errorf("%s %g is beyond any count k6 keeps exactly (2^53)", k, v)
+		}
+	}
+	if v, ok := m.Values["rate"]; ok && m.Type == threshold.Counter && v < 0 {
+		return fmt.Errorf("negative rate %g", v)
+	}
+	if v, ok := m.Values["value"]; ok && m.Type == threshold.Rate && (v < 0 || v > 1) {
+		return fmt.Errorf("rate value %g is not a share between 0 and 1", v)
+	}
+	if _, builtin := threshold.BuiltinType(m.Selector.Metric); builtin {
+		for _, k := range slices.Sorted(maps.Keys(m.Values)) {
+			if v := m.Values[k]; v < 0 {
+				return fmt.Errorf("negative %s %g (k6's %s is never below 0)", k, v, m.Selector.Metric)
+			}
+		}
+	}
+	return nil
 }
 
 // metricTypes are k6's names of its metric types.
@@ -230,6 +278,9 @@ func decodeGroup(raw json.RawMessage, g *Group, depth int) error {
 		}
 		if err := json.Unmarshal(v, &c); err != nil {
 			return err
+		}
+		if c.Passes < 0 || c.Fails < 0 {
+			return fmt.Errorf("check %q: negative passes or fails (%d, %d)", c.Name, c.Passes, c.Fails)
 		}
 		g.Checks = append(g.Checks, Check(c))
 		return nil

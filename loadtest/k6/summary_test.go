@@ -183,3 +183,30 @@ func TestReadSummaryExportErrors(t *testing.T) {
 		t.Errorf("Thresholds() = %+v", r)
 	}
 }
+
+// A file no k6 run writes is refused with what is wrong with it, rather
+// than gated on: its verdicts would be trusted on numbers that mean nothing.
+func TestReadSummaryExportRefusesWhatK6NeverWrites(t *testing.T) {
+	for _, tc := range []struct{ name, in, says string }{
+		{"no metrics", `{"metrics": {}, "root_group": {"checks": {}}}`, "empty"},
+		{"a negative count", `{"metrics": {"http_reqs": {"count": -501, "rate": 91.3}}}`, "negative count -501"},
+		{"a negative rate of a counter", `{"metrics": {"iterations": {"count": 3, "rate": -1}}}`, "negative rate"},
+		{"negative passes", `{"metrics": {"checks": {"passes": -1, "fails": 0, "value": 0}}}`, "negative passes"},
+		{"a share above 1", `{"metrics": {"http_req_failed": {"passes": 0, "fails": 3, "value": 1.5}}}`, "between 0 and 1"},
+		{"a negative duration", `{"metrics": {"http_req_duration{endpoint:create}": {"avg": 2, "min": -3, "p(95)": 4}}}`, "negative min -3"},
+		{"a count past float64's integers", `{"metrics": {"http_reqs": {"count": 1e300}}}`, "beyond any count"},
+		{"a check with negative fails", `{"metrics": {"http_reqs": {"count": 1}}, "root_group": {"checks": {"c": {"name": "c", "passes": 1, "fails": -2}}}}`, "negative passes or fails"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ReadSummaryExport(strings.NewReader(tc.in))
+			if err == nil || !strings.Contains(err.Error(), tc.says) {
+				t.Fatalf("ReadSummaryExport(%s) = %v; want an error saying %q", tc.in, err, tc.says)
+			}
+		})
+	}
+	// A custom trend or gauge may go below zero: a clock offset, a balance.
+	s, err := ReadSummaryExport(strings.NewReader(`{"metrics": {"http_reqs": {"count": 2, "rate": 1}, "clock_skew": {"avg": -3, "min": -9, "max": 2, "p(95)": 1}}}`))
+	if err != nil || s.Metrics["clock_skew"].Values["min"] != -9 {
+		t.Errorf("a custom trend below zero: %v, %+v", err, s)
+	}
+}

@@ -343,6 +343,8 @@ func statusLabel(st summary.Status) string {
 		return "REGRESSION"
 	case summary.StatusInvalid:
 		return "INVALID"
+	case summary.StatusAborted:
+		return "ABORTED"
 	case "":
 		return "UNKNOWN"
 	}

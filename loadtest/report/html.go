@@ -131,7 +131,8 @@ func newHTMLView(s *summary.Summary) htmlView {
 	switch o.Status {
 	case summary.StatusPassed:
 		v.Status.Class = "passed"
-	case summary.StatusInvalid:
+	case summary.StatusInvalid, summary.StatusAborted:
+		// Neither judged the system: the generator, or the user, stopped it.
 		v.Status.Class = "invalid"
 	}
 	add := func(list *[]kv, k, val string) {

@@ -488,7 +488,7 @@ func (t *textWriter) outcome() {
 	switch o.Status {
 	case summary.StatusPassed:
 		code = sgrGreen
-	case summary.StatusInvalid:
+	case summary.StatusInvalid, summary.StatusAborted:
 		code = sgrYellow
 	}
 	line := statusLabel(o.Status) + " (exit " + strconv.Itoa(o.ExitCode) + ")"

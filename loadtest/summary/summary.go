@@ -263,6 +263,10 @@ type Run struct {
 	// Aborted says why the run stopped early: a threshold with abortOnFail,
 	// or an interrupt.
 	Aborted string `json:"aborted,omitempty"`
+	// Interrupted is true when the user stopped the run (Ctrl-C, SIGTERM)
+	// before its schedule ended: its numbers cover part of the schedule,
+	// so Decide judges no budget on them and the outcome is aborted.
+	Interrupted bool `json:"interrupted,omitempty"`
 	// Outcome is the verdict and the exit code.
 	Outcome Outcome `json:"outcome"`
 }
@@ -466,14 +470,16 @@ type Status string
 
 // The outcomes, most serious first, each with its exit code.
 const (
+	StatusAborted    Status = "aborted"            // 105
 	StatusInvalid    Status = "invalid"            // 101
 	StatusCrossed    Status = "thresholds-crossed" // 99
 	StatusRegression Status = "regression"         // 100
 	StatusPassed     Status = "passed"             // 0
 )
 
-// Exit codes a CI job gates on. k6 uses 99 for crossed thresholds; 100 and
-// 101 are ours.
+// Exit codes a CI job gates on: the one table of them, which the harness's
+// commands and README share. k6 uses 99 for crossed thresholds and 105 for
+// a run aborted from outside; 100 and 101 are ours.
 const (
 	ExitPass       = 0
 	ExitError      = 1
@@ -481,6 +487,7 @@ const (
 	ExitCrossed    = 99
 	ExitRegression = 100
 	ExitInvalid    = 101
+	ExitAborted    = 105
 )
 
 // Outcome is a run's verdict.
@@ -491,12 +498,24 @@ type Outcome struct {
 }
 
 // Decide sets r.Outcome from the validity, thresholds, recoveries and
-// comparison. An invalid run says so before anything else: its latencies
-// describe the load generator, so a crossed threshold in it proves
-// nothing. A crossed threshold is an absolute budget and outranks a
-// relative regression.
+// comparison. A run the user interrupted is aborted whatever else holds:
+// its numbers cover part of the schedule, so no budget is judged on them
+// (a pass would be a gate passing on the data it never saw). An invalid
+// run says so before anything else: its latencies describe the load
+// generator, so a crossed threshold in it proves nothing. A crossed
+// threshold is an absolute budget and outranks a relative regression.
 func (r *Run) Decide() Outcome {
 	var o Outcome
+	if r.Interrupted {
+		o.Status, o.ExitCode = StatusAborted, ExitAborted
+		after := ""
+		if r.Duration > 0 {
+			after = fmt.Sprintf(" after %.1fs", r.Duration)
+		}
+		o.Reasons = []string{"aborted by the user" + after + ": thresholds, recovery budgets and the baseline comparison were not judged"}
+		r.Outcome = o
+		return o
+	}
 	var crossed []string
 	for _, t := range r.Thresholds {
 		if !t.Passed {

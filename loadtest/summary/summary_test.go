@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/taskready/taskready/loadtest/summary"
@@ -81,6 +82,12 @@ func TestDecide(t *testing.T) {
 		{"crossed outranks regression", summary.Run{Validity: valid, Thresholds: crossed, Comparison: regression}, summary.StatusCrossed, 99},
 		{"invalid outranks crossed", summary.Run{Validity: invalid, Thresholds: crossed}, summary.StatusInvalid, 101},
 		{"inconclusive is no regression", summary.Run{Validity: valid, Comparison: &summary.Comparison{Verdict: "inconclusive"}}, summary.StatusPassed, 0},
+		// A run stopped by the user never passes on the part it ran, and
+		// a part proves no failure either: nothing is judged.
+		{"interrupted is not a pass", summary.Run{Validity: valid, Thresholds: held, Interrupted: true, Aborted: "interrupted"}, summary.StatusAborted, 105},
+		{"interrupted outranks crossed", summary.Run{Validity: valid, Thresholds: crossed, Interrupted: true}, summary.StatusAborted, 105},
+		{"interrupted outranks invalid", summary.Run{Validity: invalid, Thresholds: crossed, Interrupted: true}, summary.StatusAborted, 105},
+		{"an abortOnFail stop is judged", summary.Run{Validity: valid, Thresholds: crossed, Aborted: "p(95)<300 crossed"}, summary.StatusCrossed, 99},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := tc.run.Decide()
@@ -89,6 +96,9 @@ func TestDecide(t *testing.T) {
 			}
 			if tc.code != 0 && len(o.Reasons) == 0 {
 				t.Error("a failed outcome must say why")
+			}
+			if why := strings.Join(o.Reasons, "; "); tc.run.Interrupted && (!strings.Contains(why, "aborted by the user") || !strings.Contains(why, "not judged")) {
+				t.Errorf("reasons %q; want them to say the user aborted and nothing was judged", o.Reasons)
 			}
 		})
 	}
