@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -477,6 +478,48 @@ func TestPerVUIterations(t *testing.T) {
 			t.Errorf("logins %v, want %v", a.emails, want)
 			break
 		}
+	}
+}
+
+// TestJourneyUsers: a journey with users of its own logs in only as
+// them, spread as the whole range is: iteration k of VU v is user
+// From + (v*7919 + k) mod (To-From+1).
+func TestJourneyUsers(t *testing.T) {
+	for _, tc := range []struct {
+		journey  string
+		from, to int
+	}{{"browse", 1, 3}, {"peek", 4, 7}} {
+		t.Run(tc.journey, func(t *testing.T) {
+			a := newAPI(t, 0)
+			f := file()
+			f.Users.Journeys = map[string]scenario.UserRange{"browse": {From: 1, To: 3}, "peek": {From: 4, To: 7}}
+			s := scenario.Scenario{
+				Name: "own", Executor: scenario.PerVUIterations, VUs: 3, Iterations: 4,
+				MaxDuration: 10 * time.Second, Phase: "once", Journeys: weights(tc.journey, 1),
+			}
+			out := make(chan record.Sample, 100)
+			c, err := executor.Run(context.Background(), executor.Config{Target: a.URL, File: f, Client: a.Client()}, s, out)
+			if err != nil || c.Iterations != 12 {
+				t.Fatalf("counters %+v, error %v", c, err)
+			}
+			want := map[string]int{}
+			for v := 1; v <= 3; v++ {
+				for k := range 4 {
+					want[seed.Email("lt", tc.from+(v*7919+k)%(tc.to-tc.from+1))]++
+				}
+			}
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			if !maps.Equal(a.emails, want) {
+				t.Errorf("logins %v; want %v, all users %d to %d", a.emails, want, tc.from, tc.to)
+			}
+		})
+	}
+	f := file()
+	f.Users.Journeys = map[string]scenario.UserRange{"peek": {From: 5, To: 8}} // 7 seeded
+	s := scenario.Scenario{Name: "x", Executor: scenario.ConstantVUs, VUs: 1, Duration: time.Second, Journeys: weights("peek", 1)}
+	if _, err := executor.Run(context.Background(), executor.Config{File: f}, s, make(chan record.Sample)); err == nil || !strings.Contains(err.Error(), `journey "peek" logs in as users 5 to 8`) {
+		t.Errorf("a range beyond the seeded users: %v; want an error naming it", err)
 	}
 }
 
