@@ -30,8 +30,10 @@ type runSummary struct {
 		} `json:"scenarios"`
 		Endpoints []struct {
 			Scenario, Endpoint string
-			Requests           int64   `json:"requests"`
-			Med                float64 `json:"med_ms"`
+			Requests           int64            `json:"requests"`
+			Failures           int64            `json:"failures"`
+			Med                float64          `json:"med_ms"`
+			Statuses           map[string]int64 `json:"statuses"`
 		} `json:"endpoints"`
 		Phases     []struct{ Phase string } `json:"phases"`
 		Thresholds []struct {
@@ -160,6 +162,58 @@ func TestRunEveryExecutor(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTourJourneysDoNotRace runs the shipped tour's journeys and users,
+// densely, against the real API: 12 VUs taking browse and write, 2 to 1,
+// for 8 seconds. A browse reads the newest task it lists; were a write of
+// the same user deleting that task at that moment, the get would be a
+// 404, as 25 of 322 were on a busy machine before the tour gave readers
+// and writers users of their own. With its own users no get can fail,
+// however the requests interleave.
+func TestTourJourneysDoNotRace(t *testing.T) {
+	harness, taskapi := buildBinaries(t)
+	data, err := os.ReadFile("../../scenarios/tour.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tour := string(data)
+	from, to := strings.Index(tour, "\nscenarios:\n"), strings.Index(tour, "\njourneys:\n")
+	if from < 0 || to < from {
+		t.Fatal("tour.yaml has no scenarios section before its journeys")
+	}
+	dense := tour[:from] + `
+scenarios:
+  mixed:
+    executor: constant-vus
+    vus: 12
+    duration: 8s
+    phase: steady
+    journeys: [{browse: 2}, {write: 1}]` + tour[to:]
+	scen := filepath.Join(t.TempDir(), "tour-dense.yaml")
+	if err := os.WriteFile(scen, []byte(dense), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "run")
+	// The verdict is about errors, not latency: the thresholds may cross
+	// on a busy machine (99), the run must complete.
+	code, text := harnessRun(t, harness, "run", "-scenario", scen, "-out", out, "-provider", "embedded", "-api-bin", taskapi,
+		"-api-env", "BCRYPT_COST=4", "-contract=false", "-max-send-lag", "1s", "-max-cpu", "1")
+	if code != 0 && code != 99 {
+		t.Fatalf("harness run exited %d:\n%s", code, text)
+	}
+	s := readSummary(t, out)
+	byEndpoint := map[string]int64{}
+	for _, e := range s.Run.Endpoints {
+		byEndpoint[e.Endpoint] += e.Requests
+		if e.Failures != 0 {
+			t.Errorf("%s: %d of %d failed (statuses %v)", e.Endpoint, e.Failures, e.Requests, e.Statuses)
+		}
+	}
+	if byEndpoint["get"] < 20 || byEndpoint["delete"] < 10 {
+		t.Errorf("requests by endpoint %v; want gets and deletes enough to have raced", byEndpoint)
+	}
+	t.Logf("requests by endpoint: %v", byEndpoint)
 }
 
 // dockerUsable reports whether a container engine answers, failing the
