@@ -40,7 +40,7 @@ func TestMergeSegmentsEndToEnd(t *testing.T) {
 	target := everyNthSlow(t, 5, 200*time.Millisecond)
 	bin := buildHarness(t, ctx)
 	dir := t.TempDir()
-	common := []string{"-target", target, "-seed-users", "0", "-contract=false", "-max-send-lag", "1s", "-max-cpu", "1"}
+	common := []string{"-target", target, "-seed-users", "0", "-contract=false", "-max-send-lag", "10s", "-max-cpu", "1"}
 
 	workers := runSegments(t, ctx, bin, dir, "testdata/merge.yaml", 4, common)
 	var workerReqs, workerIters int64

@@ -104,7 +104,7 @@ func TestRunEveryExecutor(t *testing.T) {
 		t.Run(p[1], func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "run")
 			args := append([]string{"run", "-scenario", "testdata/executors.yaml", "-api-bin", taskapi, "-out", out,
-				"-api-env", "BCRYPT_COST=4", "-contract=false", "-max-send-lag", "1s", "-max-cpu", "1"}, p...)
+				"-api-env", "BCRYPT_COST=4", "-contract=false", "-max-send-lag", "10s", "-max-cpu", "1"}, p...)
 			code, text := harnessRun(t, harness, args...)
 			if code != 0 {
 				t.Fatalf("harness run exited %d:\n%s", code, text)
@@ -198,7 +198,7 @@ scenarios:
 	// The verdict is about errors, not latency: the thresholds may cross
 	// on a busy machine (99), the run must complete.
 	code, text := harnessRun(t, harness, "run", "-scenario", scen, "-out", out, "-provider", "embedded", "-api-bin", taskapi,
-		"-api-env", "BCRYPT_COST=4", "-contract=false", "-max-send-lag", "1s", "-max-cpu", "1")
+		"-api-env", "BCRYPT_COST=4", "-contract=false", "-max-send-lag", "10s", "-max-cpu", "1")
 	if code != 0 && code != 99 {
 		t.Fatalf("harness run exited %d:\n%s", code, text)
 	}
@@ -283,7 +283,7 @@ func TestGatesExitCodes(t *testing.T) {
 		if err := os.WriteFile(scen, []byte(crossed), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		common := []string{"-provider", "embedded", "-api-bin", taskapi, "-api-env", "BCRYPT_COST=4", "-contract=false", "-max-send-lag", "1s", "-max-cpu", "1"}
+		common := []string{"-provider", "embedded", "-api-bin", taskapi, "-api-env", "BCRYPT_COST=4", "-contract=false", "-max-send-lag", "10s", "-max-cpu", "1"}
 		first := filepath.Join(dir, "first")
 		// -link-latency delays each chunk both ways: every list, a
 		// MongoDB round trip, takes 200ms more. Its verdict does not
@@ -316,7 +316,7 @@ func TestGatesExitCodes(t *testing.T) {
 		// 200 ms added, far above what a busy machine adds, and never on
 		// how fast the API and its stores answer today.
 		target, delay := delayedTarget(t)
-		common := []string{"-target", target, "-seed-users", "0", "-contract=false", "-max-send-lag", "1s", "-max-cpu", "1"}
+		common := []string{"-target", target, "-seed-users", "0", "-contract=false", "-max-send-lag", "10s", "-max-cpu", "1"}
 		base := filepath.Join(dir, "base")
 		if code, text := harnessRun(t, harness, append([]string{"run", "-scenario", "testdata/compare.yaml", "-out", base}, common...)...); code != 0 {
 			t.Fatalf("baseline run exited %d:\n%s", code, text)

@@ -81,7 +81,10 @@ func newAPI(t *testing.T, slow time.Duration) *api {
 	return a
 }
 
-const stepTimeout = 2 * time.Second
+// stepTimeout bounds the steps the test API answers at once: a request
+// that ran into it would fail its sample, so it is far beyond what a
+// busy machine under -race takes to answer one.
+const stepTimeout = 30 * time.Second
 
 // slowTimeout bounds the slow step: far beyond how long any test waits
 // for it, so that a request cut short by a cancelled context is told
@@ -527,16 +530,16 @@ func TestPerVUIterationsMaxDuration(t *testing.T) {
 	a := newAPI(t, 100*time.Millisecond)
 	s := scenario.Scenario{
 		Name: "capped", Executor: scenario.PerVUIterations, VUs: 2, Iterations: 100,
-		MaxDuration: 250 * time.Millisecond, Journeys: weights("slow", 1),
+		MaxDuration: time.Second, Journeys: weights("slow", 1),
 	}
 	began := time.Now()
 	c, samples, err := run(t, context.Background(), a, s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Each VU starts iterations at about 0, 100 and 200ms, none after 250ms.
-	if c.Iterations < 2 || c.Iterations > 6 || int64(len(samples)) != c.Iterations {
-		t.Errorf("%d iterations, %d samples; want 2 VUs × at most 3 (the cap stops the other 97)", c.Iterations, len(samples))
+	// Each VU starts iterations at about 0, 100, ... 900ms, none after 1s.
+	if c.Iterations < 2 || c.Iterations > 20 || int64(len(samples)) != c.Iterations {
+		t.Errorf("%d iterations, %d samples; want 2 VUs × at most 10 (the cap stops the other 90)", c.Iterations, len(samples))
 	}
 	// The count above is what shows the cap: each iteration takes at
 	// least 100ms. The clock is checked before each iteration and the
@@ -555,7 +558,7 @@ func TestRampingVUs(t *testing.T) {
 		Name: "rvu", Executor: scenario.RampingVUs, StartVUs: 1,
 		Stages: []scenario.Stage{
 			{Duration: 300 * time.Millisecond, Target: 4, Phase: "up"},
-			{Duration: 200 * time.Millisecond, Target: 4, Phase: "steady"},
+			{Duration: time.Second, Target: 4, Phase: "steady"},
 			{Duration: 300 * time.Millisecond, Target: 0, Phase: "down"},
 		},
 		Journeys: weights("peek", 1),
@@ -565,18 +568,22 @@ func TestRampingVUs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if took := time.Since(began); took < 800*time.Millisecond {
-		t.Errorf("run took %s, want at least the stages' 800ms", took)
+	if took := time.Since(began); took < 1600*time.Millisecond {
+		t.Errorf("run took %s, want at least the stages' 1.6s", took)
 	}
 	if c.VUsMax != 4 || c.Iterations < 3 || int64(len(samples)) != c.Iterations {
 		t.Errorf("counters %+v, %d samples", c, len(samples))
 	}
 	checkSamples(t, s, samples, "up", "steady", "down")
+	// A closed-model iteration is tagged with the phase it starts in:
+	// the first VU starts in "up", and four VUs start some iteration in
+	// a second of "steady". Whether one starts in the 300ms of "down",
+	// while VUs stop, is up to how fast this machine answers.
 	perPhase := map[string]int{}
 	for _, smp := range samples {
 		perPhase[smp.Phase]++
 	}
-	for _, p := range []string{"up", "steady", "down"} {
+	for _, p := range []string{"up", "steady"} {
 		if perPhase[p] == 0 {
 			t.Errorf("no iteration in phase %q: %v", p, perPhase)
 		}
