@@ -2,11 +2,15 @@ package scenarios_test
 
 import (
 	"errors"
+	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/taskready/taskready/loadtest/scenario"
 	"github.com/taskready/taskready/scenarios"
 )
 
@@ -50,4 +54,43 @@ func TestLoadUnknownSuggests(t *testing.T) {
 	if _, err := scenarios.Load("nothing/like/it.yaml"); !errors.Is(err, scenarios.ErrUnknown) {
 		t.Errorf("a missing path must not fall back to a shipped name: %v", err)
 	}
+}
+
+// TestShippedJourneysDoNotRace: a journey that deletes logs in as users
+// no other journey of its file logs in as. A write deletes the task it
+// created; a browse of the same user, listing newest first, would read
+// that task next and, if the delete came between, get a 404: errors the
+// system did not make, failing the file's own error threshold.
+func TestShippedJourneysDoNotRace(t *testing.T) {
+	for _, name := range scenarios.Names() {
+		f, err := scenarios.Load(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, del := range sortedNames(f.Journeys) {
+			if !deletes(f.Journeys[del]) {
+				continue
+			}
+			a := f.Users.Of(del)
+			for _, other := range sortedNames(f.Journeys) {
+				if b := f.Users.Of(other); other != del && a.From <= b.To && b.From <= a.To {
+					t.Errorf("%s: journey %s deletes and logs in as users %d to %d, which %s (users %d to %d) shares: give each its own under users.journeys",
+						f.Path, del, a.From, a.To, other, b.From, b.To)
+				}
+			}
+		}
+	}
+}
+
+func deletes(j *scenario.Journey) bool {
+	for _, st := range j.Steps {
+		if st.Method == http.MethodDelete {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedNames(m map[string]*scenario.Journey) []string {
+	return slices.Sorted(maps.Keys(m))
 }

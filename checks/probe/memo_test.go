@@ -111,15 +111,16 @@ func TestMemoRetriesAfterACancelledMake(t *testing.T) {
 func TestMemoWaiterGivesUp(t *testing.T) {
 	var m probe.Memo[int]
 	target := &check.Target{BaseURL: "http://a"}
-	release := make(chan struct{})
+	started, release := make(chan struct{}), make(chan struct{})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if v, err := m.Get(context.Background(), target, func(context.Context) (int, error) { <-release; return 7, nil }); v != 7 || err != nil {
+		if v, err := m.Get(context.Background(), target, func(context.Context) (int, error) { close(started); <-release; return 7, nil }); v != 7 || err != nil {
 			t.Errorf("the maker got %d, %v", v, err)
 		}
 	}()
-	time.Sleep(20 * time.Millisecond)
+	// The make is under way, whenever a busy machine got to run it.
+	<-started
 	short, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	if _, err := m.Get(short, target, func(context.Context) (int, error) { return 0, errors.New("not called") }); !errors.Is(err, context.DeadlineExceeded) {

@@ -143,7 +143,7 @@ func TestConnectionFloodAgainstFakes(t *testing.T) {
 	scaled(t)
 	for _, v := range []verdict{
 		{"answers through the flood", resilience.IDConnectionFlood, flaws{}, check.Pass, ""},
-		{"slow under the flood", resilience.IDConnectionFlood, flaws{floodHang: 500 * time.Millisecond}, check.Fail, "p95"},
+		{"slow under the flood", resilience.IDConnectionFlood, flaws{floodHang: time.Second}, check.Fail, "p95"},
 		{"exits under the flood", resilience.IDConnectionFlood, flaws{floodExit: true}, check.Fail, "did not answer within"},
 	} {
 		t.Run(v.name, func(t *testing.T) {

@@ -310,7 +310,7 @@ thresholds:
 		seg := segment.Segment{Index: i, Count: 4}
 		wf := seg.Apply(f)
 		wf.Thresholds = nil
-		res, err := engine.Run(t.Context(), wf, srv.URL)
+		res, err := engine.Run(t.Context(), wf, srv.URL, generous)
 		if err != nil {
 			t.Fatalf("segment %s: %v", seg, err)
 		}

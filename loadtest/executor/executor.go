@@ -78,7 +78,9 @@ func (c *counters) snapshot() Counters {
 }
 
 // userPrime spreads VUs over the seeded users: iteration k of VU v logs
-// in as user ((v*userPrime + k) mod Count) + 1.
+// in as user ((v*userPrime + k) mod Count) + 1, or, for a journey with
+// users of its own (scenario.Users.Journeys), From + ((v*userPrime + k)
+// mod (To-From+1)).
 const userPrime = 7919
 
 // Run executes s until its schedule ends or ctx is cancelled, sending
@@ -159,6 +161,11 @@ func newRunner(cfg Config, s scenario.Scenario, out chan<- record.Sample) (*runn
 	if err != nil {
 		return nil, err
 	}
+	for name, rg := range cfg.File.Users.Journeys {
+		if rg.From < 1 || rg.To < rg.From || rg.To > cfg.File.Users.Count {
+			return nil, fmt.Errorf("executor: journey %q logs in as users %d to %d, not within the %d seeded", name, rg.From, rg.To, cfg.File.Users.Count)
+		}
+	}
 	switch s.Executor {
 	case scenario.ConstantArrivalRate, scenario.RampingArrivalRate:
 		if s.PreAllocatedVUs < 0 || s.MaxVUs < 0 || s.PreAllocatedVUs == 0 && s.MaxVUs == 0 {
@@ -236,7 +243,7 @@ func (r *runner) iteration(ctx context.Context, v *vu, intended, at time.Time) {
 	if !intended.IsZero() {
 		opts = append(opts[:len(opts):len(opts)], journey.Intended(intended))
 	}
-	jv := journey.VU{ID: v.id, Iteration: v.iter, User: r.user(v), Client: r.cfg.Client, Target: r.cfg.Target}
+	jv := journey.VU{ID: v.id, Iteration: v.iter, User: r.user(v, j), Client: r.cfg.Client, Target: r.cfg.Target}
 	v.iter++
 	r.c.iterations.Add(1)
 	if r.cfg.Events != nil {
@@ -266,13 +273,18 @@ func (r *runner) phase(elapsed time.Duration) string {
 	return pace.Phase(r.s, elapsed)
 }
 
-// user is the seeded user of v's current iteration.
-func (r *runner) user(v *vu) journey.User {
+// user is the seeded user of v's current iteration of j.
+func (r *runner) user(v *vu, j *scenario.Journey) journey.User {
 	u := r.cfg.File.Users
 	if u.Count <= 0 {
 		return journey.User{}
 	}
-	idx := int((int64(v.id)*userPrime+int64(v.iter))%int64(u.Count)) + 1
+	from, n := 1, u.Count
+	if len(u.Journeys) > 0 { // no lookup for the files without ranges
+		rg := u.Of(j.Name)
+		from, n = rg.From, rg.To-rg.From+1
+	}
+	idx := from + int((int64(v.id)*userPrime+int64(v.iter))%int64(n))
 	return journey.User{Index: idx, Email: r.email(idx), Password: u.Password}
 }
 

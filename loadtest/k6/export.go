@@ -67,7 +67,7 @@ type gen struct {
 	ids       identifiers
 	journeyFn map[string]string // journey name → function name
 
-	usesUUID, usesExtract, usesWalk, usesPhases bool
+	usesUUID, usesExtract, usesWalk, usesPhases, usesUserIn bool
 }
 
 func (g *gen) script() (string, error) {
@@ -408,6 +408,10 @@ func (g *gen) journey(b *strings.Builder, j *scenario.Journey) error {
 		"// in the harness: later steps need its variables.\n")
 	fmt.Fprintf(b, "function %s(it) {\n", g.journeyFn[j.Name])
 	fmt.Fprintf(b, "  tagIteration(it, %s);\n", jsString(j.Name))
+	if rg, ok := g.f.Users.Journeys[j.Name]; ok && g.f.Users.Count > 0 {
+		g.usesUserIn = true
+		fmt.Fprintf(b, "  it.user = userIn(%d, %d); // this journey's own users (users.journeys)\n", rg.From, rg.To)
+	}
 	b.WriteString("  let res, ok, tags;\n")
 	extracted := map[string]bool{}
 	for i := range j.Steps {

@@ -3,6 +3,7 @@ package k6
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -242,8 +243,9 @@ console.log(JSON.stringify({ options: m.options, iterations, vuTags }));
 		t.Errorf("browse requests:\n%q\nwant\n%q", got, urls)
 	}
 	login := browse[0]
-	// VU 1, iteration 0: user (1*7919 + 0) mod 100 + 1 = 20.
-	if login.Body == nil || *login.Body != `{"email":"seed-000020@example.com","password":"seed-password-1"}` {
+	// VU 1, iteration 0 of browse, which has users 1 to 80 of its own:
+	// user 1 + (1*7919 + 0) mod 80 = 80.
+	if login.Body == nil || *login.Body != `{"email":"seed-000080@example.com","password":"seed-password-1"}` {
 		t.Errorf("login body = %v", login.Body)
 	}
 	if login.Params.Headers["Content-Type"] != "application/json" || login.Params.Timeout != "10s" {
@@ -288,8 +290,9 @@ console.log(JSON.stringify({ options: m.options, iterations, vuTags }));
 		body["description"] != "written by vu 1" || body["status"] != "pending" {
 		t.Errorf("create body = %v", body)
 	}
-	if login := write[0]; login.Body == nil || !strings.Contains(*login.Body, "seed-000021@example.com") {
-		t.Errorf("iteration 1 logs in as %v, want user 21", login.Body)
+	// Iteration 1, of write (users 81 to 100): 81 + (1*7919 + 1) mod 20.
+	if login := write[0]; login.Body == nil || !strings.Contains(*login.Body, "seed-000081@example.com") {
+		t.Errorf("iteration 1 logs in as %v, want user 81", login.Body)
 	}
 
 	// Iteration 2 (browse again) finds no task to extract: the journey
@@ -334,6 +337,55 @@ console.log(JSON.stringify(phases));
 	want := []string{"warm-up", "warm-up", "steady", "steady", "ramp-down", "ramp-down", "ramp-down"}
 	if !slices.Equal(got, want) {
 		t.Errorf("phases = %q, want %q", got, want)
+	}
+}
+
+// TestExportJourneyUsers: a journey with users of its own (the tour's
+// readers and writers) logs in as the same user in the script as in the
+// harness, From + (v*7919 + k) mod (To-From+1).
+func TestExportJourneyUsers(t *testing.T) {
+	path := filepath.Join("..", "..", "scenarios", "tour.yaml")
+	f, err := scenario.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Users.Journeys) != 2 {
+		t.Fatalf("the tour gives %d journeys users of their own; want browse and write", len(f.Users.Journeys))
+	}
+	out := run(t, export(t, path), `
+const out = [];
+for (const [vu, k] of [[1, 0], [2, 3], [7, 5], [13, 11]]) {
+  exec.vu.idInTest = vu;
+  exec.vu.iterationInScenario = k;
+  for (let n = 0; n < 5; n++) { // one cycle of browse 4, write 1
+    exec.scenario.iterationInTest = n;
+    log.length = 0;
+    m.scenario_traffic();
+    const reqs = log.filter((e) => e.kind === "request");
+    const write = reqs.some((e) => e.method === "POST" && e.url.endsWith("/api/tasks"));
+    out.push({ vu, k, journey: write ? "write" : "browse", login: JSON.parse(reqs[0].body).email });
+  }
+}
+console.log(JSON.stringify(out));
+`)
+	var got []struct {
+		VU, K          int
+		Journey, Login string
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	seen := map[string]bool{}
+	for _, g := range got {
+		seen[g.Journey] = true
+		r := f.Users.Of(g.Journey)
+		want := fmt.Sprintf("seed-%06d@example.com", r.From+(g.VU*7919+g.K)%(r.To-r.From+1))
+		if g.Login != want {
+			t.Errorf("VU %d iteration %d, %s: logs in as %s; want %s (users %d to %d)", g.VU, g.K, g.Journey, g.Login, want, r.From, r.To)
+		}
+	}
+	if !seen["browse"] || !seen["write"] {
+		t.Errorf("journeys run: %v; want browse and write", seen)
 	}
 }
 

@@ -62,6 +62,20 @@ function pick(runs, n) {
 }
 `
 
+const jsUserIn = `
+// userIn returns the seeded user of this iteration among users from to
+// to, both included, for a journey the file gives users of its own: the
+// same spread over that range, from + (v*7919 + k) mod (to-from+1).
+function userIn(from, to) {
+  const index = from + ((exec.vu.idInTest * 7919 + exec.vu.iterationInScenario) % (to - from + 1));
+  return {
+    index: index,
+    email: USERS.prefix + "-" + String(index).padStart(6, "0") + "@example.com",
+    password: USERS.password,
+  };
+}
+`
+
 const jsPhaseAt = `
 // phaseAt returns the phase of the stage the scenario is in, from the time
 // since it started: the harness tags an iteration with the phase of its
@@ -149,6 +163,9 @@ function uuidv4() {
 // helpers writes the helpers the script uses.
 func (g *gen) helpers(b *strings.Builder) {
 	b.WriteString(jsIteration)
+	if g.usesUserIn {
+		b.WriteString(jsUserIn)
+	}
 	if g.usesPhases {
 		b.WriteString(jsPhaseAt)
 	}

@@ -32,6 +32,11 @@ func (d *decoder) check(f *File) {
 			d.problemAt(r.Line, "recovery", "after: no phase %q in any scenario%s", r.After, suggest(r.After, keys(phases)))
 		}
 	}
+	for _, name := range keys(f.Users.Journeys) {
+		if _, ok := f.Journeys[name]; !ok {
+			d.problemAt(f.Users.Journeys[name].Line, "users.journeys."+name, "no journey %q%s", name, suggest(name, keys(f.Journeys)))
+		}
+	}
 	for _, name := range keys(f.Journeys) {
 		d.checkVariables(f, name, f.Journeys[name])
 	}

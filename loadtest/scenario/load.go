@@ -97,10 +97,40 @@ func (d *decoder) users(n *yaml.Node, path string, u *Users) {
 		"prefix":   func(v *yaml.Node, p string) { u.Prefix = d.str(v, p) },
 		"count":    func(v *yaml.Node, p string) { u.Count = d.integer(v, p, 1) },
 		"password": func(v *yaml.Node, p string) { u.Password = d.str(v, p) },
+		"journeys": func(v *yaml.Node, p string) {
+			ks, vs := d.entries(v, p)
+			u.Journeys = make(map[string]UserRange, len(ks))
+			for i, k := range ks {
+				u.Journeys[k.Value] = d.userRange(vs[i], join(p, k.Value))
+			}
+		},
 	})
 	if u.Prefix == "" || u.Count == 0 || u.Password == "" {
 		d.fail(n, path, "needs prefix, count and password (the seeded users: harness seed)")
 	}
+	for _, name := range keys(u.Journeys) {
+		if r := u.Journeys[name]; r.From > 0 && r.To >= r.From && u.Count > 0 && r.To > u.Count {
+			d.problemAt(r.Line, join(join(path, "journeys"), name), "to: %d is beyond the %d seeded users (count)", r.To, u.Count)
+		}
+	}
+}
+
+// userRange reads {from: N, to: M}, seeded users N to M.
+func (d *decoder) userRange(n *yaml.Node, path string) UserRange {
+	r := UserRange{Line: n.Line}
+	var from, to bool
+	d.fields(n, path, map[string]func(*yaml.Node, string){
+		"from": func(v *yaml.Node, p string) { r.From, from = d.integer(v, p, 1), true },
+		"to":   func(v *yaml.Node, p string) { r.To, to = d.integer(v, p, 1), true },
+	})
+	switch {
+	case n.Kind != yaml.MappingNode:
+	case !from || !to:
+		d.fail(n, path, "needs from and to: the first and last of the seeded users this journey logs in as")
+	case r.From >= 1 && r.To < r.From:
+		d.fail(n, path, "to (%d) is below from (%d)", r.To, r.From)
+	}
+	return r
 }
 
 func (d *decoder) defaults(n *yaml.Node, path string, df *Defaults) {

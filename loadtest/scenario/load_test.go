@@ -182,6 +182,52 @@ func TestParseReportsEveryProblemWithItsLine(t *testing.T) {
 	}
 }
 
+// The journeys of a file may log in as users of their own, so that one
+// journey's deletes never race another's reads of the same user.
+func TestParseJourneyUsers(t *testing.T) {
+	own := strings.Replace(valid, "users: {prefix: seed, count: 10, password: pw}",
+		"users: {prefix: seed, count: 10, password: pw, journeys: {browse: {from: 1, to: 8}, write: {from: 9, to: 10}}}", 1)
+	f, err := scenario.Parse("t.yaml", []byte(own))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		journey  string
+		from, to int
+	}{{"browse", 1, 8}, {"write", 9, 10}, {"other", 1, 10}} {
+		if got := f.Users.Of(tc.journey); got.From != tc.from || got.To != tc.to {
+			t.Errorf("Users.Of(%q) = %+v; want users %d to %d", tc.journey, got, tc.from, tc.to)
+		}
+	}
+	plain, err := scenario.Parse("t.yaml", []byte(valid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := plain.Users.Of("browse"); got.From != 1 || got.To != 10 {
+		t.Errorf("without journeys, Users.Of = %+v; want all 10", got)
+	}
+
+	for _, tc := range []struct {
+		name, journeys, want string
+	}{
+		{"unknown journey", "{brwose: {from: 1, to: 2}}", `t.yaml:2: users.journeys.brwose: no journey "brwose" (did you mean "browse"?)`},
+		{"beyond count", "{write: {from: 9, to: 11}}", `t.yaml:2: users.journeys.write: to: 11 is beyond the 10 seeded users (count)`},
+		{"reversed", "{write: {from: 9, to: 3}}", `users.journeys.write: to (3) is below from (9)`},
+		{"half a range", "{write: {from: 9}}", `users.journeys.write: needs from and to`},
+		{"zero", "{write: {from: 0, to: 3}}", `users.journeys.write.from: must be at least 1 (got 0)`},
+		{"typo", "{write: {from: 1, too: 3}}", `users.journeys.write.too: unknown field (did you mean "to"?)`},
+		{"not a mapping", "[write]", `users.journeys: must be a mapping of names to definitions`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bad := strings.Replace(valid, "password: pw}", "password: pw, journeys: "+tc.journeys+"}", 1)
+			_, err := scenario.Parse("t.yaml", []byte(bad))
+			if !errors.Is(err, scenario.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v; want ErrInvalid saying %q", err, tc.want)
+			}
+		})
+	}
+}
+
 func TestParseRefusesNonsense(t *testing.T) {
 	for _, in := range []string{"", "[]", "name: x", ":", "name: [", "scenarios: 3\nname: x\njourneys: {}", "\t"} {
 		if _, err := scenario.Parse("x.yaml", []byte(in)); !errors.Is(err, scenario.ErrInvalid) {

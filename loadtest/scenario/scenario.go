@@ -45,6 +45,26 @@ type Users struct {
 	Prefix   string // email prefix of the seeded users
 	Count    int    // how many exist
 	Password string
+	// Journeys gives journeys users of their own, by journey name, so
+	// that what one journey deletes is never what another, logged in as
+	// the same user at the same moment, has just read. A journey not
+	// named logs in as any of the Count users.
+	Journeys map[string]UserRange
+}
+
+// UserRange is the seeded users From to To, both included, counting
+// from 1 as harness seed numbers them.
+type UserRange struct {
+	From, To int
+	Line     int
+}
+
+// Of returns the users journey logs in as: its own range, or all.
+func (u Users) Of(journey string) UserRange {
+	if r, ok := u.Journeys[journey]; ok {
+		return r
+	}
+	return UserRange{From: 1, To: u.Count}
 }
 
 // Defaults apply to every step that does not say otherwise.

@@ -104,6 +104,18 @@ function pick(runs, n) {
   return runs[runs.length - 1][1];
 }
 
+// userIn returns the seeded user of this iteration among users from to
+// to, both included, for a journey the file gives users of its own: the
+// same spread over that range, from + (v*7919 + k) mod (to-from+1).
+function userIn(from, to) {
+  const index = from + ((exec.vu.idInTest * 7919 + exec.vu.iterationInScenario) % (to - from + 1));
+  return {
+    index: index,
+    email: USERS.prefix + "-" + String(index).padStart(6, "0") + "@example.com",
+    password: USERS.password,
+  };
+}
+
 // extract keeps value as the iteration's variable name, a string as the
 // harness writes it (objects and arrays as JSON). Nothing, or null, ends
 // the journey and counts in extract_failures.
@@ -151,6 +163,7 @@ export function scenario_smoke() {
 // in the harness: later steps need its variables.
 function journey_browse(it) {
   tagIteration(it, "browse");
+  it.user = userIn(1, 80); // this journey's own users (users.journeys)
   let res, ok, tags;
 
   // login (line 16): POST /api/auth/login
@@ -216,6 +229,7 @@ function journey_browse(it) {
 // in the harness: later steps need its variables.
 function journey_write(it) {
   tagIteration(it, "write");
+  it.user = userIn(81, 100); // this journey's own users (users.journeys)
   let res, ok, tags;
 
   // login (line 49): POST /api/auth/login
