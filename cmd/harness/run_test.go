@@ -195,19 +195,23 @@ scenarios:
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "run")
-	// The verdict is about errors, not latency: the thresholds may cross
-	// on a busy machine (99), the run must complete.
+	// The verdict is about 404s, not latency nor validity: the thresholds
+	// may cross (99) and the generator fall behind (101) on a busy
+	// machine; the run must complete.
 	code, text := harnessRun(t, harness, "run", "-scenario", scen, "-out", out, "-provider", "embedded", "-api-bin", taskapi,
 		"-api-env", "BCRYPT_COST=4", "-contract=false", "-max-send-lag", "10s", "-max-cpu", "1")
-	if code != 0 && code != 99 {
+	if code != 0 && code != 99 && code != 101 {
 		t.Fatalf("harness run exited %d:\n%s", code, text)
 	}
+	// A 404 is the race: the API answers every other request alike
+	// whichever user sends it. (How many time out or are shed on an
+	// overloaded machine is not what this test is about.)
 	s := readSummary(t, out)
 	byEndpoint := map[string]int64{}
 	for _, e := range s.Run.Endpoints {
 		byEndpoint[e.Endpoint] += e.Requests
-		if e.Failures != 0 {
-			t.Errorf("%s: %d of %d failed (statuses %v)", e.Endpoint, e.Failures, e.Requests, e.Statuses)
+		if n := e.Statuses["404"]; n != 0 {
+			t.Errorf("%s: %d of %d answered 404 (statuses %v)", e.Endpoint, n, e.Requests, e.Statuses)
 		}
 	}
 	// How many fit in 8s is the machine's business (about 90 gets at a
