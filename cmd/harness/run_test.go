@@ -195,19 +195,23 @@ scenarios:
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "run")
-	// The verdict is about errors, not latency: the thresholds may cross
-	// on a busy machine (99), the run must complete.
+	// The verdict is about 404s, not latency nor validity: the thresholds
+	// may cross (99) and the generator fall behind (101) on a busy
+	// machine; the run must complete.
 	code, text := harnessRun(t, harness, "run", "-scenario", scen, "-out", out, "-provider", "embedded", "-api-bin", taskapi,
 		"-api-env", "BCRYPT_COST=4", "-contract=false", "-max-send-lag", "10s", "-max-cpu", "1")
-	if code != 0 && code != 99 {
+	if code != 0 && code != 99 && code != 101 {
 		t.Fatalf("harness run exited %d:\n%s", code, text)
 	}
+	// A 404 is the race: the API answers every other request alike
+	// whichever user sends it. (How many time out or are shed on an
+	// overloaded machine is not what this test is about.)
 	s := readSummary(t, out)
 	byEndpoint := map[string]int64{}
 	for _, e := range s.Run.Endpoints {
 		byEndpoint[e.Endpoint] += e.Requests
-		if e.Failures != 0 {
-			t.Errorf("%s: %d of %d failed (statuses %v)", e.Endpoint, e.Failures, e.Requests, e.Statuses)
+		if n := e.Statuses["404"]; n != 0 {
+			t.Errorf("%s: %d of %d answered 404 (statuses %v)", e.Endpoint, n, e.Requests, e.Statuses)
 		}
 	}
 	// How many fit in 8s is the machine's business (about 90 gets at a
@@ -313,8 +317,10 @@ func TestGatesExitCodes(t *testing.T) {
 
 	t.Run("baseline", func(t *testing.T) {
 		// A target whose latency the test sets: the verdicts depend on the
-		// 200 ms added, far above what a busy machine adds, and never on
-		// how fast the API and its stores answer today.
+		// 3 s added, far above what a busy machine adds (a p95 of 126 ms
+		// that varied by ±0.6 s from one second to the next under a CPU
+		// hog made 200 ms inconclusive), and never on how fast the API
+		// and its stores answer today.
 		target, delay := delayedTarget(t)
 		common := []string{"-target", target, "-seed-users", "0", "-contract=false", "-max-send-lag", "10s", "-max-cpu", "1"}
 		base := filepath.Join(dir, "base")
@@ -327,14 +333,14 @@ func TestGatesExitCodes(t *testing.T) {
 		if code, text := harnessRun(t, harness, "compare", base, filepath.Join(base, "summary.json")); code != 0 || strings.Contains(text, "verdict: regression") {
 			t.Errorf("compare of a run with itself exited %d:\n%s", code, text)
 		}
-		// The same load with every request 200 ms slower: a regression
+		// The same load with every request 3 s slower: a regression
 		// against the baseline, exit 100.
-		delay.Store(int64(200 * time.Millisecond))
+		delay.Store(int64(3 * time.Second))
 		slow := filepath.Join(dir, "slow")
 		code, text := harnessRun(t, harness, append([]string{"run", "-scenario", "testdata/compare.yaml", "-out", slow, "-baseline", base}, common...)...)
 		s := readSummary(t, slow)
 		if code != 100 || s.Run.Comparison == nil || s.Run.Comparison.Verdict != "regression" || s.Run.Outcome.Status != "regression" {
-			t.Errorf("a run 200ms slower per request exited %d, comparison %+v:\n%s", code, s.Run.Comparison, text)
+			t.Errorf("a run 3s slower per request exited %d, comparison %+v:\n%s", code, s.Run.Comparison, text)
 		}
 		if code, _ := harnessRun(t, harness, "compare", base, slow); code != 100 {
 			t.Errorf("harness compare base slow exited %d, want 100", code)

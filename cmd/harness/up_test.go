@@ -18,11 +18,13 @@ import (
 	"time"
 )
 
-// buildBinaries compiles taskapi and harness into a temporary bin/.
+// buildBinaries compiles taskapi and harness into a temporary bin/. The
+// bound is generous: on a machine busy compiling other work a build of
+// both took over three minutes.
 func buildBinaries(t *testing.T) (harness, taskapi string) {
 	t.Helper()
 	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	for _, name := range []string{"harness", "taskapi"} {
 		out, err := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, name), "../"+name).CombinedOutput()
