@@ -323,9 +323,11 @@ func (r *runner) open(ctx context.Context) error {
 	made := r.s.PreAllocatedVUs
 	r.c.vusMax.Store(int64(made))
 
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	<-timer.C
+	// A precise clock: a timer would start iterations up to a millisecond
+	// late on an idle process, and that lateness reads as the target's
+	// latency (pace.Clock).
+	clock := pace.NewClock()
+	defer clock.Close()
 	r.start = time.Now()
 	var sched time.Duration
 	var hits uint64
@@ -337,15 +339,11 @@ func (r *runner) open(ctx context.Context) error {
 		sched += wait
 		hits++
 		intended := r.start.Add(sched)
-		if d := time.Until(intended); d > 0 {
-			timer.Reset(d)
-			select {
-			case <-timer.C:
-			case <-ctx.Done():
+		if err := clock.Wait(ctx, intended); err != nil {
+			if ctx.Err() != nil {
 				return nil
 			}
-		} else if ctx.Err() != nil {
-			return nil
+			return fmt.Errorf("scenario %q: %w", r.s.Name, err)
 		}
 		var w *worker
 		select {
