@@ -171,15 +171,14 @@ func (p *hostPool) closeIdle() {
 	closeAll(idle)
 }
 
-// dialMore starts dials while more requests wait than there are
-// connections busy or being dialled, within maxDials and maxConns. Every
-// busy connection is released to a waiting request within about one
-// request's time, and a connection that has just been dialled may wait
-// that long for its first answer too (a server slow to accept it), so a
-// connection is only added for the requests the pool cannot serve in
-// that time. Call with mu held.
+// dialMore starts a dial for each request waiting beyond those a dial
+// is under way for, at most maxDials at a time and within maxConns. A
+// request does not wait for a connection to be released before one is
+// dialled for it: that wait would be the generator's, yet counted in the
+// target's latency (a closed-model run of 64 VUs settled on 32
+// connections that way). Call with mu held.
 func (p *hostPool) dialMore() {
-	for len(p.waiters) > p.open-len(p.idle) && p.dialing < p.maxDials && (p.maxConns <= 0 || p.open < p.maxConns) {
+	for len(p.waiters) > p.dialing && p.dialing < p.maxDials && (p.maxConns <= 0 || p.open < p.maxConns) {
 		p.dialing++
 		p.open++
 		go p.dialOne()
