@@ -2,9 +2,11 @@
 // streams the samples of its iterations.
 //
 // The open model (constant-arrival-rate, ramping-arrival-rate) starts
-// iterations on the schedule of pace.FromScenario whether or not earlier
-// ones finished; an iteration that finds no free virtual user and no room
-// to add one (MaxVUs) is dropped and counted, never queued, as in k6. The
+// iterations on the schedule of pace.FromScenario, on a pace.Clock,
+// whether or not earlier ones finished; an iteration that finds no free
+// virtual user and no room to add one (MaxVUs) is dropped and counted,
+// never queued, as in k6. VUs beyond the pre-allocated ones are added no
+// faster than the schedule starts iterations (see growth). The
 // closed model (constant-vus, ramping-vus, per-vu-iterations) runs virtual
 // users that start their next iteration when the last one ends.
 package executor
@@ -39,8 +41,8 @@ type Config struct {
 	// connections per host, so every VU beyond two reconnects.
 	Client *http.Client
 	// FastHTTP, with a nil Client, has each Run send through its own
-	// transport.NewClient (fasthttp connections, no cap on them), whose
-	// idle connections it closes when it returns.
+	// transport.NewClient (one pool of connections the VUs share, no cap
+	// on them), whose idle connections it closes when it returns.
 	FastHTTP bool
 	// Sleep, if set, replaces how think time is slept (journey.Sleep).
 	Sleep func(ctx context.Context, d time.Duration) error

@@ -1,14 +1,17 @@
-// Package transport is an http.RoundTripper that sends requests over
-// fasthttp's client connections, for load generation.
+// Package transport is an http.RoundTripper for load generation: fasthttp
+// writes its requests and reads its answers, over a connection pool of
+// its own.
 //
 // net/http's Transport runs two goroutines per connection and hands every
 // request and response between them over channels; against a fast target
 // that bookkeeping, not the network, caps what a load generator on a few
 // cores can send (see BenchmarkEngineVsWrk in loadtest/executor). This
 // Transport does each request's write and read in the calling goroutine
-// on a pooled fasthttp connection, and still looks like net/http to its
-// callers: an *http.Client over it follows redirects and keeps cookies,
-// and a request's context bounds and cancels it.
+// on a pooled connection, and still looks like net/http to its callers:
+// an *http.Client over it follows redirects and keeps cookies, and a
+// request's context bounds and cancels it. Its pool keeps net/http's rule
+// for new connections (a request takes the first connection released or
+// dialled, whichever comes first), with the dials bounded; see hostPool.
 //
 // What it does not do, being built for load tests against HTTP/1.1 APIs:
 // HTTP/2, proxies, compression (no Accept-Encoding is added, as with
