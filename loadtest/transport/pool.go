@@ -40,8 +40,10 @@ type hostPool struct {
 // conn is a pooled connection.
 type conn struct {
 	net.Conn
-	// used is when it last finished a request; zero until its first.
-	used time.Time
+	// idle is when it last became idle: it expires idleTimeout after.
+	idle time.Time
+	// reused tells whether it carried a request before the current one.
+	reused bool
 }
 
 // waiter is a request waiting for a connection; the pool sends it one
@@ -116,7 +118,7 @@ func (p *hostPool) takeIdle(now time.Time) (*conn, []*conn) {
 	c := p.idle[n-1]
 	p.idle[n-1] = nil
 	p.idle = p.idle[:n-1]
-	if now.Sub(c.used) <= p.idleTimeout {
+	if now.Sub(c.idle) <= p.idleTimeout {
 		return c, nil
 	}
 	stale := append(p.idle, c)
@@ -129,7 +131,7 @@ func (p *hostPool) takeIdle(now time.Time) (*conn, []*conn) {
 // longest waiting request, or to the idle ones.
 func (p *hostPool) put(c *conn) {
 	now := time.Now()
-	c.used = now
+	c.idle, c.reused = now, true
 	p.mu.Lock()
 	if w := p.popWaiter(); w != nil {
 		p.mu.Unlock()
@@ -141,7 +143,7 @@ func (p *hostPool) put(c *conn) {
 	// (they take the newest); close those past idleTimeout, a few per
 	// release, so that a burst's connections do not stay open for good.
 	var stale []*conn
-	for len(stale) < 4 && len(p.idle) > 1 && now.Sub(p.idle[0].used) > p.idleTimeout {
+	for len(stale) < 4 && len(p.idle) > 1 && now.Sub(p.idle[0].idle) > p.idleTimeout {
 		stale = append(stale, p.idle[0])
 		p.idle[0] = nil
 		p.idle = p.idle[1:]
@@ -202,7 +204,7 @@ func (p *hostPool) dialOne() {
 		}
 		return
 	}
-	c := &conn{Conn: nc}
+	c := &conn{Conn: nc, idle: time.Now()}
 	if w := p.popWaiter(); w != nil {
 		p.mu.Unlock()
 		w.ch <- dialed{c: c}

@@ -512,7 +512,7 @@ func (t *Transport) once(ctx context.Context, deadline time.Time, hp *hostPool, 
 	if err != nil {
 		return false, err
 	}
-	reused = !conn.used.IsZero()
+	reused = conn.reused
 	// The explicit deadline goes on the connection (zero clears the last
 	// request's). The context's end (deadline or cancel) unblocks the I/O
 	// by moving that deadline to the past: one registration per request
