@@ -34,6 +34,10 @@ type hostPool struct {
 	idle    []*conn // oldest first; requests take the newest (see get)
 	open    int     // connections open or being dialled
 	dialing int
+	// closes counts closeIdle's calls: a dial that started before the
+	// last one and finds no request waiting closes its connection rather
+	// than leaving it idle after its owner has let the pool go.
+	closes  int
 	waiters []*waiter // first come, first served
 }
 
@@ -169,6 +173,7 @@ func (p *hostPool) closeIdle() {
 	idle := p.idle
 	p.idle = nil
 	p.open -= len(idle)
+	p.closes++
 	p.mu.Unlock()
 	closeAll(idle)
 }
@@ -183,14 +188,14 @@ func (p *hostPool) dialMore() {
 	for len(p.waiters) > p.dialing && p.dialing < p.maxDials && (p.maxConns <= 0 || p.open < p.maxConns) {
 		p.dialing++
 		p.open++
-		go p.dialOne()
+		go p.dialOne(p.closes)
 	}
 }
 
 // dialOne dials a connection and hands it over as put does; a failed
 // dial fails the longest waiting request, which would otherwise wait on
 // a server that cannot be reached.
-func (p *hostPool) dialOne() {
+func (p *hostPool) dialOne(closes int) {
 	nc, err := p.connect()
 	p.mu.Lock()
 	p.dialing--
@@ -208,6 +213,12 @@ func (p *hostPool) dialOne() {
 	if w := p.popWaiter(); w != nil {
 		p.mu.Unlock()
 		w.ch <- dialed{c: c}
+		return
+	}
+	if closes != p.closes {
+		p.open--
+		p.mu.Unlock()
+		_ = c.Close()
 		return
 	}
 	p.idle = append(p.idle, c)

@@ -37,7 +37,7 @@ func TestDialledConnectionsStayPooled(t *testing.T) {
 		p.dialing++
 		p.open++
 		p.mu.Unlock()
-		p.dialOne()
+		p.dialOne(p.closes)
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		if len(p.idle) == 0 {
@@ -60,5 +60,30 @@ func TestDialledConnectionsStayPooled(t *testing.T) {
 	defer p.mu.Unlock()
 	if len(p.idle) != 2 || p.idle[0] != c || p.open != 2 {
 		t.Errorf("idle %v, %d open; want the dialled one and the released one, 2 open", p.idle, p.open)
+	}
+}
+
+// TestDialAfterCloseIsNotKept: a dial still under way when the pool's
+// idle connections are closed (a run ending) closes its connection
+// rather than leave it open in a pool nobody uses.
+func TestDialAfterCloseIsNotKept(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	var d net.Dialer
+	p := &hostPool{addr: ln.Addr().String(), dial: d.DialContext, dialTimeout: time.Minute, idleTimeout: time.Minute, maxDials: DefaultMaxDials}
+	p.mu.Lock()
+	p.dialing++
+	p.open++
+	closes := p.closes
+	p.mu.Unlock()
+	p.closeIdle()
+	p.dialOne(closes)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.idle) != 0 || p.open != 0 {
+		t.Errorf("%d idle, %d open after the pool was closed, want none", len(p.idle), p.open)
 	}
 }
