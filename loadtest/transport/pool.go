@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -48,6 +49,28 @@ type conn struct {
 	idle time.Time
 	// reused tells whether it carried a request before the current one.
 	reused bool
+	// sender writes requests on the first read of their answer, when the
+	// connection is a plain socket (see sender); nil otherwise.
+	sender *sender
+}
+
+// newConn pools nc.
+func newConn(nc net.Conn) *conn {
+	c := &conn{Conn: nc, idle: time.Now()}
+	if sc, ok := nc.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			c.sender = newSender(nc, raw)
+		}
+	}
+	return c
+}
+
+// Read reads the answer, sending the request first if sender holds one.
+func (c *conn) Read(p []byte) (int, error) {
+	if c.sender != nil && c.sender.pending() {
+		return c.sender.read(p)
+	}
+	return c.Conn.Read(p)
 }
 
 // waiter is a request waiting for a connection; the pool sends it one
@@ -209,7 +232,7 @@ func (p *hostPool) dialOne(closes int) {
 		}
 		return
 	}
-	c := &conn{Conn: nc, idle: time.Now()}
+	c := newConn(nc)
 	if w := p.popWaiter(); w != nil {
 		p.mu.Unlock()
 		w.ch <- dialed{c: c}

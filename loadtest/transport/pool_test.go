@@ -1,8 +1,10 @@
 package transport_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -189,5 +191,32 @@ func TestWaitingRequestGivesUp(t *testing.T) {
 	}
 	if err := get(context.Background(), c, s.URL); err != nil {
 		t.Fatalf("after a waiter gave up: %v", err)
+	}
+}
+
+// TestLargeRequestBody sends a body larger than a socket's buffer: the
+// part written with the answer's first read and the rest that waits for
+// room both arrive, and the connection serves the next request.
+func TestLargeRequestBody(t *testing.T) {
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Reading late lets the body fill both sockets' buffers first
+		// (whatever the wait, the bytes must all arrive).
+		time.Sleep(20 * time.Millisecond)
+		n, _ := io.Copy(io.Discard, r.Body)
+		fmt.Fprint(w, n)
+	}))
+	t.Cleanup(s.Close)
+	c := transport.NewClient(transport.Options{})
+	t.Cleanup(c.CloseIdleConnections)
+	for _, size := range []int{32 << 20, 10} {
+		res, err := c.Post(s.URL, "application/octet-stream", bytes.NewReader(make([]byte, size)))
+		if err != nil {
+			t.Fatalf("%d bytes: %v", size, err)
+		}
+		got, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if string(got) != fmt.Sprint(size) {
+			t.Errorf("sent %d bytes, the server read %s", size, got)
+		}
 	}
 }

@@ -532,7 +532,11 @@ func (t *Transport) once(ctx context.Context, deadline time.Time, hp *hostPool, 
 	}
 
 	bw := t.writers.Get().(*bufio.Writer)
-	bw.Reset(conn)
+	if conn.sender != nil {
+		bw.Reset(conn.sender) // sent by the answer's first read
+	} else {
+		bw.Reset(conn)
+	}
 	err = freq.Write(bw)
 	if err == nil {
 		err = bw.Flush()
@@ -550,6 +554,9 @@ func (t *Transport) once(ctx context.Context, deadline time.Time, hp *hostPool, 
 		err = fresp.ReadLimitBody(br, maxBody)
 		br.Reset(nil)
 		t.readers.Put(br)
+	}
+	if conn.sender != nil {
+		conn.sender.reset() // in case no read came to send it
 	}
 	interrupted := !stop()
 	if w != nil && !interrupted { // else w.wake may still be running: leave w to the GC
