@@ -2,9 +2,11 @@
 // streams the samples of its iterations.
 //
 // The open model (constant-arrival-rate, ramping-arrival-rate) starts
-// iterations on the schedule of pace.FromScenario whether or not earlier
-// ones finished; an iteration that finds no free virtual user and no room
-// to add one (MaxVUs) is dropped and counted, never queued, as in k6. The
+// iterations on the schedule of pace.FromScenario, on a pace.Clock,
+// whether or not earlier ones finished; an iteration that finds no free
+// virtual user and no room to add one (MaxVUs) is dropped and counted,
+// never queued, as in k6. VUs beyond the pre-allocated ones are added no
+// faster than the schedule starts iterations (see growth). The
 // closed model (constant-vus, ramping-vus, per-vu-iterations) runs virtual
 // users that start their next iteration when the last one ends.
 package executor
@@ -39,8 +41,8 @@ type Config struct {
 	// connections per host, so every VU beyond two reconnects.
 	Client *http.Client
 	// FastHTTP, with a nil Client, has each Run send through its own
-	// transport.NewClient (fasthttp connections, no cap on them), whose
-	// idle connections it closes when it returns.
+	// transport.NewClient (one pool of connections the VUs share, no cap
+	// on them), whose idle connections it closes when it returns.
 	FastHTTP bool
 	// Sleep, if set, replaces how think time is slept (journey.Sleep).
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -345,10 +347,14 @@ func (r *runner) open(ctx context.Context) error {
 	}
 	made := r.s.PreAllocatedVUs
 	r.c.vusMax.Store(int64(made))
+	g := newGrowth()
+	defer g.stop()
 
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	<-timer.C
+	// A precise clock: a timer would start iterations up to a millisecond
+	// late on an idle process, and that lateness reads as the target's
+	// latency (pace.Clock).
+	clock := pace.NewClock()
+	defer clock.Close()
 	r.start = time.Now()
 	var sched time.Duration
 	var hits uint64
@@ -360,24 +366,26 @@ func (r *runner) open(ctx context.Context) error {
 		sched += wait
 		hits++
 		intended := r.start.Add(sched)
-		if d := time.Until(intended); d > 0 {
-			timer.Reset(d)
-			select {
-			case <-timer.C:
-			case <-ctx.Done():
+		if err := clock.Wait(ctx, intended); err != nil {
+			if ctx.Err() != nil {
 				return nil
 			}
-		} else if ctx.Err() != nil {
-			return nil
+			return fmt.Errorf("scenario %q: %w", r.s.Name, err)
 		}
 		var w *worker
 		select {
 		case w = <-idle:
 		default:
 			if made < maxVUs {
-				made++
-				r.c.vusMax.Store(int64(made))
-				w = spawn(made)
+				var err error
+				if w, err = g.next(ctx, idle, pacer.Rate(sched)); err != nil {
+					return nil
+				}
+				if w == nil {
+					made++
+					r.c.vusMax.Store(int64(made))
+					w = spawn(made)
+				}
 			}
 		}
 		if w == nil {
@@ -396,6 +404,70 @@ func (r *runner) open(ctx context.Context) error {
 type worker struct {
 	v    *vu
 	work chan time.Time
+}
+
+// growthBurst is how far ahead of the schedule's pace the open model may
+// add VUs at once: 10 ms of iterations, so a dispatcher a little late on
+// a busy machine is never slowed by it.
+const growthBurst = 10 * time.Millisecond
+
+// growth paces how fast the open model adds VUs beyond its
+// pre-allocated ones: no faster than the schedule starts iterations,
+// after a burst of growthBurst's worth. A target that slows down needs
+// one more VU per iteration due, which that pace keeps up with. What it
+// holds back is a burst: a dispatcher that was itself held up (a
+// descheduled process, a GC pause) finds many iterations due at once, and
+// starting a VU for each of them (each with its own connection to open)
+// made a run on a crowded machine feed on itself, up to maxVUs and
+// hundreds of milliseconds of latency that said more about the generator
+// than the target. An iteration held back waits for the first VU freed
+// or the next one the pace allows, at most one scheduled interval; its
+// delay shows as send lag.
+type growth struct {
+	tokens float64 // VUs that may be added now
+	last   time.Time
+	timer  *time.Timer
+}
+
+func newGrowth() *growth {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return &growth{tokens: -1, timer: t}
+}
+
+func (g *growth) stop() { g.timer.Stop() }
+
+// next returns a VU freed meanwhile, or nil when a new one may be added,
+// for an iteration due at the given rate (iterations per second). It
+// returns ctx's error if ctx ends first.
+func (g *growth) next(ctx context.Context, idle <-chan *worker, rate float64) (*worker, error) {
+	rate = max(rate, 1) // a pause in a ramp must not stall growth for good
+	burst := max(1, rate*growthBurst.Seconds())
+	now := time.Now()
+	if g.tokens < 0 { // the first call: the burst is there from the start
+		g.tokens = burst
+	} else {
+		g.tokens = min(burst, g.tokens+now.Sub(g.last).Seconds()*rate)
+	}
+	g.last = now
+	if g.tokens >= 1 {
+		g.tokens--
+		return nil, nil
+	}
+	g.timer.Reset(time.Duration((1 - g.tokens) / rate * float64(time.Second)))
+	select {
+	case w := <-idle:
+		g.timer.Stop()
+		return w, nil
+	case <-g.timer.C:
+		now := time.Now()
+		g.tokens = min(burst, g.tokens+now.Sub(g.last).Seconds()*rate) - 1
+		g.last = now
+		return nil, nil
+	case <-ctx.Done():
+		g.timer.Stop()
+		return nil, ctx.Err()
+	}
 }
 
 // loop runs v's iterations until stop is done, the scenario's end (r.end

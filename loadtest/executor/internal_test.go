@@ -1,6 +1,8 @@
 package executor
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -41,5 +43,36 @@ func TestPicker(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("%v: %s, want %s", tc.ws, got, tc.want)
 		}
+	}
+}
+
+// TestGrowthPacesNewVUs: the open model may add a burst of VUs at once
+// (growthBurst of the schedule), then hands an iteration a VU freed
+// meanwhile rather than adding one; with none freed it adds the next VU
+// once the schedule's pace allows.
+func TestGrowthPacesNewVUs(t *testing.T) {
+	ctx := context.Background()
+	g := newGrowth()
+	defer g.stop()
+	const rate = 1000 // 10 VUs in growthBurst
+	idle := make(chan *worker, 1)
+	for i := range 10 {
+		if w, err := g.next(ctx, idle, rate); w != nil || err != nil {
+			t.Fatalf("call %d of the burst: %v, %v; want a new VU", i, w, err)
+		}
+	}
+	freed := &worker{}
+	idle <- freed
+	if w, err := g.next(ctx, idle, rate); w != freed || err != nil {
+		t.Fatalf("past the burst with a VU freed: %v, %v; want the freed VU", w, err)
+	}
+	if w, err := g.next(ctx, idle, rate); w != nil || err != nil {
+		t.Fatalf("past the burst, none freed: %v, %v; want a new VU when the pace allows", w, err)
+	}
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	g.tokens = 0
+	if _, err := g.next(done, idle, 1); !errors.Is(err, context.Canceled) {
+		t.Fatalf("waiting with the context done: %v, want context.Canceled", err)
 	}
 }

@@ -1,14 +1,17 @@
-// Package transport is an http.RoundTripper that sends requests over
-// fasthttp's client connections, for load generation.
+// Package transport is an http.RoundTripper for load generation: fasthttp
+// writes its requests and reads its answers, over a connection pool of
+// its own.
 //
 // net/http's Transport runs two goroutines per connection and hands every
 // request and response between them over channels; against a fast target
 // that bookkeeping, not the network, caps what a load generator on a few
 // cores can send (see BenchmarkEngineVsWrk in loadtest/executor). This
 // Transport does each request's write and read in the calling goroutine
-// on a pooled fasthttp connection, and still looks like net/http to its
-// callers: an *http.Client over it follows redirects and keeps cookies,
-// and a request's context bounds and cancels it.
+// on a pooled connection, and still looks like net/http to its callers:
+// an *http.Client over it follows redirects and keeps cookies, and a
+// request's context bounds and cancels it. Its pool keeps net/http's rule
+// for new connections (a request takes the first connection released or
+// dialled, whichever comes first), with the dials bounded; see hostPool.
 //
 // What it does not do, being built for load tests against HTTP/1.1 APIs:
 // HTTP/2, proxies, compression (no Accept-Encoding is added, as with
@@ -18,13 +21,13 @@
 package transport
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -53,6 +56,12 @@ const (
 	// DefaultUserAgent is what net/http sends, so that switching
 	// transports does not change what the target logs.
 	DefaultUserAgent = "Go-http-client/1.1"
+	// DefaultMaxDials is how many connections to one host are opened at
+	// once: on loopback a dial takes tens of microseconds, so four open
+	// hundreds of connections in a few milliseconds when they are needed.
+	DefaultMaxDials = 4
+	// writeBufferSize is the buffer a request is written through.
+	writeBufferSize = 4 << 10
 )
 
 // Options configure a Transport; the zero value is usable.
@@ -61,6 +70,12 @@ type Options struct {
 	// that finds them all busy waits for one, within its context's
 	// deadline. 0 means no cap: a load generator's VU count is its cap.
 	MaxConnsPerHost int
+	// MaxDialsPerHost bounds the connections being opened to one host
+	// at once (DefaultMaxDials if 0). A request that finds no idle
+	// connection waits for the first one released or dialled, whichever
+	// comes first, so a burst of requests against a server slow to
+	// accept does not become a burst of dials.
+	MaxDialsPerHost int
 	// IdleTimeout closes connections idle this long (DefaultIdleTimeout
 	// if 0).
 	IdleTimeout time.Duration
@@ -75,16 +90,24 @@ type Options struct {
 	MaxResponseBodySize int
 	// TLSConfig is used for https targets; nil means the defaults.
 	TLSConfig *tls.Config
+	// DialContext opens the TCP connections (before any TLS handshake);
+	// nil means a net.Dialer's.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
-// Transport is an http.RoundTripper over fasthttp connections, one pool
-// per scheme and host. It is safe for concurrent use; create it with New.
+// Transport is an http.RoundTripper over pooled connections that
+// fasthttp's requests and responses are written to and read from, one
+// pool per scheme and host. It is safe for concurrent use; create it
+// with New.
 type Transport struct {
 	opts  Options
 	mu    sync.Mutex // serialises adding a host's pool
-	hosts sync.Map   // hostKey → *fasthttp.HostClient; read-mostly, so lock-free reads
+	hosts sync.Map   // hostKey → *hostPool; read-mostly, so lock-free reads
 	// values holds the last value seen of each of commonKeys (see header).
 	values [len(commonKeys)]atomic.Pointer[string]
+	// readers and writers are the buffers of requests in flight, so that
+	// an idle connection holds none.
+	readers, writers sync.Pool
 }
 
 type hostKey struct {
@@ -103,7 +126,13 @@ func New(o Options) *Transport {
 	if o.ReadBufferSize <= 0 {
 		o.ReadBufferSize = DefaultReadBufferSize
 	}
-	return &Transport{opts: o}
+	if o.MaxDialsPerHost <= 0 {
+		o.MaxDialsPerHost = DefaultMaxDials
+	}
+	t := &Transport{opts: o}
+	t.readers.New = func() any { return bufio.NewReaderSize(nil, o.ReadBufferSize) }
+	t.writers.New = func() any { return bufio.NewWriterSize(nil, writeBufferSize) }
+	return t
 }
 
 // NewClient returns an http.Client over New(o), with http.Client's
@@ -116,63 +145,54 @@ func NewClient(o Options) *http.Client {
 // http.Client.CloseIdleConnections calls it.
 func (t *Transport) CloseIdleConnections() {
 	t.hosts.Range(func(_, v any) bool {
-		v.(*fasthttp.HostClient).CloseIdleConnections()
+		v.(*hostPool).closeIdle()
 		return true
 	})
 }
 
-func (t *Transport) hostClient(isTLS bool, host string) (*fasthttp.HostClient, error) {
+func (t *Transport) hostPool(isTLS bool, host string) (*hostPool, error) {
 	k := hostKey{isTLS, host}
-	if hc, ok := t.hosts.Load(k); ok {
-		return hc.(*fasthttp.HostClient), nil
+	if p, ok := t.hosts.Load(k); ok {
+		return p.(*hostPool), nil
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if hc, ok := t.hosts.Load(k); ok {
-		return hc.(*fasthttp.HostClient), nil
+	if p, ok := t.hosts.Load(k); ok {
+		return p.(*hostPool), nil
 	}
 	addr, err := hostPort(host, isTLS)
 	if err != nil {
 		return nil, err
 	}
-	maxConns, wait := t.opts.MaxConnsPerHost, time.Duration(0)
-	if maxConns <= 0 {
-		maxConns = math.MaxInt32
+	p := &hostPool{
+		addr: addr, dial: t.opts.DialContext, dialTimeout: t.opts.DialTimeout, idleTimeout: t.opts.IdleTimeout,
+		maxConns: t.opts.MaxConnsPerHost, maxDials: t.opts.MaxDialsPerHost,
+	}
+	if p.dial == nil {
+		var d net.Dialer
+		p.dial = d.DialContext
+	}
+	if isTLS {
+		p.tls = tlsConfig(t.opts.TLSConfig, addr)
+	}
+	t.hosts.Store(k, p)
+	return p, nil
+}
+
+// tlsConfig is c for connections to addr, naming the server by addr's
+// host unless c names one.
+func tlsConfig(c *tls.Config, addr string) *tls.Config {
+	if c == nil {
+		c = &tls.Config{}
 	} else {
-		// Wait for a free connection as net/http does (fasthttp's default
-		// fails at once); AcquireConn caps the wait at the deadline.
-		wait = 24 * time.Hour
+		c = c.Clone()
 	}
-	dialTimeout := t.opts.DialTimeout
-	hc := &fasthttp.HostClient{
-		Addr:      addr,
-		IsTLS:     isTLS,
-		TLSConfig: t.opts.TLSConfig,
-		DialTimeout: func(addr string, timeout time.Duration) (net.Conn, error) {
-			if timeout <= 0 || timeout > dialTimeout {
-				timeout = dialTimeout
-			}
-			d := net.Dialer{Timeout: timeout}
-			c, err := d.Dial("tcp", addr)
-			if err != nil {
-				return nil, err
-			}
-			return &countConn{Conn: c}, nil // see once: data_sent and data_received
-		},
-		MaxConns:            maxConns,
-		MaxConnWaitTimeout:  wait,
-		MaxIdleConnDuration: t.opts.IdleTimeout,
-		ReadBufferSize:      t.opts.ReadBufferSize,
-		MaxResponseBodySize: t.opts.MaxResponseBodySize,
-		// The request line is written as the caller's URL has it.
-		DisablePathNormalizing:   true,
-		NoDefaultUserAgentHeader: true,
-		// Most recently used first, as net/http: the connection least
-		// likely to have been closed by the server while idle.
-		ConnPoolStrategy: fasthttp.LIFO,
+	if c.ServerName == "" {
+		if h, _, err := net.SplitHostPort(addr); err == nil {
+			c.ServerName = h
+		}
 	}
-	t.hosts.Store(k, hc)
-	return hc, nil
+	return c
 }
 
 // hostPort adds the scheme's default port to a URL's host if it has none.
@@ -205,12 +225,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	hc, err := t.hostClient(isTLS, req.URL.Host)
+	hp, err := t.hostPool(isTLS, req.URL.Host)
 	if err != nil {
 		return nil, err
 	}
 	p := responsePool.Get().(*pooledResponse)
-	if err := do(req.Context(), time.Time{}, hc, freq, &p.r, hc.MaxResponseBodySize, replayable(req), wireOf(req.Context())); err != nil {
+	if err := t.do(req.Context(), time.Time{}, hp, freq, &p.r, t.opts.MaxResponseBodySize, replayable(req), wireOf(req.Context())); err != nil {
 		p.release()
 		return nil, err
 	}
@@ -286,17 +306,17 @@ func (t *Transport) Exchange(ctx context.Context, req *Request, body *bytes.Buff
 	if req.Body != nil {
 		freq.SetBodyRaw(req.Body) // not copied: Exchange returns before req.Body may change
 	}
-	hc, err := t.hostClient(isTLS, u.Host)
+	hp, err := t.hostPool(isTLS, u.Host)
 	if err != nil {
 		return 0, nil, err
 	}
 	maxBody := req.MaxBody
 	if maxBody <= 0 {
-		maxBody = hc.MaxResponseBodySize
+		maxBody = t.opts.MaxResponseBodySize
 	}
 	p := responsePool.Get().(*pooledResponse)
 	var wire Wire
-	err = do(ctx, req.Deadline, hc, freq, &p.r, maxBody, replayable1(req.Method, req.Header), &wire)
+	err = t.do(ctx, req.Deadline, hp, freq, &p.r, maxBody, replayable1(req.Method, req.Header), &wire)
 	req.Sent, req.Received = wire.Sent(), wire.Received()
 	status = p.r.StatusCode()
 	if err != nil {
@@ -451,12 +471,12 @@ func replayable1(method string, header [][2]string) bool {
 // do sends freq until it gets an answer into fresp or fails for good. A
 // body over maxBody (if positive) fails with ErrBodyTooLarge. Every
 // attempt's bytes on the wire are added to w, if not nil.
-func do(ctx context.Context, deadline time.Time, hc *fasthttp.HostClient, freq *fasthttp.Request, fresp *fasthttp.Response, maxBody int, replay bool, w *Wire) error {
+func (t *Transport) do(ctx context.Context, deadline time.Time, hp *hostPool, freq *fasthttp.Request, fresp *fasthttp.Response, maxBody int, replay bool, w *Wire) error {
 	if w != nil {
 		w.counted.Store(true) // this transport counts, even a request that never got a connection
 	}
 	for {
-		reused, err := once(ctx, deadline, hc, freq, fresp, maxBody, w)
+		reused, err := t.once(ctx, deadline, hp, freq, fresp, maxBody, w)
 		if err == nil {
 			return nil
 		}
@@ -486,36 +506,27 @@ var aLongTimeAgo = time.Unix(1, 0)
 // once sends freq on one connection and reads the answer, adding to wire
 // (if not nil) the bytes it wrote and read there; reused tells whether the
 // connection had carried a request before.
-func once(ctx context.Context, deadline time.Time, hc *fasthttp.HostClient, freq *fasthttp.Request, fresp *fasthttp.Response, maxBody int, wire *Wire) (reused bool, err error) {
+func (t *Transport) once(ctx context.Context, deadline time.Time, hp *hostPool, freq *fasthttp.Request, fresp *fasthttp.Response, maxBody int, wire *Wire) (reused bool, err error) {
 	due := deadline
 	if d, ok := ctx.Deadline(); ok && (due.IsZero() || d.Before(due)) {
 		due = d
 	}
-	var wait time.Duration
-	if !due.IsZero() {
-		if wait = time.Until(due); wait <= 0 {
-			if err := ctx.Err(); err != nil {
-				return false, err
-			}
-			return false, context.DeadlineExceeded // do reports it as the context would
+	if !due.IsZero() && !time.Now().Before(due) {
+		if err := ctx.Err(); err != nil {
+			return false, err
 		}
+		return false, context.DeadlineExceeded // do reports it as the context would
 	}
-	cc, err := hc.AcquireConn(wait, freq.ConnectionClose())
+	// The context itself bounds the wait; deadline is the explicit one.
+	conn, err := hp.get(ctx, deadline)
 	if err != nil {
 		return false, err
 	}
-	conn := cc.Conn()
-	reused = !cc.LastUseTime().IsZero()
+	reused = conn.reused
 	// The connection is this request's alone until released, and its
 	// reads and writes happen here: the difference of its counts is
 	// exactly this exchange's bytes.
-	var counter *countConn
-	var sent0, received0 int64
-	if wire != nil {
-		if counter = counting(conn); counter != nil {
-			sent0, received0 = counter.sent.Load(), counter.received.Load()
-		}
-	}
+	sent0, received0 := conn.wire()
 	// The explicit deadline goes on the connection (zero clears the last
 	// request's). The context's end (deadline or cancel) unblocks the I/O
 	// by moving that deadline to the past: one registration per request
@@ -523,7 +534,7 @@ func once(ctx context.Context, deadline time.Time, hc *fasthttp.HostClient, freq
 	// set. The connection is then closed, never pooled with that
 	// deadline.
 	if err := conn.SetDeadline(deadline); err != nil {
-		hc.CloseConn(cc)
+		hp.discard(conn)
 		return reused, err
 	}
 	var w *waker
@@ -534,24 +545,32 @@ func once(ctx context.Context, deadline time.Time, hc *fasthttp.HostClient, freq
 		stop = context.AfterFunc(ctx, w.wake)
 	}
 
-	bw := hc.AcquireWriter(conn)
+	bw := t.writers.Get().(*bufio.Writer)
+	bw.Reset(conn) // with a sender, sent by the answer's first read
 	err = freq.Write(bw)
 	if err == nil {
 		err = bw.Flush()
 	}
-	hc.ReleaseWriter(bw)
+	bw.Reset(nil)
+	t.writers.Put(bw)
 	if err == nil {
 		fresp.Reset()
 		fresp.Header.SetNoDefaultContentType(true)
 		if freq.Header.IsHead() {
 			fresp.SkipBody = true
 		}
-		br := hc.AcquireReader(conn)
+		br := t.readers.Get().(*bufio.Reader)
+		br.Reset(conn)
 		err = fresp.ReadLimitBody(br, maxBody)
-		hc.ReleaseReader(br)
+		br.Reset(nil)
+		t.readers.Put(br)
 	}
-	if counter != nil {
-		wire.add(counter.sent.Load()-sent0, counter.received.Load()-received0)
+	if conn.sender != nil {
+		conn.sender.reset() // in case no read came to send it
+	}
+	if wire != nil {
+		sent1, received1 := conn.wire()
+		wire.add(sent1-sent0, received1-received0)
 	}
 	interrupted := !stop()
 	if w != nil && !interrupted { // else w.wake may still be running: leave w to the GC
@@ -559,9 +578,9 @@ func once(ctx context.Context, deadline time.Time, hc *fasthttp.HostClient, freq
 		wakers.Put(w)
 	}
 	if err != nil || interrupted || fresp.ConnectionClose() || freq.ConnectionClose() {
-		hc.CloseConn(cc)
+		hp.discard(conn)
 	} else {
-		hc.ReleaseConn(cc)
+		hp.put(conn)
 	}
 	return reused, err
 }
