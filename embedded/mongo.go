@@ -250,13 +250,18 @@ func startBackend(ctx context.Context, dir string, o mongoOptions, ferretLogger 
 		fallback = "the data directory holds SQLite data"
 	default:
 		if bin = FindPostgreSQL(); bin == "" {
+			if holdsPostgres(dir) {
+				// SQLite would start empty: the data would seem lost.
+				return ferretBackend{}, fmt.Errorf("embedded mongo: %s holds a PostgreSQL cluster, but PostgreSQL is not installed; %s",
+					dir, PostgreSQLHint)
+			}
 			fallback = "PostgreSQL is not installed; " + PostgreSQLHint
 		}
 	}
 	if bin != "" && !o.sqlite {
 		b, err := startPostgresBackend(ctx, dir, bin, ferretLogger)
-		if err == nil || explicit || ctx.Err() != nil {
-			return b, err
+		if err == nil || explicit || ctx.Err() != nil || holdsPostgres(dir) {
+			return b, err // a cluster with data is never replaced by an empty SQLite
 		}
 		fallback = fmt.Sprintf("PostgreSQL failed (%v); %s", err, PostgreSQLHint)
 		o.logger.Warn("embedded mongo: PostgreSQL failed, using SQLite instead", "err", err)

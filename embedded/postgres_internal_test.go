@@ -181,6 +181,21 @@ func TestMongoSaysHowToGetPostgreSQL(t *testing.T) {
 	if why := m.Fallback(); !strings.Contains(why, "not installed") || !strings.Contains(why, "apt-get install postgresql") {
 		t.Errorf("Fallback() = %q; want it to say that PostgreSQL is missing and how to install it", why)
 	}
+
+	// A cluster's data is never hidden behind an empty SQLite database.
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "postgresql", "data"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "postgresql", "data", "PG_VERSION"), []byte("15\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if m2, err := StartMongo(ctx, dir, MongoLogger(slog.New(slog.DiscardHandler))); err == nil {
+		m2.Close()
+		t.Error("StartMongo on a PostgreSQL cluster without PostgreSQL succeeded")
+	} else if !strings.Contains(err.Error(), "holds a PostgreSQL cluster") {
+		t.Errorf("StartMongo = %v; want it to say why it refuses", err)
+	}
 }
 
 func TestCompareVersions(t *testing.T) {
