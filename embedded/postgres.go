@@ -128,7 +128,9 @@ func startPostgres(ctx context.Context, bin, dir string) (_ *postgres, err error
 	}
 
 	p := &postgres{dir: dir, sock: dir}
-	if len(filepath.Join(dir, ".s.PGSQL."+strconv.Itoa(pgPort))) > maxSocketPath {
+	// unix_socket_directories is a comma-separated list of paths that
+	// may be double-quoted: a path with either character goes elsewhere.
+	if len(filepath.Join(dir, ".s.PGSQL."+strconv.Itoa(pgPort))) > maxSocketPath || strings.ContainsAny(dir, ",\"") {
 		if p.sock, err = os.MkdirTemp("", "embedded-postgres-*"); err != nil {
 			return nil, err
 		}
@@ -144,7 +146,7 @@ func startPostgres(ctx context.Context, bin, dir string) (_ *postgres, err error
 		"-D", data,
 		"-p", strconv.Itoa(pgPort),
 		"-c", "listen_addresses=",
-		"-c", "unix_socket_directories="+p.sock,
+		"-c", "unix_socket_directories=\""+p.sock+"\"", // quoted: the path may hold spaces
 		"-c", "unix_socket_permissions=0700",
 		// A development cluster (see above): durability traded for speed.
 		"-c", "fsync=off",

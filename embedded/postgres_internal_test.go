@@ -59,33 +59,42 @@ func alive(pid int) bool {
 
 // TestPostgresCloseLeavesNothing: Close stops postgres and every process
 // it forked, and removes the socket's temporary directory (used when the
-// data directory's path is too long for a socket). The data stays.
+// data directory's path is too long for a socket, or has characters that
+// PostgreSQL's list of socket directories cannot hold). The data stays.
 func TestPostgresCloseLeavesNothing(t *testing.T) {
 	t.Parallel()
 	bin := requirePostgres(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	dir := filepath.Join(t.TempDir(), strings.Repeat("long-directory-name-", 5))
-	m, err := StartMongo(ctx, dir, MongoPostgreSQL(bin))
-	if err != nil {
-		t.Fatalf("StartMongo: %v", err)
-	}
-	if m.pg == nil || !m.pg.sockTemp {
-		m.Close()
-		t.Fatalf("a %d-byte directory did not get a temporary socket directory", len(dir))
-	}
-	pid, sock := m.pg.proc.pid(), m.pg.sock
-	if err := m.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	if alive(-pid) { // postgres leads its process group, see sysProcAttr
-		t.Errorf("processes of postgres's group (pid %d) still run after Close", pid)
-	}
-	if _, err := os.Stat(sock); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("socket directory %s left behind: %v", sock, err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "postgresql", "data", "PG_VERSION")); err != nil {
-		t.Errorf("the cluster's data is gone after Close: %v", err)
+	for name, leaf := range map[string]string{
+		"long path": strings.Repeat("long-directory-name-", 5),
+		"comma":     "a, b",
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			dir := filepath.Join(t.TempDir(), leaf)
+			m, err := StartMongo(ctx, dir, MongoPostgreSQL(bin))
+			if err != nil {
+				t.Fatalf("StartMongo: %v", err)
+			}
+			if m.pg == nil || !m.pg.sockTemp {
+				m.Close()
+				t.Fatalf("%s did not get a temporary socket directory", dir)
+			}
+			pid, sock := m.pg.proc.pid(), m.pg.sock
+			if err := m.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			if alive(-pid) { // postgres leads its process group, see sysProcAttr
+				t.Errorf("processes of postgres's group (pid %d) still run after Close", pid)
+			}
+			if _, err := os.Stat(sock); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("socket directory %s left behind: %v", sock, err)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "postgresql", "data", "PG_VERSION")); err != nil {
+				t.Errorf("the cluster's data is gone after Close: %v", err)
+			}
+		})
 	}
 }
 
