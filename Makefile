@@ -7,6 +7,8 @@ BENCHTIME ?= 2s
 
 ## run: embedded stores, two API instances, seed, contract smoke, the smoke scenario; reports in out/latest/
 run: build
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
+		echo "make run: PostgreSQL is not installed, so FerretDB runs on SQLite (fine for this smoke run, slow under load); for the faster backend: $$( [ "$$(id -u)" = 0 ] || echo "sudo ")apt-get install postgresql"
 	./bin/harness run -provider embedded -api-bin ./bin/taskapi
 
 ## check: the readiness checks against an embedded environment (production settings), with a backup first; reports in out/readiness/
@@ -32,7 +34,7 @@ build:
 api:
 	$(GO) run ./cmd/taskapi
 
-## test: vet and run every test (real FerretDB and redis-server, race detector on)
+## test: vet and run every test (real FerretDB on PostgreSQL and SQLite, redis-server, race detector on)
 test: vet
 	$(GO) test -race -count=1 -timeout 20m ./...
 

@@ -1,7 +1,8 @@
 // Package embedded provides the no-setup store environment: a MongoDB-wire
-// server ([Mongo], FerretDB on SQLite running inside this process) and a
-// Redis server ([Redis], a redis-server child process when one is installed,
-// else an in-process miniredis).
+// server ([Mongo], FerretDB running inside this process, on a private
+// PostgreSQL cluster when PostgreSQL is installed, else on SQLite) and a
+// Redis server ([Redis], a redis-server child process when one is
+// installed, else an in-process miniredis).
 //
 // # Why it exists
 //
@@ -19,11 +20,32 @@
 //
 // # Data
 //
-// [Mongo] keeps its data in SQLite files in the directory passed to
-// [StartMongo]; the data survives [Mongo.Stop]/[Mongo.Start] and [Mongo.Close]
-// (start a new Mongo on the same directory to get it back). Only one Mongo
-// may use a directory at a time. [Redis] keeps nothing: persistence is turned
-// off, and data is lost on [Redis.Stop].
+// [Mongo] keeps its data in the directory passed to [StartMongo]: a
+// PostgreSQL cluster in its postgresql/ subdirectory, or SQLite files. The
+// data survives [Mongo.Stop]/[Mongo.Start] and [Mongo.Close] (start a new
+// Mongo on the same directory to get it back: it finds the backend the data
+// is in). Only one Mongo may use a directory at a time. [Redis] keeps
+// nothing: persistence is turned off, and data is lost on [Redis.Stop].
+//
+// # Why PostgreSQL
+//
+// FerretDB's SQLite backend pushes down no filter but _id alone: every
+// other query reads and decodes the whole collection in Go, so a task list
+// of one user reads every user's tasks, and the server falls over under a
+// load test's traffic. Its PostgreSQL backend hands equality filters to
+// PostgreSQL. FerretDB 1.x writes them as jsonb containment, which the
+// btree indexes it creates cannot serve, so the cluster gets an event
+// trigger that adds a GIN index beside each of them (containment.sql).
+//
+// The cluster is a development one: it listens only on a Unix socket in
+// its directory (no port, only this user), trusts its one role, and runs
+// with fsync, synchronous commit and full-page writes off, so an operating
+// system crash may lose or corrupt it; never keep data there that matters.
+// initdb runs once per PostgreSQL installation, into the user's cache
+// directory (taskready/postgresql-*); new clusters are copies of that
+// template. PostgreSQL refuses to run as root: run by root, initdb and
+// postgres get a user namespace of their own (Linux). postgres is a child
+// process, killed with this process if it dies.
 //
 // A redis-server keeps its configuration and log in a temporary directory
 // made by [TempDir], whose name carries the owning process's id, and removes
@@ -39,6 +61,7 @@
 // Kind never block and return the same value for the whole life of the
 // server, whether it is running or stopped. Close is idempotent and may be
 // called on a nil pointer; after Close, Start returns [ErrClosed] and Stop
-// returns nil. Several Mongo and Redis servers may run in one process at the
+// returns nil. [StartMongo] may run initdb and is bounded by 30 seconds
+// instead. Several Mongo and Redis servers may run in one process at the
 // same time (each Mongo on its own directory).
 package embedded

@@ -52,20 +52,51 @@ func eventually(t *testing.T, timeout time.Duration, f func(ctx context.Context)
 	}
 }
 
-func startMongo(t *testing.T, ctx context.Context, dir string) *embedded.Mongo {
+func startMongo(t *testing.T, ctx context.Context, dir string, opts ...embedded.MongoOption) *embedded.Mongo {
 	t.Helper()
 	start := time.Now()
-	m, err := embedded.StartMongo(ctx, dir)
+	m, err := embedded.StartMongo(ctx, dir, opts...)
 	if err != nil {
 		t.Fatalf("StartMongo: %v", err)
 	}
-	t.Logf("StartMongo took %v", time.Since(start))
+	t.Logf("StartMongo (%s) took %v", m.Backend(), time.Since(start))
 	t.Cleanup(func() {
 		if err := m.Close(); err != nil {
 			t.Errorf("Close: %v", err)
 		}
 	})
 	return m
+}
+
+// postgresBin returns the directory of PostgreSQL's binaries, skipping the
+// test if PostgreSQL is not installed unless REQUIRE_POSTGRES=1.
+func postgresBin(t *testing.T) string {
+	t.Helper()
+	if bin := embedded.FindPostgreSQL(); bin != "" {
+		return bin
+	}
+	if os.Getenv("REQUIRE_POSTGRES") == "1" {
+		t.Fatal("PostgreSQL (initdb and postgres) not found and REQUIRE_POSTGRES=1")
+	}
+	t.Skip("PostgreSQL not installed")
+	return ""
+}
+
+// backends are the ways a Mongo can store its data, for table tests.
+var backends = []struct {
+	name string
+	opts func(t *testing.T) []embedded.MongoOption
+	want embedded.MongoBackend
+}{
+	{"postgresql", func(t *testing.T) []embedded.MongoOption {
+		return []embedded.MongoOption{embedded.MongoPostgreSQL(postgresBin(t))}
+	}, embedded.PostgreSQL},
+	{"sqlite", func(*testing.T) []embedded.MongoOption {
+		return []embedded.MongoOption{embedded.MongoSQLite()}
+	}, embedded.SQLite},
+	{"empty PostgreSQL directory forces sqlite", func(*testing.T) []embedded.MongoOption {
+		return []embedded.MongoOption{embedded.MongoPostgreSQL("")}
+	}, embedded.SQLite},
 }
 
 func mongoClient(t *testing.T, uri string) *mongo.Client {
@@ -98,8 +129,23 @@ func findTask(ctx context.Context, t *testing.T, coll *mongo.Collection, id stri
 
 func TestMongoStopStart(t *testing.T) {
 	t.Parallel()
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			testMongoStopStart(t, b.opts(t), b.want)
+		})
+	}
+}
+
+func testMongoStopStart(t *testing.T, opts []embedded.MongoOption, want embedded.MongoBackend) {
 	ctx := testCtx(t, 60*time.Second)
-	m := startMongo(t, ctx, filepath.Join(t.TempDir(), "my data")) // does not exist yet
+	m := startMongo(t, ctx, filepath.Join(t.TempDir(), "my data"), opts...) // does not exist yet
+	if m.Backend() != want {
+		t.Fatalf("Backend() = %v, want %v", m.Backend(), want)
+	}
+	if m.Fallback() != "" {
+		t.Errorf("Fallback() = %q for a backend asked for", m.Fallback())
+	}
 	uri := m.URI()
 	if !strings.HasPrefix(uri, "mongodb://127.0.0.1:") || !strings.HasSuffix(uri, "/") {
 		t.Fatalf("URI() = %q", uri)
@@ -110,12 +156,12 @@ func TestMongoStopStart(t *testing.T) {
 
 	client := mongoClient(t, uri)
 	coll := client.Database("taskready").Collection("tasks")
-	want := task{ID: "t1", Title: "survive a restart"}
-	if _, err := coll.InsertOne(ctx, want); err != nil {
+	wantTask := task{ID: "t1", Title: "survive a restart"}
+	if _, err := coll.InsertOne(ctx, wantTask); err != nil {
 		t.Fatalf("InsertOne: %v", err)
 	}
-	if got := findTask(ctx, t, coll, "t1"); got != want {
-		t.Fatalf("FindOne = %+v, want %+v", got, want)
+	if got := findTask(ctx, t, coll, "t1"); got != wantTask {
+		t.Fatalf("FindOne = %+v, want %+v", got, wantTask)
 	}
 
 	start := time.Now()
@@ -148,17 +194,26 @@ func TestMongoStopStart(t *testing.T) {
 	}
 	eventually(t, 20*time.Second, func(ctx context.Context) error { return client.Ping(ctx, nil) })
 	t.Logf("Start until first good Ping took %v", time.Since(start))
-	if got := findTask(ctx, t, coll, "t1"); got != want {
-		t.Fatalf("after restart FindOne = %+v, want %+v", got, want)
+	if got := findTask(ctx, t, coll, "t1"); got != wantTask {
+		t.Fatalf("after restart FindOne = %+v, want %+v", got, wantTask)
 	}
 }
 
 func TestMongoCloseAndReopen(t *testing.T) {
 	t.Parallel()
+	for _, b := range backends[:2] {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			testMongoCloseAndReopen(t, b.opts(t))
+		})
+	}
+}
+
+func testMongoCloseAndReopen(t *testing.T, opts []embedded.MongoOption) {
 	ctx := testCtx(t, 60*time.Second)
 	dir := t.TempDir()
 
-	m, err := embedded.StartMongo(ctx, dir)
+	m, err := embedded.StartMongo(ctx, dir, opts...)
 	if err != nil {
 		t.Fatalf("StartMongo: %v", err)
 	}
@@ -185,7 +240,10 @@ func TestMongoCloseAndReopen(t *testing.T) {
 		t.Fatalf("nil Close: %v", err)
 	}
 
-	m2 := startMongo(t, ctx, dir)
+	m2 := startMongo(t, ctx, dir) // no options: finds the backend the data is in
+	if m2.Backend() != m.Backend() {
+		t.Errorf("reopened on %v; the data is in %v", m2.Backend(), m.Backend())
+	}
 	coll2 := mongoClient(t, m2.URI()).Database("taskready").Collection("tasks")
 	if got := findTask(ctx, t, coll2, "t2"); got.Title != "on disk" {
 		t.Fatalf("after reopen FindOne = %+v", got)

@@ -3,6 +3,7 @@
 package embedded
 
 import (
+	"errors"
 	"os"
 	"syscall"
 )
@@ -12,3 +13,9 @@ func sysProcAttr() *syscall.SysProcAttr { return nil }
 
 // killGroup kills p (process groups are not used on this platform).
 func killGroup(p *os.Process) { _ = p.Kill() }
+
+// postgresProcAttr refuses: the PostgreSQL backend's child processes are
+// managed for Unix only.
+func postgresProcAttr() (*syscall.SysProcAttr, error) {
+	return nil, errors.New("the PostgreSQL backend needs a Unix system")
+}

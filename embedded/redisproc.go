@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -18,10 +17,7 @@ import (
 
 // redisProc is one redis-server child process.
 type redisProc struct {
-	cmd     *exec.Cmd
-	logPath string        // its stdout and stderr
-	done    chan struct{} // closed once the process has been reaped
-	waitErr error         // cmd.Wait's result; read only after done
+	*child
 	// password is the requirepass the probe authenticates with.
 	password string
 }
@@ -80,13 +76,6 @@ func spawnRedis(bin, host string, port int, dir, password string) (*redisProc, e
 	if bind == "" {
 		bind = "0.0.0.0"
 	}
-	logPath := filepath.Join(dir, "redis-server.log")
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("embedded redis: %w", err)
-	}
-	defer logFile.Close() // the child has its own descriptor
-
 	var args []string
 	if password != "" {
 		conf := filepath.Join(dir, "redis.conf")
@@ -104,35 +93,12 @@ func spawnRedis(bin, host string, port int, dir, password string) (*redisProc, e
 		"--dir", dir,
 	)...)
 	cmd.Dir = dir
-	// A file rather than a pipe: no copying goroutine, and Wait cannot hang
-	// on a pipe held open by a forked grandchild.
-	cmd.Stdout = logFile
-	cmd.Stderr = logFile
-	cmd.SysProcAttr = sysProcAttr()
-
-	p := &redisProc{cmd: cmd, logPath: logPath, done: make(chan struct{}), password: password}
-	started := make(chan error, 1)
-	go func() {
-		// On Linux the child gets SIGKILL when the thread that forked it
-		// exits (Pdeathsig, so it cannot outlive a crashed parent). Keep
-		// that thread alive, by holding it, until the child is reaped.
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		p.waitErr = cmd.Wait()
-		close(p.done)
-	}()
-	if err := <-started; err != nil {
-		return nil, fmt.Errorf("embedded redis: starting %s: %w", bin, err)
+	c, err := startChild("redis-server", cmd, filepath.Join(dir, "redis-server.log"), sysProcAttr())
+	if err != nil {
+		return nil, fmt.Errorf("embedded redis: %w", err)
 	}
-	return p, nil
+	return &redisProc{child: c, password: password}, nil
 }
-
-func (p *redisProc) pid() int { return p.cmd.Process.Pid }
 
 // waitReady polls until this process answers on addr. It fails when the
 // process exits (addrInUse says whether it was because the port was taken)
@@ -179,47 +145,6 @@ func (p *redisProc) exited() (addrInUse bool, err error) {
 	out := p.tail()
 	addrInUse = strings.Contains(out, "already in use")
 	return addrInUse, fmt.Errorf("embedded redis: redis-server exited: %s (%v)", out, p.waitErr)
-}
-
-// tail returns the last lines the process printed, on one line.
-func (p *redisProc) tail() string {
-	const maxBytes, maxLines = 4096, 6
-	f, err := os.Open(p.logPath)
-	if err != nil {
-		return "<no output: " + err.Error() + ">"
-	}
-	defer f.Close()
-	if fi, err := f.Stat(); err == nil && fi.Size() > maxBytes {
-		_, _ = f.Seek(fi.Size()-maxBytes, io.SeekStart)
-	}
-	b, _ := io.ReadAll(io.LimitReader(f, maxBytes))
-	var lines []string
-	for _, l := range strings.Split(string(b), "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			lines = append(lines, l)
-		}
-	}
-	if len(lines) == 0 {
-		return "<no output>"
-	}
-	return strings.Join(lines[max(0, len(lines)-maxLines):], " | ")
-}
-
-// stop kills the process group and waits (bounded by ctx) until the process
-// has been reaped.
-func (p *redisProc) stop(ctx context.Context) error {
-	select {
-	case <-p.done:
-		return nil
-	default:
-	}
-	killGroup(p.cmd.Process)
-	select {
-	case <-p.done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("embedded redis: redis-server (pid %d) did not exit after kill: %w", p.pid(), context.Cause(ctx))
-	}
 }
 
 // probe checks that the server on addr answers INFO with process_id pid, so

@@ -23,7 +23,8 @@
 // The embedded environment runs FerretDB, which answers differently:
 // explain gives its SQL backend's plan and pushdown flags instead of
 // MongoDB's winningPlan (on SQLite, a full table scan with no filter
-// pushdown for every shape the API issues), so mongodb.explain warns
+// pushdown for every shape the API issues; on PostgreSQL, the filter
+// pushed down and usually an index read), so mongodb.explain warns
 // that index use is not established rather than passing; hello reports a
 // standalone and replSetGetStatus and getDefaultRWConcern do not exist,
 // so mongodb.topology and mongodb.write-concern warn; serverStatus has

@@ -40,7 +40,11 @@ func capacityCmd() command {
 		if err != nil {
 			return err
 		}
-		defer e.Close()
+		defer func() {
+			if err := e.Close(); err != nil {
+				fmt.Fprintln(w, "harness: taking the environment down:", err)
+			}
+		}()
 		ro := runOptions{seedUsers: *seedUsers, seedTasks: 20}
 		if err := ro.seed(ctx, w, f, e); err != nil {
 			return err

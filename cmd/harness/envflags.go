@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/taskready/taskready/embedded"
 	"github.com/taskready/taskready/loadtest/env"
 )
 
@@ -19,6 +20,7 @@ type envFlags struct {
 	instances      int
 	apiEnv         listFlag
 	dataDir        string
+	mongoBackend   string
 	mongoURI       string
 	redisURL       string
 	target         string
@@ -35,6 +37,7 @@ func (f *envFlags) register(fs *flag.FlagSet, instances int) {
 	fs.IntVar(&f.instances, "api-instances", instances, "API processes to start behind one address")
 	fs.Var(&f.apiEnv, "api-env", "extra KEY=value for every API instance (repeatable), e.g. RATE_LIMIT_API=100000/1m")
 	fs.StringVar(&f.dataDir, "data-dir", "", "embedded: directory for the MongoDB files (default: a temporary one)")
+	fs.StringVar(&f.mongoBackend, "mongo-backend", "auto", "embedded: where FerretDB keeps the data: postgresql (a private cluster of the installed PostgreSQL), sqlite, or auto (postgresql when installed)")
 	fs.StringVar(&f.mongoURI, "mongo-uri", "", "external: MongoDB URI of an existing deployment")
 	fs.StringVar(&f.redisURL, "redis-url", "", "external: Redis URL of an existing deployment")
 	fs.StringVar(&f.target, "target", "", "external: base URL of a running API (no instances start)")
@@ -64,7 +67,17 @@ func (f *envFlags) providerFor(ctx context.Context, out io.Writer) (env.Provider
 			// One redis-server and no replicas: nothing to fail over to.
 			return nil, fmt.Errorf("%w: -redis-sentinels needs -provider docker; the embedded provider runs one Redis without replicas or Sentinels", errUsage)
 		}
-		return env.NewEmbedded(env.EmbeddedOptions{DataDir: f.dataDir}), nil
+		var backend embedded.MongoBackend
+		switch f.mongoBackend {
+		case "auto":
+		case "postgresql":
+			backend = embedded.PostgreSQL
+		case "sqlite":
+			backend = embedded.SQLite
+		default:
+			return nil, fmt.Errorf("%w: -mongo-backend must be postgresql, sqlite or auto (got %q)", errUsage, f.mongoBackend)
+		}
+		return env.NewEmbedded(env.EmbeddedOptions{DataDir: f.dataDir, MongoBackend: backend}), nil
 	case "docker":
 		if err := env.DockerAvailable(ctx); err != nil {
 			return nil, err

@@ -155,7 +155,13 @@ func (o *runOptions) run(ctx context.Context, out io.Writer, ef *envFlags) error
 	if err != nil {
 		return err
 	}
-	defer e.Close()
+	defer func() {
+		// A store that died during the run says so here (an embedded
+		// PostgreSQL that was killed, say), after the report.
+		if err := e.Close(); err != nil {
+			fmt.Fprintln(out, "harness: taking the environment down:", err)
+		}
+	}()
 	if err := o.seed(ctx, out, f, e); err != nil {
 		return err
 	}

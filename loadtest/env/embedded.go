@@ -17,6 +17,9 @@ type EmbeddedOptions struct {
 	// DataDir keeps the MongoDB files; a temporary directory, removed on
 	// Close, when empty.
 	DataDir string
+	// MongoBackend is where FerretDB keeps the data; zero: PostgreSQL when
+	// it is installed, else SQLite.
+	MongoBackend embedded.MongoBackend
 }
 
 // MongoDirPrefix begins the name of the temporary directory the embedded
@@ -34,8 +37,9 @@ func RemoveLeftoverDirs() (embedded.Leftovers, error) {
 
 type embeddedProvider struct{ o EmbeddedOptions }
 
-// NewEmbedded returns the provider that needs no engine: FerretDB on
-// SQLite in this process and redis-server (or miniredis).
+// NewEmbedded returns the provider that needs no engine: FerretDB in this
+// process (on a private PostgreSQL cluster when PostgreSQL is installed,
+// else on SQLite) and redis-server (or miniredis).
 func NewEmbedded(o EmbeddedOptions) Provider { return embeddedProvider{o} }
 
 func (embeddedProvider) Name() string { return "embedded" }
@@ -57,12 +61,23 @@ func (p embeddedProvider) Stores(ctx context.Context) (_ *Stores, err error) {
 	}
 	s := &Stores{}
 	start := time.Now()
-	m, err := embedded.StartMongo(ctx, dir, embedded.MongoLogger(quiet))
+	mopts := []embedded.MongoOption{embedded.MongoLogger(quiet)}
+	switch p.o.MongoBackend {
+	case embedded.SQLite:
+		mopts = append(mopts, embedded.MongoSQLite())
+	case embedded.PostgreSQL:
+		bin := embedded.FindPostgreSQL()
+		if bin == "" {
+			return nil, fmt.Errorf("start embedded mongodb: PostgreSQL is not installed; %s", embedded.PostgreSQLHint)
+		}
+		mopts = append(mopts, embedded.MongoPostgreSQL(bin))
+	}
+	m, err := embedded.StartMongo(ctx, dir, mopts...)
 	if err != nil {
 		return nil, fmt.Errorf("start embedded mongodb: %w", err)
 	}
 	closers.push(m.Close)
-	s.Timings = append(s.Timings, Timing{"mongo-0 (FerretDB)", time.Since(start)})
+	s.Timings = append(s.Timings, Timing{"mongo-0 (FerretDB on " + m.Backend().String() + ")", time.Since(start)})
 
 	// A password of this environment's own, as a deployment's Redis has:
 	// the APIs and the checks get it in RedisURL, anyone else is refused.
@@ -75,10 +90,13 @@ func (p embeddedProvider) Stores(ctx context.Context) (_ *Stores, err error) {
 	s.Timings = append(s.Timings, Timing{"redis-primary (" + r.Kind().String() + ")", time.Since(start)})
 
 	s.MongoURI, s.RedisURL = m.URI(), r.URL()
-	s.Description = "embedded: FerretDB (SQLite) in process + " + r.Kind().String()
+	s.Description = "embedded: FerretDB (" + m.Backend().String() + ") in process + " + r.Kind().String()
 	s.Notes = []string{
 		"embedded: one MongoDB-wire node (FerretDB, no replica set) and one Redis, no replicas",
 		"embedded: MongoDB without authentication (FerretDB 1.x in process cannot require it); Redis requires a password of this environment",
+	}
+	if why := m.Fallback(); why != "" {
+		s.Notes = append(s.Notes, "embedded: FerretDB on SQLite, which reads whole collections: "+why)
 	}
 	s.Components = []Component{
 		storeComponent{name: "mongo-0", stop: m.Stop, start: m.Start},

@@ -216,8 +216,11 @@ func (s *Server) stores(ctx context.Context) (mongoURI, redisURL string, err err
 		}
 		s.closers = append(s.closers, m.Close)
 		mongoURI = m.URI()
-		s.log.Info("mongodb: MONGODB_URI unset, started embedded FerretDB (SQLite)",
+		s.log.Info("mongodb: MONGODB_URI unset, started embedded FerretDB ("+m.Backend().String()+")",
 			slog.String("addr", m.Addr()), slog.String("data_dir", dir))
+		if why := m.Fallback(); why != "" {
+			s.log.Warn("mongodb: embedded FerretDB runs on SQLite, which reads whole collections: " + why)
+		}
 	} else {
 		s.log.Info("mongodb: using MONGODB_URI", slog.String("hosts", hostsOf(mongoURI)))
 	}
