@@ -157,9 +157,9 @@ func (p *hostPool) get(ctx context.Context, deadline time.Time) (*conn, error) {
 	queued := p.removeWaiter(w)
 	p.mu.Unlock()
 	if !queued {
-		// Served as it gave up: the connection goes back.
+		// Served as it gave up: the connection goes back, as it was.
 		if d := <-w.ch; d.c != nil {
-			p.put(d.c)
+			p.release(d.c, d.c.reused)
 		}
 	}
 	waiterPool.Put(w)
@@ -189,9 +189,12 @@ func (p *hostPool) takeIdle(now time.Time) (*conn, []*conn) {
 
 // put returns a connection that finished a request in good order: to the
 // longest waiting request, or to the idle ones.
-func (p *hostPool) put(c *conn) {
+func (p *hostPool) put(c *conn) { p.release(c, true) }
+
+// release is put, with whether c has carried a request.
+func (p *hostPool) release(c *conn, reused bool) {
 	now := time.Now()
-	c.idle, c.reused = now, true
+	c.idle, c.reused = now, reused
 	p.mu.Lock()
 	if w := p.popWaiter(); w != nil {
 		p.mu.Unlock()
