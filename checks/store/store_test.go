@@ -218,9 +218,13 @@ func TestExplainFerretDB(t *testing.T) {
 		opts     func(t *testing.T) []embedded.MongoOption
 		scans    string
 		pushdown string
+		// plan is what the clipped plan always shows: PostgreSQL's comes
+		// as a document whose keys FerretDB orders differently each time,
+		// so its node type may fall beyond the clip; its start is there.
+		plan string
 	}{
 		{"sqlite", func(*testing.T) []embedded.MongoOption { return []embedded.MongoOption{embedded.MongoSQLite()} },
-			"for 4 of 4 shapes", "filterPushdown=false"},
+			"for 4 of 4 shapes", "filterPushdown=false", "scan"},
 		{"postgresql", func(t *testing.T) []embedded.MongoOption {
 			bin := embedded.FindPostgreSQL()
 			if bin == "" {
@@ -230,7 +234,7 @@ func TestExplainFerretDB(t *testing.T) {
 				t.Skip("PostgreSQL not installed")
 			}
 			return []embedded.MongoOption{embedded.MongoPostgreSQL(bin)}
-		}, "for 0 of 4 shapes", "filterPushdown=true"},
+		}, "for 0 of 4 shapes", "filterPushdown=true", "limitpushdown=false {\""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := testCtx(t)
@@ -253,7 +257,7 @@ func TestExplainFerretDB(t *testing.T) {
 			if r.Status != check.Warn || !strings.Contains(r.Message, "FerretDB") || !strings.Contains(r.Message, tt.scans) || len(r.Evidence) != 4 {
 				t.Fatalf("%s %q", r.Status, r.Message)
 			}
-			if !strings.Contains(r.Evidence[0].Response, tt.pushdown) || !strings.Contains(strings.ToLower(r.Evidence[0].Response), "scan") {
+			if !strings.Contains(r.Evidence[0].Response, tt.pushdown) || !strings.Contains(strings.ToLower(r.Evidence[0].Response), tt.plan) {
 				t.Errorf("evidence %+v", r.Evidence[0])
 			}
 		})
