@@ -169,19 +169,23 @@ func TestIndexesAreCreatedIdempotently(t *testing.T) {
 		}
 	}
 
-	// The unique index decides a registration race.
-	c := e.start(t).client(t)
+	// The unique index decides a registration race. The server's errors
+	// are kept so that a 5xx says what the store answered.
+	var errs syncBuffer
+	c := e.startLogged(t, slog.New(slog.NewTextHandler(&errs, &slog.HandlerOptions{Level: slog.LevelError}))).client(t)
 	var wg sync.WaitGroup
 	statuses := make([]int, 8)
+	bodies := make([]string, len(statuses))
 	for i := range statuses {
 		wg.Go(func() {
 			r := c.do("POST", "/api/auth/register", map[string]string{"name": "Race", "email": "race@example.com", "password": "secret123"})
-			statuses[i] = r.status
+			statuses[i], bodies[i] = r.status, string(r.raw)
 		})
 	}
 	wg.Wait()
 	if n := count(statuses, 201); n != 1 || count(statuses, 400) != len(statuses)-1 {
-		t.Errorf("concurrent registrations of one email: statuses %v; want one 201 and the rest 400", statuses)
+		t.Errorf("concurrent registrations of one email: statuses %v (bodies %q); want one 201 and the rest 400; server errors:\n%s",
+			statuses, bodies, errs.String())
 	}
 }
 
