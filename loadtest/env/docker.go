@@ -172,7 +172,9 @@ func (p dockerProvider) Stores(ctx context.Context) (_ *Stores, err error) {
 // testcontainers finds it (DOCKER_HOST, ~/.testcontainers.properties, the
 // usual sockets). The error says what to do.
 func DockerAvailable(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	// Generous: an engine busy starting other containers has been seen to
+	// take over 10s to answer its info request.
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	var pingErr error
 	err := safely("connect to the container engine", func() error {
