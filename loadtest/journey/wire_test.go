@@ -3,53 +3,16 @@ package journey_test
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 
+	"github.com/taskready/taskready/internal/wiretally"
 	"github.com/taskready/taskready/loadtest/journey"
 	"github.com/taskready/taskready/loadtest/scenario"
 	"github.com/taskready/taskready/loadtest/transport"
 )
-
-// tally counts the bytes a server read and wrote on all its connections.
-type tally struct{ read, written atomic.Int64 }
-
-type tallyListener struct {
-	net.Listener
-	t *tally
-}
-
-func (l tallyListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return &tallyConn{Conn: c, t: l.t}, nil
-}
-
-type tallyConn struct {
-	net.Conn
-	t *tally
-}
-
-func (c *tallyConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	c.t.read.Add(int64(n))
-	return n, err
-}
-
-// Write counts first, so that a client that has read the bytes sees them
-// counted.
-func (c *tallyConn) Write(p []byte) (int, error) {
-	c.t.written.Add(int64(len(p)))
-	n, err := c.Conn.Write(p)
-	c.t.written.Add(int64(n - len(p)))
-	return n, err
-}
 
 // TestBytesOnTheWire: a sample's BytesOut and BytesIn (data_sent and
 // data_received) are exactly the bytes the server read and wrote for the
@@ -57,7 +20,7 @@ func (c *tallyConn) Write(p []byte) (int, error) {
 // under transport.CountConns; through a transport that cannot count, the
 // bodies' lengths.
 func TestBytesOnTheWire(t *testing.T) {
-	var n tally
+	var n wiretally.Tally
 	mux := http.NewServeMux()
 	mux.HandleFunc("/moved", func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
@@ -70,7 +33,7 @@ func TestBytesOnTheWire(t *testing.T) {
 		_, _ = io.WriteString(w, answer)
 	})
 	srv := httptest.NewUnstartedServer(mux)
-	srv.Listener = tallyListener{srv.Listener, &n}
+	srv.Listener = n.Listen(srv.Listener)
 	srv.Start()
 	t.Cleanup(srv.Close)
 
@@ -95,13 +58,13 @@ func TestBytesOnTheWire(t *testing.T) {
 			defer tc.client.CloseIdleConnections()
 			vu := journey.VU{ID: 1, User: journey.User{Index: 1, Email: "seed@example.com"}, Client: tc.client, Target: srv.URL}
 			for _, st := range []scenario.Step{create, list, create, moved} {
-				read0, written0 := n.read.Load(), n.written.Load()
+				read0, written0 := n.Read.Load(), n.Written.Load()
 				ss := journey.Run(context.Background(), &scenario.Journey{Name: "j", Steps: []scenario.Step{st}}, vu, journey.Tags{})
 				if len(ss) != 1 || ss[0].Err != "" || ss[0].Status != 200 {
 					t.Fatalf("%s: samples %+v", st.Name, ss)
 				}
 				s := ss[0]
-				read, written := n.read.Load()-read0, n.written.Load()-written0
+				read, written := n.Read.Load()-read0, n.Written.Load()-written0
 				if !tc.counted {
 					if st.Name == "create" && (s.BytesOut != int64(len(createBody)) || s.BytesIn != int64(len(answer))) {
 						t.Errorf("%s: BytesOut %d, BytesIn %d; want the bodies' %d and %d", st.Name, s.BytesOut, s.BytesIn, len(createBody), len(answer))

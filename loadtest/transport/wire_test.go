@@ -4,65 +4,28 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"testing"
 
+	"github.com/taskready/taskready/internal/wiretally"
 	"github.com/taskready/taskready/loadtest/transport"
 )
 
-// tally counts the bytes a server read and wrote on all its connections.
-type tally struct{ read, written atomic.Int64 }
-
-type tallyListener struct {
-	net.Listener
-	t *tally
-}
-
-func (l tallyListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return &tallyConn{Conn: c, t: l.t}, nil
-}
-
-type tallyConn struct {
-	net.Conn
-	t *tally
-}
-
-func (c *tallyConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	c.t.read.Add(int64(n))
-	return n, err
-}
-
-// Write counts first, so that a client that has read the bytes sees them
-// counted.
-func (c *tallyConn) Write(p []byte) (int, error) {
-	c.t.written.Add(int64(len(p)))
-	n, err := c.Conn.Write(p)
-	c.t.written.Add(int64(n - len(p)))
-	return n, err
-}
-
 // tallyServer answers every request, after reading its body, with a JSON
 // document, and counts what it reads and writes on the wire.
-func tallyServer(t *testing.T) (*httptest.Server, *tally) {
+func tallyServer(t *testing.T) (*httptest.Server, *wiretally.Tally) {
 	t.Helper()
-	var n tally
+	var n wiretally.Tally
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("X-Request-Id", "0123456789abcdef")
 		_, _ = io.WriteString(w, `{"task":{"_id":"65f0c1","title":"`+strings.Repeat("x", 300)+`"}}`)
 	}))
-	srv.Listener = tallyListener{srv.Listener, &n}
+	srv.Listener = n.Listen(srv.Listener)
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return srv, &n
@@ -130,9 +93,9 @@ func TestWireCountsWhatTheServerRead(t *testing.T) {
 				{"GET", "/api/tasks?page=1&limit=10", ""},
 				{"PUT", "/api/tasks/65f0c1", body}, // reused
 			} {
-				read0, written0 := n.read.Load(), n.written.Load()
+				read0, written0 := n.Read.Load(), n.Written.Load()
 				sent, received := tc.do(t, r.method, srv.URL+r.path, r.body)
-				read, written := n.read.Load()-read0, n.written.Load()-written0
+				read, written := n.Read.Load()-read0, n.Written.Load()-written0
 				if sent != read || received != written {
 					t.Errorf("request %d (%s %s): counted %d sent, %d received; the server read %d and wrote %d",
 						i, r.method, r.path, sent, received, read, written)
