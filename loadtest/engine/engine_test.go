@@ -303,6 +303,8 @@ thresholds:
   "http_req_duration{endpoint:slow}": ["min>=50"]
   iteration_duration: ["p(95)<50"]
   "iteration_duration{journey:twice}": ["min>=100"]
+  iterations: ["count==6"]
+  "iterations{journey:twice}": ["count>6"]
 `)
 	reg := prometheus.NewRegistry()
 	m := engine.NewMetrics(reg)
@@ -316,7 +318,8 @@ thresholds:
 	for _, th := range s.Run.Thresholds {
 		verdicts = append(verdicts, fmt.Sprintf("%s %s %v", th.Metric, th.Expression, th.Passed))
 	}
-	want := []string{"http_req_duration{endpoint:slow} min>=50 true", "iteration_duration p(95)<50 false", "iteration_duration{journey:twice} min>=100 true"}
+	want := []string{"http_req_duration{endpoint:slow} min>=50 true", "iteration_duration p(95)<50 false", "iteration_duration{journey:twice} min>=100 true",
+		"iterations count==6 true", "iterations{journey:twice} count>6 false"}
 	if strings.Join(verdicts, "; ") != strings.Join(want, "; ") {
 		t.Errorf("verdicts:\n%s\nwant\n%s", strings.Join(verdicts, "\n"), strings.Join(want, "\n"))
 	}
@@ -328,6 +331,9 @@ thresholds:
 	}
 	if js := s.Run.Journeys; len(js) != 1 || js[0].Journey != "twice" || js[0].Scenario != "closed" || js[0].Iterations != 6 || js[0].Min < 100 {
 		t.Errorf("journeys %+v; want 6 iterations of twice, each of 100ms or more", js)
+	}
+	if it := s.Metrics["iterations"]; it.Values["count"] != 6 || it.Thresholds["count==6"] {
+		t.Errorf("iterations %+v; want count 6, its threshold not crossed", it)
 	}
 	if got := s.Metrics["http_reqs"].Values["count"]; got != 12 {
 		t.Errorf("http_reqs %v; want 12, the iterations' own samples not among them", got)

@@ -57,9 +57,8 @@ func (r *Result) summary(meta Meta, v summary.Validity) *summary.Summary {
 	run.Endpoints, run.Phases = summary.Breakdowns(snap)
 	run.Journeys = summary.Journeys(snap)
 	metrics := summary.Metrics(snap, elapsed, verdicts)
-	var iters, dropped, vusMax int64
+	var dropped, vusMax int64
 	for _, s := range r.Scenarios {
-		iters += s.Iterations
 		dropped += s.Dropped
 		vusMax += s.VUsMax
 	}
@@ -69,7 +68,6 @@ func (r *Result) summary(meta Meta, v summary.Validity) *summary.Summary {
 		}
 		return float64(n) / elapsed.Seconds()
 	}
-	metrics["iterations"] = summary.Metric{Values: map[string]float64{"count": float64(iters), "rate": perSecond(iters)}}
 	if dropped > 0 {
 		metrics["dropped_iterations"] = summary.Metric{Values: map[string]float64{"count": float64(dropped), "rate": perSecond(dropped)}}
 	}

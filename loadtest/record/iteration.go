@@ -54,10 +54,10 @@ func (k IterationKey) less(o IterationKey) bool {
 }
 
 // TagsOf returns the tag keys a selection of the named metric may use:
-// scenario, journey and phase for iteration_duration, scenario, endpoint
-// and phase for the request metrics.
+// scenario, journey and phase for iteration_duration and iterations,
+// scenario, endpoint and phase for the request metrics.
 func TagsOf(metric string) []string {
-	if metric == MetricIterationDuration {
+	if IsIterationMetric(metric) {
 		return []string{TagScenario, TagJourney, TagPhase}
 	}
 	return []string{TagScenario, TagEndpoint, TagPhase}
@@ -155,7 +155,7 @@ func iterationStatsOf(a *agg) Stats {
 // (SelectIterations), every other metric the requests (Select). ok is
 // false for a name Stats.Metric does not know.
 func (s Snapshot) Metric(name string, tags map[string]string) (Metric, bool) {
-	if name == MetricIterationDuration {
+	if IsIterationMetric(name) {
 		return s.SelectIterations(tags).Metric(name)
 	}
 	return s.Select(tags).Metric(name)

@@ -182,7 +182,23 @@ const (
 	// timed as k6 times them from the iteration's start, which in the open
 	// model is its scheduled start (see Snapshot.SelectIterations).
 	MetricIterationDuration = "iteration_duration"
+	// MetricIterations is a counter of whole iterations: count, and rate
+	// per second.
+	MetricIterations = "iterations"
 )
+
+// Measured lists the k6 metrics whose statistics Stats and Snapshot can
+// give; a threshold on any other could never be judged here.
+var Measured = []string{
+	MetricDuration, MetricDurationUncorrected, MetricReqs, MetricFailed, MetricChecks,
+	MetricDataReceived, MetricDataSent, MetricIterationDuration, MetricIterations,
+}
+
+// IsIterationMetric reports whether the metric name reads whole
+// iterations (Snapshot.SelectIterations) rather than requests.
+func IsIterationMetric(name string) bool {
+	return name == MetricIterationDuration || name == MetricIterations
+}
 
 // Metric is Stats seen as one k6 metric, whose type decides what its
 // statistics mean (a counter's rate is per second, a rate metric's is a
@@ -204,7 +220,7 @@ func (s Stats) Metric(name string) (Metric, bool) {
 		if !s.iterations {
 			return Metric{name: name, s: s}, true
 		}
-	case MetricIterationDuration:
+	case MetricIterationDuration, MetricIterations:
 		if s.iterations {
 			return Metric{name: name, s: s}, true
 		}
@@ -219,9 +235,19 @@ func (m Metric) Name() string { return m.name }
 // (milliseconds for trends, a fraction for rates, per second for a
 // counter's rate), with the stat names of Stats.Value. ok is false when
 // there is no data, when the metric does not have stat (as k6 would refuse
-// it), and for a percentile outside (0, 100].
+// it), and for a percentile outside (0, 100]. A counter always has data:
+// with no samples its count and rate are 0, so that http_reqs count>0
+// fails a run that sent nothing instead of passing it for lack of data.
 func (m Metric) Value(stat string, percentile float64) (float64, bool) {
 	s := m.s
+	switch m.name {
+	case MetricReqs, MetricIterations:
+		return counterValue(float64(s.Count), s, stat)
+	case MetricDataReceived:
+		return counterValue(float64(s.BytesIn), s, stat)
+	case MetricDataSent:
+		return counterValue(float64(s.BytesOut), s, stat)
+	}
 	if s.Count == 0 {
 		return 0, false
 	}
@@ -230,12 +256,6 @@ func (m Metric) Value(stat string, percentile float64) (float64, bool) {
 		return trendValue(s.Corrected, stat, percentile)
 	case MetricDurationUncorrected:
 		return trendValue(s.Latency, stat, percentile)
-	case MetricReqs:
-		return counterValue(float64(s.Count), s, stat)
-	case MetricDataReceived:
-		return counterValue(float64(s.BytesIn), s, stat)
-	case MetricDataSent:
-		return counterValue(float64(s.BytesOut), s, stat)
 	case MetricFailed:
 		if stat != StatRate {
 			return 0, false
@@ -280,8 +300,8 @@ func counterValue(total float64, s Stats, stat string) (float64, bool) {
 	case StatCount:
 		return total, true
 	case StatRate:
-		if s.RPS == 0 {
-			return 0, false
+		if s.Count == 0 || s.RPS == 0 {
+			return 0, true // nothing counted, or in no time: none per second
 		}
 		return total / float64(s.Count) * s.RPS, true
 	}

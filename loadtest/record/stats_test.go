@@ -287,10 +287,25 @@ func TestValueAndMetrics(t *testing.T) {
 		t.Errorf("Metric(vus) known; want unknown")
 	}
 	empty := r.Snapshot().Select(map[string]string{"endpoint": "other"})
-	for _, stat := range []string{"avg", "count", "rate", "value"} {
+	for _, stat := range []string{"avg", "rate", "value"} {
 		if v, ok := empty.Value(stat, 0); ok {
 			t.Errorf("empty Value(%q) = %v, true; want no data", stat, v)
 		}
+	}
+	// A counter has data even without samples: it counted none, so
+	// http_reqs count>0 fails a run that sent nothing.
+	for _, name := range []string{"http_reqs", "data_sent", "data_received"} {
+		m, _ := empty.Metric(name)
+		for _, stat := range []string{"count", "rate"} {
+			if v, ok := m.Value(stat, 0); !ok || v != 0 {
+				t.Errorf("empty %s Value(%q) = %v, %t; want 0, true", name, stat, v, ok)
+			}
+		}
+	}
+	if v, ok := r.Snapshot().SelectIterations(map[string]string{"journey": "other"}).Metric("iterations"); !ok {
+		t.Errorf("Metric(iterations) of iterations unknown")
+	} else if n, ok := v.Value("count", 0); !ok || n != 0 {
+		t.Errorf("empty iterations count = %v, %t; want 0, true", n, ok)
 	}
 	noChecks := record.MustNew(base)
 	noChecks.Add(record.Sample{Status: 200, Start: base, Latency: time.Millisecond})

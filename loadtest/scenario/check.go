@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/taskready/taskready/loadtest/record"
 )
 
 // check validates what no single field can: references between sections.
@@ -47,7 +49,9 @@ func (d *decoder) check(f *File) {
 // have: a misspelt {endpoint:lsit} would select nothing, and a threshold
 // with no data passes, as in k6, so the typo would hide a failure.
 // Requests are tagged by scenario, endpoint and phase; whole iterations
-// (iteration_duration) by scenario, journey and phase.
+// (iteration_duration, iterations) by scenario, journey and phase. A
+// threshold on a metric the harness does not measure would never have
+// data either, so it is refused too.
 func (d *decoder) checkThresholdTags(f *File, phases map[string]bool) {
 	values := map[string]map[string]bool{"scenario": {}, "endpoint": {}, "journey": {}, "phase": phases}
 	for _, s := range f.Scenarios {
@@ -61,15 +65,18 @@ func (d *decoder) checkThresholdTags(f *File, phases map[string]bool) {
 	}
 	for _, t := range f.Thresholds {
 		field := "thresholds." + t.Selector.String()
-		tagKeys := []string{"scenario", "endpoint", "phase"}
-		if t.Selector.Metric == "iteration_duration" {
-			tagKeys = []string{"scenario", "journey", "phase"}
+		if !slices.Contains(record.Measured, t.Selector.Metric) {
+			// It would have no data in every run, and pass every time.
+			d.problemAt(t.Line, field, "the harness does not measure %s, so this threshold could never fail%s",
+				t.Selector.Metric, suggest(t.Selector.Metric, record.Measured))
+			continue
 		}
+		tagKeys := record.TagsOf(t.Selector.Metric)
 		for _, tag := range t.Selector.Tags {
 			known := values[tag.Key]
 			switch {
 			case !slices.Contains(tagKeys, tag.Key) && tag.Key == "journey":
-				d.problemAt(t.Line, field, "requests are not tagged by journey (only iteration_duration is); use scenario, endpoint or phase, "+
+				d.problemAt(t.Line, field, "requests are not tagged by journey (only iteration_duration and iterations are); use scenario, endpoint or phase, "+
 					"or iteration_duration{journey:%s} for the whole journey", tag.Value)
 			case !slices.Contains(tagKeys, tag.Key):
 				d.problemAt(t.Line, field, "tag %q is not one the run records for %s (%s)", tag.Key, t.Selector.Metric, strings.Join(tagKeys, ", "))

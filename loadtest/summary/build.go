@@ -27,7 +27,11 @@ func Metrics(snap record.Snapshot, elapsed time.Duration, vs []threshold.Verdict
 	} {
 		put(name, metricOf(name, snap.Total, elapsed))
 	}
-	put(record.MetricIterationDuration, metricOf(record.MetricIterationDuration, snap.SelectIterations(nil), elapsed))
+	// iterations counts the completed ones, as k6's does (an iteration cut
+	// short at the end is not one), so a threshold on it sees this count.
+	for _, name := range []string{record.MetricIterationDuration, record.MetricIterations} {
+		put(name, metricOf(name, snap.SelectIterations(nil), elapsed))
+	}
 	for _, v := range vs {
 		sel := v.Threshold.Selector
 		key := sel.String()
@@ -72,7 +76,7 @@ func metricOf(name string, s record.Stats, elapsed time.Duration) Metric {
 		m.Values["p(90)"] = ms(d.P90)
 		m.Values["p(95)"] = ms(d.P95)
 		m.Values["p(99)"] = ms(d.P99)
-	case record.MetricReqs:
+	case record.MetricReqs, record.MetricIterations:
 		m.Values["count"] = float64(s.Count)
 		m.Values["rate"] = perSecond(float64(s.Count))
 	case record.MetricDataReceived:
@@ -249,7 +253,7 @@ func StatsOf(snap record.Snapshot, sel threshold.Selector) threshold.Stats {
 // selection is what sel's metric reads in snap: the iterations for
 // iteration_duration, the requests otherwise.
 func selection(snap record.Snapshot, sel threshold.Selector) record.Stats {
-	if sel.Metric == record.MetricIterationDuration {
+	if record.IsIterationMetric(sel.Metric) {
 		return snap.SelectIterations(tagMap(sel))
 	}
 	return snap.Select(tagMap(sel))
