@@ -24,7 +24,7 @@ func capacityCmd() command {
 	maxRate := fs.Int("max", 5000, "highest rate tried")
 	hold := fs.Duration("hold", 30*time.Second, "how long each rate is held")
 	precision := fs.Float64("precision", 0.05, "stop bisecting when the bracket is within this share of the rate that held")
-	maxVUs := fs.Int("max-vus", 0, "cap on virtual users per step (default: half the rate, at least 10)")
+	maxVUs := fs.Int("max-vus", 0, "cap on virtual users per step (default: enough for the journeys' think times, 2 × rate × (think + 250ms per request), at least 10)")
 	seedUsers := fs.Int("seed-users", -1, "users to seed first (default: the scenario's users.count; 0: none)")
 	out := fs.String("out", "out/capacity.json", "where the steps are written as JSON")
 	return command{fs: fs, help: "find the highest arrival rate that holds the scenario's budgets", run: func(ctx context.Context, w io.Writer) error {

@@ -36,7 +36,7 @@ type Options struct {
 	// Precision ends the bisection when the gap between the rate that
 	// held and the one that did not is within this share of the former.
 	Precision float64
-	// MaxVUs caps each step's virtual users (default 50 per 100/s).
+	// MaxVUs caps each step's virtual users (default: DefaultVUs).
 	MaxVUs int
 	// Engine are options for every step's run.
 	Engine []engine.Option
@@ -156,12 +156,38 @@ func Search(ctx context.Context, f *scenario.File, target string, o Options) (Re
 	return res, nil
 }
 
+// stepAllowance is what DefaultVUs allows each request of a journey
+// beside its think time: far above the answers of a system within its
+// budgets, so that a step fails on the system, not on too few VUs.
+const stepAllowance = 250 * time.Millisecond
+
+// DefaultVUs is the VU cap of a step at rate when Options.MaxVUs is 0:
+// by Little's law, twice the rate times the longest of base's journeys
+// (its think times plus stepAllowance per request), and at least 10. A
+// journey that thinks for seconds keeps a VU for seconds, so a cap from
+// the rate alone would drop iterations and blame the system.
+func DefaultVUs(f *scenario.File, base scenario.Scenario, rate int) int {
+	var longest time.Duration
+	for _, wj := range base.Journeys {
+		j, ok := f.Journeys[wj.Name]
+		if !ok {
+			continue
+		}
+		var d time.Duration
+		for _, st := range j.Steps {
+			d += st.Think + stepAllowance
+		}
+		longest = max(longest, d)
+	}
+	return max(10, int(math.Ceil(2*float64(rate)*longest.Seconds())))
+}
+
 // step runs f's journeys at rate for o.Hold.
 func step(ctx context.Context, f *scenario.File, target string, rate int, o Options) (Step, error) {
 	base := f.Scenarios[0]
 	vus := o.MaxVUs
 	if vus <= 0 {
-		vus = max(10, int(math.Ceil(float64(rate)/2)))
+		vus = DefaultVUs(f, base, rate)
 	}
 	s := scenario.Scenario{
 		Name: "capacity", Executor: scenario.ConstantArrivalRate, Rate: rate, TimeUnit: time.Second,

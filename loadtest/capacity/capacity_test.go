@@ -169,3 +169,30 @@ func TestSearchWithoutJourneys(t *testing.T) {
 		t.Errorf("Search of a file without scenarios = %v; want ErrNoJourneys", err)
 	}
 }
+
+// TestDefaultVUsCoverThinkTime checks the default cap by Little's law: a
+// journey that thinks keeps its VU longer, so it needs more of them.
+func TestDefaultVUsCoverThinkTime(t *testing.T) {
+	thinking := strings.Replace(file, "request: {method: GET, path: /}",
+		"request: {method: GET, path: /}\n      think: 750ms\n    - name: again\n      request: {method: GET, path: /}\n      think: 750ms", 1)
+	for _, tt := range []struct {
+		name string
+		src  string
+		rate int
+		want int
+	}{
+		{"one quick request", file, 100, 50},         // 2 × 100/s × 250ms
+		{"a floor of ten", file, 4, 10},              // 2 × 4/s × 250ms = 2
+		{"two thinking requests", thinking, 50, 200}, // 2 × 50/s × 2 × (750+250)ms
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := scenario.Parse("cap.yaml", []byte(tt.src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := capacity.DefaultVUs(f, f.Scenarios[0], tt.rate); got != tt.want {
+				t.Errorf("DefaultVUs at %d/s = %d; want %d", tt.rate, got, tt.want)
+			}
+		})
+	}
+}
