@@ -108,6 +108,9 @@ type Result struct {
 	SendLag *hdrhistogram.Histogram
 	// CPU is the harness process's CPU over the run, a share of all cores.
 	CPU float64
+	// CPUWait is how long its threads waited for a CPU, summed, as a
+	// share of the run's wall time (summary.Validity.GeneratorCPUWait).
+	CPUWait float64
 	// Aborted says why the run stopped early, "" if it did not.
 	Aborted string
 	// Interrupted is true when the caller's context ended the run before
@@ -169,7 +172,7 @@ func Run(ctx context.Context, f *scenario.File, target string, opts ...Option) (
 	w := newWatcher(f, cf, start)
 	w.drain(runCtx, cancel, samples, res, names)
 	res.End = time.Now()
-	res.CPU = cpu.share(res.End.Sub(start))
+	res.CPU, res.CPUWait = cpu.share(res.End.Sub(start)), cpu.waited(res.End.Sub(start))
 	if cf.metrics != nil {
 		cf.metrics.CPU.Set(res.CPU)
 	}

@@ -89,6 +89,7 @@ func Merge(f *scenario.File, parts []Part, meta Meta) (*Result, *summary.Summary
 			res.End = r.End
 		}
 		res.CPU = max(res.CPU, r.Validity.GeneratorCPU)
+		res.CPUWait = max(res.CPUWait, r.Validity.GeneratorCPUWait)
 		if !slices.Contains(targets, r.Target) {
 			targets = append(targets, r.Target)
 		}
@@ -249,6 +250,7 @@ func mergeValidity(parts []Part, scenarios []summary.Scenario) summary.Validity 
 		pv := p.Summary.Run.Validity
 		v.Valid = v.Valid && pv.Valid
 		v.GeneratorCPU = max(v.GeneratorCPU, pv.GeneratorCPU)
+		v.GeneratorCPUWait = max(v.GeneratorCPUWait, pv.GeneratorCPUWait)
 		v.SendLagP99 = max(v.SendLagP99, pv.SendLagP99)
 		for _, c := range pv.Checks {
 			if !slices.Contains(names, c.Name) {

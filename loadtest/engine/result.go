@@ -93,9 +93,14 @@ const (
 // (open model), and its CPU.
 func (r *Result) validity() summary.Validity {
 	l := r.limits
-	v := summary.Validity{Valid: true, GeneratorCPU: r.CPU}
+	v := summary.Validity{Valid: true, GeneratorCPU: r.CPU, GeneratorCPUWait: r.CPUWait}
+	note := busyMachine(r.CPU*float64(runtime.NumCPU()), r.CPUWait, r.End.Sub(r.Start))
 	add := func(name string, ok bool, observed, limit string) {
-		v.Checks = append(v.Checks, summary.ValidityCheck{Name: name, OK: ok, Observed: observed, Limit: limit})
+		c := summary.ValidityCheck{Name: name, OK: ok, Observed: observed, Limit: limit}
+		if !ok && name != CheckCPU {
+			c.Note, note = note, "" // late or dropped for want of a CPU; said once
+		}
+		v.Checks = append(v.Checks, c)
 		v.Valid = v.Valid && ok
 	}
 	var planned, dropped int64
@@ -118,6 +123,19 @@ func (r *Result) validity() summary.Validity {
 	}
 	add(CheckCPU, r.CPU <= l.MaxCPU, fmt.Sprintf("%.0f%% of %d cores", r.CPU*100, runtime.NumCPU()), fmt.Sprintf("%.0f%%", l.MaxCPU*100))
 	return v
+}
+
+// busyMachine says, when it did, that the harness waited for a CPU at
+// least half as long as it ran and for a tenth of the run: other work on
+// the machine held it back, which its own CPU share (low then) hides.
+// used and waited are in cores (CPU seconds per second of wall).
+func busyMachine(used, waited float64, wall time.Duration) string {
+	if waited < 0.1 || waited < used/2 {
+		return ""
+	}
+	s := wall.Seconds()
+	return fmt.Sprintf("the harness waited %.1fs for a CPU and ran %.1fs: other work on this machine held it back; run where the harness has the cores to itself",
+		waited*s, used*s)
 }
 
 // Timeline lists when each scenario ran each named phase, from the

@@ -194,6 +194,9 @@ func (t *textWriter) validity() {
 		for _, c := range v.Checks {
 			if !c.OK {
 				t.line("      ", t.paint(sgrYellow, "✗"), " ", c.Name, ": observed ", c.Observed, " (limit ", c.Limit, ")")
+				if c.Note != "" {
+					t.line("        ", c.Note)
+				}
 			}
 		}
 	}

@@ -320,6 +320,11 @@ type Validity struct {
 	// GeneratorCPU is the harness process's CPU use over the run, as a
 	// fraction of all cores.
 	GeneratorCPU float64 `json:"generator_cpu"`
+	// GeneratorCPUWait is how long the harness's threads were ready to
+	// run but waited for a CPU, summed over its threads, as a fraction
+	// of the run's wall time (Linux; 0 elsewhere). Far above 0, other
+	// work on the machine was holding the generator back.
+	GeneratorCPUWait float64 `json:"generator_cpu_wait,omitempty"`
 	// SendLagP99 is the 99th percentile of how late open-model iterations
 	// left after their scheduled time, in ms; 0 when no scenario was of
 	// the open model (HasSendLag tells).
@@ -343,6 +348,9 @@ type ValidityCheck struct {
 	OK       bool   `json:"ok"`
 	Observed string `json:"observed"`
 	Limit    string `json:"limit"`
+	// Note says what else the run saw that explains a failed check,
+	// such as the harness waiting for a CPU on a busy machine.
+	Note string `json:"note,omitempty"`
 }
 
 // Breakdown is the statistics of one selection of requests; latencies are
@@ -532,7 +540,11 @@ func (r *Run) Decide() Outcome {
 		o.Status, o.ExitCode = StatusInvalid, ExitInvalid
 		for _, c := range r.Validity.Checks {
 			if !c.OK {
-				o.Reasons = append(o.Reasons, fmt.Sprintf("invalid run: %s was %s (limit %s)", c.Name, c.Observed, c.Limit))
+				reason := fmt.Sprintf("invalid run: %s was %s (limit %s)", c.Name, c.Observed, c.Limit)
+				if c.Note != "" {
+					reason += "; " + c.Note
+				}
+				o.Reasons = append(o.Reasons, reason)
 			}
 		}
 		o.Reasons = append(o.Reasons, crossed...)

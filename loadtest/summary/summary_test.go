@@ -104,6 +104,20 @@ func TestDecide(t *testing.T) {
 	}
 }
 
+// An invalid run's reason carries the check's note: a send lag from a
+// busy machine says so, rather than leave a low CPU share to puzzle over.
+func TestDecideReasonCarriesTheNote(t *testing.T) {
+	run := summary.Run{Validity: summary.Validity{Checks: []summary.ValidityCheck{
+		{Name: "send lag p99", Observed: "41ms", Limit: "20ms", Note: "the harness waited 9.0s for a CPU and ran 1.1s"},
+		{Name: "generator CPU", OK: true, Observed: "6%", Limit: "90%"},
+	}}}
+	o := run.Decide()
+	want := "invalid run: send lag p99 was 41ms (limit 20ms); the harness waited 9.0s for a CPU and ran 1.1s"
+	if len(o.Reasons) != 1 || o.Reasons[0] != want {
+		t.Errorf("reasons %q; want [%q]", o.Reasons, want)
+	}
+}
+
 func TestReadRefusesOtherDocuments(t *testing.T) {
 	s := &summary.Summary{RootGroup: summary.NewRootGroup(), Metrics: map[string]summary.Metric{}, Run: summary.Run{Format: summary.Format, Version: summary.Version, Name: "x"}}
 	var buf bytes.Buffer
