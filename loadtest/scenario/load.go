@@ -149,7 +149,7 @@ func (d *decoder) scenario(n *yaml.Node, path, name string) Scenario {
 	d.fields(n, path, map[string]func(*yaml.Node, string){
 		"executor": field(func(v *yaml.Node, p string) {
 			s.Executor = Executor(d.str(v, p))
-			if !slices.Contains(Executors, s.Executor) {
+			if _, ok := s.Executor.Spec(); !ok {
 				d.fail(v, p, "unknown executor %q%s", s.Executor, suggest(string(s.Executor), executorNames()))
 			}
 		}),
@@ -176,33 +176,21 @@ func (d *decoder) scenario(n *yaml.Node, path, name string) Scenario {
 	return s
 }
 
-// required and allowed fields per executor, so a field that the executor
-// would silently ignore is a problem, as k6 reports it.
-var executorFields = map[Executor]struct{ required, allowed []string }{
-	ConstantArrivalRate: {[]string{"rate", "duration", "preAllocatedVUs"}, []string{"timeUnit", "maxVUs", "phase"}},
-	RampingArrivalRate:  {[]string{"stages", "preAllocatedVUs"}, []string{"startRate", "timeUnit", "maxVUs"}},
-	ConstantVUs:         {[]string{"vus", "duration"}, []string{"phase"}},
-	RampingVUs:          {[]string{"stages"}, []string{"startVUs"}},
-	PerVUIterations:     {[]string{"vus", "iterations"}, []string{"maxDuration", "phase"}},
-}
-
-var commonFields = []string{"executor", "startTime", "journeys"}
-
 func (d *decoder) executorFields(n *yaml.Node, path string, s *Scenario, set map[string]*yaml.Node) {
-	spec, ok := executorFields[s.Executor]
+	spec, ok := s.Executor.Spec()
 	if !ok {
 		if set["executor"] == nil {
 			d.fail(n, join(path, "executor"), "is required (one of %s)", strings.Join(executorNames(), ", "))
 		}
 		return
 	}
-	for _, f := range spec.required {
+	for _, f := range spec.Required {
 		if set[f] == nil {
 			d.fail(n, join(path, f), "is required by the %s executor", s.Executor)
 		}
 	}
 	for f, v := range set {
-		if !slices.Contains(spec.required, f) && !slices.Contains(spec.allowed, f) && !slices.Contains(commonFields, f) {
+		if !slices.Contains(spec.Required, f) && !slices.Contains(spec.Allowed, f) && !slices.Contains(commonFields, f) {
 			d.fail(v, join(path, f), "does not apply to the %s executor", s.Executor)
 		}
 	}
@@ -363,14 +351,6 @@ func (d *decoder) recovery(n *yaml.Node, path string) Recovery {
 		d.fail(n, path, "needs after (a phase), below (a positive bound) and within (a duration)")
 	}
 	return r
-}
-
-func executorNames() []string {
-	out := make([]string, len(Executors))
-	for i, e := range Executors {
-		out[i] = string(e)
-	}
-	return out
 }
 
 // variable matches {{name}} references in paths, headers and bodies.

@@ -6,27 +6,6 @@ import (
 	"github.com/taskready/taskready/loadtest/threshold"
 )
 
-// Executor names how a scenario schedules iterations, as k6 names them.
-type Executor string
-
-// The executors. Arrival-rate executors are the open model: iterations
-// start on a schedule whether or not earlier ones finished. VU executors
-// are the closed model: each virtual user starts its next iteration when
-// the last one ends.
-const (
-	ConstantArrivalRate Executor = "constant-arrival-rate"
-	RampingArrivalRate  Executor = "ramping-arrival-rate"
-	ConstantVUs         Executor = "constant-vus"
-	RampingVUs          Executor = "ramping-vus"
-	PerVUIterations     Executor = "per-vu-iterations"
-)
-
-// Executors lists every executor, in documentation order.
-var Executors = []Executor{ConstantArrivalRate, RampingArrivalRate, ConstantVUs, RampingVUs, PerVUIterations}
-
-// Open reports whether e is an open-model (arrival-rate) executor.
-func (e Executor) Open() bool { return e == ConstantArrivalRate || e == RampingArrivalRate }
-
 // File is one scenario file.
 type File struct {
 	Path        string

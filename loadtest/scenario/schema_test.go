@@ -3,8 +3,10 @@ package scenario_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -97,5 +99,95 @@ func TestSchemaAndLoaderAgree(t *testing.T) {
 				t.Error("the loader accepts it")
 			}
 		})
+	}
+}
+
+// TestSchemaHasEveryExecutorsEntry: each executor's schema entry in the
+// loader (scenario.ExecutorSpec) and in the JSON Schema editors read must
+// name the same fields, so a new executor adds both.
+func TestSchemaHasEveryExecutorsEntry(t *testing.T) {
+	raw, err := os.ReadFile(schemaPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Defs struct {
+			Scenario struct {
+				Properties struct {
+					Executor struct {
+						Enum []string `json:"enum"`
+					} `json:"executor"`
+				} `json:"properties"`
+				AllOf []struct {
+					If struct {
+						Properties struct {
+							Executor struct {
+								Const string `json:"const"`
+							} `json:"executor"`
+						} `json:"properties"`
+					} `json:"if"`
+					Then struct {
+						Required      []string `json:"required"`
+						PropertyNames struct {
+							Enum []string `json:"enum"`
+						} `json:"propertyNames"`
+					} `json:"then"`
+				} `json:"allOf"`
+			} `json:"scenario"`
+		} `json:"$defs"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	sc := doc.Defs.Scenario
+	var names []string
+	for _, e := range scenario.Executors {
+		names = append(names, string(e))
+	}
+	if !sameSet(sc.Properties.Executor.Enum, names) {
+		t.Errorf("the schema's executors %v, the loader's %v", sc.Properties.Executor.Enum, names)
+	}
+	for _, e := range scenario.Executors {
+		spec, ok := e.Spec()
+		if !ok {
+			t.Fatalf("%s has no schema entry", e)
+		}
+		found := false
+		for _, entry := range sc.AllOf {
+			if entry.If.Properties.Executor.Const != string(e) {
+				continue
+			}
+			found = true
+			if !sameSet(entry.Then.Required, spec.Required) {
+				t.Errorf("%s: the schema requires %v, the loader %v", e, entry.Then.Required, spec.Required)
+			}
+			fields := append([]string{"executor", "startTime", "journeys"}, spec.Required...)
+			if !sameSet(entry.Then.PropertyNames.Enum, append(fields, spec.Allowed...)) {
+				t.Errorf("%s: the schema allows %v, the loader %v and %v", e, entry.Then.PropertyNames.Enum, fields, spec.Allowed)
+			}
+		}
+		if !found {
+			t.Errorf("%s: no entry in the schema's allOf", e)
+		}
+	}
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b))
+	return slices.Equal(a, b)
+}
+
+// TestRegisterExecutorRefusesATakenName: a registration never replaces a
+// schema entry, built in or registered.
+func TestRegisterExecutorRefusesATakenName(t *testing.T) {
+	err := scenario.RegisterExecutor(scenario.ConstantVUs, scenario.ExecutorSpec{Required: []string{"rate"}, Open: true})
+	if !errors.Is(err, scenario.ErrExecutorTaken) {
+		t.Errorf("registering constant-vus again: %v, want ErrExecutorTaken", err)
+	}
+	if spec, _ := scenario.ConstantVUs.Spec(); spec.Open || !slices.Equal(spec.Required, []string{"vus", "duration"}) {
+		t.Errorf("constant-vus's entry changed: %+v", spec)
+	}
+	if err := scenario.RegisterExecutor("", scenario.ExecutorSpec{}); err == nil {
+		t.Error("an empty name registered")
 	}
 }
