@@ -1,14 +1,22 @@
 // Package executor runs one scenario's schedule (k6's executors) and
 // streams the samples of its iterations.
 //
-// The open model (constant-arrival-rate, ramping-arrival-rate) starts
-// iterations on the schedule of pace.FromScenario, on a pace.Clock,
+// Each executor is one file (constant_arrival_rate.go, ...) whose
+// Schedule holds the facts of the plan it makes of a scenario's fields:
+// its length, its phase at an instant, its timeline, its peak VUs, its
+// planned iterations and pacer (open model) and its share of the load in
+// an execution segment; Plan returns a scenario's. The engine, the
+// summary, the memory check and the segments read those facts rather than
+// the scenario's fields.
+//
+// The open model (constant-arrival-rate, ramping-arrival-rate; open.go)
+// starts iterations on its schedule's pacer (Paced), on a pace.Clock,
 // whether or not earlier ones finished; an iteration that finds no free
 // virtual user and no room to add one (MaxVUs) is dropped and counted,
 // never queued, as in k6. VUs beyond the pre-allocated ones are added no
-// faster than the schedule starts iterations (see growth). The
-// closed model (constant-vus, ramping-vus, per-vu-iterations) runs virtual
-// users that start their next iteration when the last one ends.
+// faster than the schedule starts iterations (see growth). The closed
+// model (constant-vus, ramping-vus, per-vu-iterations; closed.go) runs
+// virtual users that start their next iteration when the last one ends.
 package executor
 
 import (
@@ -21,7 +29,6 @@ import (
 	"time"
 
 	"github.com/taskready/taskready/loadtest/journey"
-	"github.com/taskready/taskready/loadtest/pace"
 	"github.com/taskready/taskready/loadtest/record"
 	"github.com/taskready/taskready/loadtest/scenario"
 	"github.com/taskready/taskready/loadtest/seed"
@@ -116,16 +123,7 @@ func Run(ctx context.Context, cfg Config, s scenario.Scenario, out chan<- record
 	if err := ctx.Err(); err != nil {
 		return Counters{}, err
 	}
-	switch s.Executor {
-	case scenario.ConstantArrivalRate, scenario.RampingArrivalRate:
-		err = r.open(ctx)
-	case scenario.ConstantVUs:
-		r.constantVUs(ctx)
-	case scenario.PerVUIterations:
-		r.perVUIterations(ctx)
-	case scenario.RampingVUs:
-		r.rampingVUs(ctx)
-	}
+	err = r.sched.run(ctx, r)
 	if err == nil {
 		err = ctx.Err()
 	}
@@ -135,6 +133,7 @@ func Run(ctx context.Context, cfg Config, s scenario.Scenario, out chan<- record
 type runner struct {
 	cfg   Config
 	s     scenario.Scenario
+	sched Schedule
 	out   chan<- record.Sample
 	pick  *picker
 	c     counters
@@ -168,52 +167,19 @@ func newRunner(cfg Config, s scenario.Scenario, out chan<- record.Sample) (*runn
 			return nil, fmt.Errorf("executor: journey %q logs in as users %d to %d, not within the %d seeded", name, rg.From, rg.To, cfg.File.Users.Count)
 		}
 	}
-	switch s.Executor {
-	case scenario.ConstantArrivalRate, scenario.RampingArrivalRate:
-		if s.PreAllocatedVUs < 0 || s.MaxVUs < 0 || s.PreAllocatedVUs == 0 && s.MaxVUs == 0 {
-			return nil, fmt.Errorf("scenario %q: %s needs preAllocatedVUs or maxVUs", s.Name, s.Executor)
-		}
-		if s.MaxVUs > 0 && s.MaxVUs < s.PreAllocatedVUs {
-			return nil, fmt.Errorf("scenario %q: maxVUs %d is below preAllocatedVUs %d", s.Name, s.MaxVUs, s.PreAllocatedVUs)
-		}
-	// 0 VUs is a scenario that runs nothing: an execution segment's share
-	// of a scenario with fewer VUs than segments (package segment). Files
-	// never have one: the loader wants at least 1.
-	case scenario.ConstantVUs:
-		if s.VUs < 0 || s.Duration <= 0 {
-			return nil, fmt.Errorf("scenario %q: %s needs vus of at least 0 and a positive duration", s.Name, s.Executor)
-		}
-	case scenario.PerVUIterations:
-		if s.VUs < 0 || s.Iterations <= 0 || s.MaxDuration < 0 {
-			return nil, fmt.Errorf("scenario %q: %s needs vus of at least 0 and positive iterations", s.Name, s.Executor)
-		}
-	case scenario.RampingVUs:
-		if len(s.Stages) == 0 || s.StartVUs < 0 {
-			return nil, fmt.Errorf("scenario %q: %s needs stages", s.Name, s.Executor)
-		}
-		for i, st := range s.Stages {
-			if st.Duration < 0 || st.Target < 0 {
-				return nil, fmt.Errorf("scenario %q: stage %d: negative duration or target", s.Name, i)
-			}
-		}
-	default:
-		return nil, fmt.Errorf("scenario %q: unknown executor %q", s.Name, s.Executor)
+	sched, err := Plan(s)
+	if err != nil {
+		return nil, err
 	}
-	r := &runner{cfg: cfg, s: s, out: out, pick: p, end: s.Duration}
+	if err := sched.validate(); err != nil {
+		return nil, err
+	}
+	r := &runner{cfg: cfg, s: s, sched: sched, out: out, pick: p, end: sched.Length()}
 	if n := cfg.File.Users.Count; n > 0 && n <= maxCachedEmails {
 		r.emails = make([]atomic.Pointer[string], n)
 	}
 	if cfg.Sleep != nil {
 		r.opts = []journey.Option{journey.Sleep(cfg.Sleep)}
-	}
-	if s.Executor == scenario.PerVUIterations {
-		r.end = s.MaxDuration
-	}
-	if len(s.Stages) > 0 {
-		r.end = 0
-		for _, st := range s.Stages {
-			r.end += st.Duration
-		}
 	}
 	return r, nil
 }
@@ -265,14 +231,14 @@ func (r *runner) iteration(ctx context.Context, v *vu, intended, at time.Time) {
 	}
 }
 
+// phase is the phase of an iteration that starts at elapsed. A schedule
+// with no set end (per-vu-iterations without maxDuration) has no end for
+// its phase to fall after: its iterations are all in the scenario's own.
 func (r *runner) phase(elapsed time.Duration) string {
-	if r.s.Executor == scenario.PerVUIterations && r.s.MaxDuration == 0 && len(r.s.Stages) == 0 {
-		if elapsed < 0 {
-			return ""
-		}
-		return r.s.Phase // no end to fall after
+	if r.end == 0 && elapsed >= 0 {
+		return r.s.Phase
 	}
-	return pace.Phase(r.s, elapsed)
+	return r.sched.Phase(elapsed)
 }
 
 // user is the seeded user of v's current iteration of j.
@@ -302,320 +268,6 @@ func (r *runner) email(idx int) string {
 	e := seed.Email(r.cfg.File.Users.Prefix, idx)
 	p.Store(&e) // a racing VU stores an equal string: either wins
 	return e
-}
-
-// open runs an arrival-rate scenario: vegeta's attack loop with the
-// accumulated schedule time as the pacer's elapsed time, so the number of
-// iterations due is exactly the pacer's, however late the loop runs.
-func (r *runner) open(ctx context.Context) error {
-	pacer, err := pace.FromScenario(r.s)
-	if err != nil {
-		return err
-	}
-	maxVUs := r.s.MaxVUs
-	if maxVUs == 0 {
-		maxVUs = r.s.PreAllocatedVUs
-	}
-	// Each VU is a goroutine that waits for its next iteration's
-	// intended start, rather than a goroutine per iteration: a fresh
-	// goroutine grew its stack through the HTTP client's calls every
-	// time, a measurable cost at high rates.
-	idle := make(chan *worker, maxVUs)
-	var wg sync.WaitGroup
-	var workers []*worker
-	defer func() {
-		for _, w := range workers {
-			close(w.work)
-		}
-		wg.Wait()
-	}()
-	spawn := func(id int) *worker {
-		w := &worker{v: &vu{id: id}, work: make(chan time.Time, 1)}
-		workers = append(workers, w)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for intended := range w.work {
-				r.iteration(ctx, w.v, intended, intended)
-				idle <- w
-			}
-		}()
-		return w
-	}
-	for i := 1; i <= r.s.PreAllocatedVUs; i++ {
-		idle <- spawn(i)
-	}
-	made := r.s.PreAllocatedVUs
-	r.c.vusMax.Store(int64(made))
-	g := newGrowth()
-	defer g.stop()
-
-	// A precise clock: a timer would start iterations up to a millisecond
-	// late on an idle process, and that lateness reads as the target's
-	// latency (pace.Clock).
-	clock := pace.NewClock()
-	defer clock.Close()
-	r.start = time.Now()
-	var sched time.Duration
-	var hits uint64
-	for {
-		wait, stop := pacer.Pace(sched, hits)
-		if stop {
-			return nil
-		}
-		sched += wait
-		hits++
-		intended := r.start.Add(sched)
-		if err := clock.Wait(ctx, intended); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("scenario %q: %w", r.s.Name, err)
-		}
-		var w *worker
-		select {
-		case w = <-idle:
-		default:
-			if made < maxVUs {
-				var err error
-				if w, err = g.next(ctx, idle, pacer.Rate(sched)); err != nil {
-					return nil
-				}
-				if w == nil {
-					made++
-					r.c.vusMax.Store(int64(made))
-					w = spawn(made)
-				}
-			}
-		}
-		if w == nil {
-			r.c.dropped.Add(1)
-			if r.cfg.Events != nil {
-				r.cfg.Events.Dropped(r.s.Name)
-			}
-			continue
-		}
-		w.work <- intended // never blocks: an idle worker's buffer is empty
-	}
-}
-
-// worker is an open-model VU's goroutine: it runs one iteration per
-// intended start sent on work, and ends when work closes.
-type worker struct {
-	v    *vu
-	work chan time.Time
-}
-
-// growthBurst is how far ahead of the schedule's pace the open model may
-// add VUs at once: 10 ms of iterations, so a dispatcher a little late on
-// a busy machine is never slowed by it.
-const growthBurst = 10 * time.Millisecond
-
-// growth paces how fast the open model adds VUs beyond its
-// pre-allocated ones: no faster than the schedule starts iterations,
-// after a burst of growthBurst's worth. A target that slows down needs
-// one more VU per iteration due, which that pace keeps up with. What it
-// holds back is a burst: a dispatcher that was itself held up (a
-// descheduled process, a GC pause) finds many iterations due at once, and
-// starting a VU for each of them (each with its own connection to open)
-// made a run on a crowded machine feed on itself, up to maxVUs and
-// hundreds of milliseconds of latency that said more about the generator
-// than the target. An iteration held back waits for the first VU freed
-// or the next one the pace allows, at most one scheduled interval; its
-// delay shows as send lag.
-type growth struct {
-	tokens float64 // VUs that may be added now
-	last   time.Time
-	timer  *time.Timer
-}
-
-func newGrowth() *growth {
-	t := time.NewTimer(time.Hour)
-	t.Stop()
-	return &growth{tokens: -1, timer: t}
-}
-
-func (g *growth) stop() { g.timer.Stop() }
-
-// next returns a VU freed meanwhile, or nil when a new one may be added,
-// for an iteration due at the given rate (iterations per second). It
-// returns ctx's error if ctx ends first.
-func (g *growth) next(ctx context.Context, idle <-chan *worker, rate float64) (*worker, error) {
-	rate = max(rate, 1) // a pause in a ramp must not stall growth for good
-	burst := max(1, rate*growthBurst.Seconds())
-	now := time.Now()
-	if g.tokens < 0 { // the first call: the burst is there from the start
-		g.tokens = burst
-	} else {
-		g.tokens = min(burst, g.tokens+now.Sub(g.last).Seconds()*rate)
-	}
-	g.last = now
-	if g.tokens >= 1 {
-		g.tokens--
-		return nil, nil
-	}
-	g.timer.Reset(time.Duration((1 - g.tokens) / rate * float64(time.Second)))
-	select {
-	case w := <-idle:
-		g.timer.Stop()
-		return w, nil
-	case <-g.timer.C:
-		now := time.Now()
-		g.tokens = min(burst, g.tokens+now.Sub(g.last).Seconds()*rate) - 1
-		g.last = now
-		return nil, nil
-	case <-ctx.Done():
-		g.timer.Stop()
-		return nil, ctx.Err()
-	}
-}
-
-// loop runs v's iterations until stop is done, the scenario's end (r.end
-// after r.start, if r.end > 0) or n iterations ran (n 0: no limit).
-// Iterations run under ctx, so stop lets the current one end. The end is
-// also checked on the clock: stop's timer may fire a little late.
-func (r *runner) loop(ctx, stop context.Context, v *vu, n int) {
-	for i := 0; n == 0 || i < n; i++ {
-		now := time.Now()
-		if stop.Err() != nil || r.end > 0 && now.Sub(r.start) >= r.end {
-			return
-		}
-		r.iteration(ctx, v, time.Time{}, now)
-	}
-}
-
-func (r *runner) constantVUs(ctx context.Context) {
-	r.closed(ctx, r.s.Duration, 0)
-}
-
-func (r *runner) perVUIterations(ctx context.Context) {
-	r.closed(ctx, r.s.MaxDuration, r.s.Iterations)
-}
-
-// closed runs s.VUs VUs, each for n iterations (0: no limit), starting no
-// iteration after d (0: no limit).
-func (r *runner) closed(ctx context.Context, d time.Duration, n int) {
-	r.start = time.Now()
-	stop, cancel := context.WithCancel(ctx)
-	if d > 0 {
-		stop, cancel = context.WithDeadline(ctx, r.start.Add(d))
-	}
-	defer cancel()
-	r.c.vusMax.Store(int64(r.s.VUs))
-	var wg sync.WaitGroup
-	for i := 1; i <= r.s.VUs; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r.loop(ctx, stop, &vu{id: i}, n)
-		}()
-	}
-	wg.Wait()
-}
-
-// change is a point of a ramping-vus schedule: from at on, vus VUs run.
-type change struct {
-	at  time.Duration
-	vus int
-}
-
-// vuChanges lists when the VU count of a ramping-vus scenario changes.
-// Within a stage from a to b VUs over d the count moves linearly and is
-// truncated towards a: VU a+i (going up) starts at i·d/(b-a), and going
-// down one VU stops at each i·d/(a-b). The list ends with 0 at the end.
-func vuChanges(s scenario.Scenario) []change {
-	out := []change{{0, s.StartVUs}}
-	from := s.StartVUs
-	var at time.Duration
-	for _, st := range s.Stages {
-		a, b := from, st.Target
-		if st.Duration == 0 {
-			out = append(out, change{at, b})
-		} else if a != b {
-			steps := b - a
-			if steps < 0 {
-				steps = -steps
-			}
-			for i := 1; i <= steps; i++ {
-				x := time.Duration(int64(st.Duration) * int64(i) / int64(steps))
-				n := a + i
-				if b < a {
-					n = a - i
-				}
-				out = append(out, change{at + x, n})
-			}
-		}
-		at += st.Duration
-		from = b
-	}
-	return append(out, change{at, 0})
-}
-
-// slot is one ramping VU: stopped by cancel, done closes when its
-// goroutine ended.
-type slot struct {
-	v      *vu
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-func (r *runner) rampingVUs(ctx context.Context) {
-	changes := vuChanges(r.s)
-	r.start = time.Now()
-	var slots []*slot // index i is VU i+1
-	running := 0
-	var wg sync.WaitGroup
-	defer func() {
-		for _, sl := range slots {
-			if sl.cancel != nil {
-				sl.cancel()
-			}
-		}
-		wg.Wait()
-	}()
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	<-timer.C
-	for _, ch := range changes {
-		if d := time.Until(r.start.Add(ch.at)); d > 0 {
-			timer.Reset(d)
-			select {
-			case <-timer.C:
-			case <-ctx.Done():
-				return
-			}
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		for running < ch.vus {
-			if running == len(slots) {
-				slots = append(slots, &slot{v: &vu{id: running + 1}})
-			}
-			sl := slots[running]
-			prev := sl.done
-			stop, cancel := context.WithCancel(ctx)
-			done := make(chan struct{})
-			sl.cancel, sl.done = cancel, done
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer close(done)
-				if prev != nil {
-					<-prev // the slot's last goroutine finishes its iteration first
-				}
-				r.loop(ctx, stop, sl.v, 0)
-			}()
-			running++
-			if int64(running) > r.c.vusMax.Load() {
-				r.c.vusMax.Store(int64(running))
-			}
-		}
-		for running > ch.vus {
-			running--
-			slots[running].cancel()
-		}
-	}
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -23,21 +23,14 @@ import (
 // outside the process.
 const BytesPerVU = 128 << 10
 
-// PeakVUs is the most VUs s can hold at once: preAllocatedVUs or maxVUs
-// of the open model, vus of constant-vus and per-vu-iterations, the
-// highest of startVUs and the stage targets of ramping-vus.
-func PeakVUs(s scenario.Scenario) int {
-	switch s.Executor {
-	case scenario.ConstantArrivalRate, scenario.RampingArrivalRate:
-		return max(s.PreAllocatedVUs, s.MaxVUs)
-	case scenario.RampingVUs:
-		n := s.StartVUs
-		for _, st := range s.Stages {
-			n = max(n, st.Target)
-		}
-		return n
+// peakVUs is the most VUs s can hold at once, and the field that sets
+// it; an executor without a schedule counts its vus.
+func peakVUs(s scenario.Scenario) (int, string) {
+	sched, err := Plan(s)
+	if err != nil {
+		return s.VUs, "vus"
 	}
-	return s.VUs
+	return sched.PeakVUs()
 }
 
 // CheckMemory refuses a file whose VUs, each taking BytesPerVU, would not
@@ -52,11 +45,11 @@ func CheckMemory(f *scenario.File, avail memory.Available) error {
 	total := 0
 	var parts []string
 	for _, s := range f.Scenarios {
-		n := PeakVUs(s)
+		n, field := peakVUs(s)
 		total = sat(total, n)
 		parts = append(parts, fmt.Sprintf("%s %d", s.Name, n))
 		if n > fits {
-			problems = append(problems, scenario.Problem{File: f.Path, Line: s.Line, Field: "scenarios." + s.Name + "." + vuField(s),
+			problems = append(problems, scenario.Problem{File: f.Path, Line: s.Line, Field: "scenarios." + s.Name + "." + field,
 				Msg: fmt.Sprintf("%d VUs need about %s at %s per VU, more than the %s; at most %d fit here: lower it, or split the load over machines (harness run -segment I/N)",
 					n, estimate(n), memory.Size(BytesPerVU), avail, fits)})
 		}
@@ -70,23 +63,6 @@ func CheckMemory(f *scenario.File, avail memory.Available) error {
 		return nil
 	}
 	return fmt.Errorf("%w: %d problem(s):\n%w", scenario.ErrInvalid, len(problems), errors.Join(problems...))
-}
-
-// vuField names the field that sets a scenario's peak VUs.
-func vuField(s scenario.Scenario) string {
-	switch s.Executor {
-	case scenario.ConstantArrivalRate, scenario.RampingArrivalRate:
-		if s.MaxVUs > s.PreAllocatedVUs {
-			return "maxVUs"
-		}
-		return "preAllocatedVUs"
-	case scenario.RampingVUs:
-		if s.StartVUs >= PeakVUs(s) {
-			return "startVUs"
-		}
-		return "stages"
-	}
-	return "vus"
 }
 
 // estimate is n VUs' memory, in words.
