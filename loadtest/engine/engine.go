@@ -25,7 +25,6 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/taskready/taskready/loadtest/executor"
-	"github.com/taskready/taskready/loadtest/pace"
 	"github.com/taskready/taskready/loadtest/record"
 	"github.com/taskready/taskready/loadtest/scenario"
 	"github.com/taskready/taskready/loadtest/summary"
@@ -169,7 +168,7 @@ func Run(ctx context.Context, f *scenario.File, target string, opts ...Option) (
 		close(samples)
 	}()
 
-	w := newWatcher(f, cf, start)
+	w := newWatcher(f, schedules(f), cf, start)
 	w.drain(runCtx, cancel, samples, res, names)
 	res.End = time.Now()
 	res.CPU, res.CPUWait = cpu.share(res.End.Sub(start)), cpu.waited(res.End.Sub(start))
@@ -198,7 +197,13 @@ func scenarioResult(s scenario.Scenario, c executor.Counters) summary.Scenario {
 	if !s.Executor.Open() {
 		return out
 	}
-	planned, length := plannedHits(s)
+	var planned float64
+	var length time.Duration
+	if sched, err := executor.Plan(s); err == nil {
+		if paced, ok := sched.(executor.Paced); ok {
+			planned, length = paced.Planned()
+		}
+	}
 	// The schedule's iterations are those its loop emitted (run or
 	// dropped); the area under the rate differs from them by a fraction.
 	out.Planned = c.Iterations + c.Dropped
@@ -209,24 +214,17 @@ func scenarioResult(s scenario.Scenario, c executor.Counters) summary.Scenario {
 	return out
 }
 
-// plannedHits is how many iterations an open-model schedule calls for,
-// and over how long.
-func plannedHits(s scenario.Scenario) (float64, time.Duration) {
-	p, err := pace.FromScenario(s)
-	if err != nil {
-		return 0, 0
+// schedules plans every scenario of f, once for the watcher and the
+// metrics; a scenario no executor plans is left out, and its
+// executor.Run fails the run.
+func schedules(f *scenario.File) []executor.Schedule {
+	var out []executor.Schedule
+	for _, s := range f.Scenarios {
+		if sched, err := executor.Plan(s); err == nil {
+			out = append(out, sched)
+		}
 	}
-	if r, ok := p.(interface {
-		Hits(time.Duration) float64
-		Duration() time.Duration
-	}); ok {
-		return r.Hits(r.Duration()), r.Duration()
-	}
-	unit := s.TimeUnit
-	if unit <= 0 {
-		unit = time.Second
-	}
-	return float64(s.Rate) * float64(s.Duration) / float64(unit), s.Duration
+	return out
 }
 
 // checkNames names each step's check as the k6 export does, so a run and

@@ -7,7 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
-	"github.com/taskready/taskready/loadtest/pace"
+	"github.com/taskready/taskready/loadtest/executor"
 	"github.com/taskready/taskready/loadtest/record"
 	"github.com/taskready/taskready/loadtest/scenario"
 )
@@ -86,15 +86,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-// start resets the clocks and states the scenario's thresholds and phases.
-func (m *Metrics) start(f *scenario.File) {
+// start resets the clocks and states the scenarios' thresholds and
+// phases.
+func (m *Metrics) start(f *scenario.File, plans []executor.Schedule) {
 	m.began, m.cpu = time.Now(), startCPU()
 	m.pacers = map[string]vegeta.Pacer{}
-	for _, s := range f.Scenarios {
-		if p, err := pace.FromScenario(s); err == nil {
-			m.pacers[s.Name] = p
+	for _, sched := range plans {
+		s := sched.Scenario()
+		if paced, ok := sched.(executor.Paced); ok {
+			if p, err := paced.Pacer(); err == nil {
+				m.pacers[s.Name] = p
+			}
 		}
-		for _, p := range phases(s) {
+		for _, p := range phases(sched) {
 			m.Phase.WithLabelValues(s.Name, p).Set(0)
 		}
 		// Present from the start, so rate() sees the first ones.
@@ -133,19 +137,20 @@ func (m *Metrics) Started(scenario string) { m.Iterations.WithLabelValues(scenar
 // Dropped counts a dropped iteration (executor.Events).
 func (m *Metrics) Dropped(scenario string) { m.Drops.WithLabelValues(scenario).Inc() }
 
-// tick publishes the schedule's state at elapsed.
-func (m *Metrics) tick(f *scenario.File, elapsed time.Duration) {
-	for _, s := range f.Scenarios {
+// tick publishes the schedules' state at elapsed.
+func (m *Metrics) tick(plans []executor.Schedule, elapsed time.Duration) {
+	for _, sched := range plans {
+		s := sched.Scenario()
 		own := elapsed - s.StartTime
 		if p, ok := m.pacers[s.Name]; ok {
 			rate := 0.0
-			if own >= 0 && own < scheduleLength(s) {
+			if own >= 0 && own < sched.Length() {
 				rate = p.Rate(own)
 			}
 			m.TargetRate.WithLabelValues(s.Name).Set(rate)
 		}
-		now := pace.Phase(s, own)
-		for _, p := range phases(s) {
+		now := sched.Phase(own)
+		for _, p := range phases(sched) {
 			v := 0.0
 			if p == now {
 				v = 1
@@ -156,32 +161,29 @@ func (m *Metrics) tick(f *scenario.File, elapsed time.Duration) {
 	m.CPU.Set(m.cpu.share(time.Since(m.began)))
 }
 
-// phases lists the phase names of s, its stages' or its own.
-func phases(s scenario.Scenario) []string {
+// phases lists the phase names of a schedule, in order, once each.
+func phases(sched executor.Schedule) []string {
 	var out []string
 	seen := map[string]bool{}
-	add := func(p string) {
-		if p != "" && !seen[p] {
-			seen[p] = true
-			out = append(out, p)
+	for _, sp := range sched.Spans() {
+		if !seen[sp.Phase] {
+			seen[sp.Phase] = true
+			out = append(out, sp.Phase)
 		}
-	}
-	add(s.Phase)
-	for _, st := range s.Stages {
-		add(st.Phase)
 	}
 	return out
 }
 
 // finish zeroes the target rates and phases: the run is over, and a
 // dashboard must not show it still in its last phase.
-func (m *Metrics) finish(f *scenario.File) {
-	for _, s := range f.Scenarios {
-		if _, ok := m.pacers[s.Name]; ok {
-			m.TargetRate.WithLabelValues(s.Name).Set(0)
+func (m *Metrics) finish(plans []executor.Schedule) {
+	for _, sched := range plans {
+		name := sched.Scenario().Name
+		if _, ok := m.pacers[name]; ok {
+			m.TargetRate.WithLabelValues(name).Set(0)
 		}
-		for _, p := range phases(s) {
-			m.Phase.WithLabelValues(s.Name, p).Set(0)
+		for _, p := range phases(sched) {
+			m.Phase.WithLabelValues(name, p).Set(0)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/taskready/taskready/loadtest/executor"
 	"github.com/taskready/taskready/loadtest/record"
 	"github.com/taskready/taskready/loadtest/scenario"
 	"github.com/taskready/taskready/loadtest/summary"
@@ -144,23 +145,13 @@ func busyMachine(used, waited float64, wall time.Duration) string {
 func Timeline(f *scenario.File) []summary.Span {
 	var out []summary.Span
 	for _, s := range f.Scenarios {
-		at := s.StartTime
-		if len(s.Stages) == 0 {
-			if s.Phase != "" {
-				out = append(out, summary.Span{Scenario: s.Name, Phase: s.Phase, From: at.Seconds(), To: (at + scheduleLength(s)).Seconds()})
-			}
+		sched, err := executor.Plan(s)
+		if err != nil {
 			continue
 		}
-		for _, st := range s.Stages {
-			end := at + st.Duration
-			if st.Phase != "" {
-				if n := len(out); n > 0 && out[n-1].Scenario == s.Name && out[n-1].Phase == st.Phase && out[n-1].To == at.Seconds() {
-					out[n-1].To = end.Seconds()
-				} else {
-					out = append(out, summary.Span{Scenario: s.Name, Phase: st.Phase, From: at.Seconds(), To: end.Seconds()})
-				}
-			}
-			at = end
+		for _, sp := range sched.Spans() {
+			out = append(out, summary.Span{Scenario: s.Name, Phase: sp.Phase,
+				From: (s.StartTime + sp.From).Seconds(), To: (s.StartTime + sp.To).Seconds()})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].From < out[j].From })

@@ -7,7 +7,7 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
-	"github.com/taskready/taskready/loadtest/pace"
+	"github.com/taskready/taskready/loadtest/executor"
 	"github.com/taskready/taskready/loadtest/progress"
 	"github.com/taskready/taskready/loadtest/record"
 	"github.com/taskready/taskready/loadtest/scenario"
@@ -20,6 +20,7 @@ import (
 // evaluates the thresholds that may abort the run.
 type watcher struct {
 	f     *scenario.File
+	plans []executor.Schedule
 	cf    config
 	start time.Time
 	// length is the longest scenario's schedule, for "12s/1m0s".
@@ -34,10 +35,10 @@ type watcher struct {
 	abortReason string
 }
 
-func newWatcher(f *scenario.File, cf config, start time.Time) *watcher {
-	w := &watcher{f: f, cf: cf, start: start, window: hdrhistogram.New(1, int64(time.Minute/time.Microsecond), 2)}
-	for _, s := range f.Scenarios {
-		w.length = max(w.length, s.StartTime+scheduleLength(s))
+func newWatcher(f *scenario.File, plans []executor.Schedule, cf config, start time.Time) *watcher {
+	w := &watcher{f: f, plans: plans, cf: cf, start: start, window: hdrhistogram.New(1, int64(time.Minute/time.Microsecond), 2)}
+	for _, sched := range plans {
+		w.length = max(w.length, sched.Scenario().StartTime+sched.Length())
 	}
 	for _, t := range f.Thresholds {
 		if t.AbortOnFail {
@@ -50,35 +51,19 @@ func newWatcher(f *scenario.File, cf config, start time.Time) *watcher {
 	return w
 }
 
-// scheduleLength is how long s's schedule lasts (its maxDuration for
-// per-vu-iterations, which may end sooner).
-func scheduleLength(s scenario.Scenario) time.Duration {
-	if len(s.Stages) > 0 {
-		var d time.Duration
-		for _, st := range s.Stages {
-			d += st.Duration
-		}
-		return d
-	}
-	if s.Executor == scenario.PerVUIterations {
-		return s.MaxDuration
-	}
-	return s.Duration
-}
-
 func (w *watcher) drain(ctx context.Context, cancel context.CancelCauseFunc, samples <-chan record.Sample, res *Result, names map[[2]string]string) {
 	tick := time.NewTicker(w.cf.tick)
 	defer tick.Stop()
 	m := w.cf.metrics
 	if m != nil {
-		m.start(w.f)
+		m.start(w.f, w.plans)
 	}
 	for {
 		select {
 		case s, ok := <-samples:
 			if !ok {
 				if m != nil {
-					m.finish(w.f)
+					m.finish(w.plans)
 				}
 				w.show(true)
 				return
@@ -95,7 +80,7 @@ func (w *watcher) drain(ctx context.Context, cancel context.CancelCauseFunc, sam
 			}
 		case now := <-tick.C:
 			if m != nil {
-				m.tick(w.f, now.Sub(w.start))
+				m.tick(w.plans, now.Sub(w.start))
 			}
 			w.show(false)
 			w.checkAbort(ctx, cancel, res.Recorder, now)
@@ -146,8 +131,9 @@ func (w *watcher) show(final bool) {
 		errShare = float64(w.fails) / float64(w.reqs) * 100
 	}
 	phases := ""
-	for _, s := range w.f.Scenarios {
-		if p := pace.Phase(s, elapsed-s.StartTime); p != "" {
+	for _, sched := range w.plans {
+		s := sched.Scenario()
+		if p := sched.Phase(elapsed - s.StartTime); p != "" {
 			phases += " " + s.Name + ":" + p
 		}
 	}

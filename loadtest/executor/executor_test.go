@@ -17,7 +17,6 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/taskready/taskready/loadtest/executor"
-	"github.com/taskready/taskready/loadtest/pace"
 	"github.com/taskready/taskready/loadtest/record"
 	"github.com/taskready/taskready/loadtest/scenario"
 	"github.com/taskready/taskready/loadtest/seed"
@@ -198,7 +197,7 @@ func noLeftovers(t *testing.T) {
 // loop with no lag, as the executor drives it.
 func scheduled(t testing.TB, s scenario.Scenario) int64 {
 	t.Helper()
-	p, err := pace.FromScenario(s)
+	p, err := pacer(t, s)
 	if err != nil {
 		t.Fatal(err)
 	}

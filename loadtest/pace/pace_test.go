@@ -2,14 +2,10 @@ package pace
 
 import (
 	"math"
-	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
-
-	"github.com/taskready/taskready/loadtest/scenario"
 )
 
 // run is what simulate saw of one attack.
@@ -244,107 +240,5 @@ func TestConstant(t *testing.T) {
 	}
 	if _, stop := Constant(-1, s, m).Pace(0, 0); !stop {
 		t.Error("a negative rate does not stop")
-	}
-}
-
-func shipped(t *testing.T, name string) *scenario.File {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	f, err := scenario.Load(filepath.Join(filepath.Dir(file), "..", "..", "scenarios", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
-}
-
-func TestFromShippedScenarios(t *testing.T) {
-	want := map[string]map[string]struct {
-		hits uint64
-		str  string
-	}{
-		"spike.yaml": {
-			"baseline": {7200, "Constant{30 hits/1s for 4m0s}"},
-			"burst":    {18000, "Ramping{0→300 over 10s, 300 for 50s, 300→0 over 10s, 0 for 1m50s}"},
-		},
-		"load.yaml": {
-			"traffic": {10575, "Ramping{5→50 over 30s, 50 for 3m0s, 50→0 over 30s}"},
-		},
-	}
-	for file, scenarios := range want {
-		f := shipped(t, file)
-		if len(f.Scenarios) != len(scenarios) {
-			t.Fatalf("%s: %d scenarios, want %d", file, len(f.Scenarios), len(scenarios))
-		}
-		for _, sc := range f.Scenarios {
-			w, ok := scenarios[sc.Name]
-			if !ok {
-				t.Fatalf("%s: unexpected scenario %q", file, sc.Name)
-			}
-			p, err := FromScenario(sc)
-			if err != nil {
-				t.Fatalf("%s/%s: %v", file, sc.Name, err)
-			}
-			if got := p.(interface{ String() string }).String(); got != w.str {
-				t.Errorf("%s/%s: %s, want %s", file, sc.Name, got, w.str)
-			}
-			if r := simulate(t, p, 0, w.hits+10); r.hits != w.hits {
-				t.Errorf("%s/%s: %d hits, want %d", file, sc.Name, r.hits, w.hits)
-			}
-		}
-	}
-}
-
-func TestFromScenarioErrors(t *testing.T) {
-	for _, sc := range []scenario.Scenario{
-		{Name: "vus", Executor: scenario.ConstantVUs, VUs: 10, Duration: m},
-		{Name: "ramp-vus", Executor: scenario.RampingVUs, Stages: []scenario.Stage{{Duration: m, Target: 10}}},
-		{Name: "iters", Executor: scenario.PerVUIterations, VUs: 1, Iterations: 1},
-		{Name: "none"},
-		{Name: "rate 0", Executor: scenario.ConstantArrivalRate, Duration: m},
-		{Name: "no stages", Executor: scenario.RampingArrivalRate},
-		{Name: "negative", Executor: scenario.RampingArrivalRate, Stages: []scenario.Stage{{Duration: m, Target: -1}}},
-		{Name: "unit", Executor: scenario.RampingArrivalRate, TimeUnit: -s, Stages: []scenario.Stage{{Duration: m, Target: 1}}},
-	} {
-		if p, err := FromScenario(sc); err == nil {
-			t.Errorf("%s: FromScenario = %v, want an error", sc.Name, p)
-		}
-	}
-	// A zero TimeUnit is the default, a second.
-	p, err := FromScenario(scenario.Scenario{Executor: scenario.ConstantArrivalRate, Rate: 2, Duration: 3 * s})
-	if err != nil || simulate(t, p, 0, 100).hits != 6 {
-		t.Errorf("zero time unit: %v, %v", p, err)
-	}
-}
-
-func TestPhase(t *testing.T) {
-	spike, load := shipped(t, "spike.yaml"), shipped(t, "load.yaml")
-	byName := func(f *scenario.File, name string) scenario.Scenario {
-		for _, sc := range f.Scenarios {
-			if sc.Name == name {
-				return sc
-			}
-		}
-		t.Fatalf("no scenario %q", name)
-		return scenario.Scenario{}
-	}
-	baseline, burst, traffic := byName(spike, "baseline"), byName(spike, "burst"), byName(load, "traffic")
-	iters := scenario.Scenario{Executor: scenario.PerVUIterations, MaxDuration: m, Phase: "steady"}
-	for _, tc := range []struct {
-		sc      scenario.Scenario
-		elapsed time.Duration
-		want    string
-	}{
-		{baseline, -1, ""}, {baseline, 0, "baseline"}, {baseline, 4*m - 1, "baseline"}, {baseline, 4 * m, ""},
-		{burst, -1, ""}, {burst, 0, "spike"}, {burst, 10 * s, "spike"}, {burst, m - 1, "spike"},
-		{burst, m, "recovery"}, {burst, 3*m - 1, "recovery"}, {burst, 3 * m, ""},
-		{traffic, 0, "warm-up"}, {traffic, 30*s - 1, "warm-up"}, {traffic, 30 * s, "steady"},
-		{traffic, 3*m + 30*s - 1, "steady"}, {traffic, 3*m + 30*s, "ramp-down"}, {traffic, 4*m - 1, "ramp-down"},
-		{traffic, 4 * m, ""},
-		{iters, 0, "steady"}, {iters, m, ""},
-		{scenario.Scenario{Duration: m}, 0, ""},
-	} {
-		if got := Phase(tc.sc, tc.elapsed); got != tc.want {
-			t.Errorf("Phase(%s, %s) = %q, want %q", tc.sc.Name, tc.elapsed, got, tc.want)
-		}
 	}
 }

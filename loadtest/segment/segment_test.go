@@ -10,7 +10,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
-	"github.com/taskready/taskready/loadtest/pace"
+	"github.com/taskready/taskready/loadtest/executor"
 	"github.com/taskready/taskready/loadtest/scenario"
 	"github.com/taskready/taskready/loadtest/segment"
 )
@@ -308,7 +308,15 @@ func checkInterleaved(t *testing.T, w scenario.Scenario, times []time.Duration) 
 
 func mustPacer(t *testing.T, s scenario.Scenario) vegeta.Pacer {
 	t.Helper()
-	p, err := pace.FromScenario(s)
+	sched, err := executor.Plan(s)
+	if err != nil {
+		t.Fatalf("%s: %v", s.Name, err)
+	}
+	paced, ok := sched.(executor.Paced)
+	if !ok {
+		t.Fatalf("%s: %s is not paced", s.Name, s.Executor)
+	}
+	p, err := paced.Pacer()
 	if err != nil {
 		t.Fatalf("%s: %v", s.Name, err)
 	}
