@@ -21,6 +21,7 @@ import (
 	"github.com/taskready/taskready/checks/contract"
 	"github.com/taskready/taskready/loadtest/engine"
 	"github.com/taskready/taskready/loadtest/env"
+	"github.com/taskready/taskready/loadtest/executor"
 	"github.com/taskready/taskready/loadtest/progress"
 	"github.com/taskready/taskready/loadtest/scenario"
 	"github.com/taskready/taskready/loadtest/seed"
@@ -134,7 +135,7 @@ func (o *runOptions) run(ctx context.Context, out io.Writer, ef *envFlags) error
 		// gate on the wrong numbers, and abortOnFail would stop one worker
 		// on a partial view. harness merge evaluates them once, on the
 		// merged histograms.
-		f = seg.Apply(f)
+		f = executor.Segment(f, seg)
 		f.Thresholds, f.Recoveries = nil, nil
 	}
 	if o.engine == "taskready" { // k6's VUs are k6's to size

@@ -13,6 +13,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/taskready/taskready/loadtest/engine"
+	"github.com/taskready/taskready/loadtest/executor"
 	"github.com/taskready/taskready/loadtest/record"
 	"github.com/taskready/taskready/loadtest/scenario"
 	"github.com/taskready/taskready/loadtest/segment"
@@ -121,7 +122,7 @@ func parts(t *testing.T, f *scenario.File, n int, dropped map[int]int64) []engin
 	out := make([]engine.Part, n)
 	for i := range n {
 		seg := segment.Segment{Index: i, Count: n}
-		wf := seg.Apply(f)
+		wf := executor.Segment(f, seg)
 		wf.Thresholds, wf.Recoveries = nil, nil
 		res := result(t, wf, by[i], dropped[i])
 		sum := res.Summary(engine.Meta{ID: fmt.Sprintf("w%d", i), Provider: "external", Harness: "test"})
@@ -321,7 +322,7 @@ thresholds:
 	ps := make([]engine.Part, 4)
 	for i := range ps {
 		seg := segment.Segment{Index: i, Count: 4}
-		wf := seg.Apply(f)
+		wf := executor.Segment(f, seg)
 		wf.Thresholds = nil
 		res, err := engine.Run(t.Context(), wf, srv.URL, generous)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/taskready/taskready/loadtest/pace"
 	"github.com/taskready/taskready/loadtest/scenario"
+	"github.com/taskready/taskready/loadtest/segment"
 )
 
 // constantArrivalRate is k6's constant-arrival-rate: rate iterations per
@@ -29,6 +30,26 @@ func (c constantArrivalRate) Spans() []Span { return c.steady().spans() }
 func (c constantArrivalRate) steady() steady { return steady{c.s.Phase, c.s.Duration} }
 
 func (c constantArrivalRate) PeakVUs() (int, string) { return poolPeak(c.s) }
+
+// Share keeps the rate and fits the duration to the segment's exact share
+// of the whole's iterations: the whole sends M over its duration, and
+// segment i, at every Nth of the whole's slots, ceil((M-i)/N) of them.
+func (c constantArrivalRate) Share(seg segment.Segment) scenario.Scenario {
+	sc, gap := sharePaced(c.s, seg)
+	if sc.Rate <= 0 || gap <= 0 {
+		return sc
+	}
+	// The pacer sends hit k at k gaps while k gaps fit in the duration:
+	// the whole sends m; the segment sends every Nth, at k·segGap.
+	segGap := sc.TimeUnit / time.Duration(sc.Rate)
+	m := int64(sc.Duration / gap)
+	if mine := (m - int64(seg.Index) + int64(seg.Count) - 1) / int64(seg.Count); mine > 0 && segGap > 0 {
+		sc.Duration = time.Duration(mine) * segGap
+	}
+	// With no iteration of its own (m <= Index, so m < N), the duration
+	// is shorter than one segment gap already, and the segment sends none.
+	return sc
+}
 
 // Pacer is pace.Constant: hit n at n·(timeUnit/rate), until duration.
 func (c constantArrivalRate) Pacer() (vegeta.Pacer, error) {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/taskready/taskready/loadtest/scenario"
+	"github.com/taskready/taskready/loadtest/segment"
 )
 
 // constantVUs is k6's constant-vus: vus VUs loop over their iterations
@@ -25,6 +26,13 @@ func (c constantVUs) Spans() []Span { return c.steady().spans() }
 func (c constantVUs) steady() steady { return steady{c.s.Phase, c.s.Duration} }
 
 func (c constantVUs) PeakVUs() (int, string) { return c.s.VUs, "vus" }
+
+// Share splits the VUs; a segment may get none.
+func (c constantVUs) Share(seg segment.Segment) scenario.Scenario {
+	sc := c.s
+	sc.VUs = seg.Share(sc.VUs)
+	return sc
+}
 
 // validate lets 0 VUs through: a scenario that runs nothing, an execution
 // segment's share of a scenario with fewer VUs than segments (package

@@ -10,6 +10,7 @@ import (
 
 	"github.com/taskready/taskready/loadtest/pace"
 	"github.com/taskready/taskready/loadtest/scenario"
+	"github.com/taskready/taskready/loadtest/segment"
 )
 
 // The open model, which both arrival-rate executors
@@ -44,6 +45,42 @@ func poolPeak(s scenario.Scenario) (int, string) {
 		return s.MaxVUs, "maxVUs"
 	}
 	return s.PreAllocatedVUs, "preAllocatedVUs"
+}
+
+// sharePaced scales an open-model scenario to seg (package segment): the
+// VU pool split, the timeUnit times N, the start staggered. It also
+// returns the whole's gap between iterations at its peak rate, 0 when
+// there is nothing more to fit (one segment, or no rate).
+func sharePaced(sc scenario.Scenario, seg segment.Segment) (scenario.Scenario, time.Duration) {
+	unit := sc.TimeUnit
+	if unit <= 0 {
+		unit = scenario.DefaultTimeUnit
+	}
+	peak := max(sc.Rate, sc.StartRate)
+	for _, st := range sc.Stages {
+		peak = max(peak, st.Target)
+	}
+	if peak > 0 {
+		sc.PreAllocatedVUs = seg.ShareAtLeastOne(sc.PreAllocatedVUs)
+		sc.MaxVUs = seg.ShareAtLeastOne(sc.MaxVUs)
+	} else {
+		sc.PreAllocatedVUs, sc.MaxVUs = seg.Share(sc.PreAllocatedVUs), seg.Share(sc.MaxVUs)
+	}
+	if sc.MaxVUs > 0 {
+		sc.MaxVUs = max(sc.MaxVUs, sc.PreAllocatedVUs)
+	}
+	if seg.Count == 1 {
+		return sc, 0
+	}
+	sc.TimeUnit = unit * time.Duration(seg.Count)
+	if peak <= 0 {
+		return sc, 0
+	}
+	// The whole's gap between iterations at its peak rate, the pacer's
+	// integer nanoseconds; segment i leaves i of them after segment 0.
+	gap := unit / time.Duration(peak)
+	sc.StartTime += time.Duration(seg.Index) * gap
+	return sc, gap
 }
 
 // timeUnit is s's timeUnit, a second when unset.

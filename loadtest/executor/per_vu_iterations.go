@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/taskready/taskready/loadtest/scenario"
+	"github.com/taskready/taskready/loadtest/segment"
 )
 
 // perVUIterations is k6's per-vu-iterations: vus VUs run iterations
@@ -28,6 +29,14 @@ func (p perVUIterations) Spans() []Span { return p.steady().spans() }
 func (p perVUIterations) steady() steady { return steady{p.s.Phase, p.s.MaxDuration} }
 
 func (p perVUIterations) PeakVUs() (int, string) { return p.s.VUs, "vus" }
+
+// Share splits the VUs, each still running every iteration; a segment
+// may get none.
+func (p perVUIterations) Share(seg segment.Segment) scenario.Scenario {
+	sc := p.s
+	sc.VUs = seg.Share(sc.VUs)
+	return sc
+}
 
 // validate lets 0 VUs through, as constant-vus does.
 func (p perVUIterations) validate() error {

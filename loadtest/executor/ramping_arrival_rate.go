@@ -9,6 +9,7 @@ import (
 
 	"github.com/taskready/taskready/loadtest/pace"
 	"github.com/taskready/taskready/loadtest/scenario"
+	"github.com/taskready/taskready/loadtest/segment"
 )
 
 // rampingArrivalRate is k6's ramping-arrival-rate: the rate moves
@@ -30,6 +31,13 @@ func (ra rampingArrivalRate) Phase(elapsed time.Duration) string {
 func (ra rampingArrivalRate) Spans() []Span { return staged(ra.s.Stages).spans() }
 
 func (ra rampingArrivalRate) PeakVUs() (int, string) { return poolPeak(ra.s) }
+
+// Share keeps the rates: the pacer sends floor(area/N) iterations per
+// segment, so the N segments may send up to N-1 fewer than the whole.
+func (ra rampingArrivalRate) Share(seg segment.Segment) scenario.Scenario {
+	sc, _ := sharePaced(ra.s, seg)
+	return sc
+}
 
 // Pacer is a pace.Ramping of the scenario's stages.
 func (ra rampingArrivalRate) Pacer() (vegeta.Pacer, error) {

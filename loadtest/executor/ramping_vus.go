@@ -3,10 +3,12 @@ package executor
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/taskready/taskready/loadtest/scenario"
+	"github.com/taskready/taskready/loadtest/segment"
 )
 
 // rampingVUs is k6's ramping-vus: the VU count moves linearly from
@@ -34,6 +36,19 @@ func (rv rampingVUs) PeakVUs() (int, string) {
 		return n, "startVUs"
 	}
 	return n, "stages"
+}
+
+// Share splits startVUs and every stage's target: the segments' count is
+// the whole's at every stage boundary, and in between each truncates its
+// own ramp, so their sum may lag the whole's by a few VUs.
+func (rv rampingVUs) Share(seg segment.Segment) scenario.Scenario {
+	sc := rv.s
+	sc.Stages = slices.Clone(sc.Stages) // written below; the scenario's are its file's
+	sc.StartVUs = seg.Share(sc.StartVUs)
+	for i := range sc.Stages {
+		sc.Stages[i].Target = seg.Share(sc.Stages[i].Target)
+	}
+	return sc
 }
 
 func (rv rampingVUs) validate() error {

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/taskready/taskready/loadtest/scenario"
+	"github.com/taskready/taskready/loadtest/segment"
 )
 
 // Schedule is a scenario's plan as its executor reads the scenario's
@@ -36,6 +38,10 @@ type Schedule interface {
 	// PeakVUs is the most VUs the schedule holds at once, and the field
 	// of the scenario that sets it.
 	PeakVUs() (n int, field string)
+	// Share is the scenario with seg's share of the schedule's load: N
+	// workers, one per segment, together make the whole's (package
+	// segment). seg is valid (segment.Parse).
+	Share(seg segment.Segment) scenario.Scenario
 
 	// validate reports what in the scenario the executor cannot run.
 	validate() error
@@ -98,6 +104,28 @@ func Plan(s scenario.Scenario) (Schedule, error) {
 		return nil, fmt.Errorf("scenario %q: %w %q", s.Name, ErrUnknown, s.Executor)
 	}
 	return plan(s), nil
+}
+
+// Segment returns a copy of f whose scenarios make seg's share of the
+// load, each as its executor splits it (Schedule.Share). f is not
+// modified; the copy shares its journeys, thresholds and recovery
+// budgets. An invalid segment (not from segment.Parse) returns f
+// unchanged, and a scenario no executor plans is copied as it is.
+func Segment(f *scenario.File, seg segment.Segment) *scenario.File {
+	if f == nil || seg.Validate() != nil {
+		return f
+	}
+	out := *f
+	out.Scenarios = make([]scenario.Scenario, len(f.Scenarios))
+	for i, sc := range f.Scenarios {
+		// The stages are f's, which its other users still read.
+		sc.Stages = slices.Clone(sc.Stages)
+		if sched, err := Plan(sc); err == nil {
+			sc = sched.Share(seg)
+		}
+		out.Scenarios[i] = sc
+	}
+	return &out
 }
 
 // steady is the phase and spans of a schedule in one phase from its

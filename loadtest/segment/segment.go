@@ -1,7 +1,8 @@
 // Package segment splits a scenario file's load into N execution segments, as k6's execution segments do, so N workers together make exactly the whole load.
 //
-// Worker I of N (0-based) runs Segment{I, N}.Apply(file): the same
-// scenarios, journeys and phases with 1/N of the load each.
+// Worker I of N (0-based) runs executor.Segment(file, Segment{I, N}): the
+// same scenarios, journeys and phases with 1/N of the load each, every
+// scenario split by its executor (executor.Schedule.Share) as follows.
 //
 // Arrival rates are whole numbers of iterations per timeUnit in the
 // scenario model, so a segment keeps every rate (rate, startRate and the
@@ -37,12 +38,8 @@ package segment
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
-	"time"
-
-	"github.com/taskready/taskready/loadtest/scenario"
 )
 
 // MaxCount is the largest number of segments Parse accepts: more workers
@@ -119,89 +116,11 @@ func (s Segment) Share(v int) int {
 	return int(int64(v)*int64(s.Index+1)/int64(s.Count) - int64(v)*int64(s.Index)/int64(s.Count))
 }
 
-// atLeastOne is Share(v), but 1 rather than 0 when v is: an arrival-rate
-// segment with a rate needs a VU to run its iterations on.
-func (s Segment) atLeastOne(v int) int {
+// ShareAtLeastOne is Share(v), but 1 rather than 0 when v is positive:
+// an arrival-rate segment with a rate needs a VU to run its iterations on.
+func (s Segment) ShareAtLeastOne(v int) int {
 	if v <= 0 {
 		return v
 	}
 	return max(s.Share(v), 1)
-}
-
-// Apply returns a copy of f whose scenarios make this segment's share of
-// the load (see the package doc). f is not modified; the copy shares its
-// journeys, thresholds and recovery budgets. An invalid segment (not from
-// Parse) returns f unchanged.
-func (s Segment) Apply(f *scenario.File) *scenario.File {
-	if f == nil || s.Validate() != nil {
-		return f
-	}
-	out := *f
-	out.Scenarios = make([]scenario.Scenario, len(f.Scenarios))
-	for i, sc := range f.Scenarios {
-		out.Scenarios[i] = s.scenario(sc)
-	}
-	return &out
-}
-
-func (s Segment) scenario(sc scenario.Scenario) scenario.Scenario {
-	sc.Stages = slices.Clone(sc.Stages)
-	switch sc.Executor {
-	case scenario.ConstantArrivalRate, scenario.RampingArrivalRate:
-		s.arrivalRate(&sc)
-	case scenario.ConstantVUs, scenario.PerVUIterations:
-		sc.VUs = s.Share(sc.VUs)
-	case scenario.RampingVUs:
-		sc.StartVUs = s.Share(sc.StartVUs)
-		for i := range sc.Stages {
-			sc.Stages[i].Target = s.Share(sc.Stages[i].Target)
-		}
-	}
-	return sc
-}
-
-// arrivalRate scales an open-model scenario: the timeUnit times N, the
-// start staggered, and for a constant rate the duration fitted to the
-// segment's exact share of the whole's iterations.
-func (s Segment) arrivalRate(sc *scenario.Scenario) {
-	unit := sc.TimeUnit
-	if unit <= 0 {
-		unit = scenario.DefaultTimeUnit
-	}
-	peak := max(sc.Rate, sc.StartRate)
-	for _, st := range sc.Stages {
-		peak = max(peak, st.Target)
-	}
-	if peak > 0 {
-		sc.PreAllocatedVUs = s.atLeastOne(sc.PreAllocatedVUs)
-		sc.MaxVUs = s.atLeastOne(sc.MaxVUs)
-	} else {
-		sc.PreAllocatedVUs, sc.MaxVUs = s.Share(sc.PreAllocatedVUs), s.Share(sc.MaxVUs)
-	}
-	if sc.MaxVUs > 0 {
-		sc.MaxVUs = max(sc.MaxVUs, sc.PreAllocatedVUs)
-	}
-	if s.Count == 1 {
-		return
-	}
-	sc.TimeUnit = unit * time.Duration(s.Count)
-	if peak <= 0 {
-		return
-	}
-	// The whole's gap between iterations at its peak rate, the pacer's
-	// integer nanoseconds; segment i leaves i of them after segment 0.
-	gap := unit / time.Duration(peak)
-	sc.StartTime += time.Duration(s.Index) * gap
-	if sc.Executor != scenario.ConstantArrivalRate || sc.Rate <= 0 || gap <= 0 {
-		return
-	}
-	// The pacer sends hit k at k gaps while k gaps fit in the duration:
-	// the whole sends m; the segment sends every Nth, at k·segGap.
-	segGap := sc.TimeUnit / time.Duration(sc.Rate)
-	m := int64(sc.Duration / gap)
-	if mine := (m - int64(s.Index) + int64(s.Count) - 1) / int64(s.Count); mine > 0 && segGap > 0 {
-		sc.Duration = time.Duration(mine) * segGap
-	}
-	// With no iteration of its own (m <= Index, so m < N), the duration
-	// is shorter than one segment gap already, and the segment sends none.
 }
