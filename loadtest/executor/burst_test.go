@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/taskready/taskready/loadtest/scenario"
-	"github.com/taskready/taskready/loadtest/segment"
 )
 
 // Burst starts vus iterations at once every timeUnit for duration, each
@@ -23,30 +22,17 @@ import (
 // as latency rather than vanishing.
 const Burst scenario.Executor = "burst"
 
-type burst struct{ fields }
+type burst struct {
+	fixedVUs
+	steady
+}
 
 func init() {
 	err := scenario.RegisterExecutor(Burst, scenario.ExecutorSpec{Required: []string{"vus", "duration"}, Allowed: []string{"timeUnit", "phase"}})
 	if err != nil {
 		panic(err)
 	}
-	register(Burst, func(s scenario.Scenario) Schedule { return burst{fields{s}} })
-}
-
-func (b burst) Length() time.Duration { return b.s.Duration }
-
-func (b burst) Phase(elapsed time.Duration) string { return b.steady().at(elapsed) }
-
-func (b burst) Spans() []Span { return b.steady().spans() }
-
-func (b burst) steady() steady { return steady{b.s.Phase, b.s.Duration} }
-
-func (b burst) PeakVUs() (int, string) { return b.s.VUs, "vus" }
-
-func (b burst) Share(seg segment.Segment) scenario.Scenario {
-	sc := b.s
-	sc.VUs = seg.Share(sc.VUs)
-	return sc
+	register(Burst, func(s scenario.Scenario) Schedule { return burst{fixedVUs{fields{s}}, steady{s.Phase, s.Duration}} })
 }
 
 func (b burst) validate() error {

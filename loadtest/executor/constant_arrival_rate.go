@@ -15,21 +15,16 @@ import (
 // constantArrivalRate is k6's constant-arrival-rate: rate iterations per
 // timeUnit for duration, in the scenario's one phase, on a pool of
 // preAllocatedVUs up to maxVUs (the open model, open.go).
-type constantArrivalRate struct{ fields }
-
-func init() {
-	register(scenario.ConstantArrivalRate, func(s scenario.Scenario) Schedule { return constantArrivalRate{fields{s}} })
+type constantArrivalRate struct {
+	pool
+	steady
 }
 
-func (c constantArrivalRate) Length() time.Duration { return c.s.Duration }
-
-func (c constantArrivalRate) Phase(elapsed time.Duration) string { return c.steady().at(elapsed) }
-
-func (c constantArrivalRate) Spans() []Span { return c.steady().spans() }
-
-func (c constantArrivalRate) steady() steady { return steady{c.s.Phase, c.s.Duration} }
-
-func (c constantArrivalRate) PeakVUs() (int, string) { return poolPeak(c.s) }
+func init() {
+	register(scenario.ConstantArrivalRate, func(s scenario.Scenario) Schedule {
+		return constantArrivalRate{pool{fields{s}}, steady{s.Phase, s.Duration}}
+	})
+}
 
 // Share keeps the rate and fits the duration to the segment's exact share
 // of the whole's iterations: the whole sends M over its duration, and
@@ -70,7 +65,5 @@ func (c constantArrivalRate) Planned() (float64, time.Duration) {
 	unit, _ := timeUnit(c.s)
 	return float64(c.s.Rate) * float64(c.s.Duration) / float64(unit), c.s.Duration
 }
-
-func (c constantArrivalRate) validate() error { return checkPool(c.s) }
 
 func (c constantArrivalRate) run(ctx context.Context, r *runner) error { return runPaced(ctx, r, c) }

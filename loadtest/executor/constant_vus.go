@@ -3,35 +3,21 @@ package executor
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/taskready/taskready/loadtest/scenario"
-	"github.com/taskready/taskready/loadtest/segment"
 )
 
 // constantVUs is k6's constant-vus: vus VUs loop over their iterations
 // for duration, in the scenario's one phase (the closed model, closed.go).
-type constantVUs struct{ fields }
-
-func init() {
-	register(scenario.ConstantVUs, func(s scenario.Scenario) Schedule { return constantVUs{fields{s}} })
+type constantVUs struct {
+	fixedVUs
+	steady
 }
 
-func (c constantVUs) Length() time.Duration { return c.s.Duration }
-
-func (c constantVUs) Phase(elapsed time.Duration) string { return c.steady().at(elapsed) }
-
-func (c constantVUs) Spans() []Span { return c.steady().spans() }
-
-func (c constantVUs) steady() steady { return steady{c.s.Phase, c.s.Duration} }
-
-func (c constantVUs) PeakVUs() (int, string) { return c.s.VUs, "vus" }
-
-// Share splits the VUs; a segment may get none.
-func (c constantVUs) Share(seg segment.Segment) scenario.Scenario {
-	sc := c.s
-	sc.VUs = seg.Share(sc.VUs)
-	return sc
+func init() {
+	register(scenario.ConstantVUs, func(s scenario.Scenario) Schedule {
+		return constantVUs{fixedVUs{fields{s}}, steady{s.Phase, s.Duration}}
+	})
 }
 
 // validate lets 0 VUs through: a scenario that runs nothing, an execution

@@ -27,8 +27,21 @@ func runPaced(ctx context.Context, r *runner, p Paced) error {
 	return r.open(ctx, pacer)
 }
 
-// checkPool refuses an open-model scenario without a VU to run on.
-func checkPool(s scenario.Scenario) error {
+// pool is an open-model scenario's VUs: preAllocatedVUs made up front,
+// up to maxVUs.
+type pool struct{ fields }
+
+// PeakVUs is maxVUs, or preAllocatedVUs when maxVUs is lower.
+func (p pool) PeakVUs() (int, string) {
+	if p.s.MaxVUs > p.s.PreAllocatedVUs {
+		return p.s.MaxVUs, "maxVUs"
+	}
+	return p.s.PreAllocatedVUs, "preAllocatedVUs"
+}
+
+// validate refuses a pool without a VU to run on.
+func (p pool) validate() error {
+	s := p.s
 	if s.PreAllocatedVUs < 0 || s.MaxVUs < 0 || s.PreAllocatedVUs == 0 && s.MaxVUs == 0 {
 		return fmt.Errorf("scenario %q: %s needs preAllocatedVUs or maxVUs", s.Name, s.Executor)
 	}
@@ -36,15 +49,6 @@ func checkPool(s scenario.Scenario) error {
 		return fmt.Errorf("scenario %q: maxVUs %d is below preAllocatedVUs %d", s.Name, s.MaxVUs, s.PreAllocatedVUs)
 	}
 	return nil
-}
-
-// poolPeak is the most VUs an open-model scenario's pool holds, and the
-// field that sets it.
-func poolPeak(s scenario.Scenario) (int, string) {
-	if s.MaxVUs > s.PreAllocatedVUs {
-		return s.MaxVUs, "maxVUs"
-	}
-	return s.PreAllocatedVUs, "preAllocatedVUs"
 }
 
 // sharePaced scales an open-model scenario to seg (package segment): the

@@ -16,21 +16,16 @@ import (
 // linearly from startRate through each stage's target (iterations per
 // timeUnit), each stage in its own phase, on a pool of preAllocatedVUs up
 // to maxVUs (the open model, open.go).
-type rampingArrivalRate struct{ fields }
+type rampingArrivalRate struct {
+	pool
+	staged
+}
 
 func init() {
-	register(scenario.RampingArrivalRate, func(s scenario.Scenario) Schedule { return rampingArrivalRate{fields{s}} })
+	register(scenario.RampingArrivalRate, func(s scenario.Scenario) Schedule {
+		return rampingArrivalRate{pool{fields{s}}, staged(s.Stages)}
+	})
 }
-
-func (ra rampingArrivalRate) Length() time.Duration { return staged(ra.s.Stages).length() }
-
-func (ra rampingArrivalRate) Phase(elapsed time.Duration) string {
-	return staged(ra.s.Stages).at(elapsed)
-}
-
-func (ra rampingArrivalRate) Spans() []Span { return staged(ra.s.Stages).spans() }
-
-func (ra rampingArrivalRate) PeakVUs() (int, string) { return poolPeak(ra.s) }
 
 // Share keeps the rates: the pacer sends floor(area/N) iterations per
 // segment, so the N segments may send up to N-1 fewer than the whole.
@@ -73,7 +68,5 @@ func (ra rampingArrivalRate) Planned() (float64, time.Duration) {
 	}
 	return rp.Hits(rp.Duration()), rp.Duration()
 }
-
-func (ra rampingArrivalRate) validate() error { return checkPool(ra.s) }
 
 func (ra rampingArrivalRate) run(ctx context.Context, r *runner) error { return runPaced(ctx, r, ra) }

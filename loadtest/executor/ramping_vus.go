@@ -14,17 +14,14 @@ import (
 // rampingVUs is k6's ramping-vus: the VU count moves linearly from
 // startVUs through each stage's target, each stage in its own phase (the
 // closed model, closed.go).
-type rampingVUs struct{ fields }
-
-func init() {
-	register(scenario.RampingVUs, func(s scenario.Scenario) Schedule { return rampingVUs{fields{s}} })
+type rampingVUs struct {
+	fields
+	staged
 }
 
-func (rv rampingVUs) Length() time.Duration { return staged(rv.s.Stages).length() }
-
-func (rv rampingVUs) Phase(elapsed time.Duration) string { return staged(rv.s.Stages).at(elapsed) }
-
-func (rv rampingVUs) Spans() []Span { return staged(rv.s.Stages).spans() }
+func init() {
+	register(scenario.RampingVUs, func(s scenario.Scenario) Schedule { return rampingVUs{fields{s}, staged(s.Stages)} })
+}
 
 // PeakVUs is the highest of startVUs and the stage targets.
 func (rv rampingVUs) PeakVUs() (int, string) {

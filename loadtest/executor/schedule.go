@@ -128,32 +128,48 @@ func Segment(f *scenario.File, seg segment.Segment) *scenario.File {
 	return &out
 }
 
-// steady is the phase and spans of a schedule in one phase from its
-// start to end: the constant executors' and per-vu-iterations'.
+// The shapes executors share. Each answers some of Schedule's methods
+// for the executors that embed it, from what their Plan gave it.
+
+// fields is the scenario a Schedule reads; every executor embeds it, by
+// itself or in a shape below.
+type fields struct{ s scenario.Scenario }
+
+// Scenario is the scenario this is the schedule of.
+func (f fields) Scenario() scenario.Scenario { return f.s }
+
+// steady is a schedule in one phase from its start to end: the constant
+// executors' and per-vu-iterations'.
 type steady struct {
 	phase string
 	end   time.Duration
 }
 
-func (st steady) at(elapsed time.Duration) string {
+// Length is the end.
+func (st steady) Length() time.Duration { return st.end }
+
+// Phase is the one phase, from the start to the end.
+func (st steady) Phase(elapsed time.Duration) string {
 	if elapsed >= 0 && elapsed < st.end {
 		return st.phase
 	}
 	return ""
 }
 
-func (st steady) spans() []Span {
+// Spans is the one phase's span, if it is named.
+func (st steady) Spans() []Span {
 	if st.phase == "" {
 		return nil
 	}
 	return []Span{{Phase: st.phase, From: 0, To: st.end}}
 }
 
-// staged is the length, phases and spans of a schedule made of stages:
-// the ramping executors'.
+// staged is a schedule made of stages, each in its own phase: the ramping
+// executors'.
 type staged []scenario.Stage
 
-func (ss staged) length() time.Duration {
+// Length is the stages' durations together.
+func (ss staged) Length() time.Duration {
 	var d time.Duration
 	for _, st := range ss {
 		d += st.Duration
@@ -161,7 +177,8 @@ func (ss staged) length() time.Duration {
 	return d
 }
 
-func (ss staged) at(elapsed time.Duration) string {
+// Phase is the phase of the stage elapsed falls in.
+func (ss staged) Phase(elapsed time.Duration) string {
 	if elapsed < 0 {
 		return ""
 	}
@@ -175,7 +192,9 @@ func (ss staged) at(elapsed time.Duration) string {
 	return ""
 }
 
-func (ss staged) spans() []Span {
+// Spans lists the stages' phases, adjacent stages of one phase as one
+// span.
+func (ss staged) Spans() []Span {
 	var out []Span
 	var at time.Duration
 	for _, st := range ss {
@@ -202,8 +221,16 @@ func checkStages(s scenario.Scenario) error {
 	return nil
 }
 
-// fields is the scenario a Schedule reads; every executor's embeds it.
-type fields struct{ s scenario.Scenario }
+// fixedVUs is a closed-model scenario's set number of VUs (its vus
+// field): constant-vus' and per-vu-iterations'.
+type fixedVUs struct{ fields }
 
-// Scenario is the scenario this is the schedule of.
-func (f fields) Scenario() scenario.Scenario { return f.s }
+// PeakVUs is vus.
+func (f fixedVUs) PeakVUs() (int, string) { return f.s.VUs, "vus" }
+
+// Share splits the VUs; a segment may get none, and then runs nothing.
+func (f fixedVUs) Share(seg segment.Segment) scenario.Scenario {
+	sc := f.s
+	sc.VUs = seg.Share(sc.VUs)
+	return sc
+}
