@@ -36,7 +36,8 @@ const (
 // they are the admission limiter's business, not a sign that the database
 // is gone.
 type Guard struct {
-	b *breaker.Breaker
+	b    *breaker.Breaker
+	ping func(ctx context.Context) error
 
 	mu       sync.Mutex
 	next     uint64
@@ -45,8 +46,12 @@ type Guard struct {
 
 // NewGuard returns a closed guard that probes client with a ping.
 func NewGuard(client *mongo.Client, log *slog.Logger) *Guard {
-	probe := func(ctx context.Context) error { return client.Ping(ctx, readpref.Primary()) }
-	return &Guard{inflight: map[uint64]context.CancelCauseFunc{}, b: breaker.New("mongodb", DefaultBreakerCooldown, probe,
+	return newGuard(func(ctx context.Context) error { return client.Ping(ctx, readpref.Primary()) }, log)
+}
+
+// newGuard returns a closed guard whose probe, and Ping, is probe.
+func newGuard(probe func(ctx context.Context) error, log *slog.Logger) *Guard {
+	return &Guard{inflight: map[uint64]context.CancelCauseFunc{}, ping: probe, b: breaker.New("mongodb", DefaultBreakerCooldown, probe,
 		breaker.ProbeTimeout(DefaultProbeTimeout),
 		breaker.OnChange(func(closed bool) {
 			if closed {
@@ -103,6 +108,22 @@ func (g *Guard) abandon() {
 	for _, c := range cancels {
 		c(errPrimaryLost)
 	}
+}
+
+// Ping pings the primary for a readiness check and tells the guard what
+// it found: a success closes it (it is what the guard's own probe would
+// find), so an instance that reports ready also serves; a server that
+// could not be reached trips it. A slow ping trips nothing, as a slow
+// store call does not.
+func (g *Guard) Ping(ctx context.Context) error {
+	err := g.ping(ctx)
+	switch {
+	case err == nil:
+		g.b.Reset()
+	case unreachable(err):
+		g.b.Trip()
+	}
+	return err
 }
 
 // classify trips the breaker when err says the server could not be

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -57,6 +58,42 @@ func TestUnreachableAndClassify(t *testing.T) {
 			}
 			if got := failure.KindOf(classify(tt.err)); got != tt.kind {
 				t.Errorf("classify kind = %v; want %v", got, tt.kind)
+			}
+		})
+	}
+}
+
+// TestReadinessPingTellsTheGuard: a ready instance serves (a successful
+// readiness ping closes an open guard), an unreachable server trips it,
+// and a slow ping changes nothing.
+func TestReadinessPingTellsTheGuard(t *testing.T) {
+	network := labelled{errors.New("connection refused"), []string{"NetworkError"}}
+	for _, tt := range []struct {
+		name     string
+		open     bool
+		ping     error
+		wantOpen bool
+	}{
+		{"success closes an open guard", true, nil, false},
+		{"success keeps it closed", false, nil, false},
+		{"unreachable trips it", false, network, true},
+		{"a slow ping does not trip it", false, context.DeadlineExceeded, false},
+		{"a slow ping does not close it", true, context.DeadlineExceeded, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			g := newGuard(func(context.Context) error { return tt.ping }, slog.New(slog.DiscardHandler))
+			if tt.open {
+				g.b.Trip()
+			}
+			if err := g.Ping(context.Background()); fmt.Sprint(err) != fmt.Sprint(tt.ping) {
+				t.Fatalf("Ping = %v; want %v", err, tt.ping)
+			}
+			_, done, err := g.enter(context.Background())
+			if err == nil {
+				done()
+			}
+			if open := err != nil; open != tt.wantOpen {
+				t.Errorf("after Ping(%v) the guard admits: %v; want open %v", tt.ping, err, tt.wantOpen)
 			}
 		})
 	}

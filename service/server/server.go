@@ -23,7 +23,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	mongodrv "go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
 
 	"github.com/taskready/taskready/embedded"
 	"github.com/taskready/taskready/service/admission"
@@ -144,9 +143,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, 
 		AuthLimit: ratelimit.New("auth", cfg.AuthLimit.Limit, cfg.AuthLimit.Window, s.redis, limits),
 		APILimit:  ratelimit.New("api", cfg.APILimit.Limit, cfg.APILimit.Window, s.redis, limits),
 		Health: health.NewChecker(health.DefaultTimeout,
-			health.Probe{Name: "mongodb", ComponentType: "datastore", Critical: true, Check: func(ctx context.Context) error {
-				return s.mongo.Ping(ctx, readpref.Primary())
-			}},
+			// Through the guard: ready means the breaker is closed too.
+			health.Probe{Name: "mongodb", ComponentType: "datastore", Critical: true, Check: guard.Ping},
 			health.Probe{Name: "redis", ComponentType: "cache", Check: s.redis.Ping},
 			health.Probe{Name: "admission", ComponentType: "system", Check: saturated(admit.Store, admit.Hash),
 				Symptom: "saturated: shedding load with 503 + Retry-After"},
