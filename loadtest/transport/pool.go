@@ -40,6 +40,11 @@ type hostPool struct {
 	// than leaving it idle after its owner has let the pool go.
 	closes  int
 	waiters []*waiter // first come, first served
+	// stopDials cancels the dials under way; closeIdle calls it, so no
+	// dial outlives the run that let the pool go (a server slow to
+	// accept would otherwise keep them for dialTimeout).
+	dials     context.Context
+	stopDials context.CancelFunc
 }
 
 // conn is a pooled connection.
@@ -233,6 +238,10 @@ func (p *hostPool) closeIdle() {
 	p.idle = nil
 	p.open -= len(idle)
 	p.closes++
+	if p.stopDials != nil {
+		p.stopDials()
+		p.dials, p.stopDials = nil, nil
+	}
 	p.mu.Unlock()
 	closeAll(idle)
 }
@@ -245,17 +254,20 @@ func (p *hostPool) closeIdle() {
 // connections that way). Call with mu held.
 func (p *hostPool) dialMore() {
 	for len(p.waiters) > p.dialing && p.dialing < p.maxDials && (p.maxConns <= 0 || p.open < p.maxConns) {
+		if p.dials == nil {
+			p.dials, p.stopDials = context.WithCancel(context.Background())
+		}
 		p.dialing++
 		p.open++
-		go p.dialOne(p.closes)
+		go p.dialOne(p.dials, p.closes)
 	}
 }
 
 // dialOne dials a connection and hands it over as put does; a failed
 // dial fails the longest waiting request, which would otherwise wait on
 // a server that cannot be reached.
-func (p *hostPool) dialOne(closes int) {
-	nc, err := p.connect()
+func (p *hostPool) dialOne(ctx context.Context, closes int) {
+	nc, err := p.connect(ctx)
 	p.mu.Lock()
 	p.dialing--
 	if err != nil {
@@ -285,9 +297,9 @@ func (p *hostPool) dialOne(closes int) {
 }
 
 // connect dials the host, with the TLS handshake for https, within
-// dialTimeout.
-func (p *hostPool) connect() (net.Conn, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), p.dialTimeout)
+// dialTimeout or until ctx ends.
+func (p *hostPool) connect(ctx context.Context) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.dialTimeout)
 	defer cancel()
 	nc, err := p.dial(ctx, "tcp", p.addr)
 	if err != nil {

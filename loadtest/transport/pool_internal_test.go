@@ -37,7 +37,7 @@ func TestDialledConnectionsStayPooled(t *testing.T) {
 		p.dialing++
 		p.open++
 		p.mu.Unlock()
-		p.dialOne(p.closes)
+		p.dialOne(context.Background(), p.closes)
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		if len(p.idle) == 0 {
@@ -80,10 +80,56 @@ func TestDialAfterCloseIsNotKept(t *testing.T) {
 	closes := p.closes
 	p.mu.Unlock()
 	p.closeIdle()
-	p.dialOne(closes)
+	p.dialOne(context.Background(), closes)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.idle) != 0 || p.open != 0 {
 		t.Errorf("%d idle, %d open after the pool was closed, want none", len(p.idle), p.open)
 	}
+}
+
+// TestCloseIdleStopsDials: letting the pool go (what the executor does
+// at the end of a run) cancels the dials under way, rather than leave
+// them for the hour of their dial timeout.
+func TestCloseIdleStopsDials(t *testing.T) {
+	started, ended := make(chan struct{}), make(chan error, 1)
+	hang := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		close(started)
+		<-ctx.Done()
+		ended <- ctx.Err()
+		return nil, ctx.Err()
+	}
+	p := &hostPool{addr: "127.0.0.1:1", dial: hang, dialTimeout: time.Hour, idleTimeout: time.Minute, maxDials: DefaultMaxDials}
+	ctx, cancel := context.WithCancel(context.Background())
+	got := make(chan error, 1)
+	go func() {
+		_, err := p.get(ctx, time.Time{})
+		got <- err
+	}()
+	<-started
+	cancel() // the request gives up; its dial goes on
+	if err := <-got; err == nil {
+		t.Fatal("get succeeded with no server")
+	}
+	p.closeIdle()
+	select {
+	case err := <-ended:
+		if err != context.Canceled {
+			t.Errorf("the dial ended with %v; want context.Canceled", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the dial outlived closeIdle by a minute")
+	}
+	// A later request dials again, under a new context.
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel2()
+	started = make(chan struct{})
+	go func() { _, _ = p.get(ctx2, time.Time{}) }()
+	select {
+	case <-started:
+	case <-time.After(time.Minute):
+		t.Fatal("no dial after closeIdle")
+	}
+	p.closeIdle()
+	<-ended
 }
