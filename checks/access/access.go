@@ -18,7 +18,7 @@
 //
 // # Load on the target
 //
-// The checks of a run (same target, same prefix) share two fixture users,
+// The checks of a run (one Target.Shared) share two fixture users,
 // A and B, registered by the first check that needs them.
 // authz.mass-assignment registers one more (with the extra fields) and
 // authz.no-password one more and logs it in (it must see those answers):

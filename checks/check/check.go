@@ -197,6 +197,10 @@ type Target struct {
 	// Prefix marks every user and task a check creates, so that they can
 	// be told apart and removed: "readiness-<run id>".
 	Prefix string
+	// Shared holds what the checks of the run share (the fixture users):
+	// the runner sets a fresh one for every run; without one, nothing is
+	// shared and each check makes its own.
+	Shared *Shared
 }
 
 // Environment is a system under test that checks may act on.

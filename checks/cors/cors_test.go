@@ -76,7 +76,7 @@ func TestMetaIsComplete(t *testing.T) {
 func TestAnAllowlistPasses(t *testing.T) {
 	srv := httptest.NewServer(fakeAPI(allowlist))
 	defer srv.Close()
-	target := &check.Target{BaseURL: srv.URL, Prefix: "readiness-good"}
+	target := &check.Target{BaseURL: srv.URL, Prefix: "readiness-good", Shared: &check.Shared{}}
 	for _, c := range cors.Checks() {
 		if r := run(t, c, target); r.Status != check.Pass {
 			t.Errorf("%s = %s (%s); want pass", c.Meta().ID, r.Status, r.Message)

@@ -181,7 +181,7 @@ func TestMetaIsComplete(t *testing.T) {
 func TestAWellConfiguredServerPasses(t *testing.T) {
 	srv := httptest.NewServer(fakeAPI(flaws{}))
 	defer srv.Close()
-	target := &check.Target{BaseURL: srv.URL, Prefix: "readiness-good"}
+	target := &check.Target{BaseURL: srv.URL, Prefix: "readiness-good", Shared: &check.Shared{}}
 	for _, c := range headers.Checks() {
 		r := run(t, c, target)
 		want := check.Pass
@@ -227,7 +227,7 @@ func TestEachFlawFailsItsCheck(t *testing.T) {
 				srv = httptest.NewServer(fakeAPI(tt.f))
 			}
 			defer srv.Close()
-			target := &check.Target{BaseURL: srv.URL, Client: srv.Client(), Prefix: "readiness-flaw"}
+			target := &check.Target{BaseURL: srv.URL, Client: srv.Client(), Prefix: "readiness-flaw", Shared: &check.Shared{}}
 			r := run(t, byID(t, tt.check), target)
 			if r.Status != check.Fail {
 				t.Fatalf("%s = %s (%s); want fail", tt.check, r.Status, r.Message)
@@ -253,7 +253,7 @@ func TestEachFlawFailsItsCheck(t *testing.T) {
 func TestHSTSOverHTTPSPasses(t *testing.T) {
 	srv := httptest.NewTLSServer(fakeAPI(flaws{}))
 	defer srv.Close()
-	target := &check.Target{BaseURL: srv.URL, Client: srv.Client(), Prefix: "readiness-tls"}
+	target := &check.Target{BaseURL: srv.URL, Client: srv.Client(), Prefix: "readiness-tls", Shared: &check.Shared{}}
 	for _, id := range []string{"headers.hsts", "headers.cookie-flags"} {
 		if r := run(t, byID(t, id), target); r.Status != check.Pass {
 			t.Errorf("%s over HTTPS = %s (%s); want pass", id, r.Status, r.Message)

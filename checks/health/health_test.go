@@ -294,7 +294,7 @@ func serve(t *testing.T, f flaws) (*check.Target, *fakeEnv) {
 	}))
 	t.Cleanup(msrv.Close)
 	e := &fakeEnv{k: k, apis: []string{srv.URL}}
-	return &check.Target{BaseURL: srv.URL, MetricsURL: msrv.URL + "/metrics", Env: e, Prefix: "readiness-health"}, e
+	return &check.Target{BaseURL: srv.URL, MetricsURL: msrv.URL + "/metrics", Env: e, Prefix: "readiness-health", Shared: &check.Shared{}}, e
 }
 
 func byID(t *testing.T, id string) check.Check {

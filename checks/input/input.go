@@ -8,7 +8,7 @@
 //
 // # Data and cleanup
 //
-// The checks of a run (same target, same prefix) share two fixture users,
+// The checks of a run (one Target.Shared) share two fixture users,
 // A and B, registered through checks/fixture by the first check that needs
 // them. Each check creates the tasks it needs through checks/fixture and
 // deletes them, and any task a flawed target created from a probe it

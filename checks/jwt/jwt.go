@@ -16,7 +16,7 @@
 //
 // # Load on the target
 //
-// The checks of a run (same target, same prefix) share two fixture users,
+// The checks of a run (one Target.Shared) share two fixture users,
 // registered by the first check that needs them: two auth requests in
 // all. Each check then sends at most a few dozen requests, most of them
 // refused; the cracking of auth.weak-secret and auth.expired sends none.
@@ -197,20 +197,18 @@ func mustJSON(v any) []byte {
 	return b
 }
 
-// users are the fixture users every check of a run shares (registering
-// one per check would spend the auth budget): A, whose genuine token the
-// checks take apart, and B, whose id a tampered token claims.
+// users are the run's fixture users (probe.Pair; registering one per
+// check would spend the auth budget): A, whose genuine token the checks
+// take apart, and B, whose id a tampered token claims.
 type users struct {
 	a, b   *fixture.User
 	tk     *token    // A's token, parsed
 	issued time.Time // when A's token was issued, about
 }
 
-var shared probe.Memo[*users]
-
 // pair returns the run's users, registering them on first use.
 func pair(ctx context.Context, t *check.Target) (*users, *check.Result) {
-	u, err := shared.Get(ctx, t, func(ctx context.Context) (*users, error) {
+	u, err := func() (*users, error) {
 		p, err := probe.Pair(ctx, t)
 		if err != nil {
 			return nil, err
@@ -220,7 +218,7 @@ func pair(ctx context.Context, t *check.Target) (*users, *check.Result) {
 			return nil, fmt.Errorf("the token issued at registration: %w", err)
 		}
 		return &users{a: p.A, b: p.B, tk: tk, issued: p.At}, nil
-	})
+	}()
 	if err != nil {
 		r := probe.ErrorResult("could not register the fixture users", err, nil)
 		return nil, &r

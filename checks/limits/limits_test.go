@@ -200,7 +200,7 @@ func serve(t *testing.T, k knobs, instances int, shared bool) *check.Target {
 		t.Cleanup(srv.Close)
 		urls = append(urls, srv.URL)
 	}
-	target := &check.Target{BaseURL: urls[0], Prefix: "readiness-" + strings.ToLower(strings.NewReplacer("/", "-", " ", "-").Replace(t.Name()))}
+	target := &check.Target{BaseURL: urls[0], Prefix: "readiness-" + strings.ToLower(strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())), Shared: &check.Shared{}}
 	if instances > 1 {
 		target.Env = fakeEnv{apis: urls}
 	}

@@ -13,7 +13,7 @@ import (
 )
 
 // The checks of a run share one value: made once, however many ask at
-// once; another target or prefix gets its own.
+// once; another target or prefix gets its own, and so does another run.
 func TestMemoShares(t *testing.T) {
 	var m probe.Memo[int]
 	var made atomic.Int32
@@ -21,7 +21,8 @@ func TestMemoShares(t *testing.T) {
 		time.Sleep(20 * time.Millisecond) // let the others queue up
 		return int(made.Add(1)), nil
 	}
-	target := &check.Target{BaseURL: "http://a", Prefix: "run-1"}
+	run := &check.Shared{}
+	target := &check.Target{BaseURL: "http://a", Prefix: "run-1", Shared: run}
 	var wg sync.WaitGroup
 	got := make([]int, 20)
 	for i := range got {
@@ -42,10 +43,35 @@ func TestMemoShares(t *testing.T) {
 	if made.Load() != 1 {
 		t.Errorf("made %d times; want once", made.Load())
 	}
-	for _, other := range []*check.Target{{BaseURL: "http://b", Prefix: "run-1"}, {BaseURL: "http://a", Prefix: "run-2"}} {
+	for _, other := range []*check.Target{
+		{BaseURL: "http://b", Prefix: "run-1", Shared: run},
+		{BaseURL: "http://a", Prefix: "run-2", Shared: run},
+		{BaseURL: "http://a", Prefix: "run-1", Shared: &check.Shared{}},
+	} {
 		if v, _ := m.Get(context.Background(), other, mk); v == 1 {
-			t.Errorf("%s %s shares the value of %s %s", other.BaseURL, other.Prefix, target.BaseURL, target.Prefix)
+			t.Errorf("%s %s (run %p) shares the value of %s %s (run %p)", other.BaseURL, other.Prefix, other.Shared, target.BaseURL, target.Prefix, target.Shared)
 		}
+	}
+}
+
+// Two Memos of one run keep their values apart, and a target outside any
+// run (no Shared) shares nothing: every Get makes its own.
+func TestMemoScopes(t *testing.T) {
+	var m1, m2 probe.Memo[string]
+	run := &check.Shared{}
+	target := &check.Target{BaseURL: "http://a", Shared: run}
+	v1, _ := m1.Get(context.Background(), target, func(context.Context) (string, error) { return "one", nil })
+	v2, _ := m2.Get(context.Background(), target, func(context.Context) (string, error) { return "two", nil })
+	if v1 != "one" || v2 != "two" {
+		t.Errorf("two Memos of one run got %q and %q; want their own values", v1, v2)
+	}
+	alone := &check.Target{BaseURL: "http://a"}
+	made := 0
+	for range 2 {
+		_, _ = m1.Get(context.Background(), alone, func(context.Context) (string, error) { made++; return "", nil })
+	}
+	if made != 2 {
+		t.Errorf("without a Shared the value was made %d times in 2 Gets; want 2", made)
 	}
 }
 
@@ -55,7 +81,7 @@ func TestMemoSharesAFailure(t *testing.T) {
 	var m probe.Memo[string]
 	calls := 0
 	mk := func(context.Context) (string, error) { calls++; return "", errors.New("register: 500") }
-	target := &check.Target{BaseURL: "http://a"}
+	target := &check.Target{BaseURL: "http://a", Shared: &check.Shared{}}
 	for range 2 {
 		if _, err := m.Get(context.Background(), target, mk); err == nil {
 			t.Fatal("Get = nil error; want the make's")
@@ -71,7 +97,7 @@ func TestMemoSharesAFailure(t *testing.T) {
 // with a context of its own still live.
 func TestMemoRetriesAfterACancelledMake(t *testing.T) {
 	var m probe.Memo[string]
-	target := &check.Target{BaseURL: "http://a", Prefix: "p"}
+	target := &check.Target{BaseURL: "http://a", Prefix: "p", Shared: &check.Shared{}}
 	started := make(chan struct{})
 	cancelled, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
@@ -110,7 +136,7 @@ func TestMemoRetriesAfterACancelledMake(t *testing.T) {
 // make it was waiting for.
 func TestMemoWaiterGivesUp(t *testing.T) {
 	var m probe.Memo[int]
-	target := &check.Target{BaseURL: "http://a"}
+	target := &check.Target{BaseURL: "http://a", Shared: &check.Shared{}}
 	started, release := make(chan struct{}), make(chan struct{})
 	done := make(chan struct{})
 	go func() {
@@ -137,7 +163,7 @@ func TestMemoWaiterGivesUp(t *testing.T) {
 // for it forever.
 func TestMemoForgetsAPanic(t *testing.T) {
 	var m probe.Memo[int]
-	target := &check.Target{BaseURL: "http://a"}
+	target := &check.Target{BaseURL: "http://a", Shared: &check.Shared{}}
 	func() {
 		defer func() { _ = recover() }()
 		m.Get(context.Background(), target, func(context.Context) (int, error) { panic("boom") })

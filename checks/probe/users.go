@@ -19,11 +19,11 @@ type Users struct {
 
 var pair Memo[*Users]
 
-// Pair returns the run's two fixture users, registering them on first
-// use. One pair for the whole run, not one per package: a deployment's
-// auth limit (5 per 15 minutes per address by default) affords two
-// registrations, and every other auth request a check spends is one it
-// means to make.
+// Pair returns the run's two fixture users (kept in t.Shared),
+// registering them on first use. One pair for the whole run, not one per
+// package: a deployment's auth limit (5 per 15 minutes per address by
+// default) affords two registrations, and every other auth request a
+// check spends is one it means to make.
 func Pair(ctx context.Context, t *check.Target) (*Users, error) {
 	return pair.Get(ctx, t, func(ctx context.Context) (*Users, error) {
 		at := time.Now().Truncate(time.Second)

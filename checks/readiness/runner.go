@@ -63,6 +63,7 @@ type config struct {
 	toolVersion string
 	known       []string
 	runID       string
+	cleanup     func(ctx context.Context, t *check.Target)
 	now         func() time.Time
 }
 
@@ -128,6 +129,14 @@ func WithKnownIDs(ids ...string) Option {
 
 // WithRunID sets the run's id (by default a UTC timestamp and random hex).
 func WithRunID(id string) Option { return func(c *config) { c.runID = id } }
+
+// WithCleanup calls f once a run's checks are done, with the target they
+// ran against (the run's prefix and Shared), so that f removes what they
+// created (fixture.Cleanup). Its context is the run's without its
+// cancellation: an interrupted run still cleans up.
+func WithCleanup(f func(ctx context.Context, t *check.Target)) Option {
+	return func(c *config) { c.cleanup = f }
+}
 
 // Runner runs a validated set of checks.
 type Runner struct {
@@ -223,8 +232,10 @@ func (c config) id() string {
 // Run runs the checks against t and reports. It does not change t: the
 // checks see a copy whose Policy has the policy's thresholds over t's own
 // (and defaults for what neither sets), whose Prefix is "readiness-<run
-// id>" unless t set one, and whose Client has a 10s timeout unless t has a
-// client. Run may be called again, and from several goroutines.
+// id>" unless t set one, whose Shared is the run's own (so that the
+// checks of this run share their fixture users, and no other run does),
+// and whose Client has a 10s timeout unless t has a client. Run may be
+// called again, and from several goroutines.
 func (r *Runner) Run(ctx context.Context, t *check.Target) *Report {
 	cfg := r.cfg
 	start := cfg.now()
@@ -241,6 +252,7 @@ func (r *Runner) Run(ctx context.Context, t *check.Target) *Report {
 	if tt.Prefix == "" {
 		tt.Prefix = "readiness-" + info.ID
 	}
+	tt.Shared = &check.Shared{}
 	if tt.Client == nil {
 		tt.Client = &http.Client{Timeout: 10 * time.Second}
 	}
@@ -280,6 +292,9 @@ func (r *Runner) Run(ctx context.Context, t *check.Target) *Report {
 		runOne(i)
 	}
 	info.Duration = cfg.now().Sub(start)
+	if cfg.cleanup != nil {
+		cfg.cleanup(context.WithoutCancel(ctx), &tt)
+	}
 	return evaluate(info, raw, cfg)
 }
 

@@ -259,6 +259,69 @@ func TestTargetIsACopyWithPolicyAndPrefix(t *testing.T) {
 	}
 }
 
+// The checks of one run share one Shared, and two runs of one runner in
+// one process never do: what a run's checks register is the run's alone.
+func TestEachRunHasItsOwnShared(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	seen := map[string][]*check.Shared{}
+	spy := func(id string) check.Check {
+		return fn(id, check.Info, func(_ context.Context, tt *check.Target) check.Result {
+			mu.Lock()
+			defer mu.Unlock()
+			seen[id] = append(seen[id], tt.Shared)
+			return check.Passf("ok")
+		})
+	}
+	r, err := readiness.New([]check.Check{spy("a"), spy("b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := &check.Target{BaseURL: "http://api", Shared: &check.Shared{}}
+	r.Run(context.Background(), tg)
+	r.Run(context.Background(), tg)
+	a, b := seen["a"], seen["b"]
+	if len(a) != 2 || len(b) != 2 {
+		t.Fatalf("runs seen: a %d, b %d; want 2 each", len(a), len(b))
+	}
+	for i := range 2 {
+		if a[i] == nil || a[i] != b[i] || a[i] == tg.Shared {
+			t.Errorf("run %d: a saw %p, b saw %p (the caller's %p); want one Shared of the run's own", i+1, a[i], b[i], tg.Shared)
+		}
+	}
+	if a[0] == a[1] {
+		t.Errorf("both runs saw Shared %p; want one each", a[0])
+	}
+}
+
+// The runner cleans up after its checks, with the target they saw: the
+// run's prefix and Shared, on a context the run's cancellation does not
+// end.
+func TestCleanupSeesTheRunsTarget(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	var during *check.Target
+	c := fn("cancels.run", check.Info, func(_ context.Context, tt *check.Target) check.Result {
+		during = tt
+		cancel()
+		return check.Passf("ok")
+	})
+	calls := 0
+	cleanup := func(cctx context.Context, tt *check.Target) {
+		calls++
+		if cctx.Err() != nil {
+			t.Errorf("cleanup context is done (%v); want it to outlive the run's cancellation", cctx.Err())
+		}
+		if during == nil || tt.Prefix != "readiness-run-7" || tt.Shared == nil || tt.Shared != during.Shared {
+			t.Errorf("cleanup saw prefix %q, Shared %p; want readiness-run-7 and the Shared the checks saw", tt.Prefix, tt.Shared)
+		}
+	}
+	readiness.Run(ctx, []check.Check{c}, target(), readiness.WithRunID("run-7"), readiness.WithCleanup(cleanup))
+	if calls != 1 {
+		t.Errorf("cleanup called %d times; want once", calls)
+	}
+}
+
 func TestCancelledRunReportsChecksNotRun(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())

@@ -155,7 +155,14 @@ flags:`)
 			}
 			fmt.Fprintf(out, "harness: backed up %d documents into %s (%s)\n", m.Documents, m.Path, bytesText(m.Size))
 		}
-		opts := []readiness.Option{readiness.WithProgress(out), readiness.WithToolVersion(version())}
+		cleanup := func(ctx context.Context, t *check.Target) {
+			if u, tk, err := fixture.Cleanup(ctx, t); err != nil {
+				fmt.Fprintf(out, "harness: %v\n", err)
+			} else if u+tk > 0 {
+				fmt.Fprintf(out, "harness: removed the %d users and %d tasks the checks created\n", u, tk)
+			}
+		}
+		opts := []readiness.Option{readiness.WithProgress(out), readiness.WithToolVersion(version()), readiness.WithCleanup(cleanup)}
 		if *policyFile != "" {
 			p, err := readiness.LoadPolicy(*policyFile)
 			if err != nil {
@@ -168,11 +175,6 @@ flags:`)
 		}
 		fmt.Fprintf(out, "harness: checking %s\n", t.BaseURL)
 		rep := readiness.Run(ctx, allChecks(mongoURI), t, opts...)
-		if u, tk, err := fixture.Cleanup(context.WithoutCancel(ctx), withPrefix(t, rep)); err != nil {
-			fmt.Fprintf(out, "harness: %v\n", err)
-		} else if u+tk > 0 {
-			fmt.Fprintf(out, "harness: removed the %d users and %d tasks the checks created\n", u, tk)
-		}
 		dir := *outDir
 		if dir == "" {
 			dir = filepath.Join("out", "readiness-"+time.Now().UTC().Format("20060102-150405"))
@@ -193,14 +195,6 @@ flags:`)
 		}
 		return &exitError{code: rep.ExitCode, msg: rep.Verdict()}
 	}}
-}
-
-// withPrefix is t with the prefix the runner gave the checks, so that
-// Cleanup finds what they created.
-func withPrefix(t *check.Target, rep *readiness.Report) *check.Target {
-	c := *t
-	c.Prefix = "readiness-" + rep.Run.ID
-	return &c
 }
 
 // managed lets checks act on an environment the harness brought up.

@@ -111,12 +111,14 @@ func Mongo(t *testing.T, e *env.Env) *mongo.Client {
 	return mc
 }
 
-// Target is a target for e with a MongoDB connection and prefix, whose
-// fixtures fixture.Cleanup removes when the test ends (an error fails the
-// test): the users stay otherwise, since the API cannot delete them.
+// Target is a target for one run against e, with a MongoDB connection
+// and prefix, whose fixtures fixture.Cleanup removes when the test ends
+// (an error fails the test): the users stay otherwise, since the API
+// cannot delete them. The checks run against it share their fixture
+// users, as the checks of one run do.
 func Target(t *testing.T, e *env.Env, prefix string) *check.Target {
 	t.Helper()
-	target := &check.Target{BaseURL: e.Target, Mongo: Mongo(t, e), Database: "taskmanager", Prefix: prefix}
+	target := &check.Target{BaseURL: e.Target, Mongo: Mongo(t, e), Database: "taskmanager", Prefix: prefix, Shared: &check.Shared{}}
 	if len(e.APIs) > 0 {
 		// The first instance's, as the checks pick the first of
 		// Environment's APITargets.
@@ -187,13 +189,20 @@ func Run(t testing.TB, c check.Check, target *check.Target, timeout time.Duratio
 // in evidence (the JWT-shaped garbage checks send has payload "e30").
 var RealJWT = regexp.MustCompile(`eyJ[\w-]+\.eyJ[\w-]+\.[\w-]*`)
 
-// RunAll runs checks one after the other against target, within two
-// minutes in all, logs each result with its evidence, checks the evidence
-// with SafeEvidence, and returns the results by id.
+// RunAll runs checks one after the other against target, as one run
+// (sharing their fixture users, in a Shared of their own unless target
+// has one), within two minutes in all, logs each result with its
+// evidence, checks the evidence with SafeEvidence, and returns the results
+// by id.
 func RunAll(t *testing.T, target *check.Target, checks []check.Check, secrets ...*regexp.Regexp) map[string]check.Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	if target.Shared == nil {
+		run := *target
+		run.Shared = &check.Shared{}
+		target = &run
+	}
 	out := map[string]check.Result{}
 	for _, c := range checks {
 		res := c.Run(ctx, target)
