@@ -67,7 +67,7 @@ const (
 // Category groups checks in reports.
 type Category string
 
-// The categories, in report order.
+// The categories; categories lists them in report order.
 const (
 	Transport Category = "transport"
 	CORS      Category = "cors"
@@ -83,6 +83,70 @@ const (
 	// connections, a store failing, and malformed HTTP.
 	Resilience Category = "resilience"
 )
+
+// categories is every category, in report order, with its title and
+// whether its checks are security findings (SARIF tags their rules
+// "security", which code scanning reads). A new category is added here
+// and nowhere else.
+var categories = []struct {
+	c        Category
+	title    string
+	security bool
+}{
+	{Transport, "Transport", true},
+	{CORS, "CORS", true},
+	{Auth, "Authentication", true},
+	{Authz, "Authorization", true},
+	{Input, "Input", true},
+	{Limits, "Limits", false},
+	{Health, "Health", false},
+	{MongoDB, "MongoDB", false},
+	{Redis, "Redis", false},
+	{Backup, "Backup", false},
+	// Resilience is security too: request smuggling and resource
+	// exhaustion are attacks (CWE-444, OWASP API4:2023), not only faults.
+	{Resilience, "Resilience", true},
+}
+
+// Categories returns every known category, in report order.
+func Categories() []Category {
+	out := make([]Category, len(categories))
+	for i, k := range categories {
+		out[i] = k.c
+	}
+	return out
+}
+
+// Order is c's place in reports, from 1; 0 for an unknown category.
+func (c Category) Order() int {
+	for i, k := range categories {
+		if k.c == c {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// Title is how reports title c ("Authentication"); an unknown category's
+// name as it is.
+func (c Category) Title() string {
+	for _, k := range categories {
+		if k.c == c {
+			return k.title
+		}
+	}
+	return string(c)
+}
+
+// Security says whether c's checks are security findings.
+func (c Category) Security() bool {
+	for _, k := range categories {
+		if k.c == c {
+			return k.security
+		}
+	}
+	return false
+}
 
 // Meta describes a check; it never changes between runs.
 type Meta struct {
@@ -105,6 +169,29 @@ type Check interface {
 	// Run checks t and says what it found. It must honour ctx's deadline
 	// and clean up whatever it created.
 	Run(ctx context.Context, t *Target) Result
+}
+
+// Disrupter is implemented by a check that acts on the environment (stops
+// a store, exhausts a rate limit, fills a cache) and so must not run
+// beside other checks: a runner runs disruptive checks one at a time,
+// after every other check, in the order given.
+type Disrupter interface {
+	Disruptive() bool
+}
+
+// Disruptive marks c as disruptive, for checks (such as a Func) that
+// cannot carry the method themselves.
+func Disruptive(c Check) Check { return disruptive{c} }
+
+type disruptive struct{ Check }
+
+// Disruptive implements Disrupter.
+func (disruptive) Disruptive() bool { return true }
+
+// IsDisruptive says whether c declares itself disruptive.
+func IsDisruptive(c Check) bool {
+	d, ok := c.(Disrupter)
+	return ok && d.Disruptive()
 }
 
 // Func adapts a Meta and a function to Check.

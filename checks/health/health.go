@@ -9,7 +9,7 @@
 // stop MongoDB (every component named mongo*: one surviving replica-set
 // member may rightly keep readiness at 200), then Redis (redis-primary),
 // and watch readiness turn 503 (MongoDB) or warn while the API keeps
-// serving (Redis), and both recover once the store is back. They implement Disruptive() so that a runner runs them alone,
+// serving (Redis), and both recover once the store is back. They are check.Disruptive, so that a runner runs them alone,
 // after the others, and they always start what they stopped.
 //
 // Severities: liveness and readiness under a MongoDB outage are high
@@ -55,13 +55,6 @@ const (
 func Checks() []check.Check {
 	return []check.Check{liveness, readinessReport, metrics, metricsNotPublic, requestID, mongoOutage, redisOutage}
 }
-
-// disruptive is a check that stops parts of the environment: the runner
-// runs it alone, after every other check.
-type disruptive struct{ check.Func }
-
-// Disruptive marks the check for the runner.
-func (disruptive) Disruptive() bool { return true }
 
 var liveness = check.Func{
 	M: check.Meta{

@@ -307,11 +307,6 @@ func run(t *testing.T, c check.Check, target *check.Target) check.Result {
 	return checktest.Run(t, c, target, 2*time.Minute)
 }
 
-func isDisruptive(c check.Check) bool {
-	d, ok := c.(interface{ Disruptive() bool })
-	return ok && d.Disruptive()
-}
-
 func TestMetaIsCompleteAndTheDisruptiveChecksAreMarked(t *testing.T) {
 	seen := map[string]bool{}
 	var disruptive []string
@@ -325,7 +320,7 @@ func TestMetaIsCompleteAndTheDisruptiveChecksAreMarked(t *testing.T) {
 		if m.Title == "" || m.Category == "" || m.Severity.Rank() == 0 || m.Remediation == "" || len(m.References) == 0 {
 			t.Errorf("%s: incomplete meta %+v", m.ID, m)
 		}
-		if isDisruptive(c) {
+		if check.IsDisruptive(c) {
 			disruptive = append(disruptive, m.ID)
 		} else if len(disruptive) > 0 {
 			t.Errorf("%s (#%d) comes after a disruptive check", m.ID, i)

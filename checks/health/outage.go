@@ -15,23 +15,23 @@ import (
 	"github.com/taskready/taskready/checks/probe"
 )
 
-var mongoOutage = disruptive{check.Func{
+var mongoOutage = check.Disruptive(check.Func{
 	M: check.Meta{
 		ID: "health.mongo-outage", Title: "Readiness turns 503 while MongoDB is down, liveness stays 200, both recover", Category: check.Health, Severity: check.High,
 		Remediation: "Ping MongoDB (with a short timeout) in /readyz and answer 503 when it fails; keep /healthz free of store calls so that a database outage takes pods out of service instead of restarting them.",
 		References:  []string{"Kubernetes readiness probes", "Kubernetes liveness probes", "draft-inadarei-api-health-check-06", "ASVS 5.0 V16.5.3"},
 	},
 	F: runMongoOutage,
-}}
+})
 
-var redisOutage = disruptive{check.Func{
+var redisOutage = check.Disruptive(check.Func{
 	M: check.Meta{
 		ID: "health.redis-outage", Title: "Without Redis the API still serves and readiness says warn", Category: check.Redis, Severity: check.Medium,
 		Remediation: "Treat the cache and the rate-limit store as optional: on a Redis failure read through to MongoDB, limit per instance, and report warn (200) in /readyz, not fail, so that a cache outage does not take the API out of service.",
 		References:  []string{"ASVS 5.0 V16.5.2", "draft-inadarei-api-health-check-06", "Kubernetes readiness probes"},
 	},
 	F: runRedisOutage,
-}}
+})
 
 // waitFor polls every base until cond holds for each, or the deadline
 // passes; each poll also runs during (a liveness probe, say), whose

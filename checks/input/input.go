@@ -21,8 +21,7 @@
 // # Order
 //
 // input.oversized-body, input.deep-nesting and input.still-healthy are
-// disruptive in the sense of the readiness runner (they implement its
-// Disrupter interface): the first two may take a fragile target down, so
+// disruptive (check.Disruptive): the first two may take a fragile target down, so
 // they run alone after the other checks, and input.still-healthy, last in
 // Checks, runs after them to see whether the target survived.
 //
@@ -84,19 +83,11 @@ func Checks() []check.Check {
 		check.Func{M: metaWrongTypes, F: wrongTypes},
 		check.Func{M: metaInvalidID, F: invalidID},
 		check.Func{M: metaNoLeak, F: noLeak},
-		disruptive{check.Func{M: metaOversized, F: oversizedBody}},
-		disruptive{check.Func{M: metaDeep, F: deepNesting}},
-		disruptive{check.Func{M: metaHealthy, F: stillHealthy}},
+		check.Disruptive(check.Func{M: metaOversized, F: oversizedBody}),
+		check.Disruptive(check.Func{M: metaDeep, F: deepNesting}),
+		check.Disruptive(check.Func{M: metaHealthy, F: stillHealthy}),
 	}
 }
-
-// disruptive marks a check the readiness runner must run alone, after the
-// others, in the order given; it satisfies the runner's Disrupter
-// interface without this package depending on the runner.
-type disruptive struct{ check.Func }
-
-// Disruptive reports that the check must run alone, after the others.
-func (disruptive) Disruptive() bool { return true }
 
 var (
 	refsNoSQL = []string{"WSTG-INPV-05.6", "ZAP 40033", "CWE-943"}

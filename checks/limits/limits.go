@@ -13,7 +13,7 @@
 // MaxAuthAttempts. The API limit is never exhausted, only watched
 // counting down. The burst spends the rest of this client's auth budget
 // (the API's default is 5 per 15 minutes per client, keyed by address as
-// well as email), so limits.auth-burst implements Disruptive(): a runner
+// well as email), so limits.auth-burst is check.Disruptive: a runner
 // runs it alone, after every check that registers or logs in.
 //
 // # Severities
@@ -52,17 +52,10 @@ func Checks() []check.Check {
 	return []check.Check{apiRateLimit, pageSizeCap, unpagedListCap, sharedAcrossInstances, authStricter, authRateLimit}
 }
 
-// disruptive is a check that changes what other checks see: the runner
-// runs it alone, after every other check.
-type disruptive struct{ check.Func }
-
-// Disruptive marks the check for the runner.
-func (disruptive) Disruptive() bool { return true }
-
 // authRateLimit spends the client's auth budget, so that registrations
 // and logins of any check after it are refused until the window ends:
 // hence disruptive.
-var authRateLimit = disruptive{check.Func{
+var authRateLimit = check.Disruptive(check.Func{
 	M: check.Meta{
 		ID: "limits.auth-burst", Title: "Logins are rate limited, with Retry-After and RateLimit headers", Category: check.Limits, Severity: check.High,
 		Remediation: "Limit login and registration per client and per account (a few attempts per 15 minutes), answer 429 with Retry-After, and advertise the budget with the RateLimit headers.",
@@ -70,7 +63,7 @@ var authRateLimit = disruptive{check.Func{
 			"draft-ietf-httpapi-ratelimit-headers", "CWE-307"},
 	},
 	F: runAuthRateLimit,
-}}
+})
 
 func runAuthRateLimit(ctx context.Context, t *check.Target) check.Result {
 	email, body := bogusLogin(t, "ratelimit")

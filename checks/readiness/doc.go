@@ -16,7 +16,7 @@
 // Checks run concurrently ([WithConcurrency], 4 by default) unless they
 // act on the environment: a check that stops a store, exhausts a rate
 // limit or otherwise changes what other checks see implements
-// [Disrupter] (or is wrapped by [Disruptive]) and runs alone, after all
+// check.Disrupter (or is wrapped by check.Disruptive) and runs alone, after all
 // the others, in the order given. Results never depend on the order in
 // which checks finished: the report sorts them.
 //

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -329,19 +330,15 @@ func statusOrder(r Result) int {
 	return 1
 }
 
-// categoryOrder is check's category order; unknown categories follow.
-var categoryOrder = map[check.Category]int{
-	check.Transport: 1, check.CORS: 2, check.Auth: 3, check.Authz: 4, check.Input: 5,
-	check.Limits: 6, check.Health: 7, check.MongoDB: 8, check.Redis: 9, check.Backup: 10, check.Resilience: 11,
-}
-
+// categoryLess orders categories as check.Categories does; unknown ones
+// follow, by name.
 func categoryLess(a, b check.Category) bool {
-	oa, ob := categoryOrder[a], categoryOrder[b]
+	oa, ob := a.Order(), b.Order()
 	if oa == 0 {
-		oa = 100
+		oa = math.MaxInt
 	}
 	if ob == 0 {
-		ob = 100
+		ob = math.MaxInt
 	}
 	if oa != ob {
 		return oa < ob

@@ -27,29 +27,6 @@ const (
 	DefaultConcurrency = 4
 )
 
-// Disrupter is implemented by a check that acts on the environment (stops
-// a store, exhausts a rate limit, fills a cache) and so must not run
-// beside other checks. Disruptive checks run one at a time, after every
-// other check, in the order given.
-type Disrupter interface {
-	Disruptive() bool
-}
-
-// Disruptive marks c as disruptive, for checks (such as a check.Func)
-// that cannot carry the method themselves.
-func Disruptive(c check.Check) check.Check { return disruptive{c} }
-
-type disruptive struct{ check.Check }
-
-// Disruptive implements Disrupter.
-func (disruptive) Disruptive() bool { return true }
-
-// IsDisruptive says whether c declares itself disruptive.
-func IsDisruptive(c check.Check) bool {
-	d, ok := c.(Disrupter)
-	return ok && d.Disruptive()
-}
-
 // Option configures a run.
 type Option func(*config)
 
@@ -263,7 +240,7 @@ func (r *Runner) Run(ctx context.Context, t *check.Target) *Report {
 	for i, c := range r.checks {
 		m := r.metas[i]
 		raw[i] = Result{ID: m.ID, Title: m.Title, Category: m.Category, Severity: m.Severity,
-			Remediation: m.Remediation, References: m.References, Disruptive: IsDisruptive(c)}
+			Remediation: m.Remediation, References: m.References, Disruptive: check.IsDisruptive(c)}
 		if raw[i].Disruptive {
 			disrupting = append(disrupting, i)
 		} else {

@@ -137,7 +137,7 @@ func TestDisruptiveChecksRunAloneAndLast(t *testing.T) {
 			return check.Passf("ok")
 		})
 		if disruptive {
-			return readiness.Disruptive(c)
+			return check.Disruptive(c)
 		}
 		return c
 	}
@@ -158,7 +158,7 @@ func TestDisruptiveChecksRunAloneAndLast(t *testing.T) {
 	if !result(t, rep, "store.stop-primary").Disruptive || result(t, rep, "a").Disruptive {
 		t.Error("the report does not say which checks were disruptive")
 	}
-	if !readiness.IsDisruptive(checks[0]) || readiness.IsDisruptive(checks[1]) {
+	if !check.IsDisruptive(checks[0]) || check.IsDisruptive(checks[1]) {
 		t.Error("IsDisruptive is wrong")
 	}
 }
@@ -326,7 +326,7 @@ func TestCancelledRunReportsChecksNotRun(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	rep := readiness.Run(ctx, []check.Check{passing("a", check.Critical), readiness.Disruptive(passing("b", check.Low))}, target())
+	rep := readiness.Run(ctx, []check.Check{passing("a", check.Critical), check.Disruptive(passing("b", check.Low))}, target())
 	for _, r := range rep.Results {
 		if r.Status != check.Error || !strings.Contains(r.Message, "not run") {
 			t.Errorf("%s after cancel: %s %q; want an error saying it did not run", r.ID, r.Status, r.Message)

@@ -245,34 +245,5 @@ func countsText(c readiness.Counts) string {
 	return strings.Join(parts, " · ")
 }
 
-// categoryName is how the HTML report titles a category.
-func categoryName(c check.Category) string {
-	switch c {
-	case check.Transport:
-		return "Transport"
-	case check.CORS:
-		return "CORS"
-	case check.Auth:
-		return "Authentication"
-	case check.Authz:
-		return "Authorization"
-	case check.Input:
-		return "Input"
-	case check.Limits:
-		return "Limits"
-	case check.Health:
-		return "Health"
-	case check.MongoDB:
-		return "MongoDB"
-	case check.Redis:
-		return "Redis"
-	case check.Backup:
-		return "Backup"
-	case check.Resilience:
-		return "Resilience"
-	}
-	return string(c)
-}
-
 // scoreNote explains the score in one line.
 const scoreNote = "severity-weighted pass ratio: critical 10, high 5, medium 3, low 1, info 0; a warning earns half; not-applicable, errors and ignored checks are not scored"

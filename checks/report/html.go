@@ -197,7 +197,7 @@ func newHTMLView(r *readiness.Report) htmlView {
 	}
 
 	for _, cs := range r.Categories {
-		cv := categoryView{Name: categoryName(cs.Category), Score: "n/a", Grade: "–", Class: "none", W: "0", Counts: countsText(cs.Counts),
+		cv := categoryView{Name: cs.Category.Title(), Score: "n/a", Grade: "–", Class: "none", W: "0", Counts: countsText(cs.Counts),
 			Attention: cs.Counts.Fail + cs.Counts.Error}
 		if cs.Score.Defined() {
 			cv.Defined = true
@@ -222,7 +222,7 @@ func newHTMLView(r *readiness.Report) htmlView {
 
 	sec := split(r)
 	for _, res := range sec.attention {
-		cv := cardView{Anchor: anchor(res.ID), ID: res.ID, Title: res.Title, Category: categoryName(res.Category), Took: took(res.Took),
+		cv := cardView{Anchor: anchor(res.ID), ID: res.ID, Title: res.Title, Category: res.Category.Title(), Took: took(res.Took),
 			Message: res.Message, Status: readiness.StatusWord(res.EffectiveStatus), StatusClass: statusClass(res),
 			Severity: string(res.EffectiveSeverity), SeverityClass: string(res.EffectiveSeverity), Gating: res.Gating,
 			Remediation: res.Remediation, Refs: refLinks(res.References), Policy: overrideText(res)}
@@ -239,7 +239,7 @@ func newHTMLView(r *readiness.Report) htmlView {
 		v.Attention = append(v.Attention, cv)
 	}
 	row := func(res readiness.Result) rowView {
-		rv := rowView{Anchor: anchor(res.ID), ID: res.ID, Title: res.Title, Category: categoryName(res.Category), Took: took(res.Took),
+		rv := rowView{Anchor: anchor(res.ID), ID: res.ID, Title: res.Title, Category: res.Category.Title(), Took: took(res.Took),
 			Message: res.Message, Severity: string(res.EffectiveSeverity), SeverityClass: string(res.EffectiveSeverity),
 			Status: readiness.StatusWord(res.EffectiveStatus), StatusClass: statusClass(res), Found: string(res.Status)}
 		if res.Downgraded() {

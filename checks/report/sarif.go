@@ -139,9 +139,7 @@ func sarifRuleOf(m check.Meta) sarifRule {
 		rule.ShortDescription.Text = m.ID
 	}
 	tags := []string{"readiness", string(m.Category)}
-	// Resilience is security too: request smuggling and resource
-	// exhaustion are attacks (CWE-444, OWASP API4:2023), not only faults.
-	if m.Category == check.Transport || m.Category == check.CORS || m.Category == check.Auth || m.Category == check.Authz || m.Category == check.Input || m.Category == check.Resilience {
+	if m.Category.Security() {
 		tags = append(tags, "security")
 	}
 	seen := map[string]bool{}

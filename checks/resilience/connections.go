@@ -43,14 +43,14 @@ var (
 // process (the probes, other checks' connections, log files).
 const fdReserve = 256
 
-var connectionFlood = disruptive{check.Func{
+var connectionFlood = check.Disruptive(check.Func{
 	M: check.Meta{
 		ID: IDConnectionFlood, Title: "Thousands of idle and slow connections do not stop the API answering", Category: check.Resilience, Severity: check.High,
 		Remediation: "Bound what connections may hold: a read-header timeout (slowloris), an idle timeout, a maximum number of connections with the excess refused or closed, and a file-descriptor limit well above it; never exit when accept fails (back off and retry).",
 		References:  []string{"OWASP API4:2023", "ASVS 5.0 V13.1.2", "CWE-400", "CWE-770", "RFC 9112 §9.6"},
 	},
 	F: runConnectionFlood,
-}}
+})
 
 func runConnectionFlood(ctx context.Context, t *check.Target) check.Result {
 	e, err := endpointOf(t.BaseURL)

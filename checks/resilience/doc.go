@@ -23,8 +23,8 @@
 //
 // resilience.connection-flood and resilience.overload load the whole
 // API, resilience.mongo-fail-fast and resilience.redis-failover stop
-// stores of a managed environment (Target.Env): all four implement
-// Disruptive(), so that a runner runs them alone, after the others. The
+// stores of a managed environment (Target.Env): all four are
+// check.Disruptive, so that a runner runs them alone, after the others. The
 // store checks always start again what they stopped, and say
 // NotApplicable, with the reason, without an environment that has the
 // components they need.

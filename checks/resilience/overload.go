@@ -43,14 +43,14 @@ var (
 	shedWithin = 5 * time.Second
 )
 
-var overload = disruptive{check.Func{
+var overload = check.Disruptive(check.Func{
 	M: check.Meta{
 		ID: IDOverload, Title: "Beyond capacity the API sheds with 503 and Retry-After, and recovers at once", Category: check.Resilience, Severity: check.High,
 		Remediation: "Bound concurrent work (an in-flight limit sized to the store pool, short queue timeouts) and answer the excess 503 with Retry-After instead of failing it with 500; release what a shed request held at once, so that the API serves again as soon as the load drops.",
 		References:  []string{"OWASP API4:2023", "RFC 9110 §15.6.4", "RFC 9110 §10.2.3", "ASVS 5.0 V16.5.2", "CWE-400", "Google SRE book: Handling Overload"},
 	},
 	F: runOverload,
-}}
+})
 
 // loadRoute is what the burst asks for.
 type loadRoute struct {

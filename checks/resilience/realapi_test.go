@@ -5,7 +5,6 @@ import (
 
 	"github.com/taskready/taskready/checks/check"
 	"github.com/taskready/taskready/checks/internal/checktest"
-	"github.com/taskready/taskready/checks/readiness"
 	"github.com/taskready/taskready/checks/resilience"
 )
 
@@ -24,7 +23,7 @@ func TestEveryCheckPassesAgainstTheRealAPI(t *testing.T) {
 	target.Env = checktest.Environment(e)
 	var later []check.Check
 	for _, c := range resilience.Checks() {
-		if readiness.IsDisruptive(c) {
+		if check.IsDisruptive(c) {
 			later = append(later, c)
 			continue
 		}

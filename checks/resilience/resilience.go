@@ -37,13 +37,6 @@ func Checks() []check.Check {
 	}
 }
 
-// disruptive is a check that loads the API or stops a store: the runner
-// runs it alone, after every other check (readiness.Disrupter).
-type disruptive struct{ check.Func }
-
-// Disruptive marks the check for the runner.
-func (disruptive) Disruptive() bool { return true }
-
 // answerHeaders are the answer headers evidence quotes.
 var answerHeaders = []string{"Content-Type", "Retry-After", "Connection"}
 

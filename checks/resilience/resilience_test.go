@@ -7,7 +7,6 @@ import (
 
 	"github.com/taskready/taskready/checks/check"
 	"github.com/taskready/taskready/checks/internal/checktest"
-	"github.com/taskready/taskready/checks/readiness"
 	"github.com/taskready/taskready/checks/resilience"
 )
 
@@ -49,7 +48,7 @@ func TestDisruptiveChecksRunAlone(t *testing.T) {
 	want := map[string]bool{resilience.IDConnectionFlood: true, resilience.IDOverload: true, resilience.IDMongoFailFast: true, resilience.IDRedisFailover: true}
 	later := false
 	for _, c := range resilience.Checks() {
-		d := readiness.IsDisruptive(c)
+		d := check.IsDisruptive(c)
 		if d != want[c.Meta().ID] {
 			t.Errorf("%s: disruptive %t, want %t", c.Meta().ID, d, want[c.Meta().ID])
 		}

@@ -79,14 +79,14 @@ func waitReady(ctx context.Context, t *check.Target, bases []string, code int, d
 	}
 }
 
-var mongoFailFast = disruptive{check.Func{
+var mongoFailFast = check.Disruptive(check.Func{
 	M: check.Meta{
 		ID: IDMongoFailFast, Title: "With MongoDB down, requests that need it answer 503 with Retry-After at once", Category: check.Resilience, Severity: check.High,
 		Remediation: "Give store calls short deadlines and a breaker that opens on an unreachable server, and map its errors to 503 with Retry-After; a request that waits out the driver's 30 s server selection holds a connection and a goroutine, and an outage becomes a pile-up.",
 		References:  []string{"ASVS 5.0 V16.5.2", "RFC 9110 §15.6.4", "RFC 9110 §10.2.3", "CWE-400", "Google SRE book: Addressing Cascading Failures"},
 	},
 	F: runMongoFailFast,
-}}
+})
 
 func runMongoFailFast(ctx context.Context, t *check.Target) (res check.Result) {
 	if t.Env == nil {
@@ -199,14 +199,14 @@ func runMongoFailFast(ctx context.Context, t *check.Target) (res check.Result) {
 		strings.Join(mongos, ", "), ms(downIn), FailFastBound, len(bases), ms(upIn)), probe.Capped(evs)...)
 }
 
-var redisFailover = disruptive{check.Func{
+var redisFailover = check.Disruptive(check.Func{
 	M: check.Meta{
 		ID: IDRedisFailover, Title: "After a Redis Sentinel failover the rate limit is shared again and readiness never hid failing writes", Category: check.Resilience, Severity: check.Medium,
 		Remediation: "Connect to Redis through the Sentinels (a failover client), so that writes follow the new primary; have /readyz write (not only PING) and report warn while writes fail, READONLY included, so that a stale primary cannot pass as healthy.",
 		References:  []string{"Redis Sentinel documentation", "ASVS 5.0 V16.5.2", "OWASP API4:2023", "draft-inadarei-api-health-check-06", "Kubernetes readiness probes"},
 	},
 	F: runRedisFailover,
-}}
+})
 
 // round is one observation of the drill: readiness and one counted
 // request on each instance.
