@@ -262,9 +262,12 @@ type Target struct {
 	// Client sends every request; its Timeout bounds each.
 	Client *http.Client
 	// Mongo and Database, when set, let store checks run (indexes,
-	// explain, write concern, topology).
+	// explain, write concern, topology); MongoURI is the connection
+	// string the API uses, as given, for the settings a connected client
+	// does not expose (write concern, pool).
 	Mongo    *mongo.Client
 	Database string
+	MongoURI string
 	// Redis, when set, lets cache checks run; RedisURL is its address
 	// as given, for the unauthenticated-access check.
 	Redis    *redis.Client

@@ -18,7 +18,6 @@ func upRealAPI(t *testing.T) *check.Target {
 	t.Helper()
 	e := checktest.API(t, 2)
 	target := checktest.Target(t, e, "readiness-health-test")
-	target.Env = checktest.Environment(e)
 	return target
 }
 

@@ -21,7 +21,6 @@ func upRealAPI(t *testing.T) *check.Target {
 	t.Helper()
 	e := checktest.API(t, 2)
 	target := checktest.Target(t, e, "readiness-limits-test")
-	target.Env = checktest.Environment(e)
 	return target
 }
 

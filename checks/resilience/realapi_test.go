@@ -20,7 +20,6 @@ func TestMain(m *testing.M) { checktest.Main(m) }
 func TestEveryCheckPassesAgainstTheRealAPI(t *testing.T) {
 	e := checktest.API(t, 2, checktest.NoRateLimits...)
 	target := checktest.Target(t, e, "readiness-resilience-test")
-	target.Env = checktest.Environment(e)
 	var later []check.Check
 	for _, c := range resilience.Checks() {
 		if check.IsDisruptive(c) {

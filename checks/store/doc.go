@@ -33,7 +33,7 @@
 // # What the client cannot see
 //
 // The Go driver does not expose a connected client's write concern or
-// pool options. [WithMongoURI] passes the API's connection string so
+// pool options. Target.MongoURI passes the API's connection string so
 // that those checks can read them; the URI's credentials never reach
 // evidence.
 //

@@ -58,7 +58,7 @@ type defaultRWConcern struct {
 	Source string `bson:"defaultWriteConcernSource"`
 }
 
-func writeConcern(ctx context.Context, t *check.Target, uri string) check.Result {
+func writeConcern(ctx context.Context, t *check.Target) check.Result {
 	if t.Mongo == nil {
 		return check.NotApplicablef("no MongoDB connection (Target.Mongo): the write concern cannot be read")
 	}
@@ -84,11 +84,11 @@ func writeConcern(ctx context.Context, t *check.Target, uri string) check.Result
 		ev = append(ev, check.Evidence{Request: "db.adminCommand({getDefaultRWConcern: 1})", Response: "error: " + derr.Error()})
 	}
 
-	u := parseURI(uri)
+	u := parseURI(t.MongoURI)
 	uriW := u.w()
 	switch {
 	case u == nil:
-		ev = append(ev, check.Evidence{Note: "no connection string given (WithMongoURI): the Go driver does not expose a client's write concern, so the API's w is unknown unless it is the server default"})
+		ev = append(ev, check.Evidence{Note: "no connection string given (Target.MongoURI; harness check -mongo-uri): the Go driver does not expose a client's write concern, so the API's w is unknown unless it is the server default"})
 	case u.err != nil:
 		ev = append(ev, check.Evidence{Request: "connection string", Response: "does not parse: " + redactURIError(u.err)})
 	default:
@@ -305,7 +305,7 @@ func topology(ctx context.Context, t *check.Target) check.Result {
 	return check.Passf(fmt.Sprintf("replica set %s: %d healthy members, one primary", st.Set, len(st.Members)), ev...)
 }
 
-func pool(ctx context.Context, t *check.Target, uri string) check.Result {
+func pool(ctx context.Context, t *check.Target) check.Result {
 	if t.Mongo == nil {
 		return check.NotApplicablef("no MongoDB connection (Target.Mongo): pool settings cannot be judged")
 	}
@@ -329,9 +329,9 @@ func pool(ctx context.Context, t *check.Target, uri string) check.Result {
 		ev = append(ev, check.Evidence{Request: "db.serverStatus()", Response: "no connections section (FerretDB does not report one)"})
 	}
 
-	u := parseURI(uri)
+	u := parseURI(t.MongoURI)
 	if u == nil && !haveServer {
-		return check.NotApplicablef("the server does not report its connections and no connection string was given (WithMongoURI): " +
+		return check.NotApplicablef("the server does not report its connections and no connection string was given (Target.MongoURI; harness check -mongo-uri): " +
 			"the driver does not expose a client's pool settings")
 	}
 	if u == nil {

@@ -18,20 +18,6 @@ import (
 // (MONGODB_DB's default).
 const DefaultDatabase = "taskmanager"
 
-// Option configures Checks.
-type Option func(*settings)
-
-type settings struct {
-	mongoURI string
-}
-
-// WithMongoURI gives the checks the connection string the API uses. The
-// driver does not expose a connected client's write concern or pool
-// settings, so mongodb.write-concern and mongodb.pool read them from
-// here; without it they judge only what the server reports. The URI's
-// credentials are never shown in evidence.
-func WithMongoURI(uri string) Option { return func(s *settings) { s.mongoURI = uri } }
-
 var mongoRefs = []string{
 	"https://www.mongodb.com/docs/manual/administration/production-checklist-development/",
 	"https://www.mongodb.com/docs/manual/administration/production-checklist-operations/",
@@ -39,12 +25,13 @@ var mongoRefs = []string{
 
 // Checks returns the MongoDB and Redis checks. MongoDB checks are
 // NotApplicable without Target.Mongo; redis.auth without Target.RedisURL
-// or Target.Redis; redis.cache-invalidation without Target.BaseURL.
-func Checks(opts ...Option) []check.Check {
-	var s settings
-	for _, o := range opts {
-		o(&s)
-	}
+// or Target.Redis; redis.cache-invalidation without Target.BaseURL. The
+// driver does not expose a connected client's write concern or pool
+// settings, so mongodb.write-concern and mongodb.pool read them from
+// Target.MongoURI, the connection string the API uses; without it they
+// judge only what the server reports. The URI's credentials are never
+// shown in evidence.
+func Checks() []check.Check {
 	return []check.Check{
 		check.Func{M: check.Meta{
 			ID: "mongodb.indexes", Title: "The indexes the API's queries need exist", Category: check.MongoDB, Severity: check.Critical,
@@ -62,7 +49,7 @@ func Checks(opts ...Option) []check.Check {
 			ID: "mongodb.write-concern", Title: "Writes are acknowledged by a majority", Category: check.MongoDB, Severity: check.High,
 			Remediation: "Run a replica set and keep w at its implicit \"majority\" default, or set w=majority in MONGODB_URI; never w=0.",
 			References:  []string{"DB-04", "https://www.mongodb.com/docs/manual/reference/mongodb-defaults/"},
-		}, F: func(ctx context.Context, t *check.Target) check.Result { return writeConcern(ctx, t, s.mongoURI) }},
+		}, F: writeConcern},
 		check.Func{M: check.Meta{
 			ID: "mongodb.topology", Title: "MongoDB is a healthy replica set", Category: check.MongoDB, Severity: check.High,
 			Remediation: "Run a replica set of at least three data-bearing voting members (an odd number of votes), " +
@@ -74,7 +61,7 @@ func Checks(opts ...Option) []check.Check {
 			Remediation: "Set maxPoolSize, minPoolSize, maxIdleTimeMS and serverSelectionTimeoutMS explicitly, " +
 				"and keep instances × maxPoolSize below the server's available connections.",
 			References: []string{"DB-08", "https://www.mongodb.com/docs/manual/administration/connection-pool-overview/"},
-		}, F: func(ctx context.Context, t *check.Target) check.Result { return pool(ctx, t, s.mongoURI) }},
+		}, F: pool},
 		check.Func{M: check.Meta{
 			ID: "redis.auth", Title: "Redis refuses unauthenticated clients", Category: check.Redis, Severity: check.High,
 			Remediation: "Require authentication (requirepass or ACL users with no nopass default user), keep protected-mode on, " +

@@ -98,9 +98,9 @@ func newDBOn(t *testing.T, c *mongo.Client, seeded, indexed bool) string {
 	return name
 }
 
-func byID(t *testing.T, id string, opts ...Option) check.Check {
+func byID(t *testing.T, id string) check.Check {
 	t.Helper()
-	for _, c := range Checks(opts...) {
+	for _, c := range Checks() {
 		if c.Meta().ID == id {
 			return c
 		}
@@ -264,6 +264,13 @@ func TestExplainFerretDB(t *testing.T) {
 	}
 }
 
+// withURI is target with the API's connection string uri.
+func withURI(target *check.Target, uri string) *check.Target {
+	c := *target
+	c.MongoURI = uri
+	return &c
+}
+
 func TestWriteConcernAndTopologyOnFerretDB(t *testing.T) {
 	ctx := testCtx(t)
 	target := &check.Target{Mongo: client, Database: newDB(t, false, false)}
@@ -273,11 +280,11 @@ func TestWriteConcernAndTopologyOnFerretDB(t *testing.T) {
 	if r.Status != check.Warn || !strings.Contains(r.Message, "standalone") {
 		t.Errorf("%s %q", r.Status, r.Message)
 	}
-	r = byID(t, "mongodb.write-concern", WithMongoURI(mongoURI+"?w=0")).Run(ctx, target)
+	r = byID(t, "mongodb.write-concern").Run(ctx, withURI(target, mongoURI+"?w=0"))
 	if r.Status != check.Fail || !strings.Contains(r.Message, "w: 0") {
 		t.Errorf("w=0: %s %q", r.Status, r.Message)
 	}
-	r = byID(t, "mongodb.write-concern", WithMongoURI("mongodb://app:s3cret@127.0.0.1:1/?w=majority&journal=false")).Run(ctx, target)
+	r = byID(t, "mongodb.write-concern").Run(ctx, withURI(target, "mongodb://app:s3cret@127.0.0.1:1/?w=majority&journal=false"))
 	if r.Status != check.Warn || strings.Contains(fmt.Sprint(r), "s3cret") {
 		t.Errorf("w=majority on a standalone: %s %q", r.Status, r.Message)
 	}
@@ -292,7 +299,7 @@ func TestWriteConcernAndTopologyOnFerretDB(t *testing.T) {
 	if r.Status != check.NotApplicable {
 		t.Errorf("pool without a URI on FerretDB: %s %q", r.Status, r.Message)
 	}
-	r = byID(t, "mongodb.pool", WithMongoURI(mongoURI+"?maxPoolSize=20&serverSelectionTimeoutMS=2000")).Run(ctx, target)
+	r = byID(t, "mongodb.pool").Run(ctx, withURI(target, mongoURI+"?maxPoolSize=20&serverSelectionTimeoutMS=2000"))
 	t.Logf("pool: %s: %s %+v", r.Status, r.Message, r.Evidence)
 	if r.Status != check.Pass || !strings.Contains(r.Message, "maxPoolSize 20") ||
 		!strings.Contains(r.Evidence[len(r.Evidence)-1].Response, "serverSelectionTimeoutMS=2s") {

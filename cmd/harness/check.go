@@ -15,42 +15,16 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"github.com/taskready/taskready/checks/access"
+	"github.com/taskready/taskready/checks"
 	"github.com/taskready/taskready/checks/backup"
 	"github.com/taskready/taskready/checks/check"
-	"github.com/taskready/taskready/checks/cors"
 	"github.com/taskready/taskready/checks/fixture"
-	"github.com/taskready/taskready/checks/headers"
-	"github.com/taskready/taskready/checks/health"
-	"github.com/taskready/taskready/checks/input"
-	"github.com/taskready/taskready/checks/jwt"
-	"github.com/taskready/taskready/checks/limits"
 	"github.com/taskready/taskready/checks/readiness"
 	"github.com/taskready/taskready/checks/report"
-	"github.com/taskready/taskready/checks/resilience"
-	"github.com/taskready/taskready/checks/store"
-	"github.com/taskready/taskready/loadtest/env"
+	"github.com/taskready/taskready/internal/managed"
 	"github.com/taskready/taskready/loadtest/seed"
 	"github.com/taskready/taskready/service/config"
 )
-
-// allChecks is every readiness check, in report order. mongoURI, when
-// known, shows the store checks the connection's settings, which the
-// driver does not expose once connected.
-func allChecks(mongoURI string) []check.Check {
-	var storeOpts []store.Option
-	if mongoURI != "" {
-		storeOpts = append(storeOpts, store.WithMongoURI(mongoURI))
-	}
-	var all []check.Check
-	for _, cs := range [][]check.Check{
-		headers.Checks(), cors.Checks(), jwt.Checks(), access.Checks(), input.Checks(),
-		limits.Checks(), health.Checks(), store.Checks(storeOpts...), backup.Checks(), resilience.Checks(),
-	} {
-		all = append(all, cs...)
-	}
-	return all
-}
 
 func checkCmd() command {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
@@ -81,8 +55,7 @@ flags:`)
 		fs.PrintDefaults()
 	}
 	return command{fs: fs, help: "verify the production checklist against a deployment; readiness report", run: func(ctx context.Context, out io.Writer) error {
-		t := &check.Target{Database: *db, BackupDir: *backupDir, Client: &http.Client{Timeout: 10 * time.Second}}
-		mongoURI, redisURL := ef.mongoURI, ef.redisURL
+		t := &check.Target{MongoURI: ef.mongoURI, RedisURL: ef.redisURL}
 		if ef.target != "" {
 			// Any deployment: the checks only read the stores they are
 			// given, and act on nothing.
@@ -112,30 +85,23 @@ flags:`)
 				return err
 			}
 			defer e.Close()
-			t.BaseURL, t.Env = e.Target, managed{e}
-			if len(e.APIs) > 0 {
-				// The first instance's: the checks that scrape pick the
-				// first of APITargets.
-				t.MetricsURL = e.APIs[0].MetricsURL()
-			}
-			if e.Stores != nil {
-				mongoURI, redisURL = e.Stores.MongoURI, e.Stores.RedisURL
-			}
+			t = managed.Target(e)
 		}
-		if mongoURI != "" {
-			client, err := mongo.Connect(options.Client().ApplyURI(mongoURI).SetTimeout(30 * time.Second))
+		t.Database, t.BackupDir, t.Client = *db, *backupDir, &http.Client{Timeout: 10 * time.Second}
+		if t.MongoURI != "" {
+			client, err := mongo.Connect(options.Client().ApplyURI(t.MongoURI).SetTimeout(30 * time.Second))
 			if err != nil {
 				return fmt.Errorf("%w: -mongo-uri: %v", errUsage, err)
 			}
 			defer client.Disconnect(context.WithoutCancel(ctx))
 			t.Mongo = client
 		}
-		if redisURL != "" {
-			opts, err := redis.ParseURL(redisURL)
+		if t.RedisURL != "" {
+			opts, err := redis.ParseURL(t.RedisURL)
 			if err != nil {
 				return fmt.Errorf("%w: -redis-url: %v", errUsage, err)
 			}
-			t.Redis, t.RedisURL = redis.NewClient(opts), redisURL
+			t.Redis = redis.NewClient(opts)
 			defer t.Redis.Close()
 		}
 		if t.Env != nil && t.Mongo != nil && *seedUsers > 0 {
@@ -174,7 +140,7 @@ flags:`)
 			opts = append(opts, readiness.WithMinScore(*minScore))
 		}
 		fmt.Fprintf(out, "harness: checking %s\n", t.BaseURL)
-		rep := readiness.Run(ctx, allChecks(mongoURI), t, opts...)
+		rep := readiness.Run(ctx, checks.All(), t, opts...)
 		dir := *outDir
 		if dir == "" {
 			dir = filepath.Join("out", "readiness-"+time.Now().UTC().Format("20060102-150405"))
@@ -195,27 +161,4 @@ flags:`)
 		}
 		return &exitError{code: rep.ExitCode, msg: rep.Verdict()}
 	}}
-}
-
-// managed lets checks act on an environment the harness brought up.
-type managed struct{ e *env.Env }
-
-func (m managed) Apply(ctx context.Context, component, action string) error {
-	return m.e.Apply(ctx, component, action)
-}
-
-func (m managed) Components() []string {
-	var names []string
-	for _, c := range m.e.Components() {
-		names = append(names, c.Name())
-	}
-	return names
-}
-
-func (m managed) APITargets() []string {
-	var urls []string
-	for _, a := range m.e.APIs {
-		urls = append(urls, a.URL())
-	}
-	return urls
 }

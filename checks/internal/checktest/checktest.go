@@ -1,8 +1,8 @@
 // Package checktest holds what the tests of the check packages share: the
 // real API (cmd/taskapi, built once per test process) started on embedded
-// stores, a target with a MongoDB connection for fixture.Cleanup, the
-// adapter from the harness's environment to check.Environment, and
-// running checks with a timeout and their evidence checked for secrets.
+// stores, a target for it (managed.Target) with a MongoDB connection for
+// fixture.Cleanup, and running checks with a timeout and their evidence
+// checked for secrets.
 //
 // It is internal to checks/: only the check packages' tests use it.
 package checktest
@@ -26,6 +26,7 @@ import (
 	"github.com/taskready/taskready/checks/check"
 	"github.com/taskready/taskready/checks/fixture"
 	"github.com/taskready/taskready/checks/probe"
+	"github.com/taskready/taskready/internal/managed"
 	"github.com/taskready/taskready/loadtest/env"
 )
 
@@ -111,19 +112,16 @@ func Mongo(t *testing.T, e *env.Env) *mongo.Client {
 	return mc
 }
 
-// Target is a target for one run against e, with a MongoDB connection
-// and prefix, whose fixtures fixture.Cleanup removes when the test ends
+// Target is a target for one run against e (managed.Target: its
+// environment, metrics endpoint and store addresses), with a MongoDB
+// connection and prefix, whose fixtures fixture.Cleanup removes when the test ends
 // (an error fails the test): the users stay otherwise, since the API
 // cannot delete them. The checks run against it share their fixture
 // users, as the checks of one run do.
 func Target(t *testing.T, e *env.Env, prefix string) *check.Target {
 	t.Helper()
-	target := &check.Target{BaseURL: e.Target, Mongo: Mongo(t, e), Database: "taskmanager", Prefix: prefix, Shared: &check.Shared{}}
-	if len(e.APIs) > 0 {
-		// The first instance's, as the checks pick the first of
-		// Environment's APITargets.
-		target.MetricsURL = e.APIs[0].MetricsURL()
-	}
+	target := managed.Target(e)
+	target.Mongo, target.Database, target.Prefix, target.Shared = Mongo(t, e), "taskmanager", prefix, &check.Shared{}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -132,37 +130,6 @@ func Target(t *testing.T, e *env.Env, prefix string) *check.Target {
 		}
 	})
 	return target
-}
-
-// environment adapts env.Env to check.Environment: the harness's
-// environment names its parts as Components and its instances as APIs.
-type environment struct{ e *env.Env }
-
-// Environment lets checks act on e as they would on the environment the
-// harness manages.
-func Environment(e *env.Env) check.Environment { return environment{e} }
-
-// Apply acts on a component the way the harness does.
-func (a environment) Apply(ctx context.Context, component, action string) error {
-	return a.e.Apply(ctx, component, action)
-}
-
-// Components names the stores' parts and the API instances.
-func (a environment) Components() []string {
-	var names []string
-	for _, c := range a.e.Components() {
-		names = append(names, c.Name())
-	}
-	return names
-}
-
-// APITargets are the instances' own URLs, behind the balancer's.
-func (a environment) APITargets() []string {
-	var urls []string
-	for _, api := range a.e.APIs {
-		urls = append(urls, api.URL())
-	}
-	return urls
 }
 
 // ByID returns the check of cs with id, failing t when there is none.
