@@ -33,16 +33,13 @@ package access
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/taskready/taskready/checks/check"
 	"github.com/taskready/taskready/checks/fixture"
@@ -100,51 +97,6 @@ var (
 		References:  []string{"OWASP API3:2023", "ASVS 5.0 V8.2.3", "CWE-200", "CWE-213"},
 	}
 )
-
-// pair returns the run's two fixture users (probe.Pair): A owns the
-// tasks, B tries to reach them.
-func pair(ctx context.Context, t *check.Target) (*probe.Users, *check.Result) {
-	u, err := probe.Pair(ctx, t)
-	if err != nil {
-		r := probe.ErrorResult("could not register the fixture users", err, nil)
-		return nil, &r
-	}
-	return u, nil
-}
-
-// cleanupTimeout bounds deleting a check's tasks after its context ended.
-const cleanupTimeout = 10 * time.Second
-
-// deleteTask removes a task a check created, trying each user in turn (a
-// flawed target may have handed it over), even when ctx is done.
-func deleteTask(ctx context.Context, t *check.Target, id string, owners ...*fixture.User) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-	defer cancel()
-	for _, u := range owners {
-		if u == nil {
-			continue
-		}
-		if st, _, err := fixture.Do(ctx, t, http.MethodDelete, "/api/tasks/"+id, u.Token, nil, nil); err == nil && st == http.StatusOK {
-			return
-		}
-	}
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-// title marks a task with the prefix and a random tag, so that it cannot
-// be mistaken for any other task in a list or an answer.
-func title(t *check.Target, what string) string {
-	p := t.Prefix
-	if p == "" {
-		p = "readiness"
-	}
-	return fmt.Sprintf("%s %s %s", p, what, randomHex(4))
-}
 
 // task is a task as the API answers it.
 type task struct {
@@ -228,16 +180,16 @@ func readTask(ctx context.Context, t *check.Target, u *fixture.User, as, id stri
 // idor is the check that B cannot apply method to A's task.
 func idor(method string) func(ctx context.Context, t *check.Target) check.Result {
 	return func(ctx context.Context, t *check.Target) check.Result {
-		us, res := pair(ctx, t)
+		us, res := probe.NeedPair(ctx, t)
 		if res != nil {
 			return *res
 		}
 		a, b := us.A, us.B
-		created, err := fixture.NewTask(ctx, t, a, title(t, "idor "+strings.ToLower(method)))
+		created, err := fixture.NewTask(ctx, t, a, probe.Title(t, "idor "+strings.ToLower(method)))
 		if err != nil {
 			return probe.ErrorResult("could not create A's task", err, nil)
 		}
-		defer deleteTask(ctx, t, created.ID, a, b)
+		defer probe.DeleteTask(ctx, t, created.ID, a, b)
 		before, x := readTask(ctx, t, a, "as A (the owner)", created.ID)
 		if before == nil {
 			return unexpected("A cannot read the task A just created", x, http.StatusOK)
@@ -280,7 +232,7 @@ func idor(method string) func(ctx context.Context, t *check.Target) check.Result
 				f.Note(probe.Fail, x.Evidence("the task unchanged: "+before.String(), fmt.Sprintf("changed after B's %s answered %d: %s", method, att.Status, strings.Join(d, ", "))))
 			}
 		}
-		return result(&f, fmt.Sprintf("another user's %s reached A's task", method),
+		return f.Result(fmt.Sprintf("another user's %s reached A's task", method),
 			fmt.Sprintf("B's %s of A's task got %d and the task is unchanged for A", method, att.Status))
 	}
 }
@@ -309,16 +261,16 @@ func listed(x *probe.Exchange, id string) bool {
 
 // authz.list-isolation
 func listIsolation(ctx context.Context, t *check.Target) check.Result {
-	us, res := pair(ctx, t)
+	us, res := probe.NeedPair(ctx, t)
 	if res != nil {
 		return *res
 	}
 	a, b := us.A, us.B
-	first, err := fixture.NewTask(ctx, t, a, title(t, "list isolation"))
+	first, err := fixture.NewTask(ctx, t, a, probe.Title(t, "list isolation"))
 	if err != nil {
 		return probe.ErrorResult("could not create A's task", err, nil)
 	}
-	defer deleteTask(ctx, t, first.ID, a, b)
+	defer probe.DeleteTask(ctx, t, first.ID, a, b)
 	aTasks := []string{first.ID}
 
 	var f probe.Tally
@@ -360,22 +312,22 @@ func listIsolation(ctx context.Context, t *check.Target) check.Result {
 	}
 	// A writes, then B lists at once: a list cached across users, or one
 	// invalidated for everyone and refilled with A's, shows here.
-	second, err := fixture.NewTask(ctx, t, a, title(t, "list isolation after write"))
+	second, err := fixture.NewTask(ctx, t, a, probe.Title(t, "list isolation after write"))
 	if err != nil {
 		return probe.ErrorResult("could not create A's second task", err, nil)
 	}
-	defer deleteTask(ctx, t, second.ID, a, b)
+	defer probe.DeleteTask(ctx, t, second.ID, a, b)
 	aTasks = append(aTasks, second.ID)
 	if _, r := bList("", "right after A created a task", true); r != nil {
 		return *r
 	}
 	// B writes, then lists at once: B's own new task must be there, and
 	// still none of A's.
-	own, err := fixture.NewTask(ctx, t, b, title(t, "list isolation B"))
+	own, err := fixture.NewTask(ctx, t, b, probe.Title(t, "list isolation B"))
 	if err != nil {
 		return probe.ErrorResult("could not create B's task", err, nil)
 	}
-	defer deleteTask(ctx, t, own.ID, b, a)
+	defer probe.DeleteTask(ctx, t, own.ID, b, a)
 	x, r := bList("", "right after B created a task", true)
 	if r != nil {
 		return *r
@@ -389,7 +341,7 @@ func listIsolation(ctx context.Context, t *check.Target) check.Result {
 			return *r
 		}
 	}
-	return result(&f, "B's task list carries A's tasks",
+	return f.Result("B's task list carries A's tasks",
 		fmt.Sprintf("none of B's %d lists (after A's reads and writes, after B's write, filtered by A's id) carried A's tasks", lists))
 }
 
@@ -400,7 +352,7 @@ type injected struct {
 }
 
 func newInjected() injected {
-	return injected{id: randomHex(12), createdAt: "2000-01-01T00:00:00.000Z"}
+	return injected{id: probe.RandomHex(12), createdAt: "2000-01-01T00:00:00.000Z"}
 }
 
 // privileged are the names of privilege fields; present in an answer
@@ -429,7 +381,7 @@ func assigned(obj map[string]any, inj injected, idField string) []string {
 
 // authz.mass-assignment
 func massAssignment(ctx context.Context, t *check.Target) check.Result {
-	us, res := pair(ctx, t)
+	us, res := probe.NeedPair(ctx, t)
 	if res != nil {
 		return *res
 	}
@@ -495,7 +447,7 @@ func massAssignment(ctx context.Context, t *check.Target) check.Result {
 	// Create a task naming B as its owner, with an id and timestamps.
 	inj = newInjected()
 	createBody := map[string]any{
-		"title": title(t, "mass assignment"), "description": "d",
+		"title": probe.Title(t, "mass assignment"), "description": "d",
 		"user": b.ID, "_id": inj.id, "createdAt": inj.createdAt, "updatedAt": inj.createdAt, "__v": 99,
 	}
 	for k, v := range privileged {
@@ -512,7 +464,7 @@ func massAssignment(ctx context.Context, t *check.Target) check.Result {
 			return check.Errorf("create answered without a task", cr.Evidence("201 {task}", "no task"))
 		}
 		taskID = tk.ID
-		defer deleteTask(ctx, t, taskID, a, b)
+		defer probe.DeleteTask(ctx, t, taskID, a, b)
 		judgeTask(ctx, t, &f, cr, tk, a, b, inj, "")
 	case cr.Status == http.StatusBadRequest:
 	case cr.Status >= 500:
@@ -528,12 +480,12 @@ func massAssignment(ctx context.Context, t *check.Target) check.Result {
 		before, _ = readTask(ctx, t, a, "as A", taskID)
 	}
 	if before == nil {
-		plain, err := fixture.NewTask(ctx, t, a, title(t, "mass assignment"))
+		plain, err := fixture.NewTask(ctx, t, a, probe.Title(t, "mass assignment"))
 		if err != nil {
 			return probe.ErrorResult("could not create a fixture task", err, nil)
 		}
 		taskID = plain.ID
-		defer deleteTask(ctx, t, taskID, a, b)
+		defer probe.DeleteTask(ctx, t, taskID, a, b)
 		var x *probe.Exchange
 		if before, x = readTask(ctx, t, a, "as A", taskID); before == nil {
 			return unexpected("A cannot read A's task", x, http.StatusOK)
@@ -558,7 +510,7 @@ func massAssignment(ctx context.Context, t *check.Target) check.Result {
 	default:
 		return unexpected("updating a task with extra fields", up, http.StatusOK)
 	}
-	return result(&f, "fields a client must not set were assigned",
+	return f.Result("fields a client must not set were assigned",
 		"user, _id, id, createdAt, updatedAt, __v, role, isAdmin, admin and emailVerified were ignored on register, create and update (checked in the stored user and task)")
 }
 
@@ -641,17 +593,17 @@ func noPassword(ctx context.Context, t *check.Target) check.Result {
 	}
 	scan(login)
 	scan(do(ctx, t, http.MethodGet, "/api/auth/profile", u, "as the user", nil))
-	cr := do(ctx, t, http.MethodPost, "/api/tasks", u, "as the user", map[string]string{"title": title(t, "no password")})
+	cr := do(ctx, t, http.MethodPost, "/api/tasks", u, "as the user", map[string]string{"title": probe.Title(t, "no password")})
 	tk, ok := parseTask(cr)
 	if cr.Problem() != nil || !ok || tk.ID == "" {
 		return unexpected("creating a task", cr, http.StatusCreated)
 	}
-	defer deleteTask(ctx, t, tk.ID, u)
+	defer probe.DeleteTask(ctx, t, tk.ID, u)
 	scan(cr)
 	scan(do(ctx, t, http.MethodGet, "/api/tasks/"+tk.ID, u, "as the user", nil))
 	scan(do(ctx, t, http.MethodGet, "/api/tasks", u, "as the user", nil))
 	scan(do(ctx, t, http.MethodPut, "/api/tasks/"+tk.ID, u, "as the user", map[string]string{"status": "completed"}))
-	return result(&f, "an answer carries a password or its hash",
+	return f.Result("an answer carries a password or its hash",
 		fmt.Sprintf("none of %d answers (register, its token, login, profile, task create/read/list/update) carries a password, a hash or a password field", seen))
 }
 

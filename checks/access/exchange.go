@@ -40,15 +40,3 @@ func unexpected(what string, x *probe.Exchange, want int) check.Result {
 	}
 	return check.Errorf(fmt.Sprintf("%s: got %d, want %d", what, x.Status, want), x.Evidence(fmt.Sprint(want), fmt.Sprint(x.Status)))
 }
-
-// result fails on any failure (with the warnings as further evidence),
-// warns on any warning, and passes otherwise.
-func result(f *probe.Tally, failMsg, passMsg string) check.Result {
-	switch {
-	case len(f.Fails) > 0:
-		return check.Failf(fmt.Sprintf("%s: %s", failMsg, f.Fails[0].Observed), probe.Capped(append(f.Fails, f.Warns...))...)
-	case len(f.Warns) > 0:
-		return check.Warnf(fmt.Sprintf("%s, with a caveat: %s", passMsg, f.Warns[0].Observed), probe.Capped(f.Warns)...)
-	}
-	return check.Passf(passMsg)
-}

@@ -10,7 +10,10 @@
 //
 // The checks of a run (one Target.Shared) share two fixture users,
 // A and B, registered through checks/fixture by the first check that needs
-// them. Each check creates the tasks it needs through checks/fixture and
+// them (probe.Pair). A probes, and owns tasks; B owns a task that no probe
+// of A's may ever see, and sends the probes of input.invalid-id and
+// input.no-leak, so that neither user comes near the API's per-user
+// budget (100 requests per 15 minutes by default). Each check creates the tasks it needs through checks/fixture and
 // deletes them, and any task a flawed target created from a probe it
 // should have refused, before it returns. One probe registers a user with
 // a mistyped password under a fixture.Email address, so that a target
@@ -45,8 +48,6 @@ package input
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -142,30 +143,6 @@ var (
 	}
 )
 
-// pair returns the run's fixture users (probe.Pair): A probes, and owns
-// tasks; B owns a task that no probe of A's may ever see, and sends the
-// probes of input.invalid-id and input.no-leak, so that neither user comes
-// near the API's per-user budget (100 requests per 15 minutes by default).
-func pair(ctx context.Context, t *check.Target) (*probe.Users, *check.Result) {
-	u, err := probe.Pair(ctx, t)
-	if err != nil {
-		r := probe.ErrorResult("could not register the fixture users", err, nil)
-		return nil, &r
-	}
-	return u, nil
-}
-
-// cleanupTimeout bounds deleting a check's tasks after its context ended.
-const cleanupTimeout = 10 * time.Second
-
-// deleteTask removes a task as u, even when ctx is done; failures are
-// ignored (fixture.Cleanup removes the rest).
-func deleteTask(ctx context.Context, t *check.Target, u *fixture.User, id string) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-	defer cancel()
-	_, _, _ = fixture.Do(ctx, t, http.MethodDelete, "/api/tasks/"+url.PathEscape(id), u.Token, nil, nil)
-}
-
 // removeCreated deletes a task a flawed target created from a probe it
 // should have refused.
 func removeCreated(ctx context.Context, t *check.Target, u *fixture.User, x probe.Exchange) {
@@ -175,30 +152,8 @@ func removeCreated(ctx context.Context, t *check.Target, u *fixture.User, x prob
 		} `json:"task"`
 	}
 	if x.Status/100 == 2 && x.Decode(&v) && v.Task.ID != "" {
-		deleteTask(ctx, t, u, v.Task.ID)
+		probe.DeleteTask(ctx, t, v.Task.ID, u)
 	}
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-// title marks a task with the prefix and a random tag; it holds no
-// regular-expression metacharacter, so a plain-text search for one
-// cannot match it.
-func title(t *check.Target, what string) string {
-	p := t.Prefix
-	if p == "" {
-		p = "readiness"
-	}
-	return fmt.Sprintf("%s %s %s", p, what, randomHex(4))
-}
-
-func mustJSON(v any) []byte {
-	b, _ := json.Marshal(v) // only called with plain maps
-	return b
 }
 
 // refused4xx judges an answer that must be a 4xx refusal.
@@ -216,7 +171,7 @@ func refused4xx(p probe.Exchange) (probe.Verdict, string) {
 
 // input.operator-injection-login
 func loginInjection(ctx context.Context, t *check.Target) check.Result {
-	us, res := pair(ctx, t)
+	us, res := probe.NeedPair(ctx, t)
 	if res != nil {
 		return *res
 	}
@@ -237,7 +192,7 @@ func loginInjection(ctx context.Context, t *check.Target) check.Result {
 		if err := ctx.Err(); err != nil {
 			return probe.ErrorResult("stopped", err, nil)
 		}
-		q := probe.Request{Method: http.MethodPost, Path: "/api/auth/login", Label: b.what, Header: header("", ""), Body: mustJSON(b.body)}
+		q := probe.Request{Method: http.MethodPost, Path: "/api/auth/login", Label: b.what, Header: header("", ""), Body: probe.MustJSON(b.body)}
 		tl.Record(probe.Send(ctx, t, q), expected, func(p probe.Exchange) (probe.Verdict, string) {
 			if v, s := refused4xx(p); v != probe.OK {
 				if p.Status/100 == 2 {
@@ -267,21 +222,21 @@ type queryProbe struct {
 
 // input.operator-injection-query
 func queryInjection(ctx context.Context, t *check.Target) check.Result {
-	us, res := pair(ctx, t)
+	us, res := probe.NeedPair(ctx, t)
 	if res != nil {
 		return *res
 	}
 	a, b := us.A, us.B
-	mine, err := fixture.NewTask(ctx, t, a, title(t, "injection probe"))
+	mine, err := fixture.NewTask(ctx, t, a, probe.Title(t, "injection probe"))
 	if err != nil {
 		return probe.ErrorResult("could not create A's task", err, nil)
 	}
-	defer deleteTask(ctx, t, a, mine.ID)
-	theirs, err := fixture.NewTask(ctx, t, b, title(t, "injection probe of B"))
+	defer probe.DeleteTask(ctx, t, mine.ID, a)
+	theirs, err := fixture.NewTask(ctx, t, b, probe.Title(t, "injection probe of B"))
 	if err != nil {
 		return probe.ErrorResult("could not create B's task", err, nil)
 	}
-	defer deleteTask(ctx, t, b, theirs.ID)
+	defer probe.DeleteTask(ctx, t, theirs.ID, b)
 
 	probes := []queryProbe{
 		{query: "status%5B%24ne%5D=x", what: "status[$ne]=x", strict: true},
@@ -368,17 +323,17 @@ func owner(v any) string {
 
 // input.wrong-types
 func wrongTypes(ctx context.Context, t *check.Target) check.Result {
-	us, res := pair(ctx, t)
+	us, res := probe.NeedPair(ctx, t)
 	if res != nil {
 		return *res
 	}
 	a := us.A
-	own, err := fixture.NewTask(ctx, t, a, title(t, "wrong types"))
+	own, err := fixture.NewTask(ctx, t, a, probe.Title(t, "wrong types"))
 	if err != nil {
 		return probe.ErrorResult("could not create A's task", err, nil)
 	}
-	defer deleteTask(ctx, t, a, own.ID)
-	ttl := title(t, "wrong types probe")
+	defer probe.DeleteTask(ctx, t, own.ID, a)
+	ttl := probe.Title(t, "wrong types probe")
 	create := func(what, body string) probe.Request {
 		return probe.Request{Method: http.MethodPost, Path: "/api/tasks", Label: what, Header: header(a.Token, ""), Body: []byte(body)}
 	}
@@ -406,7 +361,7 @@ func wrongTypes(ctx context.Context, t *check.Target) check.Result {
 		// A target that accepts it leaves a user with a fixture.Email
 		// address, which fixture.Cleanup removes.
 		{Method: http.MethodPost, Path: "/api/auth/register", Label: "password is an array", Header: header("", ""),
-			Body: mustJSON(map[string]any{"name": "Readiness Check", "email": fixture.Email(t), "password": []string{fixture.Password}})},
+			Body: probe.MustJSON(map[string]any{"name": "Readiness Check", "email": fixture.Email(t), "password": []string{fixture.Password}})},
 	}
 	tl := newTally()
 	for _, q := range probes {
@@ -425,7 +380,7 @@ func wrongTypes(ctx context.Context, t *check.Target) check.Result {
 
 // input.invalid-id
 func invalidID(ctx context.Context, t *check.Target) check.Result {
-	us, res := pair(ctx, t)
+	us, res := probe.NeedPair(ctx, t)
 	if res != nil {
 		return *res
 	}
@@ -474,13 +429,13 @@ const oversize = 1 << 20
 // bigBody is a task whose padding (a field every API ignores) brings it to
 // n bytes: refused only by a size limit, not by field validation.
 func bigBody(t *check.Target, n int) []byte {
-	head := `{"title":"` + title(t, "oversized") + `","padding":"`
+	head := `{"title":"` + probe.Title(t, "oversized") + `","padding":"`
 	return []byte(head + strings.Repeat("a", max(0, n-len(head)-2)) + `"}`)
 }
 
 // input.oversized-body
 func oversizedBody(ctx context.Context, t *check.Target) check.Result {
-	us, res := pair(ctx, t)
+	us, res := probe.NeedPair(ctx, t)
 	if res != nil {
 		return *res
 	}
@@ -573,7 +528,7 @@ func nested() []struct{ what, body string } {
 
 // input.deep-nesting
 func deepNesting(ctx context.Context, t *check.Target) check.Result {
-	us, res := pair(ctx, t)
+	us, res := probe.NeedPair(ctx, t)
 	if res != nil {
 		return *res
 	}
@@ -656,16 +611,16 @@ func leaked(body []byte) []string {
 
 // input.no-leak
 func noLeak(ctx context.Context, t *check.Target) check.Result {
-	us, res := pair(ctx, t)
+	us, res := probe.NeedPair(ctx, t)
 	if res != nil {
 		return *res
 	}
 	a := us.B // B's budget: the API limits requests per user
-	own, err := fixture.NewTask(ctx, t, a, title(t, "no leak"))
+	own, err := fixture.NewTask(ctx, t, a, probe.Title(t, "no leak"))
 	if err != nil {
 		return probe.ErrorResult("could not create A's task", err, nil)
 	}
-	defer deleteTask(ctx, t, a, own.ID)
+	defer probe.DeleteTask(ctx, t, own.ID, a)
 	tok := a.Token
 	post := func(what, ct, body string) probe.Request {
 		return probe.Request{Method: http.MethodPost, Path: "/api/tasks", Label: what, Header: header(tok, ct), Body: []byte(body)}

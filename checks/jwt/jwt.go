@@ -172,31 +172,6 @@ type checker struct {
 	words []string
 }
 
-// cleanupTimeout bounds deleting a check's tasks after its context ended.
-const cleanupTimeout = 10 * time.Second
-
-// deleteTask removes a task the check created, as its owner, even when
-// ctx is done; failures are ignored (fixture.Cleanup removes the rest).
-func deleteTask(ctx context.Context, t *check.Target, u *fixture.User, id string) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-	defer cancel()
-	_, _, _ = fixture.Do(ctx, t, http.MethodDelete, "/api/tasks/"+id, u.Token, nil, nil)
-}
-
-// title is the title of a task a check creates: marked with the prefix.
-func title(t *check.Target, what string) string {
-	p := t.Prefix
-	if p == "" {
-		p = "readiness"
-	}
-	return p + " " + what
-}
-
-func mustJSON(v any) []byte {
-	b, _ := json.Marshal(v) // only called with maps of strings
-	return b
-}
-
 // users are the run's fixture users (probe.Pair; registering one per
 // check would spend the auth budget): A, whose genuine token the checks
 // take apart, and B, whose id a tampered token claims.
@@ -208,22 +183,16 @@ type users struct {
 
 // pair returns the run's users, registering them on first use.
 func pair(ctx context.Context, t *check.Target) (*users, *check.Result) {
-	u, err := func() (*users, error) {
-		p, err := probe.Pair(ctx, t)
-		if err != nil {
-			return nil, err
-		}
-		tk, err := parseToken(p.A.Token)
-		if err != nil {
-			return nil, fmt.Errorf("the token issued at registration: %w", err)
-		}
-		return &users{a: p.A, b: p.B, tk: tk, issued: p.At}, nil
-	}()
+	p, res := probe.NeedPair(ctx, t)
+	if res != nil {
+		return nil, res
+	}
+	tk, err := parseToken(p.A.Token)
 	if err != nil {
-		r := probe.ErrorResult("could not register the fixture users", err, nil)
+		r := probe.ErrorResult("could not register the fixture users", fmt.Errorf("the token issued at registration: %w", err), nil)
 		return nil, &r
 	}
-	return u, nil
+	return &users{a: p.A, b: p.B, tk: tk, issued: p.At}, nil
 }
 
 // control sends the user's genuine token to a protected route: when the
@@ -253,20 +222,20 @@ func (c *checker) noToken(ctx context.Context, t *check.Target) check.Result {
 		return *res
 	}
 	u := us.a
-	task, err := fixture.NewTask(ctx, t, u, title(t, "no-token probe"))
+	task, err := fixture.NewTask(ctx, t, u, probe.Title(t, "no-token probe"))
 	if err != nil {
 		return probe.ErrorResult("could not create a fixture task", err, nil)
 	}
-	defer deleteTask(ctx, t, u, task.ID)
+	defer probe.DeleteTask(ctx, t, task.ID, u)
 	if r := control(ctx, t, u); r != nil {
 		return *r
 	}
 	id := "/api/tasks/" + task.ID
 	routes := []probe.Request{
 		{Method: http.MethodGet, Path: "/api/tasks"},
-		{Method: http.MethodPost, Path: "/api/tasks", Body: mustJSON(map[string]string{"title": title(t, "created without a token")})},
+		{Method: http.MethodPost, Path: "/api/tasks", Body: probe.MustJSON(map[string]string{"title": probe.Title(t, "created without a token")})},
 		{Method: http.MethodGet, Path: id},
-		{Method: http.MethodPut, Path: id, Body: mustJSON(map[string]string{"title": title(t, "changed without a token")})},
+		{Method: http.MethodPut, Path: id, Body: probe.MustJSON(map[string]string{"title": probe.Title(t, "changed without a token")})},
 		{Method: http.MethodDelete, Path: id},
 		{Method: http.MethodGet, Path: "/api/auth/profile"},
 	}
@@ -290,7 +259,7 @@ func (c *checker) noToken(ctx context.Context, t *check.Target) check.Result {
 			}
 		}
 	}
-	return result(&tl, "requests without a valid token were not refused with 401",
+	return tl.Result("requests without a valid token were not refused with 401",
 		fmt.Sprintf("all %d requests without a valid token (none, empty Bearer, garbage, JWT-shaped garbage, Basic) to the %d protected routes got 401", tl.Sent, len(routes)))
 }
 
@@ -306,10 +275,7 @@ func removeCreated(ctx context.Context, t *check.Target, u *fixture.User, x prob
 	if !x.Decode(&v) || v.Task.ID == "" {
 		return
 	}
-	deleteTask(ctx, t, u, v.Task.ID)
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-	defer cancel()
-	_, _, _ = fixture.Do(ctx, t, http.MethodDelete, "/api/tasks/"+v.Task.ID, "", nil, nil)
+	probe.DeleteTask(ctx, t, v.Task.ID, u, &fixture.User{}) // the user, then no token
 }
 
 // sendForged sends one forged token to every token route.
@@ -346,7 +312,7 @@ func (c *checker) algNone(ctx context.Context, t *check.Target) check.Result {
 			}
 		}
 	}
-	return result(&tl, "unsigned (alg: none) tokens were not refused with 401",
+	return tl.Result("unsigned (alg: none) tokens were not refused with 401",
 		fmt.Sprintf("all %d alg:none tokens (none, None, NONE, nOnE; with and without a signature) got 401 on %s", tl.Sent, strings.Join(tokenRoutes, " and ")))
 }
 
@@ -395,7 +361,7 @@ func (c *checker) tampered(ctx context.Context, t *check.Target) check.Result {
 			tl.Fails[i].Observed += fmt.Sprintf(" as the other user (the profile answered is %s's, the id the payload names)", b.ID)
 		}
 	}
-	return result(&tl, "tampered tokens were not refused with 401",
+	return tl.Result("tampered tokens were not refused with 401",
 		fmt.Sprintf("all %d tampered tokens (another user's id under the original signature, signatures removed or altered) got 401", tl.Sent))
 }
 
@@ -448,7 +414,7 @@ func (c *checker) algOther(ctx context.Context, t *check.Target) check.Result {
 	if known {
 		pass = fmt.Sprintf("all %d HS384/HS512 tokens (guessed keys and the target's own secret) got 401: HS256 is pinned", tl.Sent)
 	}
-	return result(&tl, "tokens with another HMAC algorithm were not refused with 401", pass)
+	return tl.Result("tokens with another HMAC algorithm were not refused with 401", pass)
 }
 
 // secret is the target's signing secret when it is known: configured in
@@ -609,6 +575,6 @@ func (c *checker) expired(ctx context.Context, t *check.Target) check.Result {
 	if err := sendForged(ctx, t, &tl, expiredTok, shown); err != nil {
 		return probe.ErrorResult("stopped", err, nil)
 	}
-	return result(&tl, "tokens that expired an hour ago were not refused with 401",
+	return tl.Result("tokens that expired an hour ago were not refused with 401",
 		fmt.Sprintf("a token that expired an hour ago got 401 on %s (forged with %s; a fresh one made the same way was accepted)", strings.Join(tokenRoutes, " and "), source))
 }

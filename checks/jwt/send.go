@@ -35,21 +35,6 @@ func send(ctx context.Context, t *check.Target, q probe.Request, auth, shown str
 // newTally is a tally whose evidence shows answerHeaders.
 func newTally() probe.Tally { return probe.Tally{Headers: answerHeaders} }
 
-// result turns the tally into a Result: any failure fails the check (a
-// finding stands even if other probes could not run), then errors, then
-// warnings; what names the probes ("forged tokens").
-func result(tl *probe.Tally, what, passMsg string) check.Result {
-	switch {
-	case len(tl.Fails) > 0:
-		return check.Failf(fmt.Sprintf("%d of %d %s: %s", len(tl.Fails), tl.Sent, what, tl.Fails[0].Observed), probe.Capped(append(tl.Fails, tl.Warns...))...)
-	case len(tl.Errs) > 0:
-		return check.Errorf(fmt.Sprintf("%d of %d %s reached no verdict: %s", len(tl.Errs), tl.Sent, what, tl.Errs[0].Observed), probe.Capped(tl.Errs)...)
-	case len(tl.Warns) > 0:
-		return check.Warnf(fmt.Sprintf("%d of %d %s: %s", len(tl.Warns), tl.Sent, what, tl.Warns[0].Observed), probe.Capped(tl.Warns)...)
-	}
-	return check.Passf(passMsg)
-}
-
 // refused judges an answer to a request that must be refused with 401.
 func refused(x probe.Exchange) (probe.Verdict, string) {
 	switch {

@@ -220,15 +220,25 @@ func (tl *Tally) Record(x Exchange, expected string, judge func(Exchange) (Verdi
 
 // Result is the tally's verdict: any failure fails the check (a finding
 // stands even if other probes could not run), then errors, then
-// warnings; what names the failing probes.
+// warnings; what names the failing probes ("tampered tokens were not
+// refused with 401"), or what was found when the tally counted no
+// requests (only Note, as a check that judges a sequence of calls does).
 func (tl *Tally) Result(what, passMsg string) check.Result {
 	switch {
 	case len(tl.Fails) > 0:
-		return check.Failf(fmt.Sprintf("%d of %d %s: %s", len(tl.Fails), tl.Sent, what, tl.Fails[0].Observed), Capped(append(tl.Fails, tl.Warns...))...)
+		msg := fmt.Sprintf("%d of %d %s: %s", len(tl.Fails), tl.Sent, what, tl.Fails[0].Observed)
+		if tl.Sent == 0 {
+			msg = fmt.Sprintf("%s: %s", what, tl.Fails[0].Observed)
+		}
+		return check.Failf(msg, Capped(append(tl.Fails, tl.Warns...))...)
 	case len(tl.Errs) > 0:
 		return check.Errorf(fmt.Sprintf("%d of %d probes reached no verdict: %s", len(tl.Errs), tl.Sent, tl.Errs[0].Observed), Capped(tl.Errs)...)
 	case len(tl.Warns) > 0:
-		return check.Warnf(fmt.Sprintf("%s, but %d of %d with a caveat: %s", passMsg, len(tl.Warns), tl.Sent, tl.Warns[0].Observed), Capped(tl.Warns)...)
+		msg := fmt.Sprintf("%s, but %d of %d with a caveat: %s", passMsg, len(tl.Warns), tl.Sent, tl.Warns[0].Observed)
+		if tl.Sent == 0 {
+			msg = fmt.Sprintf("%s, with a caveat: %s", passMsg, tl.Warns[0].Observed)
+		}
+		return check.Warnf(msg, Capped(tl.Warns)...)
 	}
 	return check.Passf(passMsg)
 }

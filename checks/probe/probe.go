@@ -7,8 +7,11 @@
 // so that its headers are the server's own and its body can be quoted),
 // read up to MaxBody. What evidence quotes of a request or an answer goes
 // through Redact, because reports are read by more people than may hold
-// a session. Memo lets the checks of a package share what they create
-// (users, above all) within one run.
+// a session. Pair and Memo let the checks of a run share what they
+// create (the fixture users, above all) in the run's Target.Shared;
+// Title, DeleteTask and Tally.Result are the chores every HTTP check
+// shares: marking what it creates, removing it, and turning what it saw
+// into a Result.
 package probe
 
 import (

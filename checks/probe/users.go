@@ -38,3 +38,14 @@ func Pair(ctx context.Context, t *check.Target) (*Users, error) {
 		return &Users{A: a, B: b, At: at}, nil
 	})
 }
+
+// NeedPair is Pair for a check that cannot run without the users: when
+// they cannot be registered, it returns the Error result that says so.
+func NeedPair(ctx context.Context, t *check.Target) (*Users, *check.Result) {
+	u, err := Pair(ctx, t)
+	if err != nil {
+		r := ErrorResult("could not register the fixture users", err, nil)
+		return nil, &r
+	}
+	return u, nil
+}
