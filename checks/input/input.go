@@ -143,19 +143,6 @@ var (
 	}
 )
 
-// removeCreated deletes a task a flawed target created from a probe it
-// should have refused.
-func removeCreated(ctx context.Context, t *check.Target, u *fixture.User, x probe.Exchange) {
-	var v struct {
-		Task struct {
-			ID string `json:"_id"`
-		} `json:"task"`
-	}
-	if x.Status/100 == 2 && x.Decode(&v) && v.Task.ID != "" {
-		probe.DeleteTask(ctx, t, v.Task.ID, u)
-	}
-}
-
 // refused4xx judges an answer that must be a 4xx refusal.
 func refused4xx(p probe.Exchange) (probe.Verdict, string) {
 	switch {
@@ -371,7 +358,7 @@ func wrongTypes(ctx context.Context, t *check.Target) check.Result {
 		x := probe.Send(ctx, t, q)
 		tl.Record(x, "4xx naming the problem", refused4xx)
 		if q.Method == http.MethodPost && q.Path == "/api/tasks" {
-			removeCreated(ctx, t, a, x)
+			probe.DeleteCreated(ctx, t, x, a)
 		}
 	}
 	return tl.Result("bodies with values of the wrong type were not refused with 4xx",
@@ -471,7 +458,7 @@ func oversizedBody(ctx context.Context, t *check.Target) check.Result {
 			continue
 		}
 		tl.Record(x, "413", judge)
-		removeCreated(ctx, t, a, x)
+		probe.DeleteCreated(ctx, t, x, a)
 	}
 	msg := fmt.Sprintf("both %d KiB bodies (with Content-Length and chunked) got 413", len(body)>>10)
 	if resets > 0 {
@@ -567,7 +554,7 @@ func deepNesting(ctx context.Context, t *check.Target) check.Result {
 			}
 			return probe.OK, ""
 		})
-		removeCreated(ctx, t, a, x)
+		probe.DeleteCreated(ctx, t, x, a)
 	}
 	return tl.Result("deeply nested bodies were not refused quickly",
 		fmt.Sprintf("all %d bodies nested %d levels deep got a 4xx within %s", tl.Sent, depth, limit))
@@ -672,7 +659,7 @@ func noLeak(ctx context.Context, t *check.Target) check.Result {
 			unanswered++ // nothing to read; input.still-healthy says if it hurt
 			continue
 		}
-		removeCreated(ctx, t, a, x)
+		probe.DeleteCreated(ctx, t, x, a)
 		if x.Status < 400 {
 			continue
 		}

@@ -33,6 +33,20 @@ func DeleteTask(ctx context.Context, t *check.Target, id string, owners ...*fixt
 	}
 }
 
+// DeleteCreated removes the task a 2xx answer says it created (its
+// task._id), for a probe a flawed target should have refused, as
+// DeleteTask does: as each of owners in turn.
+func DeleteCreated(ctx context.Context, t *check.Target, x Exchange, owners ...*fixture.User) {
+	var v struct {
+		Task struct {
+			ID string `json:"_id"`
+		} `json:"task"`
+	}
+	if x.Status/100 == 2 && x.Decode(&v) && v.Task.ID != "" {
+		DeleteTask(ctx, t, v.Task.ID, owners...)
+	}
+}
+
 // Title is the title of a task a check creates: the target's prefix,
 // what it is for, and a random tag, so that it cannot be mistaken for any
 // other task in a list or an answer. It holds no regular-expression

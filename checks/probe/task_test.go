@@ -78,3 +78,30 @@ func TestTallyResultMessages(t *testing.T) {
 		}
 	}
 }
+
+// DeleteCreated deletes only what a 2xx answer says it created.
+func TestDeleteCreated(t *testing.T) {
+	var mu sync.Mutex
+	deleted := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.Method == http.MethodDelete && r.URL.Path == "/api/tasks/t1" {
+			deleted++
+		}
+	}))
+	defer srv.Close()
+	target := &check.Target{BaseURL: srv.URL}
+	owner := &fixture.User{Token: "a"}
+	for _, x := range []probe.Exchange{
+		{Status: http.StatusBadRequest, Body: []byte(`{"task":{"_id":"t1"}}`)},
+		{Status: http.StatusCreated, Body: []byte(`{"message":"no task"}`)},
+		{Status: http.StatusCreated, Body: []byte(`not json`)},
+		{Status: http.StatusCreated, Body: []byte(`{"task":{"_id":"t1"}}`)},
+	} {
+		probe.DeleteCreated(context.Background(), target, x, owner)
+	}
+	if deleted != 1 {
+		t.Errorf("%d deletes; want 1, for the one 2xx answer that names its task", deleted)
+	}
+}
