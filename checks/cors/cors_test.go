@@ -12,6 +12,8 @@ import (
 	"github.com/taskready/taskready/checks/internal/checktest"
 )
 
+func TestMain(m *testing.M) { checktest.Main(m) }
+
 // policy decides the CORS headers of one answer of the fake API.
 type policy func(origin string, preflight bool, h http.Header)
 
@@ -57,20 +59,6 @@ func byID(t *testing.T, id string) check.Check {
 func run(t *testing.T, c check.Check, target *check.Target) check.Result {
 	t.Helper()
 	return checktest.Run(t, c, target, 30*time.Second)
-}
-
-func TestMetaIsComplete(t *testing.T) {
-	seen := map[string]bool{}
-	for _, c := range cors.Checks() {
-		m := c.Meta()
-		if !strings.HasPrefix(m.ID, "cors.") || seen[m.ID] {
-			t.Errorf("id %q: want a unique cors.* id", m.ID)
-		}
-		seen[m.ID] = true
-		if m.Title == "" || m.Category != check.CORS || m.Severity.Rank() == 0 || m.Remediation == "" || len(m.References) == 0 {
-			t.Errorf("%s: incomplete meta %+v", m.ID, m)
-		}
-	}
 }
 
 func TestAnAllowlistPasses(t *testing.T) {
@@ -156,4 +144,14 @@ func TestWithoutATokenAPassIsOnlyAWarning(t *testing.T) {
 	if r.Status != check.Warn || !strings.Contains(r.Evidence[0].Note, "429") {
 		t.Errorf("probe without a token = %s (%s) %+v; want warn naming the refused registration", r.Status, r.Message, r.Evidence)
 	}
+}
+func TestMeta(t *testing.T) {
+	checktest.Meta(t, cors.Checks(), checktest.Want{Category: check.CORS,
+		IDs: []string{"cors.origin-reflection", "cors.null-origin", "cors.wildcard-credentials", "cors.preflight"}})
+}
+
+// Against two instances of the real API behind the balancer, on embedded
+// stores, with the default limits, every check passes.
+func TestRealAPI(t *testing.T) {
+	checktest.RealAPI{Prefix: "readiness-cors-test"}.Passes(t, cors.Checks())
 }

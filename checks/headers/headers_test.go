@@ -17,6 +17,8 @@ import (
 	"github.com/taskready/taskready/checks/internal/checktest"
 )
 
+func TestMain(m *testing.M) { checktest.Main(m) }
+
 // flaws switch one deliberate defect on in the fake API.
 type flaws struct {
 	noNosniffOnErrors bool   // helmet-like middleware skipped on errors
@@ -162,20 +164,6 @@ func run(t *testing.T, c check.Check, target *check.Target) check.Result {
 	return checktest.Run(t, c, target, 30*time.Second)
 }
 
-func TestMetaIsComplete(t *testing.T) {
-	seen := map[string]bool{}
-	for _, c := range headers.Checks() {
-		m := c.Meta()
-		if !strings.HasPrefix(m.ID, "headers.") || seen[m.ID] {
-			t.Errorf("id %q: want a unique headers.* id", m.ID)
-		}
-		seen[m.ID] = true
-		if m.Title == "" || m.Category == "" || m.Severity.Rank() == 0 || m.Remediation == "" || len(m.References) == 0 {
-			t.Errorf("%s: incomplete meta %+v", m.ID, m)
-		}
-	}
-}
-
 // TestAWellConfiguredServerPasses proves the fake is right, so that each
 // flaw below is the only reason its check fails.
 func TestAWellConfiguredServerPasses(t *testing.T) {
@@ -284,4 +272,21 @@ func TestAnUnreachableTargetIsAnError(t *testing.T) {
 	if r.Status != check.Error {
 		t.Errorf("nosniff against a closed port = %s (%s); want error", r.Status, r.Message)
 	}
+}
+
+// The headers checks span categories: cookies are auth, compression is
+// limits.
+func TestMeta(t *testing.T) {
+	checktest.Meta(t, headers.Checks(), checktest.Want{IDs: []string{"headers.hsts", "headers.nosniff", "headers.framing", "headers.csp",
+		"headers.referrer-policy", "headers.x-powered-by", "headers.server-version", "headers.cache-control", "headers.cookie-flags",
+		"headers.compression", "headers.request-id"}})
+}
+
+// Against two instances of the real API behind the balancer, on embedded
+// stores, with the default limits, every check passes but HSTS, which
+// does not apply to plain HTTP; the sample's tasks are deleted, and only
+// the run's pair of users (probe.Pair) remains.
+func TestRealAPI(t *testing.T) {
+	checktest.RealAPI{Prefix: "readiness-headers-test", Want: map[string]check.Status{"headers.hsts": check.NotApplicable},
+		Users: 2}.Passes(t, headers.Checks())
 }

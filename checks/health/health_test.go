@@ -20,6 +20,8 @@ import (
 	"github.com/taskready/taskready/checks/internal/checktest"
 )
 
+func TestMain(m *testing.M) { checktest.Main(m) }
+
 // flaws switch one deliberate defect on in the fake API.
 type flaws struct {
 	publicMetrics       bool // the API's port serves /metrics too
@@ -307,30 +309,6 @@ func run(t *testing.T, c check.Check, target *check.Target) check.Result {
 	return checktest.Run(t, c, target, 2*time.Minute)
 }
 
-func TestMetaIsCompleteAndTheDisruptiveChecksAreMarked(t *testing.T) {
-	seen := map[string]bool{}
-	var disruptive []string
-	cs := health.Checks()
-	for i, c := range cs {
-		m := c.Meta()
-		if !strings.HasPrefix(m.ID, "health.") || seen[m.ID] {
-			t.Errorf("id %q: want a unique health.* id", m.ID)
-		}
-		seen[m.ID] = true
-		if m.Title == "" || m.Category == "" || m.Severity.Rank() == 0 || m.Remediation == "" || len(m.References) == 0 {
-			t.Errorf("%s: incomplete meta %+v", m.ID, m)
-		}
-		if check.IsDisruptive(c) {
-			disruptive = append(disruptive, m.ID)
-		} else if len(disruptive) > 0 {
-			t.Errorf("%s (#%d) comes after a disruptive check", m.ID, i)
-		}
-	}
-	if want := []string{"health.mongo-outage", "health.redis-outage"}; !slices.Equal(disruptive, want) {
-		t.Errorf("disruptive checks %v; want %v", disruptive, want)
-	}
-}
-
 func TestAWellBehavedAPIPasses(t *testing.T) {
 	target, e := serve(t, flaws{})
 	for _, c := range health.Checks() {
@@ -492,5 +470,28 @@ func TestMetricsWithoutAURLIsNotApplicable(t *testing.T) {
 	r := run(t, byID(t, "health.metrics"), target)
 	if r.Status != check.NotApplicable || !strings.Contains(r.Message, "METRICS_ADDR") {
 		t.Fatalf("= %s (%s); want not applicable, naming METRICS_ADDR", r.Status, r.Message)
+	}
+}
+
+// The outage checks are disruptive and last; the Redis outage is a Redis
+// finding.
+func TestMeta(t *testing.T) {
+	checktest.Meta(t, health.Checks(), checktest.Want{
+		IDs: []string{"health.liveness", "health.readiness-report", "health.metrics", "health.metrics-not-public", "health.request-id",
+			"health.mongo-outage", "health.redis-outage"},
+		Disruptive: []string{"health.mongo-outage", "health.redis-outage"}})
+}
+
+// Against two instances of the real API behind the balancer, on embedded
+// stores, with the default limits, every check passes, the disruptive
+// ones alone after the others, and the environment is whole again after
+// them: every instance ready, both stores in.
+func TestRealAPI(t *testing.T) {
+	target, _ := checktest.RealAPI{Prefix: "readiness-health-test"}.Passes(t, health.Checks())
+	for _, api := range target.Env.APITargets() {
+		r := run(t, byID(t, "health.readiness-report"), &check.Target{BaseURL: api})
+		if r.Status != check.Pass {
+			t.Errorf("%s after the faults: %s (%s)", api, r.Status, r.Message)
+		}
 	}
 }

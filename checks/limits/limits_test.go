@@ -17,6 +17,8 @@ import (
 	"github.com/taskready/taskready/checks/limits"
 )
 
+func TestMain(m *testing.M) { checktest.Main(m) }
+
 // knobs configure the fake API; the zero value of a flaw is "well
 // behaved".
 type knobs struct {
@@ -217,30 +219,6 @@ func run(t *testing.T, c check.Check, target *check.Target) check.Result {
 	return checktest.Run(t, c, target, 60*time.Second)
 }
 
-func TestMetaIsCompleteAndTheBurstComesLast(t *testing.T) {
-	cs := limits.Checks()
-	seen := map[string]bool{}
-	for _, c := range cs {
-		m := c.Meta()
-		if !strings.HasPrefix(m.ID, "limits.") || seen[m.ID] {
-			t.Errorf("id %q: want a unique limits.* id", m.ID)
-		}
-		seen[m.ID] = true
-		if m.Title == "" || m.Category != check.Limits || m.Severity.Rank() == 0 || m.Remediation == "" || len(m.References) == 0 {
-			t.Errorf("%s: incomplete meta %+v", m.ID, m)
-		}
-	}
-	if last := cs[len(cs)-1].Meta().ID; last != "limits.auth-burst" {
-		t.Errorf("last check is %s; the auth burst must come last, it spends the client's auth budget", last)
-	}
-	for _, c := range cs {
-		d, ok := c.(interface{ Disruptive() bool })
-		if disruptive := ok && d.Disruptive(); disruptive != (c.Meta().ID == "limits.auth-burst") {
-			t.Errorf("%s: disruptive = %v; only the auth burst is", c.Meta().ID, disruptive)
-		}
-	}
-}
-
 func TestAWellBehavedAPIPasses(t *testing.T) {
 	for _, current := range []bool{false, true} {
 		t.Run(fmt.Sprintf("current draft %v", current), func(t *testing.T) {
@@ -363,4 +341,19 @@ func TestWithoutSeedingTheUnpagedCapIsNotApplicable(t *testing.T) {
 	if r := run(t, byID(t, "limits.page-size-cap"), target); r.Status != check.Pass {
 		t.Errorf("page cap without seeding = %s (%s); want pass", r.Status, r.Message)
 	}
+}
+
+// The auth burst comes last, alone: it spends the client's auth budget.
+func TestMeta(t *testing.T) {
+	checktest.Meta(t, limits.Checks(), checktest.Want{Category: check.Limits,
+		IDs: []string{"limits.api-rate-limit", "limits.page-size-cap", "limits.unpaged-list-cap", "limits.shared-across-instances",
+			"limits.auth-stricter-than-api", "limits.auth-burst"},
+		Disruptive: []string{"limits.auth-burst"}})
+}
+
+// Against two instances of the real API behind the balancer, on embedded
+// stores, with the default limits, every check passes; the seeded tasks
+// are gone, and only the run's pair of users (probe.Pair) remains.
+func TestRealAPI(t *testing.T) {
+	checktest.RealAPI{Prefix: "readiness-limits-test", Users: 2}.Passes(t, limits.Checks())
 }

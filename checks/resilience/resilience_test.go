@@ -10,6 +10,8 @@ import (
 	"github.com/taskready/taskready/checks/resilience"
 )
 
+func TestMain(m *testing.M) { checktest.Main(m) }
+
 func byID(t *testing.T, id string) check.Check {
 	t.Helper()
 	return checktest.ByID(t, resilience.Checks(), id)
@@ -23,40 +25,6 @@ func run(t *testing.T, c check.Check, target *check.Target) check.Result {
 // scaled shrinks the load and store checks' bounds for one test.
 func scaled(t *testing.T) {
 	t.Cleanup(resilience.Scale())
-}
-
-func TestMetaIsComplete(t *testing.T) {
-	seen := map[string]bool{}
-	for _, c := range resilience.Checks() {
-		m := c.Meta()
-		if !strings.HasPrefix(m.ID, "resilience.") || seen[m.ID] {
-			t.Errorf("id %q: want a unique resilience.* id", m.ID)
-		}
-		seen[m.ID] = true
-		if m.Title == "" || m.Category != check.Resilience || m.Severity.Rank() == 0 || m.Remediation == "" || len(m.References) == 0 {
-			t.Errorf("%s: incomplete meta %+v", m.ID, m)
-		}
-	}
-	if len(seen) != 10 {
-		t.Errorf("%d checks, want 10", len(seen))
-	}
-}
-
-// TestDisruptiveChecksRunAlone: the checks that load the API or stop
-// stores say so to the runner, and come last.
-func TestDisruptiveChecksRunAlone(t *testing.T) {
-	want := map[string]bool{resilience.IDConnectionFlood: true, resilience.IDOverload: true, resilience.IDMongoFailFast: true, resilience.IDRedisFailover: true}
-	later := false
-	for _, c := range resilience.Checks() {
-		d := check.IsDisruptive(c)
-		if d != want[c.Meta().ID] {
-			t.Errorf("%s: disruptive %t, want %t", c.Meta().ID, d, want[c.Meta().ID])
-		}
-		if later && !d {
-			t.Errorf("%s comes after a disruptive check", c.Meta().ID)
-		}
-		later = later || d
-	}
 }
 
 // verdict is what one check must find against one fake.
@@ -211,4 +179,26 @@ func TestStoreChecksNeedTheirEnvironment(t *testing.T) {
 			t.Errorf("%s = %s (%s), want not applicable naming %q", c.id, r.Status, r.Message, c.why)
 		}
 	}
+}
+
+// The checks that load the API or stop stores say so to the runner, and
+// come last.
+func TestMeta(t *testing.T) {
+	checktest.Meta(t, resilience.Checks(), checktest.Want{Category: check.Resilience,
+		IDs: []string{"resilience.error-shape", "resilience.non-utf8-query", "resilience.logout-revokes", "resilience.body-drain",
+			"resilience.request-smuggling", "resilience.concurrent-signup", "resilience.connection-flood", "resilience.overload",
+			"resilience.mongo-fail-fast", "resilience.redis-failover"},
+		Disruptive: []string{"resilience.connection-flood", "resilience.overload", "resilience.mongo-fail-fast", "resilience.redis-failover"}})
+}
+
+// TestRealAPI runs the checks as a runner would, the disruptive ones
+// alone after the others, against two instances of the real API behind
+// the balancer on embedded stores. The rate limits are lifted: the
+// checks register twenty-odd users and load the API far past the
+// default budgets, which would make them errors, not verdicts. The
+// embedded stores have no Redis Sentinels, so resilience.redis-failover
+// does not apply here (its fakes prove it).
+func TestRealAPI(t *testing.T) {
+	checktest.RealAPI{APIEnv: checktest.NoRateLimits, Prefix: "readiness-resilience-test",
+		Want: map[string]check.Status{resilience.IDRedisFailover: check.NotApplicable}}.Passes(t, resilience.Checks())
 }

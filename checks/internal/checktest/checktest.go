@@ -1,8 +1,9 @@
 // Package checktest holds what the tests of the check packages share: the
 // real API (cmd/taskapi, built once per test process) started on embedded
 // stores, a target for it (managed.Target) with a MongoDB connection for
-// fixture.Cleanup, and running checks with a timeout and their evidence
-// checked for secrets.
+// fixture.Cleanup, running checks with a timeout and their evidence
+// checked for secrets, and the conformance every check package's tests
+// show the same way (Meta, RealAPI, Fake: conformance.go).
 //
 // It is internal to checks/: only the check packages' tests use it.
 package checktest
@@ -156,23 +157,29 @@ func Run(t testing.TB, c check.Check, target *check.Target, timeout time.Duratio
 // in evidence (the JWT-shaped garbage checks send has payload "e30").
 var RealJWT = regexp.MustCompile(`eyJ[\w-]+\.eyJ[\w-]+\.[\w-]*`)
 
-// RunAll runs checks one after the other against target, as one run
+// CheckTimeout bounds each check RunAll runs, as a runner bounds it: long
+// enough for the slowest (a store failover, a connection flood) on a busy
+// machine.
+const CheckTimeout = 2 * time.Minute
+
+// RunAll runs checks against target as a runner would, as one run
 // (sharing their fixture users, in a Shared of their own unless target
-// has one), within two minutes in all, logs each result with its
-// evidence, checks the evidence with SafeEvidence, and returns the results
-// by id.
+// has one): one after the other, the disruptive ones last in their order,
+// each within CheckTimeout. It logs each result with its evidence, checks
+// the evidence with SafeEvidence, and returns the results by id.
 func RunAll(t *testing.T, target *check.Target, checks []check.Check, secrets ...*regexp.Regexp) map[string]check.Result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
 	if target.Shared == nil {
 		run := *target
 		run.Shared = &check.Shared{}
 		target = &run
 	}
+	ordered := slices.Concat(
+		slices.DeleteFunc(slices.Clone(checks), check.IsDisruptive),
+		slices.DeleteFunc(slices.Clone(checks), func(c check.Check) bool { return !check.IsDisruptive(c) }))
 	out := map[string]check.Result{}
-	for _, c := range checks {
-		res := c.Run(ctx, target)
+	for _, c := range ordered {
+		res := Run(t, c, target, CheckTimeout)
 		out[c.Meta().ID] = res
 		t.Logf("%-32s %-14s %s", c.Meta().ID, res.Status, res.Message)
 		for _, e := range res.Evidence {
