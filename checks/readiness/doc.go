@@ -16,9 +16,14 @@
 // Checks run concurrently ([WithConcurrency], 4 by default) unless they
 // act on the environment: a check that stops a store, exhausts a rate
 // limit or otherwise changes what other checks see implements
-// check.Disrupter (or is wrapped by check.Disruptive) and runs alone, after all
-// the others, in the order given. Results never depend on the order in
-// which checks finished: the report sorts them.
+// check.Disrupter (or is wrapped by check.Disruptive) and runs alone,
+// after all the others, in the order given. Results never depend on the
+// order in which checks finished: the report sorts them.
+//
+// A run owns what its checks create: it marks it with its prefix
+// ("readiness-<run id>"), gives the checks a check.Shared of its own (the
+// fixture users they share, which no other run sees), and hands that
+// target to [WithCleanup]'s function once the checks are done.
 //
 // # Policy
 //
