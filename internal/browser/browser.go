@@ -147,6 +147,20 @@ func Look(img image.Image, tolerance int, swatches []*Swatch) Survey {
 	return Survey{Colours: len(colours), NonWhite: nonWhite, Total: b.Dx() * b.Dy()}
 }
 
+// AssertDrawn logs what s saw and fails t when the screenshot looks
+// blank or unstyled: fewer than minColours distinct colours, or fewer
+// than one pixel in twenty darker than near-white.
+func AssertDrawn(t testing.TB, s Survey, minColours int) {
+	t.Helper()
+	t.Logf("screenshot: %d distinct colours, %.1f%% darker than near-white", s.Colours, 100*float64(s.NonWhite)/float64(s.Total))
+	if s.Colours < minColours {
+		t.Errorf("the screenshot has %d distinct colours; a rendered page has far more", s.Colours)
+	}
+	if s.NonWhite < s.Total/20 {
+		t.Errorf("the screenshot is %d%% non-white; it looks blank", 100*s.NonWhite/s.Total)
+	}
+}
+
 // Colours counts the distinct colours of img inside r.
 func Colours(img image.Image, r image.Rectangle) int {
 	seen := map[[3]uint8]bool{}
