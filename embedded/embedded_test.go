@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/taskready/taskready/embedded"
+	"github.com/taskready/taskready/internal/testserver"
 )
 
 // testCtx returns a context that ends after d or when the test ends.
@@ -311,25 +311,6 @@ func TestMongoConcurrentStopStart(t *testing.T) {
 	eventually(t, 20*time.Second, func(ctx context.Context) error { return client.Ping(ctx, nil) })
 }
 
-// redisServerPath returns redis-server's path, skipping the test if it is
-// not installed unless REQUIRE_REDIS_SERVER=1.
-func redisServerPath(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("redis-server"); err == nil {
-		return p
-	}
-	for _, p := range []string{"/usr/sbin/redis-server", "/usr/bin/redis-server"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("REQUIRE_REDIS_SERVER") == "1" {
-		t.Fatal("redis-server not found and REQUIRE_REDIS_SERVER=1")
-	}
-	t.Skip("redis-server not installed")
-	return ""
-}
-
 func TestRedisStopStart(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -340,7 +321,7 @@ func TestRedisStopStart(t *testing.T) {
 		{
 			name: "redis-server",
 			opts: func(t *testing.T) []embedded.RedisOption {
-				return []embedded.RedisOption{embedded.RedisBinary(redisServerPath(t))}
+				return []embedded.RedisOption{embedded.RedisBinary(testserver.RedisServerPath(t))}
 			},
 			kind: embedded.RedisServer,
 		},
@@ -497,7 +478,7 @@ func TestRedisFallsBackToMiniredis(t *testing.T) { // not parallel: sets PATH
 
 func TestRedisServerPortTaken(t *testing.T) {
 	t.Parallel()
-	bin := redisServerPath(t)
+	bin := testserver.RedisServerPath(t)
 	ctx := testCtx(t, 60*time.Second)
 
 	// Someone else holds the port while we are stopped: Start keeps
@@ -550,7 +531,7 @@ func TestRedisPassword(t *testing.T) {
 		opts func(t *testing.T) []embedded.RedisOption
 	}{
 		{"redis-server", func(t *testing.T) []embedded.RedisOption {
-			return []embedded.RedisOption{embedded.RedisBinary(redisServerPath(t))}
+			return []embedded.RedisOption{embedded.RedisBinary(testserver.RedisServerPath(t))}
 		}},
 		{"miniredis", func(*testing.T) []embedded.RedisOption {
 			return []embedded.RedisOption{embedded.RedisInProcess()}

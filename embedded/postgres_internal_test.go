@@ -1,14 +1,12 @@
 package embedded
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -16,6 +14,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/taskready/taskready/internal/syncio"
 )
 
 // requirePostgres returns the directory of PostgreSQL's binaries, skipping
@@ -30,25 +30,6 @@ func requirePostgres(t *testing.T) string {
 	}
 	t.Skip("PostgreSQL not installed")
 	return ""
-}
-
-// syncBuffer is a log destination that the test reads while the server
-// writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // alive reports whether a process (or, for a negative pid, a process
@@ -106,7 +87,7 @@ func TestPostgresKilledIsReported(t *testing.T) {
 	bin := requirePostgres(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	var logs syncBuffer
+	var logs syncio.Buffer
 	m, err := StartMongo(ctx, t.TempDir(), MongoPostgreSQL(bin),
 		MongoLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	if err != nil {

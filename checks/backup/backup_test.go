@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,7 +22,7 @@ import (
 
 	"github.com/taskready/taskready/checks/backup"
 	"github.com/taskready/taskready/checks/check"
-	"github.com/taskready/taskready/embedded"
+	"github.com/taskready/taskready/internal/testserver"
 	"github.com/taskready/taskready/loadtest/seed"
 	svcmongo "github.com/taskready/taskready/service/mongo"
 )
@@ -32,30 +31,11 @@ import (
 // each test has its own database in it.
 var client *mongo.Client
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
-
-func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "backup-test-mongo-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	srv, err := embedded.StartMongo(ctx, dir, embedded.MongoLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start embedded mongo:", err)
-		return 1
-	}
-	defer srv.Close()
-	client, err = mongo.Connect(options.Client().ApplyURI(srv.URI()))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer client.Disconnect(context.Background())
-	return m.Run()
+func TestMain(m *testing.M) {
+	testserver.MainWithMongo("backup-test-mongo-", func(db *testserver.Mongo) int {
+		client = db.Client
+		return m.Run()
+	})
 }
 
 var dbSeq atomic.Int64

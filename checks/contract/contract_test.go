@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -21,39 +20,13 @@ import (
 	"github.com/taskready/taskready/checks/contract"
 	"github.com/taskready/taskready/checks/internal/checktest"
 	"github.com/taskready/taskready/internal/golden"
+	"github.com/taskready/taskready/internal/syncio"
+	"github.com/taskready/taskready/internal/testserver"
 )
 
 // TestMain removes the API binary the tests built; flags (-update) are
 // parsed by m.Run.
 func TestMain(m *testing.M) { checktest.Main(m) }
-
-// syncBuffer collects a child's output from two pipes at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
 
 // startAPI runs the real API on embedded stores with its default limits
 // (plus env) and returns its base URL once /readyz answers 200.
@@ -63,7 +36,7 @@ func startAPI(t *testing.T, env ...string) string {
 		t.Skip("starts the real API with embedded stores; skipped in -short mode")
 	}
 	bin := checktest.Binary(t)
-	port := freePort(t)
+	port := testserver.FreePort(t)
 	cmd := exec.Command(bin)
 	cmd.Env = append([]string{
 		"PATH=" + os.Getenv("PATH"),
@@ -73,7 +46,7 @@ func startAPI(t *testing.T, env ...string) string {
 		// A port of its own: instances of other tests may run meanwhile.
 		"METRICS_ADDR=127.0.0.1:0",
 	}, env...)
-	out := &syncBuffer{}
+	out := &syncio.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package readiness_test
 
 import (
-	"bytes"
 	"context"
 	"strings"
 	"sync"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/taskready/taskready/checks/check"
 	"github.com/taskready/taskready/checks/readiness"
+	"github.com/taskready/taskready/internal/syncio"
 )
 
 // fn is a check with the given id and severity running f.
@@ -189,7 +189,7 @@ func TestConcurrencyOneRunsChecksOneByOne(t *testing.T) {
 
 func TestProgressLinePerCheck(t *testing.T) {
 	t.Parallel()
-	var b syncBuffer
+	var b syncio.Buffer
 	checks := []check.Check{passing("a.one", check.High), fn("b.two", check.Low, func(context.Context, *check.Target) check.Result {
 		return check.Failf("the answer had no\nHSTS header")
 	})}
@@ -207,23 +207,6 @@ func TestProgressLinePerCheck(t *testing.T) {
 	if !strings.Contains(fail, "FAIL") || !strings.Contains(fail, "the answer had no HSTS header") || !strings.Contains(fail, "/2]") {
 		t.Errorf("progress line %q lacks the status, the message on one line or the count", fail)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestTargetIsACopyWithPolicyAndPrefix(t *testing.T) {

@@ -1,9 +1,7 @@
 package report_test
 
 import (
-	"bytes"
 	"image"
-	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +9,7 @@ import (
 
 	"github.com/taskready/taskready/checks/report"
 	"github.com/taskready/taskready/internal/browser"
+	"github.com/taskready/taskready/internal/reporttest"
 )
 
 // TestHTMLInChromium renders the report in a real browser: the screenshot
@@ -21,29 +20,11 @@ import (
 func TestHTMLInChromium(t *testing.T) {
 	t.Parallel()
 	bin := browser.Find(t)
-	dir := t.TempDir()
-	page := filepath.Join(dir, report.HTMLFile)
-	if err := os.WriteFile(page, render(t, report.HTML, fullReport(t)), 0o644); err != nil {
+	page := filepath.Join(t.TempDir(), report.HTMLFile)
+	if err := os.WriteFile(page, reporttest.Render(t, report.HTML, fullReport(t)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	shot := filepath.Join(dir, "readiness.png")
-	browser.Headless(t, bin, browser.FileURL(page), "--screenshot="+shot, "--window-size=1280,1800")
-	data, err := os.ReadFile(shot)
-	if err != nil {
-		t.Fatalf("no screenshot: %v", err)
-	}
-	if keep := os.Getenv("REPORT_SCREENSHOT"); keep != "" {
-		if err := os.WriteFile(keep, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	img, err := png.Decode(bytes.NewReader(data))
-	if err != nil {
-		t.Fatalf("the screenshot is not a PNG: %v", err)
-	}
-	if b := img.Bounds(); b.Dx() != 1280 || b.Dy() != 1800 {
-		t.Errorf("the screenshot is %dx%d; want 1280x1800", b.Dx(), b.Dy())
-	}
+	img := browser.Screenshot(t, bin, browser.FileURL(page), 1280, 1800, os.Getenv("REPORT_SCREENSHOT"))
 	checkScreenshot(t, img)
 
 	dom := string(browser.Headless(t, bin, browser.FileURL(page), "--dump-dom"))
@@ -61,57 +42,18 @@ func TestHTMLInChromium(t *testing.T) {
 // bar, the grade's arc, the warning amber, and the pass green.
 func checkScreenshot(t *testing.T, img image.Image) {
 	t.Helper()
-	b := img.Bounds()
-	colours := map[[3]uint8]int{}
-	nonWhite := 0
-	want := []struct {
-		name string
-		rgb  [3]int
-		n    int
-	}{
-		{name: "failure red (#dc2626)", rgb: [3]int{0xdc, 0x26, 0x26}},
-		{name: "grade B lime (#65a30d)", rgb: [3]int{0x65, 0xa3, 0x0d}},
-		{name: "warning amber (#d97706)", rgb: [3]int{0xd9, 0x77, 0x06}},
-		{name: "pass green (#16a34a)", rgb: [3]int{0x16, 0xa3, 0x4a}},
+	want := []*browser.Swatch{
+		{Name: "failure red (#dc2626)", RGB: [3]int{0xdc, 0x26, 0x26}},
+		{Name: "grade B lime (#65a30d)", RGB: [3]int{0x65, 0xa3, 0x0d}},
+		{Name: "warning amber (#d97706)", RGB: [3]int{0xd9, 0x77, 0x06}},
+		{Name: "pass green (#16a34a)", RGB: [3]int{0x16, 0xa3, 0x4a}},
 	}
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bl, _ := img.At(x, y).RGBA()
-			c := [3]uint8{uint8(r >> 8), uint8(g >> 8), uint8(bl >> 8)}
-			colours[c]++
-			if c[0] < 235 || c[1] < 235 || c[2] < 235 {
-				nonWhite++
-			}
-			for i := range want {
-				d := 0
-				for k := range 3 {
-					d += abs(int(c[k]) - want[i].rgb[k])
-				}
-				if d < 30 {
-					want[i].n++
-				}
-			}
-		}
-	}
-	total := b.Dx() * b.Dy()
-	t.Logf("screenshot: %d distinct colours, %.1f%% darker than near-white", len(colours), 100*float64(nonWhite)/float64(total))
-	if len(colours) < 300 {
-		t.Errorf("the screenshot has %d distinct colours; a rendered report has far more", len(colours))
-	}
-	if nonWhite < total/20 {
-		t.Errorf("the screenshot is %d%% non-white; it looks blank", 100*nonWhite/total)
-	}
+	s := browser.Look(img, 30, want)
+	browser.AssertDrawn(t, s, 300)
 	for _, w := range want {
-		t.Logf("%s: %d pixels", w.name, w.n)
-		if w.n < 200 {
-			t.Errorf("%s: only %d pixels; that part of the report was not drawn", w.name, w.n)
+		t.Logf("%s: %d pixels", w.Name, w.Pixels)
+		if w.Pixels < 200 {
+			t.Errorf("%s: only %d pixels; that part of the report was not drawn", w.Name, w.Pixels)
 		}
 	}
-}
-
-func abs(v int) int {
-	if v < 0 {
-		return -v
-	}
-	return v
 }

@@ -5,13 +5,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/taskready/taskready/checks/readiness"
 	"github.com/taskready/taskready/checks/report"
 	"github.com/taskready/taskready/internal/golden"
+	"github.com/taskready/taskready/internal/reporttest"
 )
 
 // renderers are the writers, by golden-file extension.
@@ -28,21 +28,12 @@ var renderers = []struct {
 	{"prom", report.Metrics},
 }
 
-func render(t *testing.T, fn func(io.Writer, *readiness.Report) error, r *readiness.Report) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	if err := fn(&b, r); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
 func TestGolden(t *testing.T) {
 	t.Parallel()
 	for _, fx := range fixtures {
 		for _, r := range renderers {
 			t.Run(fx.name+"."+r.ext, func(t *testing.T) {
-				golden.Assert(t, fx.name+"."+r.ext, render(t, r.render, fx.make(t)))
+				golden.Assert(t, fx.name+"."+r.ext, reporttest.Render(t, r.render, fx.make(t)))
 			})
 		}
 	}
@@ -55,19 +46,17 @@ func TestReadBackRendersTheSame(t *testing.T) {
 	t.Parallel()
 	for _, fx := range fixtures {
 		rep := fx.make(t)
-		back, err := readiness.ReadReport(bytes.NewReader(render(t, report.JSON, rep)))
+		back, err := readiness.ReadReport(bytes.NewReader(reporttest.Render(t, report.JSON, rep)))
 		if err != nil {
 			t.Fatalf("%s: %v", fx.name, err)
 		}
 		for _, r := range renderers {
-			if got, want := render(t, r.render, back), render(t, r.render, rep); !bytes.Equal(got, want) {
+			if got, want := reporttest.Render(t, r.render, back), reporttest.Render(t, r.render, rep); !bytes.Equal(got, want) {
 				t.Errorf("%s.%s of the report read back differs from the original's", fx.name, r.ext)
 			}
 		}
 	}
 }
-
-var ansi = regexp.MustCompile("\x1b\\[[0-9;]*m")
 
 func TestTextColor(t *testing.T) {
 	t.Parallel()
@@ -79,21 +68,13 @@ func TestTextColor(t *testing.T) {
 		if err := report.Text(&colored, fx.make(t), report.Color(true)); err != nil {
 			t.Fatal(err)
 		}
-		if bytes.Contains(plain.Bytes(), []byte("\x1b[")) {
-			t.Errorf("%s: Text without Color(true) writes ANSI escapes", fx.name)
-		}
-		if !bytes.Contains(colored.Bytes(), []byte("\x1b[")) {
-			t.Errorf("%s: Text with Color(true) writes no ANSI escapes", fx.name)
-		}
-		if got, want := ansi.ReplaceAllString(colored.String(), ""), plain.String(); got != want {
-			t.Errorf("%s: coloured text without its escapes differs from the plain text:\n%s", fx.name, got)
-		}
+		reporttest.ColorOnly(t, fx.name, plain.Bytes(), colored.Bytes())
 	}
 }
 
 func TestTextLayout(t *testing.T) {
 	t.Parallel()
-	out := string(render(t, func(w io.Writer, r *readiness.Report) error { return report.Text(w, r) }, fullReport(t)))
+	out := string(reporttest.Render(t, func(w io.Writer, r *readiness.Report) error { return report.Text(w, r) }, fullReport(t)))
 	order := []string{"NEEDS ATTENTION", "✗ FAIL  CRITICAL  jwt.alg-none", "✗ ERROR CRITICAL  backup.recent", "headers.hsts",
 		"PASSED", "NOT APPLICABLE", "IGNORED BY POLICY", "CATEGORIES", "SCORE", "GATES", "✗ FAILED: gates critical, high (exit 1)"}
 	at := 0
@@ -112,21 +93,16 @@ func TestTextLayout(t *testing.T) {
 			t.Errorf("line of %d runes: %q", n, l)
 		}
 	}
-	failedOnly := string(render(t, func(w io.Writer, r *readiness.Report) error { return report.Text(w, r, report.FailedOnly(true)) }, fullReport(t)))
+	failedOnly := string(reporttest.Render(t, func(w io.Writer, r *readiness.Report) error { return report.Text(w, r, report.FailedOnly(true)) }, fullReport(t)))
 	if strings.Contains(failedOnly, "PASSED") || !strings.Contains(failedOnly, "jwt.alg-none") || !strings.Contains(failedOnly, "GATES") {
 		t.Error("FailedOnly should keep the findings and gates and drop the tables")
 	}
 }
 
-// failingWriter fails every write, as a closed pipe does.
-type failingWriter struct{}
-
-func (failingWriter) Write([]byte) (int, error) { return 0, io.ErrClosedPipe }
-
 func TestWriteErrors(t *testing.T) {
 	t.Parallel()
 	for _, r := range renderers {
-		if err := r.render(failingWriter{}, fullReport(t)); err == nil {
+		if err := r.render(reporttest.FailingWriter{}, fullReport(t)); err == nil {
 			t.Errorf("%s: a failing writer gave no error", r.ext)
 		}
 	}
@@ -175,14 +151,14 @@ func TestEvidenceTruncated(t *testing.T) {
 			}
 		}
 	}
-	md := string(render(t, report.Markdown, rep))
+	md := string(reporttest.Render(t, report.Markdown, rep))
 	if !strings.Contains(md, " bytes]") {
 		t.Error("the Markdown does not say the long body was cut")
 	}
 	if len(md) > 60000 {
 		t.Errorf("the Markdown is %d bytes; a PR comment holds 65536", len(md))
 	}
-	js := string(render(t, report.JSON, rep))
+	js := string(reporttest.Render(t, report.JSON, rep))
 	if !strings.Contains(js, "… [truncated ") {
 		t.Error("the JSON does not mark the truncated body")
 	}

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bytes"
 	"embed"
 	"html/template"
 	"io"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/taskready/taskready/checks/check"
 	"github.com/taskready/taskready/checks/readiness"
+	"github.com/taskready/taskready/internal/render"
 )
 
 //go:embed readiness.html.tmpl
@@ -32,12 +32,7 @@ func HTML(w io.Writer, r *readiness.Report) error {
 	if r == nil {
 		return ErrNilReport
 	}
-	var b bytes.Buffer
-	if err := htmlTemplate.Execute(&b, newHTMLView(r)); err != nil {
-		return err
-	}
-	_, err := w.Write(b.Bytes())
-	return err
+	return render.HTML(w, htmlTemplate, newHTMLView(r))
 }
 
 type htmlView struct {

@@ -1,14 +1,13 @@
 package report_test
 
 import (
-	"encoding/xml"
-	"io"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/taskready/taskready/checks/report"
+	"github.com/taskready/taskready/internal/reporttest"
 )
 
 // fetch matches anything a browser would fetch when the page is opened:
@@ -22,7 +21,7 @@ var svgBlock = regexp.MustCompile(`(?s)<svg\b.*?</svg>`)
 func TestHTMLSelfContained(t *testing.T) {
 	t.Parallel()
 	for _, fx := range fixtures {
-		html := string(render(t, report.HTML, fx.make(t)))
+		html := string(reporttest.Render(t, report.HTML, fx.make(t)))
 		if m := fetch.FindString(html); m != "" {
 			t.Errorf("%s: the page fetches from somewhere: %q", fx.name, m)
 		}
@@ -41,14 +40,14 @@ func TestHTMLSelfContained(t *testing.T) {
 			t.Errorf("%s: %d SVGs; want the gauge and the status bar at least", fx.name, len(svgs))
 		}
 		for i, svg := range svgs {
-			checkSVG(t, fx.name+" svg "+strconv.Itoa(i), svg)
+			reporttest.SVG(t, fx.name+" svg "+strconv.Itoa(i), svg)
 		}
 	}
 }
 
 func TestHTMLContent(t *testing.T) {
 	t.Parallel()
-	html := string(render(t, report.HTML, fullReport(t)))
+	html := string(reporttest.Render(t, report.HTML, fullReport(t)))
 	order := []string{`id="verdict">FAILED`, `id="gauge"`, `>B-</text>`, `id="gate-critical"`, `href="#check-jwt-alg-none"`,
 		`id="categories"`, `id="attention"`, `id="check-jwt-alg-none"`, `id="check-backup-recent"`, `id="check-headers-hsts"`,
 		`id="ignored"`, `id="passed"`, `id="not-applicable"`, `id="how-scored"`}
@@ -75,42 +74,5 @@ func TestHTMLContent(t *testing.T) {
 	}
 	if strings.Contains(html, "<pre>MongoServerError") {
 		t.Error("evidence reached the page as markup")
-	}
-}
-
-// checkSVG parses an SVG as XML, which it must be, and checks that every
-// coordinate is a finite number.
-func checkSVG(t *testing.T, name, svg string) {
-	t.Helper()
-	coords := map[string]bool{"x": true, "y": true, "cx": true, "cy": true, "r": true, "width": true, "height": true}
-	dec := xml.NewDecoder(strings.NewReader(svg))
-	dec.Strict = true
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			return
-		}
-		if err != nil {
-			t.Errorf("%s: not well-formed: %v", name, err)
-			return
-		}
-		el, ok := tok.(xml.StartElement)
-		if !ok {
-			continue
-		}
-		for _, a := range el.Attr {
-			if coords[a.Name.Local] {
-				if _, err := strconv.ParseFloat(a.Value, 64); err != nil {
-					t.Errorf("%s: <%s %s=%q> is not a number", name, el.Name.Local, a.Name.Local, a.Value)
-				}
-			}
-			if a.Name.Local == "stroke-dasharray" {
-				for _, f := range strings.Fields(a.Value) {
-					if _, err := strconv.ParseFloat(f, 64); err != nil {
-						t.Errorf("%s: dash %q is not a number", name, a.Value)
-					}
-				}
-			}
-		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/taskready/taskready/checks/report"
+	"github.com/taskready/taskready/internal/reporttest"
 )
 
 // junitDoc is the part of a JUnit document the tests read back.
@@ -44,7 +45,7 @@ func TestJUnitParsesBack(t *testing.T) {
 	t.Parallel()
 	rep := fullReport(t)
 	var doc junitDoc
-	if err := xml.Unmarshal(render(t, report.JUnit, rep), &doc); err != nil {
+	if err := xml.Unmarshal(reporttest.Render(t, report.JUnit, rep), &doc); err != nil {
 		t.Fatal(err)
 	}
 	cases := 0

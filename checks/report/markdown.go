@@ -7,6 +7,7 @@ import (
 
 	"github.com/taskready/taskready/checks/check"
 	"github.com/taskready/taskready/checks/readiness"
+	"github.com/taskready/taskready/internal/render"
 )
 
 // Markdown limits: a pull-request comment holds at most 65,536
@@ -38,18 +39,13 @@ func Markdown(w io.Writer, r *readiness.Report) error {
 	m.notApplicable(s.notApplicable)
 	m.ignored(s.ignored)
 	m.footer()
-	_, err := io.WriteString(w, m.b.String())
+	_, err := m.WriteTo(w)
 	return err
 }
 
 type mdWriter struct {
 	r *readiness.Report
-	b strings.Builder
-}
-
-func (m *mdWriter) p(parts ...string) {
-	m.b.WriteString(strings.Join(parts, ""))
-	m.b.WriteString("\n")
+	render.Markdown
 }
 
 func (m *mdWriter) title() {
@@ -62,43 +58,43 @@ func (m *mdWriter) title() {
 	if r.Score.Defined() {
 		score = "score " + strconv.Itoa(r.Score.Value) + "/100, grade " + r.Score.Grade
 	}
-	m.p("## Production readiness: **", verdict, "** (exit ", strconv.Itoa(r.ExitCode), ") · ", score)
-	m.p()
+	m.P("## Production readiness: **", verdict, "** (exit ", strconv.Itoa(r.ExitCode), ") · ", score)
+	m.P()
 	meta := []string{}
 	if r.Run.Target != "" {
-		meta = append(meta, "target "+mdCode(r.Run.Target))
+		meta = append(meta, "target "+render.MarkdownCode(r.Run.Target))
 	}
-	meta = append(meta, "started "+startTime(r.Run.Start), plural(r.Counts.Total, "check", "checks")+" in "+took(r.Run.Duration), "run "+mdCode(r.Run.ID))
+	meta = append(meta, "started "+startTime(r.Run.Start), plural(r.Counts.Total, "check", "checks")+" in "+took(r.Run.Duration), "run "+render.MarkdownCode(r.Run.ID))
 	if r.Run.ToolVersion != "" {
-		meta = append(meta, "harness "+mdText(r.Run.ToolVersion))
+		meta = append(meta, "harness "+render.MarkdownText(r.Run.ToolVersion))
 	}
 	meta = append(meta, "score v"+r.Run.ScoreVersion)
 	if r.Run.Policy != "" {
-		meta = append(meta, "policy "+mdCode(r.Run.Policy))
+		meta = append(meta, "policy "+render.MarkdownCode(r.Run.Policy))
 	}
-	m.p(strings.Join(meta, " · "))
+	m.P(strings.Join(meta, " · "))
 	if r.Run.Error != "" {
-		m.p()
-		m.p("**The run could not start:**")
-		m.p()
+		m.P()
+		m.P("**The run could not start:**")
+		m.P()
 		m.fence(r.Run.Error)
 	}
 }
 
 func (m *mdWriter) gates() {
-	m.p()
+	m.P()
 	var rows [][]string
 	for _, g := range m.r.Gates {
 		res := "passed"
 		if !g.Passed {
 			res = "**failed**"
 		}
-		rows = append(rows, []string{mdText(g.Name), res, mdText(g.Detail)})
+		rows = append(rows, []string{render.MarkdownText(g.Name), res, render.MarkdownText(g.Detail)})
 	}
-	m.table("lll", []string{"gate", "result", "detail"}, rows)
-	m.p()
+	m.Table("lll", []string{"gate", "result", "detail"}, rows)
+	m.P()
 	c := m.r.Counts
-	m.p("**", strconv.Itoa(c.Fail), " failed** · **", plural(c.Error, "error", "errors"), "** · **", plural(c.Warn, "warning", "warnings"), "** · ",
+	m.P("**", strconv.Itoa(c.Fail), " failed** · **", plural(c.Error, "error", "errors"), "** · **", plural(c.Warn, "warning", "warnings"), "** · ",
 		strconv.Itoa(c.Pass), " passed · ", strconv.Itoa(c.NotApplicable), " not applicable · ", strconv.Itoa(c.Ignored), " ignored")
 }
 
@@ -106,43 +102,43 @@ func (m *mdWriter) attention(rs []readiness.Result) {
 	if len(rs) == 0 {
 		return
 	}
-	m.p()
-	m.p("### Needs attention (", strconv.Itoa(len(rs)), ")")
+	m.P()
+	m.P("### Needs attention (", strconv.Itoa(len(rs)), ")")
 	for _, res := range rs {
-		m.p()
-		head := readiness.StatusWord(res.EffectiveStatus) + " · " + severityText(res) + " · " + mdCode(res.ID)
+		m.P()
+		head := readiness.StatusWord(res.EffectiveStatus) + " · " + severityText(res) + " · " + render.MarkdownCode(res.ID)
 		if res.Title != "" {
-			head += " — " + mdText(res.Title)
+			head += " — " + render.MarkdownText(res.Title)
 		}
-		m.p("#### ", head)
-		m.p()
+		m.P("#### ", head)
+		m.P()
 		line := []string{}
 		if res.Gating {
 			line = append(line, "**blocks release**")
 		}
-		line = append(line, mdText(string(res.Category)), took(res.Took))
-		m.p(strings.Join(line, " · "))
-		m.p()
-		m.p(mdText(res.Message))
+		line = append(line, render.MarkdownText(string(res.Category)), took(res.Took))
+		m.P(strings.Join(line, " · "))
+		m.P()
+		m.P(render.MarkdownText(res.Message))
 		if len(res.Evidence) > 0 {
-			m.p()
-			if m.b.Len() > mdEvidenceBudget {
-				m.p("Evidence: ", plural(len(res.Evidence), "item", "items"), " in readiness.html (left out here to keep the comment short).")
+			m.P()
+			if m.Len() > mdEvidenceBudget {
+				m.P("Evidence: ", plural(len(res.Evidence), "item", "items"), " in readiness.html (left out here to keep the comment short).")
 			} else {
 				m.evidence(res.Evidence)
 			}
 		}
 		if res.Remediation != "" {
-			m.p()
-			m.p("**Fix:** ", mdText(oneLine(res.Remediation)))
+			m.P()
+			m.P("**Fix:** ", render.MarkdownText(oneLine(res.Remediation)))
 		}
 		if len(res.References) > 0 {
-			m.p()
-			m.p("**References:** ", mdRefs(res.References))
+			m.P()
+			m.P("**References:** ", mdRefs(res.References))
 		}
 		if o := overrideText(res); o != "" {
-			m.p()
-			m.p("**Policy:** ", mdText(o))
+			m.P()
+			m.P("**Policy:** ", render.MarkdownText(o))
 		}
 	}
 }
@@ -177,18 +173,18 @@ func (m *mdWriter) fence(s string) {
 	for strings.Contains(s, fence) {
 		fence += "`"
 	}
-	m.p(fence, "text")
-	m.p(s)
-	m.p(fence)
+	m.P(fence, "text")
+	m.P(s)
+	m.P(fence)
 }
 
 func (m *mdWriter) categories() {
 	if len(m.r.Categories) == 0 {
 		return
 	}
-	m.p()
-	m.p("### Categories")
-	m.p()
+	m.P()
+	m.P("### Categories")
+	m.P()
 	var rows [][]string
 	for _, c := range m.r.Categories {
 		score, grade := "n/a", "–"
@@ -196,111 +192,70 @@ func (m *mdWriter) categories() {
 			score, grade = strconv.Itoa(c.Score.Value), c.Score.Grade
 		}
 		k := c.Counts
-		rows = append(rows, []string{mdText(string(c.Category)), score, grade, strconv.Itoa(k.Pass), strconv.Itoa(k.Warn),
+		rows = append(rows, []string{render.MarkdownText(string(c.Category)), score, grade, strconv.Itoa(k.Pass), strconv.Itoa(k.Warn),
 			strconv.Itoa(k.Fail), strconv.Itoa(k.Error), strconv.Itoa(k.NotApplicable), strconv.Itoa(k.Ignored)})
 	}
-	m.table("lrlrrrrrr", []string{"category", "score", "grade", "pass", "warn", "fail", "error", "n/a", "ignored"}, rows)
+	m.Table("lrlrrrrrr", []string{"category", "score", "grade", "pass", "warn", "fail", "error", "n/a", "ignored"}, rows)
 }
 
 func (m *mdWriter) passed(rs []readiness.Result) {
 	if len(rs) == 0 {
 		return
 	}
-	m.p()
-	m.p("### Passed (", strconv.Itoa(len(rs)), ")")
-	m.p()
+	m.P()
+	m.P("### Passed (", strconv.Itoa(len(rs)), ")")
+	m.P()
 	var rows [][]string
 	for _, res := range rs {
-		rows = append(rows, []string{mdText(severityText(res)), mdCode(res.ID), mdText(res.Title), mdText(string(res.Category)), took(res.Took)})
+		rows = append(rows, []string{render.MarkdownText(severityText(res)), render.MarkdownCode(res.ID), render.MarkdownText(res.Title), render.MarkdownText(string(res.Category)), took(res.Took)})
 	}
-	m.table("lllll", []string{"severity", "check", "title", "category", "took"}, rows)
+	m.Table("lllll", []string{"severity", "check", "title", "category", "took"}, rows)
 }
 
 func (m *mdWriter) notApplicable(rs []readiness.Result) {
 	if len(rs) == 0 {
 		return
 	}
-	m.p()
-	m.p("### Not applicable (", strconv.Itoa(len(rs)), ")")
-	m.p()
+	m.P()
+	m.P("### Not applicable (", strconv.Itoa(len(rs)), ")")
+	m.P()
 	var rows [][]string
 	for _, res := range rs {
-		rows = append(rows, []string{mdText(severityText(res)), mdCode(res.ID), mdText(res.Message)})
+		rows = append(rows, []string{render.MarkdownText(severityText(res)), render.MarkdownCode(res.ID), render.MarkdownText(res.Message)})
 	}
-	m.table("lll", []string{"severity", "check", "why"}, rows)
+	m.Table("lll", []string{"severity", "check", "why"}, rows)
 }
 
 func (m *mdWriter) ignored(rs []readiness.Result) {
 	if len(rs) == 0 {
 		return
 	}
-	m.p()
-	m.p("### Ignored by policy (", strconv.Itoa(len(rs)), ")")
-	m.p()
+	m.P()
+	m.P("### Ignored by policy (", strconv.Itoa(len(rs)), ")")
+	m.P()
 	var rows [][]string
 	for _, res := range rs {
-		rows = append(rows, []string{mdCode(res.ID), mdText(string(res.Severity)), mdText(string(res.Status)), mdText(res.Override.Reason), mdCode(res.Override.Source)})
+		rows = append(rows, []string{render.MarkdownCode(res.ID), render.MarkdownText(string(res.Severity)), render.MarkdownText(string(res.Status)), render.MarkdownText(res.Override.Reason), render.MarkdownCode(res.Override.Source)})
 	}
-	m.table("lllll", []string{"check", "severity", "found", "reason", "where"}, rows)
+	m.Table("lllll", []string{"check", "severity", "found", "reason", "where"}, rows)
 }
 
 func (m *mdWriter) footer() {
-	m.p()
-	m.p("Score v", m.r.Run.ScoreVersion, ": ", mdText(scoreNote), ". Report format ", readiness.Format, " v", strconv.Itoa(m.r.Version), ".")
-}
-
-func (m *mdWriter) table(align string, head []string, rows [][]string) {
-	m.p("| ", strings.Join(head, " | "), " |")
-	var sep []string
-	for _, a := range align {
-		if a == 'r' {
-			sep = append(sep, "---:")
-		} else {
-			sep = append(sep, "---")
-		}
-	}
-	m.p("| ", strings.Join(sep, " | "), " |")
-	for _, r := range rows {
-		m.p("| ", strings.Join(r, " | "), " |")
-	}
+	m.P()
+	m.P("Score v", m.r.Run.ScoreVersion, ": ", render.MarkdownText(scoreNote), ". Report format ", readiness.Format, " v", strconv.Itoa(m.r.Version), ".")
 }
 
 func mdRefs(refs []string) string {
 	var out []string
 	for _, ref := range refs {
 		if u := ReferenceURL(ref); u != "" {
-			out = append(out, "["+mdText(ref)+"]("+strings.NewReplacer("(", "%28", ")", "%29", " ", "%20").Replace(u)+")")
+			out = append(out, "["+render.MarkdownText(ref)+"]("+strings.NewReplacer("(", "%28", ")", "%29", " ", "%20").Replace(u)+")")
 		} else {
-			out = append(out, mdText(ref))
+			out = append(out, render.MarkdownText(ref))
 		}
 	}
 	return strings.Join(out, " · ")
 }
 
-// mdReplacer escapes what Markdown would read as formatting, and "|",
-// which would end a table cell; a newline would end the table, so it
-// becomes a space.
-var mdReplacer = strings.NewReplacer(
-	`\`, `\\`, "`", "\\`", "*", `\*`, "&", `\&`, "_", `\_`, "[", `\[`, "]", `\]`,
-	"<", `\<`, ">", `\>`, "|", `\|`, "#", `\#`, "\r\n", " ", "\n", " ", "\r", " ",
-)
-
-// mdText is s as literal Markdown text, safe in a table cell.
-func mdText(s string) string { return mdReplacer.Replace(s) }
-
-// mdCode is s as a code span, which shows identifiers as they are; "|" is
-// still escaped, since GFM splits table cells before it reads code spans.
-func mdCode(s string) string {
-	if s == "" {
-		return ""
-	}
-	s = strings.NewReplacer("|", `\|`, "\r\n", " ", "\n", " ", "\r", " ").Replace(s)
-	fence := "`"
-	for strings.Contains(s, fence) {
-		fence += "`"
-	}
-	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") || len(fence) > 1 {
-		return fence + " " + s + " " + fence
-	}
-	return fence + s + fence
-}
+// mdText is render.MarkdownText under the name sarif.go calls it by.
+func mdText(s string) string { return render.MarkdownText(s) }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/taskready/taskready/checks/readiness"
 	"github.com/taskready/taskready/checks/report"
+	"github.com/taskready/taskready/internal/reporttest"
 )
 
 // sarifSchema compiles testdata's subset of the official SARIF 2.1.0
@@ -41,7 +42,7 @@ func TestSARIFMatchesTheSchema(t *testing.T) {
 	t.Parallel()
 	sch := sarifSchema(t)
 	for _, fx := range fixtures {
-		data := render(t, report.SARIF, fx.make(t))
+		data := reporttest.Render(t, report.SARIF, fx.make(t))
 		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 		if err != nil {
 			t.Fatalf("%s: not JSON: %v", fx.name, err)
@@ -114,7 +115,7 @@ func TestSARIFParsesBack(t *testing.T) {
 	t.Parallel()
 	rep := fullReport(t)
 	var doc sarifDoc
-	if err := json.Unmarshal(render(t, report.SARIF, rep), &doc); err != nil {
+	if err := json.Unmarshal(reporttest.Render(t, report.SARIF, rep), &doc); err != nil {
 		t.Fatal(err)
 	}
 	if doc.Version != "2.1.0" || len(doc.Runs) != 1 {
@@ -194,7 +195,7 @@ func TestSARIFParsesBack(t *testing.T) {
 func TestSARIFOfARunThatDidNotStart(t *testing.T) {
 	t.Parallel()
 	var doc sarifDoc
-	if err := json.Unmarshal(render(t, report.SARIF, notRunReport(t)), &doc); err != nil {
+	if err := json.Unmarshal(reporttest.Render(t, report.SARIF, notRunReport(t)), &doc); err != nil {
 		t.Fatal(err)
 	}
 	inv := doc.Runs[0].Invocations[0]

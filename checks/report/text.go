@@ -8,6 +8,7 @@ import (
 
 	"github.com/taskready/taskready/checks/check"
 	"github.com/taskready/taskready/checks/readiness"
+	"github.com/taskready/taskready/internal/render"
 )
 
 // TextOption configures Text.
@@ -24,17 +25,6 @@ func Color(on bool) TextOption { return func(c *textConfig) { c.color = on } }
 // FailedOnly leaves out the passed, not-applicable and ignored tables, as
 // Polaris's --only-show-failed-tests does, for long runs read in a log.
 func FailedOnly(on bool) TextOption { return func(c *textConfig) { c.failedOnly = on } }
-
-// ANSI SGR codes of the styles the text uses.
-const (
-	sgrBold    = "1"
-	sgrFaint   = "2"
-	sgrRed     = "31"
-	sgrGreen   = "32"
-	sgrYellow  = "33"
-	sgrPurple  = "35"
-	sgrBoldRed = "1;31"
-)
 
 // Text limits: what a terminal shows of each finding; the HTML and JSON
 // reports have the rest.
@@ -56,7 +46,7 @@ func Text(w io.Writer, r *readiness.Report, opts ...TextOption) error {
 	for _, o := range opts {
 		o(&c)
 	}
-	t := &textWriter{r: r, color: c.color}
+	t := &textWriter{r: r, Terminal: render.Terminal{Color: c.color}}
 	s := split(r)
 	t.header()
 	t.attention(s.attention)
@@ -71,46 +61,33 @@ func Text(w io.Writer, r *readiness.Report, opts ...TextOption) error {
 	t.categories()
 	t.score()
 	t.gates()
-	_, err := io.WriteString(w, t.b.String())
+	_, err := t.WriteTo(w)
 	return err
 }
 
 // textWriter builds the text in memory, so that a failing writer sees
 // one write and the report is never half written by our own doing.
 type textWriter struct {
-	r     *readiness.Report
-	color bool
-	b     strings.Builder
-}
-
-func (t *textWriter) paint(code, s string) string {
-	if !t.color || s == "" {
-		return s
-	}
-	return "\x1b[" + code + "m" + s + "\x1b[0m"
-}
-
-func (t *textWriter) line(parts ...string) {
-	t.b.WriteString(strings.TrimRight(strings.Join(parts, ""), " "))
-	t.b.WriteByte('\n')
+	r *readiness.Report
+	render.Terminal
 }
 
 func (t *textWriter) heading(title, sub string) {
-	t.line()
+	t.Line()
 	if sub != "" {
-		sub = "  " + t.paint(sgrFaint, sub)
+		sub = "  " + t.Paint(render.Faint, sub)
 	}
-	t.line("  ", t.paint(sgrBold, title), sub)
+	t.Line("  ", t.Paint(render.Bold, title), sub)
 }
 
 func (t *textWriter) header() {
 	r := t.r.Run
-	t.line()
+	t.Line()
 	target := r.Target
 	if target == "" {
 		target = "(no target)"
 	}
-	t.line("  ", t.paint(sgrBold, "█ READINESS"), "  ", target, "  ·  ",
+	t.Line("  ", t.Paint(render.Bold, "█ READINESS"), "  ", target, "  ·  ",
 		plural(t.r.Counts.Total, "check", "checks"), " in ", took(r.Duration))
 	meta := []string{"run " + r.ID, "started " + startTime(r.Start)}
 	if r.ToolVersion != "" {
@@ -121,30 +98,30 @@ func (t *textWriter) header() {
 		meta = append(meta, "policy "+r.Policy)
 	}
 	for _, l := range pack(meta, " · ", textWidth-4) {
-		t.line("    ", t.paint(sgrFaint, l))
+		t.Line("    ", t.Paint(render.Faint, l))
 	}
 	if r.Error != "" {
-		t.heading(t.paint(sgrRed, "THE RUN COULD NOT START"), "")
+		t.heading(t.Paint(render.Red, "THE RUN COULD NOT START"), "")
 		for _, l := range strings.Split(r.Error, "\n") {
-			t.line("    ", l)
+			t.Line("    ", l)
 		}
 	}
 }
 
-func statusMark(res readiness.Result) (mark, code string) {
+func statusMark(res readiness.Result) (mark string, style render.Style) {
 	switch {
 	case res.Ignored:
-		return "~", sgrFaint
+		return "~", render.Faint
 	case res.EffectiveStatus == check.Fail:
-		return "✗", sgrRed
+		return "✗", render.Red
 	case res.EffectiveStatus == check.Error:
-		return "✗", sgrPurple
+		return "✗", render.Purple
 	case res.EffectiveStatus == check.Warn:
-		return "!", sgrYellow
+		return "!", render.Yellow
 	case res.EffectiveStatus == check.Pass:
-		return "✓", sgrGreen
+		return "✓", render.Green
 	}
-	return "–", sgrFaint
+	return "–", render.Faint
 }
 
 func (t *textWriter) attention(rs []readiness.Result) {
@@ -176,27 +153,27 @@ func (t *textWriter) finding(res readiness.Result) {
 	if res.Downgraded() {
 		sev += " (was " + string(res.Severity) + ")"
 	}
-	sevCode := sgrBold
+	sevCode := render.Bold
 	if res.EffectiveSeverity == check.Critical {
-		sevCode = sgrBoldRed
+		sevCode = render.BoldRed
 	}
 	gating := ""
 	if res.Gating {
-		gating = "  " + t.paint(sgrBoldRed, "◀ blocks release")
+		gating = "  " + t.Paint(render.BoldRed, "◀ blocks release")
 	}
-	t.line()
-	t.line("  ", t.paint(code, mark+" "+pad(readiness.StatusWord(res.EffectiveStatus), 5)), " ", t.paint(sevCode, sev), "  ",
-		t.paint(sgrBold, res.ID), "  ", t.paint(sgrFaint, string(res.Category)+" · "+took(res.Took)), gating)
+	t.Line()
+	t.Line("  ", t.Paint(code, mark+" "+render.Pad(readiness.StatusWord(res.EffectiveStatus), 5)), " ", t.Paint(sevCode, sev), "  ",
+		t.Paint(render.Bold, res.ID), "  ", t.Paint(render.Faint, string(res.Category)+" · "+took(res.Took)), gating)
 	const indent = "      "
 	if res.Title != "" {
-		t.line(indent, res.Title)
+		t.Line(indent, res.Title)
 	}
 	for _, l := range wrap(res.Message, textWidth-len(indent)) {
-		t.line(indent, t.paint(code, l))
+		t.Line(indent, t.Paint(code, l))
 	}
 	for i, ev := range res.Evidence {
 		if i == textEvidenceItems {
-			t.line(indent, t.paint(sgrFaint, "… "+plural(len(res.Evidence)-i, "more evidence item", "more evidence items")+" in readiness.html and readiness.json"))
+			t.Line(indent, t.Paint(render.Faint, "… "+plural(len(res.Evidence)-i, "more evidence item", "more evidence items")+" in readiness.html and readiness.json"))
 			break
 		}
 		t.evidence(ev, i, len(res.Evidence))
@@ -215,7 +192,7 @@ func (t *textWriter) labelled(label, s string) {
 		if i == 0 {
 			lb = label
 		}
-		t.line(indent, t.paint(sgrBold, pad(lb, width)), l)
+		t.Line(indent, t.Paint(render.Bold, render.Pad(lb, width)), l)
 	}
 }
 
@@ -225,14 +202,14 @@ func (t *textWriter) evidence(ev check.Evidence, i, n int) {
 	if n > 1 {
 		label += " " + strconv.Itoa(i+1) + "/" + strconv.Itoa(n)
 	}
-	t.line("      ", t.paint(sgrFaint, label))
+	t.Line("      ", t.Paint(render.Faint, label))
 	field := func(prefix, s string) {
 		for _, l := range excerpt(s, textEvidenceLines, textWidth, textEvidenceBytes) {
 			if l == "" {
-				t.line(indent, t.paint(sgrFaint, strings.TrimRight(prefix, " ")))
+				t.Line(indent, t.Paint(render.Faint, strings.TrimRight(prefix, " ")))
 				continue
 			}
-			t.line(indent, t.paint(sgrFaint, prefix), l)
+			t.Line(indent, t.Paint(render.Faint, prefix), l)
 		}
 	}
 	field("> ", ev.Request)
@@ -269,10 +246,10 @@ func (t *textWriter) table(title string, rs []readiness.Result, extra func(readi
 		if res.Took > 0 {
 			tk = took(res.Took)
 		}
-		t.line("    ", t.paint(code, mark), " ", pad(severityWord(res), 9), pad(clip(res.ID, idw), idw), "  ",
-			pad(clip(what, room), room), "  ", t.paint(sgrFaint, padLeft(tk, tookw)))
+		t.Line("    ", t.Paint(code, mark), " ", render.Pad(severityWord(res), 9), render.Pad(clip(res.ID, idw), idw), "  ",
+			render.Pad(clip(what, room), room), "  ", t.Paint(render.Faint, render.PadLeft(tk, tookw)))
 		for _, l := range wrap(note, textWidth-8-idw-9) {
-			t.line("    ", "  ", pad("", 9+idw+2), t.paint(sgrFaint, l))
+			t.Line("    ", "  ", render.Pad("", 9+idw+2), t.Paint(render.Faint, l))
 		}
 	}
 }
@@ -296,38 +273,38 @@ func (t *textWriter) categories() {
 	}
 	for _, c := range t.r.Categories {
 		score, grade, bar := "n/a", "", strings.Repeat("░", 20)
-		code := sgrFaint
+		code := render.Faint
 		if c.Score.Defined() {
 			score, grade = strconv.Itoa(c.Score.Value), c.Score.Grade
 			filled := c.Score.Value / 5
 			bar = strings.Repeat("█", filled) + strings.Repeat("░", 20-filled)
 			code = gradeCode(c.Score.Grade)
 		}
-		t.line("    ", pad(string(c.Category), w+2), pad(score, 4), pad(grade, 4), t.paint(code, bar), "  ", t.paint(sgrFaint, countsText(c.Counts)))
+		t.Line("    ", render.Pad(string(c.Category), w+2), render.Pad(score, 4), render.Pad(grade, 4), t.Paint(code, bar), "  ", t.Paint(render.Faint, countsText(c.Counts)))
 	}
 }
 
-func gradeCode(grade string) string {
+func gradeCode(grade string) render.Style {
 	switch {
 	case strings.HasPrefix(grade, "A"):
-		return sgrGreen
+		return render.Green
 	case strings.HasPrefix(grade, "B"), strings.HasPrefix(grade, "C"):
-		return sgrYellow
+		return render.Yellow
 	}
-	return sgrRed
+	return render.Red
 }
 
 func (t *textWriter) score() {
 	s := t.r.Score
-	t.line()
+	t.Line()
 	if !s.Defined() {
-		t.line("  ", t.paint(sgrBold, "SCORE  n/a"), "  ", t.paint(sgrFaint, "nothing was scored · score v"+t.r.Run.ScoreVersion))
+		t.Line("  ", t.Paint(render.Bold, "SCORE  n/a"), "  ", t.Paint(render.Faint, "nothing was scored · score v"+t.r.Run.ScoreVersion))
 		return
 	}
-	t.line("  ", t.paint(sgrBold, "SCORE  "+strconv.Itoa(s.Value)+"/100  "), t.paint(sgrBold+";"+gradeCode(s.Grade), "grade "+s.Grade), "  ",
-		t.paint(sgrFaint, num(s.Earned)+" of "+num(s.Possible)+" points · score v"+t.r.Run.ScoreVersion))
+	t.Line("  ", t.Paint(render.Bold, "SCORE  "+strconv.Itoa(s.Value)+"/100  "), t.Paint(render.Bold+";"+gradeCode(s.Grade), "grade "+s.Grade), "  ",
+		t.Paint(render.Faint, num(s.Earned)+" of "+num(s.Possible)+" points · score v"+t.r.Run.ScoreVersion))
 	for _, l := range wrap(scoreNote, textWidth-4) {
-		t.line("    ", t.paint(sgrFaint, l))
+		t.Line("    ", t.Paint(render.Faint, l))
 	}
 }
 
@@ -338,45 +315,29 @@ func (t *textWriter) gates() {
 		nw = max(nw, utf8.RuneCountInString(g.Name)+2)
 	}
 	for _, g := range t.r.Gates {
-		mark, code := "✓", sgrGreen
+		mark, code := "✓", render.Green
 		if !g.Passed {
-			mark, code = "✗", sgrRed
+			mark, code = "✗", render.Red
 		}
 		lines := wrap(g.Detail, textWidth-6-nw)
 		for i, l := range lines {
 			if i == 0 {
-				t.line("    ", t.paint(code, mark), " ", pad(g.Name, nw), l)
+				t.Line("    ", t.Paint(code, mark), " ", render.Pad(g.Name, nw), l)
 			} else {
-				t.line("    ", "  ", pad("", nw), l)
+				t.Line("    ", "  ", render.Pad("", nw), l)
 			}
 		}
 	}
-	t.line()
+	t.Line()
 	if t.r.Passed {
-		t.line("  ", t.paint(sgrBold+";"+sgrGreen, "✓ "+t.r.Verdict()))
+		t.Line("  ", t.Paint(render.Bold+";"+render.Green, "✓ "+t.r.Verdict()))
 	} else {
-		t.line("  ", t.paint(sgrBoldRed, "✗ "+t.r.Verdict()))
+		t.Line("  ", t.Paint(render.BoldRed, "✗ "+t.r.Verdict()))
 	}
 }
 
 // num prints a score weight: "12.5", "19".
 func num(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
-
-// pad pads s with spaces to width runes.
-func pad(s string, width int) string {
-	if n := utf8.RuneCountInString(s); n < width {
-		return s + strings.Repeat(" ", width-n)
-	}
-	return s
-}
-
-// padLeft pads s with spaces on the left to width runes.
-func padLeft(s string, width int) string {
-	if n := utf8.RuneCountInString(s); n < width {
-		return strings.Repeat(" ", width-n) + s
-	}
-	return s
-}
 
 // clip cuts s to width runes with an ellipsis.
 func clip(s string, width int) string {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/taskready/taskready/checks/check"
 	"github.com/taskready/taskready/embedded"
+	"github.com/taskready/taskready/internal/testserver"
 	"github.com/taskready/taskready/loadtest/seed"
 	svcmongo "github.com/taskready/taskready/service/mongo"
 )
@@ -33,35 +34,19 @@ var (
 
 var quiet = slog.New(slog.DiscardHandler)
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
-
-func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "store-test-mongo-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	srv, err := embedded.StartMongo(ctx, dir, embedded.MongoLogger(quiet))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start embedded mongo:", err)
-		return 1
-	}
-	defer srv.Close()
-	mongoURI = srv.URI()
-	if client, err = mongo.Connect(options.Client().ApplyURI(mongoURI)); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer client.Disconnect(context.Background())
-	if redisSrv, err = embedded.StartRedis(ctx, embedded.RedisLogger(quiet)); err != nil {
-		fmt.Fprintln(os.Stderr, "start embedded redis:", err)
-		return 1
-	}
-	defer redisSrv.Close()
-	return m.Run()
+func TestMain(m *testing.M) {
+	testserver.MainWithMongo("store-test-mongo-", func(db *testserver.Mongo) int {
+		mongoURI, client = db.URI(), db.Client
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		var err error
+		if redisSrv, err = embedded.StartRedis(ctx, embedded.RedisLogger(quiet)); err != nil {
+			fmt.Fprintln(os.Stderr, "start embedded redis:", err)
+			return 1
+		}
+		defer redisSrv.Close()
+		return m.Run()
+	})
 }
 
 var dbSeq atomic.Int64

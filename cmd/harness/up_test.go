@@ -12,10 +12,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/taskready/taskready/internal/syncio"
 )
 
 // buildBinaries compiles taskapi and harness into a temporary bin/. The
@@ -82,7 +83,7 @@ func upSeedFault(t *testing.T, harness, taskapi string, provider ...string) endp
 	if err != nil {
 		t.Fatal(err)
 	}
-	var progress syncBuffer
+	var progress syncio.Buffer
 	up.Stderr = &progress
 	if err := up.Start(); err != nil {
 		t.Fatal(err)
@@ -194,22 +195,4 @@ func eventuallyStatus(t *testing.T, url string, want int) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// syncBuffer collects a child's stderr, written from exec's goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/taskready/taskready/internal/testserver"
 )
 
 // build compiles taskapi once per test binary run.
@@ -67,23 +69,13 @@ func TestRefusesUnsafeProductionConfig(t *testing.T) {
 	}
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // TestServesWithNoSetupAndStopsOnSIGTERM is `make api` on a fresh
 // machine: no store URIs, embedded stores, then a clean SIGTERM.
 func TestServesWithNoSetupAndStopsOnSIGTERM(t *testing.T) {
 	bin := build(t)
-	port, metricsPort := freePort(t), freePort(t)
+	port, metricsPort := testserver.FreePort(t), testserver.FreePort(t)
 	for metricsPort == port {
-		metricsPort = freePort(t)
+		metricsPort = testserver.FreePort(t)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -187,7 +179,7 @@ func TestMetricsAddrTakenExitsOne(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "PORT=" + strconv.Itoa(freePort(t)), "DATA_DIR=" + t.TempDir(), "BCRYPT_COST=4",
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "PORT=" + strconv.Itoa(testserver.FreePort(t)), "DATA_DIR=" + t.TempDir(), "BCRYPT_COST=4",
 		"METRICS_ADDR=" + taken.Addr().String()}
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError

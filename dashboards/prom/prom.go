@@ -9,7 +9,6 @@
 package prom
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,6 +26,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/taskready/taskready/internal/syncio"
 )
 
 // ErrNotInstalled is returned when the prometheus or promtool binary is
@@ -137,7 +138,7 @@ func Start(ctx context.Context, targets []Target, opts ...Option) (*Server, erro
 type process struct {
 	cmd  *exec.Cmd
 	dir  string
-	log  *syncBuffer
+	log  *syncio.Buffer
 	done chan struct{}
 }
 
@@ -157,7 +158,7 @@ func startProcess(binary string, cfg []byte, addr string) (*process, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("prometheus: %w", err)
 	}
-	p := &process{dir: dir, log: &syncBuffer{}, done: make(chan struct{})}
+	p := &process{dir: dir, log: &syncio.Buffer{}, done: make(chan struct{})}
 	// Not CommandContext: Close ends it with SIGTERM so it flushes, and
 	// the caller's ctx only bounds the start.
 	p.cmd = exec.Command(bin, flags(file, filepath.Join(dir, "data"), addr)...)
@@ -368,24 +369,6 @@ func freePort() (int, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-// syncBuffer is a bytes.Buffer the process writes while others read.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // tail is the last 2 KB of a log, for error messages.

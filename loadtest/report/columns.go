@@ -3,6 +3,8 @@ package report
 import (
 	"strings"
 	"unicode/utf8"
+
+	"github.com/taskready/taskready/internal/render"
 )
 
 // dotRow is one "label.....: cells" line. Cells of rows in the same
@@ -50,7 +52,7 @@ func (t *textWriter) dotsWidth(rows []dotRow, width int) {
 		var cells []string
 		for i, c := range r.cells {
 			if ws := widths[r.group]; i < len(ws) && i < len(r.cells)-1 {
-				c = pad(c, ws[i])
+				c = render.Pad(c, ws[i])
 			}
 			cells = append(cells, c)
 		}
@@ -59,30 +61,16 @@ func (t *textWriter) dotsWidth(rows []dotRow, width int) {
 			ind = "    " + t.markText(r.mark) + " "
 		}
 		leader := strings.Repeat(".", width-utf8.RuneCountInString(r.label))
-		t.line(ind, r.label, t.paint(sgrFaint, leader), ": ", strings.Join(cells, " "))
+		t.Line(ind, r.label, t.Paint(render.Faint, leader), ": ", strings.Join(cells, " "))
 	}
 }
 
 func (t *textWriter) markText(m string) string {
 	switch m {
 	case "✓":
-		return t.paint(sgrGreen, m)
+		return t.Paint(render.Green, m)
 	case "✗":
-		return t.paint(sgrRed, m)
+		return t.Paint(render.Red, m)
 	}
-	return t.paint(sgrYellow, m)
-}
-
-func pad(s string, w int) string {
-	if n := utf8.RuneCountInString(s); n < w {
-		return s + strings.Repeat(" ", w-n)
-	}
-	return s
-}
-
-func padLeft(s string, w int) string {
-	if n := utf8.RuneCountInString(s); n < w {
-		return strings.Repeat(" ", w-n) + s
-	}
-	return s
+	return t.Paint(render.Yellow, m)
 }

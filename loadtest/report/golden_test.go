@@ -3,10 +3,10 @@ package report_test
 import (
 	"bytes"
 	"io"
-	"regexp"
 	"testing"
 
 	"github.com/taskready/taskready/internal/golden"
+	"github.com/taskready/taskready/internal/reporttest"
 	"github.com/taskready/taskready/loadtest/report"
 	"github.com/taskready/taskready/loadtest/summary"
 )
@@ -22,21 +22,12 @@ var renderers = []struct {
 	{"html", report.HTML},
 }
 
-func render(t *testing.T, fn func(io.Writer, *summary.Summary) error, s *summary.Summary) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	if err := fn(&b, s); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
 func TestGolden(t *testing.T) {
 	t.Parallel()
 	for _, fx := range fixtures {
 		for _, r := range renderers {
 			t.Run(fx.name+"."+r.ext, func(t *testing.T) {
-				golden.Assert(t, fx.name+"."+r.ext, render(t, r.render, fx.make()))
+				golden.Assert(t, fx.name+"."+r.ext, reporttest.Render(t, r.render, fx.make()))
 			})
 		}
 	}
@@ -59,15 +50,13 @@ func TestFixturesJSON(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, r := range renderers {
-				if got, want := render(t, r.render, read), render(t, r.render, fx.make()); !bytes.Equal(got, want) {
+				if got, want := reporttest.Render(t, r.render, read), reporttest.Render(t, r.render, fx.make()); !bytes.Equal(got, want) {
 					t.Errorf("%s of the summary read from JSON differs from that of the Go fixture", r.ext)
 				}
 			}
 		})
 	}
 }
-
-var ansi = regexp.MustCompile("\x1b\\[[0-9;]*m")
 
 func TestTextColor(t *testing.T) {
 	t.Parallel()
@@ -79,27 +68,14 @@ func TestTextColor(t *testing.T) {
 		if err := report.Text(&colored, fx.make(), report.Color(true)); err != nil {
 			t.Fatal(err)
 		}
-		if bytes.Contains(plain.Bytes(), []byte("\x1b[")) {
-			t.Errorf("%s: Text without Color(true) writes ANSI escapes", fx.name)
-		}
-		if !bytes.Contains(colored.Bytes(), []byte("\x1b[")) {
-			t.Errorf("%s: Text with Color(true) writes no ANSI escapes", fx.name)
-		}
-		if got, want := ansi.ReplaceAllString(colored.String(), ""), plain.String(); got != want {
-			t.Errorf("%s: colored text without its escapes differs from the plain text:\n%s", fx.name, got)
-		}
+		reporttest.ColorOnly(t, fx.name, plain.Bytes(), colored.Bytes())
 	}
 }
-
-// failingWriter fails every write, as a closed pipe does.
-type failingWriter struct{}
-
-func (failingWriter) Write([]byte) (int, error) { return 0, io.ErrClosedPipe }
 
 func TestWriteErrors(t *testing.T) {
 	t.Parallel()
 	for _, r := range renderers {
-		if err := r.render(failingWriter{}, fullSummary()); err == nil {
+		if err := r.render(reporttest.FailingWriter{}, fullSummary()); err == nil {
 			t.Errorf("%s: a failing writer gave no error", r.ext)
 		}
 	}

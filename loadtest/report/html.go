@@ -1,13 +1,13 @@
 package report
 
 import (
-	"bytes"
 	"embed"
 	"html/template"
 	"io"
 	"strconv"
 	"strings"
 
+	"github.com/taskready/taskready/internal/render"
 	"github.com/taskready/taskready/loadtest/summary"
 )
 
@@ -29,12 +29,7 @@ func HTML(w io.Writer, s *summary.Summary) error {
 	if s == nil {
 		return ErrNilSummary
 	}
-	var b bytes.Buffer
-	if err := htmlTemplate.Execute(&b, newHTMLView(s)); err != nil {
-		return err
-	}
-	_, err := w.Write(b.Bytes())
-	return err
+	return render.HTML(w, htmlTemplate, newHTMLView(s))
 }
 
 type htmlView struct {

@@ -1,27 +1,16 @@
 package report_test
 
 import (
-	"bytes"
-	"encoding/xml"
-	"io"
 	"math"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/taskready/taskready/internal/reporttest"
 	"github.com/taskready/taskready/loadtest/report"
 	"github.com/taskready/taskready/loadtest/summary"
 )
-
-func renderHTML(t *testing.T, s *summary.Summary) string {
-	t.Helper()
-	var b bytes.Buffer
-	if err := report.HTML(&b, s); err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
-}
 
 // network matches anything a browser would fetch from elsewhere: an
 // absolute or protocol-relative URL in src, href and their kin, in CSS
@@ -33,7 +22,7 @@ var svgBlock = regexp.MustCompile(`(?s)<svg class="chart".*?</svg>`)
 func TestHTMLSelfContained(t *testing.T) {
 	t.Parallel()
 	for _, fx := range fixtures {
-		html := renderHTML(t, fx.make())
+		html := string(reporttest.Render(t, report.HTML, fx.make()))
 		if m := network.FindString(html); m != "" {
 			t.Errorf("%s: the report references the network: %q", fx.name, m)
 		}
@@ -52,47 +41,7 @@ func TestHTMLSelfContained(t *testing.T) {
 			}
 		}
 		for i, svg := range charts {
-			checkSVG(t, fx.name+" chart "+strconv.Itoa(i), svg)
-		}
-	}
-}
-
-// checkSVG parses a chart as XML, which its markup must be, and checks
-// that every coordinate is a finite number.
-func checkSVG(t *testing.T, name, svg string) {
-	t.Helper()
-	coords := map[string]bool{"x": true, "y": true, "x1": true, "x2": true, "y1": true, "y2": true, "cx": true, "cy": true, "r": true, "width": true, "height": true}
-	dec := xml.NewDecoder(strings.NewReader(svg))
-	dec.Strict = true
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			return
-		}
-		if err != nil {
-			t.Errorf("%s: not well-formed: %v", name, err)
-			return
-		}
-		el, ok := tok.(xml.StartElement)
-		if !ok {
-			continue
-		}
-		for _, a := range el.Attr {
-			var nums []string
-			switch {
-			case coords[a.Name.Local] && el.Name.Local != "svg":
-				nums = []string{a.Value}
-			case a.Name.Local == "d":
-				nums = regexp.MustCompile(`[-0-9.e+]+`).FindAllString(a.Value, -1)
-			case a.Name.Local == "viewBox":
-				nums = strings.Fields(a.Value)
-			}
-			for _, n := range nums {
-				v, err := strconv.ParseFloat(n, 64)
-				if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-					t.Errorf("%s: <%s %s=%q>: %q is not a finite number", name, el.Name.Local, a.Name.Local, a.Value, n)
-				}
-			}
+			reporttest.SVG(t, fx.name+" chart "+strconv.Itoa(i), svg)
 		}
 	}
 }
@@ -114,14 +63,14 @@ func TestHTMLDegenerate(t *testing.T) {
 	s.Run.Timeline = append(s.Run.Timeline, summary.Span{Phase: "broken", From: nan, To: inf}, summary.Span{Phase: "backwards", From: 9, To: 3})
 	s.Run.Thresholds = append(s.Run.Thresholds, summary.Threshold{Metric: "http_req_duration", Expression: "p(95)<nan"}, summary.Threshold{Metric: "http_req_duration", Expression: "p(99) < 1e400"})
 	s.Run.Validity.GeneratorCPU = nan
-	html := renderHTML(t, s)
+	html := string(reporttest.Render(t, report.HTML, s))
 	for _, bad := range []string{"NaN", "Inf"} {
 		if strings.Contains(html, bad) {
 			t.Errorf("the report contains %q", bad)
 		}
 	}
 	for i, svg := range svgBlock.FindAllString(html, -1) {
-		checkSVG(t, "chart "+strconv.Itoa(i), svg)
+		reporttest.SVG(t, "chart "+strconv.Itoa(i), svg)
 	}
 
 	long := fullSummary()
@@ -134,7 +83,7 @@ func TestHTMLDegenerate(t *testing.T) {
 		long.Run.Series = append(long.Run.Series, p)
 	}
 	long.Run.Duration = 3600
-	html = renderHTML(t, long)
+	html = string(reporttest.Render(t, report.HTML, long))
 	if n := strings.Count(html, `<rect class="hover"`); n > 3*600 {
 		t.Errorf("%d hover targets for 3600 points; want them merged to at most 600 a chart", n)
 	}
@@ -145,7 +94,7 @@ func TestHTMLDegenerate(t *testing.T) {
 
 func TestHTMLEscapes(t *testing.T) {
 	t.Parallel()
-	html := renderHTML(t, invalidSummary())
+	html := string(reporttest.Render(t, report.HTML, invalidSummary()))
 	if strings.Contains(html, "<overloaded>") || strings.Contains(html, "x=<y>") {
 		t.Errorf("a name or target from the summary reached the page unescaped")
 	}
@@ -176,7 +125,7 @@ func TestHTMLContent(t *testing.T) {
 		{"full", []string{`<td class="l"><code>write</code></td><td class="l">writers</td><td>2,000</td><td>11.11</td><td>160.4</td><td>402.8</td><td>903.6</td><td>1450.1</td><td>402.8</td>`}},
 		{"invalid", []string{`<span class="badge invalid" id="outcome">INVALID</span>`, `<circle`}},
 	} {
-		html := renderHTML(t, fixture(t, tc.fixture))
+		html := string(reporttest.Render(t, report.HTML, fixture(t, tc.fixture)))
 		for _, w := range tc.want {
 			if !strings.Contains(html, w) {
 				t.Errorf("%s: the HTML lacks %q", tc.fixture, w)

@@ -186,25 +186,6 @@ func TestPlotPointsMerges(t *testing.T) {
 	}
 }
 
-func TestMarkdownEscaping(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct{ in, text, code string }{
-		{"a|b", `a\|b`, "`a\\|b`"},
-		{"http_req_duration{endpoint:list}", `http\_req\_duration{endpoint:list}`, "`http_req_duration{endpoint:list}`"},
-		{"p(95)<300", `p(95)\<300`, "`p(95)<300`"},
-		{"two\nlines", "two lines", "`two lines`"},
-		{"a`b", "a\\`b", "`` a`b ``"},
-		{"*bold* [link](x) <b> &amp;", `\*bold\* \[link\](x) \<b\> \&amp;`, "`*bold* [link](x) <b> &amp;`"},
-	} {
-		if got := mdText(tc.in); got != tc.text {
-			t.Errorf("mdText(%q) = %q; want %q", tc.in, got, tc.text)
-		}
-		if got := mdCode(tc.in); got != tc.code {
-			t.Errorf("mdCode(%q) = %q; want %q", tc.in, got, tc.code)
-		}
-	}
-}
-
 func TestThresholdRules(t *testing.T) {
 	t.Parallel()
 	s := &summary.Summary{Run: summary.Run{

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/taskready/taskready/internal/render"
 	"github.com/taskready/taskready/loadtest/summary"
 )
 
@@ -23,18 +24,13 @@ func Markdown(w io.Writer, s *summary.Summary) error {
 	m.journeys()
 	m.scenarios()
 	m.comparison()
-	_, err := io.WriteString(w, m.b.String())
+	_, err := m.WriteTo(w)
 	return err
 }
 
 type mdWriter struct {
 	s *summary.Summary
-	b strings.Builder
-}
-
-func (m *mdWriter) p(parts ...string) {
-	m.b.WriteString(strings.Join(parts, ""))
-	m.b.WriteString("\n")
+	render.Markdown
 }
 
 func (m *mdWriter) title() {
@@ -44,48 +40,32 @@ func (m *mdWriter) title() {
 	if name == "" {
 		name = r.ID
 	}
-	m.p("## ", mdText(name), ": **", statusLabel(o.Status), "** (exit ", strconv.Itoa(o.ExitCode), ")")
-	m.p()
+	m.P("## ", render.MarkdownText(name), ": **", statusLabel(o.Status), "** (exit ", strconv.Itoa(o.ExitCode), ")")
+	m.P()
 	var meta []string
 	if r.Target != "" {
-		meta = append(meta, "target "+mdCode(r.Target))
+		meta = append(meta, "target "+render.MarkdownCode(r.Target))
 	}
 	meta = append(meta, "started "+startTime(r.Start), "duration "+seconds(r.Duration))
 	if r.Engine != "" {
-		meta = append(meta, "engine "+mdText(r.Engine))
+		meta = append(meta, "engine "+render.MarkdownText(r.Engine))
 	}
 	if r.ID != "" {
-		meta = append(meta, "run "+mdCode(r.ID))
+		meta = append(meta, "run "+render.MarkdownCode(r.ID))
 	}
-	m.p(strings.Join(meta, " · "))
+	m.P(strings.Join(meta, " · "))
 	if len(o.Reasons) > 0 {
-		m.p()
+		m.P()
 		for _, reason := range o.Reasons {
-			m.p("- ", mdText(reason))
+			m.P("- ", render.MarkdownText(reason))
 		}
 	}
 }
 
 func (m *mdWriter) section(title string) {
-	m.p()
-	m.p("### ", title)
-	m.p()
-}
-
-// table writes a GFM table; align holds "l" or "r" per column.
-func (m *mdWriter) table(align string, head []string, rows [][]string) {
-	m.p("| ", strings.Join(head, " | "), " |")
-	seps := make([]string, len(head))
-	for i := range head {
-		seps[i] = "---"
-		if i < len(align) && align[i] == 'r' {
-			seps[i] = "---:"
-		}
-	}
-	m.p("| ", strings.Join(seps, " | "), " |")
-	for _, r := range rows {
-		m.p("| ", strings.Join(r, " | "), " |")
-	}
+	m.P()
+	m.P("### ", title)
+	m.P()
 }
 
 func (m *mdWriter) thresholds() {
@@ -106,21 +86,21 @@ func (m *mdWriter) thresholds() {
 		if t.Passed {
 			passed++
 		}
-		rows = append(rows, []string{mdCode(t.Metric), mdCode(t.Expression), mdText(observedValue(m.s, t)), result})
+		rows = append(rows, []string{render.MarkdownCode(t.Metric), render.MarkdownCode(t.Expression), render.MarkdownText(observedValue(m.s, t)), result})
 	}
 	m.section("Thresholds: " + strconv.Itoa(passed) + " of " + strconv.Itoa(len(ts)) + " passed")
-	m.table("llrl", []string{"metric", "expression", "observed", "result"}, rows)
+	m.Table("llrl", []string{"metric", "expression", "observed", "result"}, rows)
 }
 
 func (m *mdWriter) validity() {
 	v := m.s.Run.Validity
-	m.p()
+	m.P()
 	line := "**Validity:** valid"
 	if !v.Valid {
 		var failed []string
 		for _, c := range v.Checks {
 			if !c.OK {
-				failed = append(failed, mdText(c.Name)+" was "+mdText(c.Observed)+" (limit "+mdText(c.Limit)+")")
+				failed = append(failed, render.MarkdownText(c.Name)+" was "+render.MarkdownText(c.Observed)+" (limit "+render.MarkdownText(c.Limit)+")")
 			}
 		}
 		line = "**Validity: INVALID**"
@@ -132,7 +112,7 @@ func (m *mdWriter) validity() {
 	if v.HasSendLag() {
 		lag = " · send lag p99 " + millis(v.SendLagP99)
 	}
-	m.p(line, " · generator CPU ", mdText(percent(v.GeneratorCPU)), lag)
+	m.P(line, " · generator CPU ", render.MarkdownText(percent(v.GeneratorCPU)), lag)
 }
 
 func (m *mdWriter) recoveries() {
@@ -145,11 +125,11 @@ func (m *mdWriter) recoveries() {
 	for _, r := range rs {
 		result := "pass"
 		if !r.Passed {
-			result = "**failed**: " + mdText(r.Reason)
+			result = "**failed**: " + render.MarkdownText(r.Reason)
 		}
-		rows = append(rows, []string{mdCode(r.After), mdText(recoveryBound(m.s, r)), seconds(r.Within), mdText(recoveryResult(r)), result})
+		rows = append(rows, []string{render.MarkdownCode(r.After), render.MarkdownText(recoveryBound(m.s, r)), seconds(r.Within), render.MarkdownText(recoveryResult(r)), result})
 	}
-	m.table("lllll", []string{"after phase", "condition", "within", "result", "verdict"}, rows)
+	m.Table("lllll", []string{"after phase", "condition", "within", "result", "verdict"}, rows)
 }
 
 // breakdownCells are the columns the endpoint and phase tables share; a
@@ -167,25 +147,25 @@ func breakdownCells(b summary.Breakdown) []string {
 func (m *mdWriter) endpoints() {
 	var rows [][]string
 	for _, b := range m.s.Run.Endpoints {
-		rows = append(rows, append([]string{mdCode(b.Scenario), mdCode(b.Endpoint)}, breakdownCells(b)...))
+		rows = append(rows, append([]string{render.MarkdownCode(b.Scenario), render.MarkdownCode(b.Endpoint)}, breakdownCells(b)...))
 	}
 	if len(rows) == 0 {
 		return
 	}
 	m.section("Endpoints")
-	m.table("llrrrrrr", []string{"scenario", "endpoint", "requests", "failure %", "p50 ms", "p95 ms", "p99 ms", "rps"}, rows)
+	m.Table("llrrrrrr", []string{"scenario", "endpoint", "requests", "failure %", "p50 ms", "p95 ms", "p99 ms", "rps"}, rows)
 }
 
 func (m *mdWriter) phases() {
 	var rows [][]string
 	for _, b := range m.s.Run.Phases {
-		rows = append(rows, append([]string{mdCode(b.Phase)}, breakdownCells(b)...))
+		rows = append(rows, append([]string{render.MarkdownCode(b.Phase)}, breakdownCells(b)...))
 	}
 	if len(rows) == 0 {
 		return
 	}
 	m.section("Phases")
-	m.table("lrrrrrr", []string{"phase", "requests", "failure %", "p50 ms", "p95 ms", "p99 ms", "rps"}, rows)
+	m.Table("lrrrrrr", []string{"phase", "requests", "failure %", "p50 ms", "p95 ms", "p99 ms", "rps"}, rows)
 }
 
 // journeys is iteration_duration per journey: whole iterations, from
@@ -195,16 +175,16 @@ func (m *mdWriter) journeys() {
 	for _, j := range m.s.Run.Journeys {
 		name := "–"
 		if j.Journey != "" {
-			name = mdCode(j.Journey)
+			name = render.MarkdownCode(j.Journey)
 		}
-		rows = append(rows, []string{mdCode(j.Scenario), name, strconv.FormatInt(j.Iterations, 10),
+		rows = append(rows, []string{render.MarkdownCode(j.Scenario), name, strconv.FormatInt(j.Iterations, 10),
 			fixed(j.Med, 1), fixed(j.P95, 1), fixed(j.P99, 1), fixed(j.Rate, 2)})
 	}
 	if len(rows) == 0 {
 		return
 	}
 	m.section("Journeys (iteration_duration)")
-	m.table("llrrrrr", []string{"scenario", "journey", "iterations", "p50 ms", "p95 ms", "p99 ms", "per second"}, rows)
+	m.Table("llrrrrr", []string{"scenario", "journey", "iterations", "p50 ms", "p95 ms", "p99 ms", "per second"}, rows)
 }
 
 func (m *mdWriter) scenarios() {
@@ -215,14 +195,14 @@ func (m *mdWriter) scenarios() {
 			target = trimFloat(sc.TargetRate, 2) + "/s"
 			achieved = trimFloat(sc.AchievedRate, 2) + "/s (" + trimFloat(100*sc.AchievedRate/sc.TargetRate, 1) + "%)"
 		}
-		rows = append(rows, []string{mdCode(sc.Name), mdText(sc.Executor), target, achieved,
+		rows = append(rows, []string{render.MarkdownCode(sc.Name), render.MarkdownText(sc.Executor), target, achieved,
 			strconv.FormatInt(sc.Iterations, 10), strconv.FormatInt(sc.Dropped, 10), strconv.FormatInt(sc.VUsMax, 10)})
 	}
 	if len(rows) == 0 {
 		return
 	}
 	m.section("Scenarios")
-	m.table("llrrrrr", []string{"scenario", "executor", "target rate", "achieved", "iterations", "dropped", "VUs max"}, rows)
+	m.Table("llrrrrr", []string{"scenario", "executor", "target rate", "achieved", "iterations", "dropped", "VUs max"}, rows)
 }
 
 func (m *mdWriter) comparison() {
@@ -231,49 +211,19 @@ func (m *mdWriter) comparison() {
 		return
 	}
 	m.section("Comparison with baseline")
-	m.p("Baseline ", mdCode(c.Baseline), ": **", mdText(c.Verdict), "**")
+	m.P("Baseline ", render.MarkdownCode(c.Baseline), ": **", render.MarkdownText(c.Verdict), "**")
 	if len(c.Rows) == 0 {
 		return
 	}
-	m.p()
+	m.P()
 	rows := make([][]string, 0, len(c.Rows))
 	for _, r := range c.Rows {
-		verdict := mdText(r.Verdict)
+		verdict := render.MarkdownText(r.Verdict)
 		if r.Verdict == "regression" {
 			verdict = "**" + verdict + "**"
 		}
-		rows = append(rows, []string{mdText(r.Name), mdCode(r.Metric), comparisonValue(r.Metric, r.Old), comparisonValue(r.Metric, r.New),
-			signedPercent(r.Change), comparisonCI(r.Metric, r.Low, r.High), verdict, mdText(r.Reason)})
+		rows = append(rows, []string{render.MarkdownText(r.Name), render.MarkdownCode(r.Metric), comparisonValue(r.Metric, r.Old), comparisonValue(r.Metric, r.New),
+			signedPercent(r.Change), comparisonCI(r.Metric, r.Low, r.High), verdict, render.MarkdownText(r.Reason)})
 	}
-	m.table("llrrrrll", []string{"selection", "statistic", "baseline", "this run", "change", "CI of new−old", "verdict", "reason"}, rows)
-}
-
-// mdReplacer escapes what Markdown would read as formatting, and "|",
-// which would end a table cell; a newline would end the table, so it
-// becomes a space.
-var mdReplacer = strings.NewReplacer(
-	`\`, `\\`, "`", "\\`", "*", `\*`, "&", `\&`, "_", `\_`, "[", `\[`, "]", `\]`,
-	"<", `\<`, ">", `\>`, "|", `\|`, "#", `\#`, "\r\n", " ", "\n", " ", "\r", " ",
-)
-
-// mdText is s as literal Markdown text, safe in a table cell.
-func mdText(s string) string { return mdReplacer.Replace(s) }
-
-// mdCode is s as a code span, which shows identifiers as they are without
-// escaping their underscores. GFM splits table cells on "|" before it
-// reads code spans, so "|" is still escaped inside; a backtick in s gets
-// a longer fence.
-func mdCode(s string) string {
-	if s == "" {
-		return ""
-	}
-	s = strings.NewReplacer("|", `\|`, "\r\n", " ", "\n", " ", "\r", " ").Replace(s)
-	fence := "`"
-	for strings.Contains(s, fence) {
-		fence += "`"
-	}
-	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") || len(fence) > 1 {
-		return fence + " " + s + " " + fence
-	}
-	return fence + s + fence
+	m.Table("llrrrrll", []string{"selection", "statistic", "baseline", "this run", "change", "CI of new−old", "verdict", "reason"}, rows)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/taskready/taskready/internal/render"
 	"github.com/taskready/taskready/loadtest/summary"
 )
 
@@ -25,15 +26,6 @@ func Color(on bool) TextOption {
 	return func(c *textConfig) { c.color = on }
 }
 
-// ANSI SGR codes of the few styles the summary uses.
-const (
-	sgrBold   = "1"
-	sgrFaint  = "2"
-	sgrRed    = "31"
-	sgrGreen  = "32"
-	sgrYellow = "33"
-)
-
 // Text writes s as a k6-style end-of-run summary for a terminal, ending with the outcome line.
 func Text(w io.Writer, s *summary.Summary, opts ...TextOption) error {
 	if s == nil {
@@ -43,7 +35,7 @@ func Text(w io.Writer, s *summary.Summary, opts ...TextOption) error {
 	for _, o := range opts {
 		o(&c)
 	}
-	t := &textWriter{s: s, color: c.color}
+	t := &textWriter{s: s, Terminal: render.Terminal{Color: c.color}}
 	t.header()
 	t.thresholds()
 	t.recoveries()
@@ -51,48 +43,35 @@ func Text(w io.Writer, s *summary.Summary, opts ...TextOption) error {
 	t.totals()
 	t.comparison()
 	t.outcome()
-	_, err := io.WriteString(w, t.b.String())
+	_, err := t.WriteTo(w)
 	return err
 }
 
 // textWriter builds the summary in memory, so that a failing writer sees
 // one write and the report is never half written by our own doing.
 type textWriter struct {
-	s     *summary.Summary
-	color bool
-	b     strings.Builder
-}
-
-func (t *textWriter) paint(code, s string) string {
-	if !t.color || s == "" {
-		return s
-	}
-	return "\x1b[" + code + "m" + s + "\x1b[0m"
-}
-
-func (t *textWriter) line(parts ...string) {
-	t.b.WriteString(strings.TrimRight(strings.Join(parts, ""), " "))
-	t.b.WriteByte('\n')
+	s *summary.Summary
+	render.Terminal
 }
 
 // blank ends a paragraph unless one just ended.
 func (t *textWriter) blank() {
-	if !strings.HasSuffix(t.b.String(), "\n\n") {
-		t.line()
+	if !strings.HasSuffix(t.String(), "\n\n") {
+		t.Line()
 	}
 }
 
 func (t *textWriter) mark(ok bool) string {
 	if ok {
-		return t.paint(sgrGreen, "✓")
+		return t.Paint(render.Green, "✓")
 	}
-	return t.paint(sgrRed, "✗")
+	return t.Paint(render.Red, "✗")
 }
 
 func (t *textWriter) section(title string) {
-	t.line()
-	t.line("  ", t.paint(sgrBold, "█ "+title))
-	t.line()
+	t.Line()
+	t.Line("  ", t.Paint(render.Bold, "█ "+title))
+	t.Line()
 }
 
 func (t *textWriter) header() {
@@ -101,7 +80,7 @@ func (t *textWriter) header() {
 	if name == "" {
 		name = r.ID
 	}
-	head := t.paint(sgrBold, name)
+	head := t.Paint(render.Bold, name)
 	if r.Target != "" {
 		head += " → " + r.Target
 	}
@@ -109,8 +88,8 @@ func (t *textWriter) header() {
 	if r.Engine != "" {
 		parts = append(parts, "engine "+r.Engine)
 	}
-	t.line()
-	t.line("  █ ", strings.Join(parts, "  ·  "))
+	t.Line()
+	t.Line("  █ ", strings.Join(parts, "  ·  "))
 	var detail []string
 	if r.ID != "" && r.ID != name {
 		detail = append(detail, "run "+r.ID)
@@ -119,14 +98,14 @@ func (t *textWriter) header() {
 		detail = append(detail, "started "+startTime(r.Start))
 	}
 	if len(detail) > 0 {
-		t.line("    ", t.paint(sgrFaint, strings.Join(detail, " · ")))
+		t.Line("    ", t.Paint(render.Faint, strings.Join(detail, " · ")))
 	}
 	if env := environment(r.Environment); len(env) > 0 {
 		var kv []string
 		for _, e := range env {
 			kv = append(kv, e[0]+" "+e[1])
 		}
-		t.line("    ", t.paint(sgrFaint, strings.Join(kv, ", ")))
+		t.Line("    ", t.Paint(render.Faint, strings.Join(kv, ", ")))
 	}
 }
 
@@ -148,15 +127,15 @@ func (t *textWriter) thresholds() {
 	}
 	for i, m := range order {
 		if i > 0 {
-			t.line()
+			t.Line()
 		}
-		t.line("    ", m)
+		t.Line("    ", m)
 		for _, th := range by[m] {
 			tail := ""
 			if th.AbortOnFail {
-				tail = t.paint(sgrFaint, "  (abortOnFail)")
+				tail = t.Paint(render.Faint, "  (abortOnFail)")
 			}
-			t.line("    ", t.mark(th.Passed), " '", th.Expression, "' ", observed(t.s, th), tail)
+			t.Line("    ", t.mark(th.Passed), " '", th.Expression, "' ", observed(t.s, th), tail)
 		}
 	}
 }
@@ -168,12 +147,12 @@ func (t *textWriter) recoveries() {
 	}
 	t.section("RECOVERIES")
 	for _, r := range rs {
-		t.line("    ", t.mark(r.Passed), " after ", r.After, ": ", recoveryBound(t.s, r), " within ", seconds(r.Within))
+		t.Line("    ", t.mark(r.Passed), " after ", r.After, ": ", recoveryBound(t.s, r), " within ", seconds(r.Within))
 		res := recoveryResult(r)
 		if !r.Passed && r.Reason != "" {
 			res += ": " + r.Reason
 		}
-		t.line("      ↳  ", res)
+		t.Line("      ↳  ", res)
 	}
 }
 
@@ -186,21 +165,21 @@ func (t *textWriter) validity() {
 		if len(v.Checks) == 1 {
 			noun = " check"
 		}
-		t.line("    ", t.mark(true), " valid run (", strconv.Itoa(len(v.Checks)), noun, " passed)")
+		t.Line("    ", t.mark(true), " valid run (", strconv.Itoa(len(v.Checks)), noun, " passed)")
 	case v.Valid:
-		t.line("    ", t.mark(true), " valid run")
+		t.Line("    ", t.mark(true), " valid run")
 	default:
-		t.line("    ", t.paint(sgrYellow, "✗ INVALID run:"), " the numbers describe the load generator, not the system under test")
+		t.Line("    ", t.Paint(render.Yellow, "✗ INVALID run:"), " the numbers describe the load generator, not the system under test")
 		for _, c := range v.Checks {
 			if !c.OK {
-				t.line("      ", t.paint(sgrYellow, "✗"), " ", c.Name, ": observed ", c.Observed, " (limit ", c.Limit, ")")
+				t.Line("      ", t.Paint(render.Yellow, "✗"), " ", c.Name, ": observed ", c.Observed, " (limit ", c.Limit, ")")
 				if c.Note != "" {
-					t.line("        ", c.Note)
+					t.Line("        ", c.Note)
 				}
 			}
 		}
 	}
-	t.line()
+	t.Line()
 	rows := []dotRow{
 		{label: "generator_cpu", cells: []string{percent(v.GeneratorCPU), "of all cores"}},
 	}
@@ -220,20 +199,20 @@ func (t *textWriter) totals() {
 	execRows := t.execRows()
 	netRows := t.netRows()
 	width := dotWidth(httpRows, execRows, netRows)
-	t.line("    ", t.paint(sgrBold, "HTTP"))
+	t.Line("    ", t.Paint(render.Bold, "HTTP"))
 	if len(httpRows) == 0 {
-		t.line("    no requests")
+		t.Line("    no requests")
 	}
 	t.dotsWidth(httpRows, width)
 	t.phases()
 	if len(execRows) > 0 {
-		t.line()
-		t.line("    ", t.paint(sgrBold, "EXECUTION"))
+		t.Line()
+		t.Line("    ", t.Paint(render.Bold, "EXECUTION"))
 		t.dotsWidth(execRows, width)
 	}
 	if len(netRows) > 0 {
-		t.line()
-		t.line("    ", t.paint(sgrBold, "NETWORK"))
+		t.Line()
+		t.Line("    ", t.Paint(render.Bold, "NETWORK"))
 		t.dotsWidth(netRows, width)
 	}
 }
@@ -261,7 +240,7 @@ func (t *textWriter) checks() {
 	})
 	rows := checkRows(t.s)
 	if len(rows) > 0 {
-		t.line()
+		t.Line()
 	}
 	printed := map[string]bool{}
 	for _, r := range rows {
@@ -274,20 +253,20 @@ func (t *textWriter) checks() {
 				if !printed[path] {
 					printed[path] = true
 					t.blank()
-					t.line("    ", strings.Repeat("  ", i), "█ ", parts[i])
-					t.line()
+					t.Line("    ", strings.Repeat("  ", i), "█ ", parts[i])
+					t.Line()
 				}
 			}
 		}
 		ind := "    " + strings.Repeat("  ", r.Depth)
 		c := r.Check
-		t.line(ind, t.mark(c.Fails == 0), " ", c.Name)
+		t.Line(ind, t.mark(c.Fails == 0), " ", c.Name)
 		if c.Fails > 0 {
 			n := c.Passes + c.Fails
-			t.line(ind, "  ↳  ", strconv.FormatInt(c.Passes*100/n, 10), "% — ✓ ", strconv.FormatInt(c.Passes, 10), " / ✗ ", strconv.FormatInt(c.Fails, 10))
+			t.Line(ind, "  ↳  ", strconv.FormatInt(c.Passes*100/n, 10), "% — ✓ ", strconv.FormatInt(c.Passes, 10), " / ✗ ", strconv.FormatInt(c.Fails, 10))
 		}
 	}
-	t.line()
+	t.Line()
 }
 
 func (t *textWriter) httpRows() []dotRow {
@@ -350,7 +329,7 @@ func (t *textWriter) phases() {
 	if len(ps) == 0 {
 		return
 	}
-	t.line()
+	t.Line()
 	rows := [][]string{{"PHASES", "requests", "rps", "failed", "p50", "p95", "p99", "max", "p95 uncorr."}}
 	for _, p := range ps {
 		rows = append(rows, []string{p.Phase, strconv.FormatInt(p.Requests, 10), fixed(p.RPS, 2), percent(p.FailureRate),
@@ -366,17 +345,17 @@ func (t *textWriter) phases() {
 		var sb strings.Builder
 		for i, c := range r {
 			if i == 0 {
-				sb.WriteString(pad(c, widths[i]))
+				sb.WriteString(render.Pad(c, widths[i]))
 				continue
 			}
 			sb.WriteString("  ")
-			sb.WriteString(padLeft(c, widths[i]))
+			sb.WriteString(render.PadLeft(c, widths[i]))
 		}
 		text := sb.String()
 		if n == 0 {
-			text = t.paint(sgrBold, "PHASES") + strings.TrimPrefix(text, "PHASES")
+			text = t.Paint(render.Bold, "PHASES") + strings.TrimPrefix(text, "PHASES")
 		}
-		t.line("    ", text)
+		t.Line("    ", text)
 	}
 }
 
@@ -467,11 +446,11 @@ func (t *textWriter) comparison() {
 		return
 	}
 	t.section("COMPARISON")
-	t.line("    vs ", c.Baseline, ": ", t.paint(sgrBold, c.Verdict))
+	t.Line("    vs ", c.Baseline, ": ", t.Paint(render.Bold, c.Verdict))
 	if len(c.Rows) == 0 {
 		return
 	}
-	t.line()
+	t.Line()
 	rows := make([]dotRow, 0, len(c.Rows))
 	for _, r := range c.Rows {
 		cells := []string{
@@ -487,20 +466,20 @@ func (t *textWriter) comparison() {
 
 func (t *textWriter) outcome() {
 	o := outcome(t.s)
-	code := sgrRed
+	code := render.Red
 	switch o.Status {
 	case summary.StatusPassed:
-		code = sgrGreen
+		code = render.Green
 	case summary.StatusInvalid, summary.StatusAborted:
-		code = sgrYellow
+		code = render.Yellow
 	}
 	line := statusLabel(o.Status) + " (exit " + strconv.Itoa(o.ExitCode) + ")"
-	t.line()
+	t.Line()
 	if len(o.Reasons) == 0 {
-		t.line(t.paint(sgrBold+";"+code, line))
+		t.Line(t.Paint(render.Bold+";"+code, line))
 		return
 	}
-	t.line(t.paint(sgrBold+";"+code, line+":"), " ", strings.Join(o.Reasons, "; "))
+	t.Line(t.Paint(render.Bold+";"+code, line+":"), " ", strings.Join(o.Reasons, "; "))
 }
 
 // ciText is a comparison row's interval in words, for the terminal.

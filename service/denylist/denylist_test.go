@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/taskready/taskready/embedded"
+	"github.com/taskready/taskready/internal/testserver"
 	"github.com/taskready/taskready/service/denylist"
 	"github.com/taskready/taskready/service/redis"
 )
@@ -17,26 +18,6 @@ import (
 func TestMain(m *testing.M) {
 	redis.SetLogger(slog.New(slog.DiscardHandler)) // outages are provoked on purpose
 	os.Exit(m.Run())
-}
-
-// startRedis starts a Redis for one test: redis-server when installed,
-// else miniredis (unless REQUIRE_REDIS_SERVER=1), as the server tests do.
-func startRedis(t *testing.T) *embedded.Redis {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	r, err := embedded.StartRedis(ctx, embedded.RedisLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatalf("start redis: %v", err)
-	}
-	t.Cleanup(func() { _ = r.Close() })
-	if r.Kind() != embedded.RedisServer {
-		if os.Getenv("REQUIRE_REDIS_SERVER") == "1" {
-			t.Fatalf("redis-server is required (REQUIRE_REDIS_SERVER=1) but %s started", r.Kind())
-		}
-		t.Logf("redis-server not found; using %s", r.Kind())
-	}
-	return r
 }
 
 func open(t *testing.T, url string) *redis.Client {
@@ -89,7 +70,7 @@ func fallbacks(t *testing.T, l *denylist.List, op string) float64 {
 
 func TestRevocationIsSharedThroughRedis(t *testing.T) {
 	t.Parallel()
-	r := startRedis(t)
+	r := testserver.Redis(t)
 	a, b := denylist.New(open(t, r.URL())), denylist.New(open(t, r.URL()))
 	ctx := ctxFor(t)
 	exp := time.Now().Add(2 * time.Minute).Truncate(time.Second)
@@ -132,7 +113,7 @@ func TestRevocationIsSharedThroughRedis(t *testing.T) {
 
 func TestRevokeAnExpiredTokenIsANoOp(t *testing.T) {
 	t.Parallel()
-	r := startRedis(t)
+	r := testserver.Redis(t)
 	l := denylist.New(open(t, r.URL()))
 	ctx := ctxFor(t)
 	if err := l.Revoke(ctx, "old", time.Now().Add(-time.Second)); err != nil {
@@ -145,7 +126,7 @@ func TestRevokeAnExpiredTokenIsANoOp(t *testing.T) {
 
 func TestRedisDownFallsBackToLocal(t *testing.T) {
 	t.Parallel()
-	r := startRedis(t)
+	r := testserver.Redis(t)
 	rcA, rcB := open(t, r.URL()), open(t, r.URL())
 	a, b := denylist.New(rcA), denylist.New(rcB)
 	ctx := ctxFor(t)
@@ -197,7 +178,7 @@ func TestRedisDownFallsBackToLocal(t *testing.T) {
 func TestLocalListIsBounded(t *testing.T) {
 	t.Parallel()
 	// A Redis that is never there: only the local list answers.
-	r := startRedis(t)
+	r := testserver.Redis(t)
 	ctx := ctxFor(t)
 	if err := r.Stop(ctx); err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9/maintnotifications"
 
 	"github.com/taskready/taskready/embedded"
+	"github.com/taskready/taskready/internal/testserver"
 	"github.com/taskready/taskready/service/redis"
 )
 
@@ -138,7 +139,7 @@ func TestOpenSentinelRefuses(t *testing.T) {
 // keep its shared rate limits when the Redis primary is lost.
 func TestOpenSentinelFollowsFailover(t *testing.T) {
 	t.Parallel()
-	bin := redisServerPath(t)
+	bin := testserver.RedisServerPath(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	const password, master, db = "failover-test-password", "mymaster", 3
@@ -224,31 +225,12 @@ func TestOpenSentinelFollowsFailover(t *testing.T) {
 	}
 }
 
-// redisServerPath returns redis-server's path, skipping the test if it is
-// not installed unless REQUIRE_REDIS_SERVER=1.
-func redisServerPath(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("redis-server"); err == nil {
-		return p
-	}
-	for _, p := range []string{"/usr/sbin/redis-server", "/usr/bin/redis-server"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("REQUIRE_REDIS_SERVER") == "1" {
-		t.Fatal("redis-server not found and REQUIRE_REDIS_SERVER=1")
-	}
-	t.Skip("redis-server not installed")
-	return ""
-}
-
 // startServer starts a redis-server (never miniredis, which cannot
 // replicate) that requires password, also for its own link to a primary,
 // and returns its address.
 func startServer(ctx context.Context, t *testing.T, password string) string {
 	t.Helper()
-	r, err := embedded.StartRedis(ctx, embedded.RedisBinary(redisServerPath(t)), embedded.RedisLogger(slog.New(slog.DiscardHandler)))
+	r, err := embedded.StartRedis(ctx, embedded.RedisBinary(testserver.RedisServerPath(t)), embedded.RedisLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatalf("start redis-server: %v", err)
 	}
@@ -289,10 +271,7 @@ func startSentinel(ctx context.Context, t *testing.T, bin, conf string) string {
 	// with another rather than fail.
 	var lastErr error
 	for range 3 {
-		port, err := freePort()
-		if err != nil {
-			t.Fatalf("free port: %v", err)
-		}
+		port := testserver.FreePort(t)
 		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 		path := filepath.Join(dir, "sentinel.conf")
 		full := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\n%s", port, dir, conf)
@@ -344,15 +323,6 @@ func runSentinel(ctx context.Context, t *testing.T, bin, conf, addr string) erro
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // eventually polls f until it succeeds, failing the test with f's last

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/taskready/taskready/internal/syncio"
 )
 
 // This file tests the API at its HTTP edges over raw TCP: what a client
@@ -267,7 +269,7 @@ func (zeroReader) Read(p []byte) (int, error) {
 }
 
 func TestTimeoutsAreConnectionEventsNotRequests(t *testing.T) {
-	var logs syncBuffer
+	var logs syncio.Buffer
 	in := newEnv(t).startLogged(t, slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})))
 
 	// One client connects and says nothing; another starts a request and

@@ -20,6 +20,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/taskready/taskready/embedded"
+	"github.com/taskready/taskready/internal/testserver"
 	"github.com/taskready/taskready/service/config"
 	"github.com/taskready/taskready/service/redis"
 	"github.com/taskready/taskready/service/server"
@@ -30,60 +31,24 @@ import (
 var sharedMongo *embedded.Mongo
 
 func TestMain(m *testing.M) {
-	os.Exit(runTests(m))
-}
-
-func runTests(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "taskapi-test-mongo-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	sharedMongo, err = embedded.StartMongo(ctx, dir, embedded.MongoLogger(discard))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start embedded mongo:", err)
-		return 1
-	}
-	defer sharedMongo.Close()
-	redis.SetLogger(discard) // outages are provoked on purpose here
-	code := m.Run()
-	if code == 0 {
-		missing, err := undocumentedAnswers()
-		if err != nil || len(missing) > 0 {
-			fmt.Fprintf(os.Stderr, "openapi.json does not document answers the API gave: %v %s\n", err, strings.Join(missing, "; "))
-			return 1
+	testserver.MainWithMongo("taskapi-test-mongo-", func(db *testserver.Mongo) int {
+		sharedMongo = db.Mongo
+		redis.SetLogger(discard) // outages are provoked on purpose here
+		code := m.Run()
+		if code == 0 {
+			missing, err := undocumentedAnswers()
+			if err != nil || len(missing) > 0 {
+				fmt.Fprintf(os.Stderr, "openapi.json does not document answers the API gave: %v %s\n", err, strings.Join(missing, "; "))
+				return 1
+			}
 		}
-	}
-	return code
+		return code
+	})
 }
 
 var discard = slog.New(slog.DiscardHandler)
 
 var dbSeq atomic.Int64
-
-// newRedis starts a Redis for one test. Tests use a real redis-server;
-// where REQUIRE_REDIS_SERVER is unset and none is installed they fall back
-// to miniredis, and say so.
-func newRedis(tb testing.TB) *embedded.Redis {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	r, err := embedded.StartRedis(ctx, embedded.RedisLogger(discard))
-	if err != nil {
-		tb.Fatalf("start redis: %v", err)
-	}
-	tb.Cleanup(func() { _ = r.Close() })
-	if r.Kind() != embedded.RedisServer {
-		if os.Getenv("REQUIRE_REDIS_SERVER") == "1" {
-			tb.Fatalf("redis-server is required (REQUIRE_REDIS_SERVER=1) but %s started; install redis-server", r.Kind())
-		}
-		tb.Logf("redis-server not found; using %s", r.Kind())
-	}
-	return r
-}
 
 // env is a set of stores that one or more API instances share.
 type env struct {
@@ -97,7 +62,7 @@ func newEnv(tb testing.TB) *env {
 	return &env{
 		mongoURI: sharedMongo.URI(),
 		db:       fmt.Sprintf("test_%d_%d", os.Getpid(), dbSeq.Add(1)),
-		redis:    newRedis(tb),
+		redis:    testserver.Redis(tb),
 	}
 }
 

@@ -15,6 +15,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/taskready/taskready/internal/syncio"
 )
 
 func TestMetricsExposition(t *testing.T) {
@@ -67,26 +69,8 @@ func TestMetricsExposition(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink the server writes from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestAccessLogs(t *testing.T) {
-	var buf syncBuffer
+	var buf syncio.Buffer
 	log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	in := newEnv(t).startLogged(t, log)
 	c := in.client(t)
@@ -171,7 +155,7 @@ func TestIndexesAreCreatedIdempotently(t *testing.T) {
 
 	// The unique index decides a registration race. The server's errors
 	// are kept so that a 5xx says what the store answered.
-	var errs syncBuffer
+	var errs syncio.Buffer
 	c := e.startLogged(t, slog.New(slog.NewTextHandler(&errs, &slog.HandlerOptions{Level: slog.LevelError}))).client(t)
 	var wg sync.WaitGroup
 	statuses := make([]int, 8)
