@@ -256,6 +256,3 @@ func mdRefs(refs []string) string {
 	}
 	return strings.Join(out, " · ")
 }
-
-// mdText is render.MarkdownText under the name sarif.go calls it by.
-func mdText(s string) string { return render.MarkdownText(s) }

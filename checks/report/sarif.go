@@ -11,6 +11,7 @@ import (
 
 	"github.com/taskready/taskready/checks/check"
 	"github.com/taskready/taskready/checks/readiness"
+	"github.com/taskready/taskready/internal/render"
 )
 
 // SARIFSchema is the $schema readiness.sarif names (the 2.1.0 schema as
@@ -160,7 +161,7 @@ func sarifRuleOf(m check.Meta) sarifRule {
 		rule.HelpURI = links[0]
 	}
 	help := m.Remediation
-	md := mdText(m.Remediation)
+	md := render.MarkdownText(m.Remediation)
 	if len(m.References) > 0 {
 		help = strings.TrimSpace(help + "\n\nReferences: " + strings.Join(m.References, ", "))
 		md = strings.TrimSpace(md + "\n\nReferences: " + mdRefs(m.References))
