@@ -1,6 +1,7 @@
 package record
 
 import (
+	"slices"
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
@@ -214,18 +215,10 @@ type Metric struct {
 // (Snapshot.SelectIterations) only, the others to requests only.
 // Snapshot.Metric picks the right selection.
 func (s Stats) Metric(name string) (Metric, bool) {
-	switch name {
-	case MetricDuration, MetricDurationUncorrected, MetricReqs, MetricFailed,
-		MetricChecks, MetricDataReceived, MetricDataSent:
-		if !s.iterations {
-			return Metric{name: name, s: s}, true
-		}
-	case MetricIterationDuration, MetricIterations:
-		if s.iterations {
-			return Metric{name: name, s: s}, true
-		}
+	if !slices.Contains(Measured, name) || IsIterationMetric(name) != s.iterations {
+		return Metric{}, false
 	}
-	return Metric{}, false
+	return Metric{name: name, s: s}, true
 }
 
 // Name returns the metric's name.

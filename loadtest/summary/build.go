@@ -21,16 +21,15 @@ func Metrics(snap record.Snapshot, elapsed time.Duration, vs []threshold.Verdict
 			out[name] = m
 		}
 	}
-	for _, name := range []string{
-		record.MetricDuration, record.MetricDurationUncorrected, record.MetricReqs,
-		record.MetricFailed, record.MetricChecks, record.MetricDataReceived, record.MetricDataSent,
-	} {
-		put(name, metricOf(name, snap.Total, elapsed))
-	}
 	// iterations counts the completed ones, as k6's does (an iteration cut
 	// short at the end is not one), so a threshold on it sees this count.
-	for _, name := range []string{record.MetricIterationDuration, record.MetricIterations} {
-		put(name, metricOf(name, snap.SelectIterations(nil), elapsed))
+	whole := snap.SelectIterations(nil)
+	for _, name := range record.Measured {
+		s := snap.Total
+		if record.IsIterationMetric(name) {
+			s = whole
+		}
+		put(name, metricOf(name, s, elapsed))
 	}
 	for _, v := range vs {
 		sel := v.Threshold.Selector
