@@ -1,5 +1,5 @@
 // Package access checks that the task API keeps each user's data to that
-// user (READINESS-ANCHORS 1D): another user can neither read, change nor
+// user (OWASP API1 and API3:2023, WSTG-APIT-02): another user can neither read, change nor
 // delete a task (BOLA/IDOR), lists never carry another user's tasks (also
 // right after a write, which is when a cache shared across users shows),
 // fields a client must not set (owner, _id, timestamps, role, isAdmin) are

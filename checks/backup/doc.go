@@ -1,6 +1,6 @@
 // Package backup makes, verifies, restores and prunes backups of the task
-// API's MongoDB database, and checks them for readiness (BKP-01..03 in
-// READINESS-ANCHORS.md): [Backup], [Verify], [Restore], [Drill],
+// API's MongoDB database, and checks them for readiness (the checks BKP-01..03 of
+// the report): [Backup], [Verify], [Restore], [Drill],
 // [Retention], [Prune] and [Checks].
 //
 // # Why its own format

@@ -1,5 +1,5 @@
 // Package contract is a black-box smoke test of the task API's HTTP
-// contract (docs/API.md). `make run` and `harness smoke --target URL` call
+// contract (docs/API.md in this repository). `make run` and `harness smoke --target URL` call
 // [Run] against any deployment: it talks to the API only over HTTP and
 // imports nothing of the service.
 //

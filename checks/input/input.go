@@ -1,5 +1,5 @@
 // Package input checks how the task API handles hostile input
-// (READINESS-ANCHORS 1E, 1G and RATE-06): operator objects in the login
+// (OWASP API1, API2 and API4:2023, CWE-20): operator objects in the login
 // body and the list query, regular-expression metacharacters in search,
 // values of the wrong JSON type, ids that are not ObjectIds, a body over
 // the size limit, deeply nested JSON; that no error body leaks a stack

@@ -1,5 +1,5 @@
 // Package jwt checks how the task API authenticates requests with its
-// HS256 JSON Web Tokens (READINESS-ANCHORS 1C: AUTH-01, JWT-01 to JWT-04):
+// HS256 JSON Web Tokens (OWASP API2:2023, RFC 8725, WSTG-SESS-10):
 // that every protected route refuses a missing or garbage token; that
 // forged tokens (alg:none in every spelling, a tampered payload, another
 // HMAC algorithm with a guessed key) are refused; that the signing secret

@@ -1,6 +1,6 @@
 // Package store checks the task API's MongoDB and Redis for production
-// readiness (DB-01, DB-02, DB-04, DB-05, DB-08, RDS-01 and RDS-02 in
-// READINESS-ANCHORS.md). [Checks] returns them:
+// readiness (the checks DB-01, DB-02, DB-04, DB-05, DB-08, RDS-01 and
+// RDS-02 of the report). [Checks] returns them:
 //
 //	mongodb.indexes           critical  users {email: 1} unique, tasks {user: 1, createdAt: -1}
 //	                                    and {user: 1, status: 1} exist (by key pattern)

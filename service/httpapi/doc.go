@@ -12,6 +12,6 @@
 // lines that are not UTF-8 and ambiguous body framing.
 //
 // The contract this package keeps is the original Express task manager's
-// (see API.md); openapi.json describes exactly the routes New registers,
+// (docs/API.md); openapi.json describes exactly the routes New registers,
 // and a test holds the two together.
 package httpapi

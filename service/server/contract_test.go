@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// The rows of API.md, driven over HTTP against real stores.
+// The rows of docs/API.md, driven over HTTP against real stores.
 
 func TestAuthContract(t *testing.T) {
 	in := newEnv(t).start(t)
