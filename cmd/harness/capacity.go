@@ -15,62 +15,76 @@ import (
 	"github.com/taskready/taskready/scenarios"
 )
 
+// capacityOptions are the flags of harness capacity.
+type capacityOptions struct {
+	env        envFlags
+	scenario   string
+	start, max int
+	hold       time.Duration
+	precision  float64
+	maxVUs     int
+	seedUsers  int
+	out        string
+}
+
 func capacityCmd() command {
+	var o capacityOptions
 	fs := flag.NewFlagSet("capacity", flag.ContinueOnError)
-	var ef envFlags
-	ef.register(fs, 2)
-	scen := fs.String("scenario", "load", "scenario whose first scenario's journeys make the load and whose thresholds are the budgets")
-	start := fs.Int("start", 10, "first rate tried, iterations per second")
-	maxRate := fs.Int("max", 5000, "highest rate tried")
-	hold := fs.Duration("hold", 30*time.Second, "how long each rate is held")
-	precision := fs.Float64("precision", 0.05, "stop bisecting when the bracket is within this share of the rate that held")
-	maxVUs := fs.Int("max-vus", 0, "cap on virtual users per step (default: enough for the journeys' think times, 2 × rate × (think + 250ms per request), at least 10)")
-	seedUsers := fs.Int("seed-users", -1, "users to seed first (default: the scenario's users.count; 0: none)")
-	out := fs.String("out", "out/capacity.json", "where the steps are written as JSON")
-	return command{fs: fs, help: "find the highest arrival rate that holds the scenario's budgets", run: func(ctx context.Context, w io.Writer) error {
-		f, err := scenarios.Load(*scen)
-		if err != nil {
-			return fmt.Errorf("%w: %v", errUsage, err)
+	o.env.register(fs, 2)
+	fs.StringVar(&o.scenario, "scenario", "load", "scenario whose first scenario's journeys make the load and whose thresholds are the budgets")
+	fs.IntVar(&o.start, "start", 10, "first rate tried, iterations per second")
+	fs.IntVar(&o.max, "max", 5000, "highest rate tried")
+	fs.DurationVar(&o.hold, "hold", 30*time.Second, "how long each rate is held")
+	fs.Float64Var(&o.precision, "precision", 0.05, "stop bisecting when the bracket is within this share of the rate that held")
+	fs.IntVar(&o.maxVUs, "max-vus", 0, "cap on virtual users per step (default: enough for the journeys' think times, 2 × rate × (think + 250ms per request), at least 10)")
+	fs.IntVar(&o.seedUsers, "seed-users", -1, "users to seed first (default: the scenario's users.count; 0: none)")
+	fs.StringVar(&o.out, "out", "out/capacity.json", "where the steps are written as JSON")
+	return command{fs: fs, help: "find the highest arrival rate that holds the scenario's budgets", run: o.run}
+}
+
+func (o *capacityOptions) run(ctx context.Context, w io.Writer) error {
+	f, err := scenarios.Load(o.scenario)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if o.start < 1 || o.max < o.start || o.hold <= 0 || o.precision <= 0 {
+		return fmt.Errorf("%w: want 1 <= -start <= -max, a positive -hold and -precision", errUsage)
+	}
+	o.env.apiEnv = append(append(listFlag{}, loadLimits...), o.env.apiEnv...)
+	e, err := o.env.up(ctx, w)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := e.Close(); err != nil {
+			fmt.Fprintln(w, "harness: taking the environment down:", err)
 		}
-		if *start < 1 || *maxRate < *start || *hold <= 0 || *precision <= 0 {
-			return fmt.Errorf("%w: want 1 <= -start <= -max, a positive -hold and -precision", errUsage)
-		}
-		ef.apiEnv = append(append(listFlag{}, loadLimits...), ef.apiEnv...)
-		e, err := ef.up(ctx, w)
-		if err != nil {
-			return err
-		}
-		defer func() {
-			if err := e.Close(); err != nil {
-				fmt.Fprintln(w, "harness: taking the environment down:", err)
-			}
-		}()
-		ro := runOptions{seedUsers: *seedUsers, seedTasks: 20}
-		if err := ro.seed(ctx, w, f, e); err != nil {
-			return err
-		}
-		fmt.Fprintf(w, "harness: searching the capacity of %s (%d API instance(s)) with %s's journeys, %s per step\n", e.Target, len(e.APIs), f.Name, *hold)
-		res, err := capacity.Search(ctx, f, e.Target, capacity.Options{
-			Start: *start, Max: *maxRate, Hold: *hold, Precision: *precision, MaxVUs: *maxVUs, Progress: w,
-			Engine: []engine.Option{engine.WithProgress(w, time.Second)},
-		})
-		if err != nil {
-			return err
-		}
-		bound := ""
-		if res.LowerBound {
-			bound = "at least "
-		}
-		fmt.Fprintf(w, "\ncapacity: %s%d iterations/s with %d API instance(s) (%s)\n", bound, res.Rate, len(e.APIs), res.Why)
-		if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
-			return err
-		}
-		data, _ := json.MarshalIndent(struct {
-			capacity.Result
-			Instances int    `json:"api_instances"`
-			Scenario  string `json:"scenario"`
-			Target    string `json:"target"`
-		}{res, len(e.APIs), f.Name, e.Target}, "", "  ")
-		return os.WriteFile(*out, append(data, '\n'), 0o644)
-	}}
+	}()
+	ro := runOptions{seedUsers: o.seedUsers, seedTasks: 20}
+	if err := ro.seed(ctx, w, f, e); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "harness: searching the capacity of %s (%d API instance(s)) with %s's journeys, %s per step\n", e.Target, len(e.APIs), f.Name, o.hold)
+	res, err := capacity.Search(ctx, f, e.Target, capacity.Options{
+		Start: o.start, Max: o.max, Hold: o.hold, Precision: o.precision, MaxVUs: o.maxVUs, Progress: w,
+		Engine: []engine.Option{engine.WithProgress(w, time.Second)},
+	})
+	if err != nil {
+		return err
+	}
+	bound := ""
+	if res.LowerBound {
+		bound = "at least "
+	}
+	fmt.Fprintf(w, "\ncapacity: %s%d iterations/s with %d API instance(s) (%s)\n", bound, res.Rate, len(e.APIs), res.Why)
+	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
+		return err
+	}
+	data, _ := json.MarshalIndent(struct {
+		capacity.Result
+		Instances int    `json:"api_instances"`
+		Scenario  string `json:"scenario"`
+		Target    string `json:"target"`
+	}{res, len(e.APIs), f.Name, e.Target}, "", "  ")
+	return os.WriteFile(o.out, append(data, '\n'), 0o644)
 }

@@ -9,11 +9,10 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/taskready/taskready/checks"
 	"github.com/taskready/taskready/checks/backup"
@@ -26,19 +25,33 @@ import (
 	"github.com/taskready/taskready/service/config"
 )
 
+// checkOptions are the flags of harness check.
+type checkOptions struct {
+	env         envFlags
+	db          string
+	backupDir   string
+	metricsURL  string
+	policyFile  string
+	outDir      string
+	minScore    int
+	failedOnly  bool
+	seedUsers   int
+	backupFirst bool
+}
+
 func checkCmd() command {
+	var o checkOptions
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	var ef envFlags
-	ef.register(fs, 2)
-	db := fs.String("db", config.DefaultDatabase, "database name (the API's MONGODB_DB)")
-	backupDir := fs.String("backup-dir", "", "directory of the backups to check (harness backup writes them)")
-	metricsURL := fs.String("metrics-url", "", "with -target: the API's Prometheus endpoint on its metrics listener (METRICS_ADDR), e.g. http://10.0.0.5:9464/metrics; without it health.metrics is not applicable")
-	policyFile := fs.String("policy", "", "policy file: thresholds, and checks to ignore or downgrade with a reason")
-	outDir := fs.String("out", "", "directory for readiness.json, .md, .html, .sarif and junit.xml (default out/readiness-<time>)")
-	minScore := fs.Int("min-score", 0, "also fail when the score is below this (0: the gates alone decide)")
-	failedOnly := fs.Bool("failed-only", false, "terminal: show only what needs attention")
-	seedUsers := fs.Int("seed-users", 100, "managed environment: seed this many users (10 tasks each) first, so store and backup checks see data")
-	backupFirst := fs.Bool("backup-first", false, "managed environment: take a backup into -backup-dir before the checks, so the backup checks have one to judge")
+	o.env.register(fs, 2)
+	fs.StringVar(&o.db, "db", config.DefaultDatabase, "database name (the API's MONGODB_DB)")
+	fs.StringVar(&o.backupDir, "backup-dir", "", "directory of the backups to check (harness backup writes them)")
+	fs.StringVar(&o.metricsURL, "metrics-url", "", "with -target: the API's Prometheus endpoint on its metrics listener (METRICS_ADDR), e.g. http://10.0.0.5:9464/metrics; without it health.metrics is not applicable")
+	fs.StringVar(&o.policyFile, "policy", "", "policy file: thresholds, and checks to ignore or downgrade with a reason")
+	fs.StringVar(&o.outDir, "out", "", "directory for readiness.json, .md, .html, .sarif and junit.xml (default out/readiness-<time>)")
+	fs.IntVar(&o.minScore, "min-score", 0, "also fail when the score is below this (0: the gates alone decide)")
+	fs.BoolVar(&o.failedOnly, "failed-only", false, "terminal: show only what needs attention")
+	fs.IntVar(&o.seedUsers, "seed-users", 100, "managed environment: seed this many users (10 tasks each) first, so store and backup checks see data")
+	fs.BoolVar(&o.backupFirst, "backup-first", false, "managed environment: take a backup into -backup-dir before the checks, so the backup checks have one to judge")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `usage: harness check -target URL [-metrics-url URL] [-mongo-uri URI] [-redis-url URL] [-backup-dir DIR] [flags]
        harness check [-provider embedded|docker] [flags]
@@ -54,111 +67,155 @@ applicable" without one. Exit 0 when no gate fails, 1 when one does,
 flags:`)
 		fs.PrintDefaults()
 	}
-	return command{fs: fs, help: "verify the production checklist against a deployment; readiness report", run: func(ctx context.Context, out io.Writer) error {
-		t := &check.Target{MongoURI: ef.mongoURI, RedisURL: ef.redisURL}
-		if ef.target != "" {
-			// Any deployment: the checks only read the stores they are
-			// given, and act on nothing.
-			if ef.provider != "auto" && ef.provider != "external" {
-				return fmt.Errorf("%w: -target checks a running deployment; -provider %s would start another", errUsage, ef.provider)
-			}
-			t.BaseURL, t.MetricsURL = ef.target, *metricsURL
-		} else {
-			if *metricsURL != "" {
-				return fmt.Errorf("%w: -metrics-url goes with -target; a managed environment's APIs have their own", errUsage)
-			}
-			// The API as it would run in production: a strong secret of
-			// this run, production checks on. The auth budget is raised
-			// from 5 to 40 per 15 minutes: a full run registers and logs
-			// in about 37 times from this one address. The API budget is
-			// raised from 100 to 100,000 per 15 minutes so that the
-			// overload check's burst meets the API's admission, not its
-			// limiter; the limit checks read the advertised budget and
-			// need no more than a few requests of it, and 40 stays
-			// stricter, so both still bite.
-			secret := make([]byte, 48)
-			_, _ = rand.Read(secret)
-			ef.apiEnv = append(listFlag{"APP_ENV=production", "JWT_SECRET=" + base64.StdEncoding.EncodeToString(secret),
-				"RATE_LIMIT_AUTH=40/15m", "RATE_LIMIT_API=100000/15m"}, ef.apiEnv...)
-			e, err := ef.up(ctx, out)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
-			t = managed.Target(e)
+	return command{fs: fs, help: "verify the production checklist against a deployment; readiness report", run: o.run}
+}
+
+func (o *checkOptions) run(ctx context.Context, out io.Writer) error {
+	t, done, err := o.target(ctx, out)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if err := o.prepare(ctx, out, t); err != nil {
+		return err
+	}
+	opts, err := o.readinessOptions(out)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "harness: checking %s\n", t.BaseURL)
+	rep := readiness.Run(ctx, checks.All(), t, opts...)
+	dir := o.outDir
+	if dir == "" {
+		dir = filepath.Join("out", "readiness-"+time.Now().UTC().Format("20060102-150405"))
+	}
+	if _, err := report.WriteFiles(dir, rep); err != nil {
+		return err
+	}
+	fmt.Fprintln(out)
+	if err := report.Text(out, rep, report.FailedOnly(o.failedOnly)); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nreports: %s (readiness.html, readiness.md, readiness.json, readiness.sarif, junit.xml, readiness.prom)\n", dir)
+	switch rep.ExitCode {
+	case readiness.ExitPassed:
+		return nil
+	case readiness.ExitConfig:
+		return fmt.Errorf("%w: %s", errUsage, rep.Run.Error)
+	}
+	return &exitError{code: rep.ExitCode, msg: rep.Verdict()}
+}
+
+// target is what the checks run against: the deployment -target names, or
+// an environment brought up for them, with connections to the stores the
+// checks were given. done closes what target opened.
+func (o *checkOptions) target(ctx context.Context, out io.Writer) (t *check.Target, done func(), err error) {
+	var closers []func()
+	done = func() {
+		for _, c := range slices.Backward(closers) {
+			c()
 		}
-		t.Database, t.BackupDir, t.Client = *db, *backupDir, &http.Client{Timeout: 10 * time.Second}
-		if t.MongoURI != "" {
-			client, err := mongo.Connect(options.Client().ApplyURI(t.MongoURI).SetTimeout(30 * time.Second))
-			if err != nil {
-				return fmt.Errorf("%w: -mongo-uri: %v", errUsage, err)
-			}
-			defer client.Disconnect(context.WithoutCancel(ctx))
-			t.Mongo = client
+	}
+	defer func() {
+		if err != nil {
+			done()
 		}
-		if t.RedisURL != "" {
-			opts, err := redis.ParseURL(t.RedisURL)
-			if err != nil {
-				return fmt.Errorf("%w: -redis-url: %v", errUsage, err)
-			}
-			t.Redis = redis.NewClient(opts)
-			defer t.Redis.Close()
+	}()
+	t = &check.Target{MongoURI: o.env.mongoURI, RedisURL: o.env.redisURL}
+	if o.env.target != "" {
+		// Any deployment: the checks only read the stores they are
+		// given, and act on nothing.
+		if o.env.provider != "auto" && o.env.provider != "external" {
+			return nil, nil, fmt.Errorf("%w: -target checks a running deployment; -provider %s would start another", errUsage, o.env.provider)
 		}
-		if t.Env != nil && t.Mongo != nil && *seedUsers > 0 {
-			res, err := seed.Run(ctx, t.Mongo.Database(t.Database), seed.Options{Users: *seedUsers, TasksPerUser: 10, Seed: 1})
-			if err != nil {
-				return fmt.Errorf("seed before the checks: %w", err)
-			}
-			fmt.Fprintf(out, "harness: seeded %d users and %d tasks\n", res.Users, res.Tasks)
+		t.BaseURL, t.MetricsURL = o.env.target, o.metricsURL
+	} else {
+		if o.metricsURL != "" {
+			return nil, nil, fmt.Errorf("%w: -metrics-url goes with -target; a managed environment's APIs have their own", errUsage)
 		}
-		if *backupFirst {
-			if t.Env == nil || t.Mongo == nil || t.BackupDir == "" {
-				return fmt.Errorf("%w: -backup-first needs a managed environment (no -target) and -backup-dir", errUsage)
-			}
-			m, err := backup.Backup(ctx, t.Mongo.Database(t.Database), t.BackupDir)
-			if err != nil {
-				return fmt.Errorf("backup before the checks: %w", err)
-			}
-			fmt.Fprintf(out, "harness: backed up %d documents into %s (%s)\n", m.Documents, m.Path, bytesText(m.Size))
+		// The API as it would run in production: a strong secret of
+		// this run, production checks on. The auth budget is raised
+		// from 5 to 40 per 15 minutes: a full run registers and logs
+		// in about 37 times from this one address. The API budget is
+		// raised from 100 to 100,000 per 15 minutes so that the
+		// overload check's burst meets the API's admission, not its
+		// limiter; the limit checks read the advertised budget and
+		// need no more than a few requests of it, and 40 stays
+		// stricter, so both still bite.
+		secret := make([]byte, 48)
+		_, _ = rand.Read(secret)
+		o.env.apiEnv = append(listFlag{"APP_ENV=production", "JWT_SECRET=" + base64.StdEncoding.EncodeToString(secret),
+			"RATE_LIMIT_AUTH=40/15m", "RATE_LIMIT_API=100000/15m"}, o.env.apiEnv...)
+		e, err := o.env.up(ctx, out)
+		if err != nil {
+			return nil, nil, err
 		}
-		cleanup := func(ctx context.Context, t *check.Target) {
-			if u, tk, err := fixture.Cleanup(ctx, t); err != nil {
-				fmt.Fprintf(out, "harness: %v\n", err)
-			} else if u+tk > 0 {
-				fmt.Fprintf(out, "harness: removed the %d users and %d tasks the checks created\n", u, tk)
-			}
+		closers = append(closers, func() { e.Close() })
+		t = managed.Target(e)
+	}
+	t.Database, t.BackupDir, t.Client = o.db, o.backupDir, &http.Client{Timeout: 10 * time.Second}
+	if t.MongoURI != "" {
+		client, err := connectMongo(t.MongoURI, 30*time.Second)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: -mongo-uri: %w", errUsage, err)
 		}
-		opts := []readiness.Option{readiness.WithProgress(out), readiness.WithToolVersion(version()), readiness.WithCleanup(cleanup)}
-		if *policyFile != "" {
-			p, err := readiness.LoadPolicy(*policyFile)
-			if err != nil {
-				return fmt.Errorf("%w: %v", errUsage, err)
-			}
-			opts = append(opts, readiness.WithPolicy(p))
+		closers = append(closers, func() { client.Disconnect(context.WithoutCancel(ctx)) })
+		t.Mongo = client
+	}
+	if t.RedisURL != "" {
+		opts, err := redis.ParseURL(t.RedisURL)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: -redis-url: %w", errUsage, err)
 		}
-		if *minScore > 0 {
-			opts = append(opts, readiness.WithMinScore(*minScore))
+		t.Redis = redis.NewClient(opts)
+		closers = append(closers, func() { t.Redis.Close() })
+	}
+	return t, done, nil
+}
+
+// prepare seeds a managed environment and takes the backup the flags ask
+// for, so that store and backup checks have something to judge.
+func (o *checkOptions) prepare(ctx context.Context, out io.Writer, t *check.Target) error {
+	if t.Env != nil && t.Mongo != nil && o.seedUsers > 0 {
+		res, err := seed.Run(ctx, t.Mongo.Database(t.Database), seed.Options{Users: o.seedUsers, TasksPerUser: 10, Seed: 1})
+		if err != nil {
+			return fmt.Errorf("seed before the checks: %w", err)
 		}
-		fmt.Fprintf(out, "harness: checking %s\n", t.BaseURL)
-		rep := readiness.Run(ctx, checks.All(), t, opts...)
-		dir := *outDir
-		if dir == "" {
-			dir = filepath.Join("out", "readiness-"+time.Now().UTC().Format("20060102-150405"))
+		fmt.Fprintf(out, "harness: seeded %d users and %d tasks\n", res.Users, res.Tasks)
+	}
+	if o.backupFirst {
+		if t.Env == nil || t.Mongo == nil || t.BackupDir == "" {
+			return fmt.Errorf("%w: -backup-first needs a managed environment (no -target) and -backup-dir", errUsage)
 		}
-		if _, err := report.WriteFiles(dir, rep); err != nil {
-			return err
+		m, err := backup.Backup(ctx, t.Mongo.Database(t.Database), t.BackupDir)
+		if err != nil {
+			return fmt.Errorf("backup before the checks: %w", err)
 		}
-		fmt.Fprintln(out)
-		if err := report.Text(out, rep, report.FailedOnly(*failedOnly)); err != nil {
-			return err
+		fmt.Fprintf(out, "harness: backed up %d documents into %s (%s)\n", m.Documents, m.Path, bytesText(m.Size))
+	}
+	return nil
+}
+
+// readinessOptions turn the flags into the runner's options: progress and
+// the fixture cleanup on out, the policy file, the minimum score.
+func (o *checkOptions) readinessOptions(out io.Writer) ([]readiness.Option, error) {
+	cleanup := func(ctx context.Context, t *check.Target) {
+		if u, tk, err := fixture.Cleanup(ctx, t); err != nil {
+			fmt.Fprintf(out, "harness: %v\n", err)
+		} else if u+tk > 0 {
+			fmt.Fprintf(out, "harness: removed the %d users and %d tasks the checks created\n", u, tk)
 		}
-		fmt.Fprintf(out, "\nreports: %s (readiness.html, readiness.md, readiness.json, readiness.sarif, junit.xml, readiness.prom)\n", dir)
-		switch rep.ExitCode {
-		case readiness.ExitPassed:
-			return nil
-		case readiness.ExitConfig:
-			return fmt.Errorf("%w: %s", errUsage, rep.Run.Error)
+	}
+	opts := []readiness.Option{readiness.WithProgress(out), readiness.WithToolVersion(version()), readiness.WithCleanup(cleanup)}
+	if o.policyFile != "" {
+		p, err := readiness.LoadPolicy(o.policyFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", errUsage, err)
 		}
-		return &exitError{code: rep.ExitCode, msg: rep.Verdict()}
-	}}
+		opts = append(opts, readiness.WithPolicy(p))
+	}
+	if o.minScore > 0 {
+		opts = append(opts, readiness.WithMinScore(o.minScore))
+	}
+	return opts, nil
 }

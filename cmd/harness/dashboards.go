@@ -92,7 +92,7 @@ func verifyDashboards(ctx context.Context, out io.Writer, ef *envFlags, scen, re
 	f, err := scenarios.Load(scen)
 	if err != nil {
 		if errors.Is(err, scenarios.ErrUnknown) {
-			return fmt.Errorf("%w: %v", errUsage, err)
+			return fmt.Errorf("%w: %w", errUsage, err)
 		}
 		return err
 	}

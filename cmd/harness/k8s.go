@@ -77,7 +77,7 @@ func k8sRender(out io.Writer, o kube.Options, path string) error {
 	var buf bytes.Buffer
 	if err := kube.Render(&buf, o); err != nil {
 		if errors.Is(err, kube.ErrInvalid) {
-			return fmt.Errorf("%w: %v", errUsage, err)
+			return fmt.Errorf("%w: %w", errUsage, err)
 		}
 		return err
 	}

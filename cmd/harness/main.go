@@ -32,6 +32,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -52,13 +53,16 @@ const (
 // errUsage marks errors that should print the usage and exit 2.
 var errUsage = errors.New("usage")
 
+// A command is one harness subcommand: its flags (whose set carries its
+// name), one line of help, and what it does once they are parsed.
 type command struct {
 	fs   *flag.FlagSet
 	help string
 	run  func(ctx context.Context, out io.Writer) error
 }
 
-var order = []string{"run", "capacity", "compare", "merge", "k6", "k8s", "check", "backup", "restore-drill", "dashboards", "up", "down", "seed", "fault", "smoke", "validate"}
+// name is what the user types: harness NAME.
+func (c command) name() string { return c.fs.Name() }
 
 // subcommand returns the subcommand fs was given (the first argument,
 // one of names) and parses the flags that follow it, since flags may come
@@ -69,29 +73,30 @@ func subcommand(fs *flag.FlagSet, names ...string) (string, error) {
 		return "", fmt.Errorf("%w: want %s or %s", errUsage, strings.Join(names[:len(names)-1], ", "), names[len(names)-1])
 	}
 	if err := fs.Parse(args[1:]); err != nil {
-		return "", fmt.Errorf("%w: %v", errUsage, err)
+		return "", fmt.Errorf("%w: %w", errUsage, err)
 	}
 	return args[0], nil
 }
 
-func commands() map[string]command {
-	return map[string]command{
-		"run":           runCmd(),
-		"capacity":      capacityCmd(),
-		"compare":       compareCmd(),
-		"merge":         mergeCmd(),
-		"k6":            k6Cmd(),
-		"k8s":           k8sCmd(),
-		"check":         checkCmd(),
-		"backup":        backupCmd(),
-		"restore-drill": restoreDrillCmd(),
-		"up":            upCmd(),
-		"down":          downCmd(),
-		"seed":          seedCmd(),
-		"fault":         faultCmd(),
-		"smoke":         smokeCmd(),
-		"validate":      validateCmd(),
-		"dashboards":    dashboardsCmd(),
+// commands lists every subcommand, in the order the usage shows them.
+func commands() []command {
+	return []command{
+		runCmd(),
+		capacityCmd(),
+		compareCmd(),
+		mergeCmd(),
+		k6Cmd(),
+		k8sCmd(),
+		checkCmd(),
+		backupCmd(),
+		restoreDrillCmd(),
+		dashboardsCmd(),
+		upCmd(),
+		downCmd(),
+		seedCmd(),
+		faultCmd(),
+		smokeCmd(),
+		validateCmd(),
 	}
 }
 
@@ -108,8 +113,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmds := commands()
 	usage := func() {
 		fmt.Fprintln(stderr, "usage: harness <command> [flags]\n\ncommands:")
-		for _, name := range order {
-			fmt.Fprintf(stderr, "  %-13s %s\n", name, cmds[name].help)
+		for _, c := range cmds {
+			fmt.Fprintf(stderr, "  %-13s %s\n", c.name(), c.help)
 		}
 		fmt.Fprintln(stderr, "\n'harness <command> -h' lists a command's flags.\nexit codes: 0 success, 1 a check or the environment failed, 2 usage error,\n  99 a threshold crossed, 100 a regression, 101 an invalid run,\n  105 interrupted by the user (harness run -h)")
 	}
@@ -117,12 +122,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		usage()
 		return exitUsage
 	}
-	cmd, ok := cmds[args[0]]
-	if !ok {
+	i := slices.IndexFunc(cmds, func(c command) bool { return c.name() == args[0] })
+	if i < 0 {
 		fmt.Fprintf(stderr, "harness: unknown command %q\n", args[0])
 		usage()
 		return exitUsage
 	}
+	cmd := cmds[i]
 	cmd.fs.SetOutput(stderr)
 	if err := cmd.fs.Parse(args[1:]); err != nil {
 		return exitUsage

@@ -12,30 +12,36 @@ import (
 	"github.com/taskready/taskready/loadtest/scenario"
 )
 
+// validateOptions are the arguments of harness validate: scenario files.
+type validateOptions struct{ fs *flag.FlagSet }
+
 func validateCmd() command {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	fs.Usage = func() { fmt.Fprintln(fs.Output(), "usage: harness validate FILE.yaml...") }
-	return command{fs: fs, help: "check scenario files; every problem as file:line: field: message", run: func(_ context.Context, out io.Writer) error {
-		if fs.NArg() == 0 {
-			return fmt.Errorf("%w: name at least one scenario file", errUsage)
+	o := validateOptions{fs: fs}
+	return command{fs: fs, help: "check scenario files; every problem as file:line: field: message", run: o.run}
+}
+
+func (o validateOptions) run(_ context.Context, out io.Writer) error {
+	if o.fs.NArg() == 0 {
+		return fmt.Errorf("%w: name at least one scenario file", errUsage)
+	}
+	var bad []error
+	for _, path := range o.fs.Args() {
+		f, err := scenario.Load(path)
+		if err == nil {
+			err = fitsMemory(f)
 		}
-		var bad []error
-		for _, path := range fs.Args() {
-			f, err := scenario.Load(path)
-			if err == nil {
-				err = fitsMemory(f)
-			}
-			if err != nil {
-				bad = append(bad, err)
-				continue
-			}
-			fmt.Fprintf(out, "%s: ok (%d scenario(s), %d journey(s), %d threshold(s))\n", path, len(f.Scenarios), len(f.Journeys), len(f.Thresholds))
+		if err != nil {
+			bad = append(bad, err)
+			continue
 		}
-		if len(bad) > 0 {
-			return errors.Join(bad...)
-		}
-		return nil
-	}}
+		fmt.Fprintf(out, "%s: ok (%d scenario(s), %d journey(s), %d threshold(s))\n", path, len(f.Scenarios), len(f.Journeys), len(f.Thresholds))
+	}
+	if len(bad) > 0 {
+		return errors.Join(bad...)
+	}
+	return nil
 }
 
 // fitsMemory refuses a file whose VUs this machine's memory cannot hold
