@@ -23,6 +23,7 @@ import (
 	"github.com/taskready/taskready/loadtest/env"
 	"github.com/taskready/taskready/loadtest/executor"
 	"github.com/taskready/taskready/loadtest/progress"
+	"github.com/taskready/taskready/loadtest/rundir"
 	"github.com/taskready/taskready/loadtest/scenario"
 	"github.com/taskready/taskready/loadtest/seed"
 	"github.com/taskready/taskready/loadtest/segment"
@@ -187,7 +188,7 @@ func (o *runOptions) run(ctx context.Context, out io.Writer, ef *envFlags) error
 			sum.Run.Interrupted = true
 			sum.Run.Decide()
 		}
-		if err := writeOutputs(dir, sum, nil); err != nil {
+		if err := writeOutputs(dir, &rundir.Run{Summary: sum}); err != nil {
 			return err
 		}
 		return finish(out, dir, sum)
@@ -227,12 +228,13 @@ func (o *runOptions) run(ctx context.Context, out io.Writer, ef *envFlags) error
 	for _, n := range e.Stores.Notes {
 		sum.Run.Environment.Notes = append(sum.Run.Environment.Notes, n)
 	}
+	r := &rundir.Run{Summary: sum, Recorder: res.Recorder}
 	if o.baseline != "" && !res.Interrupted { // a part of the schedule compares with nothing
-		if err := compareWithBaseline(sum, res, o.baseline, &o.compare); err != nil {
+		if err := compareWithBaseline(r, o.baseline, &o.compare); err != nil {
 			return err
 		}
 	}
-	if err := writeOutputs(dir, sum, res); err != nil {
+	if err := writeOutputs(dir, r); err != nil {
 		return err
 	}
 	return finish(out, dir, sum)
@@ -329,7 +331,7 @@ func finish(out io.Writer, dir string, sum *summary.Summary) error {
 	if err := writeText(out, sum); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\nreports: %s (report.html, report.md, junit.xml, summary.json)\n", dir)
+	fmt.Fprintf(out, "\nreports: %s (%s)\n", dir, rundir.Files())
 	if sum.Run.Outcome.ExitCode == summary.ExitPass {
 		return nil
 	}
