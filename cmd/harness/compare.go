@@ -70,13 +70,3 @@ flags:`)
 		return nil
 	}}
 }
-
-// compareWithBaseline adds the comparison with the baseline to r's
-// summary and decides its outcome again.
-func compareWithBaseline(r *rundir.Run, baseline string, cf *compareFlags) error {
-	if err := r.Compare(baseline, cf.options()...); err != nil {
-		return notRunDir(err)
-	}
-	r.Summary.Run.Decide()
-	return nil
-}

@@ -85,8 +85,8 @@ func (o *mergeOptions) run(out io.Writer, dirs []string) error {
 	}
 	r := &rundir.Run{Summary: sum, Recorder: res.Recorder}
 	if o.baseline != "" {
-		if err := compareWithBaseline(r, o.baseline, &o.compare); err != nil {
-			return err
+		if err := r.Compare(o.baseline, o.compare.options()...); err != nil {
+			return notRunDir(err)
 		}
 	}
 	if err := writeOutputs(dir, r); err != nil {

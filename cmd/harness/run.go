@@ -186,7 +186,6 @@ func (o *runOptions) run(ctx context.Context, out io.Writer, ef *envFlags) error
 			// k6 heard the same Ctrl-C and wrote its summary of the run so
 			// far, with its thresholds judged: not a verdict of ours.
 			sum.Run.Interrupted = true
-			sum.Run.Decide()
 		}
 		if err := writeOutputs(dir, &rundir.Run{Summary: sum}); err != nil {
 			return err
@@ -219,19 +218,19 @@ func (o *runOptions) run(ctx context.Context, out io.Writer, ef *envFlags) error
 	if err != nil {
 		return err
 	}
-	sum := res.Summary(engine.Meta{ID: id, Provider: e.Provider, APIInstances: len(e.APIs), Harness: version()})
-	sum.Run.FileSHA256 = digest
+	meta := engine.Meta{ID: id, Provider: e.Provider, APIInstances: len(e.APIs), Harness: version(), FileSHA256: digest}
 	if o.segment != "" {
-		sum.Run.Segment = seg.String()
+		meta.Segment = seg.String()
 		fmt.Fprintf(out, "harness: segment %s: thresholds and recovery budgets are left to harness merge\n", seg)
 	}
-	for _, n := range e.Stores.Notes {
-		sum.Run.Environment.Notes = append(sum.Run.Environment.Notes, n)
+	if e.Stores != nil {
+		meta.Notes = append(meta.Notes, e.Stores.Notes...)
 	}
+	sum := res.Summary(meta)
 	r := &rundir.Run{Summary: sum, Recorder: res.Recorder}
 	if o.baseline != "" && !res.Interrupted { // a part of the schedule compares with nothing
-		if err := compareWithBaseline(r, o.baseline, &o.compare); err != nil {
-			return err
+		if err := r.Compare(o.baseline, o.compare.options()...); err != nil {
+			return notRunDir(err)
 		}
 	}
 	if err := writeOutputs(dir, r); err != nil {

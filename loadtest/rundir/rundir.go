@@ -30,9 +30,14 @@ type Run struct {
 	Recorder *record.Recorder
 }
 
-// Write writes r into dir: the summary, the histograms when r has them,
-// and every report of Formats.
+// Write decides r's outcome and writes r into dir: the summary, the
+// histograms when r has them, and every report of Formats. The decision
+// is the one a run gets: everything that judges it (thresholds, recovery
+// budgets, validity, an interruption, a comparison with a baseline) is in
+// the summary by now, and the reports must show the same verdict as the
+// exit code.
 func (r *Run) Write(dir string) error {
+	r.Summary.Run.Decide()
 	if err := os.MkdirAll(filepath.Join(dir, HistogramsDir), 0o755); err != nil {
 		return fmt.Errorf("run directory: %w", err)
 	}

@@ -114,6 +114,24 @@ func TestCompare(t *testing.T) {
 	if sum.Run.Outcome.Status != "" {
 		t.Errorf("Compare decided the outcome: %+v", sum.Run.Outcome)
 	}
+
+	// Write decides, with the comparison among its inputs: the valid run
+	// whose thresholds held is a regression, in the file as in memory.
+	sum.Run.Validity = summary.Validity{Valid: true}
+	sum.Run.Thresholds, sum.Run.Recoveries = nil, nil
+	dir := t.TempDir()
+	if err := r.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	back, err := rundir.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, o := range map[string]summary.Outcome{"in memory": sum.Run.Outcome, "written": back.Summary.Run.Outcome} {
+		if o.Status != summary.StatusRegression || o.ExitCode != summary.ExitRegression {
+			t.Errorf("%s: outcome %+v; want a regression, exit 100", name, o)
+		}
+	}
 }
 
 func TestComparisonFinite(t *testing.T) {
