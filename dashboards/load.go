@@ -118,7 +118,7 @@ func phaseAnnotations() *dashboard.AnnotationQueryBuilder {
 		Datasource(datasource).
 		Enable(true).
 		IconColor("rgba(255, 176, 85, 0.6)").
-		Expr(`taskready_load_phase{scenario=~"$scenario"} == 1`).
+		Expr(record.SeriesPhase + `{scenario=~"$scenario"} == 1`).
 		TitleFormat("{{phase}}").
 		TextFormat("scenario {{scenario}}").
 		TagKeys("scenario,phase").
@@ -127,13 +127,13 @@ func phaseAnnotations() *dashboard.AnnotationQueryBuilder {
 
 func targetVsAchieved() *dashboardPanel {
 	return graph("Target vs achieved rate", "Iterations per second the open-model schedule calls for, and those that started. A gap is the generator or the system falling behind.", "ops").
-		WithTarget(query(`sum by (scenario) (taskready_load_target_rate{scenario=~"$scenario"})`, "target {{scenario}}")).
-		WithTarget(query(`sum by (scenario) (rate(taskready_load_iterations_total{scenario=~"$scenario"}[$__rate_interval]))`, "achieved {{scenario}}"))
+		WithTarget(query(`sum by (scenario) (`+record.SeriesTargetRate+`{scenario=~"$scenario"})`, "target {{scenario}}")).
+		WithTarget(query(`sum by (scenario) (rate(`+record.SeriesIterations+`{scenario=~"$scenario"}[$__rate_interval]))`, "achieved {{scenario}}"))
 }
 
 func requestsByEndpoint() *dashboardPanel {
 	return graph("Requests per second by endpoint", "Requests the generator completed.", "reqps").
-		WithTarget(query(`sum by (endpoint) (rate(taskready_load_requests_total{`+lsel+`}[$__rate_interval]))`, "{{endpoint}}"))
+		WithTarget(query(`sum by (endpoint) (rate(`+record.SeriesRequests+`{`+lsel+`}[$__rate_interval]))`, "{{endpoint}}"))
 }
 
 // failed selects the requests k6 counts in http_req_failed: no response
@@ -144,13 +144,13 @@ func errorsByEndpoint() *dashboardPanel {
 	// "or ... * 0" keeps a 0 line for endpoints without errors, so the
 	// panel shows "no errors" rather than "no data".
 	return graph("Errors per second by endpoint", "Requests that got no response or a status of 400 or more.", "reqps").
-		WithTarget(query(`sum by (endpoint) (rate(taskready_load_requests_total{`+lsel+`, `+failed+`}[$__rate_interval]) or rate(taskready_load_requests_total{`+lsel+`}[$__rate_interval]) * 0)`, "{{endpoint}}"))
+		WithTarget(query(`sum by (endpoint) (rate(`+record.SeriesRequests+`{`+lsel+`, `+failed+`}[$__rate_interval]) or rate(`+record.SeriesRequests+`{`+lsel+`}[$__rate_interval]) * 0)`, "{{endpoint}}"))
 }
 
 func droppedIterations() *dashboardPanel {
 	return graph("Dropped iterations", "Open-model iterations that found no free VU (maxVUs reached). Over 1% makes the run invalid.", "ops").
 		Min(0).
-		WithTarget(query(`sum by (scenario) (rate(taskready_load_dropped_iterations_total{scenario=~"$scenario"}[$__rate_interval]))`, "{{scenario}}"))
+		WithTarget(query(`sum by (scenario) (rate(`+record.SeriesDroppedIterations+`{scenario=~"$scenario"}[$__rate_interval]))`, "{{scenario}}"))
 }
 
 func generatorCPU() *dashboardPanel {
@@ -158,16 +158,16 @@ func generatorCPU() *dashboardPanel {
 		Min(0).Max(1).
 		Thresholds(steps("green", 0.9, "red")).
 		ThresholdsStyle(dashedThresholds()).
-		WithTarget(query(`max(taskready_load_generator_cpu_ratio)`, "CPU"))
+		WithTarget(query(`max(`+record.SeriesGeneratorCPU+`)`, "CPU"))
 }
 
 func latencyByEndpoint() *dashboardPanel {
 	p := graph("Latency by endpoint (p50, p95, p99)", "Timed from each request's scheduled start (coordinated omission corrected). Dashed: the bounds of the file's duration thresholds. Pick one endpoint with the variable to read its three lines.", "s")
 	for _, q := range []struct{ q, name string }{{"0.5", "p50"}, {"0.95", "p95"}, {"0.99", "p99"}} {
-		p.WithTarget(query(`histogram_quantile(`+q.q+`, sum by (le, endpoint) (rate(taskready_load_request_duration_seconds_bucket{`+lsel+`}[$__rate_interval])))`, q.name+" {{endpoint}}"))
+		p.WithTarget(query(`histogram_quantile(`+q.q+`, sum by (le, endpoint) (rate(`+record.SeriesRequestDuration+`_bucket{`+lsel+`}[$__rate_interval])))`, q.name+" {{endpoint}}"))
 	}
 	return p.
-		WithTarget(query(`max by (expression, metric) (taskready_load_threshold_bound{metric=~"http_req_duration.*"})`, "bound {{metric}} {{expression}}")).
+		WithTarget(query(`max by (expression, metric) (`+record.SeriesThresholdBound+`{metric=~"`+record.MetricDuration+`.*"})`, "bound {{metric}} {{expression}}")).
 		OverrideByRegexp("^bound .*", []dashboard.DynamicConfigValue{
 			{Id: "custom.lineStyle", Value: map[string]any{"fill": "dash", "dash": []int{10, 10}}},
 			{Id: "color", Value: map[string]any{"mode": "fixed", "fixedColor": "red"}},
@@ -177,7 +177,7 @@ func latencyByEndpoint() *dashboardPanel {
 func latencyByPhase() *dashboardPanel {
 	p := graph("Latency by phase (p50, p95, p99)", "All endpoints of the selected scenarios, per phase.", "s")
 	for _, q := range []struct{ q, name string }{{"0.5", "p50"}, {"0.95", "p95"}, {"0.99", "p99"}} {
-		p.WithTarget(query(`histogram_quantile(`+q.q+`, sum by (le, phase) (rate(taskready_load_request_duration_seconds_bucket{`+lsel+`}[$__rate_interval])))`, q.name+" {{phase}}"))
+		p.WithTarget(query(`histogram_quantile(`+q.q+`, sum by (le, phase) (rate(`+record.SeriesRequestDuration+`_bucket{`+lsel+`}[$__rate_interval])))`, q.name+" {{phase}}"))
 	}
 	return p
 }
@@ -254,7 +254,7 @@ func promQL(t threshold.Threshold) (q, unit string, ok bool) {
 	m := matchers(t.Selector)
 	switch t.Selector.Metric {
 	case record.MetricDuration, record.MetricDurationUncorrected:
-		buckets := `sum by (le) (rate(taskready_load_request_duration_seconds_bucket{` + m + `}[$__rate_interval]))`
+		buckets := `sum by (le) (rate(` + record.SeriesRequestDuration + `_bucket{` + m + `}[$__rate_interval]))`
 		switch t.Expr.Stat {
 		case threshold.StatPercentile:
 			return fmt.Sprintf("histogram_quantile(%s, %s)", strconv.FormatFloat(t.Expr.Percentile/100, 'f', -1, 64), buckets), "s", true
@@ -265,20 +265,20 @@ func promQL(t threshold.Threshold) (q, unit string, ok bool) {
 		case threshold.StatMin:
 			return "histogram_quantile(0, " + buckets + ")", "s", true
 		case threshold.StatAvg:
-			return `sum(rate(taskready_load_request_duration_seconds_sum{` + m + `}[$__rate_interval])) / sum(rate(taskready_load_request_duration_seconds_count{` + m + `}[$__rate_interval]))`, "s", true
+			return `sum(rate(` + record.SeriesRequestDuration + `_sum{` + m + `}[$__rate_interval])) / sum(rate(` + record.SeriesRequestDuration + `_count{` + m + `}[$__rate_interval]))`, "s", true
 		}
 	case record.MetricFailed:
 		if t.Expr.Stat == threshold.StatRate {
-			all := `rate(taskready_load_requests_total{` + m + `}[$__rate_interval])`
-			bad := `rate(taskready_load_requests_total{` + join(m, failed) + `}[$__rate_interval])`
+			all := `rate(` + record.SeriesRequests + `{` + m + `}[$__rate_interval])`
+			bad := `rate(` + record.SeriesRequests + `{` + join(m, failed) + `}[$__rate_interval])`
 			return "sum(" + bad + " or " + all + " * 0) / sum(" + all + ")", "percentunit", true
 		}
 	case record.MetricReqs:
 		switch t.Expr.Stat {
 		case threshold.StatRate:
-			return `sum(rate(taskready_load_requests_total{` + m + `}[$__rate_interval]))`, "reqps", true
+			return `sum(rate(` + record.SeriesRequests + `{` + m + `}[$__rate_interval]))`, "reqps", true
 		case threshold.StatCount:
-			return `sum(taskready_load_requests_total{` + m + `})`, "short", true
+			return `sum(` + record.SeriesRequests + `{` + m + `})`, "short", true
 		}
 	}
 	return "", "", false

@@ -5,14 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/taskready/taskready/loadtest/compare"
-	"github.com/taskready/taskready/loadtest/engine"
-	"github.com/taskready/taskready/loadtest/record"
+	"github.com/taskready/taskready/loadtest/rundir"
 	"github.com/taskready/taskready/loadtest/summary"
 )
 
@@ -53,13 +49,13 @@ flags:`)
 		if fs.NArg() != 2 {
 			return fmt.Errorf("%w: want OLD and NEW", errUsage)
 		}
-		old, err := loadRecorder(fs.Arg(0))
+		old, err := rundir.ReadRecorder(fs.Arg(0))
 		if err != nil {
-			return err
+			return notRunDir(err)
 		}
-		cur, err := loadRecorder(fs.Arg(1))
+		cur, err := rundir.ReadRecorder(fs.Arg(1))
 		if err != nil {
-			return err
+			return notRunDir(err)
 		}
 		rep, err := compare.Compare(old, cur, cf.options()...)
 		if err != nil {
@@ -73,62 +69,4 @@ flags:`)
 		}
 		return nil
 	}}
-}
-
-// loadRecorder reads the histograms of a run from its directory, its
-// summary.json (the histograms beside it) or the histograms file itself.
-func loadRecorder(path string) (*record.Recorder, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("%w: baseline: %v", errUsage, err)
-	}
-	file := path
-	switch {
-	case st.IsDir():
-		file = filepath.Join(path, histogramsDir, recorderFile)
-	case filepath.Base(path) == summaryFile:
-		file = filepath.Join(filepath.Dir(path), histogramsDir, recorderFile)
-	}
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v (a run directory has %s/%s)", errUsage, err, histogramsDir, recorderFile)
-	}
-	defer f.Close()
-	rec, err := record.Decode(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
-	return rec, nil
-}
-
-// compareWithBaseline adds the comparison with the baseline to sum and
-// decides its outcome again.
-func compareWithBaseline(sum *summary.Summary, res *engine.Result, baseline string, cf *compareFlags) error {
-	old, err := loadRecorder(baseline)
-	if err != nil {
-		return err
-	}
-	rep, err := compare.Compare(old, res.Recorder, cf.options()...)
-	if err != nil {
-		return fmt.Errorf("compare with %s: %w", baseline, err)
-	}
-	c := &summary.Comparison{Baseline: baseline, Verdict: string(rep.Verdict)}
-	for _, r := range rep.Rows {
-		c.Rows = append(c.Rows, summary.ComparisonRow{
-			Name: r.Scope(), Metric: r.Metric, Unit: r.Unit, Old: r.Old, New: r.New,
-			Change: finite(r.Change), Low: finite(r.Low), High: finite(r.High),
-			Verdict: string(r.Verdict), Reason: r.Reason,
-		})
-	}
-	sum.Run.Comparison = c
-	sum.Run.Decide()
-	return nil
-}
-
-// finite keeps NaN and ±Inf, which JSON cannot carry, out of the summary.
-func finite(v float64) float64 {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0
-	}
-	return v
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/taskready/taskready/loadtest/k6"
+	"github.com/taskready/taskready/loadtest/rundir"
 	"github.com/taskready/taskready/loadtest/summary"
 	"github.com/taskready/taskready/scenarios"
 )
@@ -60,7 +61,7 @@ flags:`)
 				dir = filepath.Join("out", time.Now().UTC().Format("20060102-150405")+"-"+*name)
 			}
 			sum.Run.ID = filepath.Base(dir)
-			if err := writeOutputs(dir, sum, nil); err != nil {
+			if err := writeOutputs(dir, &rundir.Run{Summary: sum}); err != nil {
 				return err
 			}
 			return finish(out, dir, sum)
@@ -77,7 +78,7 @@ func k6Export(out io.Writer, name, baseURL, path string) error {
 	if path == "" {
 		return k6.Export(out, f, k6.BaseURL(baseURL))
 	}
-	if err := writeFile(path, func(w io.Writer) error { return k6.Export(w, f, k6.BaseURL(baseURL)) }); err != nil {
+	if err := rundir.WriteFile(path, func(w io.Writer) error { return k6.Export(w, f, k6.BaseURL(baseURL)) }); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "harness: wrote %s; run it with: k6 run -e BASE_URL=%s %s\n", path, baseURL, path)

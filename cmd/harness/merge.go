@@ -6,12 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/taskready/taskready/loadtest/engine"
+	"github.com/taskready/taskready/loadtest/rundir"
 	"github.com/taskready/taskready/loadtest/scenario"
 	"github.com/taskready/taskready/loadtest/summary"
 	"github.com/taskready/taskready/scenarios"
@@ -83,12 +83,13 @@ func (o *mergeOptions) run(out io.Writer, dirs []string) error {
 	if dir == "" {
 		dir = filepath.Join("out", id)
 	}
+	r := &rundir.Run{Summary: sum, Recorder: res.Recorder}
 	if o.baseline != "" {
-		if err := compareWithBaseline(sum, res, o.baseline, &o.compare); err != nil {
-			return err
+		if err := r.Compare(o.baseline, o.compare.options()...); err != nil {
+			return notRunDir(err)
 		}
 	}
-	if err := writeOutputs(dir, sum, res); err != nil {
+	if err := writeOutputs(dir, r); err != nil {
 		return err
 	}
 	return finish(out, dir, sum)
@@ -97,22 +98,11 @@ func (o *mergeOptions) run(out io.Writer, dirs []string) error {
 // readPart reads a worker's run: a directory, or its summary.json with
 // the histograms beside it.
 func readPart(path string) (engine.Part, error) {
-	dir := path
-	if filepath.Base(path) == summaryFile {
-		dir = filepath.Dir(path)
-	}
-	sum, err := summary.ReadFile(filepath.Join(dir, summaryFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return engine.Part{}, fmt.Errorf("%w: %s is not a run directory: %v", errUsage, path, err)
-	}
+	r, err := rundir.Read(path)
 	if err != nil {
-		return engine.Part{}, err
+		return engine.Part{}, notRunDir(err)
 	}
-	rec, err := loadRecorder(dir)
-	if err != nil {
-		return engine.Part{}, err
-	}
-	return engine.Part{Source: path, Summary: sum, Recorder: rec}, nil
+	return engine.Part{Source: path, Summary: r.Summary, Recorder: r.Recorder}, nil
 }
 
 // scenarioFile loads the file whose thresholds the merged run is judged

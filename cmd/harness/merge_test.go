@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/taskready/taskready/loadtest/rundir"
 	"github.com/taskready/taskready/loadtest/summary"
 )
 
@@ -191,7 +192,7 @@ func harness(ctx context.Context, args ...string) (int, string, string) {
 
 func readRun(t *testing.T, dir string) *summary.Summary {
 	t.Helper()
-	s, err := summary.ReadFile(filepath.Join(dir, summaryFile))
+	s, err := summary.ReadFile(filepath.Join(dir, rundir.SummaryFile))
 	if err != nil {
 		t.Fatal(err)
 	}

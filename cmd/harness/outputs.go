@@ -1,89 +1,41 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"runtime/debug"
 
-	"github.com/taskready/taskready/loadtest/engine"
 	"github.com/taskready/taskready/loadtest/report"
+	"github.com/taskready/taskready/loadtest/rundir"
 	"github.com/taskready/taskready/loadtest/summary"
 )
 
-// Output files of a run, inside its directory.
-const (
-	summaryFile   = "summary.json"
-	histogramsDir = "histograms"
-	recorderFile  = "run.json"
-)
-
-// writeOutputs writes the summary, the histograms and every report into
-// dir, and copies them to out/latest when dir is under out/.
-func writeOutputs(dir string, sum *summary.Summary, res *engine.Result) error {
-	if err := os.MkdirAll(filepath.Join(dir, histogramsDir), 0o755); err != nil {
+// writeOutputs writes r into its run directory dir, and copies it to
+// out/latest when dir is under out/.
+func writeOutputs(dir string, r *rundir.Run) error {
+	if err := r.Write(dir); err != nil {
 		return err
-	}
-	if res != nil {
-		if err := writeFile(filepath.Join(dir, histogramsDir, recorderFile), res.Recorder.Encode); err != nil {
-			return err
-		}
-	}
-	if err := sum.WriteFile(filepath.Join(dir, summaryFile)); err != nil {
-		return err
-	}
-	for name, render := range map[string]func(io.Writer, *summary.Summary) error{
-		"report.html": report.HTML, "report.md": report.Markdown, "junit.xml": report.JUnit,
-	} {
-		if err := writeFile(filepath.Join(dir, name), func(w io.Writer) error { return render(w, sum) }); err != nil {
-			return err
-		}
 	}
 	if filepath.Dir(dir) == "out" && filepath.Base(dir) != "latest" {
-		return copyDir(dir, filepath.Join("out", "latest"))
+		return rundir.Copy(dir, filepath.Join("out", "latest"))
 	}
 	return nil
+}
+
+// notRunDir marks a path that holds no run as the user's mistake, which
+// prints the usage.
+func notRunDir(err error) error {
+	if errors.Is(err, rundir.ErrNotRunDir) {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	return err
 }
 
 func writeText(w io.Writer, sum *summary.Summary) error {
 	fmt.Fprintln(w)
 	return report.Text(w, sum)
-}
-
-func writeFile(path string, write func(io.Writer) error) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := write(f); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return f.Close()
-}
-
-// copyDir replaces dst with a copy of src: a copy rather than a symlink,
-// since CI artifact uploaders do not all follow links.
-func copyDir(src, dst string) error {
-	if err := os.RemoveAll(dst); err != nil {
-		return err
-	}
-	return filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, data, 0o644)
-	})
 }
 
 // version is the harness's module version, or its VCS revision.

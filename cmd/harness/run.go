@@ -23,6 +23,7 @@ import (
 	"github.com/taskready/taskready/loadtest/env"
 	"github.com/taskready/taskready/loadtest/executor"
 	"github.com/taskready/taskready/loadtest/progress"
+	"github.com/taskready/taskready/loadtest/rundir"
 	"github.com/taskready/taskready/loadtest/scenario"
 	"github.com/taskready/taskready/loadtest/seed"
 	"github.com/taskready/taskready/loadtest/segment"
@@ -185,9 +186,8 @@ func (o *runOptions) run(ctx context.Context, out io.Writer, ef *envFlags) error
 			// k6 heard the same Ctrl-C and wrote its summary of the run so
 			// far, with its thresholds judged: not a verdict of ours.
 			sum.Run.Interrupted = true
-			sum.Run.Decide()
 		}
-		if err := writeOutputs(dir, sum, nil); err != nil {
+		if err := writeOutputs(dir, &rundir.Run{Summary: sum}); err != nil {
 			return err
 		}
 		return finish(out, dir, sum)
@@ -218,21 +218,22 @@ func (o *runOptions) run(ctx context.Context, out io.Writer, ef *envFlags) error
 	if err != nil {
 		return err
 	}
-	sum := res.Summary(engine.Meta{ID: id, Provider: e.Provider, APIInstances: len(e.APIs), Harness: version()})
-	sum.Run.FileSHA256 = digest
+	meta := engine.Meta{ID: id, Provider: e.Provider, APIInstances: len(e.APIs), Harness: version(), FileSHA256: digest}
 	if o.segment != "" {
-		sum.Run.Segment = seg.String()
+		meta.Segment = seg.String()
 		fmt.Fprintf(out, "harness: segment %s: thresholds and recovery budgets are left to harness merge\n", seg)
 	}
-	for _, n := range e.Stores.Notes {
-		sum.Run.Environment.Notes = append(sum.Run.Environment.Notes, n)
+	if e.Stores != nil {
+		meta.Notes = append(meta.Notes, e.Stores.Notes...)
 	}
+	sum := res.Summary(meta)
+	r := &rundir.Run{Summary: sum, Recorder: res.Recorder}
 	if o.baseline != "" && !res.Interrupted { // a part of the schedule compares with nothing
-		if err := compareWithBaseline(sum, res, o.baseline, &o.compare); err != nil {
-			return err
+		if err := r.Compare(o.baseline, o.compare.options()...); err != nil {
+			return notRunDir(err)
 		}
 	}
-	if err := writeOutputs(dir, sum, res); err != nil {
+	if err := writeOutputs(dir, r); err != nil {
 		return err
 	}
 	return finish(out, dir, sum)
@@ -329,7 +330,7 @@ func finish(out io.Writer, dir string, sum *summary.Summary) error {
 	if err := writeText(out, sum); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\nreports: %s (report.html, report.md, junit.xml, summary.json)\n", dir)
+	fmt.Fprintf(out, "\nreports: %s (%s)\n", dir, rundir.Files())
 	if sum.Run.Outcome.ExitCode == summary.ExitPass {
 		return nil
 	}

@@ -205,6 +205,7 @@ func step(ctx context.Context, f *scenario.File, target string, rate int, o Opti
 		return Step{}, ctx.Err()
 	}
 	sum := run.Summary(engine.Meta{})
+	sum.Run.Decide() // a step is judged as a run of its own, with no baseline
 	// Dropped iterations fail a step rather than end the search: a
 	// saturated system leaves VUs busy as surely as a slow generator.
 	st := Step{

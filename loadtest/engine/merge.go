@@ -39,8 +39,9 @@ type Part struct {
 // iterations and their checks; combines their validity (dropped
 // iterations summed, the worst send lag and CPU, and invalid when any
 // worker was, naming it); and evaluates f's thresholds and recovery
-// budgets once, on the merged histograms. The summary's outcome is
-// decided; a comparison with a baseline is the caller's, as for Run.
+// budgets once, on the merged histograms. The summary's outcome is left
+// undecided, as Result.Summary leaves it: a comparison with a baseline
+// and the decision are the caller's.
 //
 // The workers' per-second series are aligned by wall clock, each moved to
 // the nearest whole interval of the earliest worker's start (record's
@@ -108,7 +109,6 @@ func Merge(f *scenario.File, parts []Part, meta Meta) (*Result, *summary.Summary
 	sum.Run.Environment = mergeEnvironment(parts)
 	sum.Run.FileSHA256 = parts[0].Summary.Run.FileSHA256
 	sum.Run.Workers = workers
-	sum.Run.Decide()
 	return res, sum, nil
 }
 

@@ -125,9 +125,7 @@ func parts(t *testing.T, f *scenario.File, n int, dropped map[int]int64) []engin
 		wf := executor.Segment(f, seg)
 		wf.Thresholds, wf.Recoveries = nil, nil
 		res := result(t, wf, by[i], dropped[i])
-		sum := res.Summary(engine.Meta{ID: fmt.Sprintf("w%d", i), Provider: "external", Harness: "test"})
-		sum.Run.Segment = seg.String()
-		sum.Run.FileSHA256 = "abc"
+		sum := decided(res.Summary(engine.Meta{ID: fmt.Sprintf("w%d", i), Provider: "external", Harness: "test", Segment: seg.String(), FileSHA256: "abc"}))
 		var buf bytes.Buffer
 		if err := res.Recorder.Encode(&buf); err != nil {
 			t.Fatal(err)
@@ -147,7 +145,7 @@ func parts(t *testing.T, f *scenario.File, n int, dropped map[int]int64) []engin
 // were not evaluated at all.
 func TestMergeHalvesIsTheWhole(t *testing.T) {
 	f := parse(t, mergeYAML)
-	whole := result(t, f, mergeSamples(), 0).Summary(engine.Meta{ID: "whole"})
+	whole := decided(result(t, f, mergeSamples(), 0).Summary(engine.Meta{ID: "whole"}))
 	ps := parts(t, f, 2, nil)
 	for _, p := range ps {
 		if len(p.Summary.Run.Thresholds) != 0 || p.Summary.Run.Outcome.ExitCode != 0 {
@@ -158,6 +156,7 @@ func TestMergeHalvesIsTheWhole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	got.Run.Decide()
 	if res.Recorder != ps[0].Recorder || !res.Start.Equal(t0) {
 		t.Errorf("merged recorder %p start %s; want segment 0's, %s", res.Recorder, res.Start, t0)
 	}
@@ -212,6 +211,7 @@ func TestMergeInvalidWorker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	got.Run.Decide()
 	reasons := strings.Join(got.Run.Outcome.Reasons, "\n")
 	if got.Run.Validity.Valid || got.Run.Outcome.ExitCode != summary.ExitInvalid || !strings.Contains(reasons, "segment 2/3 (out/w2)") ||
 		!strings.Contains(reasons, "(20 of 220)") {
@@ -230,6 +230,7 @@ func TestMergeInterruptedWorker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	got.Run.Decide()
 	if o := got.Run.Outcome; !got.Run.Interrupted || o.Status != summary.StatusAborted || o.ExitCode != summary.ExitAborted ||
 		!strings.Contains(got.Run.Aborted, "segment 1/2 (out/w1): interrupted") {
 		t.Errorf("interrupted %v, aborted %q, outcome %+v; want aborted, 105, naming segment 1/2", got.Run.Interrupted, got.Run.Aborted, o)
@@ -328,8 +329,7 @@ thresholds:
 		if err != nil {
 			t.Fatalf("segment %s: %v", seg, err)
 		}
-		sum := res.Summary(engine.Meta{ID: seg.String()})
-		sum.Run.Segment = seg.String()
+		sum := decided(res.Summary(engine.Meta{ID: seg.String(), Segment: seg.String()}))
 		if want := int64(seg.Share(2) * 3); sum.Run.Scenarios[0].Iterations != want || !sum.Run.Validity.Valid || sum.Run.Outcome.ExitCode != 0 {
 			t.Errorf("segment %s: %+v, validity %+v, outcome %+v; want %d iterations, valid, 0", seg, sum.Run.Scenarios, sum.Run.Validity, sum.Run.Outcome, want)
 		}
@@ -347,6 +347,7 @@ thresholds:
 	if err != nil {
 		t.Fatal(err)
 	}
+	got.Run.Decide()
 	if n := got.Metrics["http_reqs"].Values["count"]; n != 6 || got.Run.Scenarios[0].Iterations != 6 || got.Run.Scenarios[0].VUsMax != 2 {
 		t.Errorf("merged: %v requests, %+v; want the whole's 6 iterations of 2 VUs", n, got.Run.Scenarios)
 	}

@@ -48,36 +48,36 @@ type obsChildren struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		TargetRate: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "taskready_load_target_rate",
+			Name: record.SeriesTargetRate,
 			Help: "Iterations per second the open-model schedule calls for now, by scenario.",
 		}, []string{"scenario"}),
 		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "taskready_load_requests_total",
+			Name: record.SeriesRequests,
 			Help: "Requests the load generator completed, by scenario, endpoint, phase and status (0: no response).",
 		}, []string{"scenario", "endpoint", "phase", "status"}),
 		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "taskready_load_request_duration_seconds",
+			Name:    record.SeriesRequestDuration,
 			Help:    "Request latency, a journey's first request timed from its scheduled start (coordinated omission corrected), by scenario, endpoint and phase.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"scenario", "endpoint", "phase"}),
 		Phase: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "taskready_load_phase",
+			Name: record.SeriesPhase,
 			Help: "1 for the phase each scenario is in now, 0 for the others.",
 		}, []string{"scenario", "phase"}),
 		CPU: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "taskready_load_generator_cpu_ratio",
+			Name: record.SeriesGeneratorCPU,
 			Help: "CPU of the harness process as a share of all cores since the run began.",
 		}),
 		Threshold: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "taskready_load_threshold_bound",
+			Name: record.SeriesThresholdBound,
 			Help: "The bound of each threshold of the scenario file, in its metric's unit (seconds for durations).",
 		}, []string{"metric", "expression"}),
 		Iterations: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "taskready_load_iterations_total",
+			Name: record.SeriesIterations,
 			Help: "Iterations started, by scenario: the achieved rate beside taskready_load_target_rate.",
 		}, []string{"scenario"}),
 		Drops: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "taskready_load_dropped_iterations_total",
+			Name: record.SeriesDroppedIterations,
 			Help: "Open-model iterations that were due but found no free VU, by scenario.",
 		}, []string{"scenario"}),
 		obs: map[obsKey]obsChildren{},

@@ -14,17 +14,24 @@ import (
 	"github.com/taskready/taskready/loadtest/summary"
 )
 
-// Meta is what the engine cannot know about a run: its id and where it ran.
+// Meta is what the engine cannot know about a run: its id, where it ran
+// and what the caller knows of its inputs.
 type Meta struct {
 	ID           string
 	Provider     string
 	APIInstances int
 	Harness      string
+	// FileSHA256 is the digest of the scenario file, "" for a shipped one.
+	FileSHA256 string
+	// Segment is the execution segment the run made, "" for all the load.
+	Segment string
+	// Notes are the environment's notes on the run.
+	Notes []string
 }
 
-// Summary builds the summary document of the run, with its outcome
-// decided (a comparison with a baseline, if any, is added by the caller,
-// which then decides again).
+// Summary builds the summary document of the run with its outcome left
+// undecided: the caller adds a comparison with a baseline, if any, and
+// decides once (rundir.Run.Write does).
 func (r *Result) Summary(meta Meta) *summary.Summary {
 	return r.summary(meta, r.validity())
 }
@@ -40,10 +47,12 @@ func (r *Result) summary(meta Meta, v summary.Validity) *summary.Summary {
 	run := summary.Run{
 		Format: summary.Format, Version: summary.Version, ID: meta.ID, Engine: "taskready",
 		Name: r.File.Name, Description: r.File.Description, File: r.File.Path, Target: r.Target,
+		FileSHA256: meta.FileSHA256, Segment: meta.Segment,
 		Start: r.Start.UTC(), End: r.End.UTC(), Duration: elapsed.Seconds(),
 		Environment: summary.Environment{
 			Provider: meta.Provider, APIInstances: meta.APIInstances, Host: host,
 			OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), Harness: meta.Harness,
+			Notes: meta.Notes,
 		},
 		Scenarios:   r.Scenarios,
 		Validity:    v,
@@ -73,9 +82,7 @@ func (r *Result) summary(meta Meta, v summary.Validity) *summary.Summary {
 		metrics["dropped_iterations"] = summary.Metric{Values: map[string]float64{"count": float64(dropped), "rate": perSecond(dropped)}}
 	}
 	metrics["vus_max"] = summary.Metric{Values: map[string]float64{"value": float64(vusMax), "min": float64(vusMax), "max": float64(vusMax)}}
-	s := &summary.Summary{RootGroup: r.Checks, Metrics: metrics, Run: run}
-	s.Run.Decide()
-	return s
+	return &summary.Summary{RootGroup: r.Checks, Metrics: metrics, Run: run}
 }
 
 // The names of the validity checks. Dropped iterations mean the schedule

@@ -27,6 +27,8 @@ var ErrNoData = errors.New("no data")
 // endpoint and phase, the time series); without an export its metrics
 // come from the stream, and its thresholds are the ones it declares,
 // re-evaluated here (the stream does not declare sub-metric thresholds).
+// The outcome is left undecided, as for a run of ours: the caller decides
+// once, when everything that judges the run is in (rundir.Run.Write).
 func Summary(exp *SummaryExport, st *Stream, name string) (*summary.Summary, error) {
 	if exp == nil && st == nil {
 		return nil, ErrNothing
@@ -75,7 +77,6 @@ func Summary(exp *SummaryExport, st *Stream, name string) (*summary.Summary, err
 	run.Thresholds = summary.Thresholds(verdicts, nil)
 	run.Validity = validity(s.Metrics)
 	s.Run = run
-	s.Run.Decide()
 	return s, nil
 }
 

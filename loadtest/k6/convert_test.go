@@ -47,6 +47,7 @@ func TestSummaryGatesAsK6Did(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				s.Run.Decide()
 				want := tc.code
 				if inputs == "stream" {
 					// The stream declares only whole-metric thresholds,

@@ -85,45 +85,6 @@ func kindOf(s *summary.Summary, selector string) kind {
 	return kindUnknown
 }
 
-// expr is a threshold expression taken apart, as far as reports need: the
-// aggregation names the statistic, the bound is drawn on charts.
-type expr struct {
-	Agg   string // "p(95)", "rate", "avg", ...
-	Op    string // "<", "<=", ...
-	Bound float64
-	OK    bool // Op and Bound parsed
-}
-
-// parseExpr reads a k6 threshold expression loosely: reports must render
-// whatever an imported summary holds, so an odd expression degrades to its
-// text instead of failing the report.
-func parseExpr(s string) expr {
-	i := strings.IndexAny(s, "<>=!")
-	if i < 0 {
-		return expr{Agg: strings.ReplaceAll(s, " ", "")}
-	}
-	e := expr{Agg: strings.ReplaceAll(s[:i], " ", "")}
-	rest := s[i:]
-	for _, op := range []string{"===", "==", "!=", "<=", ">=", "<", ">"} {
-		if strings.HasPrefix(rest, op) {
-			e.Op = op
-			v, err := strconv.ParseFloat(strings.TrimSpace(rest[len(op):]), 64)
-			e.Bound, e.OK = v, err == nil && finite(v)
-			break
-		}
-	}
-	return e
-}
-
-// percentile returns N of an aggregation "p(N)", or false.
-func percentile(agg string) (float64, bool) {
-	if !strings.HasPrefix(agg, "p(") || !strings.HasSuffix(agg, ")") {
-		return 0, false
-	}
-	v, err := strconv.ParseFloat(agg[2:len(agg)-1], 64)
-	return v, err == nil
-}
-
 // statValue formats v, the statistic agg of a metric of kind k, the way
 // k6's end-of-test summary does: times in ms with units, rates as
 // percentages, counter rates per second.
@@ -145,13 +106,16 @@ func statValue(k kind, agg string, v float64) string {
 }
 
 // observed is a threshold's observed statistic as k6 prints it, "p(95)=72.13ms",
-// or "no data" when its metric had none.
+// or "no data" when its metric had none. A threshold whose expression
+// does not parse (reports render whatever an imported summary holds)
+// shows the value alone.
 func observed(s *summary.Summary, t summary.Threshold) string {
-	if t.Observed == nil {
-		return "no data"
+	p, ok := t.Parsed()
+	if t.Observed == nil || !ok {
+		return observedValue(s, t)
 	}
-	e := parseExpr(t.Expression)
-	return e.Agg + "=" + statValue(kindOf(s, t.Metric), e.Agg, *t.Observed)
+	agg := p.Expr.Aggregation()
+	return agg + "=" + statValue(kindOf(s, t.Metric), agg, *t.Observed)
 }
 
 // observedValue is observed without the statistic's name, for tables that
@@ -160,8 +124,11 @@ func observedValue(s *summary.Summary, t summary.Threshold) string {
 	if t.Observed == nil {
 		return "no data"
 	}
-	e := parseExpr(t.Expression)
-	return statValue(kindOf(s, t.Metric), e.Agg, *t.Observed)
+	agg := ""
+	if p, ok := t.Parsed(); ok {
+		agg = p.Expr.Aggregation()
+	}
+	return statValue(kindOf(s, t.Metric), agg, *t.Observed)
 }
 
 // recoveryBound is "http_req_duration p(95) < 300ms": the recovery's

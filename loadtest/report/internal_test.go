@@ -40,30 +40,26 @@ func TestBytesSI(t *testing.T) {
 	}
 }
 
-func TestParseExpr(t *testing.T) {
+// TestObserved: the observed statistic is named by the threshold's parsed
+// aggregation, however the expression was spaced, and an expression that
+// does not parse shows its value alone rather than failing the report.
+func TestObserved(t *testing.T) {
 	t.Parallel()
+	s := &summary.Summary{}
+	v := 72.134
 	for _, tc := range []struct {
-		in   string
-		want expr
+		metric, expr, want string
 	}{
-		{"p(95)<300", expr{Agg: "p(95)", Op: "<", Bound: 300, OK: true}},
-		{" p( 99 ) <= 1e3 ", expr{Agg: "p(99)", Op: "<=", Bound: 1000, OK: true}},
-		{"rate>=0.99", expr{Agg: "rate", Op: ">=", Bound: 0.99, OK: true}},
-		{"count===5", expr{Agg: "count", Op: "===", Bound: 5, OK: true}},
-		{"avg!=3", expr{Agg: "avg", Op: "!=", Bound: 3, OK: true}},
-		{"p(95)<abc", expr{Agg: "p(95)", Op: "<"}},
-		{"p(95)<NaN", expr{Agg: "p(95)", Op: "<"}},
-		{"avg", expr{Agg: "avg"}},
+		{"http_req_duration", "p(95)<300", "p(95)=72.13ms"},
+		{"http_req_duration", " p( 99 ) <= 1e3 ", "p(99)=72.13ms"},
+		{"http_req_duration{endpoint:list}", "avg!=3", "avg=72.13ms"},
+		{"http_reqs", "count===5", "count=72.13"},
+		{"http_req_duration", "p(95)<abc", "72.13ms"},
+		{"http_req_duration", "avg", "72.13ms"},
 	} {
-		got := parseExpr(tc.in)
-		if math.IsNaN(got.Bound) {
-			got.Bound = 0
-		}
-		if !got.OK {
-			got.Bound = 0
-		}
-		if got != tc.want {
-			t.Errorf("parseExpr(%q) = %+v; want %+v", tc.in, got, tc.want)
+		th := summary.Threshold{Metric: tc.metric, Expression: tc.expr, Observed: &v}
+		if got := observed(s, th); got != tc.want {
+			t.Errorf("observed(%s %q) = %q; want %q", tc.metric, tc.expr, got, tc.want)
 		}
 	}
 }

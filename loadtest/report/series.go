@@ -3,7 +3,6 @@ package report
 import (
 	"math"
 	"sort"
-	"strings"
 
 	"github.com/taskready/taskready/loadtest/summary"
 )
@@ -74,24 +73,6 @@ func clean(v float64) float64 {
 	return v
 }
 
-// selectorTags reads the tags of a k6 selector, "{phase:spike}", loosely:
-// only to decide which thresholds a chart of the whole run can draw.
-func selectorTags(selector string) map[string]string {
-	i := strings.IndexByte(selector, '{')
-	j := strings.LastIndexByte(selector, '}')
-	if i < 0 || j < i {
-		return nil
-	}
-	tags := map[string]string{}
-	for _, kv := range strings.Split(selector[i+1:j], ",") {
-		k, v, ok := strings.Cut(kv, ":")
-		if ok {
-			tags[strings.Trim(strings.TrimSpace(k), `"'`)] = strings.Trim(strings.TrimSpace(v), `"'`)
-		}
-	}
-	return tags
-}
-
 // thresholdRules are the thresholds on metric that a chart of the whole
 // run can show: untagged ones over the whole run, and those tagged only
 // with a phase over that phase's spans. A threshold on one endpoint is
@@ -100,20 +81,22 @@ func selectorTags(selector string) map[string]string {
 func thresholdRules(s *summary.Summary, metric string, aggs map[string]bool, scale float64, unit func(float64) string) []ruleDef {
 	var out []ruleDef
 	for _, t := range s.Run.Thresholds {
-		if metricName(t.Metric) != metric {
+		p, ok := t.Parsed()
+		if !ok || p.Selector.Metric != metric {
 			continue
 		}
-		e := parseExpr(t.Expression)
-		if !e.OK || !aggs[e.Agg] {
+		agg, bound := p.Expr.Aggregation(), p.Expr.Value
+		if !aggs[agg] {
 			continue
 		}
-		r := ruleDef{Value: e.Bound * scale, Crossed: !t.Passed}
-		tags := selectorTags(t.Metric)
+		r := ruleDef{Value: bound * scale, Crossed: !t.Passed}
+		tags, phase := p.Selector.Tags, ""
 		switch {
 		case len(tags) == 0:
-		case len(tags) == 1 && tags["phase"] != "":
+		case len(tags) == 1 && tags[0].Key == "phase" && tags[0].Value != "":
+			phase = tags[0].Value
 			for _, sp := range s.Run.Timeline {
-				if sp.Phase == tags["phase"] && sp.To > sp.From {
+				if sp.Phase == phase && sp.To > sp.From {
 					r.Spans = append(r.Spans, [2]float64{sp.From, sp.To})
 				}
 			}
@@ -123,9 +106,9 @@ func thresholdRules(s *summary.Summary, metric string, aggs map[string]bool, sca
 		default:
 			continue
 		}
-		r.Label = e.Agg + " " + e.Op + " " + unit(e.Bound)
-		if len(tags) > 0 {
-			r.Label += " in " + tags["phase"]
+		r.Label = agg + " " + p.Expr.Op.String() + " " + unit(bound)
+		if phase != "" {
+			r.Label += " in " + phase
 		}
 		if r.Crossed {
 			r.Label += " ✗ crossed"

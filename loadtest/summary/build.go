@@ -216,6 +216,9 @@ func Thresholds(vs []threshold.Verdict, lines []int) []Threshold {
 		if t.Expression == "" {
 			t.Expression = v.Threshold.Expr.String()
 		}
+		if v.Threshold.Expr.Validate() == nil {
+			t.Parts = &ThresholdParts{Selector: v.Threshold.Selector, Expr: v.Threshold.Expr}
+		}
 		if !math.IsNaN(v.Observed) {
 			obs := v.Observed
 			t.Observed = &obs

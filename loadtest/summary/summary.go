@@ -26,6 +26,8 @@ import (
 	"os"
 	"sort"
 	"time"
+
+	"github.com/taskready/taskready/loadtest/threshold"
 )
 
 // Format and Version identify the taskready section; Version changes when a
@@ -185,6 +187,9 @@ func Read(r io.Reader) (*Summary, error) {
 	}
 	if s.Run.Format != Format || s.Run.Version != Version {
 		return nil, fmt.Errorf("%w: format %q version %d, want %q version %d", ErrFormat, s.Run.Format, s.Run.Version, Format, Version)
+	}
+	for i, t := range s.Run.Thresholds {
+		s.Run.Thresholds[i].Parts = parseThreshold(t.Metric, t.Expression)
 	}
 	return &s, nil
 }
@@ -417,6 +422,48 @@ type Threshold struct {
 	AbortOnFail bool     `json:"abort_on_fail,omitempty"`
 	// Line is where the scenario file states it, 0 when unknown.
 	Line int `json:"line,omitempty"`
+	// Parts is the threshold taken apart, carried from parsing: set when
+	// the summary is built from verdicts and when it is read, nil when
+	// Metric or Expression do not parse (an import of something odd).
+	// Metric and Expression are its text in the JSON.
+	Parts *ThresholdParts `json:"-"`
+}
+
+// ThresholdParts is a threshold taken apart by package threshold's
+// parser: the metric and tags of its selector, and the aggregation,
+// operator and bound of its expression. Readers of a summary use these
+// instead of taking the text apart again.
+type ThresholdParts struct {
+	Selector threshold.Selector
+	Expr     threshold.Expression
+}
+
+// parseThreshold takes metric and expression apart; nil when either does
+// not parse.
+func parseThreshold(metric, expression string) *ThresholdParts {
+	sel, err := threshold.ParseSelector(metric)
+	if err != nil {
+		return nil
+	}
+	e, err := threshold.ParseExpression(expression)
+	if err != nil {
+		return nil
+	}
+	return &ThresholdParts{Selector: sel, Expr: e}
+}
+
+// Parsed returns t's parts: those it carries, or for a threshold written
+// by hand its Metric and Expression parsed now; ok is false when they do
+// not parse.
+func (t Threshold) Parsed() (ThresholdParts, bool) {
+	p := t.Parts
+	if p == nil {
+		p = parseThreshold(t.Metric, t.Expression)
+	}
+	if p == nil {
+		return ThresholdParts{}, false
+	}
+	return *p, true
 }
 
 // Recovery is a recovery budget's verdict: how long after phase After

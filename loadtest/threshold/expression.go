@@ -114,6 +114,15 @@ func (e Expression) String() string {
 	return b.String()
 }
 
+// Aggregation returns the left-hand side of e as k6 writes it: p(95),
+// rate, avg.
+func (e Expression) Aggregation() string {
+	if e.Stat == StatPercentile {
+		return "p(" + formatNumber(e.Percentile) + ")"
+	}
+	return e.Stat.String()
+}
+
 // Validate reports whether e could have come from ParseExpression; the
 // zero Expression is not valid.
 func (e Expression) Validate() error {

@@ -111,12 +111,7 @@ func (e Expression) CheckType(metric string, t MetricType) error {
 		metric, t, statLabel(e), t.stats(), exampleFor(example))
 }
 
-func statLabel(e Expression) string {
-	if e.Stat == StatPercentile {
-		return "p(" + formatNumber(e.Percentile) + ")"
-	}
-	return e.Stat.String()
-}
+func statLabel(e Expression) string { return e.Aggregation() }
 
 func exampleFor(stat string) string {
 	switch stat {
