@@ -60,8 +60,7 @@ func (o *capacityOptions) run(ctx context.Context, w io.Writer) error {
 			fmt.Fprintln(w, "harness: taking the environment down:", err)
 		}
 	}()
-	ro := runOptions{seedUsers: o.seedUsers, seedTasks: 20}
-	if err := ro.seed(ctx, w, f, e); err != nil {
+	if err := seedScenario(ctx, w, f, e, o.seedUsers, 20); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "harness: searching the capacity of %s (%d API instance(s)) with %s's journeys, %s per step\n", e.Target, len(e.APIs), f.Name, o.hold)

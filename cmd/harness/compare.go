@@ -29,10 +29,16 @@ func (c *compareFlags) options() []compare.Option {
 	return []compare.Option{compare.Percentile(c.percentile), compare.MinEffect(c.minEffect), compare.MinAbsolute(c.minAbs), compare.MinRateEffect(c.minRate)}
 }
 
+// compareOptions are the flags and arguments of harness compare.
+type compareOptions struct {
+	fs      *flag.FlagSet
+	compare compareFlags
+}
+
 func compareCmd() command {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
-	var cf compareFlags
-	cf.register(fs)
+	o := compareOptions{fs: fs}
+	o.compare.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `usage: harness compare [flags] OLD NEW
 
@@ -45,28 +51,30 @@ Exit 100 on a regression, 0 otherwise.
 flags:`)
 		fs.PrintDefaults()
 	}
-	return command{fs: fs, help: "compare two runs, accounting for run-to-run noise (exit 100 on a regression)", run: func(_ context.Context, out io.Writer) error {
-		if fs.NArg() != 2 {
-			return fmt.Errorf("%w: want OLD and NEW", errUsage)
-		}
-		old, err := rundir.ReadRecorder(fs.Arg(0))
-		if err != nil {
-			return notRunDir(err)
-		}
-		cur, err := rundir.ReadRecorder(fs.Arg(1))
-		if err != nil {
-			return notRunDir(err)
-		}
-		rep, err := compare.Compare(old, cur, cf.options()...)
-		if err != nil {
-			return err
-		}
-		if err := rep.WriteText(out); err != nil {
-			return err
-		}
-		if rep.Verdict == compare.Regression {
-			return &exitError{code: summary.ExitRegression, msg: "regression"}
-		}
-		return nil
-	}}
+	return command{fs: fs, help: "compare two runs, accounting for run-to-run noise (exit 100 on a regression)", run: o.run}
+}
+
+func (o *compareOptions) run(_ context.Context, out io.Writer) error {
+	if o.fs.NArg() != 2 {
+		return fmt.Errorf("%w: want OLD and NEW", errUsage)
+	}
+	old, err := rundir.ReadRecorder(o.fs.Arg(0))
+	if err != nil {
+		return notRunDir(err)
+	}
+	cur, err := rundir.ReadRecorder(o.fs.Arg(1))
+	if err != nil {
+		return notRunDir(err)
+	}
+	rep, err := compare.Compare(old, cur, o.compare.options()...)
+	if err != nil {
+		return err
+	}
+	if err := rep.WriteText(out); err != nil {
+		return err
+	}
+	if rep.Verdict == compare.Regression {
+		return &exitError{code: summary.ExitRegression, msg: "regression"}
+	}
+	return nil
 }

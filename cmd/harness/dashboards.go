@@ -117,7 +117,7 @@ func verifyDashboards(ctx context.Context, out io.Writer, ef *envFlags, scen, re
 		return err
 	}
 	defer e.Close()
-	if err := (&runOptions{seedUsers: -1, seedTasks: 5}).seed(ctx, out, f, e); err != nil {
+	if err := seedScenario(ctx, out, f, e, -1, 5); err != nil {
 		return err
 	}
 

@@ -14,18 +14,27 @@ import (
 
 	"github.com/taskready/taskready/loadtest/k6"
 	"github.com/taskready/taskready/loadtest/rundir"
+	"github.com/taskready/taskready/loadtest/scenario"
 	"github.com/taskready/taskready/loadtest/summary"
 	"github.com/taskready/taskready/scenarios"
 )
 
+// k6Options are the flags of harness k6.
+type k6Options struct {
+	fs                                   *flag.FlagSet
+	baseURL, outFile                     string
+	summaryFile, stream, outDir, runName string
+}
+
 func k6Cmd() command {
 	fs := flag.NewFlagSet("k6", flag.ContinueOnError)
-	baseURL := fs.String("base-url", k6.DefaultBaseURL, "export: the script's default BASE_URL (k6 -e BASE_URL=... overrides it)")
-	outFile := fs.String("o", "", "export: write the script here instead of standard output")
-	sumFile := fs.String("summary", "", "import: k6's --summary-export JSON")
-	stream := fs.String("stream", "", "import: k6's --out json stream (.ndjson, gzip or not)")
-	outDir := fs.String("out", "", "import: directory for summary.json and the reports (default out/<run-id>, copied to out/latest)")
-	name := fs.String("name", "k6", "import: the run's name in the reports")
+	o := k6Options{fs: fs}
+	fs.StringVar(&o.baseURL, "base-url", k6.DefaultBaseURL, "export: the script's default BASE_URL (k6 -e BASE_URL=... overrides it)")
+	fs.StringVar(&o.outFile, "o", "", "export: write the script here instead of standard output")
+	fs.StringVar(&o.summaryFile, "summary", "", "import: k6's --summary-export JSON")
+	fs.StringVar(&o.stream, "stream", "", "import: k6's --out json stream (.ndjson, gzip or not)")
+	fs.StringVar(&o.outDir, "out", "", "import: directory for summary.json and the reports (default out/<run-id>, copied to out/latest)")
+	fs.StringVar(&o.runName, "name", "k6", "import: the run's name in the reports")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `usage:
   harness k6 export [-base-url URL] [-o FILE] SCENARIO
@@ -37,44 +46,47 @@ func k6Cmd() command {
 flags:`)
 		fs.PrintDefaults()
 	}
-	return command{fs: fs, help: "export a scenario as a k6 script; import k6's results", run: func(ctx context.Context, out io.Writer) error {
-		sub, err := subcommand(fs, "export", "import")
+	return command{fs: fs, help: "export a scenario as a k6 script; import k6's results", run: o.run}
+}
+
+func (o *k6Options) run(_ context.Context, out io.Writer) error {
+	sub, err := subcommand(o.fs, "export", "import")
+	if err != nil {
+		return err
+	}
+	switch sub {
+	case "export":
+		if o.fs.NArg() != 1 {
+			return fmt.Errorf("%w: k6 export takes one scenario", errUsage)
+		}
+		f, err := scenarios.Load(o.fs.Arg(0))
+		if err != nil {
+			return fmt.Errorf("%w: %w", errUsage, err)
+		}
+		return k6Export(out, f, o.baseURL, o.outFile)
+	case "import":
+		if o.summaryFile == "" && o.stream == "" {
+			return fmt.Errorf("%w: k6 import needs -summary, -stream or both", errUsage)
+		}
+		sum, err := k6Import(o.summaryFile, o.stream, o.runName)
 		if err != nil {
 			return err
 		}
-		switch sub {
-		case "export":
-			if fs.NArg() != 1 {
-				return fmt.Errorf("%w: k6 export takes one scenario", errUsage)
-			}
-			return k6Export(out, fs.Arg(0), *baseURL, *outFile)
-		case "import":
-			if *sumFile == "" && *stream == "" {
-				return fmt.Errorf("%w: k6 import needs -summary, -stream or both", errUsage)
-			}
-			sum, err := k6Import(*sumFile, *stream, *name)
-			if err != nil {
-				return err
-			}
-			dir := *outDir
-			if dir == "" {
-				dir = filepath.Join("out", time.Now().UTC().Format("20060102-150405")+"-"+*name)
-			}
-			sum.Run.ID = filepath.Base(dir)
-			if err := writeOutputs(dir, &rundir.Run{Summary: sum}); err != nil {
-				return err
-			}
-			return finish(out, dir, sum)
+		dir := o.outDir
+		if dir == "" {
+			dir = filepath.Join("out", time.Now().UTC().Format("20060102-150405")+"-"+o.runName)
 		}
-		return fmt.Errorf("%w: unknown k6 subcommand %q: want export or import", errUsage, sub)
-	}}
+		sum.Run.ID = filepath.Base(dir)
+		if err := writeOutputs(dir, &rundir.Run{Summary: sum}); err != nil {
+			return err
+		}
+		return finish(out, dir, sum)
+	}
+	return fmt.Errorf("%w: unknown k6 subcommand %q: want export or import", errUsage, sub)
 }
 
-func k6Export(out io.Writer, name, baseURL, path string) error {
-	f, err := scenarios.Load(name)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
+// k6Export writes f as a k6 script to path, or to out when path is empty.
+func k6Export(out io.Writer, f *scenario.File, baseURL, path string) error {
 	if path == "" {
 		return k6.Export(out, f, k6.BaseURL(baseURL))
 	}
@@ -91,7 +103,7 @@ func k6Import(sumFile, stream, name string) (*summary.Summary, error) {
 	if sumFile != "" {
 		f, err := os.Open(sumFile)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", errUsage, err)
+			return nil, fmt.Errorf("%w: %w", errUsage, err)
 		}
 		defer f.Close()
 		if exp, err = k6.ReadSummaryExport(f); err != nil {
@@ -101,7 +113,7 @@ func k6Import(sumFile, stream, name string) (*summary.Summary, error) {
 	if stream != "" {
 		f, err := os.Open(stream)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", errUsage, err)
+			return nil, fmt.Errorf("%w: %w", errUsage, err)
 		}
 		defer f.Close()
 		if st, err = k6.ReadStream(f); err != nil {
@@ -118,13 +130,13 @@ func k6Import(sumFile, stream, name string) (*summary.Summary, error) {
 // runK6 runs an installed k6 on the exported scenario and imports what it
 // wrote. k6's own exit code is not trusted for the gate: the import
 // decides from its results, as for our runs.
-func runK6(ctx context.Context, out io.Writer, scenario, target, dir string) (*summary.Summary, error) {
+func runK6(ctx context.Context, out io.Writer, f *scenario.File, target, dir string) (*summary.Summary, error) {
 	bin, err := exec.LookPath("k6")
 	if err != nil {
 		return nil, errK6Missing()
 	}
 	script := filepath.Join(dir, "script.js")
-	if err := k6Export(io.Discard, scenario, target, script); err != nil {
+	if err := k6Export(io.Discard, f, target, script); err != nil {
 		return nil, err
 	}
 	sumFile, stream := filepath.Join(dir, "k6-summary.json"), filepath.Join(dir, "k6-samples.ndjson")
@@ -140,5 +152,5 @@ func runK6(ctx context.Context, out io.Writer, scenario, target, dir string) (*s
 			return nil, fmt.Errorf("k6 exited %d without a summary", exit.ExitCode())
 		}
 	}
-	return k6Import(sumFile, stream, filepath.Base(scenario))
+	return k6Import(sumFile, stream, f.Name)
 }

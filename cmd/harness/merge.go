@@ -122,7 +122,7 @@ func (o *mergeOptions) scenarioFile(out io.Writer, run summary.Run) (*scenario.F
 		f, err = scenarios.Load(strings.TrimSuffix(filepath.Base(path), ".yaml"))
 	}
 	if errors.Is(err, scenarios.ErrUnknown) {
-		return nil, fmt.Errorf("%w: %v (give the workers' file with -scenario)", errUsage, err)
+		return nil, fmt.Errorf("%w: %w (give the workers' file with -scenario)", errUsage, err)
 	}
 	if err != nil {
 		return nil, err

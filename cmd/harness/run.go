@@ -15,22 +15,15 @@ import (
 	"strings"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-
 	"github.com/taskready/taskready/checks/contract"
 	"github.com/taskready/taskready/loadtest/engine"
 	"github.com/taskready/taskready/loadtest/env"
 	"github.com/taskready/taskready/loadtest/executor"
-	"github.com/taskready/taskready/loadtest/progress"
 	"github.com/taskready/taskready/loadtest/rundir"
-	"github.com/taskready/taskready/loadtest/scenario"
-	"github.com/taskready/taskready/loadtest/seed"
 	"github.com/taskready/taskready/loadtest/segment"
 	"github.com/taskready/taskready/loadtest/summary"
 	"github.com/taskready/taskready/loadtest/transport"
 	"github.com/taskready/taskready/scenarios"
-	"github.com/taskready/taskready/service/config"
 )
 
 var errChecksFailed = errors.New("the contract smoke failed (see above)")
@@ -51,9 +44,8 @@ var loadLimits = []string{"RATE_LIMIT_AUTH=100000000/1m", "RATE_LIMIT_API=100000
 
 func runCmd() command {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	var ef envFlags
-	ef.register(fs, 2)
 	var o runOptions
+	o.env.register(fs, 2)
 	o.compare.register(fs)
 	fs.StringVar(&o.scenario, "scenario", "smoke", "scenario file, or the name of a shipped one: "+fmt.Sprint(scenarios.Names()))
 	fs.StringVar(&o.out, "out", "", "directory for summary.json, histograms/, report.html, report.md, junit.xml (default out/<run-id>, copied to out/latest)")
@@ -90,12 +82,12 @@ flags:
 `)
 		fs.PrintDefaults()
 	}
-	return command{fs: fs, help: "bring up an environment, run a scenario, write reports, gate", run: func(ctx context.Context, out io.Writer) error {
-		return o.run(ctx, out, &ef)
-	}}
+	return command{fs: fs, help: "bring up an environment, run a scenario, write reports, gate", run: o.run}
 }
 
+// runOptions are the flags of harness run.
 type runOptions struct {
+	env                                          envFlags
 	scenario, out, baseline, metricsAddr, engine string
 	httpClient, segment                          string
 	seedUsers, seedTasks                         int
@@ -105,11 +97,11 @@ type runOptions struct {
 	compare                                      compareFlags
 }
 
-func (o *runOptions) run(ctx context.Context, out io.Writer, ef *envFlags) error {
+func (o *runOptions) run(ctx context.Context, out io.Writer) error {
 	f, err := scenarios.Load(o.scenario)
 	if err != nil {
 		if errors.Is(err, scenarios.ErrUnknown) {
-			return fmt.Errorf("%w: %v", errUsage, err)
+			return fmt.Errorf("%w: %w", errUsage, err)
 		}
 		return err
 	}
@@ -152,8 +144,8 @@ func (o *runOptions) run(ctx context.Context, out io.Writer, ef *envFlags) error
 		return fmt.Errorf("output directory: %w", err)
 	}
 
-	ef.apiEnv = append(append(listFlag{}, loadLimits...), ef.apiEnv...)
-	e, err := ef.up(ctx, out)
+	o.env.apiEnv = append(append(listFlag{}, loadLimits...), o.env.apiEnv...)
+	e, err := o.env.up(ctx, out)
 	if err != nil {
 		return err
 	}
@@ -164,7 +156,7 @@ func (o *runOptions) run(ctx context.Context, out io.Writer, ef *envFlags) error
 			fmt.Fprintln(out, "harness: taking the environment down:", err)
 		}
 	}()
-	if err := o.seed(ctx, out, f, e); err != nil {
+	if err := seedScenario(ctx, out, f, e, o.seedUsers, o.seedTasks); err != nil {
 		return err
 	}
 	if o.contract {
@@ -177,7 +169,7 @@ func (o *runOptions) run(ctx context.Context, out io.Writer, ef *envFlags) error
 	}
 
 	if o.engine == "k6" {
-		sum, err := runK6(ctx, out, o.scenario, e.Target, dir)
+		sum, err := runK6(ctx, out, f, e.Target, dir)
 		if err != nil {
 			return err
 		}
@@ -283,37 +275,6 @@ func (o *runOptions) degrade(out io.Writer, e *env.Env) error {
 	return nil
 }
 
-// seed writes the scenario's users unless told not to or there is no
-// database to write to.
-func (o *runOptions) seed(ctx context.Context, out io.Writer, f *scenario.File, e *env.Env) error {
-	n := o.seedUsers
-	if n < 0 {
-		n = f.Users.Count
-	}
-	if n == 0 {
-		return nil
-	}
-	if e.Stores == nil || e.Stores.MongoURI == "" {
-		fmt.Fprintf(out, "harness: no MongoDB URI, not seeding: the scenario expects %d users %s (password %s)\n", n, seed.Email(f.Users.Prefix, 1), f.Users.Password)
-		return nil
-	}
-	client, err := mongo.Connect(options.Client().ApplyURI(e.Stores.MongoURI).SetTimeout(time.Minute))
-	if err != nil {
-		return fmt.Errorf("seed: connect: %w", err)
-	}
-	defer client.Disconnect(context.WithoutCancel(ctx))
-	bar := progress.New(out, "seeding", "docs", n*(1+o.seedTasks))
-	res, err := seed.Run(ctx, client.Database(config.DefaultDatabase), seed.Options{
-		Users: n, TasksPerUser: o.seedTasks, Seed: 1, Prefix: f.Users.Prefix, Password: f.Users.Password,
-		Progress: func(done, _ int) { bar.Set(done) },
-	})
-	if err != nil {
-		return fmt.Errorf("seed: %w", err)
-	}
-	bar.Done(res.Users + res.Tasks)
-	return nil
-}
-
 // serveMetrics serves the run's metrics and the process's own on addr.
 func serveMetrics(addr string, out io.Writer) (*engine.Metrics, func(), error) {
 	m, at, stop, err := listenMetrics(addr, nil)
@@ -337,22 +298,28 @@ func finish(out io.Writer, dir string, sum *summary.Summary) error {
 	return &exitError{code: sum.Run.Outcome.ExitCode, msg: string(sum.Run.Outcome.Status)}
 }
 
+// smokeOptions are the flags of harness smoke.
+type smokeOptions struct{ target string }
+
 func smokeCmd() command {
+	var o smokeOptions
 	fs := flag.NewFlagSet("smoke", flag.ContinueOnError)
-	target := fs.String("target", "", "base URL of a running task API, e.g. http://localhost:5000")
-	return command{fs: fs, help: "smoke-test the contract of a running API (-target URL)", run: func(ctx context.Context, out io.Writer) error {
-		if *target == "" {
-			return fmt.Errorf("%w: -target is required", errUsage)
-		}
-		return smoke(ctx, out, *target)
-	}}
+	fs.StringVar(&o.target, "target", "", "base URL of a running task API, e.g. http://localhost:5000")
+	return command{fs: fs, help: "smoke-test the contract of a running API (-target URL)", run: o.run}
+}
+
+func (o *smokeOptions) run(ctx context.Context, out io.Writer) error {
+	if o.target == "" {
+		return fmt.Errorf("%w: -target is required", errUsage)
+	}
+	return smoke(ctx, out, o.target)
 }
 
 func smoke(ctx context.Context, out io.Writer, target string) error {
 	fmt.Fprintf(out, "harness: smoke-testing the contract against %s\n", target)
 	report, err := contract.Run(ctx, target)
 	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	if err := report.WriteText(out); err != nil {
 		return err

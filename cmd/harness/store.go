@@ -10,7 +10,9 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/taskready/taskready/loadtest/env"
 	"github.com/taskready/taskready/loadtest/progress"
+	"github.com/taskready/taskready/loadtest/scenario"
 	"github.com/taskready/taskready/loadtest/seed"
 	"github.com/taskready/taskready/service/config"
 )
@@ -61,4 +63,30 @@ func seedWithProgress(ctx context.Context, out io.Writer, db *mongo.Database, o 
 	}
 	bar.Done(res.Users + res.Tasks)
 	return res, nil
+}
+
+// seedScenario writes the users a scenario logs in as (users.count of
+// them when users is negative, none when 0), each with tasksPerUser tasks,
+// into e's database; an environment without a MongoDB URI is left alone
+// with a note of what the scenario expects.
+func seedScenario(ctx context.Context, out io.Writer, f *scenario.File, e *env.Env, users, tasksPerUser int) error {
+	if users < 0 {
+		users = f.Users.Count
+	}
+	if users == 0 {
+		return nil
+	}
+	if e.Stores == nil || e.Stores.MongoURI == "" {
+		fmt.Fprintf(out, "harness: no MongoDB URI, not seeding: the scenario expects %d users %s (password %s)\n", users, seed.Email(f.Users.Prefix, 1), f.Users.Password)
+		return nil
+	}
+	client, err := connectMongo(e.Stores.MongoURI, time.Minute)
+	if err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	defer client.Disconnect(context.WithoutCancel(ctx))
+	_, err = seedWithProgress(ctx, out, client.Database(config.DefaultDatabase), seed.Options{
+		Users: users, TasksPerUser: tasksPerUser, Seed: 1, Prefix: f.Users.Prefix, Password: f.Users.Password,
+	})
+	return err
 }
