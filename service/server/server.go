@@ -67,9 +67,12 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, 
 	ctx, cancel := context.WithTimeout(ctx, StartupTimeout)
 	defer cancel()
 	s = &Server{cfg: cfg, log: log}
+	// The error paths return a nil *Server: close what this one opened,
+	// not the named result.
+	opened := s
 	defer func() {
 		if err != nil {
-			_ = s.Close()
+			_ = opened.Close()
 		}
 	}()
 
