@@ -12,8 +12,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/taskready/taskready/internal/spelling"
 	"github.com/taskready/taskready/loadtest/scenario"
-	"github.com/taskready/taskready/loadtest/spelling"
 )
 
 //go:embed *.yaml
