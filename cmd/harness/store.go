@@ -13,7 +13,7 @@ import (
 	"github.com/taskready/taskready/internal/progress"
 	"github.com/taskready/taskready/loadtest/env"
 	"github.com/taskready/taskready/loadtest/scenario"
-	"github.com/taskready/taskready/loadtest/seed"
+	"github.com/taskready/taskready/seed"
 	"github.com/taskready/taskready/service/config"
 )
 
