@@ -22,8 +22,8 @@ import (
 
 	"github.com/taskready/taskready/dashboards"
 	"github.com/taskready/taskready/dashboards/prom"
+	"github.com/taskready/taskready/env"
 	"github.com/taskready/taskready/loadtest/engine"
-	"github.com/taskready/taskready/loadtest/env"
 	"github.com/taskready/taskready/scenarios"
 )
 

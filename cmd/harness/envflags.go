@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/taskready/taskready/embedded"
-	"github.com/taskready/taskready/loadtest/env"
+	"github.com/taskready/taskready/env"
 )
 
 // envFlags are the flags of every command that brings up an environment.

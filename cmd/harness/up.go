@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/taskready/taskready/loadtest/env"
+	"github.com/taskready/taskready/env"
 )
 
 // DefaultState is where `harness up` writes its endpoints for the other

@@ -17,7 +17,7 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 	tclog "github.com/testcontainers/testcontainers-go/log"
 
-	"github.com/taskready/taskready/loadtest/env"
+	"github.com/taskready/taskready/env"
 )
 
 // DefaultImage is the Prometheus image ImageFromEnv falls back to: the
@@ -63,7 +63,7 @@ func startContainer(ctx context.Context, o options, cfg []byte, addr string) (*c
 	if labels == nil {
 		labels = map[string]string{}
 	}
-	// What loadtest/env puts on its containers, so that `harness down`
+	// What env/docker puts on its containers, so that `harness down`
 	// removes this one too when a run dies before Close.
 	labels[env.LabelHarness] = "true"
 	labels[env.LabelComponent] = "prometheus"

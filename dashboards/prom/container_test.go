@@ -18,7 +18,7 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 
 	"github.com/taskready/taskready/dashboards/prom"
-	"github.com/taskready/taskready/loadtest/env"
+	"github.com/taskready/taskready/env"
 )
 
 // testLabel marks what one test creates, so that its leftovers can be

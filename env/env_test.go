@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/taskready/taskready/loadtest/env"
+	"github.com/taskready/taskready/env"
 )
 
 var (
