@@ -22,7 +22,7 @@ import (
 
 	"github.com/taskready/taskready/dashboards"
 	"github.com/taskready/taskready/dashboards/prom"
-	"github.com/taskready/taskready/env"
+	"github.com/taskready/taskready/env/docker"
 	"github.com/taskready/taskready/loadtest/engine"
 	"github.com/taskready/taskready/scenarios"
 )
@@ -153,7 +153,7 @@ func verifyDashboards(ctx context.Context, out io.Writer, ef *envFlags, scen, re
 		if e.Stores != nil && e.Stores.ID != "" {
 			// The environment's own cleanup (and `harness down -id`) then
 			// removes it with the rest.
-			opts = append(opts, prom.Labels(map[string]string{env.LabelEnvironment: e.Stores.ID}))
+			opts = append(opts, prom.Labels(map[string]string{docker.LabelEnvironment: e.Stores.ID}))
 		}
 		fmt.Fprintf(out, "harness: starting Prometheus from the image %s on the host's network\n", img)
 	} else {
