@@ -34,6 +34,19 @@ func Names() []string {
 	return names
 }
 
+// All loads every shipped scenario, in the order of Names.
+func All() ([]*scenario.File, error) {
+	var out []*scenario.File
+	for _, name := range Names() {
+		f, err := Load(name)
+		if err != nil {
+			return nil, fmt.Errorf("scenario %s: %w", name, err)
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
 // Load reads a scenario: a path to a file when one exists there, else the
 // shipped scenario of that name ("smoke").
 func Load(nameOrPath string) (*scenario.File, error) {

@@ -61,14 +61,22 @@ flags:
 		}
 		switch sub {
 		case "generate":
-			names, err := dashboards.Write(*dir)
+			loads, err := scenarios.All()
+			if err != nil {
+				return err
+			}
+			names, err := dashboards.Write(*dir, loads)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(out, "harness: wrote %d dashboards into %s: %s\n", len(names), *dir, strings.Join(names, ", "))
 			return nil
 		case "check":
-			if err := dashboards.Check(*dir); err != nil {
+			loads, err := scenarios.All()
+			if err != nil {
+				return err
+			}
+			if err := dashboards.Check(*dir, loads); err != nil {
 				if errors.Is(err, dashboards.ErrStale) {
 					fmt.Fprintf(out, "harness: %v\n", err)
 					return &exitError{code: exitFail, msg: err.Error()}
