@@ -16,15 +16,20 @@ import (
 
 	"github.com/taskready/taskready/dashboards"
 	"github.com/taskready/taskready/loadtest/scenario"
+	"github.com/taskready/taskready/scenarios"
 )
 
 // TestCommittedMatchGenerator fails when someone edits a dashboard's JSON
 // by hand or changes the code without `harness dashboards generate`.
 func TestCommittedMatchGenerator(t *testing.T) {
-	if err := dashboards.Check("."); err != nil {
+	loads, err := scenarios.All()
+	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := dashboards.Files()
+	if err := dashboards.Check(".", loads); err != nil {
+		t.Fatal(err)
+	}
+	files, err := dashboards.Files(loads)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +39,7 @@ func TestCommittedMatchGenerator(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(dir, "service.json"), []byte("{}\n"), 0o644)
 	os.Remove(filepath.Join(dir, "readiness.json"))
-	err = dashboards.Check(dir)
+	err = dashboards.Check(dir, loads)
 	if !errors.Is(err, dashboards.ErrStale) || !strings.Contains(err.Error(), "service.json") || !strings.Contains(err.Error(), "readiness.json") {
 		t.Errorf("Check of an edited and a missing file: %v; want ErrStale naming both", err)
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 
 	"github.com/taskready/taskready/loadtest/scenario"
-	"github.com/taskready/taskready/scenarios"
 )
 
 // ErrStale is returned by Check when a committed file differs from what
@@ -51,33 +50,28 @@ func Encode(d dashboard.Dashboard) ([]byte, error) {
 }
 
 // Boards are every dashboard by file name: the service's, the readiness
-// report's, and one load-test dashboard per shipped scenario.
-func Boards() (map[string]*dashboard.DashboardBuilder, error) {
+// report's, and one load-test dashboard per scenario of loads (the
+// harness passes its shipped ones, so this package needs no scenario files
+// of its own).
+func Boards(loads []*scenario.File) map[string]*dashboard.DashboardBuilder {
 	out := map[string]*dashboard.DashboardBuilder{
 		"service.json":   Service(),
 		"readiness.json": Readiness(),
 	}
-	for _, name := range scenarios.Names() {
-		f, err := scenarios.Load(name)
-		if err != nil {
-			return nil, fmt.Errorf("scenario %s: %w", name, err)
-		}
+	for _, f := range loads {
 		out[LoadFile(f)] = Load(f)
 	}
-	return out, nil
+	return out
 }
 
 // LoadFile is the file name of the load-test dashboard of f.
 func LoadFile(f *scenario.File) string { return "load-" + f.Name + ".json" }
 
-// Files are the encoded dashboards by file name.
-func Files() (map[string][]byte, error) {
-	boards, err := Boards()
-	if err != nil {
-		return nil, err
-	}
+// Files are the encoded dashboards of Boards(loads) by file name.
+func Files(loads []*scenario.File) (map[string][]byte, error) {
 	out := map[string][]byte{}
-	for name, b := range boards {
+	for name, b := range Boards(loads) {
+		var err error
 		if out[name], err = JSON(b); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
@@ -85,9 +79,10 @@ func Files() (map[string][]byte, error) {
 	return out, nil
 }
 
-// Write writes every dashboard into dir and returns the names written.
-func Write(dir string) ([]string, error) {
-	files, err := Files()
+// Write writes every dashboard of Boards(loads) into dir and returns the
+// names written.
+func Write(dir string, loads []*scenario.File) ([]string, error) {
+	files, err := Files(loads)
 	if err != nil {
 		return nil, err
 	}
@@ -105,8 +100,8 @@ func Write(dir string) ([]string, error) {
 
 // Check compares dir with what Write would write: the names of the files
 // that differ or are missing, wrapped in ErrStale, or nil.
-func Check(dir string) error {
-	files, err := Files()
+func Check(dir string, loads []*scenario.File) error {
+	files, err := Files(loads)
 	if err != nil {
 		return err
 	}

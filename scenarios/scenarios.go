@@ -12,8 +12,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/taskready/taskready/internal/spelling"
 	"github.com/taskready/taskready/loadtest/scenario"
-	"github.com/taskready/taskready/loadtest/spelling"
 )
 
 //go:embed *.yaml
@@ -32,6 +32,19 @@ func Names() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// All loads every shipped scenario, in the order of Names.
+func All() ([]*scenario.File, error) {
+	var out []*scenario.File
+	for _, name := range Names() {
+		f, err := Load(name)
+		if err != nil {
+			return nil, fmt.Errorf("scenario %s: %w", name, err)
+		}
+		out = append(out, f)
+	}
+	return out, nil
 }
 
 // Load reads a scenario: a path to a file when one exists there, else the

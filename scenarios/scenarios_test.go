@@ -31,6 +31,20 @@ func TestLoadShippedByName(t *testing.T) {
 	}
 }
 
+func TestAllLoadsEveryShippedInNameOrder(t *testing.T) {
+	all, err := scenarios.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range all {
+		got = append(got, f.Name)
+	}
+	if want := scenarios.Names(); !slices.Equal(got, want) {
+		t.Errorf("All() names %v; want %v", got, want)
+	}
+}
+
 func TestLoadPrefersAFile(t *testing.T) {
 	data, err := os.ReadFile("smoke.yaml")
 	if err != nil {

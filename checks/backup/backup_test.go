@@ -23,7 +23,7 @@ import (
 	"github.com/taskready/taskready/checks/backup"
 	"github.com/taskready/taskready/checks/check"
 	"github.com/taskready/taskready/internal/testserver"
-	"github.com/taskready/taskready/loadtest/seed"
+	"github.com/taskready/taskready/seed"
 	svcmongo "github.com/taskready/taskready/service/mongo"
 )
 

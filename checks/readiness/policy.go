@@ -13,7 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/taskready/taskready/checks/check"
-	"github.com/taskready/taskready/loadtest/spelling"
+	"github.com/taskready/taskready/internal/spelling"
 )
 
 // Action is what a policy override does to a check's result.

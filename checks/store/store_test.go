@@ -20,7 +20,7 @@ import (
 	"github.com/taskready/taskready/checks/check"
 	"github.com/taskready/taskready/embedded"
 	"github.com/taskready/taskready/internal/testserver"
-	"github.com/taskready/taskready/loadtest/seed"
+	"github.com/taskready/taskready/seed"
 	svcmongo "github.com/taskready/taskready/service/mongo"
 )
 

@@ -21,7 +21,7 @@ import (
 	"github.com/taskready/taskready/checks/readiness"
 	"github.com/taskready/taskready/checks/report"
 	"github.com/taskready/taskready/internal/managed"
-	"github.com/taskready/taskready/loadtest/seed"
+	"github.com/taskready/taskready/seed"
 	"github.com/taskready/taskready/service/config"
 )
 

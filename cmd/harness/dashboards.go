@@ -22,8 +22,8 @@ import (
 
 	"github.com/taskready/taskready/dashboards"
 	"github.com/taskready/taskready/dashboards/prom"
+	"github.com/taskready/taskready/env/docker"
 	"github.com/taskready/taskready/loadtest/engine"
-	"github.com/taskready/taskready/loadtest/env"
 	"github.com/taskready/taskready/scenarios"
 )
 
@@ -61,14 +61,22 @@ flags:
 		}
 		switch sub {
 		case "generate":
-			names, err := dashboards.Write(*dir)
+			loads, err := scenarios.All()
+			if err != nil {
+				return err
+			}
+			names, err := dashboards.Write(*dir, loads)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(out, "harness: wrote %d dashboards into %s: %s\n", len(names), *dir, strings.Join(names, ", "))
 			return nil
 		case "check":
-			if err := dashboards.Check(*dir); err != nil {
+			loads, err := scenarios.All()
+			if err != nil {
+				return err
+			}
+			if err := dashboards.Check(*dir, loads); err != nil {
 				if errors.Is(err, dashboards.ErrStale) {
 					fmt.Fprintf(out, "harness: %v\n", err)
 					return &exitError{code: exitFail, msg: err.Error()}
@@ -153,7 +161,7 @@ func verifyDashboards(ctx context.Context, out io.Writer, ef *envFlags, scen, re
 		if e.Stores != nil && e.Stores.ID != "" {
 			// The environment's own cleanup (and `harness down -id`) then
 			// removes it with the rest.
-			opts = append(opts, prom.Labels(map[string]string{env.LabelEnvironment: e.Stores.ID}))
+			opts = append(opts, prom.Labels(map[string]string{docker.LabelEnvironment: e.Stores.ID}))
 		}
 		fmt.Fprintf(out, "harness: starting Prometheus from the image %s on the host's network\n", img)
 	} else {

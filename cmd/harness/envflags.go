@@ -10,7 +10,8 @@ import (
 	"time"
 
 	"github.com/taskready/taskready/embedded"
-	"github.com/taskready/taskready/loadtest/env"
+	"github.com/taskready/taskready/env"
+	"github.com/taskready/taskready/env/docker"
 )
 
 // envFlags are the flags of every command that brings up an environment.
@@ -54,7 +55,7 @@ func (f *envFlags) providerFor(ctx context.Context, out io.Writer) (env.Provider
 	if name == "auto" {
 		if f.mongoURI != "" || f.redisURL != "" || f.target != "" {
 			name = "external"
-		} else if err := env.DockerAvailable(ctx); err == nil {
+		} else if err := docker.Available(ctx); err == nil {
 			name = "docker"
 		} else {
 			name = "embedded"
@@ -79,7 +80,7 @@ func (f *envFlags) providerFor(ctx context.Context, out io.Writer) (env.Provider
 		}
 		return env.NewEmbedded(env.EmbeddedOptions{DataDir: f.dataDir, MongoBackend: backend}), nil
 	case "docker":
-		if err := env.DockerAvailable(ctx); err != nil {
+		if err := docker.Available(ctx); err != nil {
 			return nil, err
 		}
 		if f.mongoReplicas < 1 || f.redisReplicas < 0 || f.redisSentinels < 0 {
@@ -87,9 +88,9 @@ func (f *envFlags) providerFor(ctx context.Context, out io.Writer) (env.Provider
 		}
 		replicas := f.redisReplicas
 		if replicas == 0 {
-			replicas = env.NoReplicas // the option's zero value means "the default"
+			replicas = docker.NoReplicas // the option's zero value means "the default"
 		}
-		return env.NewDocker(env.DockerOptions{
+		return docker.New(docker.Options{
 			MongoImage: f.mongoImage, RedisImage: f.redisImage,
 			MongoReplicas: f.mongoReplicas, RedisReplicas: replicas, RedisSentinels: f.redisSentinels,
 		}), nil

@@ -15,7 +15,8 @@ import (
 
 func k8sCmd() command {
 	fs := flag.NewFlagSet("k8s", flag.ContinueOnError)
-	var o kube.Options
+	// The image carries the scenarios this binary embeds.
+	o := kube.Options{Shipped: scenarios.Names()}
 	fs.IntVar(&o.Workers, "workers", 0, fmt.Sprintf("render: harness workers, each running 1/N of the load (1-%d)", kube.MaxWorkers))
 	fs.StringVar(&o.Image, "image", "", "render: the harness image (the root Dockerfile's harness target)")
 	fs.StringVar(&o.Target, "target", "", "render: the API's base URL as the cluster sees it, e.g. http://taskapi.default.svc")

@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/taskready/taskready/checks/contract"
+	"github.com/taskready/taskready/env"
 	"github.com/taskready/taskready/loadtest/engine"
-	"github.com/taskready/taskready/loadtest/env"
 	"github.com/taskready/taskready/loadtest/executor"
 	"github.com/taskready/taskready/loadtest/rundir"
 	"github.com/taskready/taskready/loadtest/segment"

@@ -7,7 +7,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/taskready/taskready/loadtest/seed"
+	"github.com/taskready/taskready/seed"
 )
 
 // seedOptions are the flags of harness seed.

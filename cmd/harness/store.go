@@ -10,10 +10,10 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"github.com/taskready/taskready/loadtest/env"
-	"github.com/taskready/taskready/loadtest/progress"
+	"github.com/taskready/taskready/env"
+	"github.com/taskready/taskready/internal/progress"
 	"github.com/taskready/taskready/loadtest/scenario"
-	"github.com/taskready/taskready/loadtest/seed"
+	"github.com/taskready/taskready/seed"
 	"github.com/taskready/taskready/service/config"
 )
 

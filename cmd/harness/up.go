@@ -14,7 +14,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/taskready/taskready/loadtest/env"
+	"github.com/taskready/taskready/env"
+	"github.com/taskready/taskready/env/docker"
 )
 
 // DefaultState is where `harness up` writes its endpoints for the other
@@ -130,14 +131,14 @@ func downCmd() command {
 			// swept when everything is.
 			errs = append(errs, removeLeftoverDirs(out))
 		}
-		if err := env.DockerAvailable(ctx); err != nil {
-			if !errors.Is(err, env.ErrNoEngine) {
+		if err := docker.Available(ctx); err != nil {
+			if !errors.Is(err, docker.ErrNoEngine) {
 				return errors.Join(append(errs, err)...)
 			}
 			fmt.Fprintf(out, "harness: %v; no containers to remove\n", err)
 			return errors.Join(errs...)
 		}
-		n, err := env.RemoveLeftovers(ctx, *id)
+		n, err := docker.RemoveLeftovers(ctx, *id)
 		if err != nil {
 			return errors.Join(append(errs, err)...)
 		}

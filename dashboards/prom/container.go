@@ -17,7 +17,7 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 	tclog "github.com/testcontainers/testcontainers-go/log"
 
-	"github.com/taskready/taskready/loadtest/env"
+	"github.com/taskready/taskready/env/docker"
 )
 
 // DefaultImage is the Prometheus image ImageFromEnv falls back to: the
@@ -54,7 +54,7 @@ type containerRun struct {
 // startContainer runs o.image with cfg on the host's network, listening
 // on addr. It returns once the container runs; Start waits for /-/ready.
 func startContainer(ctx context.Context, o options, cfg []byte, addr string) (*containerRun, error) {
-	if err := env.DockerAvailable(ctx); err != nil {
+	if err := docker.Available(ctx); err != nil {
 		return nil, fmt.Errorf("prometheus (image %s): %w", o.image, err)
 	}
 	var id [4]byte
@@ -63,10 +63,10 @@ func startContainer(ctx context.Context, o options, cfg []byte, addr string) (*c
 	if labels == nil {
 		labels = map[string]string{}
 	}
-	// What loadtest/env puts on its containers, so that `harness down`
+	// What env/docker puts on its containers, so that `harness down`
 	// removes this one too when a run dies before Close.
-	labels[env.LabelHarness] = "true"
-	labels[env.LabelComponent] = "prometheus"
+	labels[docker.LabelHarness] = "true"
+	labels[docker.LabelComponent] = "prometheus"
 	ctr, err := testcontainers.Run(ctx, o.image,
 		// Errors carry what matters; the harness prints its own progress.
 		testcontainers.WithLogger(tclog.NewNoopLogger()),

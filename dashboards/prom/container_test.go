@@ -18,7 +18,7 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 
 	"github.com/taskready/taskready/dashboards/prom"
-	"github.com/taskready/taskready/loadtest/env"
+	"github.com/taskready/taskready/env/docker"
 )
 
 // testLabel marks what one test creates, so that its leftovers can be
@@ -35,7 +35,7 @@ func needDocker(t *testing.T) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	if err := env.DockerAvailable(ctx); err != nil {
+	if err := docker.Available(ctx); err != nil {
 		if os.Getenv("REQUIRE_CONTAINERS") == "1" {
 			t.Fatalf("REQUIRE_CONTAINERS=1 but %v", err)
 		}
@@ -161,8 +161,8 @@ func TestScrapeAndQueryInAContainer(t *testing.T) {
 	if got := labelled(ctx, t, label); len(got) != 1 {
 		t.Fatalf("containers labelled %s: %q; want one", label, got)
 	}
-	if got := labelled(ctx, t, env.LabelHarness+"=true"); !containsAny(got, "taskready-prometheus-") {
-		t.Errorf("no container named taskready-prometheus-* among those labelled %s=true: %q", env.LabelHarness, got)
+	if got := labelled(ctx, t, docker.LabelHarness+"=true"); !containsAny(got, "taskready-prometheus-") {
+		t.Errorf("no container named taskready-prometheus-* among those labelled %s=true: %q", docker.LabelHarness, got)
 	}
 
 	checkScrapeAndQuery(ctx, t, srv, start)

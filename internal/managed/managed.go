@@ -1,5 +1,5 @@
 // Package managed lets the readiness checks act on an environment the
-// harness brought up (loadtest/env): Environment adapts it to
+// harness brought up (package env): Environment adapts it to
 // check.Environment, and Target points a check.Target at it. The CLI's
 // check command and the check packages' tests both go through here, so
 // that the checks see a managed environment the same way in both.
@@ -12,7 +12,7 @@ import (
 	"context"
 
 	"github.com/taskready/taskready/checks/check"
-	"github.com/taskready/taskready/loadtest/env"
+	"github.com/taskready/taskready/env"
 )
 
 // Environment lets checks act on e: its stores' parts and its API

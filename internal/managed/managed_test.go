@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/taskready/taskready/env"
 	"github.com/taskready/taskready/internal/managed"
-	"github.com/taskready/taskready/loadtest/env"
 )
 
 // An environment around a deployment the harness did not start: the

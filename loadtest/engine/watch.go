@@ -7,8 +7,8 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/taskready/taskready/internal/progress"
 	"github.com/taskready/taskready/loadtest/executor"
-	"github.com/taskready/taskready/loadtest/progress"
 	"github.com/taskready/taskready/loadtest/record"
 	"github.com/taskready/taskready/loadtest/scenario"
 	"github.com/taskready/taskready/loadtest/summary"

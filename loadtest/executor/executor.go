@@ -31,8 +31,8 @@ import (
 	"github.com/taskready/taskready/loadtest/journey"
 	"github.com/taskready/taskready/loadtest/record"
 	"github.com/taskready/taskready/loadtest/scenario"
-	"github.com/taskready/taskready/loadtest/seed"
 	"github.com/taskready/taskready/loadtest/transport"
+	"github.com/taskready/taskready/seed"
 )
 
 // Config is what every scenario of a run shares.

@@ -19,7 +19,7 @@ import (
 	"github.com/taskready/taskready/loadtest/executor"
 	"github.com/taskready/taskready/loadtest/record"
 	"github.com/taskready/taskready/loadtest/scenario"
-	"github.com/taskready/taskready/loadtest/seed"
+	"github.com/taskready/taskready/seed"
 )
 
 // api is a tiny JSON API: POST /login answers a token, GET /tasks a list,

@@ -22,8 +22,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
-
-	"github.com/taskready/taskready/scenarios"
 )
 
 // Defaults of Options, exported so that the harness's flags cannot drift
@@ -61,11 +59,13 @@ type Resources struct {
 }
 
 // Options describe a distributed run. Workers, Image, Scenario and Target
-// are required; the others have defaults.
+// are required, and Shipped when Scenario is a name; the others have
+// defaults.
 type Options struct {
 	Workers      int           // harness workers, each running 1/Workers of the load (1..MaxWorkers)
 	Image        string        // the harness image; its entrypoint must be the harness binary
 	Scenario     string        // a shipped scenario name ("load") or an absolute path inside the image
+	Shipped      []string      // the names of the scenarios shipped in the image, which Scenario may name (the CLI passes its embedded ones)
 	Target       string        // the API's base URL as seen from the cluster, e.g. http://taskapi.default.svc
 	Namespace    string        // namespace of every object; empty leaves it to kubectl
 	Name         string        // run name, a DNS-1123 label prefixing every object (default DefaultName)
@@ -113,7 +113,7 @@ func (o Options) validate() error {
 	if strings.TrimSpace(o.Image) == "" {
 		bad("Image", "is required (the harness image)")
 	}
-	if msg := checkScenario(o.Scenario); msg != "" {
+	if msg := checkScenario(o.Scenario, o.Shipped); msg != "" {
 		bad("Scenario", "%s", msg)
 	}
 	if msg := checkTarget(o.Target); msg != "" {
@@ -161,7 +161,7 @@ func (o Options) validate() error {
 // checkScenario accepts a shipped name, checked here because a typo would
 // otherwise surface only in N failed pods, or an absolute path, which only
 // the image can check.
-func checkScenario(s string) string {
+func checkScenario(s string, shipped []string) string {
 	switch {
 	case s == "":
 		return "is required (a shipped scenario name or an absolute path inside the image)"
@@ -169,8 +169,10 @@ func checkScenario(s string) string {
 		if !path.IsAbs(s) {
 			return fmt.Sprintf("%q: a path inside the image must be absolute (the pod's working directory is the image's)", s)
 		}
-	case !slices.Contains(scenarios.Names(), strings.TrimSuffix(s, ".yaml")):
-		return fmt.Sprintf("%q is not a shipped scenario (%s) nor an absolute path inside the image", s, strings.Join(scenarios.Names(), ", "))
+	case len(shipped) == 0:
+		return fmt.Sprintf("%q cannot be checked against the shipped scenarios: Shipped names none (give an absolute path inside the image)", s)
+	case !slices.Contains(shipped, strings.TrimSuffix(s, ".yaml")):
+		return fmt.Sprintf("%q is not a shipped scenario (%s) nor an absolute path inside the image", s, strings.Join(shipped, ", "))
 	}
 	return ""
 }

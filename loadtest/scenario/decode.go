@@ -9,7 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/taskready/taskready/loadtest/spelling"
+	"github.com/taskready/taskready/internal/spelling"
 )
 
 // Problem is one thing wrong with a scenario file.

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/taskready/taskready/loadtest/spelling"
+	"github.com/taskready/taskready/internal/spelling"
 )
 
 // SyntaxError reports a malformed selector or expression: what is wrong and

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/taskready/taskready/loadtest/spelling"
+	"github.com/taskready/taskready/internal/spelling"
 )
 
 // Threshold is one parsed threshold: an expression on a selected metric,

@@ -27,8 +27,8 @@ import (
 	"github.com/taskready/taskready/checks/check"
 	"github.com/taskready/taskready/checks/fixture"
 	"github.com/taskready/taskready/checks/probe"
+	"github.com/taskready/taskready/env"
 	"github.com/taskready/taskready/internal/managed"
-	"github.com/taskready/taskready/loadtest/env"
 )
 
 // NoRateLimits is API environment that lifts the rate limits, for tests
@@ -53,7 +53,7 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
-// Binary builds cmd/taskapi once per test process, as loadtest/env's
+// Binary builds cmd/taskapi once per test process, as env's
 // tests do, and returns its path; it fails t when the build does.
 func Binary(t testing.TB) string {
 	t.Helper()

@@ -1,4 +1,4 @@
-package env
+package docker
 
 import (
 	"context"
@@ -112,7 +112,7 @@ func TestDockerMongoReplicaSetSupport(t *testing.T) {
 
 func TestDockerMongoAloneSaysWhy(t *testing.T) {
 	n := &dockerNode{name: "mongo-0", hostPort: 41000}
-	m := mongoAlone(DockerOptions{MongoImage: "localhost/ferretdb:1.24.2", MongoReplicas: 3}, &dockerMongo{nodes: []*dockerNode{n}}, "FerretDB v1.24.2")
+	m := mongoAlone(Options{MongoImage: "localhost/ferretdb:1.24.2", MongoReplicas: 3}, &dockerMongo{nodes: []*dockerNode{n}}, "FerretDB v1.24.2")
 	if m.uri != "mongodb://127.0.0.1:41000/" {
 		t.Errorf("uri = %s", m.uri)
 	}
@@ -123,7 +123,7 @@ func TestDockerMongoAloneSaysWhy(t *testing.T) {
 	if !strings.Contains(m.description, "1 node instead of a replica set of 3") {
 		t.Errorf("description = %q", m.description)
 	}
-	m = mongoAlone(DockerOptions{MongoImage: "localhost/ferretdb:1.24.2", MongoReplicas: 1}, &dockerMongo{nodes: []*dockerNode{n}}, "FerretDB")
+	m = mongoAlone(Options{MongoImage: "localhost/ferretdb:1.24.2", MongoReplicas: 1}, &dockerMongo{nodes: []*dockerNode{n}}, "FerretDB")
 	if len(m.notes) != 0 || !strings.Contains(m.description, "no replica set") {
 		t.Errorf("one node asked for: notes %q, description %q", m.notes, m.description)
 	}
@@ -134,27 +134,27 @@ func TestDockerOptionsDefaults(t *testing.T) {
 	t.Setenv("LOCAL_IMAGE_MONGO", "")
 	t.Setenv("HARNESS_REDIS_IMAGE", "")
 	t.Setenv("LOCAL_IMAGE_REDIS", "")
-	o := DockerOptions{}.withDefaults()
+	o := Options{}.withDefaults()
 	if o.MongoImage != "mongo:7" || o.RedisImage != "redis:7" || o.MongoReplicas != 3 || o.RedisReplicas != 1 || o.RedisSentinels != 0 {
 		t.Fatalf("defaults = %+v", o)
 	}
-	if o := (DockerOptions{RedisReplicas: NoReplicas}).withDefaults(); o.RedisReplicas != 0 {
+	if o := (Options{RedisReplicas: NoReplicas}).withDefaults(); o.RedisReplicas != 0 {
 		t.Fatalf("NoReplicas gives %d replicas", o.RedisReplicas)
 	}
 
 	t.Setenv("LOCAL_IMAGE_MONGO", "localhost/ferretdb:1.24.2")
-	if got := (DockerOptions{}).withDefaults().MongoImage; got != "localhost/ferretdb:1.24.2" {
+	if got := (Options{}).withDefaults().MongoImage; got != "localhost/ferretdb:1.24.2" {
 		t.Errorf("with LOCAL_IMAGE_MONGO: %s", got)
 	}
 	t.Setenv("HARNESS_MONGO_IMAGE", "mongo:8")
-	if got := (DockerOptions{}).withDefaults().MongoImage; got != "mongo:8" {
+	if got := (Options{}).withDefaults().MongoImage; got != "mongo:8" {
 		t.Errorf("HARNESS_MONGO_IMAGE does not win over LOCAL_IMAGE_MONGO: %s", got)
 	}
-	if got := (DockerOptions{MongoImage: "mongo:6"}).withDefaults().MongoImage; got != "mongo:6" {
+	if got := (Options{MongoImage: "mongo:6"}).withDefaults().MongoImage; got != "mongo:6" {
 		t.Errorf("the explicit image does not win: %s", got)
 	}
 	t.Setenv("LOCAL_IMAGE_REDIS", "localhost/redis:7.0-bookworm")
-	if got := (DockerOptions{}).withDefaults().RedisImage; got != "localhost/redis:7.0-bookworm" {
+	if got := (Options{}).withDefaults().RedisImage; got != "localhost/redis:7.0-bookworm" {
 		t.Errorf("with LOCAL_IMAGE_REDIS: %s", got)
 	}
 }
@@ -220,7 +220,7 @@ func TestDockerLastLines(t *testing.T) {
 func TestDockerRemoveLabelled(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := DockerAvailable(ctx); err != nil {
+	if err := Available(ctx); err != nil {
 		if os.Getenv("REQUIRE_CONTAINERS") == "1" {
 			t.Fatalf("REQUIRE_CONTAINERS=1 but %v", err)
 		}
@@ -265,7 +265,7 @@ func TestDockerRemoveLabelled(t *testing.T) {
 func TestDockerNodeThatExitsIsNamedWithItsLastWords(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := DockerAvailable(ctx); err != nil {
+	if err := Available(ctx); err != nil {
 		if os.Getenv("REQUIRE_CONTAINERS") == "1" {
 			t.Fatalf("REQUIRE_CONTAINERS=1 but %v", err)
 		}

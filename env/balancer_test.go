@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/taskready/taskready/loadtest/env"
+	"github.com/taskready/taskready/env"
 )
 
 // countingBackend is a real HTTP server that answers 200 with its name

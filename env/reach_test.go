@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/taskready/taskready/loadtest/env"
+	"github.com/taskready/taskready/env"
 )
 
 // closedPort returns a loopback URL where nothing listens: a port the

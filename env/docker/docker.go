@@ -1,4 +1,4 @@
-package env
+package docker
 
 import (
 	"context"
@@ -15,6 +15,8 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/network"
+
+	"github.com/taskready/taskready/env"
 )
 
 // Labels the docker provider puts on every container and network it
@@ -35,14 +37,14 @@ const (
 	DefaultRedisImage    = "redis:7"
 	DefaultMongoReplicas = 3
 	DefaultRedisReplicas = 1
-	// NoReplicas, as DockerOptions.RedisReplicas, runs the Redis primary
+	// NoReplicas, as Options.RedisReplicas, runs the Redis primary
 	// alone (the zero value takes DefaultRedisReplicas).
 	NoReplicas = -1
 )
 
-// DockerOptions configure the docker provider; zero values take the
+// Options configure the docker provider; zero values take the
 // defaults.
-type DockerOptions struct {
+type Options struct {
 	// MongoImage is the MongoDB image. When empty: $HARNESS_MONGO_IMAGE,
 	// else $LOCAL_IMAGE_MONGO (a locally built image the machine names),
 	// else DefaultMongoImage. An image that cannot form a replica set
@@ -67,7 +69,7 @@ type DockerOptions struct {
 }
 
 // withDefaults fills what o leaves empty, from the environment first.
-func (o DockerOptions) withDefaults() DockerOptions {
+func (o Options) withDefaults() Options {
 	o.MongoImage = dockerImage(o.MongoImage, "HARNESS_MONGO_IMAGE", "LOCAL_IMAGE_MONGO", DefaultMongoImage)
 	o.RedisImage = dockerImage(o.RedisImage, "HARNESS_REDIS_IMAGE", "LOCAL_IMAGE_REDIS", DefaultRedisImage)
 	if o.MongoReplicas <= 0 {
@@ -94,19 +96,19 @@ func dockerImage(explicit, harnessVar, localVar, def string) string {
 	return def
 }
 
-type dockerProvider struct{ o DockerOptions }
+type dockerProvider struct{ o Options }
 
-// NewDocker returns the provider that runs the stores in containers
+// New returns the provider that runs the stores in containers
 // (testcontainers-go): a MongoDB replica set and a Redis primary with
 // replicas and optional Sentinels, on a private network, every port bound
 // to a fixed loopback port that survives Stop and Start.
-func NewDocker(o DockerOptions) Provider { return dockerProvider{o.withDefaults()} }
+func New(o Options) env.Provider { return dockerProvider{o.withDefaults()} }
 
 func (dockerProvider) Name() string { return "docker" }
 
 // Stores starts MongoDB and Redis side by side. On error, and on Close,
 // every container and the network are removed.
-func (p dockerProvider) Stores(ctx context.Context) (_ *Stores, err error) {
+func (p dockerProvider) Stores(ctx context.Context) (_ *env.Stores, err error) {
 	start := time.Now()
 	d, err := newDockerEnv(ctx, p.o.Labels)
 	if err != nil {
@@ -150,7 +152,7 @@ func (p dockerProvider) Stores(ctx context.Context) (_ *Stores, err error) {
 		return nil, errors.Join(errs[:]...)
 	}
 
-	s := &Stores{
+	s := &env.Stores{
 		ID:          d.id,
 		Description: fmt.Sprintf("docker: %s + %s", m.description, r.description),
 		Notes: append(append(m.notes, r.notes...),
@@ -164,14 +166,14 @@ func (p dockerProvider) Stores(ctx context.Context) (_ *Stores, err error) {
 		SentinelMaster:   r.sentinelMaster,
 		Close:            d.close,
 	}
-	s.Timings = append(d.timings(), Timing{"docker stores", time.Since(start)})
+	s.Timings = append(d.timings(), env.Timing{Component: "docker stores", Took: time.Since(start)})
 	return s, nil
 }
 
-// DockerAvailable reports whether a Docker-compatible engine answers, as
+// Available reports whether a Docker-compatible engine answers, as
 // testcontainers finds it (DOCKER_HOST, ~/.testcontainers.properties, the
 // usual sockets). The error says what to do.
-func DockerAvailable(ctx context.Context) error {
+func Available(ctx context.Context) error {
 	// Generous: an engine busy starting other containers has been seen to
 	// take over 10s to answer its info request.
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -199,7 +201,7 @@ func DockerAvailable(ctx context.Context) error {
 	return nil
 }
 
-// ErrNoEngine is wrapped by DockerAvailable when no container engine
+// ErrNoEngine is wrapped by Available when no container engine
 // answers, as against one that answers and fails.
 var ErrNoEngine = errors.New("no container engine answers")
 
@@ -222,7 +224,7 @@ func safely(what string, f func() error) (err error) {
 // LabelHarness=true, whichever run created it: what `harness down` does
 // after a crashed run. It returns how many it removed.
 //
-// With id set, only the environment with that id (Stores.ID) is removed,
+// With id set, only the environment with that id (env.Stores.ID) is removed,
 // so one run's cleanup never touches another's running environment.
 func RemoveLeftovers(ctx context.Context, id string) (removed int, err error) {
 	err = safely("remove leftover containers and networks", func() error {
@@ -290,7 +292,7 @@ type dockerEnv struct {
 
 	mu    sync.Mutex
 	nodes []*dockerNode
-	took  []Timing
+	took  []env.Timing
 
 	closeOnce sync.Once
 	closeErr  error
@@ -298,7 +300,7 @@ type dockerEnv struct {
 
 // newDockerEnv connects to the engine and creates the private network.
 func newDockerEnv(ctx context.Context, extra map[string]string) (_ *dockerEnv, err error) {
-	if err := DockerAvailable(ctx); err != nil {
+	if err := Available(ctx); err != nil {
 		return nil, err
 	}
 	var b [4]byte
@@ -328,13 +330,13 @@ func newDockerEnv(ctx context.Context, extra map[string]string) (_ *dockerEnv, e
 func (d *dockerEnv) timing(name string, took time.Duration) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.took = append(d.took, Timing{name, took.Round(time.Millisecond)})
+	d.took = append(d.took, env.Timing{Component: name, Took: took.Round(time.Millisecond)})
 }
 
-func (d *dockerEnv) timings() []Timing {
+func (d *dockerEnv) timings() []env.Timing {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return append([]Timing(nil), d.took...)
+	return append([]env.Timing(nil), d.took...)
 }
 
 // close terminates every container, then the network, and sweeps up

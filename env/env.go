@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/taskready/taskready/loadtest/proxy"
+	"github.com/taskready/taskready/env/proxy"
 )
 
 // Env is a running system under test: stores, API instances, and one

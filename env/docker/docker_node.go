@@ -1,4 +1,4 @@
-package env
+package docker
 
 import (
 	"bufio"
@@ -22,6 +22,8 @@ import (
 	tclog "github.com/testcontainers/testcontainers-go/log"
 	"github.com/testcontainers/testcontainers-go/network"
 	"github.com/testcontainers/testcontainers-go/wait"
+
+	"github.com/taskready/taskready/env"
 )
 
 // Deadlines of the docker provider.
@@ -50,8 +52,8 @@ type dockerSpec struct {
 	ping func(ctx context.Context, addr string) error
 }
 
-// dockerNode is one running container. It is the Component faults act on:
-// Stop, Start, Pause, Unpause and Kill go to the engine, and Start
+// dockerNode is one running container. It is the env.Component faults
+// act on: Stop, Start, Pause, Unpause and Kill go to the engine, and Start
 // returns once the server answers again, on the same addresses.
 type dockerNode struct {
 	name string
@@ -66,7 +68,7 @@ type dockerNode struct {
 	ping     func(ctx context.Context, addr string) error
 }
 
-var _ Component = (*dockerNode)(nil)
+var _ env.Component = (*dockerNode)(nil)
 
 // hostAddr is where the host reaches the node: 127.0.0.1 and its fixed port.
 func (n *dockerNode) hostAddr() string {
@@ -236,7 +238,7 @@ func (n *dockerNode) errorf(format string, args ...any) error {
 	return fmt.Errorf("%s: %w%s", n.name, fmt.Errorf(format, args...), logs)
 }
 
-// Name implements Component.
+// Name implements env.Component.
 func (n *dockerNode) Name() string { return n.name }
 
 // Stop stops the container gracefully (the engine kills it after 10 s).

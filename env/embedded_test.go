@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/taskready/taskready/embedded"
-	"github.com/taskready/taskready/loadtest/env"
+	"github.com/taskready/taskready/env"
 )
 
 // TestEmbeddedStoresLeaveNothing: the embedded stores on PostgreSQL run

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/taskready/taskready/loadtest/proxy"
+	"github.com/taskready/taskready/env/proxy"
 )
 
 // echoServer answers each line with the same line.

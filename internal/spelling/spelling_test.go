@@ -3,7 +3,7 @@ package spelling_test
 import (
 	"testing"
 
-	"github.com/taskready/taskready/loadtest/spelling"
+	"github.com/taskready/taskready/internal/spelling"
 )
 
 func TestDistance(t *testing.T) {

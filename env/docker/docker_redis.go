@@ -1,4 +1,4 @@
-package env
+package docker
 
 import (
 	"bufio"
@@ -14,11 +14,13 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/taskready/taskready/env"
 )
 
-// DockerSentinelMaster is the name the Sentinels monitor the primary by
-// (Stores.SentinelMaster).
-const DockerSentinelMaster = "taskready"
+// SentinelMaster is the name the Sentinels monitor the primary by
+// (env.Stores.SentinelMaster).
+const SentinelMaster = "taskready"
 
 const (
 	dockerRedisPort    = 6379
@@ -42,8 +44,8 @@ type dockerRedis struct {
 	sentinels []*dockerNode
 }
 
-func (r *dockerRedis) components() []Component {
-	out := []Component{r.primary}
+func (r *dockerRedis) components() []env.Component {
+	out := []env.Component{r.primary}
 	for _, n := range r.replicas {
 		out = append(out, n)
 	}
@@ -56,11 +58,11 @@ func (r *dockerRedis) components() []Component {
 // startRedis starts the primary, then its replicas (waiting until each
 // has a live replication link), then the Sentinels (waiting until each
 // sees the replicas and enough peers for a failover).
-func (d *dockerEnv) startRedis(ctx context.Context, o DockerOptions) (*dockerRedis, error) {
+func (d *dockerEnv) startRedis(ctx context.Context, o Options) (*dockerRedis, error) {
 	// A password of this environment's own, as a deployment's Redis has:
 	// every server requires it, replicas use it to follow the primary and
 	// the Sentinels to watch them.
-	r := &dockerRedis{password: newSecret()}
+	r := &dockerRedis{password: env.NewSecret()}
 	var err error
 	if r.primary, err = d.run(ctx, dockerRedisSpec("redis-primary", o.RedisImage, r.password)); err != nil {
 		return nil, err
@@ -102,7 +104,7 @@ func (d *dockerEnv) startRedis(ctx context.Context, o DockerOptions) (*dockerRed
 	if !dockerRoutable(ctx, r.primary.netAddr()) {
 		return nil, fmt.Errorf("redis sentinels: this host cannot reach the containers' network (%s), so Sentinel would hand clients addresses they cannot dial; run without sentinels, or on an engine that routes its bridge networks (Docker Engine or rootful Podman on Linux)", r.primary.netAddr())
 	}
-	conf := dockerSentinelConfig(DockerSentinelMaster, r.primary.ip.String(), o.RedisSentinels, r.password)
+	conf := dockerSentinelConfig(SentinelMaster, r.primary.ip.String(), o.RedisSentinels, r.password)
 	if r.sentinels, err = d.runAll(ctx, o.RedisSentinels, func(i int) dockerSpec {
 		return dockerSentinelSpec("sentinel-"+strconv.Itoa(i+1), o.RedisImage, conf)
 	}); err != nil {
@@ -116,8 +118,8 @@ func (d *dockerEnv) startRedis(ctx context.Context, o DockerOptions) (*dockerRed
 		r.sentinelAddrs = append(r.sentinelAddrs, n.hostAddr())
 	}
 	d.timing("redis sentinel discovery", time.Since(start))
-	r.sentinelMaster = DockerSentinelMaster
-	r.description += fmt.Sprintf(" + %d sentinel(s) (master %q)", len(r.sentinels), DockerSentinelMaster)
+	r.sentinelMaster = SentinelMaster
+	r.description += fmt.Sprintf(" + %d sentinel(s) (master %q)", len(r.sentinels), SentinelMaster)
 	return r, nil
 }
 
@@ -292,7 +294,7 @@ func dockerSentinelSettled(ctx context.Context, n *dockerNode, replicas, sentine
 	c := redis.NewSentinelClient(dockerRedisOptions(n.hostAddr(), ""))
 	defer c.Close()
 	state, err := dockerPoll(ctx, func(ctx context.Context) (bool, string, error) {
-		reps, err := c.Replicas(ctx, DockerSentinelMaster).Result()
+		reps, err := c.Replicas(ctx, SentinelMaster).Result()
 		if err != nil {
 			return false, err.Error(), nil
 		}
@@ -302,7 +304,7 @@ func dockerSentinelSettled(ctx context.Context, n *dockerNode, replicas, sentine
 				up++
 			}
 		}
-		peers, err := c.Sentinels(ctx, DockerSentinelMaster).Result()
+		peers, err := c.Sentinels(ctx, SentinelMaster).Result()
 		if err != nil {
 			return false, err.Error(), nil
 		}
@@ -310,7 +312,7 @@ func dockerSentinelSettled(ctx context.Context, n *dockerNode, replicas, sentine
 		if up < replicas || len(peers) < sentinels-1 {
 			return false, state, nil
 		}
-		if err := c.CkQuorum(ctx, DockerSentinelMaster).Err(); err != nil {
+		if err := c.CkQuorum(ctx, SentinelMaster).Err(); err != nil {
 			return false, state + "; " + err.Error(), nil
 		}
 		return true, state, nil

@@ -7,8 +7,8 @@ import (
 )
 
 // Provider brings up (or connects to) the stores of an environment.
-// docker, embedded and external are the implementations; Up adds the API
-// instances on top of whichever one it is given.
+// NewEmbedded, NewExternal and env/docker's New are the implementations;
+// Up adds the API instances on top of whichever one it is given.
 type Provider interface {
 	// Name is the provider's --provider value.
 	Name() string

@@ -1,4 +1,4 @@
-package env
+package docker
 
 import (
 	"context"
@@ -12,12 +12,14 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/taskready/taskready/env"
 )
 
 const (
 	dockerMongoPort = 27017
-	// DockerReplicaSet is the name of the MongoDB replica set.
-	DockerReplicaSet = "rs0"
+	// ReplicaSet is the name of the MongoDB replica set.
+	ReplicaSet = "rs0"
 )
 
 // dockerMongo is the MongoDB part of an environment.
@@ -29,8 +31,8 @@ type dockerMongo struct {
 	buildInfo   bson.M // the server's buildInfo reply, when known
 }
 
-func (m *dockerMongo) components() []Component {
-	out := make([]Component, len(m.nodes))
+func (m *dockerMongo) components() []env.Component {
+	out := make([]env.Component, len(m.nodes))
 	for i, n := range m.nodes {
 		out[i] = n
 	}
@@ -46,11 +48,11 @@ func (m *dockerMongo) components() []Component {
 // reaches them where the engine routes its bridge networks (Linux). Where
 // it does not, the URI connects directly to mongo-0's loopback port: the
 // driver then cannot follow a new primary, and a note says so.
-func (d *dockerEnv) startMongo(ctx context.Context, o DockerOptions) (*dockerMongo, error) {
+func (d *dockerEnv) startMongo(ctx context.Context, o Options) (*dockerMongo, error) {
 	if ok, server := mongoReplicaSetSupport(o.MongoImage, nil); !ok {
 		return d.startMongoAlone(ctx, o, server)
 	}
-	cmd := []string{"mongod", "--replSet", DockerReplicaSet, "--bind_ip_all", "--port", strconv.Itoa(dockerMongoPort)}
+	cmd := []string{"mongod", "--replSet", ReplicaSet, "--bind_ip_all", "--port", strconv.Itoa(dockerMongoPort)}
 	nodes, err := d.runAll(ctx, o.MongoReplicas, func(i int) dockerSpec {
 		return dockerSpec{name: "mongo-" + strconv.Itoa(i), image: o.MongoImage, cmd: cmd, port: dockerMongoPort, ping: dockerMongoPing}
 	})
@@ -74,7 +76,7 @@ func (d *dockerEnv) startMongo(ctx context.Context, o DockerOptions) (*dockerMon
 	for i, n := range nodes {
 		hosts[i] = n.netAddr()
 	}
-	err = dockerMongoCommand(ctx, first.hostAddr(), mongoInitiateDoc(DockerReplicaSet, hosts), nil)
+	err = dockerMongoCommand(ctx, first.hostAddr(), mongoInitiateDoc(ReplicaSet, hosts), nil)
 	if mongoInitiateUnsupported(err) {
 		return d.fallBackToOne(ctx, o, m, fmt.Sprintf("%v, replSetInitiate: %v", info["version"], err))
 	}
@@ -87,11 +89,11 @@ func (d *dockerEnv) startMongo(ctx context.Context, o DockerOptions) (*dockerMon
 	d.timing("mongo replica set election", time.Since(start))
 
 	routable := dockerRoutable(ctx, first.netAddr())
-	m.uri = mongoConnection(DockerReplicaSet, hosts, first.hostAddr(), routable)
+	m.uri = mongoConnection(ReplicaSet, hosts, first.hostAddr(), routable)
 	if !routable {
 		m.notes = append(m.notes, fmt.Sprintf("mongo: this host cannot reach the containers' network, so MONGODB_URI connects directly to mongo-0 (%s) and does not follow a new primary", first.hostAddr()))
 	}
-	m.description = fmt.Sprintf("mongo (%s %v) replica set %s of %d", o.MongoImage, info["version"], DockerReplicaSet, len(nodes))
+	m.description = fmt.Sprintf("mongo (%s %v) replica set %s of %d", o.MongoImage, info["version"], ReplicaSet, len(nodes))
 	return m, nil
 }
 
@@ -99,7 +101,7 @@ func (d *dockerEnv) startMongo(ctx context.Context, o DockerOptions) (*dockerMon
 // with replica-set flags. If the image, run with its own command, turns
 // out to be FerretDB under another name, it runs as one node; otherwise
 // the members' error stands.
-func (d *dockerEnv) startMongoNotMongod(ctx context.Context, o DockerOptions, membersErr error) (*dockerMongo, error) {
+func (d *dockerEnv) startMongoNotMongod(ctx context.Context, o Options, membersErr error) (*dockerMongo, error) {
 	if ctx.Err() != nil {
 		return nil, membersErr
 	}
@@ -120,7 +122,7 @@ func (d *dockerEnv) startMongoNotMongod(ctx context.Context, o DockerOptions, me
 
 // startMongoAlone runs one node of an image that cannot form a replica
 // set, with the image's own command (FerretDB takes no mongod flags).
-func (d *dockerEnv) startMongoAlone(ctx context.Context, o DockerOptions, server string) (*dockerMongo, error) {
+func (d *dockerEnv) startMongoAlone(ctx context.Context, o Options, server string) (*dockerMongo, error) {
 	n, err := d.run(ctx, dockerSpec{
 		name: "mongo-0", image: o.MongoImage, port: dockerMongoPort, ping: dockerMongoPing,
 		// Upstream FerretDB 1.x images default to a PostgreSQL backend;
@@ -141,7 +143,7 @@ func (d *dockerEnv) startMongoAlone(ctx context.Context, o DockerOptions, server
 
 // fallBackToOne keeps mongo-0 of a set that cannot form and removes the
 // other members.
-func (d *dockerEnv) fallBackToOne(ctx context.Context, o DockerOptions, m *dockerMongo, server string) (*dockerMongo, error) {
+func (d *dockerEnv) fallBackToOne(ctx context.Context, o Options, m *dockerMongo, server string) (*dockerMongo, error) {
 	for _, n := range m.nodes[1:] {
 		if err := d.drop(ctx, n); err != nil {
 			return nil, err
@@ -152,7 +154,7 @@ func (d *dockerEnv) fallBackToOne(ctx context.Context, o DockerOptions, m *docke
 }
 
 // mongoAlone describes a one-node MongoDB that could not be a replica set.
-func mongoAlone(o DockerOptions, m *dockerMongo, server string) *dockerMongo {
+func mongoAlone(o Options, m *dockerMongo, server string) *dockerMongo {
 	m.uri = mongoConnection("", nil, m.nodes[0].hostAddr(), false)
 	m.description = fmt.Sprintf("mongo (%s, %s) 1 node, no replica set", o.MongoImage, server)
 	if o.MongoReplicas > 1 {
@@ -260,14 +262,14 @@ func dockerMongoElected(ctx context.Context, first *dockerNode, members int) err
 		return done, strings.Join(states, ", "), nil
 	})
 	if err != nil {
-		return first.errorf("replica set %s elected no primary: %w; members: %s", DockerReplicaSet, err, state)
+		return first.errorf("replica set %s elected no primary: %w; members: %s", ReplicaSet, err, state)
 	}
 	return nil
 }
 
 // dockerMongoOptions connect to the one server at addr.
 func dockerMongoOptions(addr string) *options.ClientOptions {
-	return options.Client().ApplyURI(mongoConnection(DockerReplicaSet, nil, addr, false)).
+	return options.Client().ApplyURI(mongoConnection(ReplicaSet, nil, addr, false)).
 		SetServerSelectionTimeout(dockerTryTimeout).SetConnectTimeout(dockerTryTimeout)
 }
 

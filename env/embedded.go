@@ -82,7 +82,7 @@ func (p embeddedProvider) Stores(ctx context.Context) (_ *Stores, err error) {
 	// A password of this environment's own, as a deployment's Redis has:
 	// the APIs and the checks get it in RedisURL, anyone else is refused.
 	start = time.Now()
-	r, err := embedded.StartRedis(ctx, embedded.RedisLogger(quiet), embedded.RedisPassword(newSecret()))
+	r, err := embedded.StartRedis(ctx, embedded.RedisLogger(quiet), embedded.RedisPassword(NewSecret()))
 	if err != nil {
 		return nil, fmt.Errorf("start embedded redis: %w", err)
 	}
@@ -106,10 +106,10 @@ func (p embeddedProvider) Stores(ctx context.Context) (_ *Stores, err error) {
 	return s, nil
 }
 
-// newSecret returns a random password for a store of one environment:
-// 128 bits from crypto/rand, hex so that it needs no escaping in a URL or
-// a configuration file.
-func newSecret() string {
+// NewSecret returns a random password for a store of one environment
+// (every provider gives its Redis one): 128 bits from crypto/rand, hex so
+// that it needs no escaping in a URL or a configuration file.
+func NewSecret() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b) // never fails (crypto/rand)
 	return hex.EncodeToString(b)

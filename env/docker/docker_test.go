@@ -1,4 +1,4 @@
-package env_test
+package docker_test
 
 import (
 	"context"
@@ -23,7 +23,9 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"github.com/taskready/taskready/loadtest/env"
+	"github.com/taskready/taskready/env"
+	"github.com/taskready/taskready/env/docker"
+	"github.com/taskready/taskready/env/envtest"
 )
 
 // testLabel marks what one test creates, so that its leftovers can be
@@ -36,7 +38,7 @@ func needDocker(t *testing.T) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	if err := env.DockerAvailable(ctx); err != nil {
+	if err := docker.Available(ctx); err != nil {
 		if os.Getenv("REQUIRE_CONTAINERS") == "1" {
 			t.Fatalf("REQUIRE_CONTAINERS=1 but %v", err)
 		}
@@ -47,7 +49,7 @@ func needDocker(t *testing.T) {
 // dockerStores brings up the docker provider's stores with o, labelled
 // for this test. Cleanup closes them and then asserts that the engine
 // lists no container or network of the test.
-func dockerStores(t *testing.T, o env.DockerOptions) *env.Stores {
+func dockerStores(t *testing.T, o docker.Options) *env.Stores {
 	t.Helper()
 	needDocker(t)
 	label := testLabel + "=" + randomID()
@@ -57,7 +59,7 @@ func dockerStores(t *testing.T, o env.DockerOptions) *env.Stores {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	start := time.Now()
-	s, err := env.NewDocker(o).Stores(ctx)
+	s, err := docker.New(o).Stores(ctx)
 	if err != nil {
 		t.Fatalf("Stores: %v", err)
 	}
@@ -163,7 +165,7 @@ func redisClient(t *testing.T, url string) *redis.Client {
 }
 
 func TestDockerRedisReplicaReadsPrimaryWrites(t *testing.T) {
-	s := dockerStores(t, env.DockerOptions{})
+	s := dockerStores(t, docker.Options{})
 	if want := []string{"redis-primary", "redis-replica-1"}; !containsAll(componentNames(s), want) {
 		t.Fatalf("components = %v; want %v among them", componentNames(s), want)
 	}
@@ -220,7 +222,7 @@ func TestDockerRedisReplicaReadsPrimaryWrites(t *testing.T) {
 }
 
 func TestDockerSentinelsFailOverAKilledPrimary(t *testing.T) {
-	s := dockerStores(t, env.DockerOptions{RedisSentinels: 3})
+	s := dockerStores(t, docker.Options{RedisSentinels: 3})
 	if len(s.SentinelAddrs) != 3 || s.SentinelMaster == "" {
 		t.Fatalf("SentinelAddrs %v, master %q; want 3 and a name", s.SentinelAddrs, s.SentinelMaster)
 	}
@@ -287,7 +289,7 @@ func TestDockerSentinelsFailOverAKilledPrimary(t *testing.T) {
 }
 
 func TestDockerMongoAnswersAgainOnTheSameURIAfterStopStart(t *testing.T) {
-	s := dockerStores(t, env.DockerOptions{RedisReplicas: env.NoReplicas})
+	s := dockerStores(t, docker.Options{RedisReplicas: docker.NoReplicas})
 	ferret := strings.Contains(strings.ToLower(s.Description), "ferretdb")
 	if ferret {
 		// FerretDB (the local image here) cannot form a replica set.
@@ -369,7 +371,7 @@ func TestDockerMongoFerretDBUnderAnotherNameRunsAlone(t *testing.T) {
 		}
 	})
 
-	s := dockerStores(t, env.DockerOptions{MongoImage: alias, RedisReplicas: env.NoReplicas})
+	s := dockerStores(t, docker.Options{MongoImage: alias, RedisReplicas: docker.NoReplicas})
 	if got := componentNames(s); got[0] != "mongo-0" || slices.Contains(got, "mongo-1") {
 		t.Fatalf("components = %v; want one mongo node", got)
 	}
@@ -389,7 +391,7 @@ func TestDockerMongoFerretDBUnderAnotherNameRunsAlone(t *testing.T) {
 }
 
 func TestDockerPausedRedisTimesOutUntilUnpaused(t *testing.T) {
-	s := dockerStores(t, env.DockerOptions{RedisReplicas: env.NoReplicas, MongoReplicas: 1})
+	s := dockerStores(t, docker.Options{RedisReplicas: docker.NoReplicas, MongoReplicas: 1})
 	if slices.Contains(componentNames(s), "redis-replica-1") {
 		t.Fatalf("components = %v; want no replica", componentNames(s))
 	}
@@ -421,7 +423,7 @@ func TestDockerStoresThatFailLeaveNothing(t *testing.T) {
 	key, value, _ := strings.Cut(label, "=")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	_, err := env.NewDocker(env.DockerOptions{
+	_, err := docker.New(docker.Options{
 		RedisImage: "localhost/taskready-no-such-image:0",
 		Labels:     map[string]string{key: value},
 	}).Stores(ctx)
@@ -454,10 +456,10 @@ func TestDockerAPIsFollowARedisFailover(t *testing.T) {
 	t.Cleanup(func() { assertNoLeftovers(t, label) })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	e, err := env.Up(ctx, env.NewDocker(env.DockerOptions{
+	e, err := env.Up(ctx, docker.New(docker.Options{
 		MongoReplicas: 1, RedisSentinels: 3, Labels: map[string]string{key: value},
 	}), env.Options{
-		APIBinary: buildAPI(t), Instances: 2,
+		APIBinary: envtest.APIBinary(t), Instances: 2,
 		APIEnv: []string{"BCRYPT_COST=4", "RATE_LIMIT_API=100000/1h", "RATE_LIMIT_AUTH=100000/1h"},
 	})
 	if err != nil {

@@ -1,5 +1,5 @@
 // Package seed fills a task API's database with deterministic, realistic
-// users and tasks for load scenarios to use.
+// users and tasks for load scenarios and readiness checks to use.
 //
 // The same seed writes the same users, titles, statuses and time offsets;
 // absolute times are relative to the run's start.

@@ -3,47 +3,17 @@ package env_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/taskready/taskready/loadtest/env"
+	"github.com/taskready/taskready/env"
+	"github.com/taskready/taskready/env/envtest"
 )
-
-var (
-	buildOnce sync.Once
-	apiBin    string
-	buildErr  error
-)
-
-// buildAPI compiles cmd/taskapi, the binary the harness runs, once.
-func buildAPI(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "harness-env-test-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		apiBin = filepath.Join(dir, "taskapi")
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		if out, err := exec.CommandContext(ctx, "go", "build", "-o", apiBin, "../../cmd/taskapi").CombinedOutput(); err != nil {
-			buildErr = errors.New(string(out))
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("go build taskapi: %v", buildErr)
-	}
-	return apiBin
-}
 
 func post(t *testing.T, url, body string) int {
 	t.Helper()
@@ -71,7 +41,7 @@ func upEmbedded(t *testing.T, instances int) *env.Env {
 	defer cancel()
 	var took []env.Timing
 	e, err := env.Up(ctx, env.NewEmbedded(env.EmbeddedOptions{}), env.Options{
-		APIBinary: buildAPI(t), Instances: instances, APIEnv: []string{"BCRYPT_COST=4"},
+		APIBinary: envtest.APIBinary(t), Instances: instances, APIEnv: []string{"BCRYPT_COST=4"},
 		Progress: func(tm env.Timing) { took = append(took, tm) },
 	})
 	if err != nil {
