@@ -198,12 +198,13 @@ func (o *runOptions) run(ctx context.Context, out io.Writer) error {
 		opts = append(opts, engine.WithClient(&http.Client{Transport: transport.CountConns(tr)}))
 	}
 	if o.metricsAddr != "" {
-		m, stop, err := serveMetrics(o.metricsAddr, out)
+		ms, err := engine.ServeMetrics(o.metricsAddr)
 		if err != nil {
-			return err
+			return fmt.Errorf("%w: -metrics-addr: %w", errUsage, err)
 		}
-		defer stop()
-		opts = append(opts, engine.WithMetrics(m))
+		defer ms.Close()
+		fmt.Fprintf(out, "harness: metrics on http://%s/metrics\n", ms.Addr)
+		opts = append(opts, engine.WithMetrics(ms.Metrics))
 	}
 	fmt.Fprintf(out, "harness: running %s (%s) against %s\n", f.Name, f.Path, e.Target)
 	res, err := engine.Run(ctx, f, e.Target, opts...)
@@ -273,16 +274,6 @@ func (o *runOptions) degrade(out io.Writer, e *env.Env) error {
 		fmt.Fprintf(out, "harness: %s added to every exchange on the %s link\n", lat, link)
 	}
 	return nil
-}
-
-// serveMetrics serves the run's metrics and the process's own on addr.
-func serveMetrics(addr string, out io.Writer) (*engine.Metrics, func(), error) {
-	m, at, stop, err := listenMetrics(addr, nil)
-	if err != nil {
-		return nil, nil, fmt.Errorf("-metrics-addr: %w", err)
-	}
-	fmt.Fprintf(out, "harness: metrics on http://%s/metrics\n", at)
-	return m, stop, nil
 }
 
 // finish prints where the reports are and turns the outcome into the exit
