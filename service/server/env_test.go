@@ -92,8 +92,9 @@ func (e *env) start(tb testing.TB, vars ...string) *instance {
 	return e.startLogged(tb, discard, vars...)
 }
 
-// startLogged is start with the instance logging to log.
-func (e *env) startLogged(tb testing.TB, log *slog.Logger, vars ...string) *instance {
+// open opens a server on the env's stores, with vars (KEY=VALUE) over the
+// test settings, without serving it.
+func (e *env) open(tb testing.TB, log *slog.Logger, vars ...string) *server.Server {
 	tb.Helper()
 	settings := map[string]string{
 		"MONGODB_URI":     e.mongoURI,
@@ -119,6 +120,13 @@ func (e *env) startLogged(tb testing.TB, log *slog.Logger, vars ...string) *inst
 	if err != nil {
 		tb.Fatalf("open server: %v", err)
 	}
+	return srv
+}
+
+// startLogged is start with the instance logging to log.
+func (e *env) startLogged(tb testing.TB, log *slog.Logger, vars ...string) *instance {
+	tb.Helper()
+	srv := e.open(tb, log, vars...)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -38,5 +39,38 @@ func TestOpenWithAnUnreachableStoreReturnsAnError(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "MONGODB_URI") {
 		t.Errorf("error %q does not say which setting to check", err)
+	}
+}
+
+// A Shutdown that comes before Serve and ServeMetrics have started (a
+// SIGTERM during startup) still stops them: each returns at once instead
+// of serving a process that was told to stop.
+func TestShutdownBeforeServeStopsServe(t *testing.T) {
+	srv := newEnv(t).open(t, discard)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for name, serve := range map[string]func(net.Listener) error{"Serve": srv.Serve, "ServeMetrics": srv.ServeMetrics} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- serve(ln) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("%s after Shutdown: %v", name, err)
+			}
+		case <-ctx.Done():
+			ln.Close()
+			t.Fatalf("%s still serving 10s after Shutdown", name)
+		}
+		if c, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
+			c.Close()
+			t.Errorf("%s left its listener open", name)
+		}
 	}
 }

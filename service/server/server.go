@@ -55,10 +55,15 @@ type Server struct {
 
 	// gatherer holds every series; metricsSrv serves them on the metrics
 	// listener (ServeMetrics), nil until then.
-	gatherer    prometheus.Gatherer
-	metricsMu   sync.Mutex
-	metricsSrv  *http.Server
-	metricsDown bool // Shutdown has run: a late ServeMetrics serves nothing
+	gatherer prometheus.Gatherer
+
+	// serveMu guards what Shutdown must reach however late Serve and
+	// ServeMetrics start: a Shutdown that ran before them (a SIGTERM
+	// during startup) must still stop them.
+	serveMu    sync.Mutex
+	listeners  []net.Listener // every listener Serve was given
+	metricsSrv *http.Server
+	down       bool // Shutdown has run: a late Serve or ServeMetrics serves nothing
 }
 
 // Open connects to the configured stores, starting embedded ones for
@@ -306,7 +311,16 @@ func (s *Server) Serve(ln net.Listener) error {
 		Log:          s.log,
 		Metrics:      s.conns,
 	})
+	s.serveMu.Lock()
+	if s.down {
+		s.serveMu.Unlock()
+		return l.Close()
+	}
+	s.listeners = append(s.listeners, l)
+	s.serveMu.Unlock()
 	s.conns.Track(l)
+	// A Shutdown between here and the app's own start finds no server to
+	// stop; it closes l instead, which ends this call cleanly.
 	return s.app.Listener(l, fiber.ListenConfig{DisableStartupMessage: true})
 }
 
@@ -323,13 +337,13 @@ func (s *Server) ServeMetrics(ln net.Listener) error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.MetricsHandler())
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	s.metricsMu.Lock()
-	if s.metricsDown {
-		s.metricsMu.Unlock()
+	s.serveMu.Lock()
+	if s.down {
+		s.serveMu.Unlock()
 		return ln.Close()
 	}
 	s.metricsSrv = srv
-	s.metricsMu.Unlock()
+	s.serveMu.Unlock()
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("metrics listener: %w", err)
 	}
@@ -339,11 +353,16 @@ func (s *Server) ServeMetrics(ln net.Listener) error {
 // Shutdown stops accepting connections, lets in-flight requests finish
 // until ctx ends, stops the metrics listener, then closes the stores.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.serveMu.Lock()
+	s.down = true
+	listeners, msrv := s.listeners, s.metricsSrv
+	s.serveMu.Unlock()
 	err := s.app.ShutdownWithContext(ctx)
-	s.metricsMu.Lock()
-	msrv := s.metricsSrv
-	s.metricsDown = true
-	s.metricsMu.Unlock()
+	for _, l := range listeners {
+		// Already closed by the app when it had started; if it had not,
+		// this is what stops Serve.
+		_ = l.Close()
+	}
 	if msrv != nil {
 		err = errors.Join(err, msrv.Shutdown(ctx))
 	}
