@@ -176,14 +176,6 @@ func took(d time.Duration) string {
 	return readiness.Round(d).String()
 }
 
-// startTime is t in UTC to the second, as every report prints it.
-func startTime(t time.Time) string {
-	if t.IsZero() {
-		return "unknown"
-	}
-	return t.UTC().Format("2006-01-02 15:04:05") + " UTC"
-}
-
 // plural is "1 check", "2 checks".
 func plural(n int, one, many string) string {
 	if n == 1 {

@@ -142,7 +142,7 @@ func newHTMLView(r *readiness.Report) htmlView {
 			v.Meta = append(v.Meta, kv{k, val})
 		}
 	}
-	add("started", startTime(r.Run.Start))
+	add("started", render.Time(r.Run.Start))
 	add("duration", took(r.Run.Duration))
 	add("checks", strconv.Itoa(r.Counts.Total))
 	add("run", r.Run.ID)

@@ -64,7 +64,7 @@ func (m *mdWriter) title() {
 	if r.Run.Target != "" {
 		meta = append(meta, "target "+render.MarkdownCode(r.Run.Target))
 	}
-	meta = append(meta, "started "+startTime(r.Run.Start), plural(r.Counts.Total, "check", "checks")+" in "+took(r.Run.Duration), "run "+render.MarkdownCode(r.Run.ID))
+	meta = append(meta, "started "+render.Time(r.Run.Start), plural(r.Counts.Total, "check", "checks")+" in "+took(r.Run.Duration), "run "+render.MarkdownCode(r.Run.ID))
 	if r.Run.ToolVersion != "" {
 		meta = append(meta, "harness "+render.MarkdownText(r.Run.ToolVersion))
 	}

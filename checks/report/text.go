@@ -89,7 +89,7 @@ func (t *textWriter) header() {
 	}
 	t.Line("  ", t.Paint(render.Bold, "█ READINESS"), "  ", target, "  ·  ",
 		plural(t.r.Counts.Total, "check", "checks"), " in ", took(r.Duration))
-	meta := []string{"run " + r.ID, "started " + startTime(r.Start)}
+	meta := []string{"run " + r.ID, "started " + render.Time(r.Start)}
 	if r.ToolVersion != "" {
 		meta = append(meta, "harness "+r.ToolVersion)
 	}

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"html/template"
 	"io"
+	"time"
 )
 
 // HTML executes tmpl with data in memory and writes the page in one
@@ -21,4 +22,13 @@ func HTML(w io.Writer, tmpl *template.Template, data any) error {
 	}
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// Time is when a run started, as both reports print it: UTC to the
+// second, "unknown" when it was not recorded.
+func Time(t time.Time) string {
+	if t.IsZero() {
+		return "unknown"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05") + " UTC"
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/taskready/taskready/internal/render"
 )
@@ -154,3 +155,18 @@ func TestHTML(t *testing.T) {
 type failing struct{}
 
 func (failing) Write([]byte) (int, error) { return 0, io.ErrClosedPipe }
+
+func TestTime(t *testing.T) {
+	paris := time.FixedZone("CET", 3600)
+	for _, tt := range []struct {
+		in   time.Time
+		want string
+	}{
+		{time.Time{}, "unknown"},
+		{time.Date(2026, 12, 7, 7, 30, 5, 900, paris), "2026-12-07 06:30:05 UTC"},
+	} {
+		if got := render.Time(tt.in); got != tt.want {
+			t.Errorf("Time(%v) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

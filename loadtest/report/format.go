@@ -457,15 +457,6 @@ type checkRow struct {
 	Check *summary.Check
 }
 
-// startTime formats the run's start for people, in UTC so that reports of
-// one run made in different places agree.
-func startTime(t time.Time) string {
-	if t.IsZero() {
-		return "unknown"
-	}
-	return t.UTC().Format("2006-01-02 15:04:05 MST")
-}
-
 // environment is the environment's fields that are set, as label and value.
 func environment(e summary.Environment) [][2]string {
 	var out [][2]string

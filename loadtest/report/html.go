@@ -136,7 +136,7 @@ func newHTMLView(s *summary.Summary) htmlView {
 		}
 	}
 	add(&v.Meta, "target", r.Target)
-	add(&v.Meta, "started", startTime(r.Start))
+	add(&v.Meta, "started", render.Time(r.Start))
 	add(&v.Meta, "duration", seconds(r.Duration))
 	add(&v.Meta, "engine", r.Engine)
 	add(&v.Meta, "run", r.ID)

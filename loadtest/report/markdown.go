@@ -46,7 +46,7 @@ func (m *mdWriter) title() {
 	if r.Target != "" {
 		meta = append(meta, "target "+render.MarkdownCode(r.Target))
 	}
-	meta = append(meta, "started "+startTime(r.Start), "duration "+seconds(r.Duration))
+	meta = append(meta, "started "+render.Time(r.Start), "duration "+seconds(r.Duration))
 	if r.Engine != "" {
 		meta = append(meta, "engine "+render.MarkdownText(r.Engine))
 	}

@@ -95,7 +95,7 @@ func (t *textWriter) header() {
 		detail = append(detail, "run "+r.ID)
 	}
 	if !r.Start.IsZero() {
-		detail = append(detail, "started "+startTime(r.Start))
+		detail = append(detail, "started "+render.Time(r.Start))
 	}
 	if len(detail) > 0 {
 		t.Line("    ", t.Paint(render.Faint, strings.Join(detail, " · ")))
