@@ -14,14 +14,21 @@ import (
 	"github.com/taskready/taskready/scenarios"
 )
 
+// dashboardsOptions are the flags and arguments of harness dashboards.
+type dashboardsOptions struct {
+	fs                                      *flag.FlagSet
+	env                                     envFlags
+	dir, scenario, readinessFile, promImage string
+}
+
 func dashboardsCmd() command {
 	fs := flag.NewFlagSet("dashboards", flag.ContinueOnError)
-	dir := fs.String("dir", "dashboards", "generate, check: the directory of the dashboard JSON files")
-	scen := fs.String("scenario", "tour", "verify: the scenario to run while Prometheus scrapes (its load-test dashboard is verified)")
-	readinessFile := fs.String("readiness", "out/readiness/readiness.prom", "verify: a harness check run's readiness.prom to serve, so the readiness dashboard is verified too (skipped when missing)")
-	promImage := fs.String("prometheus-image", "", "verify: run Prometheus from this image whatever the provider (the docker provider's default: $HARNESS_PROMETHEUS_IMAGE, $LOCAL_IMAGE_PROMETHEUS, "+prom.DefaultImage+")")
-	var ef envFlags
-	ef.register(fs, 2)
+	o := dashboardsOptions{fs: fs}
+	fs.StringVar(&o.dir, "dir", "dashboards", "generate, check: the directory of the dashboard JSON files")
+	fs.StringVar(&o.scenario, "scenario", "tour", "verify: the scenario to run while Prometheus scrapes (its load-test dashboard is verified)")
+	fs.StringVar(&o.readinessFile, "readiness", "out/readiness/readiness.prom", "verify: a harness check run's readiness.prom to serve, so the readiness dashboard is verified too (skipped when missing)")
+	fs.StringVar(&o.promImage, "prometheus-image", "", "verify: run Prometheus from this image whatever the provider (the docker provider's default: $HARNESS_PROMETHEUS_IMAGE, $LOCAL_IMAGE_PROMETHEUS, "+prom.DefaultImage+")")
+	o.env.register(fs, 2)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `usage: harness dashboards generate|check|verify [flags]
 
@@ -41,61 +48,63 @@ flags:
 `)
 		fs.PrintDefaults()
 	}
-	return command{fs: fs, help: "generate, check or verify the Grafana dashboards against a real Prometheus", run: func(ctx context.Context, out io.Writer) error {
-		sub, err := subcommand(fs, "generate", "check", "verify")
+	return command{fs: fs, help: "generate, check or verify the Grafana dashboards against a real Prometheus", run: o.run}
+}
+
+func (o *dashboardsOptions) run(ctx context.Context, out io.Writer) error {
+	sub, err := subcommand(o.fs, "generate", "check", "verify")
+	if err != nil {
+		return err
+	}
+	switch sub {
+	case "generate":
+		loads, err := scenarios.All()
 		if err != nil {
 			return err
 		}
-		switch sub {
-		case "generate":
-			loads, err := scenarios.All()
-			if err != nil {
-				return err
-			}
-			names, err := dashboards.Write(*dir, loads)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(out, "harness: wrote %d dashboards into %s: %s\n", len(names), *dir, strings.Join(names, ", "))
-			return nil
-		case "check":
-			loads, err := scenarios.All()
-			if err != nil {
-				return err
-			}
-			if err := dashboards.Check(*dir, loads); err != nil {
-				if errors.Is(err, dashboards.ErrStale) {
-					fmt.Fprintf(out, "harness: %v\n", err)
-					return &exitError{code: exitFail, msg: err.Error()}
-				}
-				return err
-			}
-			fmt.Fprintf(out, "harness: %s matches the generator\n", *dir)
-			return nil
-		case "verify":
-			return verifyDashboards(ctx, out, &ef, *scen, *readinessFile, *promImage)
+		names, err := dashboards.Write(o.dir, loads)
+		if err != nil {
+			return err
 		}
-		return fmt.Errorf("%w: unknown dashboards subcommand %q: want generate, check or verify", errUsage, sub)
-	}}
+		fmt.Fprintf(out, "harness: wrote %d dashboards into %s: %s\n", len(names), o.dir, strings.Join(names, ", "))
+		return nil
+	case "check":
+		loads, err := scenarios.All()
+		if err != nil {
+			return err
+		}
+		if err := dashboards.Check(o.dir, loads); err != nil {
+			if errors.Is(err, dashboards.ErrStale) {
+				fmt.Fprintf(out, "harness: %v\n", err)
+				return &exitError{code: exitFail, msg: err.Error()}
+			}
+			return err
+		}
+		fmt.Fprintf(out, "harness: %s matches the generator\n", o.dir)
+		return nil
+	case "verify":
+		return o.verify(ctx, out)
+	}
+	return fmt.Errorf("%w: unknown dashboards subcommand %q: want generate, check or verify", errUsage, sub)
 }
 
-// verifyDashboards is `harness dashboards verify`: the CLI brings the
-// environment up and seeds it; package dashboards runs and judges.
-func verifyDashboards(ctx context.Context, out io.Writer, ef *envFlags, scen, readinessFile, promImage string) error {
-	f, err := scenarios.Load(scen)
+// verify is `harness dashboards verify`: the CLI brings the environment
+// up and seeds it; package dashboards runs and judges.
+func (o *dashboardsOptions) verify(ctx context.Context, out io.Writer) error {
+	f, err := scenarios.Load(o.scenario)
 	if err != nil {
 		if errors.Is(err, scenarios.ErrUnknown) {
 			return fmt.Errorf("%w: %w", errUsage, err)
 		}
 		return err
 	}
-	readiness, err := os.ReadFile(readinessFile)
+	readiness, err := os.ReadFile(o.readinessFile)
 	if err != nil {
-		fmt.Fprintf(out, "harness: %s: %v; the readiness dashboard is not verified (make check writes it)\n", readinessFile, err)
+		fmt.Fprintf(out, "harness: %s: %v; the readiness dashboard is not verified (make check writes it)\n", o.readinessFile, err)
 		readiness = nil
 	}
-	ef.apiEnv = append(append(listFlag{}, loadLimits...), ef.apiEnv...)
-	e, err := ef.up(ctx, out)
+	o.env.apiEnv = append(append(listFlag{}, loadLimits...), o.env.apiEnv...)
+	e, err := o.env.up(ctx, out)
 	if err != nil {
 		return err
 	}
@@ -103,7 +112,7 @@ func verifyDashboards(ctx context.Context, out io.Writer, ef *envFlags, scen, re
 	if err := seedScenario(ctx, out, f, e, -1, 5); err != nil {
 		return err
 	}
-	v, err := dashboards.VerifyRun(ctx, dashboards.VerifyOptions{Env: e, Scenario: f, Readiness: readiness, PromImage: promImage, Progress: out})
+	v, err := dashboards.VerifyRun(ctx, dashboards.VerifyOptions{Env: e, Scenario: f, Readiness: readiness, PromImage: o.promImage, Progress: out})
 	if errors.Is(err, dashboards.ErrNothingToScrape) {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}

@@ -19,7 +19,7 @@ import (
 
 func mergeCmd() command {
 	fs := flag.NewFlagSet("merge", flag.ContinueOnError)
-	var o mergeOptions
+	o := mergeOptions{fs: fs}
 	o.compare.register(fs)
 	fs.StringVar(&o.out, "out", "", "directory for the merged summary.json, histograms/, report.html, report.md, junit.xml (default out/merged-<run-id>, copied to out/latest)")
 	fs.StringVar(&o.baseline, "baseline", "", "an earlier run (its directory or summary.json) to compare the merged run with: exit 100 on a regression")
@@ -47,17 +47,18 @@ flags:
 `)
 		fs.PrintDefaults()
 	}
-	return command{fs: fs, help: "merge the runs of N workers (run -segment I/N) and gate once on their thresholds", run: func(_ context.Context, out io.Writer) error {
-		return o.run(out, fs.Args())
-	}}
+	return command{fs: fs, help: "merge the runs of N workers (run -segment I/N) and gate once on their thresholds", run: o.run}
 }
 
+// mergeOptions are the flags and arguments of harness merge.
 type mergeOptions struct {
+	fs                      *flag.FlagSet
 	out, baseline, scenario string
 	compare                 compareFlags
 }
 
-func (o *mergeOptions) run(out io.Writer, dirs []string) error {
+func (o *mergeOptions) run(_ context.Context, out io.Writer) error {
+	dirs := o.fs.Args()
 	if len(dirs) == 0 {
 		return fmt.Errorf("%w: want the run directories of the workers", errUsage)
 	}

@@ -22,47 +22,56 @@ import (
 // commands.
 const DefaultState = "out/harness-env.json"
 
+// upOptions are the flags of harness up.
+type upOptions struct {
+	env    envFlags
+	asJSON bool
+	state  string
+}
+
 func upCmd() command {
+	var o upOptions
 	fs := flag.NewFlagSet("up", flag.ContinueOnError)
-	var ef envFlags
-	ef.register(fs, 2)
-	asJSON := fs.Bool("json", false, "print the endpoints as JSON")
-	state := fs.String("state", DefaultState, "file the endpoints are written to, for seed, fault and checks")
-	return command{fs: fs, help: "bring up an environment, print its endpoints, hold it until Ctrl-C", run: func(ctx context.Context, out io.Writer) error {
-		progress := out
-		if *asJSON {
-			progress = os.Stderr
+	o.env.register(fs, 2)
+	fs.BoolVar(&o.asJSON, "json", false, "print the endpoints as JSON")
+	fs.StringVar(&o.state, "state", DefaultState, "file the endpoints are written to, for seed, fault and checks")
+	return command{fs: fs, help: "bring up an environment, print its endpoints, hold it until Ctrl-C", run: o.run}
+}
+
+func (o *upOptions) run(ctx context.Context, out io.Writer) error {
+	progress := out
+	if o.asJSON {
+		progress = os.Stderr
+	}
+	e, err := o.env.up(ctx, progress)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		fmt.Fprintln(progress, "harness: taking the environment down")
+		if err := e.Close(); err != nil {
+			fmt.Fprintln(progress, "harness:", err)
 		}
-		e, err := ef.up(ctx, progress)
-		if err != nil {
+		_ = os.Remove(o.state)
+	}()
+	ep := e.Endpoints()
+	if ep.Control, err = env.ServeControl(ctx, e); err != nil {
+		return err
+	}
+	if err := writeState(o.state, ep); err != nil {
+		return err
+	}
+	if o.asJSON {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(ep); err != nil {
 			return err
 		}
-		defer func() {
-			fmt.Fprintln(progress, "harness: taking the environment down")
-			if err := e.Close(); err != nil {
-				fmt.Fprintln(progress, "harness:", err)
-			}
-			_ = os.Remove(*state)
-		}()
-		ep := e.Endpoints()
-		if ep.Control, err = env.ServeControl(ctx, e); err != nil {
-			return err
-		}
-		if err := writeState(*state, ep); err != nil {
-			return err
-		}
-		if *asJSON {
-			enc := json.NewEncoder(out)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(ep); err != nil {
-				return err
-			}
-		} else {
-			printEndpoints(out, ep, *state)
-		}
-		<-ctx.Done()
-		return nil
-	}}
+	} else {
+		printEndpoints(out, ep, o.state)
+	}
+	<-ctx.Done()
+	return nil
 }
 
 func printEndpoints(out io.Writer, ep env.Endpoints, state string) {
@@ -121,30 +130,36 @@ func readState(path string) (env.Endpoints, error) {
 	return ep, nil
 }
 
+// downOptions are the flags of harness down.
+type downOptions struct{ id string }
+
 func downCmd() command {
+	var o downOptions
 	fs := flag.NewFlagSet("down", flag.ContinueOnError)
-	id := fs.String("env", "", "remove only the environment with this id (the \"id\" that harness up -json prints); default: all of the harness's, and the temporary directories of runs that were killed")
-	return command{fs: fs, help: "remove what crashed runs left: containers, networks, temporary directories", run: func(ctx context.Context, out io.Writer) error {
-		var errs []error
-		if *id == "" {
-			// An environment id names containers only: directories are
-			// swept when everything is.
-			errs = append(errs, removeLeftoverDirs(out))
-		}
-		if err := docker.Available(ctx); err != nil {
-			if !errors.Is(err, docker.ErrNoEngine) {
-				return errors.Join(append(errs, err)...)
-			}
-			fmt.Fprintf(out, "harness: %v; no containers to remove\n", err)
-			return errors.Join(errs...)
-		}
-		n, err := docker.RemoveLeftovers(ctx, *id)
-		if err != nil {
+	fs.StringVar(&o.id, "env", "", "remove only the environment with this id (the \"id\" that harness up -json prints); default: all of the harness's, and the temporary directories of runs that were killed")
+	return command{fs: fs, help: "remove what crashed runs left: containers, networks, temporary directories", run: o.run}
+}
+
+func (o *downOptions) run(ctx context.Context, out io.Writer) error {
+	var errs []error
+	if o.id == "" {
+		// An environment id names containers only: directories are
+		// swept when everything is.
+		errs = append(errs, removeLeftoverDirs(out))
+	}
+	if err := docker.Available(ctx); err != nil {
+		if !errors.Is(err, docker.ErrNoEngine) {
 			return errors.Join(append(errs, err)...)
 		}
-		fmt.Fprintf(out, "harness: removed %d leftover container(s) and network(s)\n", n)
+		fmt.Fprintf(out, "harness: %v; no containers to remove\n", err)
 		return errors.Join(errs...)
-	}}
+	}
+	n, err := docker.RemoveLeftovers(ctx, o.id)
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	fmt.Fprintf(out, "harness: removed %d leftover container(s) and network(s)\n", n)
+	return errors.Join(errs...)
 }
 
 // removeLeftoverDirs removes the temporary directories of embedded stores
@@ -169,9 +184,16 @@ func plural(n int, one, many string) string {
 	return many
 }
 
+// faultOptions are the flags and arguments of harness fault.
+type faultOptions struct {
+	fs    *flag.FlagSet
+	state string
+}
+
 func faultCmd() command {
 	fs := flag.NewFlagSet("fault", flag.ContinueOnError)
-	state := fs.String("state", DefaultState, "endpoints file of a running `harness up`")
+	o := faultOptions{fs: fs}
+	fs.StringVar(&o.state, "state", DefaultState, "endpoints file of a running `harness up`")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `usage: harness fault [-state FILE] <action> <name> [duration]
 
@@ -183,34 +205,36 @@ components and links are listed by harness up.
 `, strings.Join(env.Actions, "|"))
 		fs.PrintDefaults()
 	}
-	return command{fs: fs, help: "stop, start, pause, unpause or kill a component; slow down or reset a link to a store", run: func(ctx context.Context, out io.Writer) error {
-		if fs.NArg() < 2 {
-			return fmt.Errorf("%w: want an action and a name, e.g. harness fault stop mongo-0", errUsage)
+	return command{fs: fs, help: "stop, start, pause, unpause or kill a component; slow down or reset a link to a store", run: o.run}
+}
+
+func (o *faultOptions) run(ctx context.Context, out io.Writer) error {
+	if o.fs.NArg() < 2 {
+		return fmt.Errorf("%w: want an action and a name, e.g. harness fault stop mongo-0", errUsage)
+	}
+	action, name := o.fs.Arg(0), o.fs.Arg(1)
+	var d time.Duration
+	if action == "latency" {
+		var err error
+		if o.fs.NArg() != 3 {
+			return fmt.Errorf("%w: latency needs a duration, e.g. harness fault latency mongo 200ms", errUsage)
 		}
-		action, name := fs.Arg(0), fs.Arg(1)
-		var d time.Duration
-		if action == "latency" {
-			var err error
-			if fs.NArg() != 3 {
-				return fmt.Errorf("%w: latency needs a duration, e.g. harness fault latency mongo 200ms", errUsage)
-			}
-			if d, err = time.ParseDuration(fs.Arg(2)); err != nil || d < 0 {
-				return fmt.Errorf("%w: latency %q is not a duration such as 200ms", errUsage, fs.Arg(2))
-			}
+		if d, err = time.ParseDuration(o.fs.Arg(2)); err != nil || d < 0 {
+			return fmt.Errorf("%w: latency %q is not a duration such as 200ms", errUsage, o.fs.Arg(2))
 		}
-		ep, err := readState(*state)
-		if err != nil {
-			return err
-		}
-		if slices.Contains(env.LinkActions, action) {
-			err = env.DegradeLink(ctx, ep.Control, name, action, d)
-		} else {
-			err = env.Fault(ctx, ep.Control, name, action)
-		}
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "harness: %s %s: done\n", action, name)
-		return nil
-	}}
+	}
+	ep, err := readState(o.state)
+	if err != nil {
+		return err
+	}
+	if slices.Contains(env.LinkActions, action) {
+		err = env.DegradeLink(ctx, ep.Control, name, action, d)
+	} else {
+		err = env.Fault(ctx, ep.Control, name, action)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "harness: %s %s: done\n", action, name)
+	return nil
 }
