@@ -92,9 +92,9 @@ func run() int {
 		log.Error("start failed", slog.String("error", err.Error()))
 		return 1
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.Port)))
+	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
 	if err != nil {
-		log.Error("listen failed", slog.String("error", err.Error()), slog.Int("port", cfg.Port))
+		log.Error("listen failed", slog.String("error", err.Error()), slog.String("host", cfg.Host), slog.Int("port", cfg.Port))
 		_ = srv.Close()
 		return 1
 	}

@@ -77,6 +77,7 @@ var ErrInvalid = errors.New("invalid configuration")
 // Config holds every setting of one API process.
 type Config struct {
 	Port           int           // PORT
+	Host           string        // HOST: loopback in development (its secret is public), else every interface
 	Env            string        // APP_ENV: development or production
 	MongoURI       string        // MONGODB_URI; empty starts the embedded FerretDB
 	MongoDB        string        // MONGODB_DB
@@ -125,6 +126,7 @@ func Load(getenv func(string) string) (Config, error) {
 	p := parser{getenv: getenv}
 	c := Config{
 		Port:           p.int("PORT", DefaultPort, 1, 65535),
+		Host:           p.str("HOST", ""),
 		Env:            p.str("APP_ENV", Development),
 		MongoURI:       p.str("MONGODB_URI", ""),
 		MongoDB:        p.str("MONGODB_DB", DefaultDatabase),
@@ -153,6 +155,9 @@ func Load(getenv func(string) string) (Config, error) {
 		HashConcurrency:  p.int("HASH_CONCURRENCY", 0, 0, 10000),
 
 		MetricsAddr: p.metricsAddr("METRICS_ADDR"),
+	}
+	if c.Host == "" && !c.Production() {
+		c.Host = "127.0.0.1"
 	}
 	c.validate(&p)
 	if len(p.errs) > 0 {

@@ -56,6 +56,7 @@ func TestLoadDefaults(t *testing.T) {
 		got, want any
 	}{
 		{"Port", c.Port, config.DefaultPort},
+		{"Host", c.Host, "127.0.0.1"}, // development's secret is public: loopback only
 		{"Env", c.Env, config.Development},
 		{"Production", c.Production(), false},
 		{"MongoURI", c.MongoURI, ""},
@@ -108,6 +109,7 @@ func TestLoadParsesEachVariable(t *testing.T) {
 		{"PORT padded", map[string]string{"PORT": " 8081 "}, func(c config.Config) any { return c.Port }, 8081},
 		{"PORT low edge", map[string]string{"PORT": "1"}, func(c config.Config) any { return c.Port }, 1},
 		{"PORT high edge", map[string]string{"PORT": "65535"}, func(c config.Config) any { return c.Port }, 65535},
+		{"HOST", map[string]string{"HOST": "0.0.0.0"}, func(c config.Config) any { return c.Host }, "0.0.0.0"},
 		{"APP_ENV development", map[string]string{"APP_ENV": "development"}, func(c config.Config) any { return c.Env }, config.Development},
 		{"MONGODB_URI", map[string]string{"MONGODB_URI": "mongodb://h:1"}, func(c config.Config) any { return c.MongoURI }, "mongodb://h:1"},
 		{"MONGODB_DB", map[string]string{"MONGODB_DB": "other"}, func(c config.Config) any { return c.MongoDB }, "other"},
@@ -272,6 +274,9 @@ func TestLoadProduction(t *testing.T) {
 	}
 	if got, want := c.BcryptCost, config.DefaultBcryptCost; got != want {
 		t.Errorf("Load(valid production).BcryptCost = %d; want %d", got, want)
+	}
+	if c.Host != "" {
+		t.Errorf("Load(valid production).Host = %q; want every interface", c.Host)
 	}
 
 	tests := []struct {
