@@ -27,8 +27,8 @@ dashboards-verify: build
 
 ## build: compile the API and the harness into bin/
 build:
-	$(GO) build -o bin/taskapi ./cmd/taskapi
-	$(GO) build -o bin/harness ./cmd/harness
+	$(GO) build -buildvcs=auto -o bin/taskapi ./cmd/taskapi
+	$(GO) build -buildvcs=auto -o bin/harness ./cmd/harness
 
 ## api: serve the API on :5000 with embedded stores (Ctrl-C to stop)
 api:

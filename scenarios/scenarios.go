@@ -66,12 +66,4 @@ func Load(nameOrPath string) (*scenario.File, error) {
 }
 
 // closest is the shipped name within two edits of name, "" if none.
-func closest(name string) string {
-	best, dist := "", 3
-	for _, n := range Names() {
-		if d := spelling.Distance(name, n); d < dist {
-			best, dist = n, d
-		}
-	}
-	return best
-}
+func closest(name string) string { return spelling.Closest(name, Names(), 2) }

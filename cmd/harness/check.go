@@ -52,8 +52,7 @@ func checkCmd() command {
 	fs.BoolVar(&o.failedOnly, "failed-only", false, "terminal: show only what needs attention")
 	fs.IntVar(&o.seedUsers, "seed-users", 100, "managed environment: seed this many users (10 tasks each) first, so store and backup checks see data")
 	fs.BoolVar(&o.backupFirst, "backup-first", false, "managed environment: take a backup into -backup-dir before the checks, so the backup checks have one to judge")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `usage: harness check -target URL [-metrics-url URL] [-mongo-uri URI] [-redis-url URL] [-backup-dir DIR] [flags]
+	usage := `usage: harness check -target URL [-metrics-url URL] [-mongo-uri URI] [-redis-url URL] [-backup-dir DIR] [flags]
        harness check [-provider embedded|docker] [flags]
 
 Verifies the production checklist against a deployment: headers, CORS,
@@ -62,12 +61,8 @@ MongoDB indexes and plans, Redis, backups. With -provider the harness
 brings the API up itself and may act on it (stop MongoDB to watch /readyz).
 Checks that need a store connection or a backup directory say "not
 applicable" without one. Exit 0 when no gate fails, 1 when one does,
-2 on usage errors.
-
-flags:`)
-		fs.PrintDefaults()
-	}
-	return command{fs: fs, help: "verify the production checklist against a deployment; readiness report", run: o.run}
+2 on usage errors.`
+	return command{fs: fs, help: "verify the production checklist against a deployment; readiness report", usage: usage, run: o.run}
 }
 
 func (o *checkOptions) run(ctx context.Context, out io.Writer) error {

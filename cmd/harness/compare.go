@@ -39,19 +39,14 @@ func compareCmd() command {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	o := compareOptions{fs: fs}
 	o.compare.register(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `usage: harness compare [flags] OLD NEW
+	usage := `usage: harness compare [flags] OLD NEW
 
 OLD and NEW are run directories (out/<run-id>), their summary.json, or
 their histograms/run.json. The verdict accounts for run-to-run noise with a
 block bootstrap over the recorded intervals: regression, improvement, no
 change, or inconclusive when the runs are too short or too noisy to tell.
-Exit 100 on a regression, 0 otherwise.
-
-flags:`)
-		fs.PrintDefaults()
-	}
-	return command{fs: fs, help: "compare two runs, accounting for run-to-run noise (exit 100 on a regression)", run: o.run}
+Exit 100 on a regression, 0 otherwise.`
+	return command{fs: fs, help: "compare two runs, accounting for run-to-run noise (exit 100 on a regression)", usage: usage, run: o.run}
 }
 
 func (o *compareOptions) run(_ context.Context, out io.Writer) error {

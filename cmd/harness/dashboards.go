@@ -29,8 +29,7 @@ func dashboardsCmd() command {
 	fs.StringVar(&o.readinessFile, "readiness", "out/readiness/readiness.prom", "verify: a harness check run's readiness.prom to serve, so the readiness dashboard is verified too (skipped when missing)")
 	fs.StringVar(&o.promImage, "prometheus-image", "", "verify: run Prometheus from this image whatever the provider (the docker provider's default: $HARNESS_PROMETHEUS_IMAGE, $LOCAL_IMAGE_PROMETHEUS, "+prom.DefaultImage+")")
 	o.env.register(fs, 2)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), `usage: harness dashboards generate|check|verify [flags]
+	usage := `usage: harness dashboards generate|check|verify [flags]
 
   generate  write the Grafana dashboards the code builds into -dir
   check     exit 1 when -dir differs from what generate would write
@@ -42,13 +41,8 @@ func dashboardsCmd() command {
             Exit 1 on a failure. Prometheus is Debian's prometheus package
             as a local process, or with the docker provider (or
             -prometheus-image) an image in a container on the host's
-            network.
-
-flags:
-`)
-		fs.PrintDefaults()
-	}
-	return command{fs: fs, help: "generate, check or verify the Grafana dashboards against a real Prometheus", run: o.run}
+            network.`
+	return command{fs: fs, help: "generate, check or verify the Grafana dashboards against a real Prometheus", usage: usage, run: o.run}
 }
 
 func (o *dashboardsOptions) run(ctx context.Context, out io.Writer) error {

@@ -35,18 +35,13 @@ func k6Cmd() command {
 	fs.StringVar(&o.stream, "stream", "", "import: k6's --out json stream (.ndjson, gzip or not)")
 	fs.StringVar(&o.outDir, "out", "", "import: directory for summary.json and the reports (default out/<run-id>, copied to out/latest)")
 	fs.StringVar(&o.runName, "name", "k6", "import: the run's name in the reports")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `usage:
+	usage := `usage:
   harness k6 export [-base-url URL] [-o FILE] SCENARIO
       write a k6 script with the scenario's scenarios, journeys and thresholds
   harness k6 import [-summary FILE] [-stream FILE] [-out DIR]
       read k6's results into our summary, reports and gating (exit 99 when
-      k6 found a threshold crossed, 101 when it dropped iterations)
-
-flags:`)
-		fs.PrintDefaults()
-	}
-	return command{fs: fs, help: "export a scenario as a k6 script; import k6's results", run: o.run}
+      k6 found a threshold crossed, 101 when it dropped iterations)`
+	return command{fs: fs, help: "export a scenario as a k6 script; import k6's results", usage: usage, run: o.run}
 }
 
 func (o *k6Options) run(_ context.Context, out io.Writer) error {

@@ -40,8 +40,7 @@ func k8sCmd() command {
 	fs.Var((*listFlag)(&o.kube.ExtraArgs), "arg", "render: an extra argument for every worker's harness run (repeatable), e.g. -arg=-max-cpu=0.8")
 	fs.StringVar(&o.outFile, "o", "", "render: write the manifests here instead of standard output")
 	fs.DurationVar(&o.poll, "poll", kube.DefaultPoll, "wait: how often to look for the workers' results")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `usage:
+	usage := `usage:
   harness k8s render -workers N -image IMAGE -target URL [-scenario S] [-name NAME]
                      [-namespace NS] [-storage 1Gi] [-o FILE]
       write the manifests of a distributed load run: a results volume, an
@@ -53,12 +52,8 @@ func k8sCmd() command {
       first step)
 
 exit codes: 0 done, 1 an error or the wait timed out, 2 a usage error or
-invalid options
-
-flags:`)
-		fs.PrintDefaults()
-	}
-	return command{fs: fs, help: "render the manifests of a distributed load run on Kubernetes", run: o.run}
+invalid options`
+	return command{fs: fs, help: "render the manifests of a distributed load run on Kubernetes", usage: usage, run: o.run}
 }
 
 func (o *k8sOptions) run(ctx context.Context, out io.Writer) error {

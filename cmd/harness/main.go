@@ -32,12 +32,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"slices"
 	"strings"
 	"syscall"
 
 	tclog "github.com/testcontainers/testcontainers-go/log"
 
+	"github.com/taskready/taskready/internal/spelling"
 	"github.com/taskready/taskready/loadtest/scenario"
 	"github.com/taskready/taskready/loadtest/summary"
 )
@@ -50,15 +50,36 @@ const (
 	exitAborted = summary.ExitAborted
 )
 
-// errUsage marks errors that should print the usage and exit 2.
+// errUsage marks errors of the command line: exit 2, with a pointer to
+// the command's help.
 var errUsage = errors.New("usage")
 
 // A command is one harness subcommand: its flags (whose set carries its
-// name), one line of help, and what it does once they are parsed.
+// name), one line of help, what it does once they are parsed, and, for
+// commands with arguments or subcommands, the usage text its -h shows
+// above the flags.
 type command struct {
-	fs   *flag.FlagSet
-	help string
-	run  func(ctx context.Context, out io.Writer) error
+	fs    *flag.FlagSet
+	help  string
+	usage string
+	run   func(ctx context.Context, out io.Writer) error
+}
+
+// printHelp writes c's help: its usage (or the one-line summary), then its
+// flags.
+func (c command) printHelp(w io.Writer) {
+	if c.usage != "" {
+		fmt.Fprintln(w, strings.TrimRight(c.usage, "\n"))
+	} else {
+		fmt.Fprintf(w, "usage: harness %s [flags]\n\n%s.\n", c.name(), strings.ToUpper(c.help[:1])+c.help[1:])
+	}
+	var flags strings.Builder
+	c.fs.SetOutput(&flags)
+	c.fs.PrintDefaults()
+	c.fs.SetOutput(io.Discard)
+	if flags.Len() > 0 {
+		fmt.Fprintf(w, "\nflags:\n%s", flags.String())
+	}
 }
 
 // name is what the user types: harness NAME.
@@ -109,34 +130,82 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// usage lists the commands: what `harness -h` prints.
+func usage(w io.Writer, cmds []command) {
+	fmt.Fprintln(w, "usage: harness <command> [flags]\n\ncommands:")
+	for _, c := range cmds {
+		fmt.Fprintf(w, "  %-13s %s\n", c.name(), c.help)
+	}
+	fmt.Fprintln(w, "  version       print the harness's version and build revision")
+	fmt.Fprintln(w, "\n'harness <command> -h' lists a command's flags.\nexit codes: 0 success, 1 a check or the environment failed, 2 usage error,\n  99 a threshold crossed, 100 a regression, 101 an invalid run,\n  105 interrupted by the user (harness run -h)")
+}
+
+// find is the command called name, or an error that suggests the
+// nearest one.
+func find(cmds []command, name string) (command, error) {
+	names := make([]string, len(cmds))
+	for i, c := range cmds {
+		if c.name() == name {
+			return c, nil
+		}
+		names[i] = c.name()
+	}
+	hint := ""
+	if near := spelling.Closest(name, append(names, "version"), 2); near != "" {
+		hint = fmt.Sprintf(" (did you mean %q?)", near)
+	}
+	return command{}, fmt.Errorf("unknown command %q%s", name, hint)
+}
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmds := commands()
-	usage := func() {
-		fmt.Fprintln(stderr, "usage: harness <command> [flags]\n\ncommands:")
-		for _, c := range cmds {
-			fmt.Fprintf(stderr, "  %-13s %s\n", c.name(), c.help)
+	if len(args) == 0 {
+		usage(stderr, cmds)
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		if len(args) == 1 {
+			usage(stdout, cmds)
+			return exitPass
 		}
-		fmt.Fprintln(stderr, "\n'harness <command> -h' lists a command's flags.\nexit codes: 0 success, 1 a check or the environment failed, 2 usage error,\n  99 a threshold crossed, 100 a regression, 101 an invalid run,\n  105 interrupted by the user (harness run -h)")
+		c, err := find(cmds, args[1])
+		if err != nil {
+			fmt.Fprintf(stderr, "harness: %v\nrun 'harness -h' for the list of commands\n", err)
+			return exitUsage
+		}
+		c.printHelp(stdout)
+		return exitPass
+	case "version", "-version", "--version":
+		fmt.Fprintf(stdout, "harness %s\n", versionText())
+		return exitPass
 	}
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage()
+	cmd, err := find(cmds, args[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "harness: %v\nrun 'harness -h' for the list of commands\n", err)
 		return exitUsage
 	}
-	i := slices.IndexFunc(cmds, func(c command) bool { return c.name() == args[0] })
-	if i < 0 {
-		fmt.Fprintf(stderr, "harness: unknown command %q\n", args[0])
-		usage()
-		return exitUsage
-	}
-	cmd := cmds[i]
-	cmd.fs.SetOutput(stderr)
+	// Parsing is silent: -h prints the help to stdout, and a bad flag is
+	// one line on stderr, not the flag package's usage dump.
+	cmd.fs.SetOutput(io.Discard)
+	cmd.fs.Usage = func() {}
 	if err := cmd.fs.Parse(args[1:]); err != nil {
-		return exitUsage
+		err = fmt.Errorf("%w: %w", errUsage, err)
+		return exitCode(ctx, stdout, stderr, cmd, err)
 	}
-	err := cmd.run(ctx, stdout)
+	return exitCode(ctx, stdout, stderr, cmd, cmd.run(ctx, stdout))
+}
+
+// exitCode turns what a command returned into its exit code, saying why
+// on stderr (and the help on stdout, when that is what was asked for).
+func exitCode(ctx context.Context, stdout, stderr io.Writer, cmd command, err error) int {
+	name := cmd.name()
 	var exit *exitError
 	switch {
 	case err == nil:
+		return exitPass
+	case errors.Is(err, flag.ErrHelp):
+		cmd.printHelp(stdout)
 		return exitPass
 	case errors.As(err, &exit):
 		return exit.code
@@ -144,18 +213,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		// Whatever failed, it failed because the user stopped it: say
 		// so, with the code CI tells from a failure (k6's for an
 		// external abort).
-		fmt.Fprintf(stderr, "harness %s: interrupted (exit %d): %v\n", args[0], exitAborted, err)
+		fmt.Fprintf(stderr, "harness %s: interrupted (exit %d): %v\n", name, exitAborted, err)
 		return exitAborted
 	case errors.Is(err, scenario.ErrInvalid):
-		// The file is wrong, not the command line: no usage text.
-		fmt.Fprintf(stderr, "harness %s: %v\n", args[0], err)
+		// The file is wrong, not the command line: no pointer to the help.
+		fmt.Fprintf(stderr, "harness %s: %v\n", name, err)
 		return exitUsage
 	case errors.Is(err, errUsage):
-		fmt.Fprintf(stderr, "harness %s: %v\n", args[0], err)
-		cmd.fs.Usage()
+		fmt.Fprintf(stderr, "harness %s: %v\nrun 'harness %s -h' for its flags and arguments\n", name, err, name)
 		return exitUsage
 	default:
-		fmt.Fprintf(stderr, "harness %s: %v\n", args[0], err)
+		fmt.Fprintf(stderr, "harness %s: %v\n", name, err)
 		return exitFail
 	}
 }

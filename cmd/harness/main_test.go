@@ -39,6 +39,68 @@ func TestExitCodes(t *testing.T) {
 	}
 }
 
+// Help is asked for, not a mistake: it goes to stdout and exits 0, once,
+// in one format; a mistake is one line on stderr and a pointer to the help.
+func TestHelpAndErrors(t *testing.T) {
+	tests := []struct {
+		name           string
+		args           []string
+		code           int
+		stdout, stderr string // what each must contain
+		notStderr      string // what stderr must not contain: the help dumped on a mistake
+	}{
+		{"-h", []string{"-h"}, exitPass, "commands:\n  run ", "", ""},
+		{"--help", []string{"--help"}, exitPass, "  version ", "", ""},
+		{"help", []string{"help"}, exitPass, "exit codes:", "", ""},
+		{"help of a command", []string{"help", "seed"}, exitPass, "usage: harness seed [flags]\n\nBulk-insert", "", ""},
+		{"help of a mistyped command", []string{"help", "sede"}, exitUsage, "", `unknown command "sede" (did you mean "seed"?)`, ""},
+		{"a command's -h", []string{"run", "-h"}, exitPass, "usage: harness run [flags]", "", ""},
+		{"-h after a subcommand", []string{"k6", "export", "-h"}, exitPass, "harness k6 export", "", "help requested"},
+		{"version", []string{"version"}, exitPass, "harness ", "", ""},
+		{"--version", []string{"--version"}, exitPass, "harness ", "", ""},
+		{"mistyped command", []string{"rnu"}, exitUsage, "", `unknown command "rnu" (did you mean "run"?)` + "\nrun 'harness -h'", "commands:"},
+		{"bad flag", []string{"run", "-nope"}, exitUsage, "", "flag provided but not defined: -nope\nrun 'harness run -h'", "-scenario"},
+		{"usage error", []string{"validate"}, exitUsage, "", "name at least one scenario file\nrun 'harness validate -h'", "usage: harness validate"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if got := run(context.Background(), tt.args, &stdout, &stderr); got != tt.code {
+				t.Errorf("harness %v = %d; want %d (stderr %q)", tt.args, got, tt.code, stderr.String())
+			}
+			if !strings.Contains(stdout.String(), tt.stdout) {
+				t.Errorf("stdout = %q; want it to contain %q", stdout.String(), tt.stdout)
+			}
+			if !strings.Contains(stderr.String(), tt.stderr) {
+				t.Errorf("stderr = %q; want it to contain %q", stderr.String(), tt.stderr)
+			}
+			if tt.notStderr != "" && strings.Contains(stderr.String(), tt.notStderr) {
+				t.Errorf("stderr = %q; want no %q in it", stderr.String(), tt.notStderr)
+			}
+			if tt.code == exitPass && tt.args[0] != "version" && tt.args[0] != "--version" && strings.Count(stdout.String(), "usage:") != 1 {
+				t.Errorf("help printed %d times:\n%s", strings.Count(stdout.String(), "usage:"), stdout.String())
+			}
+		})
+	}
+}
+
+// Every command's help has the same shape: a usage line, then its flags.
+func TestEveryCommandHasHelp(t *testing.T) {
+	for _, c := range commands() {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), []string{c.name(), "-h"}, &stdout, &stderr); code != exitPass {
+			t.Errorf("harness %s -h = %d (stderr %q)", c.name(), code, stderr.String())
+		}
+		h := stdout.String()
+		if !strings.HasPrefix(h, "usage:") || strings.Contains(h, "Usage of") || !strings.Contains(h, "harness "+c.name()) {
+			t.Errorf("harness %s -h does not start with its usage line:\n%s", c.name(), h)
+		}
+		if strings.Contains(h, "\n\n\n") {
+			t.Errorf("harness %s -h has a blank gap:\n%q", c.name(), h)
+		}
+	}
+}
+
 // VUs no memory here can hold are refused before any is made, by validate
 // and by run, with the estimate.
 func TestVUsBeyondMemory(t *testing.T) {

@@ -24,8 +24,7 @@ func mergeCmd() command {
 	fs.StringVar(&o.out, "out", "", "directory for the merged summary.json, histograms/, report.html, report.md, junit.xml (default out/merged-<run-id>, copied to out/latest)")
 	fs.StringVar(&o.baseline, "baseline", "", "an earlier run (its directory or summary.json) to compare the merged run with: exit 100 on a regression")
 	fs.StringVar(&o.scenario, "scenario", "", "scenario file whose thresholds and recovery budgets are evaluated (default: the file the workers ran)")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), `usage: harness merge [flags] DIR...
+	usage := `usage: harness merge [flags] DIR...
 
 Merges the runs of N workers that each made one execution segment of the
 same scenario file (harness run -segment I/N, I from 0 to N-1, each
@@ -41,13 +40,8 @@ exit codes:
   101  an invalid run: a worker could not keep up
   105  a worker was interrupted: budgets not judged on its partial data
   1    an error: the runs are not the N segments of one run, or unreadable
-  2    a usage error
-
-flags:
-`)
-		fs.PrintDefaults()
-	}
-	return command{fs: fs, help: "merge the runs of N workers (run -segment I/N) and gate once on their thresholds", run: o.run}
+  2    a usage error`
+	return command{fs: fs, help: "merge the runs of N workers (run -segment I/N) and gate once on their thresholds", usage: usage, run: o.run}
 }
 
 // mergeOptions are the flags and arguments of harness merge.

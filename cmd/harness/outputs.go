@@ -6,6 +6,7 @@ import (
 	"io"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 
 	"github.com/taskready/taskready/loadtest/report"
 	"github.com/taskready/taskready/loadtest/rundir"
@@ -45,13 +46,34 @@ func version() string {
 		return ""
 	}
 	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 && !strings.Contains(bi.Main.Version, s.Value[:12]) {
+			// A pseudo-version already carries the revision.
 			return bi.Main.Version + " " + s.Value[:12]
 		}
 	}
 	return bi.Main.Version
 }
 
+// versionText is what `harness version` prints: the module version, the
+// VCS revision and whether the tree had uncommitted changes, and the Go
+// release that built it.
+func versionText() string {
+	v := version()
+	if v == "" {
+		v = "(unknown version)"
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.modified" && s.Value == "true" && !strings.Contains(v, "+dirty") {
+				v += " (modified)"
+			}
+		}
+		v += ", " + bi.GoVersion
+	}
+	return v
+}
+
 func errK6Missing() error {
-	return fmt.Errorf("%w: -engine k6 needs k6 on PATH: install it from https://grafana.com/docs/k6/latest/set-up/install-k6/ (or use `harness k6 export` and run the script where k6 is)", errUsage)
+	// Not a usage error: the command line is right, the machine lacks k6.
+	return errors.New("-engine k6 needs k6 on PATH: install it from https://grafana.com/docs/k6/latest/set-up/install-k6/ (or use `harness k6 export` and run the script where k6 is)")
 }

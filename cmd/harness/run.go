@@ -61,8 +61,7 @@ func runCmd() command {
 	fs.DurationVar(&o.limits.MaxSendLag, "max-send-lag", engine.DefaultLimits.MaxSendLag, "validity: p99 of how late open-model iterations may leave")
 	fs.Float64Var(&o.limits.MaxCPU, "max-cpu", engine.DefaultLimits.MaxCPU, "validity: share of all cores the harness may use")
 	fs.StringVar(&o.segment, "segment", "", "make execution segment I/N (0-based) of the load, as worker I of N: 1/N of every rate and VU count; thresholds are left to harness merge of the N runs (seed and smoke-test once, beforehand: -seed-users 0 -contract=false)")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), `usage: harness run [flags]
+	usage := `usage: harness run [flags]
 
 Brings up an environment (or uses -target), seeds it, runs a scenario,
 writes the reports and gates on the result.
@@ -76,13 +75,8 @@ exit codes:
        and no threshold or budget was judged on them
   1    an error: the environment or the run failed, or -target could not
        be reached
-  2    a usage or scenario error
-
-flags:
-`)
-		fs.PrintDefaults()
-	}
-	return command{fs: fs, help: "bring up an environment, run a scenario, write reports, gate", run: o.run}
+  2    a usage or scenario error`
+	return command{fs: fs, help: "bring up an environment, run a scenario, write reports, gate", usage: usage, run: o.run}
 }
 
 // runOptions are the flags of harness run.

@@ -23,8 +23,8 @@ type storeFlags struct {
 }
 
 func (s *storeFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&s.uri, "mongo-uri", "", "MongoDB URI (default: the running `harness up` environment's, from -state)")
-	fs.StringVar(&s.state, "state", DefaultState, "endpoints file of a running `harness up`")
+	fs.StringVar(&s.uri, "mongo-uri", "", "MongoDB URI (default: the running \"harness up\" environment's, from -state)")
+	fs.StringVar(&s.state, "state", DefaultState, "endpoints file of a running \"harness up\"")
 	fs.StringVar(&s.db, "db", config.DefaultDatabase, "database name (the API's MONGODB_DB)")
 }
 

@@ -43,6 +43,10 @@ func (o *upOptions) run(ctx context.Context, out io.Writer) error {
 	if o.asJSON {
 		progress = os.Stderr
 	}
+	// An environment held for runs, smokes and checks against it gets the
+	// limits a run uses: with the API's default (5 logins per 15 minutes)
+	// one smoke would lock every later run out. -api-env overrides them.
+	o.env.apiEnv = append(append(listFlag{}, loadLimits...), o.env.apiEnv...)
 	e, err := o.env.up(ctx, progress)
 	if err != nil {
 		return err
@@ -193,9 +197,8 @@ type faultOptions struct {
 func faultCmd() command {
 	fs := flag.NewFlagSet("fault", flag.ContinueOnError)
 	o := faultOptions{fs: fs}
-	fs.StringVar(&o.state, "state", DefaultState, "endpoints file of a running `harness up`")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), `usage: harness fault [-state FILE] <action> <name> [duration]
+	fs.StringVar(&o.state, "state", DefaultState, "endpoints file of a running \"harness up\"")
+	usage := fmt.Sprintf(`usage: harness fault [-state FILE] <action> <name> [duration]
 
   %s <component>    e.g. harness fault stop mongo-0
   latency <link> <duration>          e.g. harness fault latency mongo 200ms
@@ -203,9 +206,7 @@ func faultCmd() command {
 
 components and links are listed by harness up.
 `, strings.Join(env.Actions, "|"))
-		fs.PrintDefaults()
-	}
-	return command{fs: fs, help: "stop, start, pause, unpause or kill a component; slow down or reset a link to a store", run: o.run}
+	return command{fs: fs, usage: usage, help: "stop, start, pause, unpause or kill a component; slow down or reset a link to a store", run: o.run}
 }
 
 func (o *faultOptions) run(ctx context.Context, out io.Writer) error {

@@ -76,8 +76,9 @@ func upSeedFault(t *testing.T, harness, taskapi string, provider ...string) endp
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	// The smoke spends the default auth budget (5); seeded logins follow.
-	args := append([]string{"up", "-api-bin", taskapi, "-json", "-state", state, "-api-env", "BCRYPT_COST=4", "-api-env", "RATE_LIMIT_AUTH=1000/15m"}, provider...)
+	// No limit is given: up raises the API's default auth budget (5 per
+	// 15 minutes), which the smoke alone would spend, as run does.
+	args := append([]string{"up", "-api-bin", taskapi, "-json", "-state", state, "-api-env", "BCRYPT_COST=4"}, provider...)
 	up := exec.CommandContext(ctx, harness, args...)
 	stdout, err := up.StdoutPipe()
 	if err != nil {
@@ -121,6 +122,9 @@ func upSeedFault(t *testing.T, harness, taskapi string, provider ...string) endp
 	res.Body.Close()
 	if res.StatusCode != 200 {
 		t.Errorf("login as a seeded user = %d", res.StatusCode)
+	}
+	if got := res.Header.Get("RateLimit-Limit"); got != "100000000" {
+		t.Errorf("login's RateLimit-Limit = %q; want the raised 100000000", got)
 	}
 
 	// Every instance's readiness follows MongoDB down and back up.

@@ -17,9 +17,9 @@ type validateOptions struct{ fs *flag.FlagSet }
 
 func validateCmd() command {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
-	fs.Usage = func() { fmt.Fprintln(fs.Output(), "usage: harness validate FILE.yaml...") }
+	usage := "usage: harness validate FILE.yaml..."
 	o := validateOptions{fs: fs}
-	return command{fs: fs, help: "check scenario files; every problem as file:line: field: message", run: o.run}
+	return command{fs: fs, help: "check scenario files; every problem as file:line: field: message", usage: usage, run: o.run}
 }
 
 func (o validateOptions) run(_ context.Context, out io.Writer) error {

@@ -25,3 +25,15 @@ func Distance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// Closest is the word of known nearest to word, by Distance, when it is
+// within maxEdits edits; "" when none is. Ties go to the earlier word.
+func Closest(word string, known []string, maxEdits int) string {
+	best, dist := "", maxEdits+1
+	for _, k := range known {
+		if d := Distance(word, k); d < dist {
+			best, dist = k, d
+		}
+	}
+	return best
+}

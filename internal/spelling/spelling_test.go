@@ -23,3 +23,23 @@ func TestDistance(t *testing.T) {
 		}
 	}
 }
+
+func TestClosest(t *testing.T) {
+	known := []string{"run", "seed", "smoke", "version"}
+	for _, tt := range []struct {
+		word string
+		max  int
+		want string
+	}{
+		{"rnu", 2, "run"},
+		{"sede", 2, "seed"},
+		{"smoek", 2, "smoke"},
+		{"launch", 2, ""},
+		{"sede", 0, ""},
+		{"seed", 0, "seed"},
+	} {
+		if got := spelling.Closest(tt.word, known, tt.max); got != tt.want {
+			t.Errorf("Closest(%q, %d) = %q, want %q", tt.word, tt.max, got, tt.want)
+		}
+	}
+}
