@@ -134,7 +134,7 @@ func run() int {
 	case <-ctx.Done():
 	}
 	stop() // a second signal now kills the process the default way
-	log.Info("shutting down", slog.Duration("grace", cfg.ShutdownGrace))
+	log.Info("shutting down", slog.String("grace", cfg.ShutdownGrace.String()))
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {

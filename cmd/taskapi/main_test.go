@@ -104,6 +104,10 @@ func TestServesWithNoSetupAndStopsOnSIGTERM(t *testing.T) {
 	for l := range lines {
 		seen = append(seen, l["msg"].(string))
 		if l["msg"] == "listening" {
+			// Development's JWT secret is public: loopback only.
+			if addr, _ := l["addr"].(string); !strings.HasPrefix(addr, "127.0.0.1:") {
+				t.Errorf("development listens on %q; want 127.0.0.1", addr)
+			}
 			break
 		}
 	}
@@ -153,6 +157,10 @@ func TestServesWithNoSetupAndStopsOnSIGTERM(t *testing.T) {
 	var last string
 	for l := range lines {
 		last = l["msg"].(string)
+		if last == "shutting down" && l["grace"] != "10s" {
+			// A duration people read, not nanoseconds.
+			t.Errorf("shutting down with grace %#v; want \"10s\"", l["grace"])
+		}
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("exit after SIGTERM = %v; want 0", err)
