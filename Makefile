@@ -3,7 +3,7 @@ GO       ?= go
 FUZZTIME ?= 30s
 BENCHTIME ?= 2s
 
-.PHONY: run check build api test vet bench bench-engine bench-soak fuzz tidy dashboards dashboards-verify
+.PHONY: help run check build api test vet bench bench-engine bench-soak fuzz tidy clean dashboards dashboards-verify
 
 ## run: embedded stores, two API instances, seed, contract smoke, the smoke scenario; reports in out/latest/
 run: build
@@ -30,7 +30,7 @@ build:
 	$(GO) build -buildvcs=auto -o bin/taskapi ./cmd/taskapi
 	$(GO) build -buildvcs=auto -o bin/harness ./cmd/harness
 
-## api: serve the API on :5000 with embedded stores (Ctrl-C to stop)
+## api: serve the API on 127.0.0.1:5000 with embedded stores (Ctrl-C to stop; HOST=0.0.0.0 for every interface)
 api:
 	$(GO) run ./cmd/taskapi
 
@@ -72,5 +72,14 @@ fuzz:
 	  cp -n $$cache/$$pkg/$$name/* $$pkg/testdata/fuzz/$$name/ 2>/dev/null || true; \
 	done
 
+## tidy: go mod tidy
 tidy:
 	$(GO) mod tidy
+
+## clean: remove the built binaries and every run's reports (bin/, out/)
+clean:
+	rm -rf bin out
+
+## help: this list
+help:
+	@sed -n 's/^## //p' $(MAKEFILE_LIST) | sed 's/: /\t/' | awk -F'\t' '{printf "  %-18s %s\n", $$1, $$2}'
