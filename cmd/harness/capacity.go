@@ -76,6 +76,9 @@ func (o *capacityOptions) run(ctx context.Context, w io.Writer) error {
 		bound = "at least "
 	}
 	fmt.Fprintf(w, "\ncapacity: %s%d iterations/s with %d API instance(s) (%s)\n", bound, res.Rate, len(e.APIs), res.Why)
+	if res.Rate == 0 {
+		fmt.Fprintf(w, "harness: no rate held, not even -start %d/s: try a lower -start, and see each step's reasons in %s\n", o.start, o.out)
+	}
 	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
 		return err
 	}

@@ -46,14 +46,19 @@ type Options struct {
 
 // Step is one rate tried.
 type Step struct {
-	Rate     int            `json:"rate"`
-	Passed   bool           `json:"passed"`
-	Valid    bool           `json:"valid"`
-	Achieved float64        `json:"achieved_rate"`
-	P95      float64        `json:"p95_ms"`
-	Errors   float64        `json:"error_rate"`
-	Outcome  summary.Status `json:"outcome"`
-	Reasons  []string       `json:"reasons,omitempty"`
+	Rate   int  `json:"rate"`
+	Passed bool `json:"passed"`
+	// GeneratorKeptUp is false when the harness itself could not send
+	// the rate on time (send lag, its CPU): the step says nothing about
+	// the system and the search stops. Dropped iterations are the
+	// system's doing: they fail the step (Passed, Outcome) and leave
+	// this true.
+	GeneratorKeptUp bool           `json:"generator_kept_up"`
+	Achieved        float64        `json:"achieved_rate"`
+	P95             float64        `json:"p95_ms"`
+	Errors          float64        `json:"error_rate"`
+	Outcome         summary.Status `json:"outcome"`
+	Reasons         []string       `json:"reasons,omitempty"`
 }
 
 // Result is the outcome of a search.
@@ -115,7 +120,7 @@ func Search(ctx context.Context, f *scenario.File, target string, o Options) (Re
 		if err != nil {
 			return res, err
 		}
-		if !st.Valid {
+		if !st.GeneratorKeptUp {
 			res.Rate, res.LowerBound = lo, true
 			res.Why = fmt.Sprintf("the load generator could not keep up at %d/s", rate)
 			return res, nil
@@ -136,7 +141,7 @@ func Search(ctx context.Context, f *scenario.File, target string, o Options) (Re
 		if err != nil {
 			return res, err
 		}
-		if !st.Valid {
+		if !st.GeneratorKeptUp {
 			res.Rate, res.LowerBound = lo, true
 			res.Why = fmt.Sprintf("the load generator could not keep up at %d/s", mid)
 			return res, nil
@@ -209,12 +214,12 @@ func step(ctx context.Context, f *scenario.File, target string, rate int, o Opti
 	// Dropped iterations fail a step rather than end the search: a
 	// saturated system leaves VUs busy as surely as a slow generator.
 	st := Step{
-		Rate: rate, Passed: sum.Run.Outcome.ExitCode == summary.ExitPass, Valid: true,
+		Rate: rate, Passed: sum.Run.Outcome.ExitCode == summary.ExitPass, GeneratorKeptUp: true,
 		Outcome: sum.Run.Outcome.Status, Reasons: sum.Run.Outcome.Reasons,
 	}
 	for _, c := range sum.Run.Validity.Checks {
 		if !c.OK && (c.Name == engine.CheckSendLag || c.Name == engine.CheckCPU) {
-			st.Valid = false
+			st.GeneratorKeptUp = false
 		}
 	}
 	if len(sum.Run.Scenarios) == 1 {

@@ -127,7 +127,7 @@ func TestSearchFindsTheKnee(t *testing.T) {
 		t.Errorf("capacity %d/s (lower bound %v: %s); want 81/s, found", res.Rate, res.LowerBound, res.Why)
 	}
 	for _, st := range res.Steps {
-		if !st.Valid || !st.Passed && len(st.Reasons) == 0 {
+		if !st.GeneratorKeptUp || !st.Passed && len(st.Reasons) == 0 {
 			t.Errorf("step %+v: want a valid step, and a reason when it failed", st)
 		}
 	}
