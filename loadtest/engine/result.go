@@ -65,6 +65,7 @@ func (r *Result) summary(meta Meta, v summary.Validity) *summary.Summary {
 		Interrupted: r.Interrupted,
 	}
 	run.Endpoints, run.Phases = summary.Breakdowns(snap)
+	summary.InTimeOrder(run.Phases, run.Timeline)
 	run.Journeys = summary.Journeys(snap)
 	metrics := summary.Metrics(snap, elapsed, verdicts)
 	var dropped, vusMax int64

@@ -108,7 +108,9 @@ func metricOf(name string, s record.Stats, elapsed time.Duration) Metric {
 }
 
 // Breakdowns returns the statistics per scenario and endpoint (phases
-// merged) and per phase (scenarios and endpoints merged), sorted by name.
+// merged), sorted by name, and per phase (scenarios and endpoints
+// merged), in the snapshot's order: InTimeOrder puts them in the order
+// they ran.
 func Breakdowns(snap record.Snapshot) (endpoints, phases []Breakdown) {
 	type se struct{ scenario, endpoint string }
 	seenSE := map[se]bool{}
@@ -136,6 +138,26 @@ func Breakdowns(snap record.Snapshot) (endpoints, phases []Breakdown) {
 		return endpoints[i].Endpoint < endpoints[j].Endpoint
 	})
 	return endpoints, phases
+}
+
+// InTimeOrder sorts phases by when each first ran in timeline, the order
+// a reader follows a run in; phases the timeline does not place (an
+// imported run has none) keep their order, after those it does.
+func InTimeOrder(phases []Breakdown, timeline []Span) {
+	first := map[string]float64{}
+	for _, s := range timeline {
+		if f, ok := first[s.Phase]; !ok || s.From < f {
+			first[s.Phase] = s.From
+		}
+	}
+	sort.SliceStable(phases, func(i, j int) bool {
+		fi, placedI := first[phases[i].Phase]
+		fj, placedJ := first[phases[j].Phase]
+		if placedI != placedJ {
+			return placedI
+		}
+		return placedI && fi < fj
+	})
 }
 
 // breakdownOf is the statistics of one selection.

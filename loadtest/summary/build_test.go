@@ -1,6 +1,7 @@
 package summary_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -78,5 +79,25 @@ func TestIterationDuration(t *testing.T) {
 	empty := record.MustNew(start).Snapshot()
 	if _, ok := summary.Metrics(empty, time.Second, nil)["iteration_duration"]; ok || summary.Journeys(empty) != nil {
 		t.Error("iteration_duration or journeys without iterations")
+	}
+}
+
+func TestInTimeOrder(t *testing.T) {
+	// The snapshot's order (by request count, say) is not the run's.
+	phases := []summary.Breakdown{{Phase: "steady"}, {Phase: "imported"}, {Phase: "spike"}, {Phase: "warmup"}, {Phase: "cooldown"}}
+	timeline := []summary.Span{
+		{Scenario: "b", Phase: "spike", From: 30, To: 40},
+		{Scenario: "a", Phase: "warmup", From: 0, To: 10},
+		{Scenario: "a", Phase: "steady", From: 10, To: 60},
+		{Scenario: "b", Phase: "warmup", From: 5, To: 30}, // a later warm-up does not move the first
+		{Scenario: "a", Phase: "cooldown", From: 60, To: 70},
+	}
+	summary.InTimeOrder(phases, timeline)
+	var got []string
+	for _, p := range phases {
+		got = append(got, p.Phase)
+	}
+	if want := "warmup steady spike cooldown imported"; strings.Join(got, " ") != want {
+		t.Errorf("InTimeOrder = %v, want %s", got, want)
 	}
 }
