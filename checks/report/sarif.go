@@ -2,6 +2,8 @@ package report
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/url"
@@ -36,8 +38,12 @@ const SARIFSchema = "https://json.schemastore.org/sarif-2.1.0.json"
 //     carries the policy's reason, so viewers hide it but keep the why.
 //
 // Evidence, statuses, severities and the override are in the result's
-// properties. The location is the URL the first evidence requested, else
-// the target.
+// properties. Code scanning accepts only repository-relative locations
+// and matches alerts across runs by them, so a result's location is
+// stable whatever the target's host and port: the path of the route its
+// first evidence requested ("api/tasks"), else its check id, with the
+// route ("GET /api/tasks") as a logical location and a partial
+// fingerprint of check and route. The target is in the run's properties.
 func SARIF(w io.Writer, r *readiness.Report) error {
 	if r == nil {
 		return ErrNilReport
@@ -66,7 +72,7 @@ func SARIF(w io.Writer, r *readiness.Report) error {
 	}
 	results := []sarifResult{}
 	for _, res := range r.Results {
-		sr := sarifResultOf(res, index[res.ID], r.Run.Target)
+		sr := sarifResultOf(res, index[res.ID])
 		results = append(results, sr)
 		if res.EffectiveStatus == check.Error && !res.Ignored {
 			level := "warning"
@@ -174,7 +180,7 @@ func sarifRuleOf(m check.Meta) sarifRule {
 	return rule
 }
 
-func sarifResultOf(res readiness.Result, ruleIndex int, target string) sarifResult {
+func sarifResultOf(res readiness.Result, ruleIndex int) sarifResult {
 	sr := sarifResult{RuleID: res.ID, RuleIndex: ruleIndex, Message: sarifMessage{Text: res.Message}}
 	if sr.Message.Text == "" {
 		sr.Message.Text = string(res.EffectiveStatus)
@@ -194,9 +200,7 @@ func sarifResultOf(res readiness.Result, ruleIndex int, target string) sarifResu
 	default:
 		sr.Kind, sr.Level = "open", "none"
 	}
-	if u := resultURI(res, target); u != "" {
-		sr.Locations = []sarifLocation{{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: u}}}}
-	}
+	sr.Locations, sr.PartialFingerprints = resultLocation(res)
 	if res.Ignored {
 		sr.Suppressions = []sarifSuppression{{Kind: "external", Status: "accepted", Justification: res.Override.Reason}}
 	}
@@ -218,26 +222,49 @@ func sarifResultOf(res readiness.Result, ruleIndex int, target string) sarifResu
 	return sr
 }
 
-// resultURI is the URL the result's first request went to ("GET
-// /api/tasks" against the target), else the target itself.
-func resultURI(res readiness.Result, target string) string {
-	base, err := url.Parse(target)
-	if target == "" || err != nil {
-		return ""
+// resultLocation is where code scanning files the result, the same on
+// every run: the route of its first request as a repository-relative
+// path and a logical location, else its check id; and a fingerprint of
+// the two.
+func resultLocation(res readiness.Result) ([]sarifLocation, map[string]string) {
+	uri, logical := res.ID, sarifLogical{Name: res.ID, FullyQualifiedName: res.ID, Kind: "resource"}
+	if method, path := resultRoute(res); path != "" {
+		route := method + " " + path
+		uri = strings.TrimPrefix(path, "/")
+		logical = sarifLogical{Name: route, FullyQualifiedName: res.ID + " " + route, Kind: "resource"}
 	}
+	sum := sha256.Sum256([]byte(logical.FullyQualifiedName))
+	return []sarifLocation{{
+			PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: uri}},
+			LogicalLocations: []sarifLogical{logical},
+		}},
+		map[string]string{"taskreadyRoute/v1": hex.EncodeToString(sum[:16])}
+}
+
+// resultRoute is the method and path of the result's first request that
+// has both ("GET /api/tasks" against any host and port; a query is left
+// out), or "" for a result whose evidence is not HTTP ("PING with no
+// AUTH").
+func resultRoute(res readiness.Result) (method, path string) {
 	for _, ev := range res.Evidence {
 		first, _, _ := strings.Cut(strings.TrimSpace(ev.Request), "\n")
 		f := strings.Fields(first)
-		if len(f) < 2 || strings.ToUpper(f[0]) != f[0] {
+		if len(f) < 2 || !isMethod(f[0]) {
 			continue
 		}
-		ref, err := url.Parse(f[1])
-		if err != nil {
+		u, err := url.Parse(f[1])
+		if err != nil || !strings.HasPrefix(u.Path, "/") {
 			continue
 		}
-		return base.ResolveReference(ref).String()
+		return f[0], u.Path
 	}
-	return base.String()
+	return "", ""
+}
+
+// isMethod is whether s is written as an HTTP method is: upper-case
+// letters only.
+func isMethod(s string) bool {
+	return s != "" && strings.IndexFunc(s, func(r rune) bool { return r < 'A' || r > 'Z' }) < 0
 }
 
 type sarifLog struct {
@@ -307,18 +334,26 @@ type sarifRuleRef struct {
 }
 
 type sarifResult struct {
-	RuleID       string             `json:"ruleId"`
-	RuleIndex    int                `json:"ruleIndex"`
-	Kind         string             `json:"kind"`
-	Level        string             `json:"level"`
-	Message      sarifMessage       `json:"message"`
-	Locations    []sarifLocation    `json:"locations,omitempty"`
-	Suppressions []sarifSuppression `json:"suppressions,omitempty"`
-	Properties   map[string]any     `json:"properties,omitempty"`
+	RuleID              string             `json:"ruleId"`
+	RuleIndex           int                `json:"ruleIndex"`
+	Kind                string             `json:"kind"`
+	Level               string             `json:"level"`
+	Message             sarifMessage       `json:"message"`
+	Locations           []sarifLocation    `json:"locations,omitempty"`
+	PartialFingerprints map[string]string  `json:"partialFingerprints,omitempty"`
+	Suppressions        []sarifSuppression `json:"suppressions,omitempty"`
+	Properties          map[string]any     `json:"properties,omitempty"`
 }
 
 type sarifLocation struct {
-	PhysicalLocation sarifPhysical `json:"physicalLocation"`
+	PhysicalLocation sarifPhysical  `json:"physicalLocation"`
+	LogicalLocations []sarifLogical `json:"logicalLocations,omitempty"`
+}
+
+type sarifLogical struct {
+	Name               string `json:"name"`
+	FullyQualifiedName string `json:"fullyQualifiedName"`
+	Kind               string `json:"kind"`
 }
 
 type sarifPhysical struct {

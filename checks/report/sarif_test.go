@@ -3,12 +3,14 @@ package report_test
 import (
 	"bytes"
 	"encoding/json"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/taskready/taskready/checks/check"
 	"github.com/taskready/taskready/checks/readiness"
 	"github.com/taskready/taskready/checks/report"
 	"github.com/taskready/taskready/internal/reporttest"
@@ -159,8 +161,8 @@ func TestSARIFParsesBack(t *testing.T) {
 				t.Errorf("ignored result: suppressions %+v", r.Suppressions)
 			}
 		case "jwt.alg-none":
-			if u := r.Locations[0].PhysicalLocation.ArtifactLocation.URI; u != "https://staging.tasks.example.com/api/tasks" {
-				t.Errorf("location %s; want the URL the evidence requested", u)
+			if u := r.Locations[0].PhysicalLocation.ArtifactLocation.URI; u != "api/tasks" {
+				t.Errorf("location %s; want the path the evidence requested, without the target", u)
 			}
 			ev, _ := r.Properties["evidence"].([]any)
 			if len(ev) != 1 || r.Properties["gating"] != true || r.Properties["severity"] != "critical" {
@@ -223,5 +225,66 @@ func TestReferenceURL(t *testing.T) {
 		if got := report.ReferenceURL(ref); got != u {
 			t.Errorf("ReferenceURL(%q) = %q; want %q", ref, got, u)
 		}
+	}
+}
+
+// Code scanning takes only repository-relative locations and matches an
+// alert across runs by its location and fingerprints: both must be the
+// same whatever host and port the API ran on, and never a URL.
+func TestSARIFLocationsAreStableAndRelative(t *testing.T) {
+	t.Parallel()
+	reportAt := func(base string) *readiness.Report {
+		return &readiness.Report{Run: readiness.RunInfo{Target: base}, Results: []readiness.Result{
+			{ID: "access.bola", Status: check.Fail, EffectiveStatus: check.Fail, Message: "read another user's task",
+				Evidence: []check.Evidence{{Request: "GET " + base + "/api/tasks/abc?x=1\nAuthorization: xxxxx"}}},
+			{ID: "limits.login", Status: check.Fail, EffectiveStatus: check.Fail, Message: "no 429",
+				Evidence: []check.Evidence{{Request: "POST /api/auth/login"}}},
+			{ID: "redis.auth", Status: check.Fail, EffectiveStatus: check.Fail, Message: "Redis answers without AUTH",
+				Evidence: []check.Evidence{{Request: "PING with no AUTH"}}},
+		}}
+	}
+	type found struct{ uri, logical, fingerprint string }
+	read := func(base string) []found {
+		var log struct {
+			Runs []struct {
+				Results []struct {
+					Locations []struct {
+						PhysicalLocation struct {
+							ArtifactLocation struct{ URI string } `json:"artifactLocation"`
+						} `json:"physicalLocation"`
+						LogicalLocations []struct{ Name string } `json:"logicalLocations"`
+					}
+					PartialFingerprints map[string]string `json:"partialFingerprints"`
+				}
+			}
+		}
+		if err := json.Unmarshal(reporttest.Render(t, report.SARIF, reportAt(base)), &log); err != nil {
+			t.Fatal(err)
+		}
+		var out []found
+		for _, r := range log.Runs[0].Results {
+			if len(r.Locations) != 1 || len(r.Locations[0].LogicalLocations) != 1 || len(r.PartialFingerprints) == 0 {
+				t.Fatalf("result without one location, a logical location and a fingerprint: %+v", r)
+			}
+			l := r.Locations[0]
+			out = append(out, found{l.PhysicalLocation.ArtifactLocation.URI, l.LogicalLocations[0].Name, r.PartialFingerprints["taskreadyRoute/v1"]})
+		}
+		return out
+	}
+	first, second := read("http://127.0.0.1:41234"), read("http://10.0.0.5:5000")
+	want := []found{{uri: "api/tasks/abc", logical: "GET /api/tasks/abc"}, {uri: "api/auth/login", logical: "POST /api/auth/login"}, {uri: "redis.auth", logical: "redis.auth"}}
+	for i, w := range want {
+		if first[i].uri != w.uri || first[i].logical != w.logical || first[i].fingerprint == "" {
+			t.Errorf("result %d = %+v, want location %q and logical location %q with a fingerprint", i, first[i], w.uri, w.logical)
+		}
+		if u, err := url.Parse(first[i].uri); err != nil || u.Scheme != "" || u.Host != "" {
+			t.Errorf("result %d location %q is not repository-relative", i, first[i].uri)
+		}
+		if first[i] != second[i] {
+			t.Errorf("result %d moved with the target: %+v, then %+v", i, first[i], second[i])
+		}
+	}
+	if first[0].fingerprint == first[1].fingerprint {
+		t.Error("two routes share a fingerprint")
 	}
 }
