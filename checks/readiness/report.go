@@ -76,6 +76,20 @@ type RunInfo struct {
 	Thresholds []Threshold `json:"thresholds,omitempty"`
 	// Error is why the run could not start (exit code 2), if it could not.
 	Error string `json:"error,omitempty"`
+	// Environment is what the checks ran against, when the caller said.
+	Environment *Environment `json:"environment,omitempty"`
+}
+
+// Environment says what the checks ran against, so that a reader tells a
+// production deployment's report from one of an environment the harness
+// brought up for the occasion.
+type Environment struct {
+	// Provider is "external" for a deployment the harness was pointed
+	// at, else the provider that brought it up ("embedded", "docker").
+	Provider string `json:"provider"`
+	// Note, when set, says why these results are not a production
+	// deployment's; reports show it as a banner.
+	Note string `json:"note,omitempty"`
 }
 
 // Result is one check's result in a report: the check's Meta, what it

@@ -38,6 +38,7 @@ type config struct {
 	policy      *Policy
 	minScoreOpt int
 	toolVersion string
+	environment *Environment
 	known       []string
 	runID       string
 	cleanup     func(ctx context.Context, t *check.Target)
@@ -97,6 +98,9 @@ func WithMinScore(n int) Option { return func(c *config) { c.minScoreOpt = n } }
 // WithToolVersion names the harness version in the report (by default the
 // module version from the build information).
 func WithToolVersion(v string) Option { return func(c *config) { c.toolVersion = v } }
+
+// WithEnvironment records what the checks run against in the report.
+func WithEnvironment(e Environment) Option { return func(c *config) { c.environment = &e } }
 
 // WithKnownIDs adds ids the policy may name although they are not run,
 // for a run of a subset of the checks: its policy still names the others.
@@ -188,7 +192,7 @@ func Run(ctx context.Context, checks []check.Check, t *check.Target, opts ...Opt
 	r, err := New(checks, opts...)
 	if err != nil {
 		cfg := newConfig(opts)
-		info := RunInfo{ID: cfg.id(), Start: cfg.now().UTC(), ToolVersion: cfg.toolVersion}
+		info := RunInfo{ID: cfg.id(), Start: cfg.now().UTC(), ToolVersion: cfg.toolVersion, Environment: cfg.environment}
 		if t != nil {
 			info.Target = t.BaseURL
 		}
@@ -216,7 +220,7 @@ func (c config) id() string {
 func (r *Runner) Run(ctx context.Context, t *check.Target) *Report {
 	cfg := r.cfg
 	start := cfg.now()
-	info := RunInfo{ID: cfg.id(), Start: start.UTC(), ToolVersion: cfg.toolVersion}
+	info := RunInfo{ID: cfg.id(), Start: start.UTC(), ToolVersion: cfg.toolVersion, Environment: cfg.environment}
 	if t == nil {
 		return configError(info, errors.New("no target: the run needs at least a base URL"))
 	}

@@ -145,7 +145,7 @@ func fixturePolicyParsed(t *testing.T) *readiness.Policy {
 
 func fullReport(t *testing.T) *readiness.Report {
 	info := readiness.RunInfo{ID: "20261128T150218Z-4f2a9c", Target: "https://staging.tasks.example.com", Start: start,
-		Duration: 42300 * time.Millisecond, ToolVersion: "v0.9.0 1a2b3c4d5e6f",
+		Duration: 42300 * time.Millisecond, ToolVersion: "v0.9.0 1a2b3c4d5e6f", Environment: &readiness.Environment{Provider: "external"},
 		Thresholds: []readiness.Threshold{{Name: "hsts_min_age", Value: "180d"}, {Name: "max_token_lifetime", Value: "30d"}, {Name: "max_page_size", Value: "100"}}}
 	rep, err := readiness.Evaluate(info, fullResults(), readiness.WithPolicy(fixturePolicyParsed(t)))
 	if err != nil {
@@ -169,7 +169,8 @@ func cleanReport(t *testing.T) *readiness.Report {
 		out = append(out, r.result())
 	}
 	rep, err := readiness.Evaluate(readiness.RunInfo{ID: "20261128T160000Z-0b1c2d", Target: "http://127.0.0.1:5000", Start: start.Add(time.Hour),
-		Duration: 1840 * time.Millisecond, ToolVersion: "v0.9.0"}, out)
+		Duration: 1840 * time.Millisecond, ToolVersion: "v0.9.0", Environment: &readiness.Environment{Provider: "embedded",
+			Note: "not a production deployment: an embedded environment the harness brought up (FerretDB, redis-server)"}}, out)
 	if err != nil {
 		t.Fatal(err)
 	}

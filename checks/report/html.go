@@ -148,6 +148,10 @@ func newHTMLView(r *readiness.Report) htmlView {
 	add("run", r.Run.ID)
 	add("harness", r.Run.ToolVersion)
 	add("policy", r.Run.Policy)
+	if e := r.Run.Environment; e != nil {
+		add("environment", e.Provider)
+		add("not production", e.Note)
+	}
 	if r.Run.MinScore > 0 {
 		add("minimum score", strconv.Itoa(r.Run.MinScore))
 	}

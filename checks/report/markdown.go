@@ -72,7 +72,15 @@ func (m *mdWriter) title() {
 	if r.Run.Policy != "" {
 		meta = append(meta, "policy "+render.MarkdownCode(r.Run.Policy))
 	}
+	if e := r.Run.Environment; e != nil {
+		meta = append(meta, "environment "+render.MarkdownText(e.Provider))
+	}
 	m.P(strings.Join(meta, " · "))
+	if e := r.Run.Environment; e != nil && e.Note != "" {
+		m.P()
+		m.P("> [!WARNING]")
+		m.P("> ", render.MarkdownText(e.Note))
+	}
 	if r.Run.Error != "" {
 		m.P()
 		m.P("**The run could not start:**")

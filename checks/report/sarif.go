@@ -96,6 +96,9 @@ func SARIF(w io.Writer, r *readiness.Report) error {
 	if r.Score.Defined() {
 		runProps["score"] = r.Score.Value
 	}
+	if r.Run.Environment != nil {
+		runProps["environment"] = r.Run.Environment
+	}
 	log := sarifLog{Schema: SARIFSchema, Version: "2.1.0", Runs: []sarifRun{{
 		Tool:        sarifTool{Driver: driver},
 		Invocations: []sarifInvocation{inv},

@@ -97,8 +97,14 @@ func (t *textWriter) header() {
 	if r.Policy != "" {
 		meta = append(meta, "policy "+r.Policy)
 	}
+	if r.Environment != nil {
+		meta = append(meta, "environment "+r.Environment.Provider)
+	}
 	for _, l := range pack(meta, " · ", textWidth-4) {
 		t.Line("    ", t.Paint(render.Faint, l))
+	}
+	if r.Environment != nil && r.Environment.Note != "" {
+		t.Line("    ", t.Paint(render.Yellow, "⚠ "+r.Environment.Note))
 	}
 	if r.Error != "" {
 		t.heading(t.Paint(render.Red, "THE RUN COULD NOT START"), "")

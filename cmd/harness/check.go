@@ -37,6 +37,9 @@ type checkOptions struct {
 	failedOnly  bool
 	seedUsers   int
 	backupFirst bool
+
+	// environment is what the run checks, for the report; target sets it.
+	environment readiness.Environment
 }
 
 func checkCmd() command {
@@ -124,6 +127,7 @@ func (o *checkOptions) target(ctx context.Context, out io.Writer) (t *check.Targ
 			return nil, nil, fmt.Errorf("%w: -target checks a running deployment; -provider %s would start another", errUsage, o.env.provider)
 		}
 		t.BaseURL, t.MetricsURL = o.env.target, o.metricsURL
+		o.environment = readiness.Environment{Provider: "external"}
 	} else {
 		if o.metricsURL != "" {
 			return nil, nil, fmt.Errorf("%w: -metrics-url goes with -target; a managed environment's APIs have their own", errUsage)
@@ -147,6 +151,8 @@ func (o *checkOptions) target(ctx context.Context, out io.Writer) (t *check.Targ
 		}
 		closers = append(closers, func() { e.Close() })
 		t = managed.Target(e)
+		o.environment = readiness.Environment{Provider: e.Provider, Note: fmt.Sprintf(
+			"not a production deployment: a %s environment the harness brought up for this run; check yours with harness check -target URL", e.Provider)}
 	}
 	t.Database, t.BackupDir, t.Client = o.db, o.backupDir, &http.Client{Timeout: 10 * time.Second}
 	if t.MongoURI != "" {
@@ -201,7 +207,8 @@ func (o *checkOptions) readinessOptions(out io.Writer) ([]readiness.Option, erro
 			fmt.Fprintf(out, "harness: removed the %d users and %d tasks the checks created\n", u, tk)
 		}
 	}
-	opts := []readiness.Option{readiness.WithProgress(out), readiness.WithToolVersion(version()), readiness.WithCleanup(cleanup)}
+	opts := []readiness.Option{readiness.WithProgress(out), readiness.WithToolVersion(version()), readiness.WithCleanup(cleanup),
+		readiness.WithEnvironment(o.environment)}
 	if o.policyFile != "" {
 		p, err := readiness.LoadPolicy(o.policyFile)
 		if err != nil {

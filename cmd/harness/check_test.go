@@ -31,7 +31,10 @@ func TestCheckManaged(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rep struct {
-		Passed  bool `json:"passed"`
+		Passed bool `json:"passed"`
+		Run    struct {
+			Environment *struct{ Provider, Note string } `json:"environment"`
+		} `json:"run"`
 		Results []struct {
 			ID       string `json:"id"`
 			Severity string `json:"effective_severity"`
@@ -43,6 +46,10 @@ func TestCheckManaged(t *testing.T) {
 	}
 	if !rep.Passed || len(rep.Results) < 50 {
 		t.Fatalf("passed %v with %d results", rep.Passed, len(rep.Results))
+	}
+	// The report says it is not a production deployment's.
+	if e := rep.Run.Environment; e == nil || e.Provider != "embedded" || !strings.Contains(e.Note, "not a production deployment") {
+		t.Errorf("report environment = %+v; want embedded with a not-production note", e)
 	}
 	for _, r := range rep.Results {
 		// FerretDB has no replica set and no MongoDB explain: those warn,
