@@ -220,7 +220,9 @@ func exitCode(ctx context.Context, stdout, stderr io.Writer, cmd command, err er
 		fmt.Fprintf(stderr, "harness %s: %v\n", name, err)
 		return exitUsage
 	case errors.Is(err, errUsage):
-		fmt.Fprintf(stderr, "harness %s: %v\nrun 'harness %s -h' for its flags and arguments\n", name, err, name)
+		// errUsage's own word adds nothing to the line that says what is wrong.
+		why := strings.TrimPrefix(err.Error(), errUsage.Error()+": ")
+		fmt.Fprintf(stderr, "harness %s: %s\nrun 'harness %s -h' for its flags and arguments\n", name, why, name)
 		return exitUsage
 	default:
 		fmt.Fprintf(stderr, "harness %s: %v\n", name, err)
