@@ -17,6 +17,9 @@
 //	harness fault     stop, start, pause, unpause or kill a component
 //	harness smoke     smoke-test the contract of a running API
 //	harness validate  check scenario files
+//	harness version   print the module version and VCS revision it was built from
+//
+// harness -h lists them, harness CMD -h shows one's usage and flags.
 //
 // Exit codes: 0 success, 1 a check failed or the environment failed, 2 a
 // usage or scenario error, 105 interrupted (Ctrl-C, SIGTERM); a load run
