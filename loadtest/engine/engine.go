@@ -144,7 +144,9 @@ func Run(ctx context.Context, f *scenario.File, target string, opts ...Option) (
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	samples := make(chan record.Sample, 4096)
+	// Batches of up to 64 samples (executor.Run): 4,096 samples' worth
+	// when they come one iteration at a time, as in the open model.
+	samples := make(chan []record.Sample, 2048)
 	counters := make([]executor.Counters, len(f.Scenarios))
 	errs := make([]error, len(f.Scenarios))
 	var wg sync.WaitGroup

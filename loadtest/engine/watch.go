@@ -51,7 +51,7 @@ func newWatcher(f *scenario.File, plans []executor.Schedule, cf config, start ti
 	return w
 }
 
-func (w *watcher) drain(ctx context.Context, cancel context.CancelCauseFunc, samples <-chan record.Sample, res *Result, names map[[2]string]string) {
+func (w *watcher) drain(ctx context.Context, cancel context.CancelCauseFunc, samples <-chan []record.Sample, res *Result, names map[[2]string]string) {
 	tick := time.NewTicker(w.cf.tick)
 	defer tick.Stop()
 	m := w.cf.metrics
@@ -60,7 +60,7 @@ func (w *watcher) drain(ctx context.Context, cancel context.CancelCauseFunc, sam
 	}
 	for {
 		select {
-		case s, ok := <-samples:
+		case batch, ok := <-samples:
 			if !ok {
 				if m != nil {
 					m.finish(w.plans)
@@ -68,15 +68,17 @@ func (w *watcher) drain(ctx context.Context, cancel context.CancelCauseFunc, sam
 				w.show(true)
 				return
 			}
-			res.Recorder.Add(s)
-			if s.Iteration {
-				// An iteration's own sample: not a request, and its
-				// schedule was measured on its first request's already.
-				continue
-			}
-			w.count(s, res, names)
-			if m != nil {
-				m.observe(s)
+			for _, s := range batch {
+				res.Recorder.Add(s)
+				if s.Iteration {
+					// An iteration's own sample: not a request, and its
+					// schedule was measured on its first request's already.
+					continue
+				}
+				w.count(s, res, names)
+				if m != nil {
+					m.observe(s)
+				}
 			}
 		case now := <-tick.C:
 			if m != nil {

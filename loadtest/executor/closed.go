@@ -15,6 +15,7 @@ import (
 // Iterations run under ctx, so stop lets the current one end. The end is
 // also checked on the clock: stop's timer may fire a little late.
 func (r *runner) loop(ctx, stop context.Context, v *vu, n int) {
+	defer r.send(v)
 	for i := 0; n == 0 || i < n; i++ {
 		now := time.Now()
 		if stop.Err() != nil || r.end > 0 && now.Sub(r.start) >= r.end {

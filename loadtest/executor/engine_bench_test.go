@@ -194,14 +194,16 @@ func runEngine(b *testing.B, cfg executor.Config, what string) engineRun {
 	b.Helper()
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
-	out := make(chan record.Sample, 4096)
+	out := make(chan []record.Sample, 2048)
 	start := time.Now()
 	rec := record.MustNew(start)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for s := range out {
-			rec.Add(s)
+		for batch := range out {
+			for _, s := range batch {
+				rec.Add(s)
+			}
 		}
 	}()
 	cpu0 := cpuTime(syscall.RUSAGE_SELF)

@@ -128,15 +128,17 @@ func run(t *testing.T, ctx context.Context, a *api, s scenario.Scenario) (execut
 // (record.Sample.Iteration), apart from the requests'.
 func runIterations(t *testing.T, ctx context.Context, a *api, s scenario.Scenario) (c executor.Counters, samples, iterations []record.Sample, err error) {
 	t.Helper()
-	out := make(chan record.Sample)
+	out := make(chan []record.Sample)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for smp := range out {
-			if smp.Iteration {
-				iterations = append(iterations, smp)
-			} else {
-				samples = append(samples, smp)
+		for batch := range out {
+			for _, smp := range batch {
+				if smp.Iteration {
+					iterations = append(iterations, smp)
+				} else {
+					samples = append(samples, smp)
+				}
 			}
 		}
 	}()
@@ -511,7 +513,7 @@ func TestJourneyUsers(t *testing.T) {
 				Name: "own", Executor: scenario.PerVUIterations, VUs: 3, Iterations: 4,
 				MaxDuration: 10 * time.Second, Phase: "once", Journeys: weights(tc.journey, 1),
 			}
-			out := make(chan record.Sample, 100)
+			out := make(chan []record.Sample, 100)
 			c, err := executor.Run(context.Background(), executor.Config{Target: a.URL, File: f, Client: a.Client()}, s, out)
 			if err != nil || c.Iterations != 12 {
 				t.Fatalf("counters %+v, error %v", c, err)
@@ -532,7 +534,7 @@ func TestJourneyUsers(t *testing.T) {
 	f := file()
 	f.Users.Journeys = map[string]scenario.UserRange{"peek": {From: 5, To: 8}} // 7 seeded
 	s := scenario.Scenario{Name: "x", Executor: scenario.ConstantVUs, VUs: 1, Duration: time.Second, Journeys: weights("peek", 1)}
-	if _, err := executor.Run(context.Background(), executor.Config{File: f}, s, make(chan record.Sample)); err == nil || !strings.Contains(err.Error(), `journey "peek" logs in as users 5 to 8`) {
+	if _, err := executor.Run(context.Background(), executor.Config{File: f}, s, make(chan []record.Sample)); err == nil || !strings.Contains(err.Error(), `journey "peek" logs in as users 5 to 8`) {
 		t.Errorf("a range beyond the seeded users: %v; want an error naming it", err)
 	}
 }
@@ -660,7 +662,7 @@ func TestStartTimeAndCancelBeforeStart(t *testing.T) {
 }
 
 func TestInvalid(t *testing.T) {
-	out := make(chan record.Sample)
+	out := make(chan []record.Sample)
 	ok := scenario.Scenario{Name: "x", Executor: scenario.ConstantVUs, VUs: 1, Duration: time.Second, Journeys: weights("peek", 1)}
 	for name, tc := range map[string]struct {
 		cfg executor.Config
@@ -711,13 +713,13 @@ func TestIterationDuration(t *testing.T) {
 					return ctx.Err()
 				}
 			}}
-			out := make(chan record.Sample)
+			out := make(chan []record.Sample)
 			var all []record.Sample
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
-				for smp := range out {
-					all = append(all, smp)
+				for batch := range out {
+					all = append(all, batch...)
 				}
 			}()
 			c, err := executor.Run(context.Background(), cfg, s, out)

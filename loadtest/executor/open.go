@@ -126,7 +126,21 @@ func (r *runner) open(ctx context.Context, pacer vegeta.Pacer) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for intended := range w.work {
+			for {
+				var intended time.Time
+				var ok bool
+				select {
+				case intended, ok = <-w.work:
+				default:
+					// About to wait for work, for as long as the
+					// rate leaves it idle: nothing is held meanwhile.
+					r.send(w.v)
+					intended, ok = <-w.work
+				}
+				if !ok {
+					r.send(w.v)
+					return
+				}
 				r.iteration(ctx, w.v, intended, intended)
 				idle <- w
 			}

@@ -77,7 +77,7 @@ journeys:
 			}
 			before := memNow()
 			ctx, cancel := context.WithCancel(context.Background())
-			out := make(chan record.Sample, 4096)
+			out := make(chan []record.Sample, 2048)
 			var wg sync.WaitGroup
 			wg.Go(func() {
 				for range out {
