@@ -1,8 +1,10 @@
 package embedded_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -404,7 +406,10 @@ func TestRedisStopStart(t *testing.T) {
 			}
 			eventually(t, 10*time.Second, func(ctx context.Context) error { return client.Ping(ctx).Err() })
 			t.Logf("Start until first good PING took %v", time.Since(start))
-			if err := client.Set(ctx, "k", "v2", 0).Err(); err != nil {
+			// A value no other server of the test run holds: after Close,
+			// another test (or package) may listen on the freed port.
+			mine := fmt.Sprintf("v2-%s-%d", tt.name, time.Now().UnixNano())
+			if err := client.Set(ctx, "k", mine, 0).Err(); err != nil {
 				t.Fatalf("SET after restart: %v", err)
 			}
 
@@ -416,15 +421,36 @@ func TestRedisStopStart(t *testing.T) {
 			if err := r.Start(ctx); !errors.Is(err, embedded.ErrClosed) {
 				t.Fatalf("Start after Close = %v, want ErrClosed", err)
 			}
-			if c, err := net.DialTimeout("tcp", r.Addr(), time.Second); err == nil {
-				c.Close()
-				t.Fatal("dial succeeded after Close")
+			if got, ok := stillServing(r.Addr(), "k"); ok && got == mine {
+				t.Fatalf("still serving after Close: GET k = %q", got)
 			}
 		})
 	}
 	if err := (*embedded.Redis)(nil).Close(); err != nil {
 		t.Fatalf("nil Close: %v", err)
 	}
+}
+
+// stillServing asks whatever listens on addr now for key (RESP inline
+// GET) and returns its answer's line; ok is false when nothing accepts.
+// A freed port may be taken by another test's server at once, so that a
+// connection alone does not show that a closed server still listens.
+func stillServing(addr, key string) (answer string, ok bool) {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return "", false
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write([]byte("GET " + key + "\r\n")); err != nil {
+		return "", true
+	}
+	br := bufio.NewReader(c)
+	line, _ := br.ReadString('\n')
+	if strings.HasPrefix(line, "$") && !strings.HasPrefix(line, "$-1") {
+		line, _ = br.ReadString('\n')
+	}
+	return strings.TrimSpace(line), true
 }
 
 // fakeRedisServer writes a "redis-server" that prints a message and fails.
