@@ -11,7 +11,9 @@
 //	BENCH_BIAS_RATE      the rate of the dispatch bias (1000)
 //	BENCH_MAX_VUS        the open model's most VUs (1000)
 //	BENCH_CROWDED        0 to measure the quiet machine only (1)
-//	BENCH_WRK_THREADS    wrk's -t (one per core)
+//	BENCH_PIN            1 to run nginx on one CPU and every tool on the others,
+//	                     through taskset (0: they share every CPU)
+//	BENCH_WRK_THREADS    wrk's -t (one per CPU the tools have)
 //	BENCH_NGINX          the nginx executable (found on PATH or in /usr/sbin)
 //	GO                   the go command that builds vegeta and bombardier (go)
 //

@@ -27,6 +27,7 @@ type bench struct {
 	progress io.Writer
 	nginx    *Nginx
 	peers    peers
+	pin      pinning
 	start    time.Time // of the run, for the progress lines
 }
 
@@ -72,12 +73,24 @@ func Run(ctx context.Context, cfg Config, self string, out, progress io.Writer) 
 			return err
 		}
 	}
+	var why string
+	b.pin, why = newPinning(cfg.Pin, allowedCPUs())
+	var nginxOpts []NginxOption
+	if b.pin.on() {
+		nginxOpts = append(nginxOpts, WithCPUs(b.pin.taskset, b.pin.server))
+	}
+	if b.cfg.WrkThreads == 0 {
+		b.cfg.WrkThreads = runtime.NumCPU()
+		if b.pin.on() {
+			b.cfg.WrkThreads = b.pin.ntools
+		}
+	}
 	b.note("starting nginx (%s)", nginxBin)
-	if b.nginx, err = StartNginx(ctx, nginxBin, b.tmp); err != nil {
+	if b.nginx, err = StartNginx(ctx, nginxBin, b.tmp, nginxOpts...); err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, b.nginx.Stop()) }()
-	b.header(ctx, nginxBin)
+	b.header(ctx, nginxBin, why)
 	b.note("measuring for about %s", cfg.estimate(len(b.closedTools()), len(b.openTools())).Round(10*time.Second))
 
 	if l, ok := load1(); ok && l > 1 {
@@ -197,7 +210,7 @@ func goInstall(ctx context.Context, goCmd, module, bin, dir string) error {
 }
 
 // header prints what was measured with what, so a reader can rerun it.
-func (b *bench) header(ctx context.Context, nginxBin string) {
+func (b *bench) header(ctx context.Context, nginxBin, why string) {
 	peers := "wrk, bombardier, vegeta"
 	k6 := "k6 not installed (optional)"
 	if b.peers.k6 != "" {
@@ -209,6 +222,11 @@ func (b *bench) header(ctx context.Context, nginxBin string) {
 	fmt.Fprintf(b.out, "- peers: %s -t%d; bombardier %s; vegeta %s; %s\n", version(ctx, b.peers.wrk, "-v"), b.cfg.WrkThreads,
 		moduleVersion(BombardierModule), moduleVersion(VegetaModule), k6)
 	fmt.Fprintf(b.out, "- every tool in a process of its own, %d connections/VUs; the engine through engine.Run with harness run's default limits\n", b.cfg.Conns)
+	if b.pin.on() {
+		fmt.Fprintf(b.out, "- pinned (taskset, BENCH_PIN=1): nginx on CPU %s, every tool on CPU %s\n", b.pin.server, b.pin.tools)
+	} else {
+		fmt.Fprintf(b.out, "- not pinned (%s): nginx and every tool share all %d CPUs\n", why, runtime.NumCPU())
+	}
 }
 
 // moduleVersion is the version of a path@version.

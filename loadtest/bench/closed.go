@@ -40,7 +40,7 @@ func (b *bench) closedTools() []closedTool {
 	c, d, url := b.cfg.Conns, b.cfg.Duration, b.targetURL()
 	tools := []closedTool{
 		{name: "wrk", run: func(ctx context.Context) (turn, error) {
-			r, err := child{name: "wrk", path: b.peers.wrk, args: wrkArgs(b.cfg.WrkThreads, c, d, url), limit: turnLimit(d)}.run(ctx)
+			r, err := b.pin.tool(child{name: "wrk", path: b.peers.wrk, args: wrkArgs(b.cfg.WrkThreads, c, d, url), limit: turnLimit(d)}).run(ctx)
 			if err != nil {
 				return turn{}, err
 			}
@@ -49,7 +49,7 @@ func (b *bench) closedTools() []closedTool {
 			return t, err
 		}},
 		{name: "bombardier", run: func(ctx context.Context) (turn, error) {
-			r, err := child{name: "bombardier", path: b.peers.bombardier, args: bombardierArgs(c, d, url), limit: turnLimit(d)}.run(ctx)
+			r, err := b.pin.tool(child{name: "bombardier", path: b.peers.bombardier, args: bombardierArgs(c, d, url), limit: turnLimit(d)}).run(ctx)
 			if err != nil {
 				return turn{}, err
 			}
@@ -97,7 +97,7 @@ type engineRun struct {
 
 // runEngine runs one turn of the engine in a child process.
 func (b *bench) runEngine(ctx context.Context, s engineSpec) (engineRun, error) {
-	r, err := child{name: "engine turn", path: b.self, args: s.args(), limit: turnLimit(s.duration)}.run(ctx)
+	r, err := b.pin.tool(child{name: "engine turn", path: b.self, args: s.args(), limit: turnLimit(s.duration)}).run(ctx)
 	if err != nil {
 		return engineRun{}, err
 	}
@@ -110,10 +110,10 @@ func (b *bench) runEngine(ctx context.Context, s engineSpec) (engineRun, error) 
 func (b *bench) runVegeta(ctx context.Context, rate, workers, maxWorkers int, d time.Duration) (vegetaReport, time.Duration, time.Duration, error) {
 	file := filepath.Join(b.tmp, "vegeta.bin")
 	defer os.Remove(file)
-	atk, err := child{
+	atk, err := b.pin.tool(child{
 		name: "vegeta attack", path: b.peers.vegeta, args: vegetaAttackArgs(rate, workers, maxWorkers, d, file),
 		stdin: strings.NewReader("GET " + b.targetURL() + "\n"), limit: turnLimit(d),
-	}.run(ctx)
+	}).run(ctx)
 	if err != nil {
 		return vegetaReport{}, 0, 0, err
 	}
@@ -132,10 +132,10 @@ func (b *bench) runK6(ctx context.Context, rate int, d time.Duration) (k6Result,
 	if err := os.WriteFile(script, []byte(k6Script(b.targetURL(), b.cfg.Conns, b.cfg.MaxVUs, rate, d)), 0o600); err != nil {
 		return k6Result{}, 0, 0, err
 	}
-	r, err := child{
+	r, err := b.pin.tool(child{
 		name: "k6", path: b.peers.k6, args: []string{"run", "--quiet", "--no-color", "--summary-export", export, script},
 		limit: turnLimit(d),
-	}.run(ctx)
+	}).run(ctx)
 	if err != nil {
 		return k6Result{}, 0, 0, err
 	}

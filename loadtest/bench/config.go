@@ -3,7 +3,6 @@ package bench
 import (
 	"errors"
 	"fmt"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,10 +34,15 @@ type Config struct {
 	// Crowded also measures everything again beside the crowding.
 	// BENCH_CROWDED=0 measures the quiet machine only.
 	Crowded bool
-	// WrkThreads is wrk's -t: by default one per core, as the Go tools
-	// run (GOMAXPROCS). One thread gets one share of a busy machine's CPU
-	// where a Go tool gets one per core; on a shared 2-core machine that
-	// made wrk -t1 0.6× as fast as wrk -t2. BENCH_WRK_THREADS.
+	// Pin runs nginx on one CPU and every tool on the others (see
+	// pinning); by default they all share every CPU, as they would on a
+	// user's machine. BENCH_PIN=1.
+	Pin bool
+	// WrkThreads is wrk's -t; 0, the default, is one per CPU the tools
+	// may use, as the Go tools run (their GOMAXPROCS follows the CPUs
+	// they are given). One thread gets one share of a busy machine's
+	// CPU where a Go tool gets one per core; on a shared 2-core machine
+	// that made wrk -t1 0.6× as fast as wrk -t2. BENCH_WRK_THREADS.
 	WrkThreads int
 	// Nginx is the nginx executable; "" finds it. BENCH_NGINX.
 	Nginx string
@@ -58,7 +62,7 @@ const (
 func DefaultConfig() Config {
 	return Config{
 		Conns: 64, MaxVUs: 1000, Duration: 10 * time.Second, Rounds: 3, OpenDuration: 10 * time.Second,
-		Rates: []int{1000, 5000, 12000}, BiasRate: 1000, Crowded: true, WrkThreads: runtime.NumCPU(), Go: "go",
+		Rates: []int{1000, 5000, 12000}, BiasRate: 1000, Crowded: true, Go: "go",
 	}
 }
 
@@ -87,6 +91,17 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			*dst = d
 		}
 	}
+	onOff := func(name string, dst *bool) {
+		switch s := getenv(name); s {
+		case "":
+		case "1", "true":
+			*dst = true
+		case "0", "false":
+			*dst = false
+		default:
+			errs = append(errs, fmt.Errorf("%s=%q: want 1 or 0", name, s))
+		}
+	}
 	positive("BENCH_VUS", &c.Conns)
 	positive("BENCH_MAX_VUS", &c.MaxVUs)
 	positive("BENCH_ROUNDS", &c.Rounds)
@@ -105,13 +120,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			c.Rates = append(c.Rates, n)
 		}
 	}
-	switch s := getenv("BENCH_CROWDED"); s {
-	case "", "1", "true":
-	case "0", "false":
-		c.Crowded = false
-	default:
-		errs = append(errs, fmt.Errorf("BENCH_CROWDED=%q: want 1 or 0", s))
-	}
+	onOff("BENCH_CROWDED", &c.Crowded)
+	onOff("BENCH_PIN", &c.Pin)
 	if s := getenv("BENCH_NGINX"); s != "" {
 		c.Nginx = s
 	}

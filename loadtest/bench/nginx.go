@@ -83,13 +83,30 @@ func FindNginx() (string, error) {
 // may take the port between choosing it and nginx binding it.
 const startAttempts = 3
 
+// NginxOption is an optional setting of StartNginx.
+type NginxOption func(*nginxOptions)
+
+type nginxOptions struct {
+	taskset, cpus string
+}
+
+// WithCPUs runs nginx on the CPUs of cpus (a list as taskset -c takes
+// it, "0" or "0,2"), through the taskset executable.
+func WithCPUs(taskset, cpus string) NginxOption {
+	return func(o *nginxOptions) { o.taskset, o.cpus = taskset, cpus }
+}
+
 // StartNginx starts nginx (the executable bin) with its files in a new
 // directory under root ("" for the system's temp dir), and returns once it
 // accepts connections. Stop it with Stop, on every path.
-func StartNginx(ctx context.Context, bin, root string) (*Nginx, error) {
+func StartNginx(ctx context.Context, bin, root string, opts ...NginxOption) (*Nginx, error) {
+	var o nginxOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	var errs []error
 	for range startAttempts {
-		n, err := startNginx(ctx, bin, root)
+		n, err := startNginx(ctx, bin, root, o)
 		if err == nil {
 			return n, nil
 		}
@@ -101,7 +118,7 @@ func StartNginx(ctx context.Context, bin, root string) (*Nginx, error) {
 	return nil, fmt.Errorf("start nginx: %w", errors.Join(errs...))
 }
 
-func startNginx(ctx context.Context, bin, root string) (n *Nginx, err error) {
+func startNginx(ctx context.Context, bin, root string, o nginxOptions) (n *Nginx, err error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -122,7 +139,13 @@ func startNginx(ctx context.Context, bin, root string) (n *Nginx, err error) {
 	}
 	// -e: the error log before the configuration is read, which would
 	// otherwise be the system's (/var/log/nginx), not writable by all.
-	n.cmd = exec.Command(bin, "-p", dir, "-c", conf, "-e", filepath.Join(dir, "error.log"))
+	args := []string{"-p", dir, "-c", conf, "-e", filepath.Join(dir, "error.log")}
+	if o.taskset != "" {
+		// taskset execs nginx in its place: the process (and its CPU
+		// time) is nginx's.
+		args, bin = append([]string{"-c", o.cpus, bin}, args...), o.taskset
+	}
+	n.cmd = exec.Command(bin, args...)
 	n.cmd.SysProcAttr = procAttr()
 	n.cmd.Stdout, n.cmd.Stderr = &tailBuffer{max: maxStderr}, &tailBuffer{max: maxStderr}
 	if err := n.cmd.Start(); err != nil {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // procAttr puts a child in a process group of its own, so that stopping it
@@ -55,4 +57,21 @@ func parseProcStatCPU(line string) (time.Duration, error) {
 		ticks += n
 	}
 	return time.Duration(ticks) * time.Second / userHZ, nil
+}
+
+// allowedCPUs are the CPUs this process may run on (its affinity mask),
+// in order; nil when the mask cannot be read.
+func allowedCPUs() []int {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		return nil
+	}
+	const setSize = 1024 // CPU_SETSIZE: the CPUs a mask can name
+	var cpus []int
+	for c := 0; c < setSize && len(cpus) < set.Count(); c++ {
+		if set.IsSet(c) {
+			cpus = append(cpus, c)
+		}
+	}
+	return cpus
 }

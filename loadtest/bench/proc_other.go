@@ -20,3 +20,6 @@ func killGroup(pid int) error { return syscall.Kill(-pid, syscall.SIGKILL) }
 func processCPU(int) (time.Duration, error) {
 	return 0, errors.New("the CPU time of a running process is read from /proc, which this system lacks")
 }
+
+// allowedCPUs cannot read the affinity mask here: nothing is pinned.
+func allowedCPUs() []int { return nil }
