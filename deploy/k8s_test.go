@@ -19,12 +19,14 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
+	"github.com/taskready/taskready/internal/kubescore"
 	"github.com/taskready/taskready/service/config"
 	"github.com/taskready/taskready/service/httpapi"
 )
@@ -52,6 +54,7 @@ type manifests struct {
 	services    []corev1.Service
 	hpas        []autoscalingv2.HorizontalPodAutoscaler
 	pdbs        []policyv1.PodDisruptionBudget
+	netpols     []networkingv1.NetworkPolicy
 	kustomize   kustomizationFile
 }
 
@@ -98,6 +101,10 @@ func load(t *testing.T) manifests {
 				var p policyv1.PodDisruptionBudget
 				strict(t, path, doc, &p)
 				m.pdbs = append(m.pdbs, p)
+			case "networking.k8s.io/v1 NetworkPolicy":
+				var n networkingv1.NetworkPolicy
+				strict(t, path, doc, &n)
+				m.netpols = append(m.netpols, n)
 			default:
 				t.Fatalf("%s: unexpected %s %s; teach this test about it", path, tm.APIVersion, tm.Kind)
 			}
@@ -375,9 +382,10 @@ func TestServiceHPAAndPDB(t *testing.T) {
 	if !selects(t, d.Spec.Selector, podLabels) {
 		t.Fatal("the Deployment's selector does not match its own pods")
 	}
-	replicas := int32(1)
+	// The HPA owns the count: a count in the Deployment would be applied
+	// again by every kubectl apply, snapping a scaled-out Deployment back.
 	if d.Spec.Replicas != nil {
-		replicas = *d.Spec.Replicas
+		t.Errorf("Deployment sets replicas %d; leave the count to the HorizontalPodAutoscaler", *d.Spec.Replicas)
 	}
 
 	svc := the(t, "Service", m.services)
@@ -398,9 +406,10 @@ func TestServiceHPAAndPDB(t *testing.T) {
 	if ref.APIVersion != "apps/v1" || ref.Kind != "Deployment" || ref.Name != d.Name {
 		t.Errorf("HPA targets %s %s %s; want apps/v1 Deployment %s", ref.APIVersion, ref.Kind, ref.Name, d.Name)
 	}
-	if hpa.Spec.MinReplicas == nil || *hpa.Spec.MinReplicas > replicas || replicas > hpa.Spec.MaxReplicas {
-		t.Errorf("HPA min %v, max %d; want min <= replicas (%d) <= max", hpa.Spec.MinReplicas, hpa.Spec.MaxReplicas, replicas)
+	if hpa.Spec.MinReplicas == nil || *hpa.Spec.MinReplicas < 2 || *hpa.Spec.MinReplicas > hpa.Spec.MaxReplicas {
+		t.Fatalf("HPA min %v, max %d; want 2 <= min <= max", hpa.Spec.MinReplicas, hpa.Spec.MaxReplicas)
 	}
+	replicas := *hpa.Spec.MinReplicas
 	cpu := slices.IndexFunc(hpa.Spec.Metrics, func(ms autoscalingv2.MetricSpec) bool {
 		return ms.Resource != nil && ms.Resource.Name == corev1.ResourceCPU && ms.Resource.Target.AverageUtilization != nil
 	})
@@ -415,6 +424,69 @@ func TestServiceHPAAndPDB(t *testing.T) {
 	if pdb.Spec.MinAvailable == nil || pdb.Spec.MinAvailable.IntValue() >= int(replicas) {
 		t.Errorf("PDB minAvailable %v; want fewer than the %d replicas, or nothing could ever be evicted", pdb.Spec.MinAvailable, replicas)
 	}
+}
+
+func TestNetworkPolicy(t *testing.T) {
+	m := load(t)
+	d := the(t, "Deployment", m.deployments)
+	np := the(t, "NetworkPolicy", m.netpols)
+	if !selects(t, &np.Spec.PodSelector, d.Spec.Template.Labels) {
+		t.Fatalf("NetworkPolicy selector %+v does not match the pods' labels %v", np.Spec.PodSelector, d.Spec.Template.Labels)
+	}
+	if !slices.Equal(np.Spec.PolicyTypes, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}) {
+		t.Errorf("policyTypes %v; want Ingress and Egress", np.Spec.PolicyTypes)
+	}
+	// Every port the policy lets in is one the container declares: a
+	// misspelt named port would silently admit nothing.
+	declared := map[string]bool{}
+	for _, p := range d.Spec.Template.Spec.Containers[0].Ports {
+		declared[p.Name] = true
+	}
+	var in []string
+	for _, rule := range np.Spec.Ingress {
+		if len(rule.From) == 0 {
+			t.Errorf("ingress rule %+v admits every source", rule)
+		}
+		for _, p := range rule.Ports {
+			if !declared[p.Port.String()] {
+				t.Errorf("ingress port %s is not a port the container declares (%v)", p.Port, declared)
+			}
+			in = append(in, p.Port.String())
+		}
+	}
+	if !slices.Contains(in, "http") || !slices.Contains(in, "metrics") {
+		t.Errorf("ingress ports %v; want http (the ingress) and metrics (Prometheus)", in)
+	}
+	var out []int
+	for _, rule := range np.Spec.Egress {
+		for _, p := range rule.Ports {
+			out = append(out, p.Port.IntValue())
+		}
+	}
+	for _, port := range []int{53, 27017, 6379, 26379} {
+		if !slices.Contains(out, port) {
+			t.Errorf("egress ports %v lack %d (DNS, MongoDB, Redis, Redis Sentinel)", out, port)
+		}
+	}
+}
+
+// TestKubeScore runs kube-score over what `kubectl apply -k deploy/k8s`
+// applies: the kustomization's resources, concatenated, which is all
+// kustomize does with a kustomization that only lists resources (the
+// strict decode in load fails on any other field, so adding a patch or an
+// images: entry means rendering with kustomize here).
+func TestKubeScore(t *testing.T) {
+	m := load(t)
+	var stream bytes.Buffer
+	for _, name := range m.kustomize.Resources {
+		data, err := os.ReadFile(filepath.Join(manifestDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stream.WriteString("---\n")
+		stream.Write(data)
+	}
+	kubescore.AssertNoCritical(t, manifestDir, stream.Bytes())
 }
 
 func TestKustomizationListsEveryManifest(t *testing.T) {
