@@ -6,14 +6,20 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
+
+	"github.com/taskready/taskready/embedded"
+	"github.com/taskready/taskready/loadtest/kube"
 )
 
 func TestK8sRender(t *testing.T) {
@@ -44,13 +50,19 @@ func TestK8sRender(t *testing.T) {
 			if job.Name == "ci-workers" && (job.Spec.Completions == nil || *job.Spec.Completions != 3) {
 				t.Errorf("workers completions = %v; want 3", job.Spec.Completions)
 			}
+			// The load scenario lasts 4m: its length, a tenth and the
+			// start margin bound the workers.
+			want := int64((4*time.Minute + 24*time.Second + kube.StartMargin) / time.Second)
+			if job.Name == "ci-workers" && (job.Spec.ActiveDeadlineSeconds == nil || *job.Spec.ActiveDeadlineSeconds != want) {
+				t.Errorf("workers activeDeadlineSeconds = %v; want %d, derived from the load scenario's length", job.Spec.ActiveDeadlineSeconds, want)
+			}
 		}
 		if head.Kind != "" {
 			kinds[head.Kind]++
 		}
 	}
-	if kinds["Job"] != 2 || kinds["PersistentVolumeClaim"] != 1 {
-		t.Errorf("rendered %v; want 2 Jobs and 1 PersistentVolumeClaim", kinds)
+	if want := map[string]int{"Job": 3, "PersistentVolumeClaim": 1, "NetworkPolicy": 1, "Pod": 1}; !maps.Equal(kinds, want) {
+		t.Errorf("rendered %v; want %v (seed, workers, coordinator; volume; policy; fetch pod)", kinds, want)
 	}
 }
 
@@ -76,7 +88,7 @@ func TestK8sUsage(t *testing.T) {
 		args   []string
 		stderr string
 	}{
-		{"no subcommand", []string{"k8s"}, "want render or wait"},
+		{"no subcommand", []string{"k8s"}, "want render, wait or seed"},
 		{"unknown subcommand", []string{"k8s", "apply"}, `unknown k8s subcommand "apply"`},
 		{"missing image", []string{"k8s", "render", "-workers", "4", "-target", "http://taskapi"}, "Image:"},
 		{"no workers", []string{"k8s", "render", "-image", "h", "-target", "http://taskapi"}, "Workers:"},
@@ -116,5 +128,32 @@ func TestK8sWait(t *testing.T) {
 	}
 	if !strings.Contains(errOut.String(), missing) {
 		t.Errorf("stderr = %q; want it to name %s", errOut.String(), missing)
+	}
+}
+
+// TestK8sSeed runs the seed Job's command against a real (embedded)
+// MongoDB twice, as a retried Job would, and checks that the workers'
+// wait then sees it done.
+func TestK8sSeed(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	m, err := embedded.StartMongo(ctx, t.TempDir(), embedded.MongoLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Close() })
+	dir := filepath.Join(t.TempDir(), "seed")
+	for attempt := range 2 {
+		var out, errOut bytes.Buffer
+		if code := run(ctx, []string{"k8s", "seed", "-scenario", "smoke", "-mongo-uri", m.URI(), "-out", dir}, &out, &errOut); code != exitPass {
+			t.Fatalf("attempt %d: k8s seed = %d\nstdout %s\nstderr %s", attempt, code, out.String(), errOut.String())
+		}
+		if !strings.Contains(out.String(), "seeded 100 users and 1000 tasks for smoke") {
+			t.Errorf("attempt %d said %q; want the smoke scenario's 100 users with 10 tasks each", attempt, out.String())
+		}
+	}
+	var out, errOut bytes.Buffer
+	if code := run(ctx, []string{"k8s", "wait", "-timeout", "10s", "-poll", "5ms", dir}, &out, &errOut); code != exitPass {
+		t.Errorf("wait for the seed = %d; want 0 (stderr %q)", code, errOut.String())
 	}
 }

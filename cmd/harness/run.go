@@ -51,7 +51,7 @@ func runCmd() command {
 	fs.StringVar(&o.out, "out", "", "directory for summary.json, histograms/, report.html, report.md, junit.xml (default out/<run-id>, copied to out/latest)")
 	fs.StringVar(&o.baseline, "baseline", "", "an earlier run (its directory or summary.json) to compare with: exit 100 on a regression")
 	fs.IntVar(&o.seedUsers, "seed-users", -1, "users to seed before the run (default: the scenario's users.count; 0: no seeding)")
-	fs.IntVar(&o.seedTasks, "seed-tasks", 10, "tasks per seeded user")
+	fs.IntVar(&o.seedTasks, "seed-tasks", defaultSeedTasks, "tasks per seeded user")
 	fs.BoolVar(&o.contract, "contract", true, "smoke-test the contract before the load (a broken API makes no useful load test)")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve the harness's Prometheus /metrics here while it runs, e.g. 127.0.0.1:9465")
 	fs.Var(&o.latency, "link-latency", "add latency to the link from the APIs to a store for the run, LINK=DURATION (repeatable), e.g. mongo=50ms")

@@ -65,6 +65,10 @@ func seedWithProgress(ctx context.Context, out io.Writer, db *mongo.Database, o 
 	return res, nil
 }
 
+// defaultSeedTasks is how many tasks each user a scenario logs in as gets
+// when nothing says otherwise (harness run, harness k8s seed).
+const defaultSeedTasks = 10
+
 // seedScenario writes the users a scenario logs in as (users.count of
 // them when users is negative, none when 0), each with tasksPerUser tasks,
 // into e's database; an environment without a MongoDB URI is left alone

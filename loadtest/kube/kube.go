@@ -1,13 +1,15 @@
 // Package kube renders the Kubernetes manifests of a distributed load run:
-// an indexed Job of N harness workers, each running 1/N of the load, and a
-// coordinator that merges their histograms and gates once.
+// a seed Job, an indexed Job of N harness workers, each running 1/N of the
+// load, a coordinator that merges their histograms and gates once, and a
+// small pod to copy the merged results out.
 //
-// The workers and the coordinator share a ReadWriteMany volume: worker I
-// writes /results/worker-I, the coordinator waits (Wait, as
-// `harness k8s wait`) until every worker's summary is there, then runs
-// `harness merge`, whose exit code is the run's verdict. The scenario comes
-// from the image (a shipped name or a path in it), so no ConfigMap is
-// rendered.
+// Every pod of the run shares a ReadWriteMany volume: the seed Job writes
+// /results/seed when the scenario's users exist, the workers wait for it
+// (Wait, as `harness k8s wait`) and worker I writes /results/worker-I, the
+// coordinator waits until every worker's summary is there, then runs
+// `harness merge` into /results/merged, whose exit code is the run's
+// verdict. The scenario comes from the image (a shipped name or a path in
+// it), so no ConfigMap is rendered.
 package kube
 
 import (
@@ -31,9 +33,18 @@ const (
 	DefaultStorage = "1Gi"
 	DefaultCPU     = "1"
 	DefaultMemory  = "1Gi"
-	// DefaultTimeout covers the longest shipped scenario (soak, 2h) with
-	// room for scheduling and image pulls.
+	// DefaultTimeout bounds a run whose length is unknown (Duration 0): it
+	// covers the longest shipped scenario (soak, 2h) with room for
+	// scheduling and image pulls.
 	DefaultTimeout = 3 * time.Hour
+	// DefaultTTL keeps a finished run's Jobs, and so their logs, for a day.
+	DefaultTTL = 24 * time.Hour
+	// DefaultFetchImage is the fetch pod's image: kubectl cp needs tar in
+	// the container, which the distroless harness image does not have.
+	DefaultFetchImage = "busybox:1.37.0"
+	// DefaultSeedSecret is the Secret deploy/k8s's API reads its
+	// MONGODB_URI from.
+	DefaultSeedSecret = "taskapi"
 	// MaxWorkers bounds Workers: past it the coordinator's argument list
 	// and the volume's fan-in stop being reasonable.
 	MaxWorkers = 1000
@@ -72,9 +83,20 @@ type Options struct {
 	Storage      string        // size of the results volume (default DefaultStorage)
 	StorageClass string        // storage class of the results volume; it must offer ReadWriteMany (default: the cluster's)
 	Resources    Resources     // per worker, and for the coordinator, which merges about what one worker recorded
-	Timeout      time.Duration // the coordinator's wait for the workers: the scenario's length plus scheduling (default DefaultTimeout)
+	Duration     time.Duration // the scenario's planned length; 0 when unknown (a path inside the image)
+	Timeout      time.Duration // how long the run may take to write every worker's results (default: Duration plus StartMargin and a tenth, or DefaultTimeout when Duration is 0)
+	TTL          time.Duration // how long finished Jobs (and their logs) and the fetch pod stay (default DefaultTTL)
+	SeedSecret   string        // a Secret whose MONGODB_URI the seed Job writes the scenario's users to; empty renders no seed Job (seed beforehand)
+	FetchImage   string        // an image with tar and sleep for the fetch pod (default DefaultFetchImage)
 	ExtraArgs    []string      // appended to every worker's `harness run`
 }
+
+// StartMargin is what Timeout adds to a known Duration, on top of a tenth
+// of it: scheduling, image pulls and the seeding before the first request.
+const StartMargin = 15 * time.Minute
+
+// MergeMargin is how long the coordinator has, after its wait, to merge.
+const MergeMargin = 10 * time.Minute
 
 // reserved are the worker flags that define the split; ExtraArgs may not
 // override them, or the merge would combine runs that are not slices of
@@ -97,6 +119,15 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Timeout == 0 {
 		o.Timeout = DefaultTimeout
+		if o.Duration > 0 {
+			o.Timeout = o.Duration + o.Duration/10 + StartMargin
+		}
+	}
+	if o.TTL == 0 {
+		o.TTL = DefaultTTL
+	}
+	if o.FetchImage == "" {
+		o.FetchImage = DefaultFetchImage
 	}
 	return o
 }
@@ -144,8 +175,18 @@ func (o Options) validate() error {
 			bad("StorageClass", "%q: %s", o.StorageClass, strings.Join(msgs, "; "))
 		}
 	}
-	if o.Timeout < 0 {
-		bad("Timeout", "must not be negative, got %s", o.Timeout)
+	for field, d := range map[string]time.Duration{"Duration": o.Duration, "Timeout": o.Timeout, "TTL": o.TTL} {
+		if d < 0 {
+			bad(field, "must not be negative, got %s", d)
+		}
+	}
+	if o.SeedSecret != "" {
+		if msgs := validation.IsDNS1123Subdomain(o.SeedSecret); len(msgs) > 0 {
+			bad("SeedSecret", "%q: %s", o.SeedSecret, strings.Join(msgs, "; "))
+		}
+	}
+	if strings.TrimSpace(o.FetchImage) == "" {
+		bad("FetchImage", "must not be blank")
 	}
 	for _, a := range o.ExtraArgs {
 		if name := flagName(a); slices.Contains(reserved, name) {
@@ -211,9 +252,19 @@ func Render(w io.Writer, o Options) error {
 	}
 	coord := o.Name + coordinatorSuffix
 	fmt.Fprintf(w, "# Distributed load run %q: %d harness workers run scenario %s against %s.\n", o.Name, o.Workers, o.Scenario, o.Target)
+	if o.SeedSecret != "" {
+		fmt.Fprintf(w, "# job/%s first writes the scenario's users to the MongoDB of secret/%s.\n", o.Name+seedSuffix, o.SeedSecret)
+	}
 	fmt.Fprintf(w, "# job/%s merges their results and gates once: it completes when the run\n", coord)
 	fmt.Fprintf(w, "# passes and fails when it does not (%s logs -f job/%s).\n", kubectl, coord)
-	for _, obj := range []any{results(o), workers(o), coordinator(o)} {
+	fmt.Fprintf(w, "# Then copy the merged results out (pod/%s keeps the volume for %s):\n", o.Name+fetchSuffix, o.TTL)
+	fmt.Fprintf(w, "#   %s cp %s:%s ./%s-merged\n", kubectl, o.Name+fetchSuffix, mergedDir, o.Name)
+	objs := []any{results(o), networkPolicy(o)}
+	if o.SeedSecret != "" {
+		objs = append(objs, seeder(o))
+	}
+	objs = append(objs, workers(o), coordinator(o), fetcher(o))
+	for _, obj := range objs {
 		doc, err := marshal(obj)
 		if err != nil {
 			return err

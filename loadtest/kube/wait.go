@@ -44,7 +44,7 @@ func Wait(ctx context.Context, dirs []string, poll time.Duration, progress io.Wr
 			}
 		}
 		if n != reported {
-			fmt.Fprintf(progress, "harness: %d of %d workers have written their results\n", n, len(dirs))
+			fmt.Fprintf(progress, "harness: %d of %d directories hold their %s\n", n, len(dirs), SummaryFile)
 			reported = n
 		}
 		if len(missing) == 0 {
@@ -73,4 +73,33 @@ func list(dirs []string) string {
 		return strings.Join(dirs, ", ")
 	}
 	return fmt.Sprintf("%s and %d more", strings.Join(dirs[:few], ", "), len(dirs)-few)
+}
+
+// WriteSummary writes v as dir's SummaryFile, which Wait takes as the sign
+// that dir is complete (the seed Job's, for the workers). It writes a
+// temporary file and renames it, so that no poller sees half of it.
+func WriteSummary(dir string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("summary of %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("summary of %s: %w", dir, err)
+	}
+	tmp, err := os.CreateTemp(dir, SummaryFile+".*")
+	if err != nil {
+		return fmt.Errorf("summary of %s: %w", dir, err)
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("summary of %s: %w", dir, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("summary of %s: %w", dir, err)
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, SummaryFile)); err != nil {
+		return fmt.Errorf("summary of %s: %w", dir, err)
+	}
+	return nil
 }
