@@ -3,7 +3,9 @@ GO       ?= go
 FUZZTIME ?= 30s
 BENCHTIME ?= 2s
 
-.PHONY: help run check build api test vet bench bench-engine bench-soak fuzz tidy clean dashboards dashboards-verify
+KUBE_SCORE ?= $(GO) run github.com/zegl/kube-score/cmd/kube-score@v1.20.0
+
+.PHONY: help run check build api test vet lint-k8s bench bench-engine bench-soak fuzz tidy clean dashboards dashboards-verify
 
 ## run: embedded stores, two API instances, seed, contract smoke, the smoke scenario; reports in out/latest/
 run: build
@@ -40,6 +42,11 @@ test: vet
 
 vet:
 	$(GO) vet ./...
+
+## lint-k8s: kube-score over deploy/k8s and a rendered distributed run (the tests assert no critical finding; this shows every finding)
+lint-k8s:
+	$(KUBE_SCORE) score --kubernetes-version v1.30 $$(sed -n 's|^  - |deploy/k8s/|p' deploy/k8s/kustomization.yaml)
+	$(GO) run ./cmd/harness k8s render -workers 2 -image REGISTRY/harness:TAG -target http://taskapi.default.svc | $(KUBE_SCORE) score --kubernetes-version v1.30 -
 
 ## bench: hot-path benchmarks with allocations
 bench:
