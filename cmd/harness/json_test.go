@@ -4,11 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/taskready/taskready/internal/golden"
+	"github.com/taskready/taskready/loadtest/compare"
+	"github.com/taskready/taskready/loadtest/record"
+	"github.com/taskready/taskready/loadtest/rundir"
 	"github.com/taskready/taskready/loadtest/scenario"
+	"github.com/taskready/taskready/loadtest/summary"
 )
 
 // harnessJSON runs the harness in this process with args and decodes its
@@ -72,6 +79,67 @@ func TestJSONOnFailure(t *testing.T) {
 			}
 			if !strings.Contains(stderr, tt.says) {
 				t.Errorf("stderr %q does not say it too", stderr)
+			}
+		})
+	}
+}
+
+// writeRun writes a run directory of 30 seconds at 100 requests/s whose
+// latencies are spread over 10-60ms times scale, and returns its path.
+func writeRun(t *testing.T, scale float64) string {
+	t.Helper()
+	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	rec, err := record.New(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3000 {
+		ms := 10 + float64(i*7919%500)/10 // a fixed spread, the same every run
+		rec.Add(record.Sample{Scenario: "browse", Endpoint: "list", Phase: "steady", Status: 200,
+			Start: start.Add(time.Duration(i) * 10 * time.Millisecond), Latency: time.Duration(ms * scale * float64(time.Millisecond))})
+	}
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, rundir.HistogramsDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := rundir.WriteFile(filepath.Join(dir, rundir.HistogramsDir, rundir.RecorderFile), rec.Encode); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// compare -json prints the report's document and nothing else on stdout,
+// with the exit code compare has without -json.
+func TestCompareJSON(t *testing.T) {
+	old, slow := writeRun(t, 1), writeRun(t, 1.5)
+	for _, tt := range []struct {
+		name     string
+		old, cur string
+		code     int
+		verdict  compare.Verdict
+	}{
+		{"regression", old, slow, summary.ExitRegression, compare.Regression},
+		{"itself", old, old, exitPass, compare.NoChange},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var doc compare.Document
+			code, stdout, stderr := harnessJSON(t, &doc, "compare", "-json", "-min-effect", "0.2", tt.old, tt.cur)
+			if code != tt.code || doc.Verdict != tt.verdict || stderr != "" {
+				t.Errorf("exit %d, verdict %s, stderr %q; want %d, %s and nothing on stderr", code, doc.Verdict, stderr, tt.code, tt.verdict)
+			}
+			// The document is the report's, as the package makes it.
+			a, _ := rundir.ReadRecorder(tt.old)
+			b, _ := rundir.ReadRecorder(tt.cur)
+			rep, err := compare.Compare(a, b, compare.MinEffect(0.2))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := json.MarshalIndent(rep, "", "  ")
+			if stdout != string(want)+"\n" {
+				t.Errorf("stdout\n%s\nwant\n%s", stdout, want)
+			}
+			if doc.Method.MinEffect != 0.2 || len(doc.Rows) != 4 {
+				t.Errorf("method %+v, %d rows; want -min-effect 0.2 and 4 rows", doc.Method, len(doc.Rows))
 			}
 		})
 	}
