@@ -31,8 +31,15 @@ func (j *jsonOutput) progress(out io.Writer) io.Writer {
 // write prints v, the command's result, as an indented JSON document.
 func (j *jsonOutput) write(out io.Writer, v any) error {
 	j.wrote = true
-	enc := json.NewEncoder(out)
+	return encodeJSON(out, v)
+}
+
+// encodeJSON writes v as the harness's JSON documents are written:
+// indented, with <, > and & as themselves (a threshold reads p(95)<500).
+func encodeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
 }
 
