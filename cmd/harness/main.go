@@ -19,7 +19,9 @@
 //	harness validate  check scenario files
 //	harness version   print the module version and VCS revision it was built from
 //
-// harness -h lists them, harness CMD -h shows one's usage and flags.
+// harness -h lists them, harness CMD -h shows one's usage and flags. A
+// flag not given on the command line is read from HARNESS_<FLAG>
+// (-seed-users from HARNESS_SEED_USERS), else it keeps its default.
 //
 // Exit codes: 0 success, 1 a check failed or the environment failed, 2 a
 // usage or scenario error, 105 interrupted (Ctrl-C, SIGTERM); a load run
