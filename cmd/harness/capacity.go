@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/taskready/taskready/loadtest/capacity"
 	"github.com/taskready/taskready/loadtest/engine"
+	"github.com/taskready/taskready/loadtest/rundir"
 	"github.com/taskready/taskready/scenarios"
 )
 
@@ -25,6 +25,7 @@ type capacityOptions struct {
 	maxVUs     int
 	seedUsers  int
 	out        string
+	json       jsonOutput
 }
 
 func capacityCmd() command {
@@ -39,10 +40,12 @@ func capacityCmd() command {
 	fs.IntVar(&o.maxVUs, "max-vus", 0, "cap on virtual users per step (default: enough for the journeys' think times, 2 × rate × (think + 250ms per request), at least 10)")
 	fs.IntVar(&o.seedUsers, "seed-users", -1, "users to seed first (default: the scenario's users.count; 0: none)")
 	fs.StringVar(&o.out, "out", "out/capacity.json", "where the steps are written as JSON")
-	return command{fs: fs, help: "find the highest arrival rate that holds the scenario's budgets", run: o.run}
+	o.json.register(fs)
+	return command{fs: fs, help: "find the highest arrival rate that holds the scenario's budgets", run: o.run, json: &o.json}
 }
 
-func (o *capacityOptions) run(ctx context.Context, w io.Writer) error {
+func (o *capacityOptions) run(ctx context.Context, out io.Writer) error {
+	w := o.json.progress(out)
 	f, err := scenarios.Load(o.scenario)
 	if err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
@@ -79,14 +82,15 @@ func (o *capacityOptions) run(ctx context.Context, w io.Writer) error {
 	if res.Rate == 0 {
 		fmt.Fprintf(w, "harness: no rate held, not even -start %d/s: try a lower -start, and see each step's reasons in %s\n", o.start, o.out)
 	}
+	rep := capacity.NewReport(res, f.Name, e.Target, len(e.APIs), o.hold)
 	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
 		return err
 	}
-	data, _ := json.MarshalIndent(struct {
-		capacity.Result
-		Instances int    `json:"api_instances"`
-		Scenario  string `json:"scenario"`
-		Target    string `json:"target"`
-	}{res, len(e.APIs), f.Name, e.Target}, "", "  ")
-	return os.WriteFile(o.out, append(data, '\n'), 0o644)
+	if err := rundir.WriteFile(o.out, func(w io.Writer) error { return encodeJSON(w, rep) }); err != nil {
+		return err
+	}
+	if o.json.on {
+		return o.json.write(out, rep)
+	}
+	return nil
 }

@@ -33,20 +33,23 @@ func (c *compareFlags) options() []compare.Option {
 type compareOptions struct {
 	fs      *flag.FlagSet
 	compare compareFlags
+	json    jsonOutput
 }
 
 func compareCmd() command {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
-	o := compareOptions{fs: fs}
+	o := &compareOptions{fs: fs}
 	o.compare.register(fs)
+	o.json.register(fs)
 	usage := `usage: harness compare [flags] OLD NEW
 
 OLD and NEW are run directories (out/<run-id>), their summary.json, or
 their histograms/run.json. The verdict accounts for run-to-run noise with a
 block bootstrap over the recorded intervals: regression, improvement, no
 change, or inconclusive when the runs are too short or too noisy to tell.
-Exit 100 on a regression, 0 otherwise.`
-	return command{fs: fs, help: "compare two runs, accounting for run-to-run noise (exit 100 on a regression)", usage: usage, run: o.run}
+Exit 100 on a regression, 0 otherwise. With -json, stdout holds one
+document: the verdict, the method, the noise and a row per comparison.`
+	return command{fs: fs, help: "compare two runs, accounting for run-to-run noise (exit 100 on a regression)", usage: usage, run: o.run, json: &o.json}
 }
 
 func (o *compareOptions) run(_ context.Context, out io.Writer) error {
@@ -65,7 +68,11 @@ func (o *compareOptions) run(_ context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := rep.WriteText(out); err != nil {
+	write := rep.WriteText
+	if o.json.on {
+		write = func(w io.Writer) error { return o.json.write(w, rep) }
+	}
+	if err := write(out); err != nil {
 		return err
 	}
 	if rep.Verdict == compare.Regression {

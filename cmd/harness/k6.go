@@ -33,7 +33,7 @@ func k6Cmd() command {
 	fs.StringVar(&o.outFile, "o", "", "export: write the script here instead of standard output")
 	fs.StringVar(&o.summaryFile, "summary", "", "import: k6's --summary-export JSON")
 	fs.StringVar(&o.stream, "stream", "", "import: k6's --out json stream (.ndjson, gzip or not)")
-	fs.StringVar(&o.outDir, "out", "", "import: directory for summary.json and the reports (default out/<run-id>, copied to out/latest)")
+	fs.StringVar(&o.outDir, "out", "", "import: directory for summary.json and the reports (default out/<run-id>, linked from out/latest)")
 	fs.StringVar(&o.runName, "name", "k6", "import: the run's name in the reports")
 	usage := `usage:
   harness k6 export [-base-url URL] [-o FILE] SCENARIO
@@ -72,7 +72,7 @@ func (o *k6Options) run(_ context.Context, out io.Writer) error {
 			dir = filepath.Join("out", time.Now().UTC().Format("20060102-150405")+"-"+o.runName)
 		}
 		sum.Run.ID = filepath.Base(dir)
-		if err := writeOutputs(dir, &rundir.Run{Summary: sum}); err != nil {
+		if err := writeOutputs(out, dir, &rundir.Run{Summary: sum}, 0); err != nil {
 			return err
 		}
 		return finish(out, dir, sum)

@@ -19,7 +19,9 @@
 //	harness validate  check scenario files
 //	harness version   print the module version and VCS revision it was built from
 //
-// harness -h lists them, harness CMD -h shows one's usage and flags.
+// harness -h lists them, harness CMD -h shows one's usage and flags. A
+// flag not given on the command line is read from HARNESS_<FLAG>
+// (-seed-users from HARNESS_SEED_USERS), else it keeps its default.
 //
 // Exit codes: 0 success, 1 a check failed or the environment failed, 2 a
 // usage or scenario error, 105 interrupted (Ctrl-C, SIGTERM); a load run
@@ -66,6 +68,10 @@ type command struct {
 	help  string
 	usage string
 	run   func(ctx context.Context, out io.Writer) error
+	// json is the command's -json flag, for commands that have one: run
+	// gives it stderr, and a document for the error the command failed
+	// with before it printed its own.
+	json *jsonOutput
 }
 
 // printHelp writes c's help: its usage (or the one-line summary), then its
@@ -81,7 +87,7 @@ func (c command) printHelp(w io.Writer) {
 	c.fs.PrintDefaults()
 	c.fs.SetOutput(io.Discard)
 	if flags.Len() > 0 {
-		fmt.Fprintf(w, "\nflags:\n%s", flags.String())
+		fmt.Fprintf(w, "\nflags:\n%s\n%s\n", flags.String(), envHelp(c.fs))
 	}
 }
 
@@ -140,7 +146,7 @@ func usage(w io.Writer, cmds []command) {
 		fmt.Fprintf(w, "  %-13s %s\n", c.name(), c.help)
 	}
 	fmt.Fprintln(w, "  version       print the harness's version and build revision")
-	fmt.Fprintln(w, "\n'harness <command> -h' lists a command's flags.\nexit codes: 0 success, 1 a check or the environment failed, 2 usage error,\n  99 a threshold crossed, 100 a regression, 101 an invalid run,\n  105 interrupted by the user (harness run -h)")
+	fmt.Fprintln(w, "\n'harness <command> -h' lists a command's flags; a flag not given is read from\nthe environment as HARNESS_<FLAG> (-seed-users: HARNESS_SEED_USERS).\nexit codes: 0 success, 1 a check or the environment failed, 2 usage error,\n  99 a threshold crossed, 100 a regression, 101 an invalid run,\n  105 interrupted by the user (harness run -h)")
 }
 
 // find is the command called name, or an error that suggests the
@@ -196,12 +202,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = fmt.Errorf("%w: %w", errUsage, err)
 		return exitCode(ctx, stdout, stderr, cmd, err)
 	}
+	if err := applyEnv(cmd.fs, os.LookupEnv); err != nil {
+		return exitCode(ctx, stdout, stderr, cmd, err)
+	}
+	if cmd.json != nil {
+		cmd.json.stderr = stderr
+	}
 	return exitCode(ctx, stdout, stderr, cmd, cmd.run(ctx, stdout))
 }
 
 // exitCode turns what a command returned into its exit code, saying why
 // on stderr (and the help on stdout, when that is what was asked for).
 func exitCode(ctx context.Context, stdout, stderr io.Writer, cmd command, err error) int {
+	code := exitCodeOf(ctx, stdout, stderr, cmd, err)
+	if err != nil && code != exitPass {
+		cmd.json.fail(stdout, reason(err), code)
+	}
+	return code
+}
+
+func exitCodeOf(ctx context.Context, stdout, stderr io.Writer, cmd command, err error) int {
 	name := cmd.name()
 	var exit *exitError
 	switch {
@@ -223,12 +243,16 @@ func exitCode(ctx context.Context, stdout, stderr io.Writer, cmd command, err er
 		fmt.Fprintf(stderr, "harness %s: %v\n", name, err)
 		return exitUsage
 	case errors.Is(err, errUsage):
-		// errUsage's own word adds nothing to the line that says what is wrong.
-		why := strings.TrimPrefix(err.Error(), errUsage.Error()+": ")
-		fmt.Fprintf(stderr, "harness %s: %s\nrun 'harness %s -h' for its flags and arguments\n", name, why, name)
+		fmt.Fprintf(stderr, "harness %s: %s\nrun 'harness %s -h' for its flags and arguments\n", name, reason(err), name)
 		return exitUsage
 	default:
 		fmt.Fprintf(stderr, "harness %s: %v\n", name, err)
 		return exitFail
 	}
+}
+
+// reason is err's message for the user: errUsage's own word adds nothing
+// to the line that says what is wrong.
+func reason(err error) string {
+	return strings.TrimPrefix(err.Error(), errUsage.Error()+": ")
 }

@@ -21,7 +21,7 @@ func mergeCmd() command {
 	fs := flag.NewFlagSet("merge", flag.ContinueOnError)
 	o := mergeOptions{fs: fs}
 	o.compare.register(fs)
-	fs.StringVar(&o.out, "out", "", "directory for the merged summary.json, histograms/, report.html, report.md, junit.xml (default out/merged-<run-id>, copied to out/latest)")
+	fs.StringVar(&o.out, "out", "", "directory for the merged summary.json, histograms/, report.html, report.md, junit.xml (default out/merged-<run-id>, linked from out/latest)")
 	fs.StringVar(&o.baseline, "baseline", "", "an earlier run (its directory or summary.json) to compare the merged run with: exit 100 on a regression")
 	fs.StringVar(&o.scenario, "scenario", "", "scenario file whose thresholds and recovery budgets are evaluated (default: the file the workers ran)")
 	usage := `usage: harness merge [flags] DIR...
@@ -84,7 +84,7 @@ func (o *mergeOptions) run(_ context.Context, out io.Writer) error {
 			return notRunDir(err)
 		}
 	}
-	if err := writeOutputs(dir, r); err != nil {
+	if err := writeOutputs(out, dir, r, 0); err != nil {
 		return err
 	}
 	return finish(out, dir, sum)

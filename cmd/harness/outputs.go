@@ -2,10 +2,12 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 
 	"github.com/taskready/taskready/loadtest/report"
@@ -13,16 +15,54 @@ import (
 	"github.com/taskready/taskready/loadtest/summary"
 )
 
-// writeOutputs writes r into its run directory dir, and copies it to
-// out/latest when dir is under out/.
-func writeOutputs(dir string, r *rundir.Run) error {
+// runsDir is where runs are written by default, one directory each, with
+// latest pointing at the newest.
+const runsDir = "out"
+
+// writeOutputs writes r into its run directory dir; when dir is in out/,
+// points out/latest at it; and with keep above 0, removes the run
+// directories in out/ beyond the newest keep.
+func writeOutputs(w io.Writer, dir string, r *rundir.Run, keep int) error {
 	if err := r.Write(dir); err != nil {
 		return err
 	}
-	if filepath.Dir(dir) == "out" && filepath.Base(dir) != "latest" {
-		return rundir.Copy(dir, filepath.Join("out", "latest"))
+	if filepath.Dir(dir) == runsDir && filepath.Base(dir) != rundir.LatestName {
+		copied, err := rundir.SetLatest(runsDir, filepath.Base(dir))
+		if err != nil {
+			return err
+		}
+		if copied {
+			fmt.Fprintf(w, "harness: %s is a copy of the run: this system made no symbolic link\n", filepath.Join(runsDir, rundir.LatestName))
+		}
+	}
+	if keep > 0 {
+		removed, err := rundir.Prune(runsDir, keep)
+		if err != nil {
+			return err
+		}
+		if len(removed) > 0 {
+			fmt.Fprintf(w, "harness: removed %d older run(s) from %s/ (-keep %d): %s\n", len(removed), runsDir, keep, strings.Join(removed, ", "))
+		}
 	}
 	return nil
+}
+
+// keepFlag is -keep: how many runs out/ keeps, 0 for all.
+type keepFlag int
+
+func (k *keepFlag) String() string { return strconv.Itoa(int(*k)) }
+
+func (k *keepFlag) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return errors.New("want a number of runs, 0 to keep them all")
+	}
+	*k = keepFlag(n)
+	return nil
+}
+
+func (k *keepFlag) register(fs *flag.FlagSet) {
+	fs.Var(k, "keep", "after the run, remove the run directories in out/ beyond the newest N (those with a summary.json; 0: keep all)")
 }
 
 // notRunDir marks a path that holds no run as the user's mistake, which

@@ -47,8 +47,9 @@ func runCmd() command {
 	var o runOptions
 	o.env.register(fs, 2)
 	o.compare.register(fs)
+	o.keep.register(fs)
 	fs.StringVar(&o.scenario, "scenario", "smoke", "scenario file, or the name of a shipped one: "+fmt.Sprint(scenarios.Names()))
-	fs.StringVar(&o.out, "out", "", "directory for summary.json, histograms/, report.html, report.md, junit.xml (default out/<run-id>, copied to out/latest)")
+	fs.StringVar(&o.out, "out", "", "directory for summary.json, histograms/, report.html, report.md, junit.xml (default out/<run-id>, linked from out/latest)")
 	fs.StringVar(&o.baseline, "baseline", "", "an earlier run (its directory or summary.json) to compare with: exit 100 on a regression")
 	fs.IntVar(&o.seedUsers, "seed-users", -1, "users to seed before the run (default: the scenario's users.count; 0: no seeding)")
 	fs.IntVar(&o.seedTasks, "seed-tasks", defaultSeedTasks, "tasks per seeded user")
@@ -89,6 +90,7 @@ type runOptions struct {
 	limits                                       engine.Limits
 	latency                                      listFlag
 	compare                                      compareFlags
+	keep                                         keepFlag
 }
 
 func (o *runOptions) run(ctx context.Context, out io.Writer) error {
@@ -173,7 +175,7 @@ func (o *runOptions) run(ctx context.Context, out io.Writer) error {
 			// far, with its thresholds judged: not a verdict of ours.
 			sum.Run.Interrupted = true
 		}
-		if err := writeOutputs(dir, &rundir.Run{Summary: sum}); err != nil {
+		if err := writeOutputs(out, dir, &rundir.Run{Summary: sum}, int(o.keep)); err != nil {
 			return err
 		}
 		return finish(out, dir, sum)
@@ -220,7 +222,7 @@ func (o *runOptions) run(ctx context.Context, out io.Writer) error {
 			return notRunDir(err)
 		}
 	}
-	if err := writeOutputs(dir, r); err != nil {
+	if err := writeOutputs(out, dir, r, int(o.keep)); err != nil {
 		return err
 	}
 	return finish(out, dir, sum)

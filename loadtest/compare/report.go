@@ -50,11 +50,7 @@ func (r Report) WriteText(w io.Writer) error {
 		if len(only.keys) == 0 {
 			continue
 		}
-		names := make([]string, len(only.keys))
-		for i := range only.keys {
-			names[i] = Row{Key: &only.keys[i]}.Scope()
-		}
-		fmt.Fprintf(&b, "%s (not compared): %s\n", only.what, strings.Join(names, ", "))
+		fmt.Fprintf(&b, "%s (not compared): %s\n", only.what, strings.Join(scopes(only.keys), ", "))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -118,8 +118,8 @@ func WriteFile(path string, write func(io.Writer) error) error {
 	return f.Close()
 }
 
-// Copy replaces dst with a copy of the run directory src: a copy rather
-// than a symlink, since CI artifact uploaders do not all follow links.
+// Copy replaces dst with a copy of the run directory src: what latest is
+// where symbolic links cannot be made (SetLatest).
 func Copy(src, dst string) error {
 	if err := os.RemoveAll(dst); err != nil {
 		return err

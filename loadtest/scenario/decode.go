@@ -12,12 +12,13 @@ import (
 	"github.com/taskready/taskready/internal/spelling"
 )
 
-// Problem is one thing wrong with a scenario file.
+// Problem is one thing wrong with a scenario file. Its JSON form is an
+// entry of Validation.Errors.
 type Problem struct {
-	File  string
-	Line  int
-	Field string // "scenarios.browse.stages[1].duration"
-	Msg   string
+	File  string `json:"file"`
+	Line  int    `json:"line,omitempty"`  // 0 when the problem has no one line
+	Field string `json:"field,omitempty"` // "scenarios.browse.stages[1].duration"
+	Msg   string `json:"message"`
 }
 
 // Error formats the problem as "file:line: field: message".
