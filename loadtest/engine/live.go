@@ -106,16 +106,22 @@ type field struct {
 func (s status) fields() []field {
 	out := []field{
 		{fmt.Sprintf("%s/%s", s.elapsed.Truncate(time.Second), s.length.Truncate(time.Second)), 0},
-		{fmt.Sprintf("%.1f req/s", s.rate), 1},
+		{rate(s.rate), 1},
 		{"p95 " + millis(s.p95), 2},
-		{fmt.Sprintf("errors %.2f%%", s.errorShare()), 3},
+		{fmt.Sprintf("err %.2f%%", s.errorShare()), 3},
 		{fmt.Sprintf("VUs %d/%d", s.active, s.maxVUs), 4},
 	}
 	if s.open {
 		out = append(out, field{fmt.Sprintf("dropped %d", s.dropped), 5})
 	}
 	for i, sc := range s.scenarios {
-		out = append(out, field{sc.String(), 6 + i})
+		text := sc.String()
+		if len(s.scenarios) == 1 {
+			// One scenario: its name is the run's, and its room is
+			// better spent on what it does.
+			text = strings.TrimPrefix(strings.TrimPrefix(text, sc.name), ":")
+		}
+		out = append(out, field{text, 6 + i})
 	}
 	return append(out, field{fmt.Sprintf("%d requests", s.requests), 6 + len(s.scenarios)})
 }
@@ -184,6 +190,15 @@ func fit(fields []field, width int) string {
 		}
 		keep = slices.Delete(keep, least, least+1)
 	}
+}
+
+// rate is requests per second, with a decimal only where it tells
+// something: "2.5 req/s", "180 req/s".
+func rate(perSecond float64) string {
+	if perSecond < 10 {
+		return fmt.Sprintf("%.1f req/s", perSecond)
+	}
+	return fmt.Sprintf("%.0f req/s", perSecond)
 }
 
 // millis is a latency in milliseconds, as the summary gives them, with

@@ -32,20 +32,27 @@ func TestLiveLineFitsTheWidth(t *testing.T) {
 		scenarios: []scenarioStatus{{name: "soak", state: running, phase: "steady", done: 0.395}}}
 	// A terminal of N columns gives the line N-1 (progress.Width): its
 	// last column left free.
+	load := status{elapsed: 72 * time.Second, length: 4 * time.Minute, rate: 51, p95: 12345 * time.Microsecond,
+		requests: 3600, active: 12, maxVUs: 200, open: true,
+		scenarios: []scenarioStatus{{name: "traffic", state: running, phase: "steady", done: 0.45}}}
 	for _, tt := range []struct {
 		name    string
 		s       status
 		columns int
 		want    string
 	}{
-		{"tour", tourAt, 40, "12s/20s  181.5 req/s  p95 12.3ms"},
-		{"tour", tourAt, 80, "12s/20s  181.5 req/s  p95 12.3ms  errors 0.14%  VUs 14/62  dropped 2"},
-		{"tour", tourAt, 120, "12s/20s  181.5 req/s  p95 12.3ms  errors 0.14%  VUs 14/62  dropped 2  traffic:spike 60%  editors:steady 62%"},
-		{"tour", tourAt, 201, "12s/20s  181.5 req/s  p95 12.3ms  errors 0.14%  VUs 14/62  dropped 2  traffic:spike 60%  editors:steady 62%  2210 requests"},
+		{"tour", tourAt, 40, "12s/20s  182 req/s  p95 12.3ms"},
+		{"tour", tourAt, 80, "12s/20s  182 req/s  p95 12.3ms  err 0.14%  VUs 14/62  dropped 2"},
+		{"tour", tourAt, 120, "12s/20s  182 req/s  p95 12.3ms  err 0.14%  VUs 14/62  dropped 2  traffic:spike 60%  editors:steady 62%  2210 requests"},
 		// A closed-model run has nothing to drop: the room goes to its scenario.
-		{"closed", closed, 40, "1m35s/4m0s  52.0 req/s  p95 1500ms"},
-		{"closed", closed, 80, "1m35s/4m0s  52.0 req/s  p95 1500ms  errors 0.00%  VUs 10/10  soak:steady 39%"},
-		{"closed", closed, 120, "1m35s/4m0s  52.0 req/s  p95 1500ms  errors 0.00%  VUs 10/10  soak:steady 39%  4800 requests"},
+		{"closed", closed, 40, "1m35s/4m0s  52 req/s  p95 1500ms"},
+		{"closed", closed, 80, "1m35s/4m0s  52 req/s  p95 1500ms  err 0.00%  VUs 10/10  steady 39%"},
+		{"closed", closed, 120, "1m35s/4m0s  52 req/s  p95 1500ms  err 0.00%  VUs 10/10  steady 39%  4800 requests"},
+		// The load scenario in its steady phase: all but the count fit in 80.
+		{"load", load, 40, "1m12s/4m0s  51 req/s  p95 12.3ms"},
+		{"load", load, 80, "1m12s/4m0s  51 req/s  p95 12.3ms  err 0.00%  VUs 12/200  dropped 0  steady 45%"},
+		{"load", load, 120, "1m12s/4m0s  51 req/s  p95 12.3ms  err 0.00%  VUs 12/200  dropped 0  steady 45%  3600 requests"},
+		{"slow", status{elapsed: time.Second, length: time.Minute, rate: 2.5, p95: 3 * time.Second, requests: 2, maxVUs: 2}, 80, "1s/1m0s  2.5 req/s  p95 3000ms  err 0.00%  VUs 0/2  2 requests"},
 		// Narrower than the first field: cut, never wrapped.
 		{"tour", tourAt, 6, "12s/2"},
 	} {
