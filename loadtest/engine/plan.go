@@ -31,7 +31,7 @@ func WritePlan(w io.Writer, f *scenario.File, target string) error {
 	type entry struct {
 		s     scenario.Scenario
 		sched executor.Schedule
-		grace time.Duration // 0: unbounded
+		grace time.Duration
 	}
 	entries := make([]entry, len(f.Scenarios))
 	for i, s := range f.Scenarios {
@@ -75,11 +75,7 @@ func WritePlan(w io.Writer, f *scenario.File, target string) error {
 		if l := e.sched.Length(); l > 0 {
 			fmt.Fprintf(&b, ", stops at %s", s.StartTime+l)
 		}
-		if e.grace > 0 {
-			fmt.Fprintf(&b, "; graceful stop: iterations in flight finish, within %s\n", e.grace)
-		} else {
-			b.WriteString("; graceful stop: iterations in flight finish (a step with no timeout leaves it unbounded)\n")
-		}
+		fmt.Fprintf(&b, "; graceful stop: iterations in flight finish, within %s\n", e.grace)
 		fmt.Fprintf(&b, "%sjourneys: %s\n", indent, journeys(s.Journeys))
 	}
 	_, err := io.WriteString(w, b.String())
@@ -88,25 +84,10 @@ func WritePlan(w io.Writer, f *scenario.File, target string) error {
 
 // grace is how long s's iterations in flight at its end may take to
 // finish, the graceful stop k6 sets and this engine derives: the longest
-// of its journeys with every step at its timeout, then its think time.
-// 0 when a step has no timeout.
+// of its journeys with every step at its timeout, then its think time
+// (a loaded file gives every step a timeout).
 func grace(f *scenario.File, s scenario.Scenario) time.Duration {
-	var longest time.Duration
-	for _, wj := range s.Journeys {
-		j, ok := f.Journeys[wj.Name]
-		if !ok {
-			continue
-		}
-		var d time.Duration
-		for _, st := range j.Steps {
-			if st.Timeout <= 0 {
-				return 0
-			}
-			d += st.Timeout + st.Think
-		}
-		longest = max(longest, d)
-	}
-	return longest
+	return f.Longest(s, func(st *scenario.Step) time.Duration { return st.Timeout + st.Think })
 }
 
 // stages is "30s → 50 warm-up, 3m0s → 50 steady": each stage's duration,
