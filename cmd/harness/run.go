@@ -44,7 +44,7 @@ var loadLimits = []string{"RATE_LIMIT_AUTH=100000000/1m", "RATE_LIMIT_API=100000
 
 func runCmd() command {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	var o runOptions
+	o := runOptions{progress: os.Stderr}
 	o.env.register(fs, 2)
 	o.compare.register(fs)
 	o.keep.register(fs)
@@ -61,6 +61,7 @@ func runCmd() command {
 	fs.Float64Var(&o.limits.MaxDropped, "max-dropped", engine.DefaultLimits.MaxDropped, "validity: share of open-model iterations that may be dropped")
 	fs.DurationVar(&o.limits.MaxSendLag, "max-send-lag", engine.DefaultLimits.MaxSendLag, "validity: p99 of how late open-model iterations may leave")
 	fs.Float64Var(&o.limits.MaxCPU, "max-cpu", engine.DefaultLimits.MaxCPU, "validity: share of all cores the harness may use")
+	fs.BoolVar(&o.quiet, "quiet", false, "print no execution plan and no live progress line (both go to stderr, the results to stdout)")
 	fs.StringVar(&o.segment, "segment", "", "make execution segment I/N (0-based) of the load, as worker I of N: 1/N of every rate and VU count; thresholds are left to harness merge of the N runs (seed and smoke-test once, beforehand: -seed-users 0 -contract=false)")
 	usage := `usage: harness run [flags]
 
@@ -86,11 +87,15 @@ type runOptions struct {
 	scenario, out, baseline, metricsAddr, engine string
 	httpClient, segment                          string
 	seedUsers, seedTasks                         int
-	contract                                     bool
+	contract, quiet                              bool
 	limits                                       engine.Limits
 	latency                                      listFlag
 	compare                                      compareFlags
 	keep                                         keepFlag
+
+	// progress is where the execution plan and the live line go:
+	// stderr, beside the diagnostics, so stdout holds only the results.
+	progress io.Writer
 }
 
 func (o *runOptions) run(ctx context.Context, out io.Writer) error {
@@ -181,7 +186,10 @@ func (o *runOptions) run(ctx context.Context, out io.Writer) error {
 		return finish(out, dir, sum)
 	}
 
-	opts := []engine.Option{engine.WithProgress(out, time.Second), engine.WithLimits(o.limits)}
+	opts := []engine.Option{engine.WithLimits(o.limits)}
+	if !o.quiet {
+		opts = append(opts, engine.WithProgress(o.progress, time.Second))
+	}
 	switch o.httpClient {
 	case "fast":
 	case "std":
@@ -203,6 +211,11 @@ func (o *runOptions) run(ctx context.Context, out io.Writer) error {
 		opts = append(opts, engine.WithMetrics(ms.Metrics))
 	}
 	fmt.Fprintf(out, "harness: running %s (%s) against %s\n", f.Name, f.Path, e.Target)
+	if !o.quiet {
+		if err := engine.WritePlan(o.progress, f, e.Target); err != nil {
+			return err
+		}
+	}
 	res, err := engine.Run(ctx, f, e.Target, opts...)
 	if err != nil {
 		return err

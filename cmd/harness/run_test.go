@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -393,4 +394,50 @@ func delayedTarget(t *testing.T) (string, *atomic.Int64) {
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL, &delay
+}
+
+// TestRunPlanAndProgressGoToStderr runs a second of load against the
+// test's own target: the execution plan and the live line go to stderr,
+// fitted to $COLUMNS there, and the results to stdout; -quiet leaves
+// both out.
+func TestRunPlanAndProgressGoToStderr(t *testing.T) {
+	harness, _ := buildBinaries(t)
+	target, _ := delayedTarget(t)
+	live := regexp.MustCompile(`(?m)^(\d+\S*/\d+\S*|done in) .*$`)
+	for _, quiet := range []bool{false, true} {
+		t.Run(fmt.Sprintf("quiet=%t", quiet), func(t *testing.T) {
+			args := []string{"run", "-scenario", "testdata/plan.yaml", "-target", target, "-out", t.TempDir(),
+				"-seed-users", "0", "-contract=false", "-max-send-lag", "10s", "-max-cpu", "1", fmt.Sprintf("-quiet=%t", quiet)}
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, harness, args...)
+			cmd.Env = append(os.Environ(), "COLUMNS=40")
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("harness %v: %v\nstdout:\n%s\nstderr:\n%s", args, err, stdout.String(), stderr.String())
+			}
+			if !strings.Contains(stdout.String(), "reports: ") || strings.Contains(stdout.String(), "execution plan") || live.MatchString(stdout.String()) {
+				t.Errorf("stdout must hold the results only:\n%s", stdout.String())
+			}
+			lines := live.FindAllString(stderr.String(), -1)
+			if quiet {
+				if strings.Contains(stderr.String(), "execution plan") || len(lines) > 0 {
+					t.Errorf("-quiet: stderr has the plan or the live line:\n%s", stderr.String())
+				}
+				return
+			}
+			if want := "execution plan: plan against " + target; !strings.Contains(stderr.String(), want) {
+				t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+			}
+			if len(lines) == 0 || !strings.HasPrefix(lines[len(lines)-1], "done in ") {
+				t.Errorf("stderr has no live line ending in the final one:\n%s", stderr.String())
+			}
+			for _, l := range lines {
+				if n := len([]rune(l)); n >= 40 {
+					t.Errorf("a live line of %d columns with COLUMNS=40: %q", n, l)
+				}
+			}
+		})
+	}
 }

@@ -3,7 +3,12 @@ package progress
 import (
 	"fmt"
 	"io"
+	"os"
+	"strconv"
 	"time"
+	"unicode/utf8"
+
+	"golang.org/x/term"
 )
 
 // Line is a live status line, such as a load run's elapsed time, rate and
@@ -22,17 +27,46 @@ type Line struct {
 // terminal.
 const DefaultEvery = 10 * time.Second
 
+// DefaultWidth is the width of a line when neither the terminal nor
+// $COLUMNS says: the classic terminal's.
+const DefaultWidth = 80
+
 // NewLine returns a live line on w.
 func NewLine(w io.Writer) *Line {
 	return &Line{w: w, tty: isTerminal(w), every: DefaultEvery, now: time.Now}
 }
 
-// Set shows text, now on a terminal and when it is time to elsewhere.
+// Width is how many columns a line's text may take without wrapping (see
+// Width).
+func (l *Line) Width() int { return Width(l.w) }
+
+// Width is how many columns text written to w may take: the terminal's
+// width when w is a terminal, else $COLUMNS, else DefaultWidth. A
+// terminal's last column is left free, since writing into it wraps the
+// cursor on some terminals and a redraw with \r would then start on the
+// next row.
+func Width(w io.Writer) int {
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols > 1 {
+			return cols - 1
+		}
+	}
+	if cols, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && cols > 1 {
+		return cols - 1
+	}
+	return DefaultWidth - 1
+}
+
+// Set shows text, now on a terminal and when it is time to elsewhere. On
+// a terminal text should fit Width: a longer one wraps, and the next
+// redraw cannot take back the row it wrapped onto.
 func (l *Line) Set(text string) {
 	if l.tty {
-		pad := max(l.width-len(text), 0)
-		fmt.Fprintf(l.w, "\r%s%*s", text, pad, "")
-		l.width = len(text)
+		// Columns, not bytes: "µs" is two bytes in one column, and
+		// padding by bytes would leave the end of a longer line behind.
+		n := utf8.RuneCountInString(text)
+		fmt.Fprintf(l.w, "\r%s%*s", text, max(l.width-n, 0), "")
+		l.width = n
 		return
 	}
 	if now := l.now(); l.last.IsZero() || now.Sub(l.last) >= l.every {

@@ -11,6 +11,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"golang.org/x/term"
 )
 
 const width = 24
@@ -78,11 +80,9 @@ func (b *Bar) line(done int, now time.Time) string {
 		b.label, strings.Repeat("█", full), strings.Repeat("░", width-full), int(frac*100), done, b.total, b.unit, rate, b.unit, eta)
 }
 
+// isTerminal reports whether w is a terminal: not merely a character
+// device, which /dev/null is too.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }

@@ -46,3 +46,42 @@ func TestTerminalRedrawsInPlaceAtMostTenTimesASecond(t *testing.T) {
 		t.Error("a terminal bar must not end lines before Done")
 	}
 }
+
+func TestWidth(t *testing.T) {
+	for _, tt := range []struct {
+		columns string
+		want    int
+	}{
+		{"", DefaultWidth - 1},
+		{"120", 119},
+		{"40", 39},
+		{"wide", DefaultWidth - 1},
+		{"-3", DefaultWidth - 1},
+	} {
+		t.Run(tt.columns, func(t *testing.T) {
+			t.Setenv("COLUMNS", tt.columns)
+			// A buffer is no terminal: $COLUMNS, else the default.
+			if got := Width(&bytes.Buffer{}); got != tt.want {
+				t.Errorf("Width with COLUMNS=%q = %d; want %d", tt.columns, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestLineShrinksWithoutDebris redraws a shorter line over a longer one
+// whose multi-byte "µ" makes bytes and columns differ: the redraw must
+// cover every column the longer one took.
+func TestLineShrinksWithoutDebris(t *testing.T) {
+	var buf bytes.Buffer
+	l := NewLine(&buf)
+	l.tty = true
+	l.Set("p95 850µs  errors 0.00%") // 23 columns, 24 bytes
+	l.Set("p95 1ms")
+	draws := strings.Split(buf.String(), "\r")[1:]
+	if len(draws) != 2 {
+		t.Fatalf("%d redraws; want 2: %q", len(draws), buf.String())
+	}
+	if got := []rune(draws[1]); len(got) != 23 || strings.TrimRight(draws[1], " ") != "p95 1ms" {
+		t.Errorf("second draw %q: want \"p95 1ms\" padded to the 23 columns of the first", draws[1])
+	}
+}

@@ -172,18 +172,7 @@ const stepAllowance = 250 * time.Millisecond
 // journey that thinks for seconds keeps a VU for seconds, so a cap from
 // the rate alone would drop iterations and blame the system.
 func DefaultVUs(f *scenario.File, base scenario.Scenario, rate int) int {
-	var longest time.Duration
-	for _, wj := range base.Journeys {
-		j, ok := f.Journeys[wj.Name]
-		if !ok {
-			continue
-		}
-		var d time.Duration
-		for _, st := range j.Steps {
-			d += st.Think + stepAllowance
-		}
-		longest = max(longest, d)
-	}
+	longest := f.Longest(base, func(st *scenario.Step) time.Duration { return st.Think + stepAllowance })
 	return max(10, int(math.Ceil(2*float64(rate)*longest.Seconds())))
 }
 

@@ -155,8 +155,14 @@ func Run(ctx context.Context, f *scenario.File, target string, opts ...Option) (
 	// cap a 2-core generator at 40% of wrk's rate, this at 82%
 	// (BenchmarkEngineVsWrk).
 	ecfg := executor.Config{Target: target, File: f, Client: cf.client, FastHTTP: cf.client == nil, Sleep: cf.sleep}
-	if cf.metrics != nil {
-		ecfg.Events = cf.metrics
+	var live *tally
+	if cf.progress != nil || cf.metrics != nil {
+		names := make([]string, len(f.Scenarios))
+		for i, s := range f.Scenarios {
+			names[i] = s.Name
+		}
+		live = newTally(names, cf.metrics)
+		ecfg.Events = live
 	}
 	for i, s := range f.Scenarios {
 		wg.Add(1)
@@ -170,7 +176,7 @@ func Run(ctx context.Context, f *scenario.File, target string, opts ...Option) (
 		close(samples)
 	}()
 
-	w := newWatcher(f, schedules(f), cf, start)
+	w := newWatcher(f, schedules(f), cf, start, live)
 	w.drain(runCtx, cancel, samples, res, names)
 	res.End = time.Now()
 	res.CPU, res.CPUWait = cpu.share(res.End.Sub(start)), cpu.waited(res.End.Sub(start))

@@ -131,10 +131,10 @@ func (m *Metrics) observe(s record.Sample) {
 	c.dur.Observe(s.CorrectedLatency().Seconds())
 }
 
-// Started counts an iteration (executor.Events).
+// Started counts an iteration (executor.Events, through the run's tally).
 func (m *Metrics) Started(scenario string) { m.Iterations.WithLabelValues(scenario).Inc() }
 
-// Dropped counts a dropped iteration (executor.Events).
+// Dropped counts a dropped iteration (executor.Events, through the run's tally).
 func (m *Metrics) Dropped(scenario string) { m.Drops.WithLabelValues(scenario).Inc() }
 
 // tick publishes the schedules' state at elapsed.

@@ -25,6 +25,11 @@ type watcher struct {
 	start time.Time
 	// length is the longest scenario's schedule, for "12s/1m0s".
 	length time.Duration
+	// maxVUs is the most VUs the scenarios' plans hold together; open
+	// is whether any of them may drop iterations.
+	maxVUs int64
+	open   bool
+	tally  *tally
 	abort  []threshold.Threshold
 	line   *progress.Line
 	// window is the latency of the last tick, for the live p95: the run's
@@ -35,10 +40,13 @@ type watcher struct {
 	abortReason string
 }
 
-func newWatcher(f *scenario.File, plans []executor.Schedule, cf config, start time.Time) *watcher {
-	w := &watcher{f: f, plans: plans, cf: cf, start: start, window: hdrhistogram.New(1, int64(time.Minute/time.Microsecond), 2)}
+func newWatcher(f *scenario.File, plans []executor.Schedule, cf config, start time.Time, t *tally) *watcher {
+	w := &watcher{f: f, plans: plans, cf: cf, start: start, tally: t, window: hdrhistogram.New(1, int64(time.Minute/time.Microsecond), 2)}
 	for _, sched := range plans {
 		w.length = max(w.length, sched.Scenario().StartTime+sched.Length())
+		n, _ := sched.PeakVUs()
+		w.maxVUs += int64(n)
+		w.open = w.open || sched.Scenario().Executor.Open()
 	}
 	for _, t := range f.Thresholds {
 		if t.AbortOnFail {
@@ -117,38 +125,79 @@ func (w *watcher) count(s record.Sample, res *Result, names map[[2]string]string
 	}
 }
 
-// show draws the live line: elapsed of planned, the last tick's rate and
-// p95, the run's error share.
+// show draws the live line (status), fitted to the width the line may
+// take.
 func (w *watcher) show(final bool) {
 	if w.line == nil {
 		w.window.Reset()
 		w.winReqs = 0
 		return
 	}
-	elapsed := time.Since(w.start).Truncate(time.Second)
-	rate := float64(w.winReqs) / w.cf.tick.Seconds()
-	p95 := time.Duration(w.window.ValueAtQuantile(95)) * time.Microsecond
-	errShare := 0.0
-	if w.reqs > 0 {
-		errShare = float64(w.fails) / float64(w.reqs) * 100
-	}
-	phases := ""
-	for _, sched := range w.plans {
-		s := sched.Scenario()
-		if p := sched.Phase(elapsed - s.StartTime); p != "" {
-			phases += " " + s.Name + ":" + p
-		}
-	}
-	text := fmt.Sprintf("  running %s/%s  %7.1f req/s  p95 %-8s  errors %.2f%%  requests %d%s",
-		elapsed, w.length.Truncate(time.Second), rate, p95.Round(10*time.Microsecond), errShare, w.reqs, phases)
+	st := w.status(time.Since(w.start))
 	if final {
-		text = fmt.Sprintf("  done in %s  %d requests  errors %.2f%%", elapsed, w.reqs, errShare)
-		w.line.Done(text)
+		w.line.Done(fit(st.doneFields(), w.line.Width()))
 		return
 	}
-	w.line.Set(text)
+	w.line.Set(fit(st.fields(), w.line.Width()))
 	w.window.Reset()
 	w.winReqs = 0
+}
+
+// status is the run at elapsed: the last tick's rate and p95, the run's
+// error share, and where each scenario is in its schedule.
+func (w *watcher) status(elapsed time.Duration) status {
+	st := status{
+		elapsed: elapsed, length: w.length,
+		rate:     float64(w.winReqs) / w.cf.tick.Seconds(),
+		p95:      time.Duration(w.window.ValueAtQuantile(95)) * time.Microsecond,
+		requests: w.reqs, failures: w.fails, maxVUs: w.maxVUs, open: w.open,
+	}
+	for _, sched := range w.plans {
+		s := sched.Scenario()
+		var c *scenarioTally
+		if w.tally != nil {
+			c = w.tally.byName[s.Name]
+		}
+		var started, active int64
+		if c != nil {
+			started, active = c.started.Load(), c.active.Load()
+			st.active += active
+			st.dropped += c.dropped.Load()
+		}
+		st.scenarios = append(st.scenarios, scenarioProgress(sched, elapsed-s.StartTime, started, active))
+	}
+	return st
+}
+
+// scenarioProgress is where sched is at own, its own elapsed time, with
+// started iterations begun and active still running. A schedule of a
+// set number of iterations (per-vu-iterations) is as far as the further
+// of its time and its iterations, and over when all have started.
+func scenarioProgress(sched executor.Schedule, own time.Duration, started, active int64) scenarioStatus {
+	s := sched.Scenario()
+	length := sched.Length()
+	planned := int64(s.VUs) * int64(s.Iterations)
+	sc := scenarioStatus{name: s.Name, state: running, phase: sched.Phase(own)}
+	if length == 0 {
+		sc.phase = s.Phase // no end for the schedule's phase to fall before
+	}
+	over := length > 0 && own >= length || s.Iterations > 0 && started >= planned
+	switch {
+	case own < 0:
+		sc.state = waiting
+	case over && active > 0:
+		sc.state = stopping
+	case over:
+		sc.state = finished
+	default:
+		if length > 0 {
+			sc.done = float64(own) / float64(length)
+		}
+		if planned > 0 {
+			sc.done = max(sc.done, float64(started)/float64(planned))
+		}
+	}
+	return sc
 }
 
 // checkAbort evaluates the abortOnFail thresholds on what was recorded so

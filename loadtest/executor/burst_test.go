@@ -42,6 +42,10 @@ func (b burst) validate() error {
 	return nil
 }
 
+func (b burst) Describe() string {
+	return fmt.Sprintf("%d VUs at once every %s for %s", b.s.VUs, b.s.TimeUnit, b.s.Duration)
+}
+
 func (b burst) run(ctx context.Context, r *runner) error {
 	unit := b.s.TimeUnit
 	if unit == 0 {

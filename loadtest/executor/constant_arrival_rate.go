@@ -66,4 +66,9 @@ func (c constantArrivalRate) Planned() (float64, time.Duration) {
 	return float64(c.s.Rate) * float64(c.s.Duration) / float64(unit), c.s.Duration
 }
 
+// Describe is the rate, the duration and the pool.
+func (c constantArrivalRate) Describe() string {
+	return fmt.Sprintf("%d %s for %s, %s", c.s.Rate, iterationsPer(c.s), c.s.Duration, c.vus())
+}
+
 func (c constantArrivalRate) run(ctx context.Context, r *runner) error { return runPaced(ctx, r, c) }

@@ -30,6 +30,11 @@ func (c constantVUs) validate() error {
 	return nil
 }
 
+// Describe is the VUs and the duration.
+func (c constantVUs) Describe() string {
+	return fmt.Sprintf("%s looping for %s", plural(c.s.VUs, "VU"), c.s.Duration)
+}
+
 func (c constantVUs) run(ctx context.Context, r *runner) error {
 	r.closed(ctx, c.s.Duration, 0)
 	return nil

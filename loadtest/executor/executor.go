@@ -65,6 +65,10 @@ type Events interface {
 	Started(scenario string)
 	// Dropped is called for an open-model iteration that found no VU.
 	Dropped(scenario string)
+	// Finished is called as an iteration Started ends, however it
+	// ended: between the two its VU is busy (the live line's active
+	// VUs).
+	Finished(scenario string)
 }
 
 // Counters count one scenario's iterations.
@@ -262,6 +266,9 @@ func (r *runner) iteration(ctx context.Context, v *vu, intended, at time.Time) {
 			Phase: tags.Phase, Intended: intended, Start: began, Latency: time.Since(began)})
 	}
 	r.hold(v) // copies: v.samples is free for the next iteration
+	if r.cfg.Events != nil {
+		r.cfg.Events.Finished(r.s.Name)
+	}
 }
 
 // phase is the phase of an iteration that starts at elapsed. A schedule

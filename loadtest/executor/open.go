@@ -39,6 +39,26 @@ func (p pool) PeakVUs() (int, string) {
 	return p.s.PreAllocatedVUs, "preAllocatedVUs"
 }
 
+// vus is the pool's size for a description: "20 to 200 VUs".
+func (p pool) vus() string {
+	if n, _ := p.PeakVUs(); n > p.s.PreAllocatedVUs {
+		return fmt.Sprintf("%d to %d VUs", p.s.PreAllocatedVUs, n)
+	}
+	return plural(p.s.PreAllocatedVUs, "VU")
+}
+
+// iterationsPer is the unit of the scenario's rates: "iterations/s".
+func iterationsPer(s scenario.Scenario) string {
+	unit, err := timeUnit(s)
+	switch {
+	case err != nil || unit == time.Second:
+		return "iterations/s"
+	case unit == time.Minute:
+		return "iterations/min"
+	}
+	return "iterations/" + unit.String()
+}
+
 // validate refuses a pool without a VU to run on.
 func (p pool) validate() error {
 	s := p.s

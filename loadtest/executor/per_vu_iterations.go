@@ -31,6 +31,15 @@ func (p perVUIterations) validate() error {
 	return nil
 }
 
+// Describe is the iterations of each VU and the time limit.
+func (p perVUIterations) Describe() string {
+	limit := "with no time limit"
+	if p.s.MaxDuration > 0 {
+		limit = "within " + p.s.MaxDuration.String()
+	}
+	return fmt.Sprintf("%s for each of %s (%d in all), %s", plural(p.s.Iterations, "iteration"), plural(p.s.VUs, "VU"), p.s.Iterations*p.s.VUs, limit)
+}
+
 func (p perVUIterations) run(ctx context.Context, r *runner) error {
 	r.closed(ctx, p.s.MaxDuration, p.s.Iterations)
 	return nil

@@ -34,6 +34,11 @@ func (ra rampingArrivalRate) Share(seg segment.Segment) scenario.Scenario {
 	return sc
 }
 
+// Describe is the peak rate, the stages and the pool.
+func (ra rampingArrivalRate) Describe() string {
+	return ra.staged.describe(ra.s.StartRate, iterationsPer(ra.s)) + ", " + ra.vus()
+}
+
 // Pacer is a pace.Ramping of the scenario's stages.
 func (ra rampingArrivalRate) Pacer() (vegeta.Pacer, error) {
 	return ra.ramping()

@@ -48,6 +48,11 @@ func (rv rampingVUs) Share(seg segment.Segment) scenario.Scenario {
 	return sc
 }
 
+// Describe is the peak VUs and the stages.
+func (rv rampingVUs) Describe() string {
+	return rv.staged.describe(rv.s.StartVUs, "looping VUs")
+}
+
 func (rv rampingVUs) validate() error {
 	if len(rv.s.Stages) == 0 || rv.s.StartVUs < 0 {
 		return fmt.Errorf("scenario %q: %s needs stages", rv.s.Name, rv.s.Executor)

@@ -38,6 +38,10 @@ type Schedule interface {
 	// PeakVUs is the most VUs the schedule holds at once, and the field
 	// of the scenario that sets it.
 	PeakVUs() (n int, field string)
+	// Describe says in a line what the schedule does, for the execution
+	// plan a run prints before it starts: "50 iterations/s for 3m0s, 20
+	// to 200 VUs".
+	Describe() string
 	// Share is the scenario with seg's share of the schedule's load: N
 	// workers, one per segment, together make the whole's (package
 	// segment). seg is valid (segment.Parse).
@@ -219,6 +223,24 @@ func checkStages(s scenario.Scenario) error {
 		}
 	}
 	return nil
+}
+
+// describe is how a ramping schedule says where it goes: the
+// highest target, from where, through how many stages over how long.
+func (ss staged) describe(from int, unit string) string {
+	peak := from
+	for _, st := range ss {
+		peak = max(peak, st.Target)
+	}
+	return fmt.Sprintf("up to %d %s (from %d) in %s over %s", peak, unit, from, plural(len(ss), "stage"), ss.Length())
+}
+
+// plural is n things, "1 stage", "3 stages".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 // fixedVUs is a closed-model scenario's set number of VUs (its vus

@@ -87,6 +87,25 @@ type Scenario struct {
 	Line     int
 }
 
+// Longest is the longest of s's journeys in f, each step taking what
+// step says: how long one iteration may hold its VU, by that measure.
+// A journey f lacks counts for nothing.
+func (f *File) Longest(s Scenario, step func(*Step) time.Duration) time.Duration {
+	var longest time.Duration
+	for _, wj := range s.Journeys {
+		j, ok := f.Journeys[wj.Name]
+		if !ok {
+			continue
+		}
+		var d time.Duration
+		for i := range j.Steps {
+			d += step(&j.Steps[i])
+		}
+		longest = max(longest, d)
+	}
+	return longest
+}
+
 // Stage moves the rate or VU count linearly to Target over Duration.
 type Stage struct {
 	Duration time.Duration
