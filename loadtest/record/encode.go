@@ -67,6 +67,8 @@ type encodedKey struct {
 	Statuses     map[int]int64 `json:"statuses"`
 	Latency      encodedDist   `json:"latency"`
 	Corrected    encodedDist   `json:"corrected"`
+	// Reasons are absent in files written before they were counted.
+	Reasons map[string]int64 `json:"reasons,omitempty"`
 }
 
 type encodedDist struct {
@@ -109,7 +111,7 @@ func (r *Recorder) Encode(w io.Writer) error {
 			ChecksPassed: a.checksPassed, ChecksFailed: a.checksFailed,
 			BytesIn: a.bytesIn, BytesOut: a.bytesOut, Clamped: a.clamped,
 			FirstStart: a.firstStart, LastStart: a.lastStart,
-			Statuses: a.statuses.counts(),
+			Statuses: a.statuses.counts(), Reasons: a.reasons,
 		}
 		var err error
 		if ek.Latency, err = encodeDist(&a.lat); err != nil {
@@ -250,6 +252,17 @@ func decodeAgg(ek encodedKey, cfg config) (*agg, error) {
 	for code, n := range ek.Statuses {
 		a.statuses.add(code, n)
 	}
+	var failing int64
+	for r, n := range ek.Reasons {
+		if n <= 0 {
+			return nil, fmt.Errorf("reason %q counted %d times", r, n)
+		}
+		failing += n
+	}
+	if failing > ek.Count {
+		return nil, fmt.Errorf("%d failure reasons of %d requests", failing, ek.Count)
+	}
+	a.reasons.merge(ek.Reasons) // bounded, whatever the file holds
 	var err error
 	if a.lat, err = decodeDist(ek.Latency, ek.Count, cfg); err != nil {
 		return nil, fmt.Errorf("latency: %w", err)
