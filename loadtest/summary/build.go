@@ -140,6 +140,40 @@ func Breakdowns(snap record.Snapshot) (endpoints, phases []Breakdown) {
 	return endpoints, phases
 }
 
+// Failures returns why requests failed, per scenario and endpoint
+// (phases merged), the most frequent first; ties by scenario, endpoint
+// and reason, so the order is the same every time.
+func Failures(snap record.Snapshot) []Failure {
+	type se struct{ scenario, endpoint string }
+	seen := map[se]bool{}
+	var out []Failure
+	for _, k := range snap.Keys {
+		key := se{k.Key.Scenario, k.Key.Endpoint}
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		st := snap.SelectFunc(func(o record.Key) bool { return o.Scenario == key.scenario && o.Endpoint == key.endpoint })
+		for reason, n := range st.Reasons {
+			out = append(out, Failure{Scenario: key.scenario, Endpoint: key.endpoint, Reason: reason, Count: n,
+				Share: float64(n) / float64(st.Count)})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		switch {
+		case a.Count != b.Count:
+			return a.Count > b.Count
+		case a.Scenario != b.Scenario:
+			return a.Scenario < b.Scenario
+		case a.Endpoint != b.Endpoint:
+			return a.Endpoint < b.Endpoint
+		}
+		return a.Reason < b.Reason
+	})
+	return out
+}
+
 // InTimeOrder sorts phases by when each first ran in timeline, the order
 // a reader follows a run in; phases the timeline does not place (an
 // imported run has none) keep their order, after those it does.

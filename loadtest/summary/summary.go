@@ -241,6 +241,11 @@ type Run struct {
 	// by phase (all scenarios together).
 	Endpoints []Breakdown `json:"endpoints"`
 	Phases    []Breakdown `json:"phases"`
+	// Failures says why requests failed (or failed their checks), per
+	// scenario and endpoint, most frequent first; empty for a run without
+	// failures and for one imported from a k6 summary export, which does
+	// not record why.
+	Failures []Failure `json:"failures,omitempty"`
 	// Journeys breaks the whole iterations down by scenario and journey
 	// (iteration_duration{journey:...}); empty for a run that timed none.
 	Journeys []Journey `json:"journeys,omitempty"`
@@ -379,6 +384,20 @@ type Breakdown struct {
 	ChecksPassed   int64            `json:"checks_passed"`
 	ChecksFailed   int64            `json:"checks_failed"`
 	Statuses       map[string]int64 `json:"statuses,omitempty"`
+}
+
+// Failure counts the requests of one scenario and endpoint that failed
+// for one reason: "status 404 Not Found", "check: body lacks \"id\"",
+// "connection refused", "timeout after 10s". A recorder names at most a
+// bounded number of reasons per endpoint and phase; any later one is
+// counted as "other".
+type Failure struct {
+	Scenario string `json:"scenario,omitempty"`
+	Endpoint string `json:"endpoint"`
+	Reason   string `json:"reason"`
+	Count    int64  `json:"count"`
+	// Share is Count over the endpoint's requests in the scenario.
+	Share float64 `json:"share"`
 }
 
 // Journey is the statistics of one journey's whole iterations in one
