@@ -566,9 +566,19 @@ func checkFailure(c scenario.Check, status int, body []byte) string {
 		return "status " + strconv.Itoa(status) + ", want " + strconv.Itoa(c.Status)
 	}
 	if c.BodyContains != "" && !bytes.Contains(body, []byte(c.BodyContains)) {
-		return "body lacks " + strconv.Quote(c.BodyContains)
+		return "body lacks " + quoteText(c.BodyContains)
 	}
 	return ""
+}
+
+// quoteText quotes s for a message: in double quotes, or in single ones
+// when s holds double quotes and nothing else needs escaping, so that
+// '"id"' does not read as "\"id\"".
+func quoteText(s string) string {
+	if strings.Contains(s, `"`) && !strings.Contains(s, "'") && strconv.CanBackquote(s) {
+		return "'" + s + "'"
+	}
+	return strconv.Quote(s)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

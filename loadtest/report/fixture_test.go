@@ -114,12 +114,23 @@ func fullSummary() *summary.Summary {
 			{Name: "dropped iterations", OK: true, Observed: "2.67%", Limit: "< 5%"},
 		}},
 		Endpoints: []summary.Breakdown{
-			{Scenario: "browse", Endpoint: "get", Requests: 4210, Failures: 12, FailureRate: 0.00285, RPS: 23.39, Min: 3.01, Avg: 48.2, Med: 21.4, P90: 120.5, P95: 180.2, P99: 820.1, Max: 1980.2, P95Uncorrected: 110.4, ChecksPassed: 4198, ChecksFailed: 12, Statuses: map[string]int64{"200": 4198, "503": 12}},
+			{Scenario: "browse", Endpoint: "get", Requests: 4210, Failures: 12, FailureRate: 0.00285, RPS: 23.39, Min: 3.01, Avg: 48.2, Med: 21.4, P90: 120.5, P95: 180.2, P99: 820.1, Max: 1980.2, P95Uncorrected: 110.4, ChecksPassed: 4195, ChecksFailed: 15, Statuses: map[string]int64{"200": 4198, "503": 12}},
 			{Scenario: "browse", Endpoint: "list", Requests: 5630, Failures: 60, FailureRate: 0.01066, RPS: 31.28, Min: 4.4, Avg: 80.3, Med: 27.9, P90: 190.3, P95: 260.7, P99: 1010.2, Max: 2140.33, P95Uncorrected: 150.2, ChecksPassed: 5570, ChecksFailed: 60, Statuses: map[string]int64{"200": 5570, "503": 58, "no response": 2}},
 			{Scenario: "writers", Endpoint: "create", Requests: 2400, Failures: 70, FailureRate: 0.02917, RPS: 13.33, Min: 4.2, Avg: 38.2, Med: 30.1, P90: 61.9, P95: 72.13, P99: 210.5, Max: 690.4, P95Uncorrected: 70.2, ChecksPassed: 2330, ChecksFailed: 70, Statuses: map[string]int64{"201": 2330, "429": 70}},
 			{Scenario: "writers", Endpoint: "delete", Requests: 2330, Failures: 0, RPS: 12.94, Min: 3.5, Avg: 25.6, Med: 21.2, P90: 44.8, P95: 55.1, P99: 120.9, Max: 402.6, P95Uncorrected: 55.1, ChecksPassed: 2330, Statuses: map[string]int64{"200": 2330}},
 			{Scenario: "writers", Endpoint: "list", Requests: 2263, Failures: 30, FailureRate: 0.01326, RPS: 12.57, Min: 4.1, Avg: 52.1, Med: 25.3, P90: 98.4, P95: 150.6, P99: 640.3, Max: 1501.9, P95Uncorrected: 96.2, ChecksPassed: 2233, ChecksFailed: 30, Statuses: map[string]int64{"200": 2233, "503": 30}},
 			{Scenario: "writers", Endpoint: "export | csv", Requests: 0},
+		},
+		// Why they failed, as summary.Failures sorts them: the same
+		// requests as the statuses above, and three 200s of get whose
+		// check failed.
+		Failures: []summary.Failure{
+			{Scenario: "writers", Endpoint: "create", Reason: "status 429 Too Many Requests", Count: 70, Share: 70.0 / 2400},
+			{Scenario: "browse", Endpoint: "list", Reason: "status 503 Service Unavailable", Count: 58, Share: 58.0 / 5630},
+			{Scenario: "writers", Endpoint: "list", Reason: "status 503 Service Unavailable", Count: 30, Share: 30.0 / 2263},
+			{Scenario: "browse", Endpoint: "get", Reason: "status 503 Service Unavailable", Count: 12, Share: 12.0 / 4210},
+			{Scenario: "browse", Endpoint: "get", Reason: `check: body lacks "title"`, Count: 3, Share: 3.0 / 4210},
+			{Scenario: "browse", Endpoint: "list", Reason: "connection reset", Count: 2, Share: 2.0 / 5630},
 		},
 		Journeys: []summary.Journey{
 			{Scenario: "browse", Journey: "browse", Iterations: 10512, Rate: 58.4, Min: 61.3, Avg: 482.5, Med: 342.1, P90: 783.2, P95: 1124.9, P99: 2615.3, Max: 4210.9, P95Uncorrected: 910.6},

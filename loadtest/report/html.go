@@ -47,6 +47,7 @@ type htmlView struct {
 	KPIs              []kpiView
 	Charts            []chartView
 	Endpoints, Phases []breakdownView
+	Failures          []failureView
 	Journeys          []journeyView
 	Scenarios         []scenarioView
 	Checks            []checkView
@@ -179,6 +180,7 @@ func newHTMLView(s *summary.Summary) htmlView {
 		bv.Name, bv.Sub = b.Endpoint, b.Scenario
 		v.Endpoints = append(v.Endpoints, bv)
 	}
+	v.Failures = failures(s)
 	for _, b := range r.Phases {
 		bv := breakdown(b)
 		bv.Name = b.Phase
