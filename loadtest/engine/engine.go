@@ -155,9 +155,12 @@ func Run(ctx context.Context, f *scenario.File, target string, opts ...Option) (
 	// cap a 2-core generator at 40% of wrk's rate, this at 82%
 	// (BenchmarkEngineVsWrk).
 	ecfg := executor.Config{Target: target, File: f, Client: cf.client, FastHTTP: cf.client == nil, Sleep: cf.sleep}
+	var live executor.Events
 	if cf.metrics != nil {
-		ecfg.Events = cf.metrics
+		live = cf.metrics
 	}
+	drops := newDropLog(start, live)
+	ecfg.Events = drops
 	for i, s := range f.Scenarios {
 		wg.Add(1)
 		go func() {
@@ -172,6 +175,7 @@ func Run(ctx context.Context, f *scenario.File, target string, opts ...Option) (
 
 	w := newWatcher(f, schedules(f), cf, start)
 	w.drain(runCtx, cancel, samples, res, names)
+	drops.addTo(res.Recorder) // every executor has returned: samples is closed
 	res.End = time.Now()
 	res.CPU, res.CPUWait = cpu.share(res.End.Sub(start)), cpu.waited(res.End.Sub(start))
 	if cf.metrics != nil {

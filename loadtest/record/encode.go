@@ -82,8 +82,13 @@ type encodedIntv struct {
 	Index     int    `json:"index"`
 	Requests  int64  `json:"requests"`
 	Failures  int64  `json:"failures"`
-	Latency   string `json:"latency_hdr"`
-	Corrected string `json:"corrected_hdr"`
+	Latency   string `json:"latency_hdr,omitempty"` // "" without requests
+	Corrected string `json:"corrected_hdr,omitempty"`
+	// Iterations, Dropped and Classes are absent in files written
+	// before they were counted.
+	Iterations int64   `json:"iterations,omitempty"`
+	Dropped    int64   `json:"dropped,omitempty"`
+	Classes    []int64 `json:"classes,omitempty"`
 }
 
 // Encode writes everything r recorded as versioned JSON, so that the
@@ -142,18 +147,23 @@ func (r *Recorder) Encode(w io.Writer) error {
 		if iv.empty() {
 			continue
 		}
-		lat, err := iv.lat.Encode()
-		if err != nil {
-			return fmt.Errorf("record: encode interval %d: %w", i, err)
+		ei := encodedIntv{Index: i, Requests: iv.requests, Failures: iv.failures,
+			Iterations: iv.iterations, Dropped: iv.dropped}
+		if iv.classes != [6]int64{} {
+			ei.Classes = iv.classes[:]
 		}
-		cor, err := iv.cor.Encode()
-		if err != nil {
-			return fmt.Errorf("record: encode interval %d: %w", i, err)
+		if iv.hasRequests() {
+			lat, err := iv.lat.Encode()
+			if err != nil {
+				return fmt.Errorf("record: encode interval %d: %w", i, err)
+			}
+			cor, err := iv.cor.Encode()
+			if err != nil {
+				return fmt.Errorf("record: encode interval %d: %w", i, err)
+			}
+			ei.Latency, ei.Corrected = string(lat), string(cor)
 		}
-		env.Intervals = append(env.Intervals, encodedIntv{
-			Index: i, Requests: iv.requests, Failures: iv.failures,
-			Latency: string(lat), Corrected: string(cor),
-		})
+		env.Intervals = append(env.Intervals, ei)
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "\t")
@@ -225,17 +235,26 @@ func Decode(rd io.Reader) (*Recorder, error) {
 		}
 		last = ei.Index
 		iv := r.grow(ei.Index)
-		var err error
-		if iv.lat, err = decodePacked(ei.Latency, ei.Requests, cfg); err != nil {
-			return nil, fmt.Errorf("%w: interval %d latency: %w", ErrFormat, ei.Index, err)
+		if ei.Requests < 0 || ei.Failures < 0 || ei.Failures > ei.Requests || ei.Iterations < 0 || ei.Dropped < 0 ||
+			ei.Requests+ei.Iterations+ei.Dropped == 0 {
+			return nil, fmt.Errorf("%w: interval %d: %d failures of %d requests, %d iterations, %d dropped",
+				ErrFormat, ei.Index, ei.Failures, ei.Requests, ei.Iterations, ei.Dropped)
 		}
-		if iv.cor, err = decodePacked(ei.Corrected, ei.Requests, cfg); err != nil {
-			return nil, fmt.Errorf("%w: interval %d corrected latency: %w", ErrFormat, ei.Index, err)
+		if ei.Requests > 0 {
+			var err error
+			if iv.lat, err = decodePacked(ei.Latency, ei.Requests, cfg); err != nil {
+				return nil, fmt.Errorf("%w: interval %d latency: %w", ErrFormat, ei.Index, err)
+			}
+			if iv.cor, err = decodePacked(ei.Corrected, ei.Requests, cfg); err != nil {
+				return nil, fmt.Errorf("%w: interval %d corrected latency: %w", ErrFormat, ei.Index, err)
+			}
 		}
-		if ei.Requests <= 0 || ei.Failures < 0 || ei.Failures > ei.Requests {
-			return nil, fmt.Errorf("%w: interval %d: %d failures of %d requests", ErrFormat, ei.Index, ei.Failures, ei.Requests)
+		if len(ei.Classes) > len(iv.classes) {
+			return nil, fmt.Errorf("%w: interval %d: %d status classes", ErrFormat, ei.Index, len(ei.Classes))
 		}
+		copy(iv.classes[:], ei.Classes)
 		iv.requests, iv.failures = ei.Requests, ei.Failures
+		iv.iterations, iv.dropped = ei.Iterations, ei.Dropped
 	}
 	return r, nil
 }

@@ -95,6 +95,7 @@ func (r *Recorder) addIteration(s Sample) {
 	}
 	startNs := s.Start.UnixNano()
 	a.recordIteration(startNs, s.Latency, s.corrected(startNs), r.highest)
+	r.grow(r.seriesIndex(startNs)).iterations++
 }
 
 func sortedIterationKeys(m map[IterationKey]*agg) []IterationKey {

@@ -43,7 +43,8 @@ type Sample struct {
 	// model), Start its actual start and Latency its length from Start;
 	// Scenario, Journey and Phase are its tags and the request's fields are
 	// zero. A Recorder keeps iterations apart from requests: they count in
-	// no request statistic (see Snapshot.SelectIterations).
+	// no request statistic (see Snapshot.SelectIterations), and in the time
+	// series only as iterations.
 	Iteration bool
 }
 

@@ -247,7 +247,16 @@ func Series(snap record.Snapshot) []Point {
 	pts := make([]Point, 0, len(snap.Intervals))
 	width := snap.Interval.Seconds()
 	for _, iv := range snap.Intervals {
-		p := Point{T: iv.Offset.Seconds(), Requests: iv.Requests, Failures: iv.Failures}
+		p := Point{T: iv.Offset.Seconds(), Requests: iv.Requests, Failures: iv.Failures, Iterations: iv.Iterations, Dropped: iv.Dropped}
+		for class, n := range iv.Classes {
+			if n == 0 {
+				continue
+			}
+			if p.Statuses == nil {
+				p.Statuses = map[string]int64{}
+			}
+			p.Statuses[statusClassName(class)] = n
+		}
 		if width > 0 {
 			p.RPS = float64(iv.Requests) / width
 		}
@@ -258,6 +267,14 @@ func Series(snap record.Snapshot) []Point {
 		pts = append(pts, p)
 	}
 	return pts
+}
+
+// statusClassName names the index of record.IntervalPoint.Classes.
+func statusClassName(class int) string {
+	if class == 0 {
+		return "no response"
+	}
+	return strconv.Itoa(class) + "xx"
 }
 
 // Thresholds converts verdicts, with the lines lines[i] of the file that

@@ -513,6 +513,15 @@ type Point struct {
 	P99            float64 `json:"p99_ms"`
 	Max            float64 `json:"max_ms"`
 	P95Uncorrected float64 `json:"p95_uncorrected_ms"`
+	// Target is the iterations per second the open-model scenarios
+	// called for in the interval, Iterations how many iterations started
+	// in it, and Dropped how many were due but found no VU.
+	Target     float64 `json:"target_rate,omitempty"`
+	Iterations int64   `json:"iterations,omitempty"`
+	Dropped    int64   `json:"dropped,omitempty"`
+	// Statuses counts the interval's requests by status class: "2xx",
+	// "4xx", ..., "no response".
+	Statuses map[string]int64 `json:"statuses,omitempty"`
 }
 
 // Comparison is the verdict against a baseline.
