@@ -67,6 +67,7 @@ func (r *Result) summary(meta Meta, v summary.Validity) *summary.Summary {
 	run.Endpoints, run.Phases = summary.Breakdowns(snap)
 	summary.InTimeOrder(run.Phases, run.Timeline)
 	run.Failures = summary.Failures(snap)
+	run.Distribution = summary.Distribution(snap)
 	targetRates(r.File, run.Series, snap.Interval)
 	run.Journeys = summary.Journeys(snap)
 	metrics := summary.Metrics(snap, elapsed, verdicts)

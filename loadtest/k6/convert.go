@@ -46,6 +46,7 @@ func Summary(exp *SummaryExport, st *Stream, name string) (*summary.Summary, err
 		run.Duration = st.End.Sub(st.Start).Seconds()
 		run.Endpoints, run.Phases = summary.Breakdowns(snap)
 		run.Failures = summary.Failures(snap)
+		run.Distribution = summary.Distribution(snap)
 		run.Journeys = summary.Journeys(snap)
 		run.Series = summary.Series(snap)
 		if exp == nil {

@@ -242,6 +242,44 @@ func Journeys(snap record.Snapshot) []Journey {
 	return out
 }
 
+// Distribution returns the corrected latencies of every request of snap
+// in buckets of 1-2-5 steps (0.1, 0.2, 0.5, 1, 2, 5 ms, ...) from the
+// first that holds any to the one that holds the slowest: a few dozen at
+// most, read from the run-wide HDR histogram to its precision.
+func Distribution(snap record.Snapshot) []Bucket {
+	h := snap.Total.Corrected.Histogram()
+	if h == nil {
+		return nil
+	}
+	bounds := []float64{} // ms
+	for decade := 0.1; decade < 1e6; decade *= 10 {
+		bounds = append(bounds, decade, 2*decade, 5*decade)
+	}
+	counts := make([]int64, len(bounds))
+	for _, bar := range h.Distribution() { // microseconds
+		if bar.Count == 0 {
+			continue
+		}
+		v := float64(bar.To) / 1000
+		i := sort.SearchFloat64s(bounds, v-1e-9)
+		counts[min(i, len(bounds)-1)] += bar.Count
+	}
+	first, last := -1, -1
+	for i, n := range counts {
+		if n > 0 {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	out := make([]Bucket, 0, last-first+1)
+	for i := first; i <= last; i++ {
+		out = append(out, Bucket{UpTo: math.Round(bounds[i]*10) / 10, Count: counts[i]})
+	}
+	return out
+}
+
 // Series returns the time series of snap.
 func Series(snap record.Snapshot) []Point {
 	pts := make([]Point, 0, len(snap.Intervals))

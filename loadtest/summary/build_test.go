@@ -1,6 +1,7 @@
 package summary_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -132,5 +133,25 @@ func TestFailures(t *testing.T) {
 		if got[i] != want[i] {
 			t.Errorf("Failures[%d] = %+v; want %+v", i, got[i], want[i])
 		}
+	}
+}
+
+// TestDistribution: requests land in the 1-2-5 bucket at or above their
+// latency, from the first bucket that holds any to the last.
+func TestDistribution(t *testing.T) {
+	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	rec := record.MustNew(start)
+	for _, c := range []struct {
+		lat time.Duration
+		n   int
+	}{{3 * time.Millisecond, 5}, {4 * time.Millisecond, 2}, {15 * time.Millisecond, 3}, {1500 * time.Millisecond, 1}} {
+		for range c.n {
+			rec.Add(record.Sample{Endpoint: "e", Status: 200, Start: start, Latency: c.lat})
+		}
+	}
+	got := summary.Distribution(rec.Snapshot())
+	want := []summary.Bucket{{5, 7}, {10, 0}, {20, 3}, {50, 0}, {100, 0}, {200, 0}, {500, 0}, {1000, 0}, {2000, 1}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("Distribution = %v; want %v", got, want)
 	}
 }

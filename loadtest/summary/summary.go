@@ -246,6 +246,9 @@ type Run struct {
 	// failures and for one imported from a k6 summary export, which does
 	// not record why.
 	Failures []Failure `json:"failures,omitempty"`
+	// Distribution is the corrected latency of every request, counted in
+	// buckets whose bounds step 1, 2, 5, 10, ... ms, for a histogram.
+	Distribution []Bucket `json:"distribution,omitempty"`
 	// Journeys breaks the whole iterations down by scenario and journey
 	// (iteration_duration{journey:...}); empty for a run that timed none.
 	Journeys []Journey `json:"journeys,omitempty"`
@@ -398,6 +401,13 @@ type Failure struct {
 	Count    int64  `json:"count"`
 	// Share is Count over the endpoint's requests in the scenario.
 	Share float64 `json:"share"`
+}
+
+// Bucket is one bar of a latency histogram: Count requests took more
+// than the previous bucket's UpTo and at most UpTo ms.
+type Bucket struct {
+	UpTo  float64 `json:"le_ms"`
+	Count int64   `json:"count"`
 }
 
 // Journey is the statistics of one journey's whole iterations in one
