@@ -88,6 +88,7 @@ type encodedIntv struct {
 	// before they were counted.
 	Iterations int64   `json:"iterations,omitempty"`
 	Dropped    int64   `json:"dropped,omitempty"`
+	BusyNs     int64   `json:"busy_ns,omitempty"`
 	Classes    []int64 `json:"classes,omitempty"`
 }
 
@@ -148,7 +149,7 @@ func (r *Recorder) Encode(w io.Writer) error {
 			continue
 		}
 		ei := encodedIntv{Index: i, Requests: iv.requests, Failures: iv.failures,
-			Iterations: iv.iterations, Dropped: iv.dropped}
+			Iterations: iv.iterations, Dropped: iv.dropped, BusyNs: iv.busyNs}
 		if iv.classes != [6]int64{} {
 			ei.Classes = iv.classes[:]
 		}
@@ -235,8 +236,8 @@ func Decode(rd io.Reader) (*Recorder, error) {
 		}
 		last = ei.Index
 		iv := r.grow(ei.Index)
-		if ei.Requests < 0 || ei.Failures < 0 || ei.Failures > ei.Requests || ei.Iterations < 0 || ei.Dropped < 0 ||
-			ei.Requests+ei.Iterations+ei.Dropped == 0 {
+		if ei.Requests < 0 || ei.Failures < 0 || ei.Failures > ei.Requests || ei.Iterations < 0 || ei.Dropped < 0 || ei.BusyNs < 0 ||
+			ei.Requests+ei.Iterations+ei.Dropped+ei.BusyNs == 0 {
 			return nil, fmt.Errorf("%w: interval %d: %d failures of %d requests, %d iterations, %d dropped",
 				ErrFormat, ei.Index, ei.Failures, ei.Requests, ei.Iterations, ei.Dropped)
 		}
@@ -254,7 +255,7 @@ func Decode(rd io.Reader) (*Recorder, error) {
 		}
 		copy(iv.classes[:], ei.Classes)
 		iv.requests, iv.failures = ei.Requests, ei.Failures
-		iv.iterations, iv.dropped = ei.Iterations, ei.Dropped
+		iv.iterations, iv.dropped, iv.busyNs = ei.Iterations, ei.Dropped, ei.BusyNs
 	}
 	return r, nil
 }

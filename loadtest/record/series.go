@@ -63,8 +63,10 @@ const windowSize = 2
 type interval struct {
 	requests, failures int64
 	// iterations counts the whole iterations that started in it, dropped
-	// the open-model iterations due in it that found no VU.
-	iterations, dropped int64
+	// the open-model iterations due in it that found no VU, and busyNs
+	// the time iterations ran within it, summed: busyNs/interval is the
+	// mean number of VUs busy in it.
+	iterations, dropped, busyNs int64
 	// classes counts the requests by status class: 1xx to 5xx at 1 to
 	// 5, no response (and any code outside 100-599) at 0.
 	classes  [6]int64
@@ -92,7 +94,26 @@ func (iv *interval) hasRequests() bool { return iv.lat != nil && iv.requests > 0
 
 // empty reports whether nothing at all was counted in the interval.
 func (iv *interval) empty() bool {
-	return !iv.hasRequests() && iv.iterations == 0 && iv.dropped == 0
+	return !iv.hasRequests() && iv.iterations == 0 && iv.dropped == 0 && iv.busyNs == 0
+}
+
+// addBusy spreads an iteration that ran over [startNs, endNs) over the
+// intervals it overlaps, as VU time.
+func (r *Recorder) addBusy(startNs, endNs int64) {
+	if endNs <= startNs {
+		return
+	}
+	r.seriesIndex(endNs) // coarsen first, so that the whole span fits
+	w := int64(r.cfg.interval)
+	for t := startNs; t < endNs; {
+		i := r.index(t)
+		seg := min(endNs, r.startNs+int64(i+1)*w) - t
+		if seg <= 0 || i == MaxIntervals-1 { // before the start, or the last interval: the rest goes here
+			seg = endNs - t
+		}
+		r.grow(i).busyNs += seg
+		t += seg
+	}
 }
 
 // recordInterval records one sample in interval i.
@@ -176,6 +197,7 @@ func (iv *interval) merge(o *interval) {
 	iv.failures += o.failures
 	iv.iterations += o.iterations
 	iv.dropped += o.dropped
+	iv.busyNs += o.busyNs
 	for c, n := range o.classes {
 		iv.classes[c] += n
 	}

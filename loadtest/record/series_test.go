@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -219,4 +220,32 @@ func TestSeriesCountsIterationsDroppedAndClasses(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("merged", m)
+}
+
+// TestBusyVUs: an iteration counts as a busy VU for the time it ran in
+// each interval it overlaps.
+func TestBusyVUs(t *testing.T) {
+	t.Parallel()
+	r := record.MustNew(base)
+	// Two VUs busy through second 0; one from 0.5s to 2.5s.
+	r.Add(record.Sample{Iteration: true, Start: base, Latency: time.Second})
+	r.Add(record.Sample{Iteration: true, Start: base, Latency: time.Second})
+	r.Add(record.Sample{Iteration: true, Start: base.Add(500 * time.Millisecond), Latency: 2 * time.Second})
+	var buf bytes.Buffer
+	if err := r.Encode(&buf); err != nil {
+		t.Fatal(err)
+	}
+	d, err := record.Decode(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, rec := range map[string]*record.Recorder{"recorded": r, "decoded": d} {
+		var got []float64
+		for _, p := range rec.Snapshot().Intervals {
+			got = append(got, p.BusyVUs)
+		}
+		if want := []float64{2.5, 1, 0.5}; !slices.Equal(got, want) {
+			t.Errorf("%s: busy VUs %v; want %v", name, got, want)
+		}
+	}
 }

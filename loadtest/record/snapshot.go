@@ -53,6 +53,9 @@ type IntervalPoint struct {
 	// VU (see Recorder.AddDropped).
 	Iterations int64 `json:"iterations"`
 	Dropped    int64 `json:"dropped"`
+	// BusyVUs is the mean number of VUs running an iteration over the
+	// interval: the iterations' time within it over its width.
+	BusyVUs float64 `json:"busy_vus"`
 	// Classes counts the requests by status class: index 1 to 5 for 1xx
 	// to 5xx, 0 for no response.
 	Classes [6]int64 `json:"classes"`
@@ -102,6 +105,7 @@ func (r *Recorder) Snapshot() Snapshot {
 	}
 	for i := range r.intervals {
 		s.Intervals[i] = r.intervals[i].point(time.Duration(i) * r.cfg.interval)
+		s.Intervals[i].BusyVUs = float64(r.intervals[i].busyNs) / float64(r.cfg.interval)
 	}
 	return s
 }

@@ -14,7 +14,7 @@ import (
 
 // TestHTMLInChromium renders the report in a real browser: the screenshot
 // must show the charts (their series' colours, in quantity), and the DOM
-// after load must hold the six chart SVGs. REPORT_SCREENSHOT=path keeps
+// after load must hold the seven chart SVGs. REPORT_SCREENSHOT=path keeps
 // a copy of the screenshot for people to look at.
 func TestHTMLInChromium(t *testing.T) {
 	t.Parallel()
@@ -27,10 +27,10 @@ func TestHTMLInChromium(t *testing.T) {
 	checkScreenshot(t, img)
 
 	dom := string(browser.Headless(t, bin, browser.FileURL(page), "--dump-dom"))
-	if n := strings.Count(dom, `<svg class="chart"`); n != 6 {
-		t.Errorf("the DOM after load holds %d chart SVGs; want 6", n)
+	if n := strings.Count(dom, `<svg class="chart"`); n != 7 {
+		t.Errorf("the DOM after load holds %d chart SVGs; want 7", n)
 	}
-	for _, want := range []string{`id="chart-rate"`, `id="chart-iterations"`, `id="chart-latency"`, `id="chart-statuses"`, `id="chart-errors"`, `id="chart-distribution"`,
+	for _, want := range []string{`id="chart-rate"`, `id="chart-iterations"`, `id="chart-vus"`, `id="chart-latency"`, `id="chart-statuses"`, `id="chart-errors"`, `id="chart-distribution"`,
 		`<path data-key="chart-latency-1" d="M`, `class="band-label"`, `id="table-endpoints"`, `id="table-failures"`} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("the DOM after load lacks %s", want)

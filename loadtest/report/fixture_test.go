@@ -56,6 +56,12 @@ func fullSummary() *summary.Summary {
 			p.Target = 60
 		}
 		p.Iterations = int64(p.Target) - p.Dropped + 13
+		// An iteration keeps a VU about half a second, a second in the
+		// spike; the ten writers' VUs are always busy.
+		p.VUs = float64(p.Iterations-13)/2 + 10
+		if t >= 110 && t < 140 {
+			p.VUs = float64(p.Iterations-13) + 10
+		}
 		if t == 75 { // a one-second stall: no request started
 			p.Requests, p.RPS, p.Iterations = 0, 0, 0
 			series = append(series, p)

@@ -34,7 +34,7 @@ func TestHTMLSelfContained(t *testing.T) {
 		// Rate, latency and errors always; iterations, status codes and
 		// the latency distribution when the run has their data.
 		charts := svgBlock.FindAllString(html, -1)
-		if want := map[string]int{"full": 6}[fx.name]; len(charts) != max(want, 3) {
+		if want := map[string]int{"full": 7}[fx.name]; len(charts) != max(want, 3) {
 			t.Fatalf("%s: %d chart SVGs; want %d", fx.name, len(charts), max(want, 3))
 		}
 		for _, id := range []string{`id="chart-rate"`, `id="chart-latency"`, `id="chart-errors"`} {
@@ -121,7 +121,7 @@ func TestHTMLContent(t *testing.T) {
 			`class="band-label"`,
 			`stroke-dasharray="5 4"`, // p95 uncorrected
 			`id="table-endpoints"`, `id="table-phases"`, `id="table-journeys"`, `id="table-scenarios"`, `id="table-checks"`, `id="table-comparison"`,
-			`id="table-failures"`, `id="chart-iterations"`, `id="chart-statuses"`, `id="chart-distribution"`,
+			`id="table-failures"`, `id="chart-iterations"`, `id="chart-vus"`, `id="chart-statuses"`, `id="chart-distribution"`,
 			`baseline p95 168.3ms`, // the baseline's p95 beside the run's
 			`<button type="button" data-key="chart-latency-1" aria-pressed="true"`, // a toggle
 		}},

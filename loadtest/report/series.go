@@ -48,8 +48,10 @@ func plotPoints(pts []summary.Point) []plotPoint {
 			m.Failures += p.Failures
 			m.Iterations += p.Iterations
 			m.Dropped += p.Dropped
-			// The target is a rate: merged points take its mean.
+			// The target and the VUs are levels: merged points take their
+			// mean.
 			m.Target += clean(p.Target) / float64(len(group))
+			m.VUs += clean(p.VUs) / float64(len(group))
 			for class, n := range p.Statuses {
 				if m.Statuses == nil {
 					m.Statuses = map[string]int64{}
@@ -179,6 +181,16 @@ func charts(s *summary.Summary) []chartView {
 			},
 		}, pp, ax))
 	}
+	if hasVUs(pp) {
+		out = append(out, buildChart(chartSpec{
+			ID: "chart-vus", Title: "Virtual users", Desc: "VUs running an iteration, on average over each interval (the rest of the pool waits for its next iteration)",
+			YLabel: "VUs busy", MinTop: 1, Tick: tickNumber,
+			Series: []seriesDef{
+				{Label: "busy VUs", Color: colP95, Area: true, Format: func(v float64) string { return trimFloat(v, 1) + " VUs" },
+					Value: always(func(p plotPoint) float64 { return p.VUs })},
+			},
+		}, pp, ax))
+	}
 	out = append(out, latency)
 	if st := statusSeries(pp, perSec); len(st) > 0 {
 		out = append(out, buildChart(chartSpec{
@@ -207,6 +219,16 @@ func charts(s *summary.Summary) []chartView {
 func hasIterations(pp []plotPoint) bool {
 	for _, p := range pp {
 		if p.Iterations > 0 || p.Dropped > 0 || p.Target > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// hasVUs reports whether the series measured busy VUs.
+func hasVUs(pp []plotPoint) bool {
+	for _, p := range pp {
+		if p.VUs > 0 {
 			return true
 		}
 	}

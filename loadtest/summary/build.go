@@ -285,7 +285,7 @@ func Series(snap record.Snapshot) []Point {
 	pts := make([]Point, 0, len(snap.Intervals))
 	width := snap.Interval.Seconds()
 	for _, iv := range snap.Intervals {
-		p := Point{T: iv.Offset.Seconds(), Requests: iv.Requests, Failures: iv.Failures, Iterations: iv.Iterations, Dropped: iv.Dropped}
+		p := Point{T: iv.Offset.Seconds(), Requests: iv.Requests, Failures: iv.Failures, Iterations: iv.Iterations, Dropped: iv.Dropped, VUs: iv.BusyVUs}
 		for class, n := range iv.Classes {
 			if n == 0 {
 				continue

@@ -529,6 +529,8 @@ type Point struct {
 	Target     float64 `json:"target_rate,omitempty"`
 	Iterations int64   `json:"iterations,omitempty"`
 	Dropped    int64   `json:"dropped,omitempty"`
+	// VUs is the mean number of VUs running an iteration in the interval.
+	VUs float64 `json:"vus,omitempty"`
 	// Statuses counts the interval's requests by status class: "2xx",
 	// "4xx", ..., "no response".
 	Statuses map[string]int64 `json:"statuses,omitempty"`
