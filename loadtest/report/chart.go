@@ -76,7 +76,6 @@ type chartView struct {
 	Bars            []barView  // a histogram's bars (no time axis)
 	Marks           []markView // vertical markers: a histogram's percentiles
 	Empty           string     // shown instead of data
-	Notes           []string
 	// RulesKey and BandsKey name the threshold lines and phase bands for
 	// the legend's toggles.
 	RulesKey, BandsKey string
@@ -265,8 +264,7 @@ func buildChart(spec chartSpec, pp []plotPoint, ax timeAxis) chartView {
 // yRange returns the bounds to draw and the top of the y range: the data
 // and the bounds near it. A bound far above the data would flatten the
 // data into a line at the bottom, so the axis stays scaled to the data
-// and the bound is marked at its top edge (addOffScale) and noted under
-// the chart.
+// and the bound is marked at its top edge (addOffScale).
 func (c *chartView) yRange(spec chartSpec, pp []plotPoint) ([]ruleDef, float64) {
 	top := 0.0
 	for _, sd := range spec.Series {
@@ -284,8 +282,7 @@ func (c *chartView) yRange(spec chartSpec, pp []plotPoint) ([]ruleDef, float64) 
 		}
 		rules = append(rules, r)
 		if dataTop > 0 && r.Value > offScale*math.Max(dataTop, spec.MinTop) {
-			c.Notes = append(c.Notes, r.Label+" is above the scale")
-			continue
+			continue // marked at the top edge, not drawn to scale
 		}
 		// Headroom above a bound, so that its line and label do not sit
 		// on the plot's top edge.

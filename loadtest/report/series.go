@@ -172,7 +172,7 @@ func charts(s *summary.Summary) []chartView {
 	out := []chartView{rate}
 	if hasIterations(pp) {
 		out = append(out, buildChart(chartSpec{
-			ID: "chart-iterations", Title: "Iterations", Desc: "iterations per second: the open-model schedule's target, those started, and those dropped for want of a free VU",
+			ID: "chart-iterations", Title: "Iterations", Desc: "iterations per second: the open-model schedules' target, those started in every scenario (closed-model ones start as their VUs finish), and those dropped for want of a free VU",
 			YLabel: "iterations / s", MinTop: 1, Tick: tickNumber,
 			Series: []seriesDef{
 				{Label: "target/s", Color: colTarget, Dash: true, Format: perSec, Value: func(p plotPoint) (float64, bool) { return p.Target, p.Target > 0 }},
