@@ -112,18 +112,13 @@ func metricOf(name string, s record.Stats, elapsed time.Duration) Metric {
 // merged), in the snapshot's order: InTimeOrder puts them in the order
 // they ran.
 func Breakdowns(snap record.Snapshot) (endpoints, phases []Breakdown) {
-	type se struct{ scenario, endpoint string }
-	seenSE := map[se]bool{}
+	eachEndpoint(snap, func(scenario, endpoint string, st record.Stats) {
+		b := breakdownOf(st)
+		b.Scenario, b.Endpoint = scenario, endpoint
+		endpoints = append(endpoints, b)
+	})
 	seenPhase := map[string]bool{}
 	for _, k := range snap.Keys {
-		key := se{k.Key.Scenario, k.Key.Endpoint}
-		if !seenSE[key] {
-			seenSE[key] = true
-			st := snap.SelectFunc(func(o record.Key) bool { return o.Scenario == key.scenario && o.Endpoint == key.endpoint })
-			b := breakdownOf(st)
-			b.Scenario, b.Endpoint = key.scenario, key.endpoint
-			endpoints = append(endpoints, b)
-		}
 		if p := k.Key.Phase; p != "" && !seenPhase[p] {
 			seenPhase[p] = true
 			b := breakdownOf(snap.Select(map[string]string{record.TagPhase: p}))
@@ -144,21 +139,13 @@ func Breakdowns(snap record.Snapshot) (endpoints, phases []Breakdown) {
 // (phases merged), the most frequent first; ties by scenario, endpoint
 // and reason, so the order is the same every time.
 func Failures(snap record.Snapshot) []Failure {
-	type se struct{ scenario, endpoint string }
-	seen := map[se]bool{}
 	var out []Failure
-	for _, k := range snap.Keys {
-		key := se{k.Key.Scenario, k.Key.Endpoint}
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
-		st := snap.SelectFunc(func(o record.Key) bool { return o.Scenario == key.scenario && o.Endpoint == key.endpoint })
+	eachEndpoint(snap, func(scenario, endpoint string, st record.Stats) {
 		for reason, n := range st.Reasons {
-			out = append(out, Failure{Scenario: key.scenario, Endpoint: key.endpoint, Reason: reason, Count: n,
+			out = append(out, Failure{Scenario: scenario, Endpoint: endpoint, Reason: reason, Count: n,
 				Share: float64(n) / float64(st.Count)})
 		}
-	}
+	})
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
 		switch {
@@ -172,6 +159,23 @@ func Failures(snap record.Snapshot) []Failure {
 		return a.Reason < b.Reason
 	})
 	return out
+}
+
+// eachEndpoint calls fn with the statistics of each scenario and
+// endpoint of snap (phases merged), in the snapshot's order.
+func eachEndpoint(snap record.Snapshot, fn func(scenario, endpoint string, st record.Stats)) {
+	type se struct{ scenario, endpoint string }
+	seen := map[se]bool{}
+	for _, k := range snap.Keys {
+		key := se{k.Key.Scenario, k.Key.Endpoint}
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		fn(key.scenario, key.endpoint, snap.SelectFunc(func(o record.Key) bool {
+			return o.Scenario == key.scenario && o.Endpoint == key.endpoint
+		}))
+	}
 }
 
 // InTimeOrder sorts phases by when each first ran in timeline, the order
