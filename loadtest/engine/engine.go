@@ -155,15 +155,20 @@ func Run(ctx context.Context, f *scenario.File, target string, opts ...Option) (
 	// cap a 2-core generator at 40% of wrk's rate, this at 82%
 	// (BenchmarkEngineVsWrk).
 	ecfg := executor.Config{Target: target, File: f, Client: cf.client, FastHTTP: cf.client == nil, Sleep: cf.sleep}
+	// The live counts (progress line and metrics) and the time series'
+	// dropped iterations both hear from the executors.
 	var live *tally
+	var events executor.Events
 	if cf.progress != nil || cf.metrics != nil {
 		names := make([]string, len(f.Scenarios))
 		for i, s := range f.Scenarios {
 			names[i] = s.Name
 		}
 		live = newTally(names, cf.metrics)
-		ecfg.Events = live
+		events = live
 	}
+	drops := newDropLog(start, events)
+	ecfg.Events = drops
 	for i, s := range f.Scenarios {
 		wg.Add(1)
 		go func() {
@@ -178,6 +183,7 @@ func Run(ctx context.Context, f *scenario.File, target string, opts ...Option) (
 
 	w := newWatcher(f, schedules(f), cf, start, live)
 	w.drain(runCtx, cancel, samples, res, names)
+	drops.addTo(res.Recorder) // every executor has returned: samples is closed
 	res.End = time.Now()
 	res.CPU, res.CPUWait = cpu.share(res.End.Sub(start)), cpu.waited(res.End.Sub(start))
 	if cf.metrics != nil {

@@ -228,6 +228,20 @@ thresholds:
 	if live := testutil.ToFloat64(m.Drops.WithLabelValues("starved")); live == 0 || int64(live) != run.Scenarios[0].Dropped {
 		t.Errorf("taskready_load_dropped_iterations_total %v, want the run's %d (> 0)", live, run.Scenarios[0].Dropped)
 	}
+	// The time series places every dropped iteration and the completed
+	// ones (an iteration cut short at the end is not one), beside the
+	// 40/s the schedule called for.
+	var dropped, iterations int64
+	for _, p := range run.Series {
+		dropped += p.Dropped
+		iterations += p.Iterations
+		if p.T < 0.5 && p.Target != 40 {
+			t.Errorf("point %v: target %v/s, want 40", p.T, p.Target)
+		}
+	}
+	if dropped != run.Scenarios[0].Dropped || iterations == 0 || iterations > run.Scenarios[0].Iterations {
+		t.Errorf("series: %d dropped, %d iterations; want the run's %d and 1 to %d", dropped, iterations, run.Scenarios[0].Dropped, run.Scenarios[0].Iterations)
+	}
 	if run.Validity.Valid || run.Outcome.ExitCode != summary.ExitInvalid {
 		t.Fatalf("validity %+v outcome %+v; want invalid, 101", run.Validity, run.Outcome)
 	}

@@ -172,6 +172,9 @@ func TestMergeHalvesIsTheWhole(t *testing.T) {
 	if fmt.Sprint(got.Run.Endpoints) != fmt.Sprint(whole.Run.Endpoints) || fmt.Sprint(got.Run.Phases) != fmt.Sprint(whole.Run.Phases) {
 		t.Errorf("breakdowns:\nmerged %+v\nwhole  %+v", got.Run.Endpoints, whole.Run.Endpoints)
 	}
+	if len(whole.Run.Failures) == 0 || jsonOf(t, got.Run.Failures) != jsonOf(t, whole.Run.Failures) {
+		t.Errorf("failures:\nmerged %+v\nwhole  %+v", got.Run.Failures, whole.Run.Failures)
+	}
 	if fmt.Sprint(got.Run.Series) != fmt.Sprint(whole.Run.Series) {
 		t.Errorf("series:\nmerged %+v\nwhole  %+v", got.Run.Series, whole.Run.Series)
 	}

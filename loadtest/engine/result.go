@@ -66,6 +66,9 @@ func (r *Result) summary(meta Meta, v summary.Validity) *summary.Summary {
 	}
 	run.Endpoints, run.Phases = summary.Breakdowns(snap)
 	summary.InTimeOrder(run.Phases, run.Timeline)
+	run.Failures = summary.Failures(snap)
+	run.Distribution = summary.Distribution(snap)
+	targetRates(r.File, run.Series, snap.Interval)
 	run.Journeys = summary.Journeys(snap)
 	metrics := summary.Metrics(snap, elapsed, verdicts)
 	var dropped, vusMax int64

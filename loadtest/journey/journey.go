@@ -26,6 +26,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -202,7 +203,8 @@ func runStep(ctx context.Context, client *http.Client, target string, st *scenar
 		return false
 	}
 	answer := buf.Bytes()
-	passed = checkPasses(st.Check, s.Status, answer)
+	s.Check = checkFailure(st.Check, s.Status, answer)
+	passed = s.Check == ""
 	if !passed {
 		return false
 	}
@@ -552,16 +554,31 @@ func requestError(rctx context.Context, timeout time.Duration, err error) error 
 	return err
 }
 
-// checkPasses applies c to an answer: Status 0 means any 2xx.
-func checkPasses(c scenario.Check, status int, body []byte) bool {
+// checkFailure says why an answer fails c, "" when it passes: the words
+// a report counts failures by, so they name the expectation, not the
+// answer's body.
+func checkFailure(c scenario.Check, status int, body []byte) string {
 	if c.Status == 0 {
 		if status < 200 || status > 299 {
-			return false
+			return "status " + strconv.Itoa(status) + ", want 2xx"
 		}
 	} else if status != c.Status {
-		return false
+		return "status " + strconv.Itoa(status) + ", want " + strconv.Itoa(c.Status)
 	}
-	return c.BodyContains == "" || bytes.Contains(body, []byte(c.BodyContains))
+	if c.BodyContains != "" && !bytes.Contains(body, []byte(c.BodyContains)) {
+		return "body lacks " + quoteText(c.BodyContains)
+	}
+	return ""
+}
+
+// quoteText quotes s for a message: in double quotes, or in single ones
+// when s holds double quotes and nothing else needs escaping, so that
+// '"id"' does not read as "\"id\"".
+func quoteText(s string) string {
+	if strings.Contains(s, `"`) && !strings.Contains(s, "'") && strconv.CanBackquote(s) {
+		return "'" + s + "'"
+	}
+	return strconv.Quote(s)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -45,6 +45,8 @@ func Summary(exp *SummaryExport, st *Stream, name string) (*summary.Summary, err
 		run.Start, run.End = st.Start.UTC(), st.End.UTC()
 		run.Duration = st.End.Sub(st.Start).Seconds()
 		run.Endpoints, run.Phases = summary.Breakdowns(snap)
+		run.Failures = summary.Failures(snap)
+		run.Distribution = summary.Distribution(snap)
 		run.Journeys = summary.Journeys(snap)
 		run.Series = summary.Series(snap)
 		if exp == nil {

@@ -23,7 +23,7 @@ type SeriesInterval struct {
 	Latency, Corrected *hdr.PackedHistogram
 }
 
-// Series returns copies of the non-empty intervals of the time series, in
+// Series returns copies of the intervals with requests of the time series, in
 // order: about Footprint().IntervalBytes of memory. Like Snapshot, it must
 // not run concurrently with Add.
 func (r *Recorder) Series() []SeriesInterval {
@@ -31,7 +31,7 @@ func (r *Recorder) Series() []SeriesInterval {
 	var out []SeriesInterval
 	for i := range r.intervals {
 		iv := &r.intervals[i]
-		if iv.empty() {
+		if !iv.hasRequests() {
 			continue
 		}
 		out = append(out, SeriesInterval{

@@ -15,6 +15,7 @@ type agg struct {
 	bytesIn, bytesOut          int64
 	clamped                    int64 // samples whose latency was above the highest trackable
 	statuses                   statusCounts
+	reasons                    reasonCounts // why requests failed, bounded by MaxReasons
 
 	// firstStart and lastStart bound the Start times seen (Unix ns), for
 	// the rate; valid when count > 0.
@@ -54,6 +55,9 @@ func (a *agg) record(s Sample, start int64, lat, cor time.Duration, failed bool,
 	a.bytesIn += s.BytesIn
 	a.bytesOut += s.BytesOut
 	a.statuses.add(s.Status, 1)
+	if failed || s.CheckPassed != nil && !*s.CheckPassed {
+		a.reasons.add(Reason(s, failed), 1)
+	}
 	a.lat.record(lat, highest)
 	// The corrected latency is never below the latency, so it is clamped
 	// whenever either is.
@@ -102,6 +106,7 @@ func (a *agg) merge(o *agg) {
 	a.bytesOut += o.bytesOut
 	a.clamped += o.clamped
 	a.statuses.merge(&o.statuses)
+	a.reasons.merge(o.reasons)
 	a.lat.merge(&o.lat)
 	a.cor.merge(&o.cor)
 }
@@ -110,6 +115,7 @@ func (a *agg) merge(o *agg) {
 func (a *agg) clone() *agg {
 	c := *a
 	c.statuses.other = maps.Clone(a.statuses.other)
+	c.reasons = maps.Clone(a.reasons)
 	c.lat.h = a.lat.h.Clone()
 	c.cor.h = a.cor.h.Clone()
 	return &c

@@ -30,9 +30,10 @@
 //
 // A sample with Iteration set times a whole iteration rather than a
 // request (k6's iteration_duration). It is kept apart, by scenario,
-// journey and phase (IterationKey), counts in no request statistic and not
-// in the time series, and is read with Snapshot.SelectIterations or, for
-// iteration_duration, Snapshot.Metric.
+// journey and phase (IterationKey), counts in no request statistic, and is
+// read with Snapshot.SelectIterations or, for iteration_duration,
+// Snapshot.Metric. The time series counts them (and the dropped ones,
+// AddDropped) per interval, apart from the requests.
 //
 // # Memory
 //

@@ -67,6 +67,8 @@ type encodedKey struct {
 	Statuses     map[int]int64 `json:"statuses"`
 	Latency      encodedDist   `json:"latency"`
 	Corrected    encodedDist   `json:"corrected"`
+	// Reasons are absent in files written before they were counted.
+	Reasons map[string]int64 `json:"reasons,omitempty"`
 }
 
 type encodedDist struct {
@@ -80,8 +82,14 @@ type encodedIntv struct {
 	Index     int    `json:"index"`
 	Requests  int64  `json:"requests"`
 	Failures  int64  `json:"failures"`
-	Latency   string `json:"latency_hdr"`
-	Corrected string `json:"corrected_hdr"`
+	Latency   string `json:"latency_hdr,omitempty"` // "" without requests
+	Corrected string `json:"corrected_hdr,omitempty"`
+	// Iterations, Dropped and Classes are absent in files written
+	// before they were counted.
+	Iterations int64   `json:"iterations,omitempty"`
+	Dropped    int64   `json:"dropped,omitempty"`
+	BusyNs     int64   `json:"busy_ns,omitempty"`
+	Classes    []int64 `json:"classes,omitempty"`
 }
 
 // Encode writes everything r recorded as versioned JSON, so that the
@@ -109,7 +117,7 @@ func (r *Recorder) Encode(w io.Writer) error {
 			ChecksPassed: a.checksPassed, ChecksFailed: a.checksFailed,
 			BytesIn: a.bytesIn, BytesOut: a.bytesOut, Clamped: a.clamped,
 			FirstStart: a.firstStart, LastStart: a.lastStart,
-			Statuses: a.statuses.counts(),
+			Statuses: a.statuses.counts(), Reasons: a.reasons,
 		}
 		var err error
 		if ek.Latency, err = encodeDist(&a.lat); err != nil {
@@ -140,18 +148,23 @@ func (r *Recorder) Encode(w io.Writer) error {
 		if iv.empty() {
 			continue
 		}
-		lat, err := iv.lat.Encode()
-		if err != nil {
-			return fmt.Errorf("record: encode interval %d: %w", i, err)
+		ei := encodedIntv{Index: i, Requests: iv.requests, Failures: iv.failures,
+			Iterations: iv.iterations, Dropped: iv.dropped, BusyNs: iv.busyNs}
+		if iv.classes != [6]int64{} {
+			ei.Classes = iv.classes[:]
 		}
-		cor, err := iv.cor.Encode()
-		if err != nil {
-			return fmt.Errorf("record: encode interval %d: %w", i, err)
+		if iv.hasRequests() {
+			lat, err := iv.lat.Encode()
+			if err != nil {
+				return fmt.Errorf("record: encode interval %d: %w", i, err)
+			}
+			cor, err := iv.cor.Encode()
+			if err != nil {
+				return fmt.Errorf("record: encode interval %d: %w", i, err)
+			}
+			ei.Latency, ei.Corrected = string(lat), string(cor)
 		}
-		env.Intervals = append(env.Intervals, encodedIntv{
-			Index: i, Requests: iv.requests, Failures: iv.failures,
-			Latency: string(lat), Corrected: string(cor),
-		})
+		env.Intervals = append(env.Intervals, ei)
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "\t")
@@ -223,17 +236,26 @@ func Decode(rd io.Reader) (*Recorder, error) {
 		}
 		last = ei.Index
 		iv := r.grow(ei.Index)
-		var err error
-		if iv.lat, err = decodePacked(ei.Latency, ei.Requests, cfg); err != nil {
-			return nil, fmt.Errorf("%w: interval %d latency: %w", ErrFormat, ei.Index, err)
+		if ei.Requests < 0 || ei.Failures < 0 || ei.Failures > ei.Requests || ei.Iterations < 0 || ei.Dropped < 0 || ei.BusyNs < 0 ||
+			ei.Requests+ei.Iterations+ei.Dropped+ei.BusyNs == 0 {
+			return nil, fmt.Errorf("%w: interval %d: %d failures of %d requests, %d iterations, %d dropped",
+				ErrFormat, ei.Index, ei.Failures, ei.Requests, ei.Iterations, ei.Dropped)
 		}
-		if iv.cor, err = decodePacked(ei.Corrected, ei.Requests, cfg); err != nil {
-			return nil, fmt.Errorf("%w: interval %d corrected latency: %w", ErrFormat, ei.Index, err)
+		if ei.Requests > 0 {
+			var err error
+			if iv.lat, err = decodePacked(ei.Latency, ei.Requests, cfg); err != nil {
+				return nil, fmt.Errorf("%w: interval %d latency: %w", ErrFormat, ei.Index, err)
+			}
+			if iv.cor, err = decodePacked(ei.Corrected, ei.Requests, cfg); err != nil {
+				return nil, fmt.Errorf("%w: interval %d corrected latency: %w", ErrFormat, ei.Index, err)
+			}
 		}
-		if ei.Requests <= 0 || ei.Failures < 0 || ei.Failures > ei.Requests {
-			return nil, fmt.Errorf("%w: interval %d: %d failures of %d requests", ErrFormat, ei.Index, ei.Failures, ei.Requests)
+		if len(ei.Classes) > len(iv.classes) {
+			return nil, fmt.Errorf("%w: interval %d: %d status classes", ErrFormat, ei.Index, len(ei.Classes))
 		}
+		copy(iv.classes[:], ei.Classes)
 		iv.requests, iv.failures = ei.Requests, ei.Failures
+		iv.iterations, iv.dropped, iv.busyNs = ei.Iterations, ei.Dropped, ei.BusyNs
 	}
 	return r, nil
 }
@@ -250,6 +272,17 @@ func decodeAgg(ek encodedKey, cfg config) (*agg, error) {
 	for code, n := range ek.Statuses {
 		a.statuses.add(code, n)
 	}
+	var failing int64
+	for r, n := range ek.Reasons {
+		if n <= 0 {
+			return nil, fmt.Errorf("reason %q counted %d times", r, n)
+		}
+		failing += n
+	}
+	if failing > ek.Count {
+		return nil, fmt.Errorf("%d failure reasons of %d requests", failing, ek.Count)
+	}
+	a.reasons.merge(ek.Reasons) // bounded, whatever the file holds
 	var err error
 	if a.lat, err = decodeDist(ek.Latency, ek.Count, cfg); err != nil {
 		return nil, fmt.Errorf("latency: %w", err)

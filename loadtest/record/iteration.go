@@ -95,6 +95,8 @@ func (r *Recorder) addIteration(s Sample) {
 	}
 	startNs := s.Start.UnixNano()
 	a.recordIteration(startNs, s.Latency, s.corrected(startNs), r.highest)
+	r.grow(r.seriesIndex(startNs)).iterations++
+	r.addBusy(startNs, startNs+int64(max(s.Latency, 0)))
 }
 
 func sortedIterationKeys(m map[IterationKey]*agg) []IterationKey {

@@ -108,8 +108,8 @@ func newRecorder(start time.Time, cfg config) *Recorder {
 func (r *Recorder) Start() time.Time { return r.start }
 
 // Add records one sample: a request, or a whole iteration when
-// s.Iteration is set (which counts in no request statistic and not in the
-// time series).
+// s.Iteration is set (which counts in no request statistic, and in the
+// time series only as an iteration).
 func (r *Recorder) Add(s Sample) {
 	if s.Iteration {
 		r.addIteration(s)
@@ -120,12 +120,8 @@ func (r *Recorder) Add(s Sample) {
 	startNs := s.Start.UnixNano()
 	lat, cor := s.Latency, s.corrected(startNs)
 	a.record(s, startNs, lat, cor, failed, r.highest)
-	i := r.index(startNs)
-	for i >= MaxSeries && i < MaxIntervals-1 {
-		r.coarsen()
-		i = r.index(startNs)
-	}
-	r.recordInterval(i, lat, cor, failed)
+	i := r.seriesIndex(startNs)
+	r.recordInterval(i, lat, cor, failed, s.Status)
 	r.lastEnd = max(r.lastEnd, startNs+int64(max(lat, 0)))
 }
 
@@ -182,7 +178,7 @@ func (r *Recorder) Merge(o *Recorder) error {
 	}
 	for i := range o.intervals {
 		if oi := &o.intervals[i]; !oi.empty() {
-			r.interval(clampIndex(i/factor + shift)).merge(oi)
+			r.grow(clampIndex(i/factor + shift)).merge(oi)
 		}
 	}
 	r.lastEnd = max(r.lastEnd, o.lastEnd)
@@ -239,6 +235,26 @@ func (r *Recorder) slot(k Key) *agg {
 	r.recent[r.recentNext] = recentKey{k, a}
 	r.recentNext = (r.recentNext + 1) % recentKeys
 	return a
+}
+
+// seriesIndex is index, after halving the series' resolution as often
+// as it takes to hold startNs within MaxSeries intervals.
+func (r *Recorder) seriesIndex(startNs int64) int {
+	i := r.index(startNs)
+	for i >= MaxSeries && i < MaxIntervals-1 {
+		r.coarsen()
+		i = r.index(startNs)
+	}
+	return i
+}
+
+// AddDropped counts n open-model iterations that were due at at but found
+// no VU, in the time series (the scenarios' totals are the engine's).
+func (r *Recorder) AddDropped(at time.Time, n int64) {
+	if n <= 0 {
+		return
+	}
+	r.grow(r.seriesIndex(at.UnixNano())).dropped += n
 }
 
 // index returns the interval a request that started at startNs (Unix ns)

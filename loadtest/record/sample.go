@@ -18,6 +18,9 @@ type Sample struct {
 	Status int
 	// Err is the transport error, "" if none.
 	Err string
+	// Check says why the step's check failed ("status 200, want 201"),
+	// "" when it passed or the step has none; see Reason.
+	Check string
 	// Intended is when the request should have started by the open-model
 	// schedule. The zero time means "no schedule": the request started when
 	// it was meant to (closed model).
@@ -40,7 +43,8 @@ type Sample struct {
 	// model), Start its actual start and Latency its length from Start;
 	// Scenario, Journey and Phase are its tags and the request's fields are
 	// zero. A Recorder keeps iterations apart from requests: they count in
-	// no request statistic (see Snapshot.SelectIterations).
+	// no request statistic (see Snapshot.SelectIterations), and in the time
+	// series only as iterations.
 	Iteration bool
 }
 

@@ -39,10 +39,9 @@ func (r *Recorder) coarsen() {
 		merged := r.intervals[2*k]
 		if 2*k+1 < len(r.intervals) {
 			if next := &r.intervals[2*k+1]; !next.empty() {
-				if merged.lat == nil {
-					merged = *next
-				} else {
-					merged.merge(next)
+				hadHistograms := merged.lat != nil
+				merged.merge(next)
+				if hadHistograms && next.lat != nil {
 					merged.lat.Compact()
 					merged.cor.Compact()
 				}
@@ -63,7 +62,23 @@ const windowSize = 2
 // interval is one bucket of the time series.
 type interval struct {
 	requests, failures int64
-	lat, cor           *hdr.PackedHistogram // nil until the first sample
+	// iterations counts the whole iterations that started in it, dropped
+	// the open-model iterations due in it that found no VU, and busyNs
+	// the time iterations ran within it, summed: busyNs/interval is the
+	// mean number of VUs busy in it.
+	iterations, dropped, busyNs int64
+	// classes counts the requests by status class: 1xx to 5xx at 1 to
+	// 5, no response (and any code outside 100-599) at 0.
+	classes  [6]int64
+	lat, cor *hdr.PackedHistogram // nil until the first request
+}
+
+// statusClass is the index of code in interval.classes.
+func statusClass(code int) int {
+	if code < 100 || code > 599 {
+		return 0
+	}
+	return code / 100
 }
 
 // window holds the dense histograms of the latest intervals: slot j holds
@@ -74,15 +89,41 @@ type window [windowSize]struct {
 	lat, cor *hdr.Histogram // allocated on first use, then reused
 }
 
-func (iv *interval) empty() bool { return iv.lat == nil || iv.requests == 0 }
+// hasRequests reports whether requests started in the interval.
+func (iv *interval) hasRequests() bool { return iv.lat != nil && iv.requests > 0 }
+
+// empty reports whether nothing at all was counted in the interval.
+func (iv *interval) empty() bool {
+	return !iv.hasRequests() && iv.iterations == 0 && iv.dropped == 0 && iv.busyNs == 0
+}
+
+// addBusy spreads an iteration that ran over [startNs, endNs) over the
+// intervals it overlaps, as VU time.
+func (r *Recorder) addBusy(startNs, endNs int64) {
+	if endNs <= startNs {
+		return
+	}
+	r.seriesIndex(endNs) // coarsen first, so that the whole span fits
+	w := int64(r.cfg.interval)
+	for t := startNs; t < endNs; {
+		i := r.index(t)
+		seg := min(endNs, r.startNs+int64(i+1)*w) - t
+		if seg <= 0 || i == MaxIntervals-1 { // before the start, or the last interval: the rest goes here
+			seg = endNs - t
+		}
+		r.grow(i).busyNs += seg
+		t += seg
+	}
+}
 
 // recordInterval records one sample in interval i.
-func (r *Recorder) recordInterval(i int, lat, cor time.Duration, failed bool) {
+func (r *Recorder) recordInterval(i int, lat, cor time.Duration, failed bool, status int) {
 	iv := r.interval(i)
 	iv.requests++
 	if failed {
 		iv.failures++
 	}
+	iv.classes[statusClass(status)]++
 	latUs, _ := micros(lat, r.highest)
 	corUs, _ := micros(cor, r.highest)
 	sl := &r.open[i%windowSize]
@@ -154,8 +195,20 @@ func (r *Recorder) grow(i int) *interval {
 func (iv *interval) merge(o *interval) {
 	iv.requests += o.requests
 	iv.failures += o.failures
-	iv.lat.Merge(o.lat)
-	iv.cor.Merge(o.cor)
+	iv.iterations += o.iterations
+	iv.dropped += o.dropped
+	iv.busyNs += o.busyNs
+	for c, n := range o.classes {
+		iv.classes[c] += n
+	}
+	switch {
+	case o.lat == nil:
+	case iv.lat == nil:
+		iv.lat, iv.cor = o.lat.Clone(), o.cor.Clone()
+	default:
+		iv.lat.Merge(o.lat)
+		iv.cor.Merge(o.cor)
+	}
 }
 
 // memory returns the bytes held by the interval's histograms.

@@ -1,8 +1,10 @@
 package record_test
 
 import (
+	"bytes"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -168,4 +170,82 @@ func TestIntervalMemoryPlateaus(t *testing.T) {
 // which reaches far more histogram buckets than real traffic does.
 func logUniform(rng *rand.Rand) time.Duration {
 	return time.Duration(math.Exp(math.Log(100e3) + rng.Float64()*math.Log(1e5)))
+}
+
+// TestSeriesCountsIterationsDroppedAndClasses: each interval counts the
+// iterations that started in it, the dropped ones, and the requests by
+// status class, and all of it survives merging and encoding.
+func TestSeriesCountsIterationsDroppedAndClasses(t *testing.T) {
+	t.Parallel()
+	r := record.MustNew(base)
+	for i, status := range []int{200, 201, 404, 503, 0, 302} {
+		at := base.Add(time.Duration(i%2) * time.Second)
+		r.Add(record.Sample{Endpoint: "e", Status: status, Start: at, Latency: time.Millisecond})
+		r.Add(record.Sample{Iteration: true, Start: at, Latency: time.Millisecond})
+	}
+	r.AddDropped(base.Add(1500*time.Millisecond), 7)
+	r.AddDropped(base.Add(2500*time.Millisecond), 2) // a second with nothing else
+	check := func(name string, r *record.Recorder) {
+		iv := r.Snapshot().Intervals
+		want := []struct {
+			requests, iterations, dropped int64
+			classes                       [6]int64
+		}{
+			{3, 3, 0, [6]int64{1, 0, 1, 0, 1, 0}}, // 200, 404, 0
+			{3, 3, 7, [6]int64{0, 0, 1, 1, 0, 1}}, // 201, 503, 302
+			{0, 0, 2, [6]int64{}},
+		}
+		if len(iv) != len(want) {
+			t.Fatalf("%s: %d intervals; want %d", name, len(iv), len(want))
+		}
+		for i, w := range want {
+			if p := iv[i]; p.Requests != w.requests || p.Iterations != w.iterations || p.Dropped != w.dropped || p.Classes != w.classes {
+				t.Errorf("%s: interval %d = %d requests, %d iterations, %d dropped, classes %v; want %+v",
+					name, i, p.Requests, p.Iterations, p.Dropped, p.Classes, w)
+			}
+		}
+	}
+	check("recorded", r)
+	var buf bytes.Buffer
+	if err := r.Encode(&buf); err != nil {
+		t.Fatal(err)
+	}
+	d, err := record.Decode(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("decoded", d)
+	m := record.MustNew(base)
+	if err := m.Merge(d); err != nil {
+		t.Fatal(err)
+	}
+	check("merged", m)
+}
+
+// TestBusyVUs: an iteration counts as a busy VU for the time it ran in
+// each interval it overlaps.
+func TestBusyVUs(t *testing.T) {
+	t.Parallel()
+	r := record.MustNew(base)
+	// Two VUs busy through second 0; one from 0.5s to 2.5s.
+	r.Add(record.Sample{Iteration: true, Start: base, Latency: time.Second})
+	r.Add(record.Sample{Iteration: true, Start: base, Latency: time.Second})
+	r.Add(record.Sample{Iteration: true, Start: base.Add(500 * time.Millisecond), Latency: 2 * time.Second})
+	var buf bytes.Buffer
+	if err := r.Encode(&buf); err != nil {
+		t.Fatal(err)
+	}
+	d, err := record.Decode(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, rec := range map[string]*record.Recorder{"recorded": r, "decoded": d} {
+		var got []float64
+		for _, p := range rec.Snapshot().Intervals {
+			got = append(got, p.BusyVUs)
+		}
+		if want := []float64{2.5, 1, 0.5}; !slices.Equal(got, want) {
+			t.Errorf("%s: busy VUs %v; want %v", name, got, want)
+		}
+	}
 }

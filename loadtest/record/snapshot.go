@@ -48,6 +48,17 @@ type IntervalPoint struct {
 	// Requests and Failures count the requests that started in the interval.
 	Requests int64 `json:"requests"`
 	Failures int64 `json:"failures"`
+	// Iterations counts the whole iterations that started in the
+	// interval, Dropped the open-model iterations due in it that found no
+	// VU (see Recorder.AddDropped).
+	Iterations int64 `json:"iterations"`
+	Dropped    int64 `json:"dropped"`
+	// BusyVUs is the mean number of VUs running an iteration over the
+	// interval: the iterations' time within it over its width.
+	BusyVUs float64 `json:"busy_vus"`
+	// Classes counts the requests by status class: index 1 to 5 for 1xx
+	// to 5xx, 0 for no response.
+	Classes [6]int64 `json:"classes"`
 	// Latency and Corrected are their percentiles, to the interval
 	// histograms' precision (1% by default); zero when Requests is 0.
 	Latency   Quantiles `json:"latency"`
@@ -94,6 +105,7 @@ func (r *Recorder) Snapshot() Snapshot {
 	}
 	for i := range r.intervals {
 		s.Intervals[i] = r.intervals[i].point(time.Duration(i) * r.cfg.interval)
+		s.Intervals[i].BusyVUs = float64(r.intervals[i].busyNs) / float64(r.cfg.interval)
 	}
 	return s
 }
@@ -130,8 +142,8 @@ func (s Snapshot) SelectFunc(match func(Key) bool) Stats {
 
 // point computes the derived numbers of one interval.
 func (iv *interval) point(offset time.Duration) IntervalPoint {
-	p := IntervalPoint{Offset: offset}
-	if iv.empty() {
+	p := IntervalPoint{Offset: offset, Iterations: iv.iterations, Dropped: iv.dropped, Classes: iv.classes}
+	if !iv.hasRequests() {
 		return p
 	}
 	p.Requests, p.Failures = iv.requests, iv.failures

@@ -1,6 +1,7 @@
 package record
 
 import (
+	"maps"
 	"slices"
 	"time"
 
@@ -32,6 +33,10 @@ type Stats struct {
 	Clamped int64 `json:"clamped"`
 	// Statuses counts requests by HTTP status, 0 for no response.
 	Statuses map[int]int64 `json:"statuses,omitempty"`
+	// Reasons counts the failed requests, and those whose check failed,
+	// by why (see Reason): at most MaxReasons names per Key, the rest
+	// under ReasonOther.
+	Reasons map[string]int64 `json:"reasons,omitempty"`
 	// Latency is timed from the request's actual start; Corrected from its
 	// intended start (coordinated omission corrected). They are equal for
 	// requests that left on schedule and in closed-model runs.
@@ -98,6 +103,7 @@ func statsOf(a *agg) Stats {
 		return s
 	}
 	s.Statuses = a.statuses.counts()
+	s.Reasons = maps.Clone(map[string]int64(a.reasons))
 	s.Rate = float64(a.failures) / float64(a.count)
 	s.Duration = time.Duration(a.lastStart - a.firstStart)
 	if a.count > 1 && s.Duration > 0 {

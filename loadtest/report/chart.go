@@ -22,7 +22,10 @@ const (
 	laneGap    = 6.0
 	noLaneTop  = 14.0
 	maxPlotted = 600 // points per series; more are merged (see plotPoints)
-	offScale   = 4.0 // a bound more than this many times the data is noted, not drawn
+	// offScale: a bound more than this many times the data's top is
+	// marked at the top edge rather than stretching the axis to it, which
+	// would flatten the data into a line at the bottom.
+	offScale = 1.5
 )
 
 // Colours of the series: few and distinct, the same in legends, charts
@@ -37,7 +40,18 @@ const (
 	colErrors   = "#dc2626"
 	colPassRule = "#475569"
 	colFailRule = "#dc2626"
+	colBaseline = "#0f766e"
+	colTarget   = "#64748b"
+	colDropped  = "#dc2626"
+	colBars     = "#2563eb"
 )
+
+// statusColours are the status classes' colours in the status chart, in
+// the order they are drawn: success in the request colour, client errors
+// orange, server errors red, no response purple.
+var statusColours = []struct{ class, color string }{
+	{"2xx", "#2563eb"}, {"3xx", "#0891b2"}, {"4xx", "#ea580c"}, {"5xx", "#dc2626"}, {"1xx", "#64748b"}, {"no response", "#7c3aed"},
+}
 
 // bandFills are the phase colours, pale enough that the lines in front of
 // them keep their contrast.
@@ -59,8 +73,26 @@ type chartView struct {
 	Rules           []ruleView
 	Hovers          []hoverView
 	Legend          []legendView
-	Empty           string // shown instead of data
-	Notes           []string
+	Bars            []barView  // a histogram's bars (no time axis)
+	Marks           []markView // vertical markers: a histogram's percentiles
+	Empty           string     // shown instead of data
+	// RulesKey and BandsKey name the threshold lines and phase bands for
+	// the legend's toggles.
+	RulesKey, BandsKey string
+}
+
+// barView is one bar of a histogram, with its tooltip.
+type barView struct {
+	X, Y, W, H float64
+	Title      string
+}
+
+// markView is a vertical marker across the plot, labelled at the top.
+type markView struct {
+	X, LabelY     float64
+	Label, Stroke string
+	Key, Anchor   string
+	Dash          bool
 }
 
 type tickView struct {
@@ -84,22 +116,29 @@ type bandView struct {
 	LabelX, LabelY float64
 }
 
+// pathView is a line or area of one series; Key ties it to its legend
+// entry, which hides and shows it.
 type pathView struct {
 	D, Stroke, Fill, Dash string
 	Width                 float64
+	Key                   string
 }
 
 type dotView struct {
-	X, Y, R float64
-	Fill    string
+	X, Y, R   float64
+	Fill, Key string
 }
 
+// ruleView is a threshold or baseline line; OffScale marks a bound above
+// the axis, drawn as an arrow at the top edge with its label.
 type ruleView struct {
 	X0, X1, Y      float64
 	Stroke, Label  string
 	LabelX, LabelY float64
-	Anchor         string
+	Anchor, Key    string
+	Dash           string
 	Crossed        bool
+	OffScale       bool
 }
 
 type hoverView struct {
@@ -107,10 +146,11 @@ type hoverView struct {
 	Title string
 }
 
-// legendView is one legend entry; Kind is "line", "dash", "area", "rule"
-// or "band".
+// legendView is one legend entry; Kind is "line", "dash", "area", "rule",
+// "baseline", "bar" or "band". Key names what it hides and shows when
+// clicked.
 type legendView struct {
-	Label, Color, Kind string
+	Label, Color, Kind, Key string
 }
 
 // seriesDef is one line of a chart: its legend and how to read a point;
@@ -123,12 +163,13 @@ type seriesDef struct {
 }
 
 // ruleDef is a horizontal bound (a threshold) over the whole run or over
-// the spans of one phase.
+// the spans of one phase, or a baseline's value.
 type ruleDef struct {
-	Value   float64
-	Label   string
-	Crossed bool
-	Spans   [][2]float64 // nil for the whole run
+	Value    float64
+	Label    string
+	Crossed  bool
+	Baseline bool
+	Spans    [][2]float64 // nil for the whole run
 }
 
 // chartSpec is what differs between the charts.
@@ -177,10 +218,11 @@ func buildChart(spec chartSpec, pp []plotPoint, ax timeAxis) chartView {
 	c.XTicks, c.XLabel = timeTicks(end, x)
 
 	c.Lanes, c.Bands, c.Seps = phaseBands(lanes, x, c.Y0, c.Y1)
+	c.RulesKey, c.BandsKey = spec.ID+"-thresholds", spec.ID+"-phases"
 	if len(c.Bands) > 0 {
-		c.Legend = append(c.Legend, legendView{Label: "phases", Color: bandFills[0], Kind: "band"})
+		c.Legend = append(c.Legend, legendView{Label: "phases", Color: bandFills[0], Kind: "band", Key: c.BandsKey})
 	}
-	for _, sd := range spec.Series {
+	for i, sd := range spec.Series {
 		kind := "line"
 		switch {
 		case sd.Dash:
@@ -188,14 +230,29 @@ func buildChart(spec chartSpec, pp []plotPoint, ax timeAxis) chartView {
 		case sd.Area:
 			kind = "area"
 		}
-		c.Legend = append(c.Legend, legendView{Label: sd.Label, Color: sd.Color, Kind: kind})
-		c.addSeries(sd, pp, x, y)
+		key := spec.ID + "-" + strconv.Itoa(i)
+		c.Legend = append(c.Legend, legendView{Label: sd.Label, Color: sd.Color, Kind: kind, Key: key})
+		c.addSeries(sd, key, pp, x, y)
 	}
+	thresholds, baselines := false, false
 	for _, r := range rules {
-		c.addRule(r, x, y(r.Value))
+		key := c.RulesKey
+		if r.Baseline {
+			key, baselines = spec.ID+"-baseline", true
+		} else {
+			thresholds = true
+		}
+		if r.Value > top {
+			c.addOffScale(r, key)
+			continue
+		}
+		c.addRule(r, key, x, y(r.Value))
 	}
-	if len(rules) > 0 {
-		c.Legend = append(c.Legend, legendView{Label: "threshold", Color: colPassRule, Kind: "rule"})
+	if thresholds {
+		c.Legend = append(c.Legend, legendView{Label: "threshold", Color: colPassRule, Kind: "rule", Key: c.RulesKey})
+	}
+	if baselines {
+		c.Legend = append(c.Legend, legendView{Label: "baseline", Color: colBaseline, Kind: "baseline", Key: spec.ID + "-baseline"})
 	}
 	c.Hovers = hovers(spec.Series, pp, x)
 	if len(pp) == 0 {
@@ -206,7 +263,8 @@ func buildChart(spec chartSpec, pp []plotPoint, ax timeAxis) chartView {
 
 // yRange returns the bounds to draw and the top of the y range: the data
 // and the bounds near it. A bound far above the data would flatten the
-// data into a line at the bottom, so it is noted under the chart instead.
+// data into a line at the bottom, so the axis stays scaled to the data
+// and the bound is marked at its top edge (addOffScale).
 func (c *chartView) yRange(spec chartSpec, pp []plotPoint) ([]ruleDef, float64) {
 	top := 0.0
 	for _, sd := range spec.Series {
@@ -222,11 +280,10 @@ func (c *chartView) yRange(spec chartSpec, pp []plotPoint) ([]ruleDef, float64) 
 		if !finite(r.Value) || r.Value < 0 {
 			continue
 		}
-		if dataTop > 0 && r.Value > offScale*math.Max(dataTop, spec.MinTop) {
-			c.Notes = append(c.Notes, r.Label+" is above the scale")
-			continue
-		}
 		rules = append(rules, r)
+		if dataTop > 0 && r.Value > offScale*math.Max(dataTop, spec.MinTop) {
+			continue // marked at the top edge, not drawn to scale
+		}
 		// Headroom above a bound, so that its line and label do not sit
 		// on the plot's top edge.
 		top = math.Max(top, r.Value*1.1)
@@ -272,7 +329,7 @@ func hovers(series []seriesDef, pp []plotPoint, x func(float64) float64) []hover
 // addSeries draws sd as polylines broken where it has no value; a piece of
 // one point is a short level line across its interval with a dot, which a
 // polyline of one point would not show.
-func (c *chartView) addSeries(sd seriesDef, pp []plotPoint, x, y func(float64) float64) {
+func (c *chartView) addSeries(sd seriesDef, key string, pp []plotPoint, x, y func(float64) float64) {
 	var segs [][]plotPoint
 	var cur []plotPoint
 	for _, p := range pp {
@@ -294,7 +351,7 @@ func (c *chartView) addSeries(sd seriesDef, pp []plotPoint, x, y func(float64) f
 			p := seg[0]
 			v, _ := sd.Value(p)
 			line.WriteString("M" + num(x(p.T)) + " " + num(y(v)) + "H" + num(x(p.T+p.W)))
-			c.Dots = append(c.Dots, dotView{X: x(p.T + p.W/2), Y: y(v), R: 3, Fill: sd.Color})
+			c.Dots = append(c.Dots, dotView{X: x(p.T + p.W/2), Y: y(v), R: 3, Fill: sd.Color, Key: key})
 			if sd.Area {
 				area.WriteString("M" + num(x(p.T)) + " " + num(y(0)) + "V" + num(y(v)) + "H" + num(x(p.T+p.W)) + "V" + num(y(0)) + "Z")
 			}
@@ -321,20 +378,44 @@ func (c *chartView) addSeries(sd seriesDef, pp []plotPoint, x, y func(float64) f
 	if line.Len() == 0 {
 		return
 	}
-	p := pathView{D: line.String(), Stroke: sd.Color, Fill: "none", Width: 1.8}
+	p := pathView{D: line.String(), Stroke: sd.Color, Fill: "none", Width: 1.8, Key: key}
 	if sd.Dash {
 		p.Dash, p.Width = "5 4", 1.5
 	}
 	c.Lines = append(c.Lines, p)
 	if area.Len() > 0 {
-		c.Areas = append(c.Areas, pathView{D: area.String(), Fill: sd.Color, Stroke: "none"})
+		c.Areas = append(c.Areas, pathView{D: area.String(), Fill: sd.Color, Stroke: "none", Key: key})
 	}
 }
 
-func (c *chartView) addRule(r ruleDef, x func(float64) float64, yv float64) {
-	stroke := colPassRule
+// addOffScale marks a bound above the axis: an arrow at the top edge
+// over its span, so that the reader sees it exists and where it applies
+// without the axis stretching to it.
+func (c *chartView) addOffScale(r ruleDef, key string) {
+	stroke, x0, x1 := colPassRule, c.X0, c.X1
 	if r.Crossed {
 		stroke = colFailRule
+	}
+	if r.Baseline {
+		stroke = colBaseline
+	}
+	n := 0 // the marks before this one: each gets a line of its own
+	for _, rv := range c.Rules {
+		if rv.OffScale {
+			n++
+		}
+	}
+	c.Rules = append(c.Rules, ruleView{X0: x0, X1: x1, Y: c.Y0, Stroke: stroke, Label: "↑ " + r.Label + " (above the scale)",
+		LabelX: x1 - 4, LabelY: c.Y0 + 12 + 13*float64(n), Anchor: "end", Key: key, Crossed: r.Crossed, OffScale: true})
+}
+
+func (c *chartView) addRule(r ruleDef, key string, x func(float64) float64, yv float64) {
+	stroke, dash := colPassRule, "8 3 2 3"
+	if r.Crossed {
+		stroke = colFailRule
+	}
+	if r.Baseline {
+		stroke, dash = colBaseline, "2 3"
 	}
 	spans := r.Spans
 	if spans == nil {
@@ -345,7 +426,7 @@ func (c *chartView) addRule(r ruleDef, x func(float64) float64, yv float64) {
 		if x1-x0 < 1 {
 			continue
 		}
-		rv := ruleView{X0: x0, X1: x1, Y: yv, Stroke: stroke, LabelX: x1 - 4, LabelY: yv - 5, Anchor: "end", Crossed: r.Crossed}
+		rv := ruleView{X0: x0, X1: x1, Y: yv, Stroke: stroke, LabelX: x1 - 4, LabelY: yv - 5, Anchor: "end", Crossed: r.Crossed, Key: key, Dash: dash}
 		if i == 0 {
 			rv.Label = r.Label
 			// A label needs room above the line; below the top edge it
@@ -353,7 +434,9 @@ func (c *chartView) addRule(r ruleDef, x func(float64) float64, yv float64) {
 			if yv-c.Y0 < 14 {
 				rv.LabelY = yv + 13
 			}
-			if utf8.RuneCountInString(r.Label)*6 > int(x1-x0) {
+			// A baseline's label goes to the left, where the thresholds'
+			// labels (on the right) leave it room.
+			if r.Baseline || utf8.RuneCountInString(r.Label)*6 > int(x1-x0) {
 				rv.LabelX, rv.Anchor = x0+4, "start"
 			}
 		}

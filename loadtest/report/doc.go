@@ -18,10 +18,16 @@
 //     crossed threshold, failed check, failed validity check or recovery,
 //     and regression, pointing at the scenario file's line when known.
 //   - HTML, one self-contained page for a CI artifact: inline CSS, charts
-//     drawn here as inline SVG, no script, font or stylesheet fetched when
-//     it is opened, so it still renders offline and years later. The
-//     charts share one time axis with the phases shaded behind them, so a
-//     latency spike lines up with the phase that caused it.
+//     drawn here as inline SVG, one small inline script (a legend entry
+//     hides and shows its series; without it every series shows), no
+//     script, font or stylesheet fetched when it is opened, so it still
+//     renders offline and years later. The charts share one time axis
+//     with the phases shaded behind them, so a latency spike lines up
+//     with the phase that caused it: rate, iterations (target, achieved,
+//     dropped), latency (with the thresholds, a phase's only over that
+//     phase, and the baseline's percentiles), status codes and errors,
+//     then the latency distribution. An axis is scaled to its data: a
+//     bound far above it is marked at the top edge, not drawn to scale.
 //
 // Every renderer reads only the *summary.Summary it is given and never
 // changes it, so a summary imported from k6 is reported the same way as one

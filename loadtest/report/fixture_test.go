@@ -45,8 +45,25 @@ func fullSummary() *summary.Summary {
 			rps, p50 = 80+noise.next(9), 210+2400*8/(8+k*k)+noise.next(50)
 		}
 		p := summary.Point{T: float64(t), Requests: int64(rps), RPS: float64(rps)}
+		// browse's schedule: a ramp to 60 iterations/s, 100 in the spike,
+		// where a tenth of them find no VU; writers is closed-model.
+		switch {
+		case t < 30:
+			p.Target = float64(2 * t)
+		case t >= 110 && t < 140:
+			p.Target, p.Dropped = 100, 10
+		default:
+			p.Target = 60
+		}
+		p.Iterations = int64(p.Target) - p.Dropped + 13
+		// An iteration keeps a VU about half a second, a second in the
+		// spike; the ten writers' VUs are always busy.
+		p.VUs = float64(p.Iterations-13)/2 + 10
+		if t >= 110 && t < 140 {
+			p.VUs = float64(p.Iterations-13) + 10
+		}
 		if t == 75 { // a one-second stall: no request started
-			p.Requests, p.RPS = 0, 0
+			p.Requests, p.RPS, p.Iterations = 0, 0, 0
 			series = append(series, p)
 			continue
 		}
@@ -54,6 +71,12 @@ func fullSummary() *summary.Summary {
 			p.Failures = int64(1 + noise.next(4))
 		} else if noise.next(20) == 0 {
 			p.Failures = 1
+		}
+		// The failures are 503s, and in the spike one 429 for each.
+		p.Statuses = map[string]int64{"2xx": p.Requests - p.Failures, "5xx": p.Failures}
+		if t >= 110 && t < 140 {
+			p.Statuses["4xx"] = 1
+			p.Statuses["2xx"]--
 		}
 		p.P50 = float64(p50) / 10
 		p.P95 = float64(p50*3+noise.next(60)) / 10
@@ -114,12 +137,27 @@ func fullSummary() *summary.Summary {
 			{Name: "dropped iterations", OK: true, Observed: "2.67%", Limit: "< 5%"},
 		}},
 		Endpoints: []summary.Breakdown{
-			{Scenario: "browse", Endpoint: "get", Requests: 4210, Failures: 12, FailureRate: 0.00285, RPS: 23.39, Min: 3.01, Avg: 48.2, Med: 21.4, P90: 120.5, P95: 180.2, P99: 820.1, Max: 1980.2, P95Uncorrected: 110.4, ChecksPassed: 4198, ChecksFailed: 12, Statuses: map[string]int64{"200": 4198, "503": 12}},
+			{Scenario: "browse", Endpoint: "get", Requests: 4210, Failures: 12, FailureRate: 0.00285, RPS: 23.39, Min: 3.01, Avg: 48.2, Med: 21.4, P90: 120.5, P95: 180.2, P99: 820.1, Max: 1980.2, P95Uncorrected: 110.4, ChecksPassed: 4195, ChecksFailed: 15, Statuses: map[string]int64{"200": 4198, "503": 12}},
 			{Scenario: "browse", Endpoint: "list", Requests: 5630, Failures: 60, FailureRate: 0.01066, RPS: 31.28, Min: 4.4, Avg: 80.3, Med: 27.9, P90: 190.3, P95: 260.7, P99: 1010.2, Max: 2140.33, P95Uncorrected: 150.2, ChecksPassed: 5570, ChecksFailed: 60, Statuses: map[string]int64{"200": 5570, "503": 58, "no response": 2}},
 			{Scenario: "writers", Endpoint: "create", Requests: 2400, Failures: 70, FailureRate: 0.02917, RPS: 13.33, Min: 4.2, Avg: 38.2, Med: 30.1, P90: 61.9, P95: 72.13, P99: 210.5, Max: 690.4, P95Uncorrected: 70.2, ChecksPassed: 2330, ChecksFailed: 70, Statuses: map[string]int64{"201": 2330, "429": 70}},
 			{Scenario: "writers", Endpoint: "delete", Requests: 2330, Failures: 0, RPS: 12.94, Min: 3.5, Avg: 25.6, Med: 21.2, P90: 44.8, P95: 55.1, P99: 120.9, Max: 402.6, P95Uncorrected: 55.1, ChecksPassed: 2330, Statuses: map[string]int64{"200": 2330}},
 			{Scenario: "writers", Endpoint: "list", Requests: 2263, Failures: 30, FailureRate: 0.01326, RPS: 12.57, Min: 4.1, Avg: 52.1, Med: 25.3, P90: 98.4, P95: 150.6, P99: 640.3, Max: 1501.9, P95Uncorrected: 96.2, ChecksPassed: 2233, ChecksFailed: 30, Statuses: map[string]int64{"200": 2233, "503": 30}},
 			{Scenario: "writers", Endpoint: "export | csv", Requests: 0},
+		},
+		// The corrected latencies of all 16,833 requests, as
+		// summary.Distribution buckets them.
+		Distribution: []summary.Bucket{{UpTo: 5, Count: 310}, {UpTo: 10, Count: 1840}, {UpTo: 20, Count: 5120}, {UpTo: 50, Count: 5480},
+			{UpTo: 100, Count: 1720}, {UpTo: 200, Count: 1180}, {UpTo: 500, Count: 610}, {UpTo: 1000, Count: 420}, {UpTo: 2000, Count: 150}, {UpTo: 5000, Count: 3}},
+		// Why they failed, as summary.Failures sorts them: the same
+		// requests as the statuses above, and three 200s of get whose
+		// check failed.
+		Failures: []summary.Failure{
+			{Scenario: "writers", Endpoint: "create", Reason: "status 429 Too Many Requests", Count: 70, Share: 70.0 / 2400},
+			{Scenario: "browse", Endpoint: "list", Reason: "status 503 Service Unavailable", Count: 58, Share: 58.0 / 5630},
+			{Scenario: "writers", Endpoint: "list", Reason: "status 503 Service Unavailable", Count: 30, Share: 30.0 / 2263},
+			{Scenario: "browse", Endpoint: "get", Reason: "status 503 Service Unavailable", Count: 12, Share: 12.0 / 4210},
+			{Scenario: "browse", Endpoint: "get", Reason: `check: body lacks "title"`, Count: 3, Share: 3.0 / 4210},
+			{Scenario: "browse", Endpoint: "list", Reason: "connection reset", Count: 2, Share: 2.0 / 5630},
 		},
 		Journeys: []summary.Journey{
 			{Scenario: "browse", Journey: "browse", Iterations: 10512, Rate: 58.4, Min: 61.3, Avg: 482.5, Med: 342.1, P90: 783.2, P95: 1124.9, P99: 2615.3, Max: 4210.9, P95Uncorrected: 910.6},
@@ -161,6 +199,7 @@ func fullSummary() *summary.Summary {
 			{Name: "writers/create/-", Metric: "p95 latency", Old: 70.0, New: 72.13, Change: 0.0304, Low: -1.4, High: 5.6, Verdict: "inconclusive", Reason: "the interval holds 0"},
 			{Name: "all", Metric: "error rate", Old: 0.0098, New: 0.0102, Change: 0.0408, Low: -0.0008, High: 0.0016, Verdict: "no change", Reason: "within 0.5pp"},
 			{Name: "writers/delete/-", Metric: "p95 latency", Old: 61.2, New: 55.1, Change: -0.0997, Verdict: "improvement", Reason: "-6.1ms (-10.0%)"},
+			{Name: "all", Metric: "p95 latency", Old: 168.3, New: 212.4, Change: 0.262, Low: 30.2, High: 58.8, Verdict: "regression", Reason: "+44.1ms (+26.2%), beyond the 10% and 5ms thresholds"},
 		}},
 	}}
 	s.Run.Decide()

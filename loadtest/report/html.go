@@ -47,6 +47,7 @@ type htmlView struct {
 	KPIs              []kpiView
 	Charts            []chartView
 	Endpoints, Phases []breakdownView
+	Failures          []failureView
 	Journeys          []journeyView
 	Scenarios         []scenarioView
 	Checks            []checkView
@@ -82,7 +83,16 @@ type recoveryView struct {
 type comparisonView struct {
 	Baseline, Verdict, Class string
 	Rows                     []comparisonRowView
+	// Card is what the verdict card shows of Rows: the whole run's rows
+	// and those that changed, at most maxCardRows; More counts the rest,
+	// which the table below lists.
+	Card []comparisonRowView
+	More int
 }
+
+// maxCardRows bounds the comparison card: a run with many endpoints and
+// phases compares hundreds of selections, which belong in the table.
+const maxCardRows = 8
 
 type comparisonRowView struct {
 	Mark, Class, Name, Metric, Old, New, Change, CI, Verdict, Reason string
@@ -170,6 +180,12 @@ func newHTMLView(s *summary.Summary) htmlView {
 				Change: signedPercent(row.Change), CI: comparisonCI(row.Metric, row.Low, row.High),
 				Verdict: row.Verdict, Reason: row.Reason})
 		}
+		for i, row := range c.Rows {
+			if len(cv.Card) < maxCardRows && (row.Name == "all" || row.Verdict == "regression" || row.Verdict == "improvement") {
+				cv.Card = append(cv.Card, cv.Rows[i])
+			}
+		}
+		cv.More = len(cv.Rows) - len(cv.Card)
 		v.Comparison = cv
 	}
 	v.KPIs = kpis(s)
@@ -179,6 +195,7 @@ func newHTMLView(s *summary.Summary) htmlView {
 		bv.Name, bv.Sub = b.Endpoint, b.Scenario
 		v.Endpoints = append(v.Endpoints, bv)
 	}
+	v.Failures = failures(s)
 	for _, b := range r.Phases {
 		bv := breakdown(b)
 		bv.Name = b.Phase

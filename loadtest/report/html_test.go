@@ -31,9 +31,11 @@ func TestHTMLSelfContained(t *testing.T) {
 				t.Errorf("%s: the report contains %q", fx.name, bad)
 			}
 		}
+		// Rate, latency and errors always; iterations, status codes and
+		// the latency distribution when the run has their data.
 		charts := svgBlock.FindAllString(html, -1)
-		if len(charts) != 3 {
-			t.Fatalf("%s: %d chart SVGs; want 3", fx.name, len(charts))
+		if want := map[string]int{"full": 7}[fx.name]; len(charts) != max(want, 3) {
+			t.Fatalf("%s: %d chart SVGs; want %d", fx.name, len(charts), max(want, 3))
 		}
 		for _, id := range []string{`id="chart-rate"`, `id="chart-latency"`, `id="chart-errors"`} {
 			if !strings.Contains(html, id) {
@@ -119,6 +121,9 @@ func TestHTMLContent(t *testing.T) {
 			`class="band-label"`,
 			`stroke-dasharray="5 4"`, // p95 uncorrected
 			`id="table-endpoints"`, `id="table-phases"`, `id="table-journeys"`, `id="table-scenarios"`, `id="table-checks"`, `id="table-comparison"`,
+			`id="table-failures"`, `id="chart-iterations"`, `id="chart-vus"`, `id="chart-statuses"`, `id="chart-distribution"`,
+			`baseline p95 168.3ms`, // the baseline's p95 beside the run's
+			`<button type="button" data-key="chart-latency-1" aria-pressed="true"`, // a toggle
 		}},
 		{"empty", []string{`<span class="badge passed" id="outcome">PASSED</span>`, `no data: the run recorded no time series`}},
 		// A journey row: iteration_duration in ms, from the scheduled start.

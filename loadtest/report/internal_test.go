@@ -269,3 +269,45 @@ func TestJourneyLabel(t *testing.T) {
 		t.Errorf("journeyName: %q, %q", journeyName(js[3]), journeyName(js[0]))
 	}
 }
+
+// TestLatencyAxisScaledToData: a bound far above the data leaves the axis
+// at the data's scale and is marked at its top edge instead; a bound near
+// the data is drawn as a line, and one on a phase only across that
+// phase's span.
+func TestLatencyAxisScaledToData(t *testing.T) {
+	s := &summary.Summary{Run: summary.Run{Duration: 20,
+		Timeline: []summary.Span{{Scenario: "a", Phase: "warmup", From: 0, To: 10}, {Scenario: "a", Phase: "steady", From: 10, To: 20}},
+		Thresholds: []summary.Threshold{
+			{Metric: "http_req_duration", Expression: "p(95)<1000", Passed: true},
+			{Metric: "http_req_duration{phase:steady}", Expression: "p(95)<150", Passed: true},
+		}}}
+	for i := range 20 {
+		s.Run.Series = append(s.Run.Series, summary.Point{T: float64(i), Requests: 10, RPS: 10, P50: 50, P95: 120, P99: 130})
+	}
+	var lat chartView
+	for _, c := range charts(s) {
+		if c.ID == "chart-latency" {
+			lat = c
+		}
+	}
+	top := lat.YTicks[len(lat.YTicks)-1].Label
+	if top != "200" {
+		t.Errorf("latency axis tops out at %s; want 200, the data's scale (not the 1s bound)", top)
+	}
+	var off, steady []ruleView
+	for _, r := range lat.Rules {
+		switch {
+		case r.OffScale:
+			off = append(off, r)
+		case r.Label != "":
+			steady = append(steady, r)
+		}
+	}
+	if len(off) != 1 || !strings.Contains(off[0].Label, "p(95) < 1s") || !strings.Contains(off[0].Label, "above the scale") {
+		t.Errorf("off-scale marks %+v; want the 1s bound marked above the scale", off)
+	}
+	mid := (lat.X0 + lat.X1) / 2
+	if len(steady) != 1 || steady[0].X0 < mid-1 || steady[0].X1 > lat.X1+1 || !strings.Contains(steady[0].Label, "in steady") {
+		t.Errorf("steady's rule %+v; want it across the second half only, [%v, %v]", steady, mid, lat.X1)
+	}
+}

@@ -61,7 +61,7 @@ func TestJUnitCounts(t *testing.T) {
 		want    map[string]counts
 		order   []string
 	}{
-		{"full", map[string]counts{"thresholds": {8, 2}, "checks": {4, 1}, "validity": {3, 0}, "recoveries": {2, 1}, "comparison": {4, 1}},
+		{"full", map[string]counts{"thresholds": {8, 2}, "checks": {4, 1}, "validity": {3, 0}, "recoveries": {2, 1}, "comparison": {5, 2}},
 			[]string{"thresholds", "checks", "validity", "recoveries", "comparison"}},
 		{"empty", map[string]counts{"thresholds": {0, 0}, "checks": {0, 0}, "validity": {0, 0}},
 			[]string{"thresholds", "checks", "validity"}},

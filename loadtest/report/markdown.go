@@ -20,6 +20,7 @@ func Markdown(w io.Writer, s *summary.Summary) error {
 	m.validity()
 	m.recoveries()
 	m.endpoints()
+	m.failures()
 	m.phases()
 	m.journeys()
 	m.scenarios()
@@ -154,6 +155,20 @@ func (m *mdWriter) endpoints() {
 	}
 	m.section("Endpoints")
 	m.Table("llrrrrrr", []string{"scenario", "endpoint", "requests", "failure %", "p50 ms", "p95 ms", "p99 ms", "rps"}, rows)
+}
+
+// failures is why requests failed, every reason the summary names.
+func (m *mdWriter) failures() {
+	fs := failures(m.s)
+	if len(fs) == 0 {
+		return
+	}
+	rows := make([][]string, 0, len(fs))
+	for _, f := range fs {
+		rows = append(rows, []string{f.Count, render.MarkdownText(f.Reason), render.MarkdownCode(f.Endpoint), render.MarkdownCode(f.Scenario), f.Share})
+	}
+	m.section("Failures")
+	m.Table("rlllr", []string{"count", "reason", "endpoint", "scenario", "of its requests"}, rows)
 }
 
 func (m *mdWriter) phases() {

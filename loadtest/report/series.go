@@ -3,6 +3,7 @@ package report
 import (
 	"math"
 	"sort"
+	"strings"
 
 	"github.com/taskready/taskready/loadtest/summary"
 )
@@ -45,6 +46,18 @@ func plotPoints(pts []summary.Point) []plotPoint {
 		for _, p := range group {
 			m.Requests += p.Requests
 			m.Failures += p.Failures
+			m.Iterations += p.Iterations
+			m.Dropped += p.Dropped
+			// The target and the VUs are levels: merged points take their
+			// mean.
+			m.Target += clean(p.Target) / float64(len(group))
+			m.VUs += clean(p.VUs) / float64(len(group))
+			for class, n := range p.Statuses {
+				if m.Statuses == nil {
+					m.Statuses = map[string]int64{}
+				}
+				m.Statuses[class] += n
+			}
 			if p.Requests > 0 {
 				m.P50 = math.Max(m.P50, clean(p.P50))
 				m.P95 = math.Max(m.P95, clean(p.P95))
@@ -154,8 +167,37 @@ func charts(s *summary.Summary) []chartView {
 			{Label: "p99", Color: colP99, Format: ms, Value: withRequests(func(p plotPoint) float64 { return p.P99 })},
 			{Label: "p95 uncorrected", Color: colP95, Dash: true, Format: ms, Value: withRequests(func(p plotPoint) float64 { return p.P95Uncorrected })},
 		},
-		Rules: thresholdRules(s, "http_req_duration", map[string]bool{"p(95)": true, "p(99)": true}, 1, millis),
+		Rules: append(thresholdRules(s, "http_req_duration", map[string]bool{"p(95)": true, "p(99)": true}, 1, millis), baselineRules(s)...),
 	}, pp, ax)
+	out := []chartView{rate}
+	if hasIterations(pp) {
+		out = append(out, buildChart(chartSpec{
+			ID: "chart-iterations", Title: "Iterations", Desc: "iterations per second: the open-model schedules' target, those started in every scenario (closed-model ones start as their VUs finish), and those dropped for want of a free VU",
+			YLabel: "iterations / s", MinTop: 1, Tick: tickNumber,
+			Series: []seriesDef{
+				{Label: "target/s", Color: colTarget, Dash: true, Format: perSec, Value: func(p plotPoint) (float64, bool) { return p.Target, p.Target > 0 }},
+				{Label: "achieved/s", Color: colRequests, Format: perSec, Value: always(func(p plotPoint) float64 { return float64(p.Iterations) / p.W })},
+				{Label: "dropped/s", Color: colDropped, Area: true, Format: perSec, Value: always(func(p plotPoint) float64 { return float64(p.Dropped) / p.W })},
+			},
+		}, pp, ax))
+	}
+	if hasVUs(pp) {
+		out = append(out, buildChart(chartSpec{
+			ID: "chart-vus", Title: "Virtual users", Desc: "VUs running an iteration, on average over each interval (the rest of the pool waits for its next iteration)",
+			YLabel: "VUs busy", MinTop: 1, Tick: tickNumber,
+			Series: []seriesDef{
+				{Label: "busy VUs", Color: colP95, Area: true, Format: func(v float64) string { return trimFloat(v, 1) + " VUs" },
+					Value: always(func(p plotPoint) float64 { return p.VUs })},
+			},
+		}, pp, ax))
+	}
+	out = append(out, latency)
+	if st := statusSeries(pp, perSec); len(st) > 0 {
+		out = append(out, buildChart(chartSpec{
+			ID: "chart-statuses", Title: "Status codes", Desc: "responses per second by status class",
+			YLabel: "responses / s", MinTop: 1, Tick: tickNumber, Series: st,
+		}, pp, ax))
+	}
 	errs := buildChart(chartSpec{
 		ID: "chart-errors", Title: "Error rate", Desc: "failed requests as a share of the requests started in each interval",
 		YLabel: "failed (%)", MinTop: 1, Tick: func(v, step float64) string { return tickNumber(v, step) + "%" },
@@ -165,5 +207,70 @@ func charts(s *summary.Summary) []chartView {
 		},
 		Rules: thresholdRules(s, "http_req_failed", map[string]bool{"rate": true}, 100, percent),
 	}, pp, ax)
-	return []chartView{rate, latency, errs}
+	out = append(out, errs)
+	if h, ok := histogram(s); ok {
+		out = append(out, h)
+	}
+	return out
+}
+
+// hasIterations reports whether the series counts iterations: a run
+// imported from k6 or written before they were counted has none to draw.
+func hasIterations(pp []plotPoint) bool {
+	for _, p := range pp {
+		if p.Iterations > 0 || p.Dropped > 0 || p.Target > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// hasVUs reports whether the series measured busy VUs.
+func hasVUs(pp []plotPoint) bool {
+	for _, p := range pp {
+		if p.VUs > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// statusSeries is one series per status class the run saw, per second.
+func statusSeries(pp []plotPoint, format func(float64) string) []seriesDef {
+	seen := map[string]bool{}
+	for _, p := range pp {
+		for class, n := range p.Statuses {
+			if n > 0 {
+				seen[class] = true
+			}
+		}
+	}
+	var out []seriesDef
+	for _, sc := range statusColours {
+		if !seen[sc.class] {
+			continue
+		}
+		out = append(out, seriesDef{Label: sc.class, Color: sc.color, Format: format,
+			Value: func(p plotPoint) (float64, bool) { return float64(p.Statuses[sc.class]) / p.W, true }})
+	}
+	return out
+}
+
+// baselineRules are the baseline's p95 and p99 of all requests, when the
+// run was compared with one: drawn beside the run's own percentiles, so
+// a regression shows where in the run it happened.
+func baselineRules(s *summary.Summary) []ruleDef {
+	c := s.Run.Comparison
+	if c == nil {
+		return nil
+	}
+	var out []ruleDef
+	for _, r := range c.Rows {
+		if r.Name != "all" || !strings.HasSuffix(r.Metric, " latency") || !finite(r.Old) {
+			continue
+		}
+		out = append(out, ruleDef{Value: r.Old, Baseline: true,
+			Label: "baseline " + strings.TrimSuffix(r.Metric, " latency") + " " + millis(r.Old)})
+	}
+	return out
 }

@@ -204,6 +204,7 @@ func (t *textWriter) totals() {
 		t.Line("    no requests")
 	}
 	t.dotsWidth(httpRows, width)
+	t.failures()
 	t.phases()
 	if len(execRows) > 0 {
 		t.Line()
@@ -320,6 +321,23 @@ func trendCells(m summary.Metric, withP99 bool) []string {
 		cells = append(cells, k+"="+millis(v))
 	}
 	return cells
+}
+
+// failures says why requests failed, the most frequent reasons first,
+// under http_req_failed whose count they explain.
+func (t *textWriter) failures() {
+	fs := failures(t.s)
+	if len(fs) == 0 {
+		return
+	}
+	t.Line()
+	t.Line("    ", t.Paint(render.Bold, "FAILURES"), t.Paint(render.Faint, "  (requests that failed or failed their check, by reason)"))
+	for _, f := range fs[:min(len(fs), maxTextFailures)] {
+		t.Line("    ", t.Paint(render.Red, "✗"), " ", f.Count, " × ", f.Reason, " ", t.Paint(render.Faint, "("+f.Where+", "+f.Share+" of its requests)"))
+	}
+	if more := moreFailures(fs, maxTextFailures); more != "" {
+		t.Line("      ", more)
+	}
 }
 
 // phases is a table rather than dot rows: a phase is compared with the

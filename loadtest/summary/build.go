@@ -112,18 +112,13 @@ func metricOf(name string, s record.Stats, elapsed time.Duration) Metric {
 // merged), in the snapshot's order: InTimeOrder puts them in the order
 // they ran.
 func Breakdowns(snap record.Snapshot) (endpoints, phases []Breakdown) {
-	type se struct{ scenario, endpoint string }
-	seenSE := map[se]bool{}
+	eachEndpoint(snap, func(scenario, endpoint string, st record.Stats) {
+		b := breakdownOf(st)
+		b.Scenario, b.Endpoint = scenario, endpoint
+		endpoints = append(endpoints, b)
+	})
 	seenPhase := map[string]bool{}
 	for _, k := range snap.Keys {
-		key := se{k.Key.Scenario, k.Key.Endpoint}
-		if !seenSE[key] {
-			seenSE[key] = true
-			st := snap.SelectFunc(func(o record.Key) bool { return o.Scenario == key.scenario && o.Endpoint == key.endpoint })
-			b := breakdownOf(st)
-			b.Scenario, b.Endpoint = key.scenario, key.endpoint
-			endpoints = append(endpoints, b)
-		}
 		if p := k.Key.Phase; p != "" && !seenPhase[p] {
 			seenPhase[p] = true
 			b := breakdownOf(snap.Select(map[string]string{record.TagPhase: p}))
@@ -138,6 +133,49 @@ func Breakdowns(snap record.Snapshot) (endpoints, phases []Breakdown) {
 		return endpoints[i].Endpoint < endpoints[j].Endpoint
 	})
 	return endpoints, phases
+}
+
+// Failures returns why requests failed, per scenario and endpoint
+// (phases merged), the most frequent first; ties by scenario, endpoint
+// and reason, so the order is the same every time.
+func Failures(snap record.Snapshot) []Failure {
+	var out []Failure
+	eachEndpoint(snap, func(scenario, endpoint string, st record.Stats) {
+		for reason, n := range st.Reasons {
+			out = append(out, Failure{Scenario: scenario, Endpoint: endpoint, Reason: reason, Count: n,
+				Share: float64(n) / float64(st.Count)})
+		}
+	})
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		switch {
+		case a.Count != b.Count:
+			return a.Count > b.Count
+		case a.Scenario != b.Scenario:
+			return a.Scenario < b.Scenario
+		case a.Endpoint != b.Endpoint:
+			return a.Endpoint < b.Endpoint
+		}
+		return a.Reason < b.Reason
+	})
+	return out
+}
+
+// eachEndpoint calls fn with the statistics of each scenario and
+// endpoint of snap (phases merged), in the snapshot's order.
+func eachEndpoint(snap record.Snapshot, fn func(scenario, endpoint string, st record.Stats)) {
+	type se struct{ scenario, endpoint string }
+	seen := map[se]bool{}
+	for _, k := range snap.Keys {
+		key := se{k.Key.Scenario, k.Key.Endpoint}
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		fn(key.scenario, key.endpoint, snap.SelectFunc(func(o record.Key) bool {
+			return o.Scenario == key.scenario && o.Endpoint == key.endpoint
+		}))
+	}
 }
 
 // InTimeOrder sorts phases by when each first ran in timeline, the order
@@ -208,12 +246,59 @@ func Journeys(snap record.Snapshot) []Journey {
 	return out
 }
 
+// Distribution returns the corrected latencies of every request of snap
+// in buckets of 1-2-5 steps (0.1, 0.2, 0.5, 1, 2, 5 ms, ...) from the
+// first that holds any to the one that holds the slowest: a few dozen at
+// most, read from the run-wide HDR histogram to its precision.
+func Distribution(snap record.Snapshot) []Bucket {
+	h := snap.Total.Corrected.Histogram()
+	if h == nil {
+		return nil
+	}
+	bounds := []float64{} // ms
+	for decade := 0.1; decade < 1e6; decade *= 10 {
+		bounds = append(bounds, decade, 2*decade, 5*decade)
+	}
+	counts := make([]int64, len(bounds))
+	for _, bar := range h.Distribution() { // microseconds
+		if bar.Count == 0 {
+			continue
+		}
+		v := float64(bar.To) / 1000
+		i := sort.SearchFloat64s(bounds, v-1e-9)
+		counts[min(i, len(bounds)-1)] += bar.Count
+	}
+	first, last := -1, -1
+	for i, n := range counts {
+		if n > 0 {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	out := make([]Bucket, 0, last-first+1)
+	for i := first; i <= last; i++ {
+		out = append(out, Bucket{UpTo: math.Round(bounds[i]*10) / 10, Count: counts[i]})
+	}
+	return out
+}
+
 // Series returns the time series of snap.
 func Series(snap record.Snapshot) []Point {
 	pts := make([]Point, 0, len(snap.Intervals))
 	width := snap.Interval.Seconds()
 	for _, iv := range snap.Intervals {
-		p := Point{T: iv.Offset.Seconds(), Requests: iv.Requests, Failures: iv.Failures}
+		p := Point{T: iv.Offset.Seconds(), Requests: iv.Requests, Failures: iv.Failures, Iterations: iv.Iterations, Dropped: iv.Dropped, VUs: iv.BusyVUs}
+		for class, n := range iv.Classes {
+			if n == 0 {
+				continue
+			}
+			if p.Statuses == nil {
+				p.Statuses = map[string]int64{}
+			}
+			p.Statuses[statusClassName(class)] = n
+		}
 		if width > 0 {
 			p.RPS = float64(iv.Requests) / width
 		}
@@ -224,6 +309,14 @@ func Series(snap record.Snapshot) []Point {
 		pts = append(pts, p)
 	}
 	return pts
+}
+
+// statusClassName names the index of record.IntervalPoint.Classes.
+func statusClassName(class int) string {
+	if class == 0 {
+		return "no response"
+	}
+	return strconv.Itoa(class) + "xx"
 }
 
 // Thresholds converts verdicts, with the lines lines[i] of the file that

@@ -1,6 +1,7 @@
 package summary_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -99,5 +100,58 @@ func TestInTimeOrder(t *testing.T) {
 	}
 	if want := "warmup steady spike cooldown imported"; strings.Join(got, " ") != want {
 		t.Errorf("InTimeOrder = %v, want %s", got, want)
+	}
+}
+
+// TestFailures: failures are counted per scenario and endpoint, phases
+// merged, most frequent first, each with its share of the endpoint's
+// requests.
+func TestFailures(t *testing.T) {
+	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	rec := record.MustNew(start)
+	add := func(n int, endpoint, phase string, status int, err string) {
+		for range n {
+			rec.Add(record.Sample{Scenario: "s", Endpoint: endpoint, Phase: phase, Status: status, Err: err, Start: start, Latency: time.Millisecond})
+		}
+	}
+	add(10, "get", "warmup", 200, "")
+	add(4, "get", "warmup", 404, "")
+	add(3, "get", "steady", 404, "")
+	add(2, "login", "steady", 429, "")
+	add(2, "login", "steady", 200, "")
+	add(1, "login", "steady", 0, "timeout after 10s")
+	got := summary.Failures(rec.Snapshot())
+	want := []summary.Failure{
+		{Scenario: "s", Endpoint: "get", Reason: "status 404 Not Found", Count: 7, Share: 7.0 / 17},
+		{Scenario: "s", Endpoint: "login", Reason: "status 429 Too Many Requests", Count: 2, Share: 2.0 / 5},
+		{Scenario: "s", Endpoint: "login", Reason: "timeout after 10s", Count: 1, Share: 1.0 / 5},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("Failures = %+v; want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("Failures[%d] = %+v; want %+v", i, got[i], want[i])
+		}
+	}
+}
+
+// TestDistribution: requests land in the 1-2-5 bucket at or above their
+// latency, from the first bucket that holds any to the last.
+func TestDistribution(t *testing.T) {
+	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	rec := record.MustNew(start)
+	for _, c := range []struct {
+		lat time.Duration
+		n   int
+	}{{3 * time.Millisecond, 5}, {4 * time.Millisecond, 2}, {15 * time.Millisecond, 3}, {1500 * time.Millisecond, 1}} {
+		for range c.n {
+			rec.Add(record.Sample{Endpoint: "e", Status: 200, Start: start, Latency: c.lat})
+		}
+	}
+	got := summary.Distribution(rec.Snapshot())
+	want := []summary.Bucket{{5, 7}, {10, 0}, {20, 3}, {50, 0}, {100, 0}, {200, 0}, {500, 0}, {1000, 0}, {2000, 1}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("Distribution = %v; want %v", got, want)
 	}
 }

@@ -241,6 +241,14 @@ type Run struct {
 	// by phase (all scenarios together).
 	Endpoints []Breakdown `json:"endpoints"`
 	Phases    []Breakdown `json:"phases"`
+	// Failures says why requests failed (or failed their checks), per
+	// scenario and endpoint, most frequent first; empty for a run without
+	// failures and for one imported from a k6 summary export, which does
+	// not record why.
+	Failures []Failure `json:"failures,omitempty"`
+	// Distribution is the corrected latency of every request, counted in
+	// buckets whose bounds step 1, 2, 5, 10, ... ms, for a histogram.
+	Distribution []Bucket `json:"distribution,omitempty"`
 	// Journeys breaks the whole iterations down by scenario and journey
 	// (iteration_duration{journey:...}); empty for a run that timed none.
 	Journeys []Journey `json:"journeys,omitempty"`
@@ -381,6 +389,27 @@ type Breakdown struct {
 	Statuses       map[string]int64 `json:"statuses,omitempty"`
 }
 
+// Failure counts the requests of one scenario and endpoint that failed
+// for one reason: "status 404 Not Found", "check: body lacks \"id\"",
+// "connection refused", "timeout after 10s". A recorder names at most a
+// bounded number of reasons per endpoint and phase; any later one is
+// counted as "other".
+type Failure struct {
+	Scenario string `json:"scenario,omitempty"`
+	Endpoint string `json:"endpoint"`
+	Reason   string `json:"reason"`
+	Count    int64  `json:"count"`
+	// Share is Count over the endpoint's requests in the scenario.
+	Share float64 `json:"share"`
+}
+
+// Bucket is one bar of a latency histogram: Count requests took more
+// than the previous bucket's UpTo and at most UpTo ms.
+type Bucket struct {
+	UpTo  float64 `json:"le_ms"`
+	Count int64   `json:"count"`
+}
+
 // Journey is the statistics of one journey's whole iterations in one
 // scenario, in ms: iteration_duration, timed as k6 times it from each
 // iteration's start, which in the open model is its scheduled start (so a
@@ -494,6 +523,17 @@ type Point struct {
 	P99            float64 `json:"p99_ms"`
 	Max            float64 `json:"max_ms"`
 	P95Uncorrected float64 `json:"p95_uncorrected_ms"`
+	// Target is the iterations per second the open-model scenarios
+	// called for in the interval, Iterations how many iterations started
+	// in it, and Dropped how many were due but found no VU.
+	Target     float64 `json:"target_rate,omitempty"`
+	Iterations int64   `json:"iterations,omitempty"`
+	Dropped    int64   `json:"dropped,omitempty"`
+	// VUs is the mean number of VUs running an iteration in the interval.
+	VUs float64 `json:"vus,omitempty"`
+	// Statuses counts the interval's requests by status class: "2xx",
+	// "4xx", ..., "no response".
+	Statuses map[string]int64 `json:"statuses,omitempty"`
 }
 
 // Comparison is the verdict against a baseline.
