@@ -13,6 +13,7 @@ import (
 // and the environment's own Redis password, the reports are written, and
 // the users the checks created are gone.
 func TestCheckManaged(t *testing.T) {
+	t.Parallel()
 	harness, taskapi := buildBinaries(t)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "readiness")
@@ -70,6 +71,7 @@ func TestCheckManaged(t *testing.T) {
 }
 
 func TestCheckUsage(t *testing.T) {
+	t.Parallel()
 	harness, _ := buildBinaries(t)
 	for _, args := range [][]string{
 		{"check", "-target", "http://127.0.0.1:1", "-provider", "docker"},

@@ -95,6 +95,7 @@ func harnessRun(t *testing.T, harness string, args ...string) (int, string) {
 // once, against the real API on each provider that can run here, and
 // checks every scenario did its work and the reports were written.
 func TestRunEveryExecutor(t *testing.T) {
+	t.Parallel()
 	harness, taskapi := buildBinaries(t)
 	providers := [][]string{{"-provider", "embedded"}}
 	if dockerUsable(t, harness) {
@@ -102,6 +103,7 @@ func TestRunEveryExecutor(t *testing.T) {
 	}
 	for _, p := range providers {
 		t.Run(p[1], func(t *testing.T) {
+			t.Parallel()
 			out := filepath.Join(t.TempDir(), "run")
 			args := append([]string{"run", "-scenario", "testdata/executors.yaml", "-api-bin", taskapi, "-out", out,
 				"-api-env", "BCRYPT_COST=4", "-contract=false", "-max-send-lag", "10s", "-max-cpu", "1"}, p...)
@@ -172,6 +174,7 @@ func TestRunEveryExecutor(t *testing.T) {
 // and writers users of their own. With its own users no get can fail,
 // however the requests interleave.
 func TestTourJourneysDoNotRace(t *testing.T) {
+	t.Parallel()
 	harness, taskapi := buildBinaries(t)
 	data, err := os.ReadFile("../../scenarios/tour.yaml")
 	if err != nil {
@@ -240,6 +243,7 @@ func dockerUsable(t *testing.T, harness string) bool {
 // exits 99, a k6 import of a crossed run 99 and of a passing one 0, a
 // comparison of a run with itself 0, against a slower run 100.
 func TestGatesExitCodes(t *testing.T) {
+	t.Parallel()
 	harness, taskapi := buildBinaries(t)
 	dir := t.TempDir()
 	fixtures := "../../loadtest/k6/testdata/k6"
@@ -277,6 +281,7 @@ func TestGatesExitCodes(t *testing.T) {
 	})
 
 	t.Run("crossed", func(t *testing.T) {
+		t.Parallel()
 		scen := filepath.Join(dir, "crossed.yaml")
 		data, err := os.ReadFile("testdata/executors.yaml")
 		if err != nil {
@@ -316,6 +321,7 @@ func TestGatesExitCodes(t *testing.T) {
 	})
 
 	t.Run("baseline", func(t *testing.T) {
+		t.Parallel()
 		// A target whose latency the test sets: the verdicts depend on the
 		// 3 s added, far above what a busy machine adds (a p95 of 126 ms
 		// that varied by ±0.6 s from one second to the next under a CPU
