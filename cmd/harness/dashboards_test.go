@@ -22,7 +22,7 @@ func TestDashboardsVerify(t *testing.T) {
 		t.Skip("prometheus not installed (apt-get install prometheus)")
 	}
 	harness, taskapi := buildBinaries(t)
-	code, text := harnessRun(t, harness, "dashboards", "verify", "-provider", "embedded", "-api-bin", taskapi,
+	code, text := harnessRun(t, harness, "dashboards", "verify", "-provider", "embedded", "-api-bin", taskapi, "-api-env", "BCRYPT_COST=4",
 		"-readiness", "../../checks/report/testdata/full.prom")
 	if code != 0 {
 		t.Fatalf("dashboards verify exited %d:\n%s", code, text)

@@ -73,9 +73,19 @@ func readSummary(t *testing.T, dir string) runSummary {
 // harnessRun runs the harness binary and returns its exit code and output.
 func harnessRun(t *testing.T, harness string, args ...string) (int, string) {
 	t.Helper()
+	return harnessRunEnv(t, nil, harness, args...)
+}
+
+// harnessRunEnv is harnessRun with env added to the process's
+// environment: a test that runs in parallel cannot t.Setenv.
+func harnessRunEnv(t *testing.T, env []string, harness string, args ...string) (int, string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, harness, args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	out, err := cmd.CombinedOutput()
 	if ctx.Err() != nil {
 		t.Fatalf("harness %v timed out:\n%s", args, out)
