@@ -119,6 +119,12 @@ func TestRunEveryExecutor(t *testing.T) {
 				"-api-env", "BCRYPT_COST=4", "-contract=false", "-max-send-lag", "10s", "-max-cpu", "1"}, p...)
 			code, text := harnessRun(t, harness, args...)
 			if code != 0 {
+				// The statuses say why requests failed, which the output does not.
+				if _, err := os.Stat(filepath.Join(out, "summary.json")); err == nil {
+					for _, e := range readSummary(t, out).Run.Endpoints {
+						t.Logf("%s/%s: %d requests, %d failed, statuses %v", e.Scenario, e.Endpoint, e.Requests, e.Failures, e.Statuses)
+					}
+				}
 				t.Fatalf("harness run exited %d:\n%s", code, text)
 			}
 			for _, want := range []string{"THRESHOLDS", "PASSED (exit 0)", "reports: " + out} {
