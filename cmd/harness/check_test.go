@@ -12,6 +12,11 @@ import (
 // policy: every gate passes against this API with production settings
 // and the environment's own Redis password, the reports are written, and
 // the users the checks created are gone.
+//
+// Not in parallel: the API hashes passwords at the production bcrypt
+// cost, which the checks judge, and a register beside another
+// environment's load on a crowded machine outlasted the balancer's 5 s
+// header timeout (504).
 func TestCheckManaged(t *testing.T) {
 	harness, taskapi := buildBinaries(t)
 	dir := t.TempDir()
@@ -70,6 +75,7 @@ func TestCheckManaged(t *testing.T) {
 }
 
 func TestCheckUsage(t *testing.T) {
+	t.Parallel()
 	harness, _ := buildBinaries(t)
 	for _, args := range [][]string{
 		{"check", "-target", "http://127.0.0.1:1", "-provider", "docker"},

@@ -14,6 +14,7 @@ import (
 // short run, and every panel of the service, load-test and readiness
 // dashboards returns data; promtool has nothing to say.
 func TestDashboardsVerify(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("prometheus"); err != nil {
 		if os.Getenv("REQUIRE_PROMETHEUS") != "" {
 			t.Fatal("prometheus not on PATH and REQUIRE_PROMETHEUS is set")
@@ -21,7 +22,7 @@ func TestDashboardsVerify(t *testing.T) {
 		t.Skip("prometheus not installed (apt-get install prometheus)")
 	}
 	harness, taskapi := buildBinaries(t)
-	code, text := harnessRun(t, harness, "dashboards", "verify", "-provider", "embedded", "-api-bin", taskapi,
+	code, text := harnessRun(t, harness, "dashboards", "verify", "-provider", "embedded", "-api-bin", taskapi, "-api-env", "BCRYPT_COST=4",
 		"-readiness", "../../checks/report/testdata/full.prom")
 	if code != 0 {
 		t.Fatalf("dashboards verify exited %d:\n%s", code, text)
@@ -43,6 +44,7 @@ func TestDashboardsVerify(t *testing.T) {
 // TestDashboardsCheck: the committed files pass, an edited one fails
 // with exit 1 and its name; and the usage offers the Prometheus image.
 func TestDashboardsCheck(t *testing.T) {
+	t.Parallel()
 	harness, _ := buildBinaries(t)
 	if code, text := harnessRun(t, harness, "dashboards", "check", "-dir", "../../dashboards"); code != 0 {
 		t.Fatalf("check of the committed dashboards exited %d:\n%s", code, text)

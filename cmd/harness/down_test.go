@@ -124,6 +124,7 @@ func harnessDown(t *testing.T, harness string, env []string, args ...string) (in
 // ones whose owner cannot be told stay; an engine that fails midway is an
 // error that says what failed, never a panic.
 func TestDown(t *testing.T) {
+	t.Parallel()
 	harness := buildHarness(t)
 
 	t.Run("leftover directories", func(t *testing.T) {

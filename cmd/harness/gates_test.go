@@ -17,18 +17,17 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/taskready/taskready/internal/testbin"
 )
 
-// buildHarness compiles the harness alone into a temporary directory.
+// harnessPkg is the harness's import path, for testbin.
+const harnessPkg = "github.com/taskready/taskready/cmd/harness"
+
+// buildHarness returns the harness binary, built once per test process.
 func buildHarness(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "harness")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "../harness").CombinedOutput(); err != nil {
-		t.Fatalf("go build harness: %v\n%s", err, out)
-	}
-	return bin
+	return testbin.Path(t, harnessPkg)
 }
 
 // closedPort returns a loopback base URL where nothing listens: a port the
@@ -50,6 +49,7 @@ func closedPort(t *testing.T) string {
 // runs that measured nothing, or not all they were meant to: none may exit
 // 0 or say PASSED, and each says what happened.
 func TestGatesNeverPassOnNoData(t *testing.T) {
+	t.Parallel()
 	harness := buildHarness(t)
 
 	t.Run("interrupted run", func(t *testing.T) {

@@ -37,12 +37,13 @@ exit $EXIT
 // answers with real k6 output: the import, the reports and the exit code
 // follow k6's verdict.
 func TestRunEngineK6(t *testing.T) {
+	t.Parallel()
 	harness, taskapi := buildBinaries(t)
 	bin := t.TempDir()
 	if err := os.WriteFile(filepath.Join(bin, "k6"), []byte(stubK6), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	path := "PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH")
 	fixtures, err := filepath.Abs("../../loadtest/k6/testdata/k6")
 	if err != nil {
 		t.Fatal(err)
@@ -55,10 +56,11 @@ func TestRunEngineK6(t *testing.T) {
 		{"threshold-crossed", "99", "http_req_duration{endpoint:create}", 99},
 	} {
 		t.Run(tc.fixture, func(t *testing.T) {
-			t.Setenv("FIXTURE", filepath.Join(fixtures, tc.fixture))
-			t.Setenv("EXIT", tc.exit)
+			t.Parallel()
+			env := []string{path, "FIXTURE=" + filepath.Join(fixtures, tc.fixture), "EXIT=" + tc.exit}
 			out := t.TempDir()
-			code, text := harnessRun(t, harness, "run", "-engine", "k6", "-provider", "embedded", "-api-bin", taskapi, "-scenario", "smoke", "-out", out)
+			code, text := harnessRunEnv(t, env, harness, "run", "-engine", "k6", "-provider", "embedded", "-api-bin", taskapi,
+				"-api-env", "BCRYPT_COST=4", "-scenario", "smoke", "-out", out)
 			if code != tc.want {
 				t.Fatalf("exited %d, want %d:\n%s", code, tc.want, text)
 			}

@@ -6,7 +6,12 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/taskready/taskready/internal/testbin"
 )
+
+// TestMain removes the binaries the end-to-end tests built, once for all.
+func TestMain(m *testing.M) { testbin.Main(m) }
 
 func TestExitCodes(t *testing.T) {
 	tests := []struct {

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/taskready/taskready/internal/testbin"
 	"github.com/taskready/taskready/loadtest/rundir"
 	"github.com/taskready/taskready/loadtest/summary"
 )
@@ -35,6 +36,7 @@ func TestMergeSegmentsEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs load from five processes")
 	}
+	t.Parallel()
 	began := time.Now()
 	bin := buildHarness(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -199,18 +201,12 @@ func readRun(t *testing.T, dir string) *summary.Summary {
 	return s
 }
 
-// buildHarness builds the harness binary the workers run as: each
-// worker of a distributed run is a process of its own. (Generously
-// bounded: a machine busy compiling other work is slow to build.)
+// buildHarness returns the harness binary the workers run as (each
+// worker of a distributed run is a process of its own), built once per
+// test process.
 func buildHarness(t *testing.T) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	bin := filepath.Join(t.TempDir(), "harness")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return testbin.Path(t, "github.com/taskready/taskready/cmd/harness")
 }
 
 // everyNthSlow serves on loopback, answering every nth request after

@@ -17,23 +17,14 @@ import (
 	"time"
 
 	"github.com/taskready/taskready/internal/syncio"
+	"github.com/taskready/taskready/internal/testbin"
 )
 
-// buildBinaries compiles taskapi and harness into a temporary bin/. The
-// bound is generous: on a machine busy compiling other work a build of
-// both took over three minutes.
+// buildBinaries returns the harness and taskapi binaries, each built
+// once per test process: linking them is seconds of CPU each.
 func buildBinaries(t *testing.T) (harness, taskapi string) {
 	t.Helper()
-	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	for _, name := range []string{"harness", "taskapi"} {
-		out, err := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, name), "../"+name).CombinedOutput()
-		if err != nil {
-			t.Fatalf("go build %s: %v\n%s", name, err, out)
-		}
-	}
-	return filepath.Join(dir, "harness"), filepath.Join(dir, "taskapi")
+	return testbin.Path(t, harnessPkg), testbin.Path(t, "github.com/taskready/taskready/cmd/taskapi")
 }
 
 type endpoints struct {
@@ -50,9 +41,14 @@ type endpoints struct {
 // one process, seed and fault from others, Ctrl-C, and nothing left, with
 // each provider that can run here.
 func TestUpSeedFaultAndInterrupt(t *testing.T) {
+	t.Parallel()
 	harness, taskapi := buildBinaries(t)
-	t.Run("embedded", func(t *testing.T) { upSeedFault(t, harness, taskapi, "-provider", "embedded") })
+	t.Run("embedded", func(t *testing.T) {
+		t.Parallel()
+		upSeedFault(t, harness, taskapi, "-provider", "embedded")
+	})
 	t.Run("docker", func(t *testing.T) {
+		t.Parallel()
 		if out, err := exec.Command(harness, "down", "-env", "probe-only").CombinedOutput(); err != nil || strings.Contains(string(out), "no container engine") {
 			if os.Getenv("REQUIRE_CONTAINERS") == "1" {
 				t.Fatalf("REQUIRE_CONTAINERS=1 but harness down says: %s %v", out, err)
@@ -72,6 +68,13 @@ func TestUpSeedFaultAndInterrupt(t *testing.T) {
 }
 
 func upSeedFault(t *testing.T, harness, taskapi string, provider ...string) endpoints {
+	// The API under a path of this test's own: the processes left behind
+	// are found by it, while other tests run the shared binary beside.
+	own := filepath.Join(t.TempDir(), "taskapi")
+	if err := os.Symlink(taskapi, own); err != nil {
+		t.Fatal(err)
+	}
+	taskapi = own
 	state := filepath.Join(t.TempDir(), "env.json")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

@@ -11,27 +11,23 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/taskready/taskready/internal/testbin"
 	"github.com/taskready/taskready/internal/testserver"
 )
 
-// build compiles taskapi once per test binary run.
+// TestMain removes the API binary the tests built, once for all.
+func TestMain(m *testing.M) { testbin.Main(m) }
+
+// build returns the API binary, compiled once per test binary run.
 func build(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "taskapi")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return testbin.Path(t, "github.com/taskready/taskready/cmd/taskapi")
 }
 
 func TestRefusesUnsafeProductionConfig(t *testing.T) {

@@ -218,6 +218,7 @@ func TestDockerLastLines(t *testing.T) {
 // TestDockerRemoveLabelled is RemoveLeftovers on a label of its own, so
 // that it cannot remove another run's environment on a shared engine.
 func TestDockerRemoveLabelled(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := Available(ctx); err != nil {
@@ -263,6 +264,7 @@ func TestDockerRemoveLabelled(t *testing.T) {
 // error of a container that dies: it names the component and quotes
 // what the container printed last, and close leaves nothing behind.
 func TestDockerNodeThatExitsIsNamedWithItsLastWords(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := Available(ctx); err != nil {

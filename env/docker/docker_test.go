@@ -165,6 +165,7 @@ func redisClient(t *testing.T, url string) *redis.Client {
 }
 
 func TestDockerRedisReplicaReadsPrimaryWrites(t *testing.T) {
+	t.Parallel()
 	s := dockerStores(t, docker.Options{})
 	if want := []string{"redis-primary", "redis-replica-1"}; !containsAll(componentNames(s), want) {
 		t.Fatalf("components = %v; want %v among them", componentNames(s), want)
@@ -222,6 +223,7 @@ func TestDockerRedisReplicaReadsPrimaryWrites(t *testing.T) {
 }
 
 func TestDockerSentinelsFailOverAKilledPrimary(t *testing.T) {
+	t.Parallel()
 	s := dockerStores(t, docker.Options{RedisSentinels: 3})
 	if len(s.SentinelAddrs) != 3 || s.SentinelMaster == "" {
 		t.Fatalf("SentinelAddrs %v, master %q; want 3 and a name", s.SentinelAddrs, s.SentinelMaster)
@@ -289,6 +291,7 @@ func TestDockerSentinelsFailOverAKilledPrimary(t *testing.T) {
 }
 
 func TestDockerMongoAnswersAgainOnTheSameURIAfterStopStart(t *testing.T) {
+	t.Parallel()
 	s := dockerStores(t, docker.Options{RedisReplicas: docker.NoReplicas})
 	ferret := strings.Contains(strings.ToLower(s.Description), "ferretdb")
 	if ferret {
@@ -347,6 +350,7 @@ func TestDockerMongoAnswersAgainOnTheSameURIAfterStopStart(t *testing.T) {
 // as mongod, the image's own command answers buildInfo as FerretDB, and
 // the provider falls back to one node.
 func TestDockerMongoFerretDBUnderAnotherNameRunsAlone(t *testing.T) {
+	t.Parallel()
 	needDocker(t)
 	local := os.Getenv("LOCAL_IMAGE_MONGO")
 	if !strings.Contains(strings.ToLower(local), "ferretdb") {
@@ -391,6 +395,7 @@ func TestDockerMongoFerretDBUnderAnotherNameRunsAlone(t *testing.T) {
 }
 
 func TestDockerPausedRedisTimesOutUntilUnpaused(t *testing.T) {
+	t.Parallel()
 	s := dockerStores(t, docker.Options{RedisReplicas: docker.NoReplicas, MongoReplicas: 1})
 	if slices.Contains(componentNames(s), "redis-replica-1") {
 		t.Fatalf("components = %v; want no replica", componentNames(s))
@@ -418,6 +423,7 @@ func TestDockerPausedRedisTimesOutUntilUnpaused(t *testing.T) {
 }
 
 func TestDockerStoresThatFailLeaveNothing(t *testing.T) {
+	t.Parallel()
 	needDocker(t)
 	label := testLabel + "=" + randomID()
 	key, value, _ := strings.Cut(label, "=")
@@ -450,6 +456,7 @@ func containsAll(have, want []string) bool {
 // writes reach the new primary (a READONLY replica, or a dead one, would
 // leave each instance counting alone).
 func TestDockerAPIsFollowARedisFailover(t *testing.T) {
+	t.Parallel()
 	needDocker(t)
 	label := testLabel + "=" + randomID()
 	key, value, _ := strings.Cut(label, "=")
