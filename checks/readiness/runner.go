@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/taskready/taskready/checks/check"
+	"github.com/taskready/taskready/internal/buildinfo"
 )
 
 // Defaults of a run.
@@ -46,7 +47,7 @@ type config struct {
 }
 
 func newConfig(opts []Option) config {
-	c := config{timeout: DefaultTimeout, concurrency: DefaultConcurrency, toolVersion: buildVersion(), now: time.Now}
+	c := config{timeout: DefaultTimeout, concurrency: DefaultConcurrency, toolVersion: buildinfo.Read().Short(), now: time.Now}
 	for _, o := range opts {
 		if o != nil {
 			o(&c)
@@ -395,19 +396,4 @@ func Round(d time.Duration) time.Duration {
 		return d.Round(10 * time.Microsecond)
 	}
 	return d.Round(time.Microsecond)
-}
-
-// buildVersion is the module version from the build information.
-func buildVersion() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return ""
-	}
-	v := bi.Main.Version
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			v += " " + s.Value[:12]
-		}
-	}
-	return v
 }
