@@ -2,8 +2,8 @@ package health_test
 
 import (
 	"context"
-	stdbuildinfo "debug/buildinfo"
 	"crypto/rand"
+	stdbuildinfo "debug/buildinfo"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"

@@ -122,11 +122,11 @@ type Result struct {
 	// WaiverExpired is true when Override expired before the run: it is
 	// shown but no longer applied.
 	WaiverExpired bool             `json:"waiver_expired,omitempty"`
-	Message     string           `json:"message"`               // what was found, in a line
-	Evidence    []check.Evidence `json:"evidence,omitempty"`    // bounded by the Evidence limits
-	Remediation string           `json:"remediation,omitempty"` // how to fix a failure
-	References  []string         `json:"references,omitempty"`  // standard ids and links
-	Took        time.Duration    `json:"took_ns"`               // measured by the runner
+	Message       string           `json:"message"`               // what was found, in a line
+	Evidence      []check.Evidence `json:"evidence,omitempty"`    // bounded by the Evidence limits
+	Remediation   string           `json:"remediation,omitempty"` // how to fix a failure
+	References    []string         `json:"references,omitempty"`  // standard ids and links
+	Took          time.Duration    `json:"took_ns"`               // measured by the runner
 	// Disruptive checks ran alone, after the others.
 	Disruptive bool `json:"disruptive,omitempty"`
 	// Gating is true when this result fails a gate: it blocks the release.

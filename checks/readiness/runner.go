@@ -32,22 +32,22 @@ const (
 type Option func(*config)
 
 type config struct {
-	timeout     time.Duration
-	grace       time.Duration
-	concurrency int
-	progress    io.Writer
-	policy      *Policy
-	minScoreOpt int
-	toolVersion string
-	toolRevision string
-	api         *check.Build
-	previous    *Report
+	timeout        time.Duration
+	grace          time.Duration
+	concurrency    int
+	progress       io.Writer
+	policy         *Policy
+	minScoreOpt    int
+	toolVersion    string
+	toolRevision   string
+	api            *check.Build
+	previous       *Report
 	previousSource string
-	environment *Environment
-	known       []string
-	runID       string
-	cleanup     func(ctx context.Context, t *check.Target)
-	now         func() time.Time
+	environment    *Environment
+	known          []string
+	runID          string
+	cleanup        func(ctx context.Context, t *check.Target)
+	now            func() time.Time
 }
 
 func newConfig(opts []Option) config {
