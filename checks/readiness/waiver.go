@@ -2,6 +2,7 @@ package readiness
 
 import (
 	"fmt"
+	"sort"
 	"time"
 )
 
@@ -54,7 +55,7 @@ func (o Override) Expired(at time.Time) bool {
 }
 
 // waivers are the notices about p's overrides at instant at: the expired
-// ones and those expiring within ExpiryWarning, in file order.
+// ones, then those expiring within ExpiryWarning, each in file order.
 func waivers(p *Policy, at time.Time) []Waiver {
 	if p == nil {
 		return nil
@@ -79,6 +80,7 @@ func waivers(p *Policy, at time.Time) []Waiver {
 		}
 		out = append(out, w)
 	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].State == WaiverExpired && out[j].State != WaiverExpired })
 	return out
 }
 
