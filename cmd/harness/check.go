@@ -52,7 +52,7 @@ func checkCmd() command {
 	fs.StringVar(&o.db, "db", config.DefaultDatabase, "database name (the API's MONGODB_DB)")
 	fs.StringVar(&o.backupDir, "backup-dir", "", "directory of the backups to check (harness backup writes them)")
 	fs.StringVar(&o.metricsURL, "metrics-url", "", "with -target: the API's Prometheus endpoint on its metrics listener (METRICS_ADDR), e.g. http://10.0.0.5:9464/metrics; without it health.metrics is not applicable")
-	fs.StringVar(&o.policyFile, "policy", "", "policy file: thresholds, and checks to ignore or downgrade with a reason")
+	fs.StringVar(&o.policyFile, "policy", "", "policy file: thresholds, and waivers that ignore, warn on or downgrade a check, each with a reason, owner and expiry")
 	fs.StringVar(&o.previous, "previous", "", "a previous run's readiness.json (or its directory): the reports show what changed since")
 	fs.StringVar(&o.outDir, "out", "", "directory for readiness.json, .md, .html, .sarif and junit.xml (default out/readiness-<time>)")
 	fs.IntVar(&o.minScore, "min-score", 0, "also fail when the score is below this (0: the gates alone decide)")
