@@ -124,14 +124,15 @@ func (o *checkOptions) run(ctx context.Context, out io.Writer) error {
 // checks were given. done closes what target opened.
 func (o *checkOptions) target(ctx context.Context, out io.Writer) (t *check.Target, done func(), err error) {
 	var closers []func()
-	done = func() {
+	closeAll := func() {
 		for _, c := range slices.Backward(closers) {
 			c()
 		}
 	}
+	// Not done: an error return sets it to nil before this runs.
 	defer func() {
 		if err != nil {
-			done()
+			closeAll()
 		}
 	}()
 	t = &check.Target{MongoURI: o.env.mongoURI, RedisURL: o.env.redisURL}
@@ -186,7 +187,7 @@ func (o *checkOptions) target(ctx context.Context, out io.Writer) (t *check.Targ
 		t.Redis = redis.NewClient(opts)
 		closers = append(closers, func() { t.Redis.Close() })
 	}
-	return t, done, nil
+	return t, closeAll, nil
 }
 
 // prepare seeds a managed environment and takes the backup the flags ask

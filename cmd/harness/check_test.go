@@ -131,7 +131,7 @@ func TestCheckUsage(t *testing.T) {
 			t.Errorf("harness %v exited %d, want 2:\n%s", args, code, text)
 		}
 		// One line that says what is wrong, and where to read more.
-		if lines := strings.Split(strings.TrimSpace(text), "\n"); len(lines) > 2 || !strings.HasPrefix(lines[0], "harness: ") {
+		if lines := strings.Split(strings.TrimSpace(text), "\n"); len(lines) > 2 || !strings.HasPrefix(lines[0], "harness ") || strings.Contains(text, "panic") {
 			t.Errorf("harness %v printed %d lines:\n%s", args, len(lines), text)
 		}
 	}
