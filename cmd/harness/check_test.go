@@ -60,7 +60,7 @@ func TestCheckManaged(t *testing.T) {
 			API         *check.Build                     `json:"api"`
 		} `json:"run"`
 		Previous *readiness.Comparison `json:"previous"`
-		Results []struct {
+		Results  []struct {
 			ID       string `json:"id"`
 			Severity string `json:"effective_severity"`
 			Status   string `json:"effective_status"`
