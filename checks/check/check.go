@@ -293,6 +293,17 @@ type Target struct {
 	Shared *Shared
 }
 
+// Build is what a target says about the build it runs, so that a report
+// names the code it judged.
+type Build struct {
+	// Version and Revision are the API's module version and VCS
+	// revision, "unknown" when the target did not tell.
+	Version  string `json:"version"`
+	Revision string `json:"revision"`
+	// Source says where they were read, or why they are unknown.
+	Source string `json:"source"`
+}
+
 // Environment is a system under test that checks may act on.
 type Environment interface {
 	// Apply runs an action ("stop", "start", "pause", "unpause") on a

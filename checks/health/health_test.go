@@ -3,6 +3,7 @@ package health_test
 import (
 	"context"
 	"crypto/rand"
+	stdbuildinfo "debug/buildinfo"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/taskready/taskready/checks/check"
 	"github.com/taskready/taskready/checks/health"
 	"github.com/taskready/taskready/checks/internal/checktest"
+	"github.com/taskready/taskready/internal/buildinfo"
 )
 
 func TestMain(m *testing.M) { checktest.Main(m) }
@@ -493,5 +495,55 @@ func TestRealAPI(t *testing.T) {
 		if r.Status != check.Pass {
 			t.Errorf("%s after the faults: %s (%s)", api, r.Status, r.Message)
 		}
+	}
+	// The API names the build it runs, exactly as the binary records it.
+	bi, err := stdbuildinfo.ReadFile(checktest.Binary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := buildinfo.From(bi)
+	if want.Revision == "" {
+		want.Revision = buildinfo.Unknown
+	}
+	got := health.ReadBuild(context.Background(), target)
+	if got.Version != want.Version || got.Revision != want.Revision || !strings.Contains(got.Source, "taskapi_build_info at "+target.MetricsURL) {
+		t.Errorf("ReadBuild = %+v; want version %q, revision %q from taskapi_build_info", got, want.Version, want.Revision)
+	}
+}
+
+// TestReadBuildUnknown: a target that does not tell its build is
+// "unknown", with the reason.
+func TestReadBuildUnknown(t *testing.T) {
+	t.Parallel()
+	serve := func(body string) string {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+			fmt.Fprint(w, body)
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL + "/metrics"
+	}
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	for _, tc := range []struct {
+		name, metricsURL, why string
+	}{
+		{"no metrics URL", "", "no metrics URL (-metrics-url)"},
+		{"no gauge", serve("# TYPE go_goroutines gauge\ngo_goroutines 7\n"), "has no taskapi_build_info"},
+		{"not Prometheus text", serve("<html>hello</html>\n"), "GET http://"},
+		{"nothing listens", closed.URL + "/metrics", "GET " + closed.URL + "/metrics: "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			b := health.ReadBuild(ctx, &check.Target{BaseURL: "http://127.0.0.1:1", MetricsURL: tc.metricsURL, Client: &http.Client{Timeout: 10 * time.Second}})
+			if b.Version != buildinfo.Unknown || b.Revision != buildinfo.Unknown || !strings.Contains(b.Source, tc.why) {
+				t.Errorf("ReadBuild = %+v; want unknown because %q", b, tc.why)
+			}
+		})
+	}
+	if b := health.ReadBuild(context.Background(), nil); b.Revision != buildinfo.Unknown {
+		t.Errorf("ReadBuild(nil) = %+v", b)
 	}
 }

@@ -31,7 +31,7 @@
 // compare against (check.Policy: durations as Go durations or days,
 // "8760h" or "365d"), an optional minimum score, and per-check overrides
 // in the manner of ZAP's rules file and Polaris's exemptions, each with a
-// required reason:
+// required reason, owner and expiry day:
 //
 //	thresholds:
 //	  hsts_min_age: 180d
@@ -41,13 +41,23 @@
 //	  - id: headers.csp
 //	    action: ignore          # still runs; shown with its reason; not scored or gated
 //	    reason: JSON-only API; CSP is set by the CDN in front of it.
+//	    owner: platform-team    # who answers for the waiver
+//	    expires: 2027-06-30     # from this day (UTC) it no longer waives
 //	  - id: limits.auth-burst
 //	    action: warn            # a failure is reported as a warning and never gates
 //	    reason: staging shares one egress IP, so the limit trips early.
+//	    owner: alice@example.com
+//	    expires: 2027-01-15
 //	  - id: backup.retention
 //	    action: downgrade       # counts and gates at the lower severity
 //	    severity: low
 //	    reason: retention is enforced by the managed service (ticket OPS-112).
+//	    owner: ops
+//	    expires: 2027-06-30
+//
+// An expired waiver is shown but no longer applied, and the report says
+// so ([Report.Waivers]); one that expires within [ExpiryWarning] is a
+// warning. Expiry is judged at the run's start ([WithClock]).
 //
 // An override naming no known check is an error that names the nearest
 // known id, so that a typo cannot silently un-ignore (or fail to ignore)

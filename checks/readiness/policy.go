@@ -54,6 +54,12 @@ type Override struct {
 	// Reason is required: an exemption nobody can explain is a finding
 	// nobody fixed.
 	Reason string `json:"reason"`
+	// Owner answers for the waiver (a person or a team), and Expires is
+	// the day (YYYY-MM-DD, UTC) from which it no longer waives: both are
+	// required, so that every exemption is someone's and is looked at
+	// again.
+	Owner   string `json:"owner"`
+	Expires string `json:"expires"`
 	// Source is "file:line" of the override, so a reader can find it.
 	Source string `json:"source,omitempty"`
 }
@@ -91,7 +97,10 @@ func LoadPolicy(path string) (*Policy, error) {
 var policyKeys = []string{"version", "thresholds", "min_score", "overrides"}
 
 // overrideKeys are the keys of one override.
-var overrideKeys = []string{"id", "action", "severity", "reason"}
+var overrideKeys = []string{"id", "action", "severity", "reason", "owner", "expires"}
+
+// DateLayout is how a waiver's expiry is written: a day, "2027-03-31".
+const DateLayout = "2006-01-02"
 
 var actions = []string{string(ActionIgnore), string(ActionWarn), string(ActionDowngrade)}
 
@@ -237,14 +246,14 @@ func parseOverrides(n *yaml.Node, file string, fail failFunc) ([]Override, error
 		return nil, nil
 	}
 	if n.Kind != yaml.SequenceNode {
-		return nil, fail(n, "overrides is a list of {id, action, reason}")
+		return nil, fail(n, "overrides is a list of {id, action, reason, owner, expires}")
 	}
 	var out []Override
 	first := map[string]int{}
 	for i, item := range n.Content {
 		where := fmt.Sprintf("overrides[%d]", i)
 		if item.Kind != yaml.MappingNode {
-			return nil, fail(item, "%s must be a mapping with id, action and reason", where)
+			return nil, fail(item, "%s must be a mapping with id, action, reason, owner and expires", where)
 		}
 		o := Override{Source: file + ":" + strconv.Itoa(item.Line)}
 		if file == "" {
@@ -275,6 +284,13 @@ func parseOverrides(n *yaml.Node, file string, fail failFunc) ([]Override, error
 				}
 			case "reason":
 				o.Reason = strings.TrimSpace(v.Value)
+			case "owner":
+				o.Owner = strings.TrimSpace(v.Value)
+			case "expires":
+				o.Expires = strings.TrimSpace(v.Value)
+				if _, err := time.Parse(DateLayout, o.Expires); err != nil {
+					return nil, fail(v, "%s: expires %q is not a date: write it as YYYY-MM-DD, e.g. 2027-03-31", where, v.Value)
+				}
 			default:
 				return nil, fail(k, "%s: unknown key %q%s", where, k.Value, suggest(k.Value, overrideKeys))
 			}
@@ -288,6 +304,12 @@ func parseOverrides(n *yaml.Node, file string, fail failFunc) ([]Override, error
 		}
 		if o.Reason == "" {
 			return nil, fail(item, "%s: reason is required: say why %s is %s, for whoever reads the report", where, o.ID, actionPast(o.Action))
+		}
+		if o.Owner == "" {
+			return nil, fail(item, "%s: owner is required: who answers for this waiver (a person or a team)", where)
+		}
+		if o.Expires == "" {
+			return nil, fail(item, "%s: expires is required: the day (YYYY-MM-DD) from which %s is no longer %s, so that the waiver is looked at again", where, o.ID, actionPast(o.Action))
 		}
 		switch {
 		case o.Action == ActionDowngrade && o.Severity == "":

@@ -24,15 +24,21 @@ overrides:
   - id: headers.csp
     action: ignore
     reason: JSON-only API; the CDN sets CSP.
+    owner: platform-team
+    expires: 2027-03-31
   - id: limits.auth-burst
     action: WARN
     reason: staging shares one egress IP.
+    owner: alice@example.com
+    expires: 2027-01-15
   - id: backup.retention
     action: downgrade
     severity: low
     reason: >
       retention is enforced by the managed service
       (ticket OPS-112).
+    owner: ops
+    expires: 2027-06-30
 `
 
 func TestParsePolicy(t *testing.T) {
@@ -52,8 +58,11 @@ func TestParsePolicy(t *testing.T) {
 		t.Fatalf("%d overrides; want 3", len(p.Overrides))
 	}
 	o := p.Overrides[1]
-	if o.ID != "limits.auth-burst" || o.Action != readiness.ActionWarn || o.Source != "staging.yaml:13" {
+	if o.ID != "limits.auth-burst" || o.Action != readiness.ActionWarn || o.Source != "staging.yaml:15" {
 		t.Errorf("override 1: %+v", o)
+	}
+	if o.Owner != "alice@example.com" || o.Expires != "2027-01-15" || !o.ExpiresAt().Equal(time.Date(2027, 1, 15, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("override 1 owner %q, expires %q (%v)", o.Owner, o.Expires, o.ExpiresAt())
 	}
 	o = p.Overrides[2]
 	if o.Action != readiness.ActionDowngrade || o.Severity != check.Low || o.Reason != "retention is enforced by the managed service (ticket OPS-112)." {
@@ -80,18 +89,30 @@ func TestParsePolicyErrors(t *testing.T) {
 			`p.yaml:2: overrides[0] (headers.hsts): reason is required: say why headers.hsts is ignored, for whoever reads the report`},
 		{"blank reason", "overrides:\n  - id: headers.hsts\n    action: warn\n    reason: \"  \"\n",
 			`p.yaml:2: overrides[0] (headers.hsts): reason is required`},
-		{"missing id", "overrides:\n  - action: ignore\n    reason: x\n", `p.yaml:2: overrides[0]: id is required`},
-		{"missing action", "overrides:\n  - id: a.b\n    reason: x\n", `p.yaml:2: overrides[0] (a.b): action is required`},
-		{"unknown action", "overrides:\n  - id: a.b\n    action: ignroe\n    reason: x\n",
+		{"missing id", "overrides:\n  - action: ignore\n    reason: x\n    owner: ops\n    expires: 2099-01-01\n", `p.yaml:2: overrides[0]: id is required`},
+		{"missing action", "overrides:\n  - id: a.b\n    reason: x\n    owner: ops\n    expires: 2099-01-01\n", `p.yaml:2: overrides[0] (a.b): action is required`},
+		{"unknown action", "overrides:\n  - id: a.b\n    action: ignroe\n    reason: x\n    owner: ops\n    expires: 2099-01-01\n",
 			`p.yaml:3: overrides[0]: unknown action "ignroe"; did you mean "ignore"?`},
-		{"downgrade without severity", "overrides:\n  - id: a.b\n    action: downgrade\n    reason: x\n",
+		{"downgrade without severity", "overrides:\n  - id: a.b\n    action: downgrade\n    reason: x\n    owner: ops\n    expires: 2099-01-01\n",
 			`p.yaml:2: overrides[0] (a.b): a downgrade needs the severity`},
-		{"severity on ignore", "overrides:\n  - id: a.b\n    action: ignore\n    severity: low\n    reason: x\n",
+		{"severity on ignore", "overrides:\n  - id: a.b\n    action: ignore\n    severity: low\n    reason: x\n    owner: ops\n    expires: 2099-01-01\n",
 			`severity applies only to action downgrade`},
-		{"unknown severity", "overrides:\n  - id: a.b\n    action: downgrade\n    severity: lo\n    reason: x\n",
+		{"unknown severity", "overrides:\n  - id: a.b\n    action: downgrade\n    severity: lo\n    reason: x\n    owner: ops\n    expires: 2099-01-01\n",
 			`p.yaml:4: overrides[0]: unknown severity "lo"; did you mean "low"?`},
-		{"duplicate override", "overrides:\n  - {id: a.b, action: ignore, reason: x}\n  - {id: a.b, action: warn, reason: y}\n",
+		{"duplicate override", "overrides:\n  - {id: a.b, action: ignore, reason: x, owner: ops, expires: 2099-01-01}\n  - {id: a.b, action: warn, reason: y, owner: ops, expires: 2099-01-01}\n",
 			`p.yaml:3: overrides[1] (a.b): a.b is overridden twice (first at line 2)`},
+		{"missing owner", "overrides:\n  - id: a.b\n    action: ignore\n    reason: x\n    expires: 2099-01-01\n",
+			`p.yaml:2: overrides[0] (a.b): owner is required: who answers for this waiver`},
+		{"blank owner", "overrides:\n  - {id: a.b, action: ignore, reason: x, owner: \" \", expires: 2099-01-01}\n",
+			`p.yaml:2: overrides[0] (a.b): owner is required`},
+		{"missing expires", "overrides:\n  - id: a.b\n    action: warn\n    reason: x\n    owner: ops\n",
+			`p.yaml:2: overrides[0] (a.b): expires is required: the day (YYYY-MM-DD) from which a.b is no longer only a warning`},
+		{"expires not a date", "overrides:\n  - id: a.b\n    action: ignore\n    reason: x\n    owner: ops\n    expires: next spring\n",
+			`p.yaml:6: overrides[0]: expires "next spring" is not a date: write it as YYYY-MM-DD`},
+		{"expires not a day", "overrides:\n  - {id: a.b, action: ignore, reason: x, owner: ops, expires: 2027-02-30}\n",
+			`p.yaml:2: overrides[0]: expires "2027-02-30" is not a date`},
+		{"second entry names its index", "overrides:\n  - {id: a.b, action: ignore, reason: x, owner: ops, expires: 2099-01-01}\n  - {id: c.d, action: ignore, reason: y}\n",
+			`p.yaml:3: overrides[1] (c.d): owner is required`},
 		{"unknown override key", "overrides:\n  - id: a.b\n    action: ignore\n    reasn: x\n",
 			`p.yaml:4: overrides[0]: unknown key "reasn"; did you mean "reason"?`},
 		{"unknown key", "overides: []\n", `p.yaml:1: unknown key "overides"; did you mean "overrides"?`},
@@ -127,13 +148,13 @@ func TestValidateOverrides(t *testing.T) {
 	tests := []struct {
 		name, doc, want string
 	}{
-		{"typo", "overrides:\n  - {id: headers.hst, action: ignore, reason: x}\n",
+		{"typo", "overrides:\n  - {id: headers.hst, action: ignore, reason: x, owner: ops, expires: 2099-01-01}\n",
 			`p.yaml:2: override for unknown check "headers.hst"; did you mean "headers.hsts"?`},
-		{"far", "overrides:\n  - {id: backup.recent, action: ignore, reason: x}\n",
+		{"far", "overrides:\n  - {id: backup.recent, action: ignore, reason: x, owner: ops, expires: 2099-01-01}\n",
 			`p.yaml:2: override for unknown check "backup.recent"; the nearest known id is "headers.csp"`},
-		{"not a downgrade", "overrides:\n  - {id: headers.csp, action: downgrade, severity: high, reason: x}\n",
+		{"not a downgrade", "overrides:\n  - {id: headers.csp, action: downgrade, severity: high, reason: x, owner: ops, expires: 2099-01-01}\n",
 			`p.yaml:2: override for headers.csp: high is not below the check's severity low, so this is not a downgrade`},
-		{"same severity", "overrides:\n  - {id: headers.hsts, action: downgrade, severity: high, reason: x}\n",
+		{"same severity", "overrides:\n  - {id: headers.hsts, action: downgrade, severity: high, reason: x, owner: ops, expires: 2099-01-01}\n",
 			`not a downgrade`},
 	}
 	for _, tt := range tests {
@@ -146,7 +167,7 @@ func TestValidateOverrides(t *testing.T) {
 			t.Errorf("%s: Validate: %v; want %q", tt.name, err, tt.want)
 		}
 	}
-	p, err := readiness.ParsePolicy([]byte("overrides:\n  - {id: jwt.alg-none, action: downgrade, severity: high, reason: x}\n  - {id: nope, action: ignore, reason: y}\n  - {id: nada, action: ignore, reason: z}\n"), "p.yaml")
+	p, err := readiness.ParsePolicy([]byte("overrides:\n  - {id: jwt.alg-none, action: downgrade, severity: high, reason: x, owner: ops, expires: 2099-01-01}\n  - {id: nope, action: ignore, reason: y, owner: ops, expires: 2099-01-01}\n  - {id: nada, action: ignore, reason: z, owner: ops, expires: 2099-01-01}\n"), "p.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,6 +57,11 @@ type Report struct {
 	// Results are sorted for reading: failures and errors by severity,
 	// then warnings, passes, not-applicable and ignored results.
 	Results []Result `json:"results"`
+	// Waivers are the policy's waivers that expired or expire soon, as
+	// of the run's start.
+	Waivers []Waiver `json:"waivers,omitempty"`
+	// Previous compares the run with a previous one, when one was given.
+	Previous *Comparison `json:"previous,omitempty"`
 }
 
 // RunInfo describes the run.
@@ -66,9 +71,13 @@ type RunInfo struct {
 	Target   string        `json:"target"`      // the target's base URL
 	Start    time.Time     `json:"start"`       // in UTC
 	Duration time.Duration `json:"duration_ns"` // of the whole run
-	// ToolVersion is the harness's version; ScoreVersion the scoring's.
+	// ToolVersion is the harness's version and short revision, and
+	// ToolRevision its full VCS revision; ScoreVersion the scoring's.
 	ToolVersion  string `json:"tool_version,omitempty"`
+	ToolRevision string `json:"tool_revision,omitempty"`
 	ScoreVersion string `json:"score_version"` // always ScoreVersion
+	// API is the build the target said it runs, when the caller asked it.
+	API *check.Build `json:"api,omitempty"`
 	// Policy is the policy file, if any, and MinScore the score gate.
 	Policy   string `json:"policy,omitempty"`
 	MinScore int    `json:"min_score,omitempty"` // 0: no score gate
@@ -109,12 +118,15 @@ type Result struct {
 	// Ignored results are shown but neither scored nor gated.
 	Ignored bool `json:"ignored,omitempty"`
 	// Override is the policy override applied, with its reason.
-	Override    *Override        `json:"override,omitempty"`
-	Message     string           `json:"message"`               // what was found, in a line
-	Evidence    []check.Evidence `json:"evidence,omitempty"`    // bounded by the Evidence limits
-	Remediation string           `json:"remediation,omitempty"` // how to fix a failure
-	References  []string         `json:"references,omitempty"`  // standard ids and links
-	Took        time.Duration    `json:"took_ns"`               // measured by the runner
+	Override *Override `json:"override,omitempty"`
+	// WaiverExpired is true when Override expired before the run: it is
+	// shown but no longer applied.
+	WaiverExpired bool             `json:"waiver_expired,omitempty"`
+	Message       string           `json:"message"`               // what was found, in a line
+	Evidence      []check.Evidence `json:"evidence,omitempty"`    // bounded by the Evidence limits
+	Remediation   string           `json:"remediation,omitempty"` // how to fix a failure
+	References    []string         `json:"references,omitempty"`  // standard ids and links
+	Took          time.Duration    `json:"took_ns"`               // measured by the runner
 	// Disruptive checks ran alone, after the others.
 	Disruptive bool `json:"disruptive,omitempty"`
 	// Gating is true when this result fails a gate: it blocks the release.
@@ -147,6 +159,10 @@ func (r Result) Attention() bool {
 	}
 	return false
 }
+
+// Waived says whether a policy override applies to the result: there is
+// one and it has not expired.
+func (r Result) Waived() bool { return r.Override != nil && !r.WaiverExpired }
 
 // Downgraded says whether the policy lowered the severity.
 func (r Result) Downgraded() bool { return r.EffectiveSeverity != r.Severity }
@@ -234,16 +250,26 @@ func Evaluate(info RunInfo, results []Result, opts ...Option) (*Report, error) {
 func evaluate(info RunInfo, raw []Result, cfg config) *Report {
 	info.ScoreVersion = ScoreVersion
 	if info.ToolVersion == "" {
-		info.ToolVersion = cfg.toolVersion
+		info.ToolVersion, info.ToolRevision = cfg.toolVersion, cfg.toolRevision
 	}
 	if cfg.policy != nil && info.Policy == "" {
 		info.Policy = cfg.policy.File
 	}
+	if info.API == nil && cfg.api != nil {
+		api := *cfg.api
+		info.API = &api
+	}
 	info.MinScore = cfg.minScore()
-	rep := &Report{Format: Format, Version: FormatVersion, Run: info}
+	// Waivers expire against the run's own start, so that re-evaluating
+	// stored results gives the verdict the run had.
+	at := info.Start
+	if at.IsZero() {
+		at = cfg.now()
+	}
+	rep := &Report{Format: Format, Version: FormatVersion, Run: info, Waivers: waivers(cfg.policy, at)}
 	rep.Results = make([]Result, len(raw))
 	for i, r := range raw {
-		rep.Results[i] = apply(r, cfg.policy)
+		rep.Results[i] = apply(r, cfg.policy, at)
 	}
 	sortResults(rep.Results)
 	for _, r := range rep.Results {
@@ -258,6 +284,9 @@ func evaluate(info RunInfo, raw []Result, cfg config) *Report {
 			rep.Passed, rep.ExitCode = false, ExitFailed
 		}
 	}
+	if cfg.previous != nil {
+		rep.Previous = compare(cfg.previous, rep, cfg.previousSource)
+	}
 	return rep
 }
 
@@ -270,12 +299,17 @@ func configError(info RunInfo, err error) *Report {
 		Gates: []Gate{{Name: GateConfig, Rule: "the checks and the policy are valid", Detail: err.Error()}}}
 }
 
-// apply fills the policy-dependent fields of r and bounds its evidence.
-func apply(r Result, p *Policy) Result {
+// apply fills the policy-dependent fields of r, as of instant at, and
+// bounds its evidence. An expired override is recorded but not applied.
+func apply(r Result, p *Policy, at time.Time) Result {
 	r.EffectiveSeverity, r.EffectiveStatus = r.Severity, r.Status
-	r.Ignored, r.Gating, r.Override = false, false, nil
+	r.Ignored, r.Gating, r.Override, r.WaiverExpired = false, false, nil, false
 	if o := p.override(r.ID); o != nil {
 		r.Override = o
+		r.WaiverExpired = o.Expired(at)
+	}
+	if r.Waived() {
+		o := r.Override
 		switch o.Action {
 		case ActionIgnore:
 			r.Ignored = true
@@ -415,7 +449,7 @@ func gates(rep *Report, minScore int) []Gate {
 			downgraded++
 		}
 		// A "warn" override means the check never gates, whatever it found.
-		if r.Override != nil && r.Override.Action == ActionWarn {
+		if r.Waived() && r.Override.Action == ActionWarn {
 			continue
 		}
 		switch {
@@ -498,7 +532,7 @@ var ErrFormat = errors.New("readiness: not a taskready readiness report")
 func ReadReport(rd io.Reader) (*Report, error) {
 	var rep Report
 	if err := json.NewDecoder(rd).Decode(&rep); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrFormat, err)
 	}
 	if rep.Format != Format {
 		return nil, fmt.Errorf("%w: format %q", ErrFormat, rep.Format)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/taskready/taskready/checks/check"
+	"github.com/taskready/taskready/internal/buildinfo"
 )
 
 // Defaults of a run.
@@ -31,22 +32,27 @@ const (
 type Option func(*config)
 
 type config struct {
-	timeout     time.Duration
-	grace       time.Duration
-	concurrency int
-	progress    io.Writer
-	policy      *Policy
-	minScoreOpt int
-	toolVersion string
-	environment *Environment
-	known       []string
-	runID       string
-	cleanup     func(ctx context.Context, t *check.Target)
-	now         func() time.Time
+	timeout        time.Duration
+	grace          time.Duration
+	concurrency    int
+	progress       io.Writer
+	policy         *Policy
+	minScoreOpt    int
+	toolVersion    string
+	toolRevision   string
+	api            *check.Build
+	previous       *Report
+	previousSource string
+	environment    *Environment
+	known          []string
+	runID          string
+	cleanup        func(ctx context.Context, t *check.Target)
+	now            func() time.Time
 }
 
 func newConfig(opts []Option) config {
-	c := config{timeout: DefaultTimeout, concurrency: DefaultConcurrency, toolVersion: buildVersion(), now: time.Now}
+	build := buildinfo.Read()
+	c := config{timeout: DefaultTimeout, concurrency: DefaultConcurrency, toolVersion: build.Short(), toolRevision: build.Revision, now: time.Now}
 	for _, o := range opts {
 		if o != nil {
 			o(&c)
@@ -63,6 +69,9 @@ func newConfig(opts []Option) config {
 	}
 	if c.concurrency < 1 {
 		c.concurrency = 1
+	}
+	if c.now == nil {
+		c.now = time.Now
 	}
 	return c
 }
@@ -96,8 +105,26 @@ func WithPolicy(p *Policy) Option { return func(c *config) { c.policy = p } }
 func WithMinScore(n int) Option { return func(c *config) { c.minScoreOpt = n } }
 
 // WithToolVersion names the harness version in the report (by default the
-// module version from the build information).
-func WithToolVersion(v string) Option { return func(c *config) { c.toolVersion = v } }
+// module version and short revision from the build information); the
+// report then names no full revision, since v may be another build's.
+func WithToolVersion(v string) Option {
+	return func(c *config) { c.toolVersion, c.toolRevision = v, "" }
+}
+
+// WithAPIBuild records the build the target said it runs (health.ReadBuild
+// reads it) in the report.
+func WithAPIBuild(b check.Build) Option { return func(c *config) { c.api = &b } }
+
+// WithClock sets the run's clock (time.Now by default): its start and id,
+// and so the day its waivers expire against.
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// WithPrevious compares the run with prev, a previous run's report read
+// from source (a path, for the reports to name): the checks newly
+// failing and newly passing, and the change of score.
+func WithPrevious(source string, prev *Report) Option {
+	return func(c *config) { c.previous, c.previousSource = prev, source }
+}
 
 // WithEnvironment records what the checks run against in the report.
 func WithEnvironment(e Environment) Option { return func(c *config) { c.environment = &e } }
@@ -192,7 +219,7 @@ func Run(ctx context.Context, checks []check.Check, t *check.Target, opts ...Opt
 	r, err := New(checks, opts...)
 	if err != nil {
 		cfg := newConfig(opts)
-		info := RunInfo{ID: cfg.id(), Start: cfg.now().UTC(), ToolVersion: cfg.toolVersion, Environment: cfg.environment}
+		info := RunInfo{ID: cfg.id(), Start: cfg.now().UTC(), ToolVersion: cfg.toolVersion, ToolRevision: cfg.toolRevision, API: cfg.api, Environment: cfg.environment}
 		if t != nil {
 			info.Target = t.BaseURL
 		}
@@ -220,7 +247,7 @@ func (c config) id() string {
 func (r *Runner) Run(ctx context.Context, t *check.Target) *Report {
 	cfg := r.cfg
 	start := cfg.now()
-	info := RunInfo{ID: cfg.id(), Start: start.UTC(), ToolVersion: cfg.toolVersion, Environment: cfg.environment}
+	info := RunInfo{ID: cfg.id(), Start: start.UTC(), ToolVersion: cfg.toolVersion, ToolRevision: cfg.toolRevision, API: cfg.api, Environment: cfg.environment}
 	if t == nil {
 		return configError(info, errors.New("no target: the run needs at least a base URL"))
 	}
@@ -395,19 +422,4 @@ func Round(d time.Duration) time.Duration {
 		return d.Round(10 * time.Microsecond)
 	}
 	return d.Round(time.Microsecond)
-}
-
-// buildVersion is the module version from the build information.
-func buildVersion() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return ""
-	}
-	v := bi.Main.Version
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			v += " " + s.Value[:12]
-		}
-	}
-	return v
 }

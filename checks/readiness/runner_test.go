@@ -372,7 +372,7 @@ func (panicMeta) Run(context.Context, *check.Target) check.Result { return check
 
 func TestRunWithBadPolicyIsAConfigError(t *testing.T) {
 	t.Parallel()
-	pol, err := readiness.ParsePolicy([]byte("overrides:\n  - id: headers.hst\n    action: ignore\n    reason: CDN sets it\n"), "policy.yaml")
+	pol, err := readiness.ParsePolicy([]byte("overrides:\n  - id: headers.hst\n    action: ignore\n    reason: CDN sets it\n    owner: ops\n    expires: 2099-01-01\n"), "policy.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

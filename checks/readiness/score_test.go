@@ -69,7 +69,7 @@ func TestScoreArithmetic(t *testing.T) {
 		res("g", T, check.Critical, check.Error),         // excluded, but gates
 		res("h", T, check.High, check.Fail),              // ignored below
 	}
-	rep := evaluate(t, rs, readiness.WithPolicy(policy(t, "overrides:\n  - {id: h, action: ignore, reason: known}\n")))
+	rep := evaluate(t, rs, readiness.WithPolicy(policy(t, "overrides:\n  - {id: h, action: ignore, reason: known, owner: ops, expires: 2099-01-01}\n")))
 	// earned 10 + 1.5 + 1 = 12.5; possible 10 + 5 + 3 + 1 = 19; 65.78 → 65.
 	if s := rep.Score; s.Earned != 12.5 || s.Possible != 19 || s.Value != 65 || s.Grade != "B-" {
 		t.Errorf("score %+v; want 12.5 of 19 = 65 (B-)", s)
@@ -158,17 +158,17 @@ func TestGates(t *testing.T) {
 		{name: "high error does not gate", results: []readiness.Result{res("a", A, check.High, check.Error)}, exit: 0},
 		{name: "medium fail does not gate", results: []readiness.Result{res("a", A, check.Medium, check.Fail)}, exit: 0},
 		{name: "critical downgraded to medium", results: []readiness.Result{res("a", A, check.Critical, check.Fail)},
-			policy: "overrides:\n  - {id: a, action: downgrade, severity: medium, reason: accepted risk until Q3}\n", exit: 0},
+			policy: "overrides:\n  - {id: a, action: downgrade, severity: medium, reason: accepted risk until Q3, owner: ops, expires: 2099-01-01}\n", exit: 0},
 		{name: "critical downgraded to high still gates", results: []readiness.Result{res("a", A, check.Critical, check.Fail)},
-			policy: "overrides:\n  - {id: a, action: downgrade, severity: high, reason: r}\n", exit: 1, failed: []string{"high"}},
+			policy: "overrides:\n  - {id: a, action: downgrade, severity: high, reason: r, owner: ops, expires: 2099-01-01}\n", exit: 1, failed: []string{"high"}},
 		{name: "high downgraded", results: []readiness.Result{res("a", A, check.High, check.Fail)},
-			policy: "overrides:\n  - {id: a, action: downgrade, severity: low, reason: r}\n", exit: 0},
+			policy: "overrides:\n  - {id: a, action: downgrade, severity: low, reason: r, owner: ops, expires: 2099-01-01}\n", exit: 0},
 		{name: "warn override", results: []readiness.Result{res("a", A, check.Critical, check.Fail)},
-			policy: "overrides:\n  - {id: a, action: warn, reason: r}\n", exit: 0},
+			policy: "overrides:\n  - {id: a, action: warn, reason: r, owner: ops, expires: 2099-01-01}\n", exit: 0},
 		{name: "warn override of an error", results: []readiness.Result{res("a", A, check.Critical, check.Error)},
-			policy: "overrides:\n  - {id: a, action: warn, reason: r}\n", exit: 0},
+			policy: "overrides:\n  - {id: a, action: warn, reason: r, owner: ops, expires: 2099-01-01}\n", exit: 0},
 		{name: "ignored", results: []readiness.Result{res("a", A, check.Critical, check.Fail)},
-			policy: "overrides:\n  - {id: a, action: ignore, reason: r}\n", exit: 0},
+			policy: "overrides:\n  - {id: a, action: ignore, reason: r, owner: ops, expires: 2099-01-01}\n", exit: 0},
 		{name: "score below minimum", results: []readiness.Result{res("a", A, check.High, check.Pass), res("b", A, check.Medium, check.Fail)},
 			minScore: 70, exit: 1, failed: []string{"score"}}, // 5 of 8 = 62
 		{name: "score at minimum", results: []readiness.Result{res("a", A, check.High, check.Pass), res("b", A, check.Medium, check.Fail)},
@@ -219,7 +219,7 @@ func TestGateDetailsAndGatingResults(t *testing.T) {
 		res("jwt.alg-none", A, check.Critical, check.Fail), res("backup.recent", check.Backup, check.Critical, check.Error),
 		res("headers.hsts", check.Transport, check.High, check.Fail), res("cors.any", check.CORS, check.High, check.Fail),
 		res("low.fail", A, check.Low, check.Fail),
-	}, readiness.WithPolicy(policy(t, "overrides:\n  - {id: cors.any, action: downgrade, severity: medium, reason: r}\n")))
+	}, readiness.WithPolicy(policy(t, "overrides:\n  - {id: cors.any, action: downgrade, severity: medium, reason: r, owner: ops, expires: 2099-01-01}\n")))
 	crit := gate(t, rep, "critical")
 	if crit.Passed || crit.Detail != "2 critical checks failed or errored: jwt.alg-none (fail), backup.recent (error); 1 critical or high check downgraded by policy" {
 		t.Errorf("critical gate %+v", crit)
@@ -248,10 +248,10 @@ func TestOverridesApplied(t *testing.T) {
 		res("ign", A, check.High, check.Fail), res("wrn", A, check.High, check.Fail), res("dwn", A, check.High, check.Fail),
 		res("wrn.pass", A, check.Medium, check.Pass),
 	}, readiness.WithPolicy(policy(t, `overrides:
-  - {id: ign, action: ignore, reason: reason one}
-  - {id: wrn, action: warn, reason: reason two}
-  - {id: dwn, action: downgrade, severity: low, reason: reason three}
-  - {id: wrn.pass, action: warn, reason: reason four}
+  - {id: ign, action: ignore, reason: reason one, owner: ops, expires: 2099-01-01}
+  - {id: wrn, action: warn, reason: reason two, owner: ops, expires: 2099-01-01}
+  - {id: dwn, action: downgrade, severity: low, reason: reason three, owner: ops, expires: 2099-01-01}
+  - {id: wrn.pass, action: warn, reason: reason four, owner: ops, expires: 2099-01-01}
 `)))
 	byID := map[string]readiness.Result{}
 	for _, r := range rep.Results {
@@ -277,7 +277,7 @@ func TestOverridesApplied(t *testing.T) {
 		t.Errorf("gates %+v; want all passed", rep.Gates)
 	}
 	if _, err := readiness.Evaluate(readiness.RunInfo{}, []readiness.Result{res("a", A, check.Low, check.Pass)},
-		readiness.WithPolicy(policy(t, "overrides:\n  - {id: b, action: ignore, reason: r}\n"))); err == nil {
+		readiness.WithPolicy(policy(t, "overrides:\n  - {id: b, action: ignore, reason: r, owner: ops, expires: 2099-01-01}\n"))); err == nil {
 		t.Error("Evaluate accepted an override for an unknown check")
 	}
 }
@@ -291,7 +291,7 @@ func TestResultOrder(t *testing.T) {
 		res("warn.high", A, check.High, check.Warn), res("fail.crit.auth", A, check.Critical, check.Fail),
 		res("fail.crit.transport", T, check.Critical, check.Fail), res("ign", A, check.Critical, check.Fail),
 		res("fail.high", A, check.High, check.Fail), res("pass.low", T, check.Low, check.Pass),
-	}, readiness.WithPolicy(policy(t, "overrides:\n  - {id: ign, action: ignore, reason: r}\n")))
+	}, readiness.WithPolicy(policy(t, "overrides:\n  - {id: ign, action: ignore, reason: r, owner: ops, expires: 2099-01-01}\n")))
 	var got []string
 	for _, r := range rep.Results {
 		got = append(got, r.ID)

@@ -29,7 +29,7 @@ func TestHTMLInChromium(t *testing.T) {
 
 	dom := string(browser.Headless(t, bin, browser.FileURL(page), "--dump-dom"))
 	for _, want := range []string{`id="gauge"`, `class="arc gb"`, `id="gate-critical"`, `class="finding sev-critical st-fail"`,
-		`id="check-jwt-alg-none"`, `class="statusbar"`, `class="catbar"`} {
+		`id="check-jwt-alg-none"`, `class="statusbar"`, `class="catbar"`, `id="waivers"`, `id="previous"`, `class="delta up"`} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("the DOM after load lacks %s", want)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/taskready/taskready/checks/check"
 	"github.com/taskready/taskready/checks/readiness"
+	"github.com/taskready/taskready/internal/buildinfo"
 )
 
 // ErrNilReport is returned by every writer given a nil report.
@@ -184,7 +185,8 @@ func plural(n int, one, many string) string {
 	return strconv.Itoa(n) + " " + many
 }
 
-// overrideText says what the policy did to r, and why.
+// overrideText says what the policy did to r, and why, who answers for
+// it and until when; or that the waiver expired and no longer applies.
 func overrideText(r readiness.Result) string {
 	o := r.Override
 	if o == nil {
@@ -204,11 +206,108 @@ func overrideText(r readiness.Result) string {
 	default:
 		what = string(o.Action)
 	}
-	s := what + ": " + o.Reason
+	if r.WaiverExpired {
+		what = "waiver expired on " + o.Expires + ", no longer applied (was " + string(o.Action) + ")"
+	}
+	var about []string
+	if o.Owner != "" {
+		about = append(about, "owner "+o.Owner)
+	}
+	if o.Expires != "" && !r.WaiverExpired {
+		about = append(about, "expires "+o.Expires)
+	}
 	if o.Source != "" {
-		s += " (" + o.Source + ")"
+		about = append(about, o.Source)
+	}
+	s := what + ": " + o.Reason
+	if len(about) > 0 {
+		s += " (" + strings.Join(about, ", ") + ")"
 	}
 	return s
+}
+
+// apiBuildText is the API's build for a report's header: "v1.2.0
+// 1a2b3c4d5e6f", "unknown", or "" when the run did not ask.
+func apiBuildText(b *check.Build) string {
+	if b == nil {
+		return ""
+	}
+	i := buildinfo.Info{Version: b.Version, Revision: b.Revision}
+	if i.Revision == buildinfo.Unknown {
+		i.Revision = ""
+	}
+	if i.Version == buildinfo.Unknown && i.Revision != "" {
+		i.Version = ""
+	}
+	return i.Short()
+}
+
+// scoreChangeText is "score 71 → 62 (-9)" for the comparison with a
+// previous run.
+func scoreChangeText(c *readiness.Comparison, now readiness.Score) string {
+	scoreOf := func(s readiness.Score) string {
+		if !s.Defined() {
+			return "n/a"
+		}
+		return strconv.Itoa(s.Value)
+	}
+	s := "score " + scoreOf(c.Score) + " → " + scoreOf(now)
+	if c.ScoreDelta != nil {
+		switch d := *c.ScoreDelta; {
+		case d > 0:
+			s += " (+" + strconv.Itoa(d) + ")"
+		case d < 0:
+			s += " (" + strconv.Itoa(d) + ")"
+		default:
+			s += " (unchanged)"
+		}
+	}
+	return s
+}
+
+// verdictChangeText is "was PASSED, now FAILED" or "still PASSED".
+func verdictChangeText(c *readiness.Comparison, passed bool) string {
+	word := map[bool]string{true: "PASSED", false: "FAILED"}
+	if c.Passed == passed {
+		return "still " + word[passed]
+	}
+	return "was " + word[c.Passed] + ", now " + word[passed]
+}
+
+// waiverCounts is "1 expired · 2 expiring".
+func waiverCounts(ws []readiness.Waiver) string {
+	expired := 0
+	for _, w := range ws {
+		if w.State == readiness.WaiverExpired {
+			expired++
+		}
+	}
+	var parts []string
+	if expired > 0 {
+		parts = append(parts, strconv.Itoa(expired)+" expired")
+	}
+	if n := len(ws) - expired; n > 0 {
+		parts = append(parts, strconv.Itoa(n)+" expiring")
+	}
+	return strings.Join(parts, " · ")
+}
+
+// changeGroup is one list of the comparison, titled for every report.
+type changeGroup struct {
+	title   string
+	mark    string // the terminal's mark of its rows
+	changes []readiness.StatusChange
+}
+
+// changeGroups are the comparison's lists that have rows, worst first.
+func changeGroups(c *readiness.Comparison) []changeGroup {
+	var out []changeGroup
+	for _, g := range []changeGroup{{"newly failing", "✗", c.NewlyFailing}, {"newly passing", "✓", c.NewlyPassing}, {"other changes", "·", c.Changed}} {
+		if len(g.changes) > 0 {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 // severityText is the effective severity, with the original after a

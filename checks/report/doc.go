@@ -1,5 +1,8 @@
 // Package report renders a readiness report (package readiness) for
-// people and for CI, in the forms the best scanners use:
+// people and for CI, in the forms the best scanners use. Each says what
+// was checked (target, environment, the harness's and the API's builds),
+// which policy waivers expired or expire soon, and, when the run was
+// compared with a previous one, what changed since:
 //
 //   - Text, for the terminal: what needs attention first (failures and
 //     errors by severity, then warnings), each with its evidence as
@@ -18,7 +21,9 @@
 //     ignored ones, and a suite of the gates.
 //   - SARIF 2.1.0 (readiness.sarif), for code-scanning dashboards: a rule
 //     per check, a result per check with kind and level, ignored results
-//     as suppressions with the policy's reason.
+//     as suppressions with the policy's reason; the harness's version in
+//     tool.driver (semanticVersion, revision) and the API's build in the
+//     run's properties.
 //   - HTML (readiness.html), one self-contained page for a CI artifact:
 //     a grade gauge, the gates, a status bar and category bars drawn as
 //     inline SVG, findings as cards with evidence, fix and reference

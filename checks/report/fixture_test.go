@@ -29,13 +29,24 @@ overrides:
   - id: headers.csp
     action: ignore
     reason: JSON-only API; the CDN in front of the web app sets CSP.
+    owner: platform-team
+    expires: 2027-06-30
   - id: limits.auth-burst
     action: warn
     reason: staging shares one egress IP, so the auth limit trips early.
+    owner: alice@example.com
+    expires: 2026-12-05
   - id: backup.retention
     action: downgrade
     severity: low
     reason: retention is enforced by the managed backup service (OPS-112).
+    owner: ops
+    expires: 2027-06-30
+  - id: headers.server-banner
+    action: ignore
+    reason: the proxy's banner is removed in the next image (OPS-98).
+    owner: bob@example.com
+    expires: 2026-11-15
 `
 
 type raw struct {
@@ -143,11 +154,42 @@ func fixturePolicyParsed(t *testing.T) *readiness.Policy {
 	return p
 }
 
+// fullReport is a run of a staging deployment a week after
+// previousReport, under a policy with a valid, an expiring and an
+// expired waiver.
 func fullReport(t *testing.T) *readiness.Report {
 	info := readiness.RunInfo{ID: "20261128T150218Z-4f2a9c", Target: "https://staging.tasks.example.com", Start: start,
-		Duration: 42300 * time.Millisecond, ToolVersion: "v0.9.0 1a2b3c4d5e6f", Environment: &readiness.Environment{Provider: "external"},
-		Thresholds: []readiness.Threshold{{Name: "hsts_min_age", Value: "180d"}, {Name: "max_token_lifetime", Value: "30d"}, {Name: "max_page_size", Value: "100"}}}
-	rep, err := readiness.Evaluate(info, fullResults(), readiness.WithPolicy(fixturePolicyParsed(t)))
+		Duration: 42300 * time.Millisecond, ToolVersion: "v0.9.0 1a2b3c4d5e6f", ToolRevision: "1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b",
+		API:         &check.Build{Version: "v1.4.2", Revision: "9f8e7d6c5b4a39281706f5e4d3c2b1a098765432", Source: "taskapi_build_info at http://10.0.0.5:9464/metrics"},
+		Environment: &readiness.Environment{Provider: "external"},
+		Thresholds:  []readiness.Threshold{{Name: "hsts_min_age", Value: "180d"}, {Name: "max_token_lifetime", Value: "30d"}, {Name: "max_page_size", Value: "100"}}}
+	rep, err := readiness.Evaluate(info, fullResults(), readiness.WithPolicy(fixturePolicyParsed(t)),
+		readiness.WithPrevious("out/readiness-20261121/readiness.json", previousReport(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+// previousReport is the run a week before fullReport, without a policy:
+// HSTS passed then and BOLA failed, the Server header was not checked,
+// and a check since retired passed.
+func previousReport(t *testing.T) *readiness.Report {
+	var rs []readiness.Result
+	for _, r := range fullResults() {
+		switch r.ID {
+		case "headers.server-banner":
+			continue
+		case "headers.hsts", "limits.ratelimit-headers":
+			r.Status = check.Pass
+		case "authz.bola":
+			r.Status = check.Fail
+		}
+		rs = append(rs, r)
+	}
+	rs = append(rs, raw{id: "headers.x-powered-by", title: "No X-Powered-By header", cat: check.Transport, sev: check.Low, status: check.Pass, msg: "none"}.result())
+	rep, err := readiness.Evaluate(readiness.RunInfo{ID: "20261121T150011Z-77aa01", Target: "https://staging.tasks.example.com",
+		Start: start.Add(-7 * 24 * time.Hour), ToolVersion: "v0.8.0"}, rs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,9 +210,17 @@ func cleanReport(t *testing.T) *readiness.Report {
 	for _, r := range rs {
 		out = append(out, r.result())
 	}
+	// The same checks on another port an hour before: nothing changed.
+	prev, err := readiness.Evaluate(readiness.RunInfo{ID: "20261128T150000Z-9a8b7c", Target: "http://127.0.0.1:5001", Start: start}, out)
+	if err != nil {
+		t.Fatal(err)
+	}
 	rep, err := readiness.Evaluate(readiness.RunInfo{ID: "20261128T160000Z-0b1c2d", Target: "http://127.0.0.1:5000", Start: start.Add(time.Hour),
-		Duration: 1840 * time.Millisecond, ToolVersion: "v0.9.0", Environment: &readiness.Environment{Provider: "embedded",
-			Note: "not a production deployment: an embedded environment the harness brought up (FerretDB, redis-server)"}}, out)
+		Duration: 1840 * time.Millisecond, ToolVersion: "v0.9.0",
+		API: &check.Build{Version: "unknown", Revision: "unknown", Source: "no metrics URL (-metrics-url)"},
+		Environment: &readiness.Environment{Provider: "embedded",
+			Note: "not a production deployment: an embedded environment the harness brought up (FerretDB, redis-server)"}}, out,
+		readiness.WithPrevious("out/readiness-earlier", prev))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +229,7 @@ func cleanReport(t *testing.T) *readiness.Report {
 
 // notRunReport is a run whose policy names a check that does not exist.
 func notRunReport(t *testing.T) *readiness.Report {
-	p, err := readiness.ParsePolicy([]byte("overrides:\n  - id: headers.hst\n    action: ignore\n    reason: the CDN sets it\n"), "readiness.yaml")
+	p, err := readiness.ParsePolicy([]byte("overrides:\n  - id: headers.hst\n    action: ignore\n    reason: the CDN sets it\n    owner: ops\n    expires: 2027-01-31\n"), "readiness.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -163,3 +163,31 @@ func TestEvidenceTruncated(t *testing.T) {
 		t.Error("the JSON does not mark the truncated body")
 	}
 }
+
+// TestWhatWasChecked: every format people read says which builds were
+// involved, which waivers expired or expire soon, and what changed since
+// the previous run.
+func TestWhatWasChecked(t *testing.T) {
+	t.Parallel()
+	rep := fullReport(t)
+	for _, r := range renderers {
+		switch r.ext {
+		case "junit.xml", "prom":
+			continue
+		}
+		out := string(reporttest.Render(t, r.render, rep))
+		for _, want := range []string{
+			"v0.9.0 1a2b3c4d5e6f", "9f8e7d6c5b4a", // the harness and the API
+			"waiver for headers.server-banner expired on 2026-11-15 (bob@example.com)",
+			"waiver for limits.auth-burst expires on 2026-12-05 (alice@example.com), in 6 days",
+			"20261121T150011Z-77aa01", "headers.hsts", // the previous run, a check newly failing
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s lacks %q", r.ext, want)
+			}
+		}
+		if r.ext != "sarif" && !strings.Contains(out, "newly failing") && !strings.Contains(out, "newly_failing") {
+			t.Errorf("%s does not say what is newly failing", r.ext)
+		}
+	}
+}

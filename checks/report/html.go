@@ -50,6 +50,22 @@ type htmlView struct {
 	AttentionSummary                      string
 	Passed, NotApplicable, Ignored        []rowView
 	ScoreNote, Format                     string
+	Waivers                               []waiverView
+	WaiverSummary                         string
+	Previous                              *previousView
+}
+
+type waiverView struct{ State, Mark, Message, Source string }
+
+// previousView is the comparison with a previous run; Class is "up",
+// "down" or "same" by the score's change.
+type previousView struct {
+	Sub, Score, Verdict, Class string
+	Rows                       []changeRow
+}
+
+type changeRow struct {
+	Class, Group, ID, Href, Severity, From, To string
 }
 
 type kv struct{ K, V string }
@@ -147,6 +163,7 @@ func newHTMLView(r *readiness.Report) htmlView {
 	add("checks", strconv.Itoa(r.Counts.Total))
 	add("run", r.Run.ID)
 	add("harness", r.Run.ToolVersion)
+	add("api build", apiBuildText(r.Run.API))
 	add("policy", r.Run.Policy)
 	if e := r.Run.Environment; e != nil {
 		add("environment", e.Provider)
@@ -219,6 +236,16 @@ func newHTMLView(r *readiness.Report) htmlView {
 	}
 	v.AttentionSummary = strings.Join(parts, " · ")
 
+	for _, w := range r.Waivers {
+		mark := "!"
+		if w.State == readiness.WaiverExpired {
+			mark = "✗"
+		}
+		v.Waivers = append(v.Waivers, waiverView{State: w.State, Mark: mark, Message: w.Message, Source: w.Source})
+	}
+	v.WaiverSummary = waiverCounts(r.Waivers)
+	v.Previous = newPreviousView(r)
+
 	sec := split(r)
 	for _, res := range sec.attention {
 		cv := cardView{Anchor: anchor(res.ID), ID: res.ID, Title: res.Title, Category: res.Category.Title(), Took: took(res.Took),
@@ -259,6 +286,33 @@ func newHTMLView(r *readiness.Report) htmlView {
 		v.Ignored = append(v.Ignored, row(res))
 	}
 	return v
+}
+
+func newPreviousView(r *readiness.Report) *previousView {
+	c := r.Previous
+	if c == nil {
+		return nil
+	}
+	sub := []string{"run " + c.Run, "started " + render.Time(c.Start)}
+	if c.Target != r.Run.Target {
+		sub = append(sub, "target "+c.Target)
+	}
+	pv := &previousView{Sub: strings.Join(sub, " · "), Score: scoreChangeText(c, r.Score), Verdict: verdictChangeText(c, r.Passed), Class: "same"}
+	if d := c.ScoreDelta; d != nil && *d > 0 {
+		pv.Class = "up"
+	} else if d != nil && *d < 0 {
+		pv.Class = "down"
+	}
+	for _, g := range changeGroups(c) {
+		for _, ch := range g.changes {
+			row := changeRow{Class: strings.ReplaceAll(g.title, " ", "-"), Group: g.title, ID: ch.ID, Severity: string(ch.Severity), From: ch.From, To: ch.To}
+			if ch.To != readiness.NotRun {
+				row.Href = "#" + anchor(ch.ID)
+			}
+			pv.Rows = append(pv.Rows, row)
+		}
+	}
+	return pv
 }
 
 // anchor is the fragment id of a check's card or row.

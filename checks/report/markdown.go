@@ -33,6 +33,7 @@ func Markdown(w io.Writer, r *readiness.Report) error {
 	s := split(r)
 	m.title()
 	m.gates()
+	m.previous()
 	m.attention(s.attention)
 	m.categories()
 	m.passed(s.passed)
@@ -68,6 +69,9 @@ func (m *mdWriter) title() {
 	if r.Run.ToolVersion != "" {
 		meta = append(meta, "harness "+render.MarkdownText(r.Run.ToolVersion))
 	}
+	if api := apiBuildText(r.Run.API); api != "" {
+		meta = append(meta, "api "+render.MarkdownText(api))
+	}
 	meta = append(meta, "score v"+r.Run.ScoreVersion)
 	if r.Run.Policy != "" {
 		meta = append(meta, "policy "+render.MarkdownCode(r.Run.Policy))
@@ -80,6 +84,20 @@ func (m *mdWriter) title() {
 		m.P()
 		m.P("> [!WARNING]")
 		m.P("> ", render.MarkdownText(e.Note))
+	}
+	for _, alert := range []struct{ kind, state string }{{"CAUTION", readiness.WaiverExpired}, {"WARNING", readiness.WaiverExpiring}} {
+		first := true
+		for _, w := range r.Waivers {
+			if w.State != alert.state {
+				continue
+			}
+			if first {
+				m.P()
+				m.P("> [!", alert.kind, "]")
+				first = false
+			}
+			m.P("> - ", render.MarkdownText(w.Message))
+		}
 	}
 	if r.Run.Error != "" {
 		m.P()
@@ -104,6 +122,35 @@ func (m *mdWriter) gates() {
 	c := m.r.Counts
 	m.P("**", strconv.Itoa(c.Fail), " failed** · **", plural(c.Error, "error", "errors"), "** · **", plural(c.Warn, "warning", "warnings"), "** · ",
 		strconv.Itoa(c.Pass), " passed · ", strconv.Itoa(c.NotApplicable), " not applicable · ", strconv.Itoa(c.Ignored), " ignored")
+}
+
+func (m *mdWriter) previous() {
+	c := m.r.Previous
+	if c == nil {
+		return
+	}
+	m.P()
+	m.P("### Since the previous run")
+	m.P()
+	line := []string{render.MarkdownText(scoreChangeText(c, m.r.Score)), verdictChangeText(c, m.r.Passed), "run " + render.MarkdownCode(c.Run), "started " + render.Time(c.Start)}
+	if c.Target != m.r.Run.Target {
+		line = append(line, "target "+render.MarkdownCode(c.Target))
+	}
+	m.P(strings.Join(line, " · "))
+	groups := changeGroups(c)
+	if len(groups) == 0 {
+		m.P()
+		m.P("No check changed its result.")
+		return
+	}
+	var rows [][]string
+	for _, g := range groups {
+		for _, ch := range g.changes {
+			rows = append(rows, []string{g.title, render.MarkdownCode(ch.ID), render.MarkdownText(string(ch.Severity)), render.MarkdownText(ch.From), render.MarkdownText(ch.To)})
+		}
+	}
+	m.P()
+	m.Table("lllll", []string{"change", "check", "severity", "before", "now"}, rows)
 }
 
 func (m *mdWriter) attention(rs []readiness.Result) {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/url"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -48,7 +49,10 @@ func SARIF(w io.Writer, r *readiness.Report) error {
 	if r == nil {
 		return ErrNilReport
 	}
-	driver := sarifDriver{Name: "taskready readiness", Version: r.Run.ToolVersion, Rules: []sarifRule{}}
+	driver := sarifDriver{Name: "taskready readiness", Version: r.Run.ToolVersion, SemanticVersion: semanticVersion(r.Run.ToolVersion), Rules: []sarifRule{}}
+	if r.Run.ToolRevision != "" {
+		driver.Properties = map[string]any{"revision": r.Run.ToolRevision}
+	}
 	// Rules by id, for a stable order whatever the results' order.
 	byID := append([]readiness.Result(nil), r.Results...)
 	sort.Slice(byID, func(i, j int) bool { return byID[i].ID < byID[j].ID })
@@ -98,6 +102,19 @@ func SARIF(w io.Writer, r *readiness.Report) error {
 	}
 	if r.Run.Environment != nil {
 		runProps["environment"] = r.Run.Environment
+	}
+	if r.Run.API != nil {
+		runProps["apiBuild"] = r.Run.API
+	}
+	if len(r.Waivers) > 0 {
+		runProps["waivers"] = r.Waivers
+	}
+	if c := r.Previous; c != nil {
+		prev := map[string]any{"runId": c.Run, "newlyFailing": changeIDs(c.NewlyFailing), "newlyPassing": changeIDs(c.NewlyPassing)}
+		if c.ScoreDelta != nil {
+			prev["scoreDelta"] = *c.ScoreDelta
+		}
+		runProps["previous"] = prev
 	}
 	log := sarifLog{Schema: SARIFSchema, Version: "2.1.0", Runs: []sarifRun{{
 		Tool:        sarifTool{Driver: driver},
@@ -220,6 +237,9 @@ func sarifResultOf(res readiness.Result, ruleIndex int) sarifResult {
 	}
 	if res.Override != nil {
 		props["override"] = res.Override
+		if res.WaiverExpired {
+			props["waiverExpired"] = true
+		}
 	}
 	sr.Properties = props
 	return sr
@@ -288,9 +308,34 @@ type sarifTool struct {
 }
 
 type sarifDriver struct {
-	Name    string      `json:"name"`
-	Version string      `json:"version,omitempty"`
-	Rules   []sarifRule `json:"rules"`
+	Name            string         `json:"name"`
+	Version         string         `json:"version,omitempty"`
+	SemanticVersion string         `json:"semanticVersion,omitempty"`
+	Rules           []sarifRule    `json:"rules"`
+	Properties      map[string]any `json:"properties,omitempty"`
+}
+
+// reSemver is a Semantic Versioning 2.0 version after Go's "v": a
+// release, or a pseudo-version (a pre-release by its form).
+var reSemver = regexp.MustCompile(`^v(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?)$`)
+
+// semanticVersion is the tool version as SARIF's semanticVersion wants
+// it ("1.2.0" of "v1.2.0 1a2b3c4d5e6f"), "" when it is not one ("(devel)").
+func semanticVersion(v string) string {
+	first, _, _ := strings.Cut(v, " ")
+	if m := reSemver.FindStringSubmatch(first); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// changeIDs are the check ids of cs.
+func changeIDs(cs []readiness.StatusChange) []string {
+	out := make([]string, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, c.ID)
+	}
+	return out
 }
 
 type sarifRule struct {

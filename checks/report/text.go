@@ -49,6 +49,8 @@ func Text(w io.Writer, r *readiness.Report, opts ...TextOption) error {
 	t := &textWriter{r: r, Terminal: render.Terminal{Color: c.color}}
 	s := split(r)
 	t.header()
+	t.waivers()
+	t.previous()
 	t.attention(s.attention)
 	if !c.failedOnly {
 		t.table("PASSED", s.passed, func(res readiness.Result) (string, string) { return "", "" })
@@ -93,6 +95,9 @@ func (t *textWriter) header() {
 	if r.ToolVersion != "" {
 		meta = append(meta, "harness "+r.ToolVersion)
 	}
+	if api := apiBuildText(r.API); api != "" {
+		meta = append(meta, "api "+api)
+	}
 	meta = append(meta, "score v"+r.ScoreVersion)
 	if r.Policy != "" {
 		meta = append(meta, "policy "+r.Policy)
@@ -110,6 +115,61 @@ func (t *textWriter) header() {
 		t.heading(t.Paint(render.Red, "THE RUN COULD NOT START"), "")
 		for _, l := range strings.Split(r.Error, "\n") {
 			t.Line("    ", l)
+		}
+	}
+}
+
+// waivers lists the waivers that expired or expire soon.
+func (t *textWriter) waivers() {
+	ws := t.r.Waivers
+	if len(ws) == 0 {
+		return
+	}
+	t.heading("WAIVERS", waiverCounts(ws))
+	for _, w := range ws {
+		mark, code := "!", render.Yellow
+		if w.State == readiness.WaiverExpired {
+			mark, code = "✗", render.Red
+		}
+		for i, l := range wrap(w.Message, textWidth-6) {
+			if i == 0 {
+				t.Line("    ", t.Paint(code, mark), " ", l)
+			} else {
+				t.Line("      ", l)
+			}
+		}
+	}
+}
+
+// previous writes what changed since the previous run.
+func (t *textWriter) previous() {
+	c := t.r.Previous
+	if c == nil {
+		return
+	}
+	sub := []string{"run " + c.Run, "started " + render.Time(c.Start)}
+	if c.Target != t.r.Run.Target {
+		sub = append(sub, "target "+c.Target)
+	}
+	t.heading("SINCE THE PREVIOUS RUN", strings.Join(sub, " · "))
+	t.Line("    ", scoreChangeText(c, t.r.Score), " · ", verdictChangeText(c, t.r.Passed))
+	groups := changeGroups(c)
+	if len(groups) == 0 {
+		t.Line("    ", t.Paint(render.Faint, "no check changed its result"))
+		return
+	}
+	idw := 0
+	for _, g := range groups {
+		for _, ch := range g.changes {
+			idw = max(idw, utf8.RuneCountInString(ch.ID))
+		}
+	}
+	idw = min(idw, 40)
+	for _, g := range groups {
+		code := map[string]render.Style{"✗": render.Red, "✓": render.Green, "·": render.Faint}[g.mark]
+		t.Line("    ", t.Paint(render.Bold, g.title), " ", t.Paint(render.Faint, "("+strconv.Itoa(len(g.changes))+")"))
+		for _, ch := range g.changes {
+			t.Line("      ", t.Paint(code, g.mark), " ", render.Pad(string(ch.Severity), 9), render.Pad(clip(ch.ID, idw), idw), "  ", ch.From, " → ", ch.To)
 		}
 	}
 }

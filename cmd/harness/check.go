@@ -18,8 +18,10 @@ import (
 	"github.com/taskready/taskready/checks/backup"
 	"github.com/taskready/taskready/checks/check"
 	"github.com/taskready/taskready/checks/fixture"
+	"github.com/taskready/taskready/checks/health"
 	"github.com/taskready/taskready/checks/readiness"
 	"github.com/taskready/taskready/checks/report"
+	"github.com/taskready/taskready/internal/buildinfo"
 	"github.com/taskready/taskready/internal/managed"
 	"github.com/taskready/taskready/seed"
 	"github.com/taskready/taskready/service/config"
@@ -32,6 +34,7 @@ type checkOptions struct {
 	backupDir   string
 	metricsURL  string
 	policyFile  string
+	previous    string
 	outDir      string
 	minScore    int
 	failedOnly  bool
@@ -49,7 +52,8 @@ func checkCmd() command {
 	fs.StringVar(&o.db, "db", config.DefaultDatabase, "database name (the API's MONGODB_DB)")
 	fs.StringVar(&o.backupDir, "backup-dir", "", "directory of the backups to check (harness backup writes them)")
 	fs.StringVar(&o.metricsURL, "metrics-url", "", "with -target: the API's Prometheus endpoint on its metrics listener (METRICS_ADDR), e.g. http://10.0.0.5:9464/metrics; without it health.metrics is not applicable")
-	fs.StringVar(&o.policyFile, "policy", "", "policy file: thresholds, and checks to ignore or downgrade with a reason")
+	fs.StringVar(&o.policyFile, "policy", "", "policy file: thresholds, and waivers that ignore, warn on or downgrade a check, each with a reason, owner and expiry")
+	fs.StringVar(&o.previous, "previous", "", "a previous run's readiness.json (or its directory): the reports show what changed since")
 	fs.StringVar(&o.outDir, "out", "", "directory for readiness.json, .md, .html, .sarif and junit.xml (default out/readiness-<time>)")
 	fs.IntVar(&o.minScore, "min-score", 0, "also fail when the score is below this (0: the gates alone decide)")
 	fs.BoolVar(&o.failedOnly, "failed-only", false, "terminal: show only what needs attention")
@@ -60,7 +64,10 @@ func checkCmd() command {
 
 Verifies the production checklist against a deployment: headers, CORS,
 auth and JWT, authorization, input handling, limits, health and metrics,
-MongoDB indexes and plans, Redis, backups. With -provider the harness
+MongoDB indexes and plans, Redis, backups. The reports name the harness's
+build and the API's (read from taskapi_build_info on -metrics-url;
+"unknown" without it); -previous adds what changed since an earlier run.
+With -provider the harness
 brings the API up itself and may act on it (stop MongoDB to watch /readyz).
 Checks that need a store connection or a backup directory say "not
 applicable" without one. Exit 0 when no gate fails, 1 when one does,
@@ -69,6 +76,12 @@ applicable" without one. Exit 0 when no gate fails, 1 when one does,
 }
 
 func (o *checkOptions) run(ctx context.Context, out io.Writer) error {
+	// The files named on the command line are read first: a mistake in
+	// one is reported before an environment is brought up for nothing.
+	opts, err := o.readinessOptions(out)
+	if err != nil {
+		return err
+	}
 	t, done, err := o.target(ctx, out)
 	if err != nil {
 		return err
@@ -77,11 +90,13 @@ func (o *checkOptions) run(ctx context.Context, out io.Writer) error {
 	if err := o.prepare(ctx, out, t); err != nil {
 		return err
 	}
-	opts, err := o.readinessOptions(out)
-	if err != nil {
-		return err
+	api := health.ReadBuild(ctx, t)
+	opts = append(opts, readiness.WithAPIBuild(api), readiness.WithEnvironment(o.environment))
+	if api.Version == buildinfo.Unknown && api.Revision == buildinfo.Unknown {
+		fmt.Fprintf(out, "harness: checking %s (API build unknown: %s)\n", t.BaseURL, api.Source)
+	} else {
+		fmt.Fprintf(out, "harness: checking %s (API version %s, revision %s)\n", t.BaseURL, api.Version, api.Revision)
 	}
-	fmt.Fprintf(out, "harness: checking %s\n", t.BaseURL)
 	rep := readiness.Run(ctx, checks.All(), t, opts...)
 	dir := o.outDir
 	if dir == "" {
@@ -109,14 +124,15 @@ func (o *checkOptions) run(ctx context.Context, out io.Writer) error {
 // checks were given. done closes what target opened.
 func (o *checkOptions) target(ctx context.Context, out io.Writer) (t *check.Target, done func(), err error) {
 	var closers []func()
-	done = func() {
+	closeAll := func() {
 		for _, c := range slices.Backward(closers) {
 			c()
 		}
 	}
+	// Not done: an error return sets it to nil before this runs.
 	defer func() {
 		if err != nil {
-			done()
+			closeAll()
 		}
 	}()
 	t = &check.Target{MongoURI: o.env.mongoURI, RedisURL: o.env.redisURL}
@@ -171,7 +187,7 @@ func (o *checkOptions) target(ctx context.Context, out io.Writer) (t *check.Targ
 		t.Redis = redis.NewClient(opts)
 		closers = append(closers, func() { t.Redis.Close() })
 	}
-	return t, done, nil
+	return t, closeAll, nil
 }
 
 // prepare seeds a managed environment and takes the backup the flags ask
@@ -198,7 +214,8 @@ func (o *checkOptions) prepare(ctx context.Context, out io.Writer, t *check.Targ
 }
 
 // readinessOptions turn the flags into the runner's options: progress and
-// the fixture cleanup on out, the policy file, the minimum score.
+// the fixture cleanup on out, the policy file, the previous report, the
+// minimum score. The environment and the API's build are known later.
 func (o *checkOptions) readinessOptions(out io.Writer) ([]readiness.Option, error) {
 	cleanup := func(ctx context.Context, t *check.Target) {
 		if u, tk, err := fixture.Cleanup(ctx, t); err != nil {
@@ -207,14 +224,20 @@ func (o *checkOptions) readinessOptions(out io.Writer) ([]readiness.Option, erro
 			fmt.Fprintf(out, "harness: removed the %d users and %d tasks the checks created\n", u, tk)
 		}
 	}
-	opts := []readiness.Option{readiness.WithProgress(out), readiness.WithToolVersion(version()), readiness.WithCleanup(cleanup),
-		readiness.WithEnvironment(o.environment)}
+	opts := []readiness.Option{readiness.WithProgress(out), readiness.WithCleanup(cleanup)}
 	if o.policyFile != "" {
 		p, err := readiness.LoadPolicy(o.policyFile)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", errUsage, err)
 		}
 		opts = append(opts, readiness.WithPolicy(p))
+	}
+	if o.previous != "" {
+		prev, err := readiness.ReadReportFile(o.previous)
+		if err != nil {
+			return nil, fmt.Errorf("%w: -previous: %w", errUsage, err)
+		}
+		opts = append(opts, readiness.WithPrevious(o.previous, prev))
 	}
 	if o.minScore > 0 {
 		opts = append(opts, readiness.WithMinScore(o.minScore))

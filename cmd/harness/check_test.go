@@ -1,11 +1,18 @@
 package main_test
 
 import (
+	stdbuildinfo "debug/buildinfo"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/taskready/taskready/checks/check"
+	"github.com/taskready/taskready/checks/readiness"
+	"github.com/taskready/taskready/checks/report"
+	"github.com/taskready/taskready/internal/buildinfo"
 )
 
 // TestCheckManaged runs the readiness checks as make check does, with no
@@ -21,12 +28,27 @@ func TestCheckManaged(t *testing.T) {
 	harness, taskapi := buildBinaries(t)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "readiness")
+	// A previous run in which HSTS failed and a check since retired
+	// passed: this run shows what changed.
+	prev, err := readiness.Evaluate(readiness.RunInfo{ID: "previous-run", Target: "http://127.0.0.1:1", Start: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)},
+		[]readiness.Result{
+			{ID: "headers.nosniff", Title: "t", Category: check.Transport, Severity: check.Medium, Status: check.Fail},
+			{ID: "retired.check", Title: "t", Category: check.Transport, Severity: check.Low, Status: check.Pass},
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prevDir := filepath.Join(dir, "previous")
+	if _, err := report.WriteFiles(prevDir, prev); err != nil {
+		t.Fatal(err)
+	}
 	code, text := harnessRun(t, harness, "check", "-provider", "embedded", "-api-bin", taskapi,
-		"-backup-dir", filepath.Join(dir, "backups"), "-backup-first", "-out", out)
+		"-backup-dir", filepath.Join(dir, "backups"), "-backup-first", "-out", out, "-previous", prevDir)
 	if code != 0 {
 		t.Fatalf("harness check exited %d:\n%s", code, text)
 	}
-	for _, want := range []string{"seeded 100 users", "backed up 1100 documents", "removed the", "PASSED"} {
+	for _, want := range []string{"seeded 100 users", "backed up 1100 documents", "removed the", "PASSED",
+		"SINCE THE PREVIOUS RUN  run previous-run", "newly passing", "retired.check", "pass → not run"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q:\n%s", want, text)
 		}
@@ -39,8 +61,11 @@ func TestCheckManaged(t *testing.T) {
 		Passed bool `json:"passed"`
 		Run    struct {
 			Environment *struct{ Provider, Note string } `json:"environment"`
+			ToolVersion string                           `json:"tool_version"`
+			API         *check.Build                     `json:"api"`
 		} `json:"run"`
-		Results []struct {
+		Previous *readiness.Comparison `json:"previous"`
+		Results  []struct {
 			ID       string `json:"id"`
 			Severity string `json:"effective_severity"`
 			Status   string `json:"effective_status"`
@@ -51,6 +76,25 @@ func TestCheckManaged(t *testing.T) {
 	}
 	if !rep.Passed || len(rep.Results) < 50 {
 		t.Fatalf("passed %v with %d results", rep.Passed, len(rep.Results))
+	}
+	// The report names the API's build as the binary records it, and
+	// the harness's.
+	bi, err := stdbuildinfo.ReadFile(taskapi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := buildinfo.From(bi)
+	if want.Revision == "" {
+		want.Revision = buildinfo.Unknown
+	}
+	if a := rep.Run.API; a == nil || a.Version != want.Version || a.Revision != want.Revision || !strings.Contains(a.Source, "taskapi_build_info") {
+		t.Errorf("report api = %+v; want version %q, revision %q", a, want.Version, want.Revision)
+	}
+	if rep.Run.ToolVersion == "" {
+		t.Error("the report names no harness version")
+	}
+	if c := rep.Previous; c == nil || c.Run != "previous-run" || len(c.NewlyPassing) != 1 || c.NewlyPassing[0].ID != "headers.nosniff" {
+		t.Errorf("comparison = %+v; want headers.nosniff newly passing", c)
 	}
 	// The report says it is not a production deployment's.
 	if e := rep.Run.Environment; e == nil || e.Provider != "embedded" || !strings.Contains(e.Note, "not a production deployment") {
@@ -81,12 +125,20 @@ func TestCheckUsage(t *testing.T) {
 		{"check", "-target", "http://127.0.0.1:1", "-provider", "docker"},
 		{"check", "-target", "http://127.0.0.1:1", "-backup-first", "-backup-dir", t.TempDir()},
 		{"check", "-target", "http://127.0.0.1:1", "-policy", "testdata/no-such-policy.yaml"},
+		{"check", "-target", "http://127.0.0.1:1", "-policy", "testdata/policy-without-owner.yaml"},
+		{"check", "-target", "http://127.0.0.1:1", "-previous", filepath.Join(t.TempDir(), "none")},
+		{"check", "-target", "http://127.0.0.1:1", "-previous", "testdata/compare.yaml"},
 		{"check", "-provider", "embedded", "-redis-sentinels", "3"},
 		{"check", "-provider", "embedded", "-metrics-url", "http://127.0.0.1:1/metrics"},
 		{"restore-drill", "-state", filepath.Join(t.TempDir(), "none.json")},
 	} {
-		if code, text := harnessRun(t, harness, args...); code != 2 {
+		code, text := harnessRun(t, harness, args...)
+		if code != 2 {
 			t.Errorf("harness %v exited %d, want 2:\n%s", args, code, text)
+		}
+		// One line that says what is wrong, and where to read more.
+		if lines := strings.Split(strings.TrimSpace(text), "\n"); len(lines) > 2 || !strings.HasPrefix(lines[0], "harness ") || strings.Contains(text, "panic") {
+			t.Errorf("harness %v printed %d lines:\n%s", args, len(lines), text)
 		}
 	}
 }

@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"strings"
+
+	"github.com/taskready/taskready/internal/buildinfo"
 
 	"github.com/taskready/taskready/loadtest/report"
 	"github.com/taskready/taskready/loadtest/rundir"
@@ -79,39 +80,14 @@ func writeText(w io.Writer, sum *summary.Summary) error {
 	return report.Text(w, sum)
 }
 
-// version is the harness's module version, or its VCS revision.
-func version() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return ""
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 && !strings.Contains(bi.Main.Version, s.Value[:12]) {
-			// A pseudo-version already carries the revision.
-			return bi.Main.Version + " " + s.Value[:12]
-		}
-	}
-	return bi.Main.Version
-}
+// version is the harness's module version and short VCS revision, as
+// every report names it.
+func version() string { return buildinfo.Read().Short() }
 
 // versionText is what `harness version` prints: the module version, the
 // VCS revision and whether the tree had uncommitted changes, and the Go
 // release that built it.
-func versionText() string {
-	v := version()
-	if v == "" {
-		v = "(unknown version)"
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.modified" && s.Value == "true" && !strings.Contains(v, "+dirty") {
-				v += " (modified)"
-			}
-		}
-		v += ", " + bi.GoVersion
-	}
-	return v
-}
+func versionText() string { return buildinfo.Read().String() }
 
 func errK6Missing() error {
 	// Not a usage error: the command line is right, the machine lacks k6.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/taskready/taskready/internal/buildinfo"
 	"github.com/taskready/taskready/loadtest/record"
 	"github.com/taskready/taskready/loadtest/summary"
 )
@@ -38,6 +39,7 @@ type Run struct {
 // exit code.
 func (r *Run) Write(dir string) error {
 	r.Summary.Run.Decide()
+	stampRevision(&r.Summary.Run.Environment, buildinfo.Read())
 	if err := os.MkdirAll(filepath.Join(dir, HistogramsDir), 0o755); err != nil {
 		return fmt.Errorf("run directory: %w", err)
 	}
@@ -55,6 +57,15 @@ func (r *Run) Write(dir string) error {
 		}
 	}
 	return nil
+}
+
+// stampRevision records the full VCS revision of build in e when e names
+// build as its harness: a run this binary made, not one read back from
+// another build's summary.json.
+func stampRevision(e *summary.Environment, build buildinfo.Info) {
+	if e.HarnessRevision == "" && build.Revision != "" && e.Harness == build.Short() {
+		e.HarnessRevision = build.Revision
+	}
 }
 
 // Read reads the run at path: a run directory, or its summary.json with

@@ -293,7 +293,10 @@ type Environment struct {
 	Arch         string `json:"arch"`
 	CPUs         int    `json:"cpus"`
 	GoVersion    string `json:"go_version,omitempty"`
-	Harness      string `json:"harness,omitempty"`
+	// Harness is the harness's version and short revision, and
+	// HarnessRevision its full VCS revision, when the build recorded one.
+	Harness         string `json:"harness,omitempty"`
+	HarnessRevision string `json:"harness_revision,omitempty"`
 	// Notes are caveats of the environment every report repeats, such as
 	// a replica set that fell back to one node.
 	Notes []string `json:"notes,omitempty"`

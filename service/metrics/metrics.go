@@ -12,6 +12,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/taskready/taskready/internal/buildinfo"
 )
 
 // HTTP holds the RED metrics of the HTTP layer.
@@ -72,14 +74,36 @@ func (h *HTTP) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{h.Requests, h.Duration, h.InFlight, h.ConnTimeouts, h.ConnAborts}
 }
 
+// BuildInfoName is the gauge that names the API's build, by the
+// Prometheus convention of a constant 1 with the build as labels: the
+// readiness report reads the revision it judged from it, and dashboards
+// join it to tell which build served a spike.
+const BuildInfoName = "taskapi_build_info"
+
+// BuildInfo is the taskapi_build_info gauge of build i; "unknown" stands
+// for what the build did not record.
+func BuildInfo(i buildinfo.Info) prometheus.Collector {
+	or := func(s string) string {
+		if s == "" {
+			return buildinfo.Unknown
+		}
+		return s
+	}
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: BuildInfoName, Help: "A constant 1 labelled with the version, VCS revision and Go release of the running build.",
+		ConstLabels: prometheus.Labels{"version": or(i.Version), "revision": or(i.Revision), "goversion": or(i.GoVersion)},
+	}, func() float64 { return 1 })
+}
+
 // NewRegistry returns a registry holding the Go runtime and process
-// collectors plus cs. A private registry (never the global default) keeps
+// collectors, the build's taskapi_build_info, plus cs. A private registry (never the global default) keeps
 // tests and several servers in one process apart.
 func NewRegistry(cs ...prometheus.Collector) (*prometheus.Registry, error) {
 	reg := prometheus.NewRegistry()
 	all := append([]prometheus.Collector{
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		BuildInfo(buildinfo.Read()),
 	}, cs...)
 	for _, c := range all {
 		if err := reg.Register(c); err != nil {

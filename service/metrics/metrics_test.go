@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/taskready/taskready/internal/buildinfo"
 	"github.com/taskready/taskready/service/metrics"
 )
 
@@ -148,6 +149,7 @@ func TestNewRegistry(t *testing.T) {
 		"process_cpu_seconds_total",     // process collector
 		"process_resident_memory_bytes", // process collector
 		"taskapi_http_requests_in_flight",
+		metrics.BuildInfoName,
 	} {
 		if !have[name] {
 			t.Errorf("NewRegistry(http) gathers no %s", name)
@@ -157,6 +159,42 @@ func TestNewRegistry(t *testing.T) {
 	// A second, independent set of metrics gets its own registry.
 	if _, err := metrics.NewRegistry(metrics.NewHTTP().Collectors()...); err != nil {
 		t.Errorf("NewRegistry(second http) error = %v; want nil (registries are private)", err)
+	}
+}
+
+// TestBuildInfo reads the gauge as a scraper does: 1, with the build's
+// version and revision as labels and "unknown" for what it lacks.
+func TestBuildInfo(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		info buildinfo.Info
+		want string
+	}{
+		{"release", buildinfo.Info{Version: "v1.2.0", Revision: "1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b", GoVersion: "go1.26.0"},
+			`taskapi_build_info{goversion="go1.26.0",revision="1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b",version="v1.2.0"} 1`},
+		{"no vcs", buildinfo.Info{Version: "(devel)"},
+			`taskapi_build_info{goversion="unknown",revision="unknown",version="(devel)"} 1`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(metrics.BuildInfo(tc.info))
+			fams, err := reg.Gather()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b strings.Builder
+			enc := expfmt.NewEncoder(&b, expfmt.NewFormat(expfmt.TypeTextPlain))
+			for _, f := range fams {
+				if err := enc.Encode(f); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !strings.Contains(b.String(), tc.want+"\n") {
+				t.Errorf("exposition lacks %s:\n%s", tc.want, b.String())
+			}
+		})
 	}
 }
 
