@@ -47,18 +47,22 @@ func startTaskAPI(t *testing.T) string {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	// exited closes once the process has ended, waitErr then holds how:
+	// a channel every wait below can read, so that the readiness loop
+	// seeing an early exit does not leave the cleanup waiting forever.
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("taskapi exit after SIGTERM: %v", err)
+		case <-exited:
+			if waitErr != nil && !t.Failed() {
+				t.Errorf("taskapi exit after SIGTERM: %v", waitErr)
 			}
 		case <-time.After(30 * time.Second):
 			_ = cmd.Process.Kill()
-			<-done
+			<-exited
 			t.Error("taskapi did not stop within 30s of SIGTERM")
 		}
 		logFile.Close()
@@ -72,9 +76,9 @@ func startTaskAPI(t *testing.T) string {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		select {
-		case err := <-done:
+		case <-exited:
 			out, _ := os.ReadFile(logPath)
-			t.Fatalf("taskapi exited before it was ready: %v\n%s", err, out)
+			t.Fatalf("taskapi exited before it was ready: %v\n%s", waitErr, out)
 		default:
 		}
 		res, err := http.Get(base + "/readyz")
