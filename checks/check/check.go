@@ -14,6 +14,7 @@ package check
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -291,6 +292,19 @@ type Target struct {
 	// the runner sets a fresh one for every run; without one, nothing is
 	// shared and each check makes its own.
 	Shared *Shared
+}
+
+// DefaultDatabase is the API's database when a target names none
+// (MONGODB_DB's default).
+const DefaultDatabase = "taskmanager"
+
+// DatabaseName is the database the API keeps its data in: Database, or
+// DefaultDatabase when that is empty.
+func (t *Target) DatabaseName() string {
+	if db := strings.TrimSpace(t.Database); db != "" {
+		return db
+	}
+	return DefaultDatabase
 }
 
 // Build is what a target says about the build it runs, so that a report

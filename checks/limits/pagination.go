@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -198,9 +197,9 @@ func seed(ctx context.Context, t *check.Target, u *fixture.User, n int) (undo fu
 				{Key: "createdAt", Value: now}, {Key: "updatedAt", Value: now},
 			}
 		}
-		coll := t.Mongo.Database(database(t)).Collection("tasks")
+		coll := t.Mongo.Database(t.DatabaseName()).Collection("tasks")
 		if _, err := coll.InsertMany(ctx, docs); err != nil {
-			return nothing, "", fmt.Errorf("insert into %s.tasks: %w", database(t), err)
+			return nothing, "", fmt.Errorf("insert into %s.tasks: %w", t.DatabaseName(), err)
 		}
 		return func() {
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -231,11 +230,4 @@ func seed(ctx context.Context, t *check.Target, u *fixture.User, n int) (undo fu
 		ids = append(ids, task.ID)
 	}
 	return undo, fmt.Sprintf("%d tasks created through the API for this check, deleted afterwards", n), nil
-}
-
-func database(t *check.Target) string {
-	if t.Database == "" {
-		return "taskmanager"
-	}
-	return strings.TrimSpace(t.Database)
 }

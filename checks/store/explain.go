@@ -217,7 +217,7 @@ func explain(ctx context.Context, t *check.Target) check.Result {
 	if t.Mongo == nil {
 		return check.NotApplicablef("no MongoDB connection (Target.Mongo): queries cannot be explained")
 	}
-	db := t.Mongo.Database(database(t))
+	db := t.Mongo.Database(t.DatabaseName())
 	ferretVersion, isFerret := ferretDB(ctx, t.Mongo)
 	var ev []check.Evidence
 	var failed, ferret, unknown []string
@@ -228,7 +228,7 @@ func explain(ctx context.Context, t *check.Target) check.Result {
 		case isCode(err, 59):
 			return check.NotApplicablef("the server has no explain command: index use cannot be checked")
 		case unauthorized(err):
-			return check.Errorf(fmt.Sprintf("explain refused: the check's user needs find on %s: %v", database(t), err))
+			return check.Errorf(fmt.Sprintf("explain refused: the check's user needs find on %s: %v", t.DatabaseName(), err))
 		case err != nil:
 			return check.Errorf(fmt.Sprintf("explain %s: %v", sh.name, err))
 		}

@@ -133,20 +133,20 @@ func indexes(ctx context.Context, t *check.Target) check.Result {
 	if t.Mongo == nil {
 		return check.NotApplicablef("no MongoDB connection (Target.Mongo): indexes cannot be listed")
 	}
-	db := t.Mongo.Database(database(t))
+	db := t.Mongo.Database(t.DatabaseName())
 	listed := map[string][]indexInfo{}
 	var ev []check.Evidence
 	var missing, notes []string
 	for _, coll := range []string{"users", "tasks"} {
 		ixs, exists, err := listIndexInfo(ctx, db.Collection(coll))
 		if unauthorized(err) {
-			return check.Errorf(fmt.Sprintf("listIndexes on %s.%s refused: the check's user needs read (or listIndexes) on the database: %v", database(t), coll, err))
+			return check.Errorf(fmt.Sprintf("listIndexes on %s.%s refused: the check's user needs read (or listIndexes) on the database: %v", t.DatabaseName(), coll, err))
 		}
 		if err != nil {
-			return check.Errorf(fmt.Sprintf("listIndexes on %s.%s: %v", database(t), coll, err))
+			return check.Errorf(fmt.Sprintf("listIndexes on %s.%s: %v", t.DatabaseName(), coll, err))
 		}
 		listed[coll] = ixs
-		e := check.Evidence{Request: fmt.Sprintf("db.%s.getIndexes() on %s", coll, database(t))}
+		e := check.Evidence{Request: fmt.Sprintf("db.%s.getIndexes() on %s", coll, t.DatabaseName())}
 		if !exists {
 			e.Response = "collection does not exist"
 		} else {
@@ -158,7 +158,7 @@ func indexes(ctx context.Context, t *check.Target) check.Result {
 		}
 		ev = append(ev, e)
 		if !exists {
-			notes = append(notes, fmt.Sprintf("collection %s.%s does not exist (has the API ever started against this database?)", database(t), coll))
+			notes = append(notes, fmt.Sprintf("collection %s.%s does not exist (has the API ever started against this database?)", t.DatabaseName(), coll))
 		}
 	}
 	var found []string
@@ -194,5 +194,5 @@ func indexes(ctx context.Context, t *check.Target) check.Result {
 	if len(missing) > 0 {
 		return check.Failf("missing index: "+strings.Join(missing, "; "), ev...)
 	}
-	return check.Passf(fmt.Sprintf("the %d indexes the API's queries need exist in %s", len(required), database(t)), ev...)
+	return check.Passf(fmt.Sprintf("the %d indexes the API's queries need exist in %s", len(required), t.DatabaseName()), ev...)
 }

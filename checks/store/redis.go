@@ -318,7 +318,7 @@ func removeUser(ctx context.Context, t *check.Target, id string) error {
 	if err != nil {
 		return fmt.Errorf("fixture user id %q: %w", id, err)
 	}
-	db := t.Mongo.Database(database(t))
+	db := t.Mongo.Database(t.DatabaseName())
 	if _, err := db.Collection("tasks").DeleteMany(ctx, bson.D{{Key: "user", Value: oid}}); err != nil {
 		return fmt.Errorf("delete fixture tasks: %w", err)
 	}

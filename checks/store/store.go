@@ -14,10 +14,6 @@ import (
 	"github.com/taskready/taskready/checks/check"
 )
 
-// DefaultDatabase is the API's database when the target names none
-// (MONGODB_DB's default).
-const DefaultDatabase = "taskmanager"
-
 var mongoRefs = []string{
 	"https://www.mongodb.com/docs/manual/administration/production-checklist-development/",
 	"https://www.mongodb.com/docs/manual/administration/production-checklist-operations/",
@@ -75,14 +71,6 @@ func Checks() []check.Check {
 			References:  []string{"RDS-02"},
 		}, F: cacheInvalidation},
 	}
-}
-
-// database returns the target's database name.
-func database(t *check.Target) string {
-	if t.Database == "" {
-		return DefaultDatabase
-	}
-	return t.Database
 }
 
 // hello is what the hello command says about the server.

@@ -122,7 +122,7 @@ func Mongo(t *testing.T, e *env.Env) *mongo.Client {
 func Target(t *testing.T, e *env.Env, prefix string) *check.Target {
 	t.Helper()
 	target := managed.Target(e)
-	target.Mongo, target.Database, target.Prefix, target.Shared = Mongo(t, e), "taskmanager", prefix, &check.Shared{}
+	target.Mongo, target.Database, target.Prefix, target.Shared = Mongo(t, e), check.DefaultDatabase, prefix, &check.Shared{}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
