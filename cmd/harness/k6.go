@@ -124,8 +124,9 @@ func k6Import(sumFile, stream, name string) (*summary.Summary, error) {
 
 // runK6 runs an installed k6 on the exported scenario and imports what it
 // wrote. k6's own exit code is not trusted for the gate: the import
-// decides from its results, as for our runs.
-func runK6(ctx context.Context, out io.Writer, f *scenario.File, target, dir string) (*summary.Summary, error) {
+// decides from its results, as for our runs. quiet passes k6 its own
+// --quiet, so that -quiet means the same with either engine.
+func runK6(ctx context.Context, out io.Writer, f *scenario.File, target, dir string, quiet bool) (*summary.Summary, error) {
 	bin, err := exec.LookPath("k6")
 	if err != nil {
 		return nil, errK6Missing()
@@ -135,7 +136,11 @@ func runK6(ctx context.Context, out io.Writer, f *scenario.File, target, dir str
 		return nil, err
 	}
 	sumFile, stream := filepath.Join(dir, "k6-summary.json"), filepath.Join(dir, "k6-samples.ndjson")
-	cmd := exec.CommandContext(ctx, bin, "run", "--summary-export", sumFile, "--out", "json="+stream, "-e", "BASE_URL="+target, script)
+	args := []string{"run", "--summary-export", sumFile, "--out", "json=" + stream, "-e", "BASE_URL=" + target}
+	if quiet {
+		args = append(args, "--quiet")
+	}
+	cmd := exec.CommandContext(ctx, bin, append(args, script)...)
 	cmd.Stdout, cmd.Stderr = out, out
 	fmt.Fprintf(out, "harness: %s\n", strings.Join(cmd.Args, " "))
 	if err := cmd.Run(); err != nil {

@@ -9,7 +9,8 @@ import (
 
 // stubK6 is a stand-in for k6, which no machine here can install (AGPL,
 // no package): it checks the command line `harness run -engine k6` builds
-// (run, --summary-export, --out json=, -e BASE_URL=, a script that node
+// (run, --summary-export, --out json=, -e BASE_URL=, --quiet when the run
+// is quiet, a script that node
 // accepts when node is there) and answers as k6 did for a fixture: its
 // real output files and its exit code.
 const stubK6 = `#!/bin/sh
@@ -20,6 +21,7 @@ while [ $# -gt 1 ]; do
   case "$1" in
     --summary-export) sum=$2; shift 2 ;;
     --out) out=${2#json=}; shift 2 ;;
+    --quiet) echo "stub k6: quiet"; shift ;;
     -e) case "$2" in BASE_URL=http://127.0.0.1:*) ;; *) echo "stub k6: -e $2" >&2; exit 64 ;; esac; shift 2 ;;
     *) echo "stub k6: unexpected $1" >&2; exit 64 ;;
   esac
@@ -49,20 +51,29 @@ func TestRunEngineK6(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		fixture, exit, says string
-		want                int
+		name, fixture, exit, says string
+		quiet                     bool
+		want                      int
 	}{
-		{"passing", "0", "PASSED", 0},
-		{"threshold-crossed", "99", "http_req_duration{endpoint:create}", 99},
+		{"passing", "passing", "0", "PASSED", false, 0},
+		{"threshold-crossed", "threshold-crossed", "99", "http_req_duration{endpoint:create}", false, 99},
+		{"quiet", "passing", "0", "stub k6: quiet", true, 0},
 	} {
-		t.Run(tc.fixture, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			env := []string{path, "FIXTURE=" + filepath.Join(fixtures, tc.fixture), "EXIT=" + tc.exit}
 			out := t.TempDir()
-			code, text := harnessRunEnv(t, env, harness, "run", "-engine", "k6", "-provider", "embedded", "-api-bin", taskapi,
-				"-api-env", "BCRYPT_COST=4", "-scenario", "smoke", "-out", out)
+			args := []string{"run", "-engine", "k6", "-provider", "embedded", "-api-bin", taskapi,
+				"-api-env", "BCRYPT_COST=4", "-scenario", "smoke", "-out", out}
+			if tc.quiet {
+				args = append(args, "-quiet")
+			}
+			code, text := harnessRunEnv(t, env, harness, args...)
 			if code != tc.want {
 				t.Fatalf("exited %d, want %d:\n%s", code, tc.want, text)
+			}
+			if !tc.quiet && strings.Contains(text, "--quiet") {
+				t.Errorf("k6 was given --quiet by a run without -quiet:\n%s", text)
 			}
 			for _, want := range []string{"k6 run --summary-export", "stub k6: answered", tc.says} {
 				if !strings.Contains(text, want) {

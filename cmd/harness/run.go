@@ -170,7 +170,7 @@ func (o *runOptions) run(ctx context.Context, out io.Writer) error {
 	}
 
 	if o.engine == "k6" {
-		sum, err := runK6(ctx, out, f, e.Target, dir)
+		sum, err := runK6(ctx, out, f, e.Target, dir, o.quiet)
 		if err != nil {
 			return err
 		}
