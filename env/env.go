@@ -86,6 +86,9 @@ func Up(ctx context.Context, p Provider, o Options) (_ *Env, err error) {
 		// would carry nothing after a failover.
 		vars = append(vars, "REDIS_SENTINELS="+strings.Join(e.Stores.SentinelAddrs, ","),
 			"REDIS_SENTINEL_MASTER="+e.Stores.SentinelMaster, "REDIS_URL="+e.Stores.RedisURL)
+		if e.Stores.SentinelPassword != "" {
+			vars = append(vars, "REDIS_SENTINEL_PASSWORD="+e.Stores.SentinelPassword)
+		}
 	} else {
 		redisURL, err := e.link("redis", e.Stores.RedisURL)
 		if err != nil {

@@ -37,6 +37,9 @@ type Stores struct {
 	// Redis failover (go-redis NewFailoverClient).
 	SentinelAddrs  []string
 	SentinelMaster string
+	// SentinelPassword is what the Sentinels require of their clients;
+	// empty when they require nothing.
+	SentinelPassword string
 	// Components are the parts faults can act on, by name.
 	Components []Component
 	// Timings say how long each component took to start.

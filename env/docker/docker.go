@@ -164,6 +164,7 @@ func (p dockerProvider) Stores(ctx context.Context) (_ *env.Stores, err error) {
 		RedisReplicaURLs: r.replicaURLs,
 		SentinelAddrs:    r.sentinelAddrs,
 		SentinelMaster:   r.sentinelMaster,
+		SentinelPassword: r.sentinelPassword,
 		Close:            d.close,
 	}
 	s.Timings = append(d.timings(), env.Timing{Component: "docker stores", Took: time.Since(start)})

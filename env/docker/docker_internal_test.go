@@ -167,12 +167,13 @@ func TestDockerSentinelConfig(t *testing.T) {
 		"sentinel failover-timeout taskready 5000\n",
 		"port 26379\n",
 		"sentinel auth-pass taskready s3cret\n",
+		"requirepass s3cret\n",
 	} {
 		if !strings.Contains(conf, want) {
 			t.Errorf("config lacks %q:\n%s", want, conf)
 		}
 	}
-	if conf := dockerSentinelConfig("taskready", "10.89.0.10", 1, ""); !strings.Contains(conf, " 6379 1\n") || strings.Contains(conf, "auth-pass") {
+	if conf := dockerSentinelConfig("taskready", "10.89.0.10", 1, ""); !strings.Contains(conf, " 6379 1\n") || strings.Contains(conf, "auth-pass") || strings.Contains(conf, "requirepass") {
 		t.Errorf("one sentinel needs a quorum of 1:\n%s", conf)
 	}
 }

@@ -36,6 +36,8 @@ type dockerRedis struct {
 	replicaURLs    []string
 	sentinelAddrs  []string
 	sentinelMaster string
+	// sentinelPassword is what the Sentinels require of clients.
+	sentinelPassword string
 	// password is every server's requirepass and masterauth, and the
 	// Sentinels' auth-pass: one per environment.
 	password  string
@@ -106,19 +108,19 @@ func (d *dockerEnv) startRedis(ctx context.Context, o Options) (*dockerRedis, er
 	}
 	conf := dockerSentinelConfig(SentinelMaster, r.primary.ip.String(), o.RedisSentinels, r.password)
 	if r.sentinels, err = d.runAll(ctx, o.RedisSentinels, func(i int) dockerSpec {
-		return dockerSentinelSpec("sentinel-"+strconv.Itoa(i+1), o.RedisImage, conf)
+		return dockerSentinelSpec("sentinel-"+strconv.Itoa(i+1), o.RedisImage, conf, r.password)
 	}); err != nil {
 		return nil, err
 	}
 	start = time.Now()
 	for _, n := range r.sentinels {
-		if err := dockerSentinelSettled(ctx, n, len(r.replicas), len(r.sentinels)); err != nil {
+		if err := dockerSentinelSettled(ctx, n, r.password, len(r.replicas), len(r.sentinels)); err != nil {
 			return nil, err
 		}
 		r.sentinelAddrs = append(r.sentinelAddrs, n.hostAddr())
 	}
 	d.timing("redis sentinel discovery", time.Since(start))
-	r.sentinelMaster = SentinelMaster
+	r.sentinelMaster, r.sentinelPassword = SentinelMaster, r.password
 	r.description += fmt.Sprintf(" + %d sentinel(s) (master %q)", len(r.sentinels), SentinelMaster)
 	return r, nil
 }
@@ -160,10 +162,11 @@ func dockerRedisURL(addr, password string) string {
 	return u.String()
 }
 
-// dockerSentinelSpec runs redis-sentinel on a copy of conf it may rewrite.
-func dockerSentinelSpec(name, image, conf string) dockerSpec {
+// dockerSentinelSpec runs redis-sentinel on a copy of conf it may rewrite;
+// password is the Sentinel's requirepass, for its readiness probe.
+func dockerSentinelSpec(name, image, conf, password string) dockerSpec {
 	return dockerSpec{
-		name: name, image: image, port: dockerSentinelPort, ping: dockerRedisPinger(""),
+		name: name, image: image, port: dockerSentinelPort, ping: dockerRedisPinger(password),
 		cmd: []string{"redis-sentinel", dockerSentinelConf},
 		files: []testcontainers.ContainerFile{{
 			Reader: strings.NewReader(conf), ContainerFilePath: dockerSentinelConf, FileMode: 0o666,
@@ -175,9 +178,9 @@ func dockerSentinelSpec(name, image, conf string) dockerSpec {
 // monitors the primary at ip with password, decides it is down after
 // 1.5 s, and needs a majority of the sentinels to agree.
 //
-// The Sentinels themselves require no password: the API's failover
-// client (REDIS_SENTINELS) has no setting for a Sentinel password, and
-// a Sentinel only tells where the primary is.
+// The Sentinels require the same password of their clients (the APIs get
+// it as REDIS_SENTINEL_PASSWORD) and of each other: an open Sentinel
+// lets anyone force a failover or point it at a server of their own.
 func dockerSentinelConfig(master, ip string, sentinels int, password string) string {
 	quorum := sentinels/2 + 1
 	conf := fmt.Sprintf(`port %d
@@ -190,7 +193,8 @@ sentinel failover-timeout %[2]s 5000
 sentinel parallel-syncs %[2]s 1
 `, dockerSentinelPort, master, ip, dockerRedisPort, quorum)
 	if password != "" {
-		conf += fmt.Sprintf("sentinel auth-pass %s %s\n", master, password)
+		// requirepass also makes each Sentinel authenticate to its peers.
+		conf += fmt.Sprintf("requirepass %s\nsentinel auth-pass %s %s\n", password, master, password)
 	}
 	return conf
 }
@@ -290,8 +294,8 @@ func dockerRedisLinkUp(ctx context.Context, n *dockerNode, password string) erro
 
 // dockerSentinelSettled waits until the Sentinel n sees the primary with
 // its replicas, and enough Sentinels to authorize a failover.
-func dockerSentinelSettled(ctx context.Context, n *dockerNode, replicas, sentinels int) error {
-	c := redis.NewSentinelClient(dockerRedisOptions(n.hostAddr(), ""))
+func dockerSentinelSettled(ctx context.Context, n *dockerNode, password string, replicas, sentinels int) error {
+	c := redis.NewSentinelClient(dockerRedisOptions(n.hostAddr(), password))
 	defer c.Close()
 	state, err := dockerPoll(ctx, func(ctx context.Context) (bool, string, error) {
 		reps, err := c.Replicas(ctx, SentinelMaster).Result()

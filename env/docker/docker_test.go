@@ -238,12 +238,20 @@ func TestDockerSentinelsFailOverAKilledPrimary(t *testing.T) {
 	if primaryOpts.Password == "" {
 		t.Fatalf("RedisURL %s carries no password", s.RedisURL)
 	}
+	if s.SentinelPassword == "" {
+		t.Fatal("the Sentinels require no password")
+	}
+	open := redis.NewSentinelClient(&redis.Options{Addr: s.SentinelAddrs[0], MaxRetries: -1})
+	t.Cleanup(func() { _ = open.Close() })
+	if err := open.Ping(context.Background()).Err(); err == nil || !strings.Contains(err.Error(), "NOAUTH") {
+		t.Errorf("PING to a Sentinel without its password: %v; want NOAUTH", err)
+	}
 	fc := redis.NewFailoverClient(&redis.FailoverOptions{
-		MasterName: s.SentinelMaster, SentinelAddrs: s.SentinelAddrs, Password: primaryOpts.Password,
+		MasterName: s.SentinelMaster, SentinelAddrs: s.SentinelAddrs, SentinelPassword: s.SentinelPassword, Password: primaryOpts.Password,
 		DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second,
 	})
 	t.Cleanup(func() { _ = fc.Close() })
-	sentinel := redis.NewSentinelClient(&redis.Options{Addr: s.SentinelAddrs[0]})
+	sentinel := redis.NewSentinelClient(&redis.Options{Addr: s.SentinelAddrs[0], Password: s.SentinelPassword})
 	t.Cleanup(func() { _ = sentinel.Close() })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

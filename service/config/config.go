@@ -102,6 +102,9 @@ type Config struct {
 	// gives only the credentials, database and options.
 	RedisSentinels      []string
 	RedisSentinelMaster string // REDIS_SENTINEL_MASTER, the name the sentinels monitor the primary under
+	// RedisSentinelPassword (REDIS_SENTINEL_PASSWORD) is the sentinels'
+	// own requirepass, when they have one.
+	RedisSentinelPassword string
 
 	// Connection handling at the HTTP edge.
 	MaxConnections int // MAX_CONNECTIONS open at once, the excess answered 503; 0: only the OS limit
@@ -146,8 +149,9 @@ func Load(getenv func(string) string) (Config, error) {
 		ShutdownGrace:  p.duration("SHUTDOWN_GRACE", DefaultShutdown),
 		TrustedProxies: p.list("TRUSTED_PROXIES", ""),
 
-		RedisSentinels:      p.hostPorts("REDIS_SENTINELS"),
-		RedisSentinelMaster: p.str("REDIS_SENTINEL_MASTER", DefaultSentinelMaster),
+		RedisSentinels:        p.hostPorts("REDIS_SENTINELS"),
+		RedisSentinelMaster:   p.str("REDIS_SENTINEL_MASTER", DefaultSentinelMaster),
+		RedisSentinelPassword: p.str("REDIS_SENTINEL_PASSWORD", ""),
 
 		MaxConnections: p.int("MAX_CONNECTIONS", DefaultMaxConnections, 0, 1_000_000),
 

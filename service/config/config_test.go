@@ -362,6 +362,7 @@ func TestLoadRedisSentinels(t *testing.T) {
 		sentinels  []string
 		master     string
 		redisURL   string
+		password   string
 		badSetting string // the variable the error must name; empty: Load succeeds
 	}{
 		{name: "unset", env: map[string]string{}, master: config.DefaultSentinelMaster},
@@ -369,6 +370,11 @@ func TestLoadRedisSentinels(t *testing.T) {
 		{name: "empty entries skipped", env: map[string]string{"REDIS_SENTINELS": ",sentinel1:26379,,"}, sentinels: []string{"sentinel1:26379"}, master: config.DefaultSentinelMaster},
 		{name: "IPv6", env: map[string]string{"REDIS_SENTINELS": "[::1]:26379,10.0.0.7:26380"}, sentinels: []string{"[::1]:26379", "10.0.0.7:26380"}, master: config.DefaultSentinelMaster},
 		{name: "master name", env: map[string]string{"REDIS_SENTINELS": "s:26379", "REDIS_SENTINEL_MASTER": " cache "}, sentinels: []string{"s:26379"}, master: "cache"},
+		{
+			name:      "sentinel password",
+			env:       map[string]string{"REDIS_SENTINELS": "s:26379", "REDIS_SENTINEL_PASSWORD": "s3ntinel"},
+			sentinels: []string{"s:26379"}, master: config.DefaultSentinelMaster, password: "s3ntinel",
+		},
 		{
 			name:      "REDIS_URL kept for credentials",
 			env:       map[string]string{"REDIS_SENTINELS": "s:26379", "REDIS_URL": "redis://:pw@ignored:6379/2"},
@@ -418,6 +424,9 @@ func TestLoadRedisSentinels(t *testing.T) {
 			}
 			if c.RedisURL != tt.redisURL {
 				t.Errorf("Load(%v).RedisURL = %q; want %q", tt.env, c.RedisURL, tt.redisURL)
+			}
+			if c.RedisSentinelPassword != tt.password {
+				t.Errorf("Load(%v).RedisSentinelPassword = %q; want %q", tt.env, c.RedisSentinelPassword, tt.password)
 			}
 		})
 	}

@@ -70,6 +70,9 @@ func Open(url string) (*Client, error) {
 type Sentinel struct {
 	Master string   // the name the sentinels monitor the primary under
 	Addrs  []string // host:port of each sentinel
+	// Password is the sentinels' own requirepass, empty when they ask
+	// for none; the primary's password comes from the URL.
+	Password string
 }
 
 // OpenSentinel returns a client that asks the sentinels for the primary and
@@ -100,30 +103,31 @@ func OpenSentinel(url string, s Sentinel) (*Client, error) {
 	// itself; every other setting is carried over from the parsed URL so
 	// that both paths honour the same query options.
 	return newClient(goredis.NewFailoverClient(&goredis.FailoverOptions{
-		MasterName:      s.Master,
-		SentinelAddrs:   s.Addrs,
-		ClientName:      opts.ClientName,
-		Protocol:        opts.Protocol,
-		Username:        opts.Username,
-		Password:        opts.Password,
-		DB:              opts.DB,
-		MaxRetries:      opts.MaxRetries,
-		MinRetryBackoff: opts.MinRetryBackoff,
-		MaxRetryBackoff: opts.MaxRetryBackoff,
-		DialTimeout:     opts.DialTimeout,
-		DialerRetries:   opts.DialerRetries,
-		ReadTimeout:     opts.ReadTimeout,
-		WriteTimeout:    opts.WriteTimeout,
-		PoolFIFO:        opts.PoolFIFO,
-		PoolSize:        opts.PoolSize,
-		PoolTimeout:     opts.PoolTimeout,
-		MinIdleConns:    opts.MinIdleConns,
-		MaxIdleConns:    opts.MaxIdleConns,
-		MaxActiveConns:  opts.MaxActiveConns,
-		ConnMaxIdleTime: opts.ConnMaxIdleTime,
-		ConnMaxLifetime: opts.ConnMaxLifetime,
-		TLSConfig:       opts.TLSConfig,
-		DisableIdentity: opts.DisableIdentity,
+		MasterName:       s.Master,
+		SentinelAddrs:    s.Addrs,
+		SentinelPassword: s.Password,
+		ClientName:       opts.ClientName,
+		Protocol:         opts.Protocol,
+		Username:         opts.Username,
+		Password:         opts.Password,
+		DB:               opts.DB,
+		MaxRetries:       opts.MaxRetries,
+		MinRetryBackoff:  opts.MinRetryBackoff,
+		MaxRetryBackoff:  opts.MaxRetryBackoff,
+		DialTimeout:      opts.DialTimeout,
+		DialerRetries:    opts.DialerRetries,
+		ReadTimeout:      opts.ReadTimeout,
+		WriteTimeout:     opts.WriteTimeout,
+		PoolFIFO:         opts.PoolFIFO,
+		PoolSize:         opts.PoolSize,
+		PoolTimeout:      opts.PoolTimeout,
+		MinIdleConns:     opts.MinIdleConns,
+		MaxIdleConns:     opts.MaxIdleConns,
+		MaxActiveConns:   opts.MaxActiveConns,
+		ConnMaxIdleTime:  opts.ConnMaxIdleTime,
+		ConnMaxLifetime:  opts.ConnMaxLifetime,
+		TLSConfig:        opts.TLSConfig,
+		DisableIdentity:  opts.DisableIdentity,
 	})), nil
 }
 

@@ -134,15 +134,17 @@ func TestOpenSentinelRefuses(t *testing.T) {
 }
 
 // TestOpenSentinelFollowsFailover runs a primary, a replica and a sentinel
-// (real redis-server processes), forces a failover, and checks that writes
-// through the client land on the promoted replica: what the API needs to
-// keep its shared rate limits when the Redis primary is lost.
+// that requires a password of its own (real redis-server processes),
+// forces a failover, and checks that writes through the client land on
+// the promoted replica: what the API needs to keep its shared rate limits
+// when the Redis primary is lost.
 func TestOpenSentinelFollowsFailover(t *testing.T) {
 	t.Parallel()
 	bin := testserver.RedisServerPath(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	const password, master, db = "failover-test-password", "mymaster", 3
+	const sentinelPassword = "sentinel-test-password"
 
 	primaryAddr, replicaAddr := startServer(ctx, t, password), startServer(ctx, t, password)
 	replica := dial(t, replicaAddr, password, 0)
@@ -165,11 +167,23 @@ func TestOpenSentinelFollowsFailover(t *testing.T) {
 		}
 		return nil
 	})
-	sentinelAddr := startSentinel(ctx, t, bin, fmt.Sprintf(
-		"sentinel monitor %s %s %s 1\nsentinel auth-pass %s %s\nsentinel down-after-milliseconds %s 5000\nsentinel failover-timeout %s 10000\n",
-		master, host, port, master, password, master, master))
+	sentinelAddr := startSentinel(ctx, t, bin, sentinelPassword, fmt.Sprintf(
+		"requirepass %s\nsentinel monitor %s %s %s 1\nsentinel auth-pass %s %s\nsentinel down-after-milliseconds %s 5000\nsentinel failover-timeout %s 10000\n",
+		sentinelPassword, master, host, port, master, password, master, master))
+	url := fmt.Sprintf("redis://:%s@ignored-host:1/%d", password, db)
 
-	c, err := redis.OpenSentinel(fmt.Sprintf("redis://:%s@ignored-host:1/%d", password, db), redis.Sentinel{Master: master, Addrs: []string{sentinelAddr}})
+	// Without the sentinel's password the client cannot learn the
+	// primary: the password must reach the sentinel, not only the primary.
+	unauth, err := redis.OpenSentinel(url, redis.Sentinel{Master: master, Addrs: []string{sentinelAddr}})
+	if err != nil {
+		t.Fatalf("OpenSentinel without the sentinel password: %v", err)
+	}
+	t.Cleanup(func() { _ = unauth.Close() })
+	if err := unauth.Do(ctx, func(ctx context.Context, rdb *goredis.Client) error { return rdb.Set(ctx, "k", "unauth", 0).Err() }); err == nil {
+		t.Fatal("a write through a sentinel that requires a password succeeded without it")
+	}
+
+	c, err := redis.OpenSentinel(url, redis.Sentinel{Master: master, Addrs: []string{sentinelAddr}, Password: sentinelPassword})
 	if err != nil {
 		t.Fatalf("OpenSentinel: %v", err)
 	}
@@ -184,7 +198,7 @@ func TestOpenSentinelFollowsFailover(t *testing.T) {
 		t.Fatalf("primary db %d GET k = %q, %v; want \"before\"", db, got, err)
 	}
 
-	sentinel := goredis.NewSentinelClient(&goredis.Options{Addr: sentinelAddr, DisableIdentity: true})
+	sentinel := goredis.NewSentinelClient(&goredis.Options{Addr: sentinelAddr, Password: sentinelPassword, DisableIdentity: true})
 	t.Cleanup(func() { _ = sentinel.Close() })
 	// NOGOODSLAVE until the sentinel has read the replica's INFO once.
 	eventually(ctx, t, "SENTINEL FAILOVER accepted", func() error { return sentinel.Failover(ctx, master).Err() })
@@ -264,7 +278,9 @@ func dial(t *testing.T, addr, password string, db int) *goredis.Client {
 // startSentinel runs `redis-server CONF --sentinel` with conf plus a port
 // and returns its address. Sentinel rewrites its configuration file, so
 // the file lives in the test's own directory.
-func startSentinel(ctx context.Context, t *testing.T, bin, conf string) string {
+// startSentinel runs redis-server --sentinel with conf, whose requirepass
+// is password (empty: none), and returns its address.
+func startSentinel(ctx context.Context, t *testing.T, bin, password, conf string) string {
 	t.Helper()
 	dir := t.TempDir()
 	// A free port can be taken between choosing and binding it: retry
@@ -278,7 +294,7 @@ func startSentinel(ctx context.Context, t *testing.T, bin, conf string) string {
 		if err := os.WriteFile(path, []byte(full), 0o600); err != nil {
 			t.Fatalf("write sentinel.conf: %v", err)
 		}
-		if lastErr = runSentinel(ctx, t, bin, path, addr); lastErr == nil {
+		if lastErr = runSentinel(ctx, t, bin, path, addr, password); lastErr == nil {
 			return addr
 		}
 	}
@@ -286,7 +302,7 @@ func startSentinel(ctx context.Context, t *testing.T, bin, conf string) string {
 	return ""
 }
 
-func runSentinel(ctx context.Context, t *testing.T, bin, conf, addr string) error {
+func runSentinel(ctx context.Context, t *testing.T, bin, conf, addr, password string) error {
 	logPath := conf + ".log"
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -304,7 +320,7 @@ func runSentinel(ctx context.Context, t *testing.T, bin, conf, addr string) erro
 		_ = cmd.Process.Kill()
 		<-done
 	}
-	probe := goredis.NewClient(&goredis.Options{Addr: addr, DisableIdentity: true, MaxRetries: -1})
+	probe := goredis.NewClient(&goredis.Options{Addr: addr, Password: password, DisableIdentity: true, MaxRetries: -1})
 	defer probe.Close()
 	for {
 		// The pid in INFO tells our sentinel from a squatter on the port.

@@ -104,7 +104,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, 
 	}
 
 	if len(cfg.RedisSentinels) > 0 {
-		s.redis, err = redis.OpenSentinel(redisURL, redis.Sentinel{Master: cfg.RedisSentinelMaster, Addrs: cfg.RedisSentinels})
+		s.redis, err = redis.OpenSentinel(redisURL, redis.Sentinel{Master: cfg.RedisSentinelMaster, Addrs: cfg.RedisSentinels, Password: cfg.RedisSentinelPassword})
 	} else {
 		s.redis, err = redis.Open(redisURL)
 	}
