@@ -168,7 +168,7 @@ func (o *checkOptions) target(ctx context.Context, out io.Writer) (t *check.Targ
 		closers = append(closers, func() { e.Close() })
 		t = managed.Target(e)
 		o.environment = readiness.Environment{Provider: e.Provider, Note: fmt.Sprintf(
-			"not a production deployment: a %s environment the harness brought up for this run; check yours with harness check -target URL", e.Provider)}
+			"not a production deployment: the harness brought up this %s environment for this run; check yours with harness check -target URL", e.Provider)}
 	}
 	t.Database, t.BackupDir, t.Client = o.db, o.backupDir, &http.Client{Timeout: 10 * time.Second}
 	if t.MongoURI != "" {
