@@ -20,6 +20,7 @@ package admission
 
 import (
 	"context"
+	"errors"
 	"math"
 	"slices"
 	"sync"
@@ -205,29 +206,13 @@ func (l *Limiter) admitted(ctx context.Context, start time.Time) func() {
 		l.series.inFlight.Dec()
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		// Jacobson's estimator, as TCP's retransmission timeout: the mean
-		// with weight 1/8, the deviation with 1/4, and a hold few exceed
-		// is the mean plus four deviations. Predicting with the mean alone
-		// admitted half the work too late when hold times spread.
-		// Only holds longer than expected widen the deviation: a burst's
-		// end (holds suddenly short) must lower the estimate, not raise it.
-		err := d - l.srtt
-		l.srtt += err / 8
-		if err > 0 {
-			l.dev += (err - l.dev) / 4
-		} else {
-			l.dev -= l.dev / 4
-		}
-		l.mean.Store(int64(l.srtt))
-		l.held.Store(int64(l.srtt + 4*l.dev))
-		l.sampled.Store(l.now().UnixNano())
 		l.inUse--
-		if ctx.Err() != nil {
-			l.limit = max(1, l.limit*0.9)
-		} else {
-			l.limit = min(float64(l.ceiling), l.limit+1/l.limit)
+		// Work cancelled before its deadline (its client went away) was
+		// cut short: its hold says nothing about how long work takes, nor
+		// whether it would have finished in time.
+		if ctxErr := ctx.Err(); !errors.Is(ctxErr, context.Canceled) {
+			l.learn(d, ctxErr == nil)
 		}
-		l.series.limit.Set(l.limit)
 		for len(l.queue) > 0 && l.inUse < int(l.limit) {
 			l.inUse++
 			close(l.queue[0])
@@ -235,6 +220,33 @@ func (l *Limiter) admitted(ctx context.Context, start time.Time) func() {
 		}
 		l.series.queued.Set(float64(len(l.queue)))
 	}
+}
+
+// learn updates the hold estimate with a hold of d, and the limit with
+// whether it ended within its deadline. l.mu is held.
+func (l *Limiter) learn(d time.Duration, inTime bool) {
+	// Jacobson's estimator, as TCP's retransmission timeout: the mean
+	// with weight 1/8, the deviation with 1/4, and a hold few exceed
+	// is the mean plus four deviations. Predicting with the mean alone
+	// admitted half the work too late when hold times spread.
+	// Only holds longer than expected widen the deviation: a burst's
+	// end (holds suddenly short) must lower the estimate, not raise it.
+	err := d - l.srtt
+	l.srtt += err / 8
+	if err > 0 {
+		l.dev += (err - l.dev) / 4
+	} else {
+		l.dev -= l.dev / 4
+	}
+	l.mean.Store(int64(l.srtt))
+	l.held.Store(int64(l.srtt + 4*l.dev))
+	l.sampled.Store(l.now().UnixNano())
+	if inTime {
+		l.limit = min(float64(l.ceiling), l.limit+1/l.limit)
+	} else {
+		l.limit = max(1, l.limit*0.9)
+	}
+	l.series.limit.Set(l.limit)
 }
 
 func (l *Limiter) shed(reason string) error {

@@ -125,8 +125,8 @@ func TestWaiterLeavesWhenCancelled(t *testing.T) {
 // ceiling]; a shrunk limit admits fewer at once.
 func TestLimitAdapts(t *testing.T) {
 	l := New("test", 8, NewMetrics(), Initial(8))
-	expired, cancel := context.WithCancel(context.Background())
-	cancel()
+	expired, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
 	release, err := l.Acquire(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -242,5 +242,39 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 10s")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// Work cancelled before its deadline (its client went away) teaches the
+// limiter nothing: neither the limit nor the hold estimate moves, however
+// short or long the cut hold was.
+func TestCancelledWorkLeavesTheLimitAndEstimate(t *testing.T) {
+	l := New("test", 8, NewMetrics(), Initial(4))
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	before := l.Saturation(time.Minute)
+	heldBefore := l.held.Load()
+	for range 10 {
+		release, err := l.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		release()   // normal work, for contrast: the limit grows
+		l.mu.Lock() // then a holder whose client went away
+		l.inUse++
+		l.mu.Unlock()
+		l.admitted(gone, l.now().Add(-time.Hour))()
+	}
+	after := l.Saturation(time.Minute)
+	if after.Limit <= before.Limit {
+		t.Fatalf("limit %d -> %d over 10 holds in time; want it to grow", before.Limit, after.Limit)
+	}
+	// Ten cut holds of an hour each would have pushed the estimate far
+	// above any in-time hold had they been learned from.
+	if held := time.Duration(l.held.Load()); held > time.Minute {
+		t.Errorf("hold estimate %s (was %s) after cancelled holds of an hour; want them ignored", held, time.Duration(heldBefore))
+	}
+	if got := l.inUse; got != 0 {
+		t.Errorf("inUse = %d after every release; want 0", got)
 	}
 }

@@ -50,6 +50,11 @@ func (s *server) errorHandler(c fiber.Ctx, err error) error {
 		}
 		return s.renderEdge(c, cause, fe)
 	}
+	if clientGone(c) {
+		// Nobody reads this answer: 499 keeps work its client abandoned
+		// out of the server-error counts, and says so in the log.
+		return c.Status(statusClientClosed).JSON(errorBody{Message: "Client closed request"})
+	}
 	status, msg := fiber.StatusInternalServerError, failure.MessageOf(err)
 	switch {
 	case errors.As(err, &fe):

@@ -160,10 +160,14 @@ func noStore(c fiber.Ctx) error {
 	return c.Next()
 }
 
-// deadline gives the request's store calls one shared deadline.
+// deadline gives the request's store calls one shared deadline, and ends
+// them sooner when the client hangs up.
 func (s *server) deadline(c fiber.Ctx) error {
-	ctx, cancel := context.WithTimeout(context.Background(), s.opts.RequestTimeout)
+	ctx, gone := context.WithCancelCause(context.Background())
+	defer gone(nil)
+	ctx, cancel := context.WithTimeout(ctx, s.opts.RequestTimeout)
 	defer cancel()
+	defer watchHangup(c, gone)()
 	c.SetContext(ctx)
 	return c.Next()
 }

@@ -74,8 +74,18 @@ type Lingerer interface {
 	LingerOnClose()
 }
 
+// HangupDetector is what the HTTP layer type-asserts a connection to
+// (through fasthttp's RequestCtx.Conn) to learn that its client has gone,
+// so that work nobody will read is cancelled instead of run to its
+// deadline.
+type HangupDetector interface {
+	HungUp() bool
+}
+
 var (
-	_ Lingerer = (*Conn)(nil)
-	_ Lingerer = (*tlsConn)(nil)
-	_ net.Conn = (*tlsConn)(nil)
+	_ HangupDetector = (*Conn)(nil)
+	_ HangupDetector = (*tlsConn)(nil)
+	_ Lingerer       = (*Conn)(nil)
+	_ Lingerer       = (*tlsConn)(nil)
+	_ net.Conn       = (*tlsConn)(nil)
 )
