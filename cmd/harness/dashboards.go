@@ -31,6 +31,8 @@ func dashboardsCmd() command {
 	o.env.register(fs, 2)
 	usage := `usage: harness dashboards generate|check|verify [flags]
 
+Generate, check or verify the Grafana dashboards against a real Prometheus.
+
   generate  write the Grafana dashboards the code builds into -dir
   check     exit 1 when -dir differs from what generate would write
   verify    bring up an environment, start Prometheus scraping the API

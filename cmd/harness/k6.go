@@ -35,7 +35,10 @@ func k6Cmd() command {
 	fs.StringVar(&o.stream, "stream", "", "import: k6's --out json stream (.ndjson, gzip or not)")
 	fs.StringVar(&o.outDir, "out", "", "import: directory for summary.json and the reports (default out/<run-id>, linked from out/latest)")
 	fs.StringVar(&o.runName, "name", "k6", "import: the run's name in the reports")
-	usage := `usage:
+	usage := `usage: harness k6 export|import [flags]
+
+Export a scenario as a k6 script; import k6's results.
+
   harness k6 export [-base-url URL] [-o FILE] SCENARIO
       write a k6 script with the scenario's scenarios, journeys and thresholds
   harness k6 import [-summary FILE] [-stream FILE] [-out DIR]

@@ -52,7 +52,11 @@ func k8sCmd() command {
 	fs.DurationVar(&o.poll, "poll", kube.DefaultPoll, "wait: how often to look for the workers' results")
 	o.seed.register(fs)
 	fs.StringVar(&o.seedOut, "out", kube.SeedDir, "seed: where to write summary.json once the users exist")
-	usage := `usage:
+	usage := `usage: harness k8s render|wait|seed [flags]
+
+Render the manifests of a distributed load run on Kubernetes; wait for its
+results; seed its users.
+
   harness k8s render -workers N -image IMAGE -target URL [-scenario S] [-name NAME]
                      [-namespace NS] [-storage 1Gi] [-seed-secret taskapi] [-o FILE]
       write the manifests of a distributed load run: a results volume, a

@@ -37,6 +37,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -186,6 +187,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		c.printHelp(stdout)
 		return exitPass
 	case "version", "-version", "--version":
+		if len(args) > 1 && slices.Contains([]string{"-h", "-help", "--help"}, args[1]) {
+			fmt.Fprintln(stdout, "usage: harness version\n\nPrint the harness's module version, build revision and Go release (also: harness --version).")
+			return exitPass
+		}
 		fmt.Fprintf(stdout, "harness %s\n", versionText())
 		return exitPass
 	}

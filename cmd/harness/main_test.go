@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/taskready/taskready/internal/testbin"
 )
@@ -89,19 +90,29 @@ func TestHelpAndErrors(t *testing.T) {
 	}
 }
 
-// Every command's help has the same shape: a usage line, then its flags.
+// Every command's help has the same shape: a usage line naming the
+// command, a blank line, a summary sentence, then its flags or subcommands.
 func TestEveryCommandHasHelp(t *testing.T) {
+	names := []string{"version"}
 	for _, c := range commands() {
+		names = append(names, c.name())
+	}
+	for _, name := range names {
 		var stdout, stderr bytes.Buffer
-		if code := run(context.Background(), []string{c.name(), "-h"}, &stdout, &stderr); code != exitPass {
-			t.Errorf("harness %s -h = %d (stderr %q)", c.name(), code, stderr.String())
+		if code := run(context.Background(), []string{name, "-h"}, &stdout, &stderr); code != exitPass {
+			t.Errorf("harness %s -h = %d (stderr %q)", name, code, stderr.String())
 		}
 		h := stdout.String()
-		if !strings.HasPrefix(h, "usage:") || strings.Contains(h, "Usage of") || !strings.Contains(h, "harness "+c.name()) {
-			t.Errorf("harness %s -h does not start with its usage line:\n%s", c.name(), h)
+		lines := strings.Split(h, "\n")
+		for len(lines) > 1 && strings.HasPrefix(lines[1], "       harness "+name) {
+			lines = append(lines[:1], lines[2:]...) // a second form of the usage line
+		}
+		if len(lines) < 3 || !strings.HasPrefix(lines[0], "usage: harness "+name) || lines[1] != "" ||
+			lines[2] == "" || !unicode.IsUpper([]rune(lines[2])[0]) || strings.Contains(h, "Usage of") {
+			t.Errorf("harness %s -h is not usage line, blank, summary:\n%s", name, h)
 		}
 		if strings.Contains(h, "\n\n\n") {
-			t.Errorf("harness %s -h has a blank gap:\n%q", c.name(), h)
+			t.Errorf("harness %s -h has a blank gap:\n%q", name, h)
 		}
 	}
 }

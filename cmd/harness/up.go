@@ -200,6 +200,8 @@ func faultCmd() command {
 	fs.StringVar(&o.state, "state", DefaultState, "endpoints file of a running \"harness up\"")
 	usage := fmt.Sprintf(`usage: harness fault [-state FILE] <action> <name> [duration]
 
+Act on a component or a link of an environment that harness up holds.
+
   %s <component>    e.g. harness fault stop mongo-0
   latency <link> <duration>          e.g. harness fault latency mongo 200ms
   reset|heal <link>                  e.g. harness fault reset redis
