@@ -5,7 +5,7 @@ BENCHTIME ?= 2s
 
 KUBE_SCORE ?= $(GO) run github.com/zegl/kube-score/cmd/kube-score@v1.20.0
 
-.PHONY: help run check build api test vet lint-k8s bench bench-engine bench-soak fuzz tidy clean dashboards dashboards-verify
+.PHONY: help run check build api test vet lint lint-k8s bench bench-engine bench-soak fuzz tidy clean dashboards dashboards-verify
 
 ## run: embedded stores, two API instances, seed, contract smoke, the smoke scenario; reports in out/latest/
 run: build
@@ -42,6 +42,12 @@ test: vet
 
 vet:
 	$(GO) vet ./...
+
+## lint: gofmt and go vet over the module, then every kube-score finding (lint-k8s)
+lint: vet
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './out/*')); \
+	  [ -z "$$unformatted" ] || { echo "lint: these files need gofmt -w:"; echo "$$unformatted"; exit 1; }
+	@$(MAKE) --no-print-directory lint-k8s
 
 ## lint-k8s: kube-score over deploy/k8s and a rendered distributed run (the tests assert no critical finding; this shows every finding)
 lint-k8s:
