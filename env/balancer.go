@@ -22,8 +22,11 @@ const (
 	DefaultConnectTimeout = time.Second
 	// DefaultHeaderTimeout bounds the wait for an instance's response
 	// headers: a paused instance accepts connections (the kernel does)
-	// but never answers.
-	DefaultHeaderTimeout = 5 * time.Second
+	// but never answers. It is twice the API's default REQUEST_TIMEOUT
+	// (5 s), as a proxy's read timeout should exceed its upstream's
+	// deadline: a busy instance's own 503 with Retry-After then reaches
+	// the client, instead of a 504 cut at the same instant.
+	DefaultHeaderTimeout = 10 * time.Second
 	// DefaultFailTimeout is how long an instance that failed is skipped.
 	DefaultFailTimeout = 5 * time.Second
 )

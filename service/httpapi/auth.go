@@ -9,6 +9,7 @@ import (
 
 	"github.com/gofiber/fiber/v3"
 
+	"github.com/taskready/taskready/service/admission"
 	"github.com/taskready/taskready/service/failure"
 	"github.com/taskready/taskready/service/user"
 )
@@ -114,19 +115,26 @@ func (s *server) login(c fiber.Ctx) error {
 	}
 	// The comparison is the expensive part: take its slot before the
 	// lookup, so a login that cannot be checked in time costs nothing.
-	release, err := acquire(c.Context(), s.deps.Admission.Hash)
+	ctx := c.Context()
+	release, err := acquire(ctx, s.deps.Admission.Hash)
 	if err != nil {
 		return err
 	}
-	defer release()
-	u, err := s.deps.Users.ByEmail(c.Context(), email)
+	u, err := s.deps.Users.ByEmail(ctx, email)
+	if err != nil && !errors.Is(err, user.ErrNotFound) {
+		release()
+		return err
+	}
+	found := err == nil
+	hash := "" // an unknown email takes the time of a wrong password
+	if found {
+		hash = u.PasswordHash
+	}
+	match, err := bounded(ctx, release, func() (bool, error) { return s.deps.Passwords.Match(hash, password), nil })
 	switch {
-	case errors.Is(err, user.ErrNotFound):
-		s.deps.Passwords.Match("", password) // same time as a wrong password
-		return errBadLogin
 	case err != nil:
 		return err
-	case !s.deps.Passwords.Match(u.PasswordHash, password):
+	case !found || !match:
 		return errBadLogin
 	}
 	return s.issue(c, fiber.StatusOK, "Login successful", u)
@@ -138,8 +146,33 @@ func (s *server) hash(ctx context.Context, password string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer release()
-	return s.deps.Passwords.Hash(password)
+	return bounded(ctx, release, func() (string, error) { return s.deps.Passwords.Hash(password) })
+}
+
+// bounded runs f, which cannot be interrupted (bcrypt), on a goroutine of
+// its own and returns its result, or an error as soon as ctx ends: under
+// CPU starvation a hash admitted in time can still finish after the
+// request's deadline, and the answer must not wait for it. f runs to its
+// end either way and only then calls release, so the hash slot stays
+// taken and the CPU spent on bcrypt stays bounded.
+func bounded[T any](ctx context.Context, release func(), f func() (T, error)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer release()
+		v, err := f()
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+		var zero T
+		return zero, &failure.Error{Kind: failure.Unavailable, Message: admission.BusyMessage, Err: context.Cause(ctx)}
+	}
 }
 
 // abandonedAfter is how old a claim without a password must be to be

@@ -2,14 +2,18 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // post sends a JSON body and returns the status, the Retry-After header,
@@ -110,6 +114,53 @@ func TestRegistrationThatCannotBeHashedInTimeIsShed(t *testing.T) {
 		if st, _, msg, _, err := post(fast.base, "/api/auth/register", map[string]string{"name": "Late", "email": "late@example.com", "password": "secret123"}, ""); err != nil || st != 201 {
 			t.Errorf("registering the same email again = %d %q %v; want 201 (the refused attempt's claim released)", st, msg, err)
 		}
+	}
+}
+
+// bcrypt cannot be interrupted, and under CPU starvation a hash admitted
+// in time can run past the request's deadline: the answer comes at the
+// deadline all the same, while the hash finishes in the background with
+// its slot still held (so the CPU bcrypt takes stays bounded), and
+// nothing of the registration is stored. The hash (cost 14: about 0.8 s
+// here, 10 s under the race detector) far outlasts the 200 ms deadline,
+// so the answer is judged by whether the hash still runs when it comes.
+func TestAnswerComesAtTheDeadlineWhileTheHashRunsOn(t *testing.T) {
+	e := newEnv(t)
+	in := e.start(t, "BCRYPT_COST=14", "REQUEST_TIMEOUT=200ms", "HASH_CONCURRENCY=8")
+	const inFlight, limit = `taskapi_admission_in_flight{limiter="hash"} `, `taskapi_admission_limit{limiter="hash"} `
+	gauge := func(name string) string { return grepLines(metricsText(t, in), name) }
+	creds := map[string]string{"name": "Late", "email": "late-hash@example.com", "password": "secret123"}
+	limitBefore := gauge(limit)
+	// The limiter's first estimate is the hash the server timed at start,
+	// over the deadline here, so it would refuse at arrival; an estimate
+	// a second old is stale and a free slot admits, which is what a hash
+	// slowed down after it was admitted looks like.
+	time.Sleep(1100 * time.Millisecond)
+
+	st, retry, msg, took, err := post(in.base, "/api/auth/register", creds, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hashing := gauge(inFlight)
+	t.Logf("answered %d %q after %s", st, msg, took)
+	if st != 503 || retry == "" {
+		t.Fatalf("registration = %d %q (Retry-After %q); want 503 with Retry-After", st, msg, retry)
+	}
+	eventually(t, 2*time.Minute, "the background hash to end", func() bool { return strings.Contains(gauge(inFlight), inFlight+"0") })
+	// A hash that ran past its deadline shrinks the limit; one that never
+	// started (the email claim alone outlasted 200 ms on a crowded
+	// machine) leaves it.
+	if gauge(limit) == limitBefore {
+		t.Skipf("the hash never started (%q): the email claim alone outlasted the 200 ms deadline", msg)
+	}
+	if !strings.Contains(hashing, inFlight+"1") {
+		t.Errorf("the answer came after the hash ended (%q when it came): it waited for bcrypt", hashing)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if n, err := e.mongoClient(t).Database(e.db).Collection("users").CountDocuments(ctx, bson.M{"email": creds["email"]}); err != nil || n != 0 {
+		t.Errorf("users with the refused registration's email: %d, %v; want none (its claim released, no password stored)", n, err)
 	}
 }
 
