@@ -139,7 +139,8 @@ func (e *Env) link(name, uri string) (string, error) {
 }
 
 // Degrade applies a network fault to the link to a store: "latency"
-// (with d), "reset" (every connection, until healed) or "heal".
+// (with d), "jitter" (the latency varies by up to d either way), "reset"
+// (every connection, until healed) or "heal".
 func (e *Env) Degrade(name, action string, d time.Duration) error {
 	p, ok := e.Links[name]
 	if !ok {
@@ -148,6 +149,8 @@ func (e *Env) Degrade(name, action string, d time.Duration) error {
 	switch action {
 	case "latency":
 		p.SetLatency(d)
+	case "jitter":
+		p.SetJitter(d)
 	case "reset":
 		p.Reset()
 	case "heal":
@@ -159,7 +162,7 @@ func (e *Env) Degrade(name, action string, d time.Duration) error {
 }
 
 // LinkActions are the faults a link to a store can undergo.
-var LinkActions = []string{"latency", "reset", "heal"}
+var LinkActions = []string{"latency", "jitter", "reset", "heal"}
 
 // Description says what runs, in one line.
 func (e *Env) Description() string {

@@ -43,7 +43,6 @@ import (
 
 	tclog "github.com/testcontainers/testcontainers-go/log"
 
-	"github.com/taskready/taskready/internal/spelling"
 	"github.com/taskready/taskready/loadtest/scenario"
 	"github.com/taskready/taskready/loadtest/summary"
 )
@@ -160,11 +159,7 @@ func find(cmds []command, name string) (command, error) {
 		}
 		names[i] = c.name()
 	}
-	hint := ""
-	if near := spelling.Closest(name, append(names, "version"), 2); near != "" {
-		hint = fmt.Sprintf(" (did you mean %q?)", near)
-	}
-	return command{}, fmt.Errorf("unknown command %q%s", name, hint)
+	return command{}, fmt.Errorf("unknown command %q%s", name, didYouMean(name, append(names, "version")))
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {

@@ -12,14 +12,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/taskready/taskready/checks/contract"
 	"github.com/taskready/taskready/env"
+	"github.com/taskready/taskready/internal/spelling"
 	"github.com/taskready/taskready/loadtest/engine"
 	"github.com/taskready/taskready/loadtest/executor"
 	"github.com/taskready/taskready/loadtest/rundir"
+	"github.com/taskready/taskready/loadtest/scenario"
 	"github.com/taskready/taskready/loadtest/segment"
 	"github.com/taskready/taskready/loadtest/summary"
 	"github.com/taskready/taskready/loadtest/transport"
@@ -117,6 +120,9 @@ func (o *runOptions) run(ctx context.Context, out io.Writer) error {
 			return errK6Missing()
 		}
 	}
+	if err := o.canPlayFaults(f); err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
 	digest := scenarioDigest(o.scenario)
 	id := time.Now().UTC().Format("20060102-150405") + "-" + f.Name
 	var seg segment.Segment
@@ -157,6 +163,9 @@ func (o *runOptions) run(ctx context.Context, out io.Writer) error {
 			fmt.Fprintln(out, "harness: taking the environment down:", err)
 		}
 	}()
+	if err := faultTargets(f, e); err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
 	if err := seedScenario(ctx, out, f, e, o.seedUsers, o.seedTasks); err != nil {
 		return err
 	}
@@ -186,7 +195,7 @@ func (o *runOptions) run(ctx context.Context, out io.Writer) error {
 		return finish(out, dir, sum)
 	}
 
-	opts := []engine.Option{engine.WithLimits(o.limits)}
+	opts := []engine.Option{engine.WithLimits(o.limits), engine.WithFaults(e)}
 	if !o.quiet {
 		opts = append(opts, engine.WithProgress(o.progress, time.Second))
 	}
@@ -328,4 +337,59 @@ func smoke(ctx context.Context, out io.Writer, target string) error {
 		return errChecksFailed
 	}
 	return nil
+}
+
+// canPlayFaults refuses, before anything starts, a run that cannot play
+// the scenario's faults: the harness plays them on an environment it
+// brought up, with its own engine, as one process.
+func (o *runOptions) canPlayFaults(f *scenario.File) error {
+	if len(f.Faults) == 0 {
+		return nil
+	}
+	first := f.Faults[0]
+	switch {
+	case o.env.target != "":
+		return fmt.Errorf("%s:%d: fault %s: with -target the harness controls no component or link of the API; run it on an environment the harness brings up (-provider embedded or docker)", f.Path, first.Line, first.Name)
+	case o.engine != "taskready":
+		return fmt.Errorf("%s:%d: fault %s: faults are played by the harness's own engine; run without -engine %s", f.Path, first.Line, first.Name, o.engine)
+	case o.segment != "":
+		return fmt.Errorf("%s:%d: fault %s: faults are played once, by one harness; run without -segment", f.Path, first.Line, first.Name)
+	}
+	return nil
+}
+
+// faultTargets checks that every fault names a component or a link the
+// environment has.
+func faultTargets(f *scenario.File, e *env.Env) error {
+	var links, components []string
+	for name := range e.Links {
+		links = append(links, name)
+	}
+	slices.Sort(links)
+	for _, c := range e.Components() {
+		components = append(components, c.Name())
+	}
+	for _, ft := range f.Faults {
+		if ft.OnLink() {
+			if _, ok := e.Links[ft.Target]; !ok {
+				return fmt.Errorf("%s:%d: fault %s: %s acts on a link, and the %s environment has no link %q%s (links: %s)",
+					f.Path, ft.Line, ft.Name, ft.Action, e.Provider, ft.Target, didYouMean(ft.Target, links), strings.Join(links, ", "))
+			}
+			continue
+		}
+		if _, err := e.Component(ft.Target); err != nil {
+			return fmt.Errorf("%s:%d: fault %s: the %s environment has no component %q%s (components: %s)",
+				f.Path, ft.Line, ft.Name, e.Provider, ft.Target, didYouMean(ft.Target, components), strings.Join(components, ", "))
+		}
+	}
+	return nil
+}
+
+// didYouMean is " (did you mean X?)" for the known word nearest to word,
+// or "".
+func didYouMean(word string, known []string) string {
+	if near := spelling.Closest(word, known, 2); near != "" {
+		return fmt.Sprintf(" (did you mean %q?)", near)
+	}
+	return ""
 }

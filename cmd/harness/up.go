@@ -204,6 +204,7 @@ Act on a component or a link of an environment that harness up holds.
 
   %s <component>    e.g. harness fault stop mongo-0
   latency <link> <duration>          e.g. harness fault latency mongo 200ms
+  jitter <link> <duration>           e.g. harness fault jitter mongo 50ms (the latency ± up to 50ms)
   reset|heal <link>                  e.g. harness fault reset redis
 
 components and links are listed by harness up.
@@ -217,13 +218,13 @@ func (o *faultOptions) run(ctx context.Context, out io.Writer) error {
 	}
 	action, name := o.fs.Arg(0), o.fs.Arg(1)
 	var d time.Duration
-	if action == "latency" {
+	if action == "latency" || action == "jitter" {
 		var err error
 		if o.fs.NArg() != 3 {
-			return fmt.Errorf("%w: latency needs a duration, e.g. harness fault latency mongo 200ms", errUsage)
+			return fmt.Errorf("%w: %s needs a duration, e.g. harness fault %s mongo 200ms", errUsage, action, action)
 		}
 		if d, err = time.ParseDuration(o.fs.Arg(2)); err != nil || d < 0 {
-			return fmt.Errorf("%w: latency %q is not a duration such as 200ms", errUsage, o.fs.Arg(2))
+			return fmt.Errorf("%w: %s %q is not a duration such as 200ms", errUsage, action, o.fs.Arg(2))
 		}
 	}
 	ep, err := readState(o.state)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,7 @@ type Proxy struct {
 	ln      net.Listener
 	backend string
 	latency atomic.Int64 // nanoseconds added before each forwarded chunk
+	jitter  atomic.Int64 // the latency varies by up to this, either way
 	reset   atomic.Bool  // while set, new connections are reset at once
 
 	mu     sync.Mutex
@@ -51,6 +53,20 @@ func (p *Proxy) SetLatency(d time.Duration) { p.latency.Store(int64(d)) }
 // Latency is the delay in force.
 func (p *Proxy) Latency() time.Duration { return time.Duration(p.latency.Load()) }
 
+// SetJitter makes the latency vary by up to d either way, uniformly, per
+// chunk (never below zero); zero makes it steady.
+func (p *Proxy) SetJitter(d time.Duration) { p.jitter.Store(int64(d)) }
+
+// delay is the wait before one chunk: the latency, give or take the
+// jitter.
+func (p *Proxy) delay() time.Duration {
+	d := p.Latency()
+	if j := p.jitter.Load(); j > 0 && d > 0 {
+		d += time.Duration(rand.Int64N(2*j+1) - j)
+	}
+	return max(d, 0)
+}
+
 // Reset sends a TCP reset on every open connection and, while on, on
 // every new one: the store looks reachable but unusable. Heal ends it.
 func (p *Proxy) Reset() int {
@@ -68,6 +84,7 @@ func (p *Proxy) Reset() int {
 // Heal removes every fault: no latency, connections accepted again.
 func (p *Proxy) Heal() {
 	p.latency.Store(0)
+	p.jitter.Store(0)
 	p.reset.Store(false)
 }
 
@@ -156,7 +173,7 @@ func (p *Proxy) pipe(dst, src net.Conn) {
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
-			if d := p.Latency(); d > 0 {
+			if d := p.delay(); d > 0 {
 				time.Sleep(d)
 			}
 			if _, werr := dst.Write(buf[:n]); werr != nil {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -15,6 +16,7 @@ import (
 // p95: redrawn in place on a terminal, printed every Every elsewhere so a
 // CI log gets a readable trace rather than a redraw per second.
 type Line struct {
+	mu    sync.Mutex // Note may come from other goroutines than Set's
 	w     io.Writer
 	tty   bool
 	every time.Duration
@@ -61,6 +63,12 @@ func Width(w io.Writer) int {
 // a terminal text should fit Width: a longer one wraps, and the next
 // redraw cannot take back the row it wrapped onto.
 func (l *Line) Set(text string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.set(text)
+}
+
+func (l *Line) set(text string) {
 	if l.tty {
 		// Columns, not bytes: "µs" is two bytes in one column, and
 		// padding by bytes would leave the end of a longer line behind.
@@ -77,9 +85,25 @@ func (l *Line) Set(text string) {
 
 // Done shows text for the last time and ends the line.
 func (l *Line) Done(text string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if l.tty {
-		l.Set(text)
+		l.set(text)
 		fmt.Fprintln(l.w)
+		return
+	}
+	fmt.Fprintln(l.w, text)
+}
+
+// Note prints text on a line of its own above the live line (an event
+// during the run, such as a fault), which the next Set draws again below.
+func (l *Line) Note(text string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.tty {
+		n := utf8.RuneCountInString(text)
+		fmt.Fprintf(l.w, "\r%s%*s\n", text, max(l.width-n, 0), "")
+		l.width = 0
 		return
 	}
 	fmt.Fprintln(l.w, text)

@@ -85,3 +85,26 @@ func TestLineShrinksWithoutDebris(t *testing.T) {
 		t.Errorf("second draw %q: want \"p95 1ms\" padded to the 23 columns of the first", draws[1])
 	}
 }
+
+// A note goes on a row of its own over the live line, covering it, and
+// the next Set draws the live line again below; off a terminal it is a
+// line of its own.
+func TestNoteGoesAboveTheLiveLine(t *testing.T) {
+	var buf bytes.Buffer
+	l := NewLine(&buf)
+	l.tty = true
+	l.Set("elapsed 10s  1,000 req/s")
+	l.Note("fault x: kill api-2") // 19 columns over 24: padded
+	l.Set("elapsed 11s")
+	want := "\relapsed 10s  1,000 req/s\rfault x: kill api-2     \n\relapsed 11s"
+	if got := buf.String(); got != want {
+		t.Errorf("terminal output = %q; want %q", got, want)
+	}
+
+	buf.Reset()
+	l = NewLine(&buf)
+	l.Note("fault mongo-down: healed")
+	if got := buf.String(); got != "fault mongo-down: healed\n" {
+		t.Errorf("non-terminal output = %q", got)
+	}
+}

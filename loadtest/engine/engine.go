@@ -25,6 +25,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/taskready/taskready/loadtest/executor"
+	"github.com/taskready/taskready/loadtest/fault"
 	"github.com/taskready/taskready/loadtest/record"
 	"github.com/taskready/taskready/loadtest/scenario"
 	"github.com/taskready/taskready/loadtest/summary"
@@ -47,6 +48,7 @@ type config struct {
 	limits   Limits
 	metrics  *Metrics
 	sleep    func(context.Context, time.Duration) error
+	player   fault.Player
 }
 
 // Limits bound a valid run.
@@ -85,6 +87,11 @@ func WithLimits(l Limits) Option { return func(cf *config) { cf.limits = l } }
 // WithMetrics publishes the run's progress to m (the harness's /metrics).
 func WithMetrics(m *Metrics) Option { return func(cf *config) { cf.metrics = m } }
 
+// WithFaults plays the scenario's faults on p during the run; the live
+// progress line, if any, tells of each as it happens. A scenario with
+// faults needs it.
+func WithFaults(p fault.Player) Option { return func(cf *config) { cf.player = p } }
+
 // WithSleep replaces how think time is slept (tests).
 func WithSleep(f func(context.Context, time.Duration) error) Option {
 	return func(cf *config) { cf.sleep = f }
@@ -110,6 +117,8 @@ type Result struct {
 	// CPUWait is how long its threads waited for a CPU, summed, as a
 	// share of the run's wall time (summary.Validity.GeneratorCPUWait).
 	CPUWait float64
+	// Faults are the scenario's faults as they were played.
+	Faults []fault.Window
 	// Aborted says why the run stopped early, "" if it did not.
 	Aborted string
 	// Interrupted is true when the caller's context ended the run before
@@ -129,6 +138,10 @@ func Run(ctx context.Context, f *scenario.File, target string, opts ...Option) (
 	}
 	if f == nil || len(f.Scenarios) == 0 {
 		return nil, errors.New("engine: no scenario to run")
+	}
+	plan, err := planFaults(f, cf.player)
+	if err != nil {
+		return nil, err
 	}
 	start := time.Now()
 	rec, err := record.New(start, record.Interval(cf.interval))
@@ -181,8 +194,20 @@ func Run(ctx context.Context, f *scenario.File, target string, opts ...Option) (
 		close(samples)
 	}()
 
+	// Faults play beside the load and are undone when it ends, before
+	// anything is judged.
 	w := newWatcher(f, schedules(f), cf, start, live)
+	var tell func(string)
+	if w.line != nil {
+		tell = func(s string) { w.line.Note("harness: " + s) }
+	}
+	faultCtx, endFaults := context.WithCancel(runCtx)
+	played := make(chan []fault.Window, 1)
+	go func() { played <- fault.Play(faultCtx, cf.player, plan, start, tell) }()
+
 	w.drain(runCtx, cancel, samples, res, names)
+	endFaults()
+	res.Faults = <-played
 	drops.addTo(res.Recorder) // every executor has returned: samples is closed
 	res.End = time.Now()
 	res.CPU, res.CPUWait = cpu.share(res.End.Sub(start)), cpu.waited(res.End.Sub(start))
@@ -203,6 +228,29 @@ func Run(ctx context.Context, f *scenario.File, target string, opts ...Option) (
 		res.Aborted, res.Interrupted = "interrupted", true
 	}
 	return res, nil
+}
+
+// planFaults resolves f's faults on its schedule; a scenario with faults
+// needs a player.
+func planFaults(f *scenario.File, p fault.Player) ([]fault.Planned, error) {
+	if len(f.Faults) == 0 {
+		return nil, nil
+	}
+	if p == nil {
+		return nil, fmt.Errorf("engine: the scenario plays %d fault(s) and this run has no environment to play them on", len(f.Faults))
+	}
+	plan, err := fault.Plan(f.Faults, func(phase string) (time.Duration, bool) {
+		for _, sp := range Timeline(f) { // in time order: the first is the start
+			if sp.Phase == phase {
+				return time.Duration(sp.From * float64(time.Second)), true
+			}
+		}
+		return 0, false
+	})
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	return plan, nil
 }
 
 // scenarioResult is s's schedule beside what its executor achieved.

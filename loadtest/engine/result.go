@@ -6,9 +6,11 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/taskready/taskready/loadtest/executor"
+	"github.com/taskready/taskready/loadtest/fault"
 	"github.com/taskready/taskready/loadtest/record"
 	"github.com/taskready/taskready/loadtest/scenario"
 	"github.com/taskready/taskready/loadtest/summary"
@@ -41,6 +43,7 @@ func (r *Result) Summary(meta Meta) *summary.Summary {
 // worker's outputs to measure again).
 func (r *Result) summary(meta Meta, v summary.Validity) *summary.Summary {
 	snap := r.Recorder.Snapshot()
+	faults := fault.Judge(r.Faults, snap)
 	elapsed := r.End.Sub(r.Start)
 	verdicts, lines := Thresholds(r.File, snap)
 	host, _ := os.Hostname()
@@ -57,7 +60,8 @@ func (r *Result) summary(meta Meta, v summary.Validity) *summary.Summary {
 		Scenarios:   r.Scenarios,
 		Validity:    v,
 		Thresholds:  summary.Thresholds(verdicts, lines),
-		Recoveries:  Recoveries(r.File, snap),
+		Recoveries:  Recoveries(r.File, snap, faults...),
+		Faults:      faults,
 		Series:      summary.Series(snap),
 		Interval:    snap.Interval.Seconds(),
 		Timeline:    Timeline(r.File),
@@ -99,6 +103,7 @@ const (
 	CheckDropped = "dropped iterations"
 	CheckSendLag = "send lag p99"
 	CheckCPU     = "generator CPU"
+	CheckFaults  = "faults played"
 )
 
 // validity checks the generator kept up: dropped iterations and send lag
@@ -134,6 +139,23 @@ func (r *Result) validity() summary.Validity {
 		}
 	}
 	add(CheckCPU, r.CPU <= l.MaxCPU, fmt.Sprintf("%.0f%% of %d cores", r.CPU*100, runtime.NumCPU()), fmt.Sprintf("%.0f%%", l.MaxCPU*100))
+	if len(r.Faults) > 0 && !r.Interrupted {
+		// A fault that did not happen as scheduled leaves the run
+		// measuring something other than what the scenario asked.
+		ok := 0
+		var failed []string
+		for _, w := range r.Faults {
+			if w.Played && w.Err == "" {
+				ok++
+			} else {
+				failed = append(failed, w.Name+": "+w.Err)
+			}
+		}
+		add(CheckFaults, ok == len(r.Faults), fmt.Sprintf("%d of %d", ok, len(r.Faults)), "all")
+		if len(failed) > 0 {
+			v.Checks[len(v.Checks)-1].Note = strings.Join(failed, "; ")
+		}
+	}
 	return v
 }
 
@@ -170,11 +192,12 @@ func Timeline(f *scenario.File) []summary.Span {
 }
 
 // Recoveries evaluates the recovery budgets on the time series: after the
-// last scenario leaves phase After, the first interval whose statistic is
-// back under the bound ends the recovery. The series is not broken down by
-// endpoint, so a budget reads all requests; the statistic is one the series
-// keeps (p(50), med, p(95), p(99), max).
-func Recoveries(f *scenario.File, snap record.Snapshot) []summary.Recovery {
+// last scenario leaves phase After (or the fault called After is undone),
+// the first interval whose statistic is back under the bound ends the
+// recovery. The series is not broken down by endpoint, so a budget reads
+// all requests; the statistic is one the series keeps (p(50), med, p(95),
+// p(99), max).
+func Recoveries(f *scenario.File, snap record.Snapshot, faults ...summary.Fault) []summary.Recovery {
 	if len(f.Recoveries) == 0 {
 		return nil
 	}
@@ -188,10 +211,15 @@ func Recoveries(f *scenario.File, snap record.Snapshot) []summary.Recovery {
 				end = math.Max(end, sp.To)
 			}
 		}
+		for _, ft := range faults {
+			if ft.Name == rc.After && ft.End != nil {
+				end = *ft.End
+			}
+		}
 		pick, ok := seriesStat(rc.Stat)
 		switch {
 		case end < 0:
-			res.Reason = fmt.Sprintf("no phase %q in the schedule", rc.After)
+			res.Reason = fmt.Sprintf("no phase %q in the schedule, nor a fault of that name that was undone", rc.After)
 		case !ok:
 			res.Reason = fmt.Sprintf("%s is not kept per interval (use p(50), p(95), p(99) or max)", rc.Stat)
 		default:

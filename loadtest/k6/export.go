@@ -138,6 +138,13 @@ func (g *gen) header(b *strings.Builder) {
 				inline(r.After), inline(r.Stat), inline(r.Metric), strconv.FormatFloat(r.Below, 'f', -1, 64), r.Within)
 		}
 	}
+	if len(f.Faults) > 0 {
+		b.WriteString("//\n// Not exported: faults, which k6 cannot play on the environment (harness\n")
+		b.WriteString("// run plays them); this script makes the load alone:\n")
+		for _, ft := range f.Faults {
+			fmt.Fprintf(b, "//   %s: %s %s\n", inline(ft.Name), inline(ft.Action), inline(ft.Target))
+		}
+	}
 	b.WriteString(`
 import http from "k6/http";
 import exec from "k6/execution";

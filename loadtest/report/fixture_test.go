@@ -191,6 +191,13 @@ func fullSummary() *summary.Summary {
 			{After: "spike", Metric: "http_req_duration", Stat: "p(95)", Below: 300, Within: 30, RecoveredAfter: f64(6), Passed: true, Reason: "p(95) back under 300 after 6s", Line: 30},
 			{After: "spike", Metric: "http_req_failed", Stat: "rate", Below: 0.001, Within: 5, Passed: false, Reason: "rate stayed at or above 0.001 for the 40s left", Line: 33},
 		},
+		Faults: []summary.Fault{
+			{Name: "mongo-down", Target: "mongo-0", Action: "stop", Start: 30.1, End: f64(40.3), Played: true, Requests: 812, Errors: 97,
+				FirstError: f64(30.1), LastError: f64(43), P95Before: f64(142.3), P95During: f64(3012), BaselineSeconds: 30, RecoveredAfter: f64(2), Line: 36},
+			{Name: "slow-mongo", Target: "mongo", Action: "latency", Detail: "200ms ± 50ms", Start: 45, End: f64(55), Played: true, Requests: 790,
+				P95Before: f64(150.2), P95During: f64(688.4), BaselineSeconds: 30, Line: 40},
+			{Name: "api-pause", Target: "api-2", Action: "pause", Error: "pause api-2: not supported", Line: 45},
+		},
 		Series: series,
 		Comparison: &summary.Comparison{Baseline: "out/20261127T100000Z-browse-and-write/summary.json", Verdict: "regression", Rows: []summary.ComparisonRow{
 			// As loadtest/compare fills them: Change is (new-old)/old, Low

@@ -138,6 +138,69 @@ func recoveryBound(s *summary.Summary, r summary.Recovery) string {
 }
 
 // recoveryResult says when the statistic got back under its bound.
+// faultWhat says what a fault did: "stop mongo-0", "latency 200ms ± 50ms
+// on mongo".
+func faultWhat(f summary.Fault) string {
+	switch {
+	case f.Detail != "":
+		return f.Action + " " + f.Detail + " on " + f.Target
+	case f.Action == "reset":
+		return "reset link " + f.Target
+	}
+	return f.Action + " " + f.Target
+}
+
+// faultWhen is its window: "10s–25s", "from 10s" for one never undone.
+func faultWhen(f summary.Fault) string {
+	if !f.Played {
+		return "not played"
+	}
+	if f.End == nil {
+		return "from " + seconds(f.Start)
+	}
+	return seconds(f.Start) + "–" + seconds(*f.End)
+}
+
+// faultCells are what a fault did to the load: errors during it, its
+// error window, p95 before and during, and the time to recover.
+func faultCells(f summary.Fault) (errs, window, p95, recovered string) {
+	errs = fmt.Sprintf("%d of %d", f.Errors, f.Requests)
+	window = "none"
+	if f.FirstError != nil && f.LastError != nil {
+		window = seconds(*f.FirstError) + "–" + seconds(*f.LastError)
+	}
+	p95 = "–"
+	if f.P95Before != nil && f.P95During != nil {
+		p95 = millis(*f.P95Before) + " → " + millis(*f.P95During)
+	}
+	switch {
+	case !f.Played || f.End == nil:
+		recovered = "–"
+	case f.RecoveredAfter != nil:
+		recovered = seconds(*f.RecoveredAfter)
+	case f.BaselineSeconds == 0:
+		recovered = "no baseline"
+	default:
+		recovered = "not within the run"
+	}
+	return errs, window, p95, recovered
+}
+
+// faultRecovery says in words how the service came back from f.
+func faultRecovery(f summary.Fault) string {
+	switch _, _, _, after := faultCells(f); {
+	case f.RecoveredAfter != nil:
+		return "recovered after " + after
+	case !f.Played:
+		return "not played"
+	case f.End == nil:
+		return "never undone"
+	case f.BaselineSeconds == 0:
+		return "no baseline before it to judge recovery by"
+	}
+	return "not recovered within the run"
+}
+
 func recoveryResult(r summary.Recovery) string {
 	if r.RecoveredAfter == nil {
 		return "did not recover within " + seconds(r.Within)

@@ -82,6 +82,22 @@ func JUnit(w io.Writer, s *summary.Summary) error {
 	}
 	add(va)
 
+	if len(r.Faults) > 0 {
+		fs := junit.Suite{Name: "faults", Time: dur}
+		for _, f := range r.Faults {
+			errs, window, p95, _ := faultCells(f)
+			c := junit.Case{Name: f.Name + ": " + faultWhat(f) + ", " + faultWhen(f), Classname: "faults", Time: secs(0)}
+			detail := "errors " + errs + " (" + window + "); p95 " + p95 + "; " + faultRecovery(f) + where(r.File, f.Line)
+			if f.Played && f.Error == "" {
+				c.SystemOut = junit.Output(detail)
+			} else {
+				c.Failure = junit.Fail(f.Error, "fault", "the fault could not be played or undone"+where(r.File, f.Line))
+			}
+			fs.Cases = append(fs.Cases, c)
+		}
+		add(fs)
+	}
+
 	if len(r.Recoveries) > 0 {
 		rs := junit.Suite{Name: "recoveries", Time: dur}
 		for _, rc := range r.Recoveries {

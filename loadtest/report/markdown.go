@@ -18,6 +18,7 @@ func Markdown(w io.Writer, s *summary.Summary) error {
 	m.title()
 	m.thresholds()
 	m.validity()
+	m.faults()
 	m.recoveries()
 	m.endpoints()
 	m.failures()
@@ -114,6 +115,25 @@ func (m *mdWriter) validity() {
 		lag = " · send lag p99 " + millis(v.SendLagP99)
 	}
 	m.P(line, " · generator CPU ", render.MarkdownText(percent(v.GeneratorCPU)), lag)
+}
+
+func (m *mdWriter) faults() {
+	fs := m.s.Run.Faults
+	if len(fs) == 0 {
+		return
+	}
+	m.section("Faults")
+	rows := make([][]string, 0, len(fs))
+	for _, f := range fs {
+		errs, window, p95, recovered := faultCells(f)
+		when := faultWhen(f)
+		if f.Error != "" {
+			when += ": " + f.Error
+		}
+		rows = append(rows, []string{render.MarkdownCode(f.Name), render.MarkdownText(faultWhat(f)), render.MarkdownText(when),
+			errs, window, render.MarkdownText(p95), recovered})
+	}
+	m.Table("lllrlll", []string{"fault", "action", "when", "errors during", "error window", "p95 before → during", "recovered after"}, rows)
 }
 
 func (m *mdWriter) recoveries() {

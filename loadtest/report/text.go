@@ -38,6 +38,7 @@ func Text(w io.Writer, s *summary.Summary, opts ...TextOption) error {
 	t := &textWriter{s: s, Terminal: render.Terminal{Color: c.color}}
 	t.header()
 	t.thresholds()
+	t.faults()
 	t.recoveries()
 	t.validity()
 	t.totals()
@@ -137,6 +138,26 @@ func (t *textWriter) thresholds() {
 			}
 			t.Line("    ", t.mark(th.Passed), " '", th.Expression, "' ", observed(t.s, th), tail)
 		}
+	}
+}
+
+func (t *textWriter) faults() {
+	fs := t.s.Run.Faults
+	if len(fs) == 0 {
+		return
+	}
+	t.section("FAULTS")
+	for _, f := range fs {
+		mark := t.mark(f.Played && f.Error == "")
+		t.Line("    ", mark, " ", f.Name, ": ", faultWhat(f), ", ", faultWhen(f))
+		if f.Error != "" {
+			t.Line("      ↳  ", f.Error)
+		}
+		if !f.Played {
+			continue
+		}
+		errs, window, p95, _ := faultCells(f)
+		t.Line("      ↳  errors ", errs, " (", window, ") · p95 ", p95, " · ", faultRecovery(f))
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -29,9 +30,32 @@ func (d *decoder) check(f *File) {
 			}
 		}
 	}
+	d.checkFaults(f, phases)
+	// A recovery budget runs from the end of a phase or of a fault.
+	afters := map[string]bool{}
+	for p := range phases {
+		afters[p] = true
+	}
+	for _, ft := range f.Faults {
+		if ft.Name != "" {
+			afters[ft.Name] = true
+		}
+	}
+	neverUndone := map[string]bool{}
+	for _, ft := range f.Faults {
+		if ft.For == 0 && ft.Until == "" && !phases[ft.Name] {
+			neverUndone[ft.Name] = true
+		}
+	}
 	for _, r := range f.Recoveries {
-		if r.After != "" && !phases[r.After] {
+		switch {
+		case neverUndone[r.After]:
+			d.problemAt(r.Line, "recovery", "after: fault %q is never undone, so nothing could recover from its end; give it for or until", r.After)
+		case r.After == "" || afters[r.After]:
+		case len(f.Faults) == 0:
 			d.problemAt(r.Line, "recovery", "after: no phase %q in any scenario%s", r.After, suggest(r.After, keys(phases)))
+		default:
+			d.problemAt(r.Line, "recovery", "after: no phase %q in any scenario and no fault of that name%s", r.After, suggest(r.After, keys(afters)))
 		}
 	}
 	for _, name := range keys(f.Users.Journeys) {
@@ -43,6 +67,91 @@ func (d *decoder) check(f *File) {
 		d.checkVariables(f, name, f.Journeys[name])
 	}
 	d.checkThresholdTags(f, phases)
+}
+
+// checkFaults checks what faults refer to elsewhere in the file: each
+// fault's name is its own (recovery.after names faults as well as
+// phases), its phase and until are phases of the scenarios, and until
+// begins after the fault starts, as the run will resolve them
+// (phaseStarts).
+func (d *decoder) checkFaults(f *File, phases map[string]bool) {
+	starts := phaseStarts(f)
+	named := map[string]int{} // a fault's name → the line of its name
+	for i, ft := range f.Faults {
+		path := index("faults", i)
+		var set map[string]*yaml.Node
+		if i < len(d.faultFields) {
+			set = d.faultFields[i]
+		}
+		line := func(key string) int {
+			if v := set[key]; v != nil {
+				return v.Line
+			}
+			return ft.Line
+		}
+		if ft.Name != "" {
+			if first, ok := named[ft.Name]; ok {
+				d.problemAt(line("name"), join(path, "name"), "%q is already the name of the fault at line %d; fault names must be unique", ft.Name, first)
+			} else {
+				named[ft.Name] = line("name")
+			}
+			if phases[ft.Name] {
+				d.problemAt(line("name"), join(path, "name"), "%q is also a phase's name, and recovery.after could not tell which it means", ft.Name)
+			}
+		}
+		for _, ref := range []struct{ key, phase string }{{"phase", ft.Phase}, {"until", ft.Until}} {
+			if ref.phase != "" && !phases[ref.phase] {
+				d.problemAt(line(ref.key), join(path, ref.key), "no phase %q in any scenario%s", ref.phase, suggest(ref.phase, keys(phases)))
+			}
+		}
+
+		// When until begins, the fault must have started: it would
+		// otherwise end before it starts.
+		until, ok := starts[ft.Until]
+		if !ok || set["for"] != nil {
+			continue
+		}
+		var start time.Duration
+		var from string
+		switch {
+		case set["at"] != nil && set["phase"] == nil:
+			start, from = ft.At, fmt.Sprintf("at: %s", ft.At)
+		case set["at"] == nil && ft.Phase != "":
+			begins, ok := starts[ft.Phase]
+			if !ok {
+				continue
+			}
+			start, from = begins+ft.Offset, fmt.Sprintf("at %s: phase %q begins at %s, offset %s", begins+ft.Offset, ft.Phase, begins, ft.Offset)
+		default:
+			continue
+		}
+		if until <= start {
+			d.problemAt(line("until"), join(path, "until"), "phase %q begins at %s, not after the fault starts (%s)", ft.Until, until, from)
+		}
+	}
+}
+
+// phaseStarts says when each phase of f first begins, from the run's
+// start, as the executors schedule the scenarios (executor.Schedule's
+// Spans, offset by each scenario's startTime): a scenario's own phase
+// at its startTime, a stage's once the stages before it have run. It is
+// what a run resolves a fault's phase and until to.
+func phaseStarts(f *File) map[string]time.Duration {
+	out := map[string]time.Duration{}
+	begin := func(phase string, at time.Duration) {
+		if t, ok := out[phase]; phase != "" && (!ok || at < t) {
+			out[phase] = at
+		}
+	}
+	for _, s := range f.Scenarios {
+		begin(s.Phase, s.StartTime)
+		at := s.StartTime
+		for _, st := range s.Stages {
+			begin(st.Phase, at)
+			at += st.Duration
+		}
+	}
+	return out
 }
 
 // checkThresholdTags makes sure a threshold selects tags the run will

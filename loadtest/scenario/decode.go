@@ -38,6 +38,10 @@ func (p Problem) Error() string {
 type decoder struct {
 	file     string
 	problems []Problem
+	// faultFields holds, for each entry of faults in order, the value
+	// node of each key it sets, so that check can place a problem on
+	// the line of the field it is about.
+	faultFields []map[string]*yaml.Node
 }
 
 func (d *decoder) fail(n *yaml.Node, field, format string, args ...any) {
@@ -195,6 +199,9 @@ func suggest(got string, known []string) string {
 	}
 	if best != "" {
 		return fmt.Sprintf(" (did you mean %q?)", best)
+	}
+	if len(known) == 0 {
+		return ""
 	}
 	return fmt.Sprintf(" (known: %s)", strings.Join(known, ", "))
 }

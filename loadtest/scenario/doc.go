@@ -1,7 +1,8 @@
 // Package scenario reads load-test scenario files: what load to offer
 // (executors, stages, phases), what virtual users do (weighted journeys of
-// HTTP steps with checks, extraction and think time), and which thresholds
-// decide the verdict.
+// HTTP steps with checks, extraction and think time), which thresholds
+// decide the verdict, and which faults the run plays on the environment
+// (Fault).
 //
 // The format is YAML, documented field by field in
 // scenarios/scenario.schema.json (a JSON Schema editors can use) and in

@@ -80,6 +80,11 @@ func (d *decoder) file1(n *yaml.Node, f *File) {
 				f.Recoveries = append(f.Recoveries, d.recovery(item, index(p, i)))
 			}
 		},
+		"faults": func(v *yaml.Node, p string) {
+			for i, item := range d.seq(v, p) {
+				f.Faults = append(f.Faults, d.fault(item, index(p, i)))
+			}
+		},
 	})
 	if f.Name == "" {
 		d.fail(n, "name", "is required")
@@ -348,9 +353,99 @@ func (d *decoder) recovery(n *yaml.Node, path string) Recovery {
 		"within": func(v *yaml.Node, p string) { r.Within = d.duration(v, p, false) },
 	})
 	if r.After == "" || r.Below <= 0 || r.Within == 0 {
-		d.fail(n, path, "needs after (a phase), below (a positive bound) and within (a duration)")
+		d.fail(n, path, "needs after (a phase or a fault), below (a positive bound) and within (a duration)")
 	}
 	return r
+}
+
+// fault reads one entry of faults. What it refers to elsewhere in the
+// file (phases, the other faults' names) is checked by check, which finds
+// the lines of its fields in d.faultFields.
+func (d *decoder) fault(n *yaml.Node, path string) Fault {
+	f := Fault{Line: n.Line}
+	set := map[string]*yaml.Node{}
+	field := func(h func(*yaml.Node, string)) func(*yaml.Node, string) {
+		return func(v *yaml.Node, p string) { set[p[strings.LastIndex(p, ".")+1:]] = v; h(v, p) }
+	}
+	name := func(v *yaml.Node, p string) string {
+		s := d.str(v, p)
+		if s == "" && v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
+			d.fail(v, p, "must not be empty")
+		}
+		return s
+	}
+	d.fields(n, path, map[string]func(*yaml.Node, string){
+		"name":   field(func(v *yaml.Node, p string) { f.Name = name(v, p) }),
+		"target": field(func(v *yaml.Node, p string) { f.Target = name(v, p) }),
+		"action": field(func(v *yaml.Node, p string) {
+			if f.Action = name(v, p); f.Action != "" && !slices.Contains(FaultActions, f.Action) {
+				d.fail(v, p, "unknown action %q%s", f.Action, suggest(f.Action, FaultActions))
+			}
+		}),
+		"at":      field(func(v *yaml.Node, p string) { f.At = d.duration(v, p, true) }),
+		"phase":   field(func(v *yaml.Node, p string) { f.Phase = name(v, p) }),
+		"offset":  field(func(v *yaml.Node, p string) { f.Offset = d.duration(v, p, true) }),
+		"for":     field(func(v *yaml.Node, p string) { f.For = d.duration(v, p, false) }),
+		"until":   field(func(v *yaml.Node, p string) { f.Until = name(v, p) }),
+		"latency": field(func(v *yaml.Node, p string) { f.Latency = d.duration(v, p, false) }),
+		"jitter":  field(func(v *yaml.Node, p string) { f.Jitter = d.duration(v, p, true) }),
+	})
+	d.faultFields = append(d.faultFields, set)
+	if n.Kind != yaml.MappingNode {
+		return f
+	}
+	if set["name"] == nil {
+		d.fail(n, join(path, "name"), "is required: reports and recovery budgets name the fault")
+	}
+	if set["target"] == nil {
+		d.fail(n, join(path, "target"), "is required: a component (mongo-0, redis-primary, api-2, ...) or a link (%s)", strings.Join(FaultLinks, ", "))
+	}
+	if set["action"] == nil {
+		d.fail(n, join(path, "action"), "is required (one of %s)", strings.Join(FaultActions, ", "))
+	}
+
+	switch {
+	case set["at"] != nil && set["phase"] != nil:
+		d.fail(set["phase"], join(path, "phase"), "cannot be given with at: a fault starts at a time from the run's start or in a phase, not both")
+	case set["at"] == nil && set["phase"] == nil:
+		d.fail(n, path, "needs a start: at (a time from the run's start) or phase (and an offset into it)")
+	}
+	if set["offset"] != nil && set["phase"] == nil {
+		d.fail(set["offset"], join(path, "offset"), "applies only with phase (it is counted from the phase's start); from the run's start, use at")
+	}
+	known := slices.Contains(FaultActions, f.Action)
+	switch {
+	case set["for"] != nil && set["until"] != nil:
+		d.fail(set["until"], join(path, "until"), "cannot be given with for: a fault ends after a time or when a phase begins, not both")
+	case set["for"] == nil && set["until"] == nil && known && f.Action != FaultKill:
+		d.fail(n, path, "needs an end: for (a duration) or until (a phase); only a kill may have neither, and is then never undone")
+	}
+	if !known {
+		return f
+	}
+
+	if f.Action == FaultLatency {
+		if set["latency"] == nil {
+			d.fail(n, join(path, "latency"), "is required by the latency action: the delay added each way")
+		} else if set["jitter"] != nil && f.Latency > 0 && f.Jitter > f.Latency {
+			d.fail(set["jitter"], join(path, "jitter"), "must be at most latency (%s)", f.Latency)
+		}
+	} else {
+		for _, k := range []string{"latency", "jitter"} {
+			if v := set[k]; v != nil {
+				d.fail(v, join(path, k), "does not apply to the %s action", f.Action)
+			}
+		}
+	}
+	if f.Target != "" {
+		switch link := slices.Contains(FaultLinks, f.Target); {
+		case f.OnLink() && !link:
+			d.fail(set["target"], join(path, "target"), "the %s action acts on a link, and %q is not one%s", f.Action, f.Target, suggest(f.Target, FaultLinks))
+		case !f.OnLink() && link:
+			d.fail(set["target"], join(path, "target"), "the %s action acts on a component, and %q is a link (did you mean %q?)", f.Action, f.Target, linkComponent[f.Target])
+		}
+	}
+	return f
 }
 
 // variable matches {{name}} references in paths, headers and bodies.

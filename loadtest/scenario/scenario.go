@@ -17,6 +17,7 @@ type File struct {
 	Journeys    map[string]*Journey
 	Thresholds  []Threshold // in file order
 	Recoveries  []Recovery
+	Faults      []Fault // in file order
 }
 
 // Users says which seeded users virtual users log in as (harness seed).

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -99,6 +100,110 @@ func TestSchemaAndLoaderAgree(t *testing.T) {
 				t.Error("the loader accepts it")
 			}
 		})
+	}
+
+	// Faults: what the schema can see without cross-references (phases
+	// that exist, unique names, until after the start are the loader's).
+	brokenFaults := map[string][2]string{
+		"fault's unknown field":  {"    until: recovery", "    untill: recovery"},
+		"fault without a name":   {"  - name: mongo-down\n", "  -\n"},
+		"unknown action":         {"action: stop", "action: stpo"},
+		"at and phase":           {"    at: 30s\n", "    at: 30s\n    phase: steady\n"},
+		"no start":               {"    at: 30s\n", ""},
+		"offset without phase":   {"    at: 30s\n", "    at: 30s\n    offset: 5s\n"},
+		"for and until":          {"    for: 10s\n", "    for: 10s\n    until: recovery\n"},
+		"no end but for a kill":  {"    for: 10s\n", ""},
+		"latency missing":        {"    latency: 200ms\n", ""},
+		"latency on a stop":      {"    for: 10s\n", "    for: 10s\n    latency: 1s\n"},
+		"latency on a component": {"    target: mongo\n", "    target: mongo-0\n"},
+		"stop of a link":         {"target: mongo-0", "target: mongo"},
+		"fault's unit-less at":   {"at: 30s", "at: 30"},
+		"faults not a list":      {"faults:\n  - name: mongo-down", "faults: {name: mongo-down}\nx:\n  - name: mongo-down"},
+	}
+	if err := sch.Validate(asJSON(t, []byte(withFaults))); err != nil {
+		t.Fatalf("the faults fixture fails the schema: %v", err)
+	}
+	for name, r := range brokenFaults {
+		t.Run(name, func(t *testing.T) {
+			if !strings.Contains(withFaults, r[0]) {
+				t.Fatalf("fixture lacks %q", r[0])
+			}
+			data := []byte(strings.Replace(withFaults, r[0], r[1], 1))
+			if sch.Validate(asJSON(t, data)) == nil {
+				t.Error("the schema accepts it")
+			}
+			if _, err := scenario.Parse("f.yaml", data); err == nil {
+				t.Error("the loader accepts it")
+			}
+		})
+	}
+}
+
+// TestSchemaHasTheFaultsEntry: a fault's keys, actions and links are the
+// same in the loader and in the JSON Schema, so a new one adds both.
+func TestSchemaHasTheFaultsEntry(t *testing.T) {
+	raw, err := os.ReadFile(schemaPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Properties struct {
+			Faults struct {
+				Items struct {
+					Ref string `json:"$ref"`
+				} `json:"items"`
+			} `json:"faults"`
+		} `json:"properties"`
+		Defs struct {
+			Fault struct {
+				Properties map[string]struct {
+					Enum []string `json:"enum"`
+				} `json:"properties"`
+				AllOf []struct {
+					Then struct {
+						Properties struct {
+							Target struct {
+								Enum []string `json:"enum"`
+							} `json:"target"`
+						} `json:"properties"`
+					} `json:"then"`
+				} `json:"allOf"`
+			} `json:"fault"`
+		} `json:"$defs"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Properties.Faults.Items.Ref != "#/$defs/fault" {
+		t.Fatalf("faults' items are %q; want #/$defs/fault", doc.Properties.Faults.Items.Ref)
+	}
+	fault := doc.Defs.Fault
+	if got := fault.Properties["action"].Enum; !slices.Equal(got, scenario.FaultActions) {
+		t.Errorf("the schema's actions %v, the loader's %v", got, scenario.FaultActions)
+	}
+	var links []string
+	for _, entry := range fault.AllOf {
+		links = append(links, entry.Then.Properties.Target.Enum...)
+	}
+	if !sameSet(links, scenario.FaultLinks) {
+		t.Errorf("the schema's links %v, the loader's %v", links, scenario.FaultLinks)
+	}
+
+	// The loader lists the keys it knows when an unknown one is nothing
+	// like any of them.
+	_, err = scenario.Parse("f.yaml", []byte(strings.Replace(withFaults, "    for: 10s\n", "    for: 10s\n    zzzzzzzzzzzz: 1\n", 1)))
+	msg := fmt.Sprint(err)
+	_, known, ok := strings.Cut(msg, "faults[0].zzzzzzzzzzzz: unknown field (known: ")
+	if !ok {
+		t.Fatalf("the loader does not list a fault's keys: %v", err)
+	}
+	known, _, _ = strings.Cut(known, ")")
+	var schemaKeys []string
+	for k := range fault.Properties {
+		schemaKeys = append(schemaKeys, k)
+	}
+	if loaderKeys := strings.Split(known, ", "); !sameSet(schemaKeys, loaderKeys) {
+		t.Errorf("the schema's fault keys %v, the loader's %v", slices.Sorted(slices.Values(schemaKeys)), loaderKeys)
 	}
 }
 

@@ -257,6 +257,9 @@ type Run struct {
 
 	Thresholds []Threshold `json:"thresholds"`
 	Recoveries []Recovery  `json:"recoveries,omitempty"`
+	// Faults are the failures the scenario played, each with what it did
+	// to the load (package fault).
+	Faults []Fault `json:"faults,omitempty"`
 	// Series is the time series, one point per Interval seconds.
 	Series   []Point `json:"series"`
 	Interval float64 `json:"interval_s,omitempty"`
@@ -510,6 +513,41 @@ type Recovery struct {
 	RecoveredAfter *float64 `json:"recovered_after_s,omitempty"`
 	Passed         bool     `json:"passed"`
 	Reason         string   `json:"reason"`
+	Line           int      `json:"line,omitempty"`
+}
+
+// Fault is one failure the run played and what it did to the load. Times
+// are seconds from the run's start; latencies are corrected p95s in ms.
+type Fault struct {
+	Name   string `json:"name"`
+	Target string `json:"target"`
+	Action string `json:"action"`
+	// Detail says more of the action: "200ms ± 50ms" for a latency.
+	Detail string `json:"detail,omitempty"`
+	// Start and End are when it took effect and when it was undone; End
+	// is nil for a fault never undone (a kill without for or until).
+	Start float64  `json:"start_s"`
+	End   *float64 `json:"end_s,omitempty"`
+	// Played is false when it never took effect; Error says why, or what
+	// failed undoing it.
+	Played bool   `json:"played"`
+	Error  string `json:"error,omitempty"`
+	// Requests and Errors started while it was active.
+	Requests int64 `json:"requests"`
+	Errors   int64 `json:"errors"`
+	// FirstError and LastError bound the failing intervals from its start
+	// to the end of its recovery (nil: none failed).
+	FirstError *float64 `json:"first_error_s,omitempty"`
+	LastError  *float64 `json:"last_error_s,omitempty"`
+	// P95Before is over the baseline (the intervals before it, up to
+	// BaselineSeconds); P95During while it was active (nil: no requests).
+	P95Before       *float64 `json:"p95_before_ms,omitempty"`
+	P95During       *float64 `json:"p95_during_ms,omitempty"`
+	BaselineSeconds float64  `json:"baseline_s"`
+	// RecoveredAfter is the time from its end to the start of the first
+	// interval from which the error ratio and p95 are back within the
+	// baseline's bounds and stay there (nil: not within the run).
+	RecoveredAfter *float64 `json:"recovered_after_s,omitempty"`
 	Line           int      `json:"line,omitempty"`
 }
 

@@ -1,0 +1,85 @@
+package main_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/taskready/taskready/loadtest/summary"
+)
+
+// harness run plays a scenario's fault on the environment it brought up:
+// the API's link to MongoDB is cut for 1.5 s under a stream of logins,
+// then healed; the summary, the terminal and report.md say what it did.
+func TestRunPlaysAFaultOnTheEmbeddedEnvironment(t *testing.T) {
+	t.Parallel()
+	harness, taskapi := buildBinaries(t)
+	out := t.TempDir()
+	code, text := harnessRun(t, harness, "run", "-provider", "embedded", "-api-bin", taskapi, "-api-env", "BCRYPT_COST=4",
+		"-contract=false", "-scenario", "testdata/faults.yaml", "-out", out)
+	if code != 0 {
+		t.Fatalf("exit %d; want 0 (no threshold, a valid run):\n%s", code, text)
+	}
+	data, err := os.ReadFile(filepath.Join(out, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s summary.Summary
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Run.Faults) != 1 {
+		t.Fatalf("faults in summary.json = %+v; want one", s.Run.Faults)
+	}
+	f := s.Run.Faults[0]
+	if !f.Played || f.Error != "" || f.Start < 2 || f.End == nil || *f.End < 3.5 {
+		t.Fatalf("fault = %+v; want played from 2s, healed at 3.5s or later", f)
+	}
+	if f.Errors == 0 || f.FirstError == nil {
+		t.Errorf("errors during the cut = %d of %d; want some: logins read MongoDB", f.Errors, f.Requests)
+	}
+	for _, want := range []string{"fault mongo-cut: reset link mongo at", "fault mongo-cut: healed at", "FAULTS", "mongo-cut: reset link mongo"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q:\n%s", want, text)
+		}
+	}
+	md, err := os.ReadFile(filepath.Join(out, "report.md"))
+	if err != nil || !strings.Contains(string(md), "| `mongo-cut` | reset link mongo |") {
+		t.Errorf("report.md lacks the fault's row (%v)", err)
+	}
+	t.Logf("fault: %d errors of %d requests, recovered after %v s", f.Errors, f.Requests, deref(f.RecoveredAfter))
+}
+
+// A fault the run cannot play is refused before anything starts (with
+// -target) or before the load does (a component the environment lacks).
+func TestRunRefusesFaultsItCannotPlay(t *testing.T) {
+	t.Parallel()
+	harness, taskapi := buildBinaries(t)
+	code, text := harnessRun(t, harness, "run", "-target", "http://127.0.0.1:1", "-scenario", "testdata/faults.yaml")
+	if code != 2 || !strings.Contains(text, "testdata/faults.yaml:25: fault mongo-cut: with -target the harness controls no component or link") {
+		t.Errorf("with -target: exit %d; want 2 and why:\n%s", code, text)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "f.yaml")
+	data, err := os.ReadFile("testdata/faults.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := strings.Replace(strings.Replace(string(data), "target: mongo\n", "target: api-3\n", 1), "action: reset", "action: stop", 1)
+	if err := os.WriteFile(file, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, text = harnessRun(t, harness, "run", "-provider", "embedded", "-api-bin", taskapi, "-contract=false", "-scenario", file, "-out", dir)
+	if code != 2 || !strings.Contains(text, `fault mongo-cut: the embedded environment has no component "api-3" (did you mean "api-1"?)`) {
+		t.Errorf("unknown component: exit %d; want 2 and why:\n%s", code, text)
+	}
+}
+
+func deref(p *float64) any {
+	if p == nil {
+		return "nil"
+	}
+	return *p
+}

@@ -1,0 +1,147 @@
+package fault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/taskready/taskready/loadtest/scenario"
+)
+
+// Player acts on the environment under test: a component (a process or a
+// container: "stop", "start", "pause", "unpause", "kill") or a link to a
+// store ("latency" and "jitter" with a duration, "reset", "heal").
+// env.Env is one.
+type Player interface {
+	Apply(ctx context.Context, component, action string) error
+	Degrade(link, action string, d time.Duration) error
+}
+
+// Window is a fault as it was played, times from the run's start: Began
+// when its action took effect, Ended when it was undone.
+type Window struct {
+	Planned
+	Played bool          // the action ran (false: the run ended first, or it failed)
+	Began  time.Duration // when the action returned
+	Ended  time.Duration // when the undo returned; meaningful when Undone
+	Undone bool
+	// Err says what went wrong playing or undoing it, "" when nothing.
+	Err string
+}
+
+// undoTimeout bounds one action or its undo: starting a stopped
+// container can take seconds.
+const undoTimeout = time.Minute
+
+// Play plays each planned fault at its time from start on p until ctx
+// ends, then undoes every fault still active, and returns what happened,
+// in plan order. log, when not nil, hears of each action as it happens.
+func Play(ctx context.Context, p Player, plan []Planned, start time.Time, log func(string)) []Window {
+	out := make([]Window, len(plan))
+	var wg sync.WaitGroup
+	for i, f := range plan {
+		wg.Go(func() { out[i] = play(ctx, p, f, start, log) })
+	}
+	wg.Wait()
+	return out
+}
+
+func play(ctx context.Context, p Player, f Planned, start time.Time, log func(string)) Window {
+	w := Window{Planned: f}
+	if !sleepUntil(ctx, start.Add(f.Start)) {
+		w.Err = "the run ended before it was due"
+		return w
+	}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), undoTimeout)
+	err := do(actx, p, f.Fault)
+	cancel()
+	w.Began = time.Since(start)
+	if err != nil {
+		w.Err = fmt.Sprintf("%s %s: %v", f.Action, f.Target, err)
+		say(log, "fault %s: %s", f.Name, w.Err)
+		return w
+	}
+	w.Played = true
+	say(log, "fault %s: %s at %s", f.Name, describe(f.Fault), w.Began.Round(100*time.Millisecond))
+	if f.End == Never {
+		return w
+	}
+	// The run's end undoes the fault too: nothing is left broken.
+	sleepUntil(ctx, start.Add(f.End))
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), undoTimeout)
+	defer cancel()
+	if err := undo(uctx, p, f.Fault); err != nil {
+		w.Err = fmt.Sprintf("undo %s %s: %v", f.Action, f.Target, err)
+		say(log, "fault %s: %s", f.Name, w.Err)
+		return w
+	}
+	w.Ended, w.Undone = time.Since(start), true
+	say(log, "fault %s: healed at %s", f.Name, w.Ended.Round(100*time.Millisecond))
+	return w
+}
+
+// do plays f's action.
+func do(ctx context.Context, p Player, f scenario.Fault) error {
+	switch f.Action {
+	case scenario.FaultKill, scenario.FaultStop, scenario.FaultPause:
+		return p.Apply(ctx, f.Target, f.Action)
+	case scenario.FaultLatency:
+		if err := p.Degrade(f.Target, "latency", f.Latency); err != nil {
+			return err
+		}
+		return p.Degrade(f.Target, "jitter", f.Jitter)
+	case scenario.FaultReset:
+		return p.Degrade(f.Target, "reset", 0)
+	}
+	return fmt.Errorf("unknown action %q", f.Action)
+}
+
+// undo reverses f's action.
+func undo(ctx context.Context, p Player, f scenario.Fault) error {
+	switch f.Action {
+	case scenario.FaultKill, scenario.FaultStop:
+		return p.Apply(ctx, f.Target, "start")
+	case scenario.FaultPause:
+		return p.Apply(ctx, f.Target, "unpause")
+	case scenario.FaultLatency, scenario.FaultReset:
+		return p.Degrade(f.Target, "heal", 0)
+	}
+	return errors.New("nothing to undo")
+}
+
+func describe(f scenario.Fault) string {
+	switch f.Action {
+	case scenario.FaultLatency:
+		if f.Jitter > 0 {
+			return fmt.Sprintf("latency %s ± %s on link %s", f.Latency, f.Jitter, f.Target)
+		}
+		return fmt.Sprintf("latency %s on link %s", f.Latency, f.Target)
+	case scenario.FaultReset:
+		return "reset link " + f.Target
+	}
+	return f.Action + " " + f.Target
+}
+
+// sleepUntil waits until t, reporting false when ctx ended first.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func say(log func(string), format string, args ...any) {
+	if log != nil {
+		log(fmt.Sprintf(format, args...))
+	}
+}
