@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -149,10 +150,23 @@ func testMongoStopStart(t *testing.T, opts []embedded.MongoOption, want embedded
 		t.Errorf("Fallback() = %q for a backend asked for", m.Fallback())
 	}
 	uri := m.URI()
-	if !strings.HasPrefix(uri, "mongodb://127.0.0.1:") || !strings.HasSuffix(uri, "/") {
-		t.Fatalf("URI() = %q", uri)
-	}
-	if want := "mongodb://" + m.Addr() + "/"; uri != want {
+	anonymous := "mongodb://" + m.Addr() + "/"
+	if want == embedded.PostgreSQL {
+		// FerretDB passes the client's credentials on to PostgreSQL,
+		// which asks for the cluster's password: the URI carries it, and
+		// a client without it is refused.
+		u, err := url.Parse(uri)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pw, ok := u.User.Password()
+		if u.Host != m.Addr() || !ok || len(pw) < 32 || u.Query().Get("authMechanism") != "PLAIN" {
+			t.Fatalf("URI() = %q; want the cluster's password, PLAIN, and Addr() %q", uri, m.Addr())
+		}
+		if err := mongoClient(t, anonymous).Ping(ctx, nil); err == nil || !strings.Contains(err.Error(), "password authentication failed") {
+			t.Errorf("ping without credentials: %v; want refused by PostgreSQL", err)
+		}
+	} else if uri != anonymous {
 		t.Fatalf("URI() = %q, Addr() = %q", uri, m.Addr())
 	}
 

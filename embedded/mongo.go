@@ -213,6 +213,12 @@ func StartMongo(ctx context.Context, dir string, opts ...MongoOption) (*Mongo, e
 		closing:     make(chan struct{}),
 	}
 	m.uri = "mongodb://" + m.dial + "/"
+	if m.pg != nil {
+		// FerretDB hands the client's credentials to PostgreSQL, which
+		// asks for the cluster's password: without them, nothing.
+		m.uri = (&url.URL{Scheme: "mongodb", User: url.UserPassword(pgSuperuser, m.pg.password), Host: m.dial, Path: "/",
+			RawQuery: "authMechanism=PLAIN"}).String()
+	}
 	go func() {
 		defer close(m.backendDone)
 		_ = b.f.Run(runCtx)

@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	_ "embed" // containment.sql
 	"encoding/hex"
@@ -49,6 +50,11 @@ type postgres struct {
 	sock     string // socket directory
 	sockTemp bool   // sock is a temporary directory of its own, removed by close
 	proc     *child
+	// password is the superuser's, which every connection must give
+	// (pg_hba.conf: scram-sha-256): FerretDB passes on the MongoDB
+	// client's credentials, so a client without them is refused. It is
+	// random per cluster and kept in dir/password (0600).
+	password string
 }
 
 // postgresDirs are where FindPostgreSQL looks after PATH, as globs, newest
@@ -158,6 +164,9 @@ func startPostgres(ctx context.Context, bin, dir string) (_ *postgres, err error
 		return nil, err
 	}
 	if err := p.waitReady(ctx); err == nil {
+		err = p.secure(ctx)
+	}
+	if err == nil {
 		err = p.exec(ctx, containmentSQL)
 	}
 	if err != nil {
@@ -174,10 +183,44 @@ func startPostgres(ctx context.Context, bin, dir string) (_ *postgres, err error
 //go:embed containment.sql
 var containmentSQL string
 
+// passwordFile holds the cluster's superuser password, beside data/.
+const passwordFile = "password"
+
+// secure makes every connection give the superuser's password. A cluster
+// from the template (initdb --auth=trust) gets a random one, set over
+// the trusted socket, then pg_hba.conf asks for it (scram-sha-256) and
+// the configuration is reloaded; a cluster secured before reads its
+// password back.
+func (p *postgres) secure(ctx context.Context) error {
+	path := filepath.Join(p.dir, passwordFile)
+	if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
+		p.password = strings.TrimSpace(string(b))
+		return nil
+	}
+	pw := make([]byte, 24)
+	if _, err := rand.Read(pw); err != nil {
+		return err
+	}
+	password := hex.EncodeToString(pw)
+	hba := filepath.Join(p.dir, "data", "pg_hba.conf")
+	if err := os.WriteFile(hba, []byte("# written by the embedded environment: every connection gives the password\nlocal all all scram-sha-256\n"), 0o600); err != nil {
+		return fmt.Errorf("secure postgres: %w", err)
+	}
+	// Still trusted until the reload, which the same statement asks for.
+	if err := p.exec(ctx, fmt.Sprintf("ALTER ROLE %s PASSWORD '%s'; SELECT pg_reload_conf()", pgSuperuser, password)); err != nil {
+		return fmt.Errorf("secure postgres: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(password+"\n"), 0o600); err != nil {
+		return fmt.Errorf("secure postgres: %w", err)
+	}
+	p.password = password
+	return nil
+}
+
 // exec runs sql (several statements may be separated by semicolons) as
 // the superuser.
 func (p *postgres) exec(ctx context.Context, sql string) error {
-	c, err := pgconn.Connect(ctx, p.url())
+	c, err := pgconn.Connect(ctx, p.adminURL())
 	if err != nil {
 		return fmt.Errorf("connect to postgres: %w", err)
 	}
@@ -376,7 +419,18 @@ func (p *postgres) exitErr() error {
 	return fmt.Errorf("postgres (pid %d) exited: %v; last output: %s", p.proc.pid(), p.proc.waitErr, p.proc.tail())
 }
 
-// url returns FerretDB's connection string: the superuser over the socket.
+// adminURL is url with the password: the harness's own connection.
+func (p *postgres) adminURL() string {
+	u, _ := url.Parse(p.url())
+	if p.password != "" {
+		u.User = url.UserPassword(pgSuperuser, p.password)
+	}
+	return u.String()
+}
+
+// url returns FerretDB's connection string: the superuser over the
+// socket, without the password, which only clients that give it (through
+// FerretDB) have.
 func (p *postgres) url() string {
 	q := url.Values{}
 	q.Set("host", p.sock)

@@ -91,10 +91,11 @@ func (p embeddedProvider) Stores(ctx context.Context) (_ *Stores, err error) {
 
 	s.MongoURI, s.RedisURL = m.URI(), r.URL()
 	s.Description = "embedded: FerretDB (" + m.Backend().String() + ") in process + " + r.Kind().String()
-	s.Notes = []string{
-		"embedded: one MongoDB-wire node (FerretDB, no replica set) and one Redis, no replicas",
-		"embedded: MongoDB without authentication (FerretDB 1.x in process cannot require it); Redis requires a password of this environment",
+	auth := "embedded: MongoDB requires a password of this environment (FerretDB hands it to its PostgreSQL), and so does Redis"
+	if m.Backend() != embedded.PostgreSQL {
+		auth = "embedded: MongoDB without authentication (FerretDB on SQLite cannot require it); Redis requires a password of this environment"
 	}
+	s.Notes = []string{"embedded: one MongoDB-wire node (FerretDB, no replica set) and one Redis, no replicas", auth}
 	if why := m.Fallback(); why != "" {
 		s.Notes = append(s.Notes, "embedded: FerretDB on SQLite, which reads whole collections: "+why)
 	}

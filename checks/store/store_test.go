@@ -265,7 +265,7 @@ func TestWriteConcernAndTopologyOnFerretDB(t *testing.T) {
 	if r.Status != check.Warn || !strings.Contains(r.Message, "standalone") {
 		t.Errorf("%s %q", r.Status, r.Message)
 	}
-	r = byID(t, "mongodb.write-concern").Run(ctx, withURI(target, mongoURI+"?w=0"))
+	r = byID(t, "mongodb.write-concern").Run(ctx, withURI(target, withParams(mongoURI, "w=0")))
 	if r.Status != check.Fail || !strings.Contains(r.Message, "w: 0") {
 		t.Errorf("w=0: %s %q", r.Status, r.Message)
 	}
@@ -284,7 +284,7 @@ func TestWriteConcernAndTopologyOnFerretDB(t *testing.T) {
 	if r.Status != check.NotApplicable {
 		t.Errorf("pool without a URI on FerretDB: %s %q", r.Status, r.Message)
 	}
-	r = byID(t, "mongodb.pool").Run(ctx, withURI(target, mongoURI+"?maxPoolSize=20&serverSelectionTimeoutMS=2000"))
+	r = byID(t, "mongodb.pool").Run(ctx, withURI(target, withParams(mongoURI, "maxPoolSize=20&serverSelectionTimeoutMS=2000")))
 	t.Logf("pool: %s: %s %+v", r.Status, r.Message, r.Evidence)
 	if r.Status != check.Pass || !strings.Contains(r.Message, "maxPoolSize 20") ||
 		!strings.Contains(r.Evidence[len(r.Evidence)-1].Response, "serverSelectionTimeoutMS=2s") {
@@ -535,4 +535,13 @@ func fakeRedis(t *testing.T, reply string) string {
 		}
 	}()
 	return ln.Addr().String()
+}
+
+// withParams adds query parameters to a connection string, which may have
+// some already (the embedded server's credentials come with authMechanism).
+func withParams(uri, params string) string {
+	if strings.Contains(uri, "?") {
+		return uri + "&" + params
+	}
+	return uri + "?" + params
 }

@@ -153,7 +153,10 @@ func TestMongoDownAndBack(t *testing.T) {
 	// selection, here 20s rather than the default 3s, so that the bounds
 	// below (5s) are far above what they take on a busy machine and far
 	// below what they save.
-	e.mongoURI = m.URI() + "?serverSelectionTimeoutMS=20000"
+	e.mongoURI = m.URI() + "&serverSelectionTimeoutMS=20000"
+	if !strings.Contains(m.URI(), "?") {
+		e.mongoURI = m.URI() + "?serverSelectionTimeoutMS=20000"
+	}
 	in := e.start(t, "REQUEST_TIMEOUT=20s")
 	c := in.client(t)
 	c.register("Outage")
