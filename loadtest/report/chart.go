@@ -68,6 +68,7 @@ type chartView struct {
 	Lanes           []laneView
 	Bands           []bandView
 	Seps            []float64 // x of the boundaries between shaded phases
+	Faults          []faultBand
 	Areas, Lines    []pathView
 	Dots            []dotView
 	Rules           []ruleView
@@ -76,10 +77,21 @@ type chartView struct {
 	Bars            []barView  // a histogram's bars (no time axis)
 	Marks           []markView // vertical markers: a histogram's percentiles
 	Empty           string     // shown instead of data
-	// RulesKey and BandsKey name the threshold lines and phase bands for
-	// the legend's toggles.
-	RulesKey, BandsKey string
+	// RulesKey, BandsKey and FaultsKey name the threshold lines, phase
+	// bands and fault windows for the legend's toggles.
+	RulesKey, BandsKey, FaultsKey string
 }
+
+// faultBand is a fault's window over the plot, hatched, its name at the
+// top and what it did in its tooltip.
+type faultBand struct {
+	X, W, Y, H     float64
+	Label, Title   string
+	LabelX, LabelY float64
+}
+
+// colFault is the fault windows' colour: failure, not a phase.
+const colFault = "#dc2626"
 
 // barView is one bar of a histogram, with its tooltip.
 type barView struct {
@@ -186,6 +198,7 @@ type chartSpec struct {
 type timeAxis struct {
 	End      float64
 	Timeline []summary.Span
+	Faults   []summary.Fault
 }
 
 // buildChart lays out one chart of pp on the report's time axis.
@@ -218,9 +231,13 @@ func buildChart(spec chartSpec, pp []plotPoint, ax timeAxis) chartView {
 	c.XTicks, c.XLabel = timeTicks(end, x)
 
 	c.Lanes, c.Bands, c.Seps = phaseBands(lanes, x, c.Y0, c.Y1)
-	c.RulesKey, c.BandsKey = spec.ID+"-thresholds", spec.ID+"-phases"
+	c.RulesKey, c.BandsKey, c.FaultsKey = spec.ID+"-thresholds", spec.ID+"-phases", spec.ID+"-faults"
 	if len(c.Bands) > 0 {
 		c.Legend = append(c.Legend, legendView{Label: "phases", Color: bandFills[0], Kind: "band", Key: c.BandsKey})
+	}
+	c.Faults = faultBands(ax.Faults, end, x, c.Y0, c.Y1)
+	if len(c.Faults) > 0 {
+		c.Legend = append(c.Legend, legendView{Label: "faults", Color: colFault, Kind: "fault", Key: c.FaultsKey})
 	}
 	for i, sd := range spec.Series {
 		kind := "line"
@@ -515,4 +532,36 @@ func decimals(step float64) int {
 		return 0
 	}
 	return int(math.Ceil(-math.Log10(step) - 1e-9))
+}
+
+// faultBands lays out the windows of the faults that were played; one
+// never undone runs to the end of the axis.
+func faultBands(fs []summary.Fault, end float64, x func(float64) float64, y0, y1 float64) []faultBand {
+	var out []faultBand
+	var rowEnds []float64 // where each row's last label ends: labels never overlap
+	for _, f := range fs {
+		if !f.Played {
+			continue
+		}
+		to := end
+		if f.End != nil {
+			to = *f.End
+		}
+		x0, x1 := x(f.Start), x(to)
+		errs, window, p95, _ := faultCells(f)
+		title := f.Name + ": " + faultWhat(f) + ", " + faultWhen(f) + "; errors " + errs + " (" + window + "); p95 " + p95 + "; " + faultRecovery(f)
+		label := "⚡ " + f.Name
+		// The first row with room for the label, about 6.5 px a character.
+		row := 0
+		for row < len(rowEnds) && rowEnds[row] > x0+3 {
+			row++
+		}
+		if row == len(rowEnds) {
+			rowEnds = append(rowEnds, 0)
+		}
+		rowEnds[row] = x0 + 3 + 6.5*float64(len([]rune(label)))
+		out = append(out, faultBand{X: x0, W: math.Max(x1-x0, 1), Y: y0, H: y1 - y0, Label: label, Title: title,
+			LabelX: x0 + 3, LabelY: y0 + 11 + 13*float64(row)})
+	}
+	return out
 }

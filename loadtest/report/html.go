@@ -43,6 +43,7 @@ type htmlView struct {
 	Validity          validityView
 	Recoveries        []recoveryView
 	RecoveriesFailed  int
+	Faults            []faultView
 	Comparison        *comparisonView
 	KPIs              []kpiView
 	Charts            []chartView
@@ -72,6 +73,14 @@ type validityView struct {
 	Valid    bool
 	CPU, Lag string
 	Checks   []summary.ValidityCheck
+}
+
+// faultView is a row of the faults table.
+type faultView struct {
+	Name, What, When                   string
+	Failed                             bool // not played, or not undone
+	Errors                             int64
+	ErrorsText, Window, P95, Recovered string
 }
 
 type recoveryView struct {
@@ -171,6 +180,15 @@ func newHTMLView(s *summary.Summary) htmlView {
 		if !rc.Passed {
 			v.RecoveriesFailed++
 		}
+	}
+	for _, f := range r.Faults {
+		errs, window, p95, _ := faultCells(f)
+		when := faultWhen(f)
+		if f.Error != "" {
+			when += ": " + f.Error
+		}
+		v.Faults = append(v.Faults, faultView{Name: f.Name, What: faultWhat(f), When: when, Failed: !f.Played || f.Error != "",
+			Errors: f.Errors, ErrorsText: errs, Window: window, P95: p95, Recovered: faultRecovery(f)})
 	}
 	if c := r.Comparison; c != nil {
 		cv := &comparisonView{Baseline: c.Baseline, Verdict: c.Verdict, Class: verdictClass(c.Verdict)}

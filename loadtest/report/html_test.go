@@ -119,6 +119,7 @@ func TestHTMLContent(t *testing.T) {
 			`p(99) &lt; 1.5s in spike ✓`,
 			`rate &lt; 2.00% ✓`,
 			`class="band-label"`,
+			`id="table-faults"`, `<g class="faults" data-key="chart-rate-faults">`, `class="fault-label"`, `url(#fault-hatch)`,
 			`stroke-dasharray="5 4"`, // p95 uncorrected
 			`id="table-endpoints"`, `id="table-phases"`, `id="table-journeys"`, `id="table-scenarios"`, `id="table-checks"`, `id="table-comparison"`,
 			`id="table-failures"`, `id="chart-iterations"`, `id="chart-vus"`, `id="chart-statuses"`, `id="chart-distribution"`,

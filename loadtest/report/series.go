@@ -140,7 +140,7 @@ func charts(s *summary.Summary) []chartView {
 	if n := len(pp); n > 0 {
 		end = math.Max(end, pp[n-1].T+pp[n-1].W)
 	}
-	ax := timeAxis{End: end, Timeline: s.Run.Timeline}
+	ax := timeAxis{End: end, Timeline: s.Run.Timeline, Faults: s.Run.Faults}
 	perSec := func(v float64) string { return trimFloat(v, 1) + "/s" }
 	ms := func(v float64) string { return trimFloat(v, 1) + " ms" }
 	always := func(f func(p plotPoint) float64) func(p plotPoint) (float64, bool) {
