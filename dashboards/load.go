@@ -22,7 +22,7 @@ const lsel = `scenario=~"$scenario", endpoint=~"$endpoint"`
 // `harness run -metrics-addr` runs it: target against achieved rate,
 // latency by endpoint and phase, errors, dropped iterations, the
 // generator's CPU, one panel per threshold with its bound drawn as a
-// line, and the phases as annotations. Its variables list the file's
+// line, and the phases and faults as annotations. Its variables list the file's
 // scenarios and endpoints, so a new endpoint or threshold in the file
 // appears here when the dashboards are generated again.
 func Load(f *scenario.File) *dashboard.DashboardBuilder {
@@ -34,6 +34,9 @@ func Load(f *scenario.File) *dashboard.DashboardBuilder {
 		WithVariable(listVariable("scenario", "Scenario", scenarioNames(f))).
 		WithVariable(listVariable("endpoint", "Endpoint", endpoints(f))).
 		Annotation(phaseAnnotations())
+	if len(f.Faults) > 0 {
+		b.Annotation(faultAnnotations())
+	}
 
 	b.WithRow(row("Load"))
 	open := hasOpenModel(f)
@@ -122,6 +125,21 @@ func phaseAnnotations() *dashboard.AnnotationQueryBuilder {
 		TitleFormat("{{phase}}").
 		TextFormat("scenario {{scenario}}").
 		TagKeys("scenario,phase").
+		Step("1s")
+}
+
+// faultAnnotations mark each fault of the scenario while it is active:
+// the failure, beside what it did to every graph.
+func faultAnnotations() *dashboard.AnnotationQueryBuilder {
+	return dashboard.NewAnnotationQueryBuilder().
+		Name("Faults").
+		Datasource(datasource).
+		Enable(true).
+		IconColor("rgba(220, 38, 38, 0.7)").
+		Expr(record.SeriesFaultActive + ` == 1`).
+		TitleFormat("fault {{fault}}").
+		TextFormat("{{action}} {{target}}").
+		TagKeys("fault,target,action").
 		Step("1s")
 }
 

@@ -47,7 +47,11 @@ func (o *validateOptions) run(_ context.Context, out io.Writer) error {
 			continue
 		}
 		if !o.json.on {
-			fmt.Fprintf(out, "%s: ok (%d scenario(s), %d journey(s), %d threshold(s))\n", path, len(f.Scenarios), len(f.Journeys), len(f.Thresholds))
+			faults := ""
+			if len(f.Faults) > 0 {
+				faults = fmt.Sprintf(", %d fault(s)", len(f.Faults))
+			}
+			fmt.Fprintf(out, "%s: ok (%d scenario(s), %d journey(s), %d threshold(s)%s)\n", path, len(f.Scenarios), len(f.Journeys), len(f.Thresholds), faults)
 		}
 	}
 	if o.json.on {

@@ -197,9 +197,18 @@ func Run(ctx context.Context, f *scenario.File, target string, opts ...Option) (
 	// Faults play beside the load and are undone when it ends, before
 	// anything is judged.
 	w := newWatcher(f, schedules(f), cf, start, live)
-	var tell func(string)
-	if w.line != nil {
-		tell = func(s string) { w.line.Note("harness: " + s) }
+	tell := func(e fault.Event) {
+		if w.line != nil {
+			w.line.Note("harness: " + e.Text)
+		}
+		if cf.metrics != nil {
+			cf.metrics.fault(e.Fault, e.Active)
+		}
+	}
+	if cf.metrics != nil {
+		for _, ft := range f.Faults {
+			cf.metrics.fault(ft, false) // present from the start: 0 until it acts
+		}
 	}
 	faultCtx, endFaults := context.WithCancel(runCtx)
 	played := make(chan []fault.Window, 1)
@@ -239,18 +248,24 @@ func planFaults(f *scenario.File, p fault.Player) ([]fault.Planned, error) {
 	if p == nil {
 		return nil, fmt.Errorf("engine: the scenario plays %d fault(s) and this run has no environment to play them on", len(f.Faults))
 	}
-	plan, err := fault.Plan(f.Faults, func(phase string) (time.Duration, bool) {
-		for _, sp := range Timeline(f) { // in time order: the first is the start
+	plan, err := fault.Plan(f.Faults, phaseStart(f))
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	return plan, nil
+}
+
+// phaseStart says when a phase of f first begins, from the run's start.
+func phaseStart(f *scenario.File) func(string) (time.Duration, bool) {
+	spans := Timeline(f) // in time order: the first is the start
+	return func(phase string) (time.Duration, bool) {
+		for _, sp := range spans {
 			if sp.Phase == phase {
 				return time.Duration(sp.From * float64(time.Second)), true
 			}
 		}
 		return 0, false
-	})
-	if err != nil {
-		return nil, fmt.Errorf("engine: %w", err)
 	}
-	return plan, nil
 }
 
 // scenarioResult is s's schedule beside what its executor achieved.

@@ -25,6 +25,7 @@ type Metrics struct {
 	Threshold  *prometheus.GaugeVec
 	Iterations *prometheus.CounterVec
 	Drops      *prometheus.CounterVec
+	Faults     *prometheus.GaugeVec
 
 	pacers map[string]vegeta.Pacer
 	cpu    cpuClock
@@ -80,9 +81,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: record.SeriesDroppedIterations,
 			Help: "Open-model iterations that were due but found no free VU, by scenario.",
 		}, []string{"scenario"}),
+		Faults: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: record.SeriesFaultActive,
+			Help: "1 while a fault of the scenario is active (between its action and its undo), 0 otherwise.",
+		}, []string{"fault", "target", "action"}),
 		obs: map[obsKey]obsChildren{},
 	}
-	reg.MustRegister(m.TargetRate, m.Requests, m.Duration, m.Phase, m.CPU, m.Threshold, m.Iterations, m.Drops)
+	reg.MustRegister(m.TargetRate, m.Requests, m.Duration, m.Phase, m.CPU, m.Threshold, m.Iterations, m.Drops, m.Faults)
 	return m
 }
 
@@ -186,4 +191,13 @@ func (m *Metrics) finish(plans []executor.Schedule) {
 			m.Phase.WithLabelValues(name, p).Set(0)
 		}
 	}
+}
+
+// fault sets whether ft is active.
+func (m *Metrics) fault(ft scenario.Fault, active bool) {
+	v := 0.0
+	if active {
+		v = 1
+	}
+	m.Faults.WithLabelValues(ft.Name, ft.Target, ft.Action).Set(v)
 }

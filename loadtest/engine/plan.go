@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/taskready/taskready/loadtest/executor"
+	"github.com/taskready/taskready/loadtest/fault"
 	"github.com/taskready/taskready/loadtest/scenario"
 )
 
@@ -77,6 +78,24 @@ func WritePlan(w io.Writer, f *scenario.File, target string) error {
 		}
 		fmt.Fprintf(&b, "; graceful stop: iterations in flight finish, within %s\n", e.grace)
 		fmt.Fprintf(&b, "%sjourneys: %s\n", indent, journeys(s.Journeys))
+	}
+	if len(f.Faults) > 0 {
+		plan, err := fault.Plan(f.Faults, phaseStart(f))
+		if err != nil {
+			return err
+		}
+		b.WriteString("\n  faults:\n")
+		width := 0
+		for _, p := range plan {
+			width = max(width, len(p.Name))
+		}
+		for _, p := range plan {
+			until := "never undone"
+			if p.End != fault.Never {
+				until = "until " + p.End.String()
+			}
+			fmt.Fprintf(&b, "    %-*s  %s at %s, %s\n", width, p.Name, fault.Describe(p.Fault), p.Start, until)
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -98,7 +98,7 @@ func TestPlay(t *testing.T) {
 	var logMu sync.Mutex
 	done := make(chan []fault.Window)
 	go func() {
-		done <- fault.Play(ctx, p, plan, start, func(s string) { logMu.Lock(); logs = append(logs, s); logMu.Unlock() })
+		done <- fault.Play(ctx, p, plan, start, func(e fault.Event) { logMu.Lock(); logs = append(logs, e.Text); logMu.Unlock() })
 	}()
 	// The run ends once the short faults are healed: "cut" is undone by
 	// the end, "late" never starts.
@@ -244,4 +244,18 @@ func deref(p *float64) any {
 		return "nil"
 	}
 	return *p
+}
+
+// A fault's baseline leaves out the time another fault was active or had
+// just ended: what the service looks like unharmed.
+func TestJudgeBaselineLeavesOutOtherFaults(t *testing.T) {
+	sec := func(n int) time.Duration { return time.Duration(n) * time.Second }
+	first := fault.Window{Planned: fault.Planned{Fault: scenario.Fault{Name: "first"}}, Played: true, Began: sec(10), Ended: sec(15), Undone: true}
+	second := fault.Window{Planned: fault.Planned{Fault: scenario.Fault{Name: "second"}}, Played: true, Began: sec(25), Ended: sec(30), Undone: true}
+	snap := series(func(sec int) bool { return sec >= 10 && sec < 18 || sec >= 25 && sec < 30 }, func(int, int) bool { return false })
+	got := fault.Judge([]fault.Window{first, second}, snap)[1]
+	// Seconds 0–9 and 20–24: first's window and 5 s after it are out.
+	if got.BaselineSeconds != 15 || got.P95Before == nil || *got.P95Before > 11 {
+		t.Errorf("second's baseline = %v s, p95 %v; want 15 s of 10 ms", got.BaselineSeconds, deref(got.P95Before))
+	}
 }

@@ -2,6 +2,7 @@ package fault
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/taskready/taskready/loadtest/record"
@@ -10,8 +11,12 @@ import (
 
 // BaselineSpan is how much of the run before a fault is its baseline: the
 // intervals that show the service unharmed, whose bounds it must be back
-// within to count as recovered.
-const BaselineSpan = 30 * time.Second
+// within to count as recovered. Intervals while another fault was active,
+// or within AfterOther of its end, are not part of it.
+const (
+	BaselineSpan = 30 * time.Second
+	AfterOther   = 5 * time.Second
+)
 
 // Recovery's rules. An interval is within the baseline's bounds when its
 // error ratio is no higher than the baseline's worst interval's and its
@@ -27,13 +32,25 @@ const (
 // Judge measures each played window on the run's time series.
 func Judge(ws []Window, snap record.Snapshot) []summary.Fault {
 	out := make([]summary.Fault, 0, len(ws))
-	for _, w := range ws {
-		out = append(out, judge(w, snap))
+	for i, w := range ws {
+		// The other faults' windows, which no baseline may include.
+		var others [][2]time.Duration
+		for j, o := range ws {
+			if j == i || !o.Played {
+				continue
+			}
+			end := snap.Elapsed
+			if o.Undone {
+				end = o.Ended + AfterOther
+			}
+			others = append(others, [2]time.Duration{o.Began, end})
+		}
+		out = append(out, judge(w, snap, others))
 	}
 	return out
 }
 
-func judge(w Window, snap record.Snapshot) summary.Fault {
+func judge(w Window, snap record.Snapshot, others [][2]time.Duration) summary.Fault {
 	f := summary.Fault{
 		Name: w.Name, Target: w.Target, Action: w.Action, Detail: detail(w),
 		Played: w.Played, Error: w.Err, Line: w.Line,
@@ -52,10 +69,12 @@ func judge(w Window, snap record.Snapshot) summary.Fault {
 		return iv.Offset+width > from && iv.Offset < to
 	}
 
-	// The baseline: whole intervals before it began, within BaselineSpan.
+	// The baseline: whole intervals before it began, within BaselineSpan,
+	// while no other fault was active or recovering.
 	var base []record.IntervalPoint
 	for _, iv := range snap.Intervals {
-		if iv.Offset+width <= w.Began && iv.Offset >= w.Began-BaselineSpan && iv.Requests > 0 {
+		if iv.Offset+width <= w.Began && iv.Offset >= w.Began-BaselineSpan && iv.Requests > 0 &&
+			!slices.ContainsFunc(others, func(o [2]time.Duration) bool { return overlaps(iv, o[0], o[1]) }) {
 			base = append(base, iv)
 		}
 	}

@@ -31,24 +31,38 @@ type Window struct {
 	Err string
 }
 
+// Event is a fault taking effect (Active) or being undone, or failing
+// to (Text says how).
+type Event struct {
+	Fault  scenario.Fault
+	Active bool
+	Text   string // "fault mongo-down: stop mongo-0 at 30s"
+}
+
 // undoTimeout bounds one action or its undo: starting a stopped
 // container can take seconds.
 const undoTimeout = time.Minute
 
 // Play plays each planned fault at its time from start on p until ctx
 // ends, then undoes every fault still active, and returns what happened,
-// in plan order. log, when not nil, hears of each action as it happens.
-func Play(ctx context.Context, p Player, plan []Planned, start time.Time, log func(string)) []Window {
+// in plan order. notify, when not nil, hears of each action as it
+// happens.
+func Play(ctx context.Context, p Player, plan []Planned, start time.Time, notify func(Event)) []Window {
 	out := make([]Window, len(plan))
 	var wg sync.WaitGroup
 	for i, f := range plan {
-		wg.Go(func() { out[i] = play(ctx, p, f, start, log) })
+		wg.Go(func() { out[i] = play(ctx, p, f, start, notify) })
 	}
 	wg.Wait()
 	return out
 }
 
-func play(ctx context.Context, p Player, f Planned, start time.Time, log func(string)) Window {
+func play(ctx context.Context, p Player, f Planned, start time.Time, notify func(Event)) Window {
+	say := func(active bool, format string, args ...any) {
+		if notify != nil {
+			notify(Event{Fault: f.Fault, Active: active, Text: fmt.Sprintf(format, args...)})
+		}
+	}
 	w := Window{Planned: f}
 	if !sleepUntil(ctx, start.Add(f.Start)) {
 		w.Err = "the run ended before it was due"
@@ -60,11 +74,11 @@ func play(ctx context.Context, p Player, f Planned, start time.Time, log func(st
 	w.Began = time.Since(start)
 	if err != nil {
 		w.Err = fmt.Sprintf("%s %s: %v", f.Action, f.Target, err)
-		say(log, "fault %s: %s", f.Name, w.Err)
+		say(false, "fault %s: %s", f.Name, w.Err)
 		return w
 	}
 	w.Played = true
-	say(log, "fault %s: %s at %s", f.Name, describe(f.Fault), w.Began.Round(100*time.Millisecond))
+	say(true, "fault %s: %s at %s", f.Name, Describe(f.Fault), w.Began.Round(100*time.Millisecond))
 	if f.End == Never {
 		return w
 	}
@@ -74,11 +88,11 @@ func play(ctx context.Context, p Player, f Planned, start time.Time, log func(st
 	defer cancel()
 	if err := undo(uctx, p, f.Fault); err != nil {
 		w.Err = fmt.Sprintf("undo %s %s: %v", f.Action, f.Target, err)
-		say(log, "fault %s: %s", f.Name, w.Err)
+		say(true, "fault %s: %s", f.Name, w.Err)
 		return w
 	}
 	w.Ended, w.Undone = time.Since(start), true
-	say(log, "fault %s: healed at %s", f.Name, w.Ended.Round(100*time.Millisecond))
+	say(false, "fault %s: healed at %s", f.Name, w.Ended.Round(100*time.Millisecond))
 	return w
 }
 
@@ -111,7 +125,9 @@ func undo(ctx context.Context, p Player, f scenario.Fault) error {
 	return errors.New("nothing to undo")
 }
 
-func describe(f scenario.Fault) string {
+// Describe says what f does: "stop mongo-0", "latency 200ms ± 50ms on
+// link mongo".
+func Describe(f scenario.Fault) string {
 	switch f.Action {
 	case scenario.FaultLatency:
 		if f.Jitter > 0 {
@@ -137,11 +153,5 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 		return true
 	case <-ctx.Done():
 		return false
-	}
-}
-
-func say(log func(string), format string, args ...any) {
-	if log != nil {
-		log(fmt.Sprintf(format, args...))
 	}
 }

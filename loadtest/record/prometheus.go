@@ -24,4 +24,7 @@ const (
 	// SeriesDroppedIterations is a counter of dropped open-model
 	// iterations, by scenario.
 	SeriesDroppedIterations = "taskready_load_dropped_iterations_total"
+	// SeriesFaultActive is 1 while a scenario's fault is active, by
+	// fault, target and action.
+	SeriesFaultActive = "taskready_load_fault_active"
 )
