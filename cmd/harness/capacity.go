@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/taskready/taskready/loadtest/capacity"
@@ -78,17 +79,26 @@ func (o *capacityOptions) run(ctx context.Context, out io.Writer) error {
 	if res.LowerBound {
 		bound = "at least "
 	}
+	rep := capacity.NewReport(res, f.Name, e.Target, len(e.APIs), o.hold)
+	fmt.Fprintln(w)
+	if err := rep.WriteText(w); err != nil {
+		return err
+	}
 	fmt.Fprintf(w, "\ncapacity: %s%d iterations/s with %d API instance(s) (%s)\n", bound, res.Rate, len(e.APIs), res.Why)
 	if res.Rate == 0 {
 		fmt.Fprintf(w, "harness: no rate held, not even -start %d/s: try a lower -start, and see each step's reasons in %s\n", o.start, o.out)
 	}
-	rep := capacity.NewReport(res, f.Name, e.Target, len(e.APIs), o.hold)
 	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
 		return err
 	}
 	if err := rundir.WriteFile(o.out, func(w io.Writer) error { return encodeJSON(w, rep) }); err != nil {
 		return err
 	}
+	page := strings.TrimSuffix(o.out, filepath.Ext(o.out)) + ".html"
+	if err := rundir.WriteFile(page, rep.WriteHTML); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "harness: wrote %s and %s (p95 and errors against the offered rate)\n", o.out, page)
 	if o.json.on {
 		return o.json.write(out, rep)
 	}

@@ -172,4 +172,11 @@ func TestCapacityJSON(t *testing.T) {
 	if data, err := os.ReadFile(file); err != nil || string(data) != stdout {
 		t.Errorf("-out file %q (%v) differs from stdout %q", data, err, stdout)
 	}
+	// Beside it, the page with the chart; on stderr, the steps' table.
+	if page, err := os.ReadFile(strings.TrimSuffix(file, ".json") + ".html"); err != nil || !strings.Contains(string(page), `<table id="steps">`) {
+		t.Errorf("capacity.html: %v; want the page with the steps", err)
+	}
+	if !strings.Contains(stderr, "achieved         p95   errors  verdict") || !strings.Contains(stderr, "5/s ") {
+		t.Errorf("stderr lacks the steps' table:\n%s", stderr)
+	}
 }
