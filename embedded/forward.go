@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -27,6 +26,64 @@ type forwarder struct {
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
 	closed bool
+	// resume, while not nil, is closed when a pause ends: paused, the
+	// forwarder moves no byte either way, as a frozen server would not.
+	resume chan struct{}
+}
+
+// pause freezes every connection: bytes stop moving both ways and new
+// connections are accepted (the kernel would) but not forwarded.
+func (f *forwarder) pause() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.resume == nil {
+		f.resume = make(chan struct{})
+	}
+}
+
+// unpause lets the bytes move again.
+func (f *forwarder) unpause() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.resume != nil {
+		close(f.resume)
+		f.resume = nil
+	}
+}
+
+// wait returns once the forwarder is not paused, false if it closed first.
+func (f *forwarder) wait() bool {
+	f.mu.Lock()
+	resume := f.resume
+	f.mu.Unlock()
+	if resume == nil {
+		return true
+	}
+	select {
+	case <-resume:
+		return true
+	case <-f.ctx.Done():
+		return false
+	}
+}
+
+// copy moves src to dst chunk by chunk, holding each while paused.
+func (f *forwarder) copy(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if !f.wait() {
+				return
+			}
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 // startForwarder starts serving ln, forwarding to backend.
@@ -92,6 +149,9 @@ func (f *forwarder) untrackClose(c net.Conn) {
 func (f *forwarder) pipe(client net.Conn) {
 	defer f.wg.Done()
 	defer f.untrackClose(client)
+	if !f.wait() {
+		return
+	}
 
 	d := net.Dialer{Timeout: 5 * time.Second}
 	backend, err := d.DialContext(f.ctx, "tcp", f.backend)
@@ -110,8 +170,8 @@ func (f *forwarder) pipe(client net.Conn) {
 	// The wire protocol never half-closes, so the first direction to end
 	// (either peer closed, or close() closed both) ends the whole pipe.
 	done := make(chan struct{}, 2)
-	go func() { _, _ = io.Copy(backend, client); done <- struct{}{} }()
-	go func() { _, _ = io.Copy(client, backend); done <- struct{}{} }()
+	go func() { f.copy(backend, client); done <- struct{}{} }()
+	go func() { f.copy(client, backend); done <- struct{}{} }()
 	<-done
 	_ = client.Close()
 	_ = backend.Close()

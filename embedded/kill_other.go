@@ -19,3 +19,6 @@ func killGroup(p *os.Process) { _ = p.Kill() }
 func postgresProcAttr() (*syscall.SysProcAttr, error) {
 	return nil, errors.New("the PostgreSQL backend needs a Unix system")
 }
+
+// freeze cannot stop a process on this platform.
+func freeze(*os.Process, bool) error { return ErrNoFreeze }

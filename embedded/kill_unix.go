@@ -14,3 +14,11 @@ func killGroup(p *os.Process) {
 		_ = p.Kill()
 	}
 }
+
+// freeze stops (SIGSTOP) or continues (SIGCONT) p.
+func freeze(p *os.Process, stop bool) error {
+	if stop {
+		return p.Signal(syscall.SIGSTOP)
+	}
+	return p.Signal(syscall.SIGCONT)
+}

@@ -460,6 +460,32 @@ func (m *Mongo) Start(ctx context.Context) error {
 	return nil
 }
 
+// Pause freezes the server: connections stay open and new ones are
+// accepted, but nothing is answered until Unpause, as with a process that
+// was sent SIGSTOP. A stopped server has nothing to pause.
+func (m *Mongo) Pause(context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fwd == nil {
+		return fmt.Errorf("embedded mongo: pause: %w", errStopped)
+	}
+	m.fwd.pause()
+	return nil
+}
+
+// Unpause answers again, the requests held while paused first.
+func (m *Mongo) Unpause(context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fwd != nil {
+		m.fwd.unpause()
+	}
+	return nil
+}
+
+// errStopped is the cause of pausing a server that is stopped.
+var errStopped = errors.New("the server is stopped")
+
 // Close stops the server for good and shuts FerretDB down, closing its
 // SQLite files or shutting its PostgreSQL cluster down (the data stays in
 // the directory). It returns the reason if PostgreSQL stopped on its own

@@ -249,6 +249,30 @@ func startMiniredis(ctx context.Context, o redisOptions) (*Redis, error) {
 // Start.
 func (r *Redis) URL() string { return r.url }
 
+// Pause freezes redis-server (SIGSTOP): connections stay open and nothing
+// is answered until Unpause. The in-process fallback cannot be frozen.
+func (r *Redis) Pause(context.Context) error { return r.signal(true) }
+
+// Unpause lets a paused redis-server run again (SIGCONT).
+func (r *Redis) Unpause(context.Context) error { return r.signal(false) }
+
+func (r *Redis) signal(stop bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.proc == nil {
+		if r.mini != nil {
+			return fmt.Errorf("embedded redis: pause: %w", ErrNoFreeze)
+		}
+		return fmt.Errorf("embedded redis: pause: %w", errStopped)
+	}
+	return freeze(r.proc.cmd.Process, stop)
+}
+
+// ErrNoFreeze is the cause of pausing a server that cannot be frozen:
+// the in-process Redis (miniredis), or any process where the system has
+// no SIGSTOP.
+var ErrNoFreeze = errors.New("this server cannot be frozen")
+
 // Addr returns the host:port clients dial (the loopback address if the
 // server listens on all interfaces).
 func (r *Redis) Addr() string { return r.dial }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -100,8 +101,8 @@ func (p embeddedProvider) Stores(ctx context.Context) (_ *Stores, err error) {
 		s.Notes = append(s.Notes, "embedded: FerretDB on SQLite, which reads whole collections: "+why)
 	}
 	s.Components = []Component{
-		storeComponent{name: "mongo-0", stop: m.Stop, start: m.Start},
-		storeComponent{name: "redis-primary", stop: r.Stop, start: r.Start},
+		storeComponent{name: "mongo-0", stop: m.Stop, start: m.Start, pause: m.Pause, unpause: m.Unpause},
+		storeComponent{name: "redis-primary", stop: r.Stop, start: r.Start, pause: r.Pause, unpause: r.Unpause},
 	}
 	s.Close = closers.close
 	return s, nil
@@ -116,23 +117,29 @@ func NewSecret() string {
 	return hex.EncodeToString(b)
 }
 
-// storeComponent is an embedded server seen as a Component. In-process
-// servers cannot be frozen, so Pause is unsupported and Kill is a Stop.
+// storeComponent is an embedded server seen as a Component. Kill is a
+// Stop (an in-process server has no process to kill); Pause freezes it
+// where it can be (FerretDB's forwarder holds every byte, redis-server
+// gets SIGSTOP; the in-process Redis cannot).
 type storeComponent struct {
-	name        string
-	stop, start func(context.Context) error
+	name                        string
+	stop, start, pause, unpause func(context.Context) error
 }
 
 func (c storeComponent) Name() string                    { return c.name }
 func (c storeComponent) Stop(ctx context.Context) error  { return c.stop(ctx) }
 func (c storeComponent) Start(ctx context.Context) error { return c.start(ctx) }
 func (c storeComponent) Kill(ctx context.Context) error  { return c.stop(ctx) }
-func (c storeComponent) Pause(context.Context) error {
-	return fmt.Errorf("%s: pause: %w", c.name, ErrUnsupported)
+func (c storeComponent) Pause(ctx context.Context) error {
+	if err := c.pause(ctx); err != nil {
+		if errors.Is(err, embedded.ErrNoFreeze) {
+			return fmt.Errorf("%s: pause: %w (%v)", c.name, ErrUnsupported, err)
+		}
+		return fmt.Errorf("%s: %w", c.name, err)
+	}
+	return nil
 }
-func (c storeComponent) Unpause(context.Context) error {
-	return fmt.Errorf("%s: unpause: %w", c.name, ErrUnsupported)
-}
+func (c storeComponent) Unpause(ctx context.Context) error { return c.unpause(ctx) }
 
 // ExternalOptions name an existing deployment.
 type ExternalOptions struct {

@@ -179,10 +179,18 @@ func TestFaultsThroughTheControlEndpoint(t *testing.T) {
 	for _, tt := range []struct{ name, action, want string }{
 		{"nope", "stop", "no such component"},
 		{"api-1", "explode", "unknown fault"},
-		{"mongo-0", "pause", "not supported"},
 	} {
 		if err := env.Fault(ctx, control, tt.name, tt.action); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("fault %s %s = %v; want an error saying %q", tt.action, tt.name, err, tt.want)
+		}
+	}
+	// The embedded stores can be paused too (package embedded tests what
+	// a pause does).
+	for _, name := range []string{"mongo-0", "redis-primary"} {
+		for _, action := range []string{"pause", "unpause"} {
+			if err := env.Fault(ctx, control, name, action); err != nil {
+				t.Errorf("fault %s %s: %v", action, name, err)
+			}
 		}
 	}
 }
