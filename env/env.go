@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"net/url"
 	"slices"
 	"strconv"
@@ -24,7 +25,8 @@ type Env struct {
 	// front of the API instances, or the external target.
 	Target string
 	// Links are the fault proxies between the APIs and each store
-	// ("mongo", "redis"), where the store has a single address.
+	// ("mongo", "redis"), where the store has a single address, and
+	// between the clients and the API ("api") once LinkClients made it.
 	Links    map[string]*proxy.Proxy
 	balancer *Balancer
 	closers  closeStack
@@ -136,6 +138,50 @@ func (e *Env) link(name, uri string) (string, error) {
 	e.Links[name] = p
 	u.Host = p.Addr()
 	return u.String(), nil
+}
+
+// ClientLink is the name of the link between the load's clients and the
+// API (Env.LinkClients).
+const ClientLink = "api"
+
+// LinkClients puts a fault proxy between the clients and the API, the
+// link called ClientLink, and returns the target URL through it: what a
+// scenario's faults on the users' network act on. Load sent to the
+// returned URL pays one more loopback hop, so a run makes the link only
+// when a fault needs it.
+func (e *Env) LinkClients() (string, error) {
+	if p, ok := e.Links[ClientLink]; ok {
+		return e.viaLink(p), nil
+	}
+	u, err := url.Parse(e.Target)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("link the clients to %q: not a URL with a host", e.Target)
+	}
+	host := u.Host
+	if u.Port() == "" {
+		port := "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+		host = net.JoinHostPort(u.Hostname(), port)
+	}
+	p, err := proxy.Start(host)
+	if err != nil {
+		return "", err
+	}
+	e.closers.push(p.Close)
+	if e.Links == nil {
+		e.Links = map[string]*proxy.Proxy{}
+	}
+	e.Links[ClientLink] = p
+	return e.viaLink(p), nil
+}
+
+// viaLink is the target with p's address instead of its host.
+func (e *Env) viaLink(p *proxy.Proxy) string {
+	u, _ := url.Parse(e.Target)
+	u.Host = p.Addr()
+	return u.String()
 }
 
 // Degrade applies a network fault to the link to a store: "latency"

@@ -26,8 +26,8 @@ func TestLoadShippedByName(t *testing.T) {
 			t.Errorf("Load(%q) = %s from %s", want, f.Name, f.Path)
 		}
 	}
-	if len(names) != 8 {
-		t.Errorf("Names() = %v, want the eight shipped scenarios", names)
+	if len(names) != 9 {
+		t.Errorf("Names() = %v, want the nine shipped scenarios", names)
 	}
 }
 

@@ -225,10 +225,19 @@ func (o *runOptions) run(ctx context.Context, out io.Writer) error {
 			return err
 		}
 	}
-	res, err := engine.Run(ctx, f, e.Target, opts...)
+	// Faults on the clients' link need the load to go through it.
+	loadTarget := e.Target
+	if slices.ContainsFunc(f.Faults, func(ft scenario.Fault) bool { return ft.Target == env.ClientLink }) {
+		if loadTarget, err = e.LinkClients(); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "harness: the load goes through the clients' link (%s) for the faults on it\n", loadTarget)
+	}
+	res, err := engine.Run(ctx, f, loadTarget, opts...)
 	if err != nil {
 		return err
 	}
+	res.Target = e.Target // the system under test, not the link's address
 	meta := engine.Meta{ID: id, Provider: e.Provider, APIInstances: len(e.APIs), Harness: version(), FileSHA256: digest}
 	if o.segment != "" {
 		meta.Segment = seg.String()
@@ -347,9 +356,12 @@ func (o *runOptions) canPlayFaults(f *scenario.File) error {
 		return nil
 	}
 	first := f.Faults[0]
+	// With -target only the clients' link is the harness's to play on.
+	if i := slices.IndexFunc(f.Faults, func(ft scenario.Fault) bool { return ft.Target != env.ClientLink }); i >= 0 && o.env.target != "" {
+		ft := f.Faults[i]
+		return fmt.Errorf("%s:%d: fault %s: with -target the harness controls no component of the API and no link but the clients' (%s); run it on an environment the harness brings up (-provider embedded or docker)", f.Path, ft.Line, ft.Name, env.ClientLink)
+	}
 	switch {
-	case o.env.target != "":
-		return fmt.Errorf("%s:%d: fault %s: with -target the harness controls no component or link of the API; run it on an environment the harness brings up (-provider embedded or docker)", f.Path, first.Line, first.Name)
 	case o.engine != "taskready":
 		return fmt.Errorf("%s:%d: fault %s: faults are played by the harness's own engine; run without -engine %s", f.Path, first.Line, first.Name, o.engine)
 	case o.segment != "":
@@ -359,19 +371,20 @@ func (o *runOptions) canPlayFaults(f *scenario.File) error {
 }
 
 // faultTargets checks that every fault names a component or a link the
-// environment has.
+// environment has (the clients' link is made for the run).
 func faultTargets(f *scenario.File, e *env.Env) error {
-	var links, components []string
+	links := []string{env.ClientLink}
 	for name := range e.Links {
 		links = append(links, name)
 	}
 	slices.Sort(links)
+	var components []string
 	for _, c := range e.Components() {
 		components = append(components, c.Name())
 	}
 	for _, ft := range f.Faults {
 		if ft.OnLink() {
-			if _, ok := e.Links[ft.Target]; !ok {
+			if _, ok := e.Links[ft.Target]; !ok && ft.Target != env.ClientLink {
 				return fmt.Errorf("%s:%d: fault %s: %s acts on a link, and the %s environment has no link %q%s (links: %s)",
 					f.Path, ft.Line, ft.Name, ft.Action, e.Provider, ft.Target, didYouMean(ft.Target, links), strings.Join(links, ", "))
 			}

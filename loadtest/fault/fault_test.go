@@ -259,3 +259,21 @@ func TestJudgeBaselineLeavesOutOtherFaults(t *testing.T) {
 		t.Errorf("second's baseline = %v s, p95 %v; want 15 s of 10 ms", got.BaselineSeconds, deref(got.P95Before))
 	}
 }
+
+// What follows a fault belongs to it only until the next fault begins:
+// the next one's errors are not in its error window, and it cannot have
+// recovered during them.
+func TestJudgeStopsAtTheNextFault(t *testing.T) {
+	sec := func(n int) time.Duration { return time.Duration(n) * time.Second }
+	first := fault.Window{Planned: fault.Planned{Fault: scenario.Fault{Name: "first"}}, Played: true, Began: sec(10), Ended: sec(15), Undone: true}
+	next := fault.Window{Planned: fault.Planned{Fault: scenario.Fault{Name: "next"}}, Played: true, Began: sec(16), Ended: sec(30), Undone: true}
+	// Slow from 10 s to 18 s, failing only from 16 s: the next fault's.
+	snap := series(between(10, 18), func(sec, _ int) bool { return sec >= 16 })
+	got := fault.Judge([]fault.Window{first, next}, snap)[0]
+	if got.FirstError != nil {
+		t.Errorf("first's error window starts at %v; want none: the errors are the next fault's", deref(got.FirstError))
+	}
+	if got.RecoveredAfter != nil {
+		t.Errorf("first recovered after %v; want not before the next fault", deref(got.RecoveredAfter))
+	}
+}

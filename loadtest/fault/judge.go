@@ -105,8 +105,15 @@ func judge(w Window, snap record.Snapshot, others [][2]time.Duration) summary.Fa
 		f.P95During = ms(duringP95)
 	}
 
-	// Recovery: from the interval the fault ended in.
-	errorsUntil := snap.Elapsed
+	// Recovery: from the interval the fault ended in, until the run or
+	// the next fault began (what comes after is that fault's).
+	horizon := snap.Elapsed
+	for _, o := range others {
+		if o[0] > w.Began {
+			horizon = min(horizon, o[0])
+		}
+	}
+	errorsUntil := horizon
 	if w.Undone && len(base) > 0 {
 		bound := max(time.Duration(float64(worstP95)*p95Margin), worstP95+p95Slack)
 		within := func(iv record.IntervalPoint) bool {
@@ -116,8 +123,11 @@ func judge(w Window, snap record.Snapshot, others [][2]time.Duration) summary.Fa
 			if iv.Offset+width <= w.Ended {
 				continue
 			}
+			if iv.Offset >= horizon {
+				break
+			}
 			ok := true
-			for j := i; j < min(i+steadyInterval, len(snap.Intervals)); j++ {
+			for j := i; j < min(i+steadyInterval, len(snap.Intervals)) && snap.Intervals[j].Offset < horizon; j++ {
 				ok = ok && within(snap.Intervals[j])
 			}
 			if ok {

@@ -181,7 +181,7 @@ func faultCells(f summary.Fault) (errs, window, p95, recovered string) {
 	case f.BaselineSeconds == 0:
 		recovered = "no baseline"
 	default:
-		recovered = "not within the run"
+		recovered = "not before the end or the next fault"
 	}
 	return errs, window, p95, recovered
 }
@@ -198,7 +198,7 @@ func faultRecovery(f summary.Fault) string {
 	case f.BaselineSeconds == 0:
 		return "no baseline before it to judge recovery by"
 	}
-	return "not recovered within the run"
+	return "not recovered before the run ended or the next fault began"
 }
 
 func recoveryResult(r summary.Recovery) string {

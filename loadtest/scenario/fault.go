@@ -53,10 +53,11 @@ var FaultActions = []string{FaultKill, FaultStop, FaultPause, FaultLatency, Faul
 func (f Fault) OnLink() bool { return f.Action == FaultLatency || f.Action == FaultReset }
 
 // FaultLinks are the links a latency or reset fault may target: the
-// network paths from the APIs to the stores. Components are not listed:
-// which exist depends on the environment, and the run checks them.
-var FaultLinks = []string{"mongo", "redis"}
+// network paths from the APIs to the stores (mongo, redis) and from the
+// clients to the API (api). Components are not listed: which exist
+// depends on the environment, and the run checks them.
+var FaultLinks = []string{"mongo", "redis", "api"}
 
 // linkComponent is, for a link, the component a kill, stop or pause
 // aimed at it most likely meant.
-var linkComponent = map[string]string{"mongo": "mongo-0", "redis": "redis-primary"}
+var linkComponent = map[string]string{"mongo": "mongo-0", "redis": "redis-primary", "api": "api-1"}

@@ -546,7 +546,8 @@ type Fault struct {
 	BaselineSeconds float64  `json:"baseline_s"`
 	// RecoveredAfter is the time from its end to the start of the first
 	// interval from which the error ratio and p95 are back within the
-	// baseline's bounds and stay there (nil: not within the run).
+	// baseline's bounds and stay there (nil: not before the run ended or
+	// the next fault began).
 	RecoveredAfter *float64 `json:"recovered_after_s,omitempty"`
 	Line           int      `json:"line,omitempty"`
 }
