@@ -101,8 +101,9 @@ func (p embeddedProvider) Stores(ctx context.Context) (_ *Stores, err error) {
 		s.Notes = append(s.Notes, "embedded: FerretDB on SQLite, which reads whole collections: "+why)
 	}
 	s.Components = []Component{
-		storeComponent{name: "mongo-0", stop: m.Stop, start: m.Start, pause: m.Pause, unpause: m.Unpause},
-		storeComponent{name: "redis-primary", stop: r.Stop, start: r.Start, pause: r.Pause, unpause: r.Unpause},
+		storeComponent{name: "mongo-0", stop: m.Stop, start: m.Start, pause: m.Pause, unpause: m.Unpause, frozen: true},
+		storeComponent{name: "redis-primary", stop: r.Stop, start: r.Start, pause: r.Pause, unpause: r.Unpause,
+			frozen: r.Kind() != embedded.Miniredis},
 	}
 	s.Close = closers.close
 	return s, nil
@@ -124,7 +125,20 @@ func NewSecret() string {
 type storeComponent struct {
 	name                        string
 	stop, start, pause, unpause func(context.Context) error
+	// frozen is true for a server Pause can freeze; false for the
+	// in-process Redis.
+	frozen bool
 }
+
+// Can says before a run that the in-process Redis cannot be paused.
+func (c storeComponent) Can(action string) error {
+	if (action == "pause" || action == "unpause") && !c.frozen {
+		return fmt.Errorf("%s cannot be paused: it is the in-process Redis, which cannot be frozen (install redis-server: apt-get install redis-server): %w", c.name, ErrUnsupported)
+	}
+	return nil
+}
+
+var _ Limited = storeComponent{}
 
 func (c storeComponent) Name() string                    { return c.name }
 func (c storeComponent) Stop(ctx context.Context) error  { return c.stop(ctx) }

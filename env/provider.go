@@ -68,6 +68,14 @@ type Component interface {
 	Kill(ctx context.Context) error
 }
 
+// Limited is a Component that cannot undergo every fault, and says which
+// before a run rather than when the fault is due.
+type Limited interface {
+	// Can returns an error wrapping ErrUnsupported, saying why, when the
+	// component cannot undergo action ("pause", ...); nil when it can.
+	Can(action string) error
+}
+
 // ErrUnsupported is returned by a Component for a fault its kind cannot
 // undergo (an in-process server cannot be paused, say).
 var ErrUnsupported = errors.New("fault not supported by this component")

@@ -390,9 +390,15 @@ func faultTargets(f *scenario.File, e *env.Env) error {
 			}
 			continue
 		}
-		if _, err := e.Component(ft.Target); err != nil {
+		c, err := e.Component(ft.Target)
+		if err != nil {
 			return fmt.Errorf("%s:%d: fault %s: the %s environment has no component %q%s (components: %s)",
 				f.Path, ft.Line, ft.Name, e.Provider, ft.Target, didYouMean(ft.Target, components), strings.Join(components, ", "))
+		}
+		if l, ok := c.(env.Limited); ok {
+			if err := l.Can(ft.Action); err != nil {
+				return fmt.Errorf("%s:%d: fault %s: on the %s environment, %w", f.Path, ft.Line, ft.Name, e.Provider, err)
+			}
 		}
 	}
 	return nil
