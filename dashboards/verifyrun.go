@@ -17,6 +17,7 @@ import (
 	"github.com/taskready/taskready/env"
 	"github.com/taskready/taskready/env/docker"
 	"github.com/taskready/taskready/loadtest/engine"
+	"github.com/taskready/taskready/loadtest/fault"
 	"github.com/taskready/taskready/loadtest/record"
 	"github.com/taskready/taskready/loadtest/scenario"
 )
@@ -97,9 +98,18 @@ func VerifyRun(ctx context.Context, o VerifyOptions) (*Verification, error) {
 	}
 	defer srv.Close()
 
+	// A short-lived series (a fault's 1 while it lasts) is only seen if
+	// Prometheus scrapes the harness from the run's start.
+	if err := waitFirstScrape(ctx, srv); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	fmt.Fprintf(out, "harness: running %s against %s\n", o.Scenario.Name, o.Env.Target)
-	res, err := engine.Run(ctx, o.Scenario, o.Env.Target, engine.WithMetrics(ms.Metrics), engine.WithProgress(out, time.Second))
+	target, err := fault.LoadTarget(o.Scenario.Faults, o.Env, o.Env.Target)
+	if err != nil {
+		return nil, err
+	}
+	res, err := engine.Run(ctx, o.Scenario, target, engine.WithMetrics(ms.Metrics), engine.WithProgress(out, time.Second), engine.WithFaults(o.Env))
 	if err != nil {
 		return nil, err
 	}
@@ -200,6 +210,24 @@ func lintURL(ctx context.Context, u string) ([]string, error) {
 }
 
 // waitScraped waits until Prometheus holds the run's request count.
+// waitFirstScrape waits until Prometheus has scraped the harness once.
+func waitFirstScrape(ctx context.Context, srv *prom.Server) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if s, err := srv.Query(ctx, `up{job="harness"} == 1`, time.Time{}); err == nil && len(s) > 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("prometheus did not scrape the harness within 30s: %s", srv.Log())
+		case <-tick.C:
+		}
+	}
+}
+
 func waitScraped(ctx context.Context, srv *prom.Server, want float64) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()

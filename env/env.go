@@ -141,7 +141,7 @@ func (e *Env) link(name, uri string) (string, error) {
 }
 
 // ClientLink is the name of the link between the load's clients and the
-// API (Env.LinkClients).
+// API (Env.LinkClients): the name scenario files use for it too.
 const ClientLink = "api"
 
 // LinkClients puts a fault proxy between the clients and the API, the

@@ -31,7 +31,7 @@ func TestDashboardsVerify(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no clean verdict over 3 dashboards:\n%s", text)
 	}
-	for _, want := range []string{"Task API", "Load test: tour", "Production readiness", "Threshold http_req_duration{endpoint:list}", "annotation: Phases", "Checks that need attention"} {
+	for _, want := range []string{"Task API", "Load test: tour", "Production readiness", "Threshold http_req_duration{endpoint:list}", "annotation: Phases", "annotation: Faults", "Checks that need attention"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q", want)
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/taskready/taskready/internal/spelling"
 	"github.com/taskready/taskready/loadtest/engine"
 	"github.com/taskready/taskready/loadtest/executor"
+	"github.com/taskready/taskready/loadtest/fault"
 	"github.com/taskready/taskready/loadtest/rundir"
 	"github.com/taskready/taskready/loadtest/scenario"
 	"github.com/taskready/taskready/loadtest/segment"
@@ -226,11 +227,11 @@ func (o *runOptions) run(ctx context.Context, out io.Writer) error {
 		}
 	}
 	// Faults on the clients' link need the load to go through it.
-	loadTarget := e.Target
-	if slices.ContainsFunc(f.Faults, func(ft scenario.Fault) bool { return ft.Target == env.ClientLink }) {
-		if loadTarget, err = e.LinkClients(); err != nil {
-			return err
-		}
+	loadTarget, err := fault.LoadTarget(f.Faults, e, e.Target)
+	if err != nil {
+		return err
+	}
+	if loadTarget != e.Target {
 		fmt.Fprintf(out, "harness: the load goes through the clients' link (%s) for the faults on it\n", loadTarget)
 	}
 	res, err := engine.Run(ctx, f, loadTarget, opts...)

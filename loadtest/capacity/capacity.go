@@ -191,6 +191,7 @@ func step(ctx context.Context, f *scenario.File, target string, rate int, o Opti
 	g := *f
 	g.Scenarios = []scenario.Scenario{s}
 	g.Recoveries = nil
+	g.Faults = nil // the capacity of the system unharmed
 	run, err := engine.Run(ctx, &g, target, o.Engine...)
 	if err != nil {
 		return Step{}, fmt.Errorf("capacity at %d/s: %w", rate, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -29,6 +30,21 @@ type Window struct {
 	Undone bool
 	// Err says what went wrong playing or undoing it, "" when nothing.
 	Err string
+}
+
+// Linker puts a proxy on the clients' link to the API and returns the
+// target through it (env.Env.LinkClients).
+type Linker interface {
+	LinkClients() (string, error)
+}
+
+// LoadTarget is where a run's load goes: target, or the clients' link to
+// it when a fault acts on that link (scenario.ClientLink).
+func LoadTarget(faults []scenario.Fault, l Linker, target string) (string, error) {
+	if !slices.ContainsFunc(faults, func(f scenario.Fault) bool { return f.Target == scenario.ClientLink }) {
+		return target, nil
+	}
+	return l.LinkClients()
 }
 
 // Event is a fault taking effect (Active) or being undone, or failing

@@ -52,11 +52,14 @@ var FaultActions = []string{FaultKill, FaultStop, FaultPause, FaultLatency, Faul
 // component.
 func (f Fault) OnLink() bool { return f.Action == FaultLatency || f.Action == FaultReset }
 
+// ClientLink is the link from the clients (the load) to the API.
+const ClientLink = "api"
+
 // FaultLinks are the links a latency or reset fault may target: the
 // network paths from the APIs to the stores (mongo, redis) and from the
 // clients to the API (api). Components are not listed: which exist
 // depends on the environment, and the run checks them.
-var FaultLinks = []string{"mongo", "redis", "api"}
+var FaultLinks = []string{"mongo", "redis", ClientLink}
 
 // linkComponent is, for a link, the component a kill, stop or pause
 // aimed at it most likely meant.
