@@ -15,6 +15,7 @@ import (
 
 	"github.com/taskready/taskready/loadtest/executor"
 	"github.com/taskready/taskready/loadtest/kube"
+	"github.com/taskready/taskready/loadtest/scenario"
 	"github.com/taskready/taskready/scenarios"
 	"github.com/taskready/taskready/seed"
 )
@@ -111,11 +112,8 @@ func (o *k8sOptions) run(ctx context.Context, out io.Writer) error {
 // of its scenarios' start and schedule; 0 for a path inside the image,
 // which only the image can read.
 func plannedLength(name string) (time.Duration, error) {
-	if strings.ContainsAny(name, `/\`) || !slices.Contains(scenarios.Names(), strings.TrimSuffix(name, ".yaml")) {
-		return 0, nil
-	}
-	f, err := scenarios.Load(name)
-	if err != nil {
+	f, err := shippedFile(name)
+	if f == nil || err != nil {
 		return 0, err
 	}
 	var length time.Duration
@@ -127,6 +125,15 @@ func plannedLength(name string) (time.Duration, error) {
 		length = max(length, sc.StartTime+sched.Length())
 	}
 	return length, nil
+}
+
+// shippedFile loads name when it is a shipped scenario; nil for a path
+// inside the image, which only the workers can read.
+func shippedFile(name string) (*scenario.File, error) {
+	if strings.ContainsAny(name, `/\`) || !slices.Contains(scenarios.Names(), strings.TrimSuffix(name, ".yaml")) {
+		return nil, nil
+	}
+	return scenarios.Load(name)
 }
 
 // k8sSeed is the seed Job: it replaces the users the scenario logs in as,
@@ -164,6 +171,9 @@ func k8sSeed(ctx context.Context, out io.Writer, name string, store storeFlags, 
 // k8sRender renders into memory first, so that invalid options leave no
 // empty file behind.
 func k8sRender(out io.Writer, o kube.Options, path string) error {
+	if f, err := shippedFile(o.Scenario); err == nil && f != nil && len(f.Faults) > 0 {
+		return fmt.Errorf("%w: scenario %s plays faults, which a distributed run cannot: each worker runs one segment of the load, and faults are played once, by one harness (harness run -scenario %s)", errUsage, f.Name, f.Name)
+	}
 	var err error
 	if o.Duration, err = plannedLength(o.Scenario); err != nil {
 		return err

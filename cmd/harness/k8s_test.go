@@ -94,6 +94,8 @@ func TestK8sUsage(t *testing.T) {
 		{"no workers", []string{"k8s", "render", "-image", "h", "-target", "http://taskapi"}, "Workers:"},
 		{"bad target", []string{"k8s", "render", "-workers", "4", "-image", "h", "-target", "taskapi"}, "Target:"},
 		{"wait without dirs", []string{"k8s", "wait"}, "directories"},
+		{"a scenario with faults", []string{"k8s", "render", "-workers", "2", "-image", "h", "-target", "http://taskapi", "-scenario", "failover"},
+			"scenario failover plays faults, which a distributed run cannot"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
