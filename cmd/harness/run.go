@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -54,7 +55,8 @@ func runCmd() command {
 	o.keep.register(fs)
 	fs.StringVar(&o.scenario, "scenario", "smoke", "scenario file, or the name of a shipped one: "+fmt.Sprint(scenarios.Names()))
 	fs.StringVar(&o.out, "out", "", "directory for summary.json, histograms/, report.html, report.md, junit.xml (default out/<run-id>, linked from out/latest)")
-	fs.StringVar(&o.baseline, "baseline", "", "an earlier run (its directory or summary.json) to compare with: exit 100 on a regression")
+	fs.StringVar(&o.baseline, "baseline", "", "an earlier run (its directory or summary.json) to compare with: exit 100 on a regression; refused (exit 2) unless it ran the same scenario file on the same provider, API instances and CPUs, and was valid and whole")
+	fs.BoolVar(&o.baselineForce, "baseline-force", false, "compare with -baseline even when it does not match this run (the summary says so)")
 	fs.IntVar(&o.seedUsers, "seed-users", -1, "users to seed before the run (default: the scenario's users.count; 0: no seeding)")
 	fs.IntVar(&o.seedTasks, "seed-tasks", defaultSeedTasks, "tasks per seeded user")
 	fs.BoolVar(&o.contract, "contract", true, "smoke-test the contract before the load (a broken API makes no useful load test)")
@@ -91,7 +93,7 @@ type runOptions struct {
 	scenario, out, baseline, metricsAddr, engine string
 	httpClient, segment                          string
 	seedUsers, seedTasks                         int
-	contract, quiet                              bool
+	contract, quiet, baselineForce               bool
 	limits                                       engine.Limits
 	latency                                      listFlag
 	compare                                      compareFlags
@@ -166,6 +168,21 @@ func (o *runOptions) run(ctx context.Context, out io.Writer) error {
 	}()
 	if err := faultTargets(f, e); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	var baseline *summary.Summary
+	var forced string
+	if o.baseline != "" {
+		baseline, err = rundir.BaselineFor(o.baseline, rundir.Planned{Scenario: f.Name, FileSHA256: digest,
+			Provider: e.Provider, APIInstances: len(e.APIs), CPUs: runtime.NumCPU()})
+		switch {
+		case errors.Is(err, rundir.ErrBaselineMismatch) && o.baselineForce:
+			forced = err.Error()
+			fmt.Fprintf(out, "harness: %s; compared anyway (-baseline-force)\n", err)
+		case errors.Is(err, rundir.ErrBaselineMismatch):
+			return fmt.Errorf("%w: %w; -baseline-force compares anyway", errUsage, err)
+		case err != nil:
+			return fmt.Errorf("%w: %w", errUsage, notRunDir(err))
+		}
 	}
 	if err := seedScenario(ctx, out, f, e, o.seedUsers, o.seedTasks); err != nil {
 		return err
@@ -252,6 +269,11 @@ func (o *runOptions) run(ctx context.Context, out io.Writer) error {
 	if o.baseline != "" && !res.Interrupted { // a part of the schedule compares with nothing
 		if err := r.Compare(o.baseline, o.compare.options()...); err != nil {
 			return notRunDir(err)
+		}
+		r.Summary.Run.Comparison.Forced = forced
+		if baseline != nil {
+			b := baseline.Run
+			r.Summary.Run.Comparison.BaselineRun = &summary.BaselineRun{ID: b.ID, Start: b.Start, Commit: b.Environment.Commit}
 		}
 	}
 	if err := writeOutputs(out, dir, r, int(o.keep)); err != nil {

@@ -21,6 +21,7 @@ import (
 type runSummary struct {
 	Metrics map[string]map[string]any `json:"metrics"`
 	Run     struct {
+		ID        string `json:"id"`
 		Engine    string `json:"engine"`
 		Scenarios []struct {
 			Name       string  `json:"name"`
@@ -49,7 +50,11 @@ type runSummary struct {
 			APIInstances int    `json:"api_instances"`
 		} `json:"environment"`
 		Comparison *struct {
-			Verdict string `json:"verdict"`
+			Verdict     string `json:"verdict"`
+			Forced      string `json:"forced"`
+			BaselineRun *struct {
+				ID string `json:"id"`
+			} `json:"baseline_run"`
 		} `json:"comparison"`
 		Outcome struct {
 			Status   string `json:"status"`
@@ -374,6 +379,22 @@ func TestGatesExitCodes(t *testing.T) {
 		}
 		if code, _ := harnessRun(t, harness, "compare", base, slow); code != 100 {
 			t.Errorf("harness compare base slow exited %d, want 100", code)
+		}
+		if b := s.Run.Comparison; b == nil || b.BaselineRun == nil || b.BaselineRun.ID != readSummary(t, base).Run.ID || b.Forced != "" {
+			t.Errorf("comparison %+v; want it to name the baseline run %s, not forced", b, readSummary(t, base).Run.ID)
+		}
+		// A baseline of another scenario file is refused before the run,
+		// saying how it differs; -baseline-force compares anyway, and the
+		// summary says so.
+		other := filepath.Join(dir, "other")
+		code, text = harnessRun(t, harness, append([]string{"run", "-scenario", "testdata/capacity.yaml", "-out", other, "-baseline", base}, common...)...)
+		if code != 2 || !strings.Contains(text, "the baseline does not match this run") || !strings.Contains(text, "scenario compare, this run capacity") ||
+			!strings.Contains(text, "-baseline-force") {
+			t.Errorf("a baseline of another scenario: exit %d; want 2 and why:\n%s", code, text)
+		}
+		code, text = harnessRun(t, harness, append([]string{"run", "-scenario", "testdata/capacity.yaml", "-out", other, "-baseline", base, "-baseline-force"}, common...)...)
+		if s := readSummary(t, other); code == 2 || s.Run.Comparison == nil || !strings.Contains(s.Run.Comparison.Forced, "scenario compare, this run capacity") {
+			t.Errorf("-baseline-force: exit %d, comparison %+v; want compared, the summary saying it was forced:\n%s", code, s.Run.Comparison, text)
 		}
 		// The other way round the latency improved, which passes (the
 		// error rates, 0 of 160 each, may leave the verdict inconclusive).

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/taskready/taskready/internal/buildinfo"
 	"github.com/taskready/taskready/loadtest/record"
@@ -40,6 +41,7 @@ type Run struct {
 func (r *Run) Write(dir string) error {
 	r.Summary.Run.Decide()
 	stampRevision(&r.Summary.Run.Environment, buildinfo.Read())
+	stampCommit(&r.Summary.Run.Environment, os.Getenv)
 	if err := os.MkdirAll(filepath.Join(dir, HistogramsDir), 0o755); err != nil {
 		return fmt.Errorf("run directory: %w", err)
 	}
@@ -65,6 +67,15 @@ func (r *Run) Write(dir string) error {
 func stampRevision(e *summary.Environment, build buildinfo.Info) {
 	if e.HarnessRevision == "" && build.Revision != "" && e.Harness == build.Short() {
 		e.HarnessRevision = build.Revision
+	}
+}
+
+// stampCommit records the commit CI says is under test, if it says.
+func stampCommit(e *summary.Environment, getenv func(string) string) {
+	for _, name := range []string{"GITHUB_SHA", "CI_COMMIT_SHA"} {
+		if v := strings.TrimSpace(getenv(name)); e.Commit == "" && v != "" {
+			e.Commit = v
+		}
 	}
 }
 

@@ -34,3 +34,27 @@ func TestStampRevision(t *testing.T) {
 		})
 	}
 }
+
+// TestStampCommit: the commit CI says is under test goes into the
+// summary (GitHub's name first, then GitLab's); one already there stays.
+func TestStampCommit(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	tests := []struct {
+		vars map[string]string
+		had  string
+		want string
+	}{
+		{map[string]string{}, "", ""},
+		{map[string]string{"GITHUB_SHA": "abc123"}, "", "abc123"},
+		{map[string]string{"CI_COMMIT_SHA": " def456 "}, "", "def456"},
+		{map[string]string{"GITHUB_SHA": "abc123", "CI_COMMIT_SHA": "def456"}, "", "abc123"},
+		{map[string]string{"GITHUB_SHA": "abc123"}, "old", "old"},
+	}
+	for _, tt := range tests {
+		e := summary.Environment{Commit: tt.had}
+		stampCommit(&e, env(tt.vars))
+		if e.Commit != tt.want {
+			t.Errorf("vars %v, had %q: commit %q; want %q", tt.vars, tt.had, e.Commit, tt.want)
+		}
+	}
+}

@@ -300,6 +300,9 @@ type Environment struct {
 	// HarnessRevision its full VCS revision, when the build recorded one.
 	Harness         string `json:"harness,omitempty"`
 	HarnessRevision string `json:"harness_revision,omitempty"`
+	// Commit is the commit under test, when CI says (GITHUB_SHA,
+	// CI_COMMIT_SHA): what a later run's baseline names.
+	Commit string `json:"commit,omitempty"`
 	// Notes are caveats of the environment every report repeats, such as
 	// a replica set that fell back to one node.
 	Notes []string `json:"notes,omitempty"`
@@ -580,9 +583,22 @@ type Point struct {
 
 // Comparison is the verdict against a baseline.
 type Comparison struct {
-	Baseline string          `json:"baseline"`
-	Verdict  string          `json:"verdict"`
-	Rows     []ComparisonRow `json:"rows"`
+	Baseline string `json:"baseline"`
+	// BaselineRun says which run the baseline was: its id, when it
+	// started and, when CI recorded one, its commit.
+	BaselineRun *BaselineRun `json:"baseline_run,omitempty"`
+	// Forced, when set, says why the baseline did not match this run and
+	// that it was compared anyway (run -baseline-force).
+	Forced  string          `json:"forced,omitempty"`
+	Verdict string          `json:"verdict"`
+	Rows    []ComparisonRow `json:"rows"`
+}
+
+// BaselineRun identifies the run a comparison's baseline was.
+type BaselineRun struct {
+	ID     string    `json:"id"`
+	Start  time.Time `json:"start"`
+	Commit string    `json:"commit,omitempty"`
 }
 
 // ComparisonRow compares one statistic of one selection.
