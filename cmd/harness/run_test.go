@@ -380,6 +380,24 @@ func TestGatesExitCodes(t *testing.T) {
 		if code, _ := harnessRun(t, harness, "compare", base, slow); code != 100 {
 			t.Errorf("harness compare base slow exited %d, want 100", code)
 		}
+		// A compact baseline, as a CI cache keeps it: summary.json and the
+		// histograms, no reports.
+		compact := filepath.Join(dir, "compact")
+		for _, f := range []string{"summary.json", filepath.Join("histograms", "run.json")} {
+			data, err := os.ReadFile(filepath.Join(base, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.MkdirAll(filepath.Dir(filepath.Join(compact, f)), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(compact, f), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if code, text := harnessRun(t, harness, "compare", compact, slow); code != 100 {
+			t.Errorf("harness compare with a compact baseline exited %d, want 100:\n%s", code, text)
+		}
 		if b := s.Run.Comparison; b == nil || b.BaselineRun == nil || b.BaselineRun.ID != readSummary(t, base).Run.ID || b.Forced != "" {
 			t.Errorf("comparison %+v; want it to name the baseline run %s, not forced", b, readSummary(t, base).Run.ID)
 		}
