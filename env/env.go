@@ -127,15 +127,10 @@ func (e *Env) link(name, uri string) (string, error) {
 	if err != nil || u.Host == "" || strings.Contains(u.Host, ",") {
 		return uri, nil
 	}
-	p, err := proxy.Start(u.Host)
+	p, err := e.addLink(name, u.Host)
 	if err != nil {
 		return "", err
 	}
-	e.closers.push(p.Close)
-	if e.Links == nil {
-		e.Links = map[string]*proxy.Proxy{}
-	}
-	e.Links[name] = p
 	u.Host = p.Addr()
 	return u.String(), nil
 }
@@ -165,16 +160,26 @@ func (e *Env) LinkClients() (string, error) {
 		}
 		host = net.JoinHostPort(u.Hostname(), port)
 	}
-	p, err := proxy.Start(host)
+	p, err := e.addLink(ClientLink, host)
 	if err != nil {
 		return "", err
+	}
+	return e.viaLink(p), nil
+}
+
+// addLink starts a fault proxy to backend (host:port) as the link called
+// name; Close stops it.
+func (e *Env) addLink(name, backend string) (*proxy.Proxy, error) {
+	p, err := proxy.Start(backend)
+	if err != nil {
+		return nil, err
 	}
 	e.closers.push(p.Close)
 	if e.Links == nil {
 		e.Links = map[string]*proxy.Proxy{}
 	}
-	e.Links[ClientLink] = p
-	return e.viaLink(p), nil
+	e.Links[name] = p
+	return p, nil
 }
 
 // viaLink is the target with p's address instead of its host.

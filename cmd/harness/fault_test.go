@@ -24,14 +24,7 @@ func TestRunPlaysAFaultOnTheEmbeddedEnvironment(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d; want 0 (no threshold, a valid run):\n%s", code, text)
 	}
-	data, err := os.ReadFile(filepath.Join(out, "summary.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s summary.Summary
-	if err := json.Unmarshal(data, &s); err != nil {
-		t.Fatal(err)
-	}
+	s := fullSummary(t, out)
 	if len(s.Run.Faults) != 1 {
 		t.Fatalf("faults in summary.json = %+v; want one", s.Run.Faults)
 	}
@@ -102,14 +95,7 @@ func TestRunPlaysClientLinkFaultsAgainstATarget(t *testing.T) {
 	if code != 0 && code != 101 {
 		t.Fatalf("exit %d; want 0 (or 101 on a busy machine):\n%s", code, text)
 	}
-	data, err := os.ReadFile(filepath.Join(out, "summary.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s summary.Summary
-	if err := json.Unmarshal(data, &s); err != nil {
-		t.Fatal(err)
-	}
+	s := fullSummary(t, out)
 	if s.Run.Target != srv.URL {
 		t.Errorf("summary target %q; want the API's own address %q, not the link's", s.Run.Target, srv.URL)
 	}
@@ -126,4 +112,18 @@ func TestRunPlaysClientLinkFaultsAgainstATarget(t *testing.T) {
 	if !cut.Played || cut.Errors == 0 {
 		t.Errorf("cut-clients: played %v, %d errors of %d; want the requests cut", cut.Played, cut.Errors, cut.Requests)
 	}
+}
+
+// fullSummary reads a run's whole summary.json.
+func fullSummary(t *testing.T, dir string) summary.Summary {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s summary.Summary
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

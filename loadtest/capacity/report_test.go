@@ -15,15 +15,7 @@ import (
 // The document's field names are a contract with scripts: a golden file
 // holds them.
 func TestReportGolden(t *testing.T) {
-	res := capacity.Result{
-		Rate: 80, Why: "80/s held and 160/s did not",
-		Steps: []capacity.Step{
-			{Rate: 10, Passed: true, GeneratorKeptUp: true, Achieved: 10, P95: 12.5, Outcome: summary.StatusPassed},
-			{Rate: 160, GeneratorKeptUp: true, Achieved: 151.2, P95: 840.25, Errors: 0.02, Outcome: summary.StatusCrossed,
-				Reasons: []string{"http_req_duration p(95)<500 crossed: 840.25"}},
-			{Rate: 80, Passed: true, GeneratorKeptUp: true, Achieved: 80, P95: 95, Outcome: summary.StatusPassed},
-		},
-	}
+	res := fixture()
 	data, err := json.MarshalIndent(capacity.NewReport(res, "load", "http://127.0.0.1:5000", 2, 30*time.Second), "", "  ")
 	if err != nil {
 		t.Fatal(err)
@@ -34,15 +26,7 @@ func TestReportGolden(t *testing.T) {
 // The page draws each step where its rate and p95 put it, marks those
 // that did not hold, and lists every step in rate order.
 func TestReportHTML(t *testing.T) {
-	res := capacity.Result{
-		Rate: 80, Why: "80/s held and 160/s did not",
-		Steps: []capacity.Step{
-			{Rate: 10, Passed: true, GeneratorKeptUp: true, Achieved: 10, P95: 12.5, Outcome: summary.StatusPassed},
-			{Rate: 160, GeneratorKeptUp: true, Achieved: 151.2, P95: 840.25, Errors: 0.02, Outcome: summary.StatusCrossed,
-				Reasons: []string{"http_req_duration p(95)<500 crossed: 840.25"}},
-			{Rate: 80, Passed: true, GeneratorKeptUp: true, Achieved: 80, P95: 95, Outcome: summary.StatusPassed},
-		},
-	}
+	res := fixture()
 	var b bytes.Buffer
 	if err := capacity.NewReport(res, "load", "http://127.0.0.1:5000", 2, 30*time.Second).WriteHTML(&b); err != nil {
 		t.Fatal(err)
@@ -67,4 +51,18 @@ func TestReportHTML(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden.Assert(t, "report.txt", text.Bytes())
+}
+
+// fixture is a search of three steps, out of order as a search makes
+// them: 10/s held, 160/s did not, 80/s held.
+func fixture() capacity.Result {
+	return capacity.Result{
+		Rate: 80, Why: "80/s held and 160/s did not",
+		Steps: []capacity.Step{
+			{Rate: 10, Passed: true, GeneratorKeptUp: true, Achieved: 10, P95: 12.5, Outcome: summary.StatusPassed},
+			{Rate: 160, GeneratorKeptUp: true, Achieved: 151.2, P95: 840.25, Errors: 0.02, Outcome: summary.StatusCrossed,
+				Reasons: []string{"http_req_duration p(95)<500 crossed: 840.25"}},
+			{Rate: 80, Passed: true, GeneratorKeptUp: true, Achieved: 80, P95: 95, Outcome: summary.StatusPassed},
+		},
+	}
 }
