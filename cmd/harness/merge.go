@@ -22,7 +22,8 @@ func mergeCmd() command {
 	o := mergeOptions{fs: fs}
 	o.compare.register(fs)
 	fs.StringVar(&o.out, "out", "", "directory for the merged summary.json, histograms/, report.html, report.md, junit.xml (default out/merged-<run-id>, linked from out/latest)")
-	fs.StringVar(&o.baseline, "baseline", "", "an earlier run (its directory or summary.json) to compare the merged run with: exit 100 on a regression")
+	fs.StringVar(&o.baseline, "baseline", "", "an earlier run (its directory or summary.json) to compare the merged run with: exit 100 on a regression; refused (exit 2) unless it ran the same scenario file on the same provider, API instances and CPUs, and was valid and whole")
+	fs.BoolVar(&o.baselineForce, "baseline-force", false, "compare with -baseline even when it does not match the merged run (the summary says so)")
 	fs.StringVar(&o.scenario, "scenario", "", "scenario file whose thresholds and recovery budgets are evaluated (default: the file the workers ran)")
 	usage := `usage: harness merge [flags] DIR...
 
@@ -48,6 +49,7 @@ exit codes:
 type mergeOptions struct {
 	fs                      *flag.FlagSet
 	out, baseline, scenario string
+	baselineForce           bool
 	compare                 compareFlags
 }
 
@@ -78,10 +80,16 @@ func (o *mergeOptions) run(_ context.Context, out io.Writer) error {
 	if dir == "" {
 		dir = filepath.Join("out", id)
 	}
+	env := sum.Run.Environment
+	base, err := checkBaseline(out, o.baseline, rundir.Planned{Scenario: sum.Run.Name, FileSHA256: sum.Run.FileSHA256,
+		Provider: env.Provider, APIInstances: env.APIInstances, CPUs: env.CPUs}, o.baselineForce)
+	if err != nil {
+		return err
+	}
 	r := &rundir.Run{Summary: sum, Recorder: res.Recorder}
 	if o.baseline != "" {
-		if err := r.Compare(o.baseline, o.compare.options()...); err != nil {
-			return notRunDir(err)
+		if err := base.compare(r, o.baseline, o.compare.options()...); err != nil {
+			return err
 		}
 	}
 	if err := writeOutputs(out, dir, r, 0); err != nil {

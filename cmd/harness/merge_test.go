@@ -120,6 +120,22 @@ func TestMergeSegmentsEndToEnd(t *testing.T) {
 	t.Logf("p95: single %.2fms, merged %.2fms; compare single merged: %s",
 		s.Metrics["http_req_duration"].Values["p(95)"], m.Metrics["http_req_duration"].Values["p(95)"], verdict)
 
+	t.Run("a baseline", func(t *testing.T) {
+		// The merged run is a baseline for the next merge of the same
+		// workers; a run of another shape is refused as one.
+		code, _, errOut := harness(ctx, append([]string{"merge", "-out", filepath.Join(dir, "again"), "-baseline", merged}, workers...)...)
+		if code == exitUsage {
+			t.Errorf("merge against the merged run as baseline was refused:\n%s", errOut)
+		}
+		if c := readRun(t, filepath.Join(dir, "again")).Run.Comparison; c == nil || c.BaselineRun == nil || c.BaselineRun.ID != m.Run.ID {
+			t.Errorf("comparison %+v; want it to name the baseline run %s", c, m.Run.ID)
+		}
+		// One worker's run is a quarter of the load.
+		code, _, errOut = harness(ctx, append([]string{"merge", "-out", filepath.Join(dir, "refused"), "-baseline", workers[0]}, workers...)...)
+		if code != exitUsage || !strings.Contains(errOut, "run of segment 0/4, this run all the load") {
+			t.Errorf("merge against one worker's run as baseline: exit %d, want 2 saying why:\n%s", code, errOut)
+		}
+	})
 	t.Run("a segment missing", func(t *testing.T) {
 		code, _, errOut := harness(ctx, append([]string{"merge", "-out", filepath.Join(dir, "partial")}, workers[:3]...)...)
 		if code != exitFail || !strings.Contains(errOut, "segment 3/4 is missing") || !strings.Contains(errOut, workers[2]+" (2/4)") {

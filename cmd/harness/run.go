@@ -20,6 +20,7 @@ import (
 	"github.com/taskready/taskready/checks/contract"
 	"github.com/taskready/taskready/env"
 	"github.com/taskready/taskready/internal/spelling"
+	"github.com/taskready/taskready/loadtest/compare"
 	"github.com/taskready/taskready/loadtest/engine"
 	"github.com/taskready/taskready/loadtest/executor"
 	"github.com/taskready/taskready/loadtest/fault"
@@ -169,20 +170,10 @@ func (o *runOptions) run(ctx context.Context, out io.Writer) error {
 	if err := faultTargets(f, e); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
-	var baseline *summary.Summary
-	var forced string
-	if o.baseline != "" {
-		baseline, err = rundir.BaselineFor(o.baseline, rundir.Planned{Scenario: f.Name, FileSHA256: digest,
-			Provider: e.Provider, APIInstances: len(e.APIs), CPUs: runtime.NumCPU()})
-		switch {
-		case errors.Is(err, rundir.ErrBaselineMismatch) && o.baselineForce:
-			forced = err.Error()
-			fmt.Fprintf(out, "harness: %s; compared anyway (-baseline-force)\n", err)
-		case errors.Is(err, rundir.ErrBaselineMismatch):
-			return fmt.Errorf("%w: %w; -baseline-force compares anyway", errUsage, err)
-		case err != nil:
-			return fmt.Errorf("%w: %w", errUsage, notRunDir(err))
-		}
+	base, err := checkBaseline(out, o.baseline, rundir.Planned{Scenario: f.Name, FileSHA256: digest,
+		Provider: e.Provider, APIInstances: len(e.APIs), CPUs: runtime.NumCPU()}, o.baselineForce)
+	if err != nil {
+		return err
 	}
 	if err := seedScenario(ctx, out, f, e, o.seedUsers, o.seedTasks); err != nil {
 		return err
@@ -267,13 +258,8 @@ func (o *runOptions) run(ctx context.Context, out io.Writer) error {
 	sum := res.Summary(meta)
 	r := &rundir.Run{Summary: sum, Recorder: res.Recorder}
 	if o.baseline != "" && !res.Interrupted { // a part of the schedule compares with nothing
-		if err := r.Compare(o.baseline, o.compare.options()...); err != nil {
-			return notRunDir(err)
-		}
-		r.Summary.Run.Comparison.Forced = forced
-		if baseline != nil {
-			b := baseline.Run
-			r.Summary.Run.Comparison.BaselineRun = &summary.BaselineRun{ID: b.ID, Start: b.Start, Commit: b.Environment.Commit}
+		if err := base.compare(r, o.baseline, o.compare.options()...); err != nil {
+			return err
 		}
 	}
 	if err := writeOutputs(out, dir, r, int(o.keep)); err != nil {
@@ -434,4 +420,45 @@ func didYouMean(word string, known []string) string {
 		return fmt.Sprintf(" (did you mean %q?)", near)
 	}
 	return ""
+}
+
+// checkedBaseline is a baseline that BaselineFor read, and why it was
+// compared although it does not match the run (-baseline-force).
+type checkedBaseline struct {
+	summary *summary.Summary
+	forced  string
+}
+
+// checkBaseline reads the baseline at path, if any, and refuses it (a
+// usage error) when it does not match the run p will be, unless force.
+func checkBaseline(out io.Writer, path string, p rundir.Planned, force bool) (checkedBaseline, error) {
+	if path == "" {
+		return checkedBaseline{}, nil
+	}
+	s, err := rundir.BaselineFor(path, p)
+	switch {
+	case errors.Is(err, rundir.ErrBaselineMismatch) && force:
+		fmt.Fprintf(out, "harness: %s; compared anyway (-baseline-force)\n", err)
+		return checkedBaseline{summary: s, forced: err.Error()}, nil
+	case errors.Is(err, rundir.ErrBaselineMismatch):
+		return checkedBaseline{}, fmt.Errorf("%w: %w; -baseline-force compares anyway", errUsage, err)
+	case err != nil:
+		return checkedBaseline{}, fmt.Errorf("%w: %w", errUsage, notRunDir(err))
+	}
+	return checkedBaseline{summary: s}, nil
+}
+
+// compare compares r with the baseline at path and says in r's summary
+// which run the baseline was, and whether it was forced.
+func (b checkedBaseline) compare(r *rundir.Run, path string, opts ...compare.Option) error {
+	if err := r.Compare(path, opts...); err != nil {
+		return notRunDir(err)
+	}
+	c := r.Summary.Run.Comparison
+	c.Forced = b.forced
+	if b.summary != nil {
+		run := b.summary.Run
+		c.BaselineRun = &summary.BaselineRun{ID: run.ID, Start: run.Start, Commit: run.Environment.Commit}
+	}
+	return nil
 }

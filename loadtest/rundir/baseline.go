@@ -22,12 +22,14 @@ type Planned struct {
 	Provider     string
 	APIInstances int
 	CPUs         int
+	Segment      string // the execution segment it makes, "" for all the load
 }
 
 // BaselineFor reads the summary of the run at path (a run directory, its
 // summary.json or its histograms) and returns it when it can be compared
 // with p: the same scenario file, provider, number of API instances and
-// CPUs, and a valid, whole run. Otherwise the error, wrapping
+// CPUs, the same share of the load (all of it, or the same segment), and
+// a valid, whole run. Otherwise the error, wrapping
 // ErrBaselineMismatch, says every difference in one line.
 func BaselineFor(path string, p Planned) (*summary.Summary, error) {
 	dir := path
@@ -55,6 +57,13 @@ func BaselineFor(path string, p Planned) (*summary.Summary, error) {
 	differ("provider", r.Environment.Provider, p.Provider)
 	differ("API instances", fmt.Sprint(r.Environment.APIInstances), fmt.Sprint(p.APIInstances))
 	differ("CPUs", fmt.Sprint(r.Environment.CPUs), fmt.Sprint(p.CPUs))
+	whole := func(seg string) string {
+		if seg == "" {
+			return "all the load"
+		}
+		return "segment " + seg
+	}
+	differ("run of", whole(r.Segment), whole(p.Segment))
 	switch {
 	case r.Interrupted:
 		diffs = append(diffs, "it was interrupted")

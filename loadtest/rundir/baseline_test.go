@@ -27,6 +27,7 @@ func TestBaselineFor(t *testing.T) {
 			r.Environment.Provider, r.Environment.APIInstances, r.Environment.CPUs = "docker", 3, 8
 		}, []string{"provider docker, this run embedded", "API instances 3, this run 2", "CPUs 8, this run 2"}},
 		{"invalid", func(r *summary.Run) { r.Validity.Valid = false }, []string{"it was invalid"}},
+		{"a segment", func(r *summary.Run) { r.Segment = "0/4" }, []string{"run of segment 0/4, this run all the load"}},
 		{"interrupted", func(r *summary.Run) { r.Interrupted = true }, []string{"it was interrupted"}},
 		{"aborted", func(r *summary.Run) { r.Aborted = "threshold crossed" }, []string{"it was aborted (threshold crossed)"}},
 	}
