@@ -1,7 +1,9 @@
 // Package render holds the text-building pieces the load-test report
 // (loadtest/report) and the readiness report (checks/report) share:
 // GitHub-flavoured Markdown with its escaping and tables, terminal text
-// with ANSI styles and padding, and an HTML template executed in memory.
+// with ANSI styles and padding, an HTML template executed in memory, and
+// the numbers on charts (axis scales, trimmed decimals), which
+// loadtest/capacity's page shares too.
 // What a report says stays in its own package; how it is spelled is here,
 // so the two reports escape and lay out text the same way.
 package render

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"html/template"
 	"io"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -167,6 +168,21 @@ func TestTime(t *testing.T) {
 	} {
 		if got := render.Time(tt.in); got != tt.want {
 			t.Errorf("Time(%v) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestNiceScale(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		top, step, nice float64
+	}{
+		{1, 0.2, 1}, {162, 50, 200}, {1500, 500, 1500}, {1650, 500, 2000}, {4.7, 1, 5}, {0, 0.2, 1}, {math.NaN(), 0.2, 1}, {math.Inf(1), 0.2, 1},
+		{12, 2.5, 12.5},
+	} {
+		step, nice := render.NiceScale(tc.top, 5)
+		if math.Abs(step-tc.step) > 1e-9 || math.Abs(nice-tc.nice) > 1e-9 {
+			t.Errorf("NiceScale(%v, 5) = %v, %v; want %v, %v", tc.top, step, nice, tc.step, tc.nice)
 		}
 	}
 }

@@ -72,20 +72,20 @@ func (r Report) WriteHTML(w io.Writer) error {
 		maxP95 = math.Max(maxP95, s.P95)
 		maxErr = math.Max(maxErr, s.Errors)
 	}
-	xStep, xTop := niceScale(maxRate)
-	yStep, yTop := niceScale(maxP95)
-	eStep, eTop := niceScale(maxErr)
+	xStep, xTop := render.NiceScale(maxRate, 5)
+	yStep, yTop := render.NiceScale(maxP95, 5)
+	eStep, eTop := render.NiceScale(maxErr, 5)
 	x := func(r float64) float64 { return v.X0 + r/xTop*(v.X1-v.X0) }
 	y := func(ms float64) float64 { return v.Y1 - ms/yTop*(v.Y1-v.Y0) }
 	ey := func(e float64) float64 { return v.Y1 - e/eTop*(v.Y1-v.Y0) }
 	for t := 0.0; t <= xTop+xStep/2; t += xStep {
-		v.XTicks = append(v.XTicks, tick{x(t), trim(t) + "/s"})
+		v.XTicks = append(v.XTicks, tick{x(t), render.Trim(t, 2) + "/s"})
 	}
 	for t := 0.0; t <= yTop+yStep/2; t += yStep {
-		v.YTicks = append(v.YTicks, tick{y(t), trim(t) + " ms"})
+		v.YTicks = append(v.YTicks, tick{y(t), render.Trim(t, 2) + " ms"})
 	}
 	for t := 0.0; t <= eTop+eStep/2; t += eStep {
-		v.ETicks = append(v.ETicks, tick{ey(t), trim(t*100) + "%"})
+		v.ETicks = append(v.ETicks, tick{ey(t), render.Trim(t*100, 2) + "%"})
 	}
 	var lat, errs []string
 	for _, s := range steps {
@@ -97,9 +97,9 @@ func (r Report) WriteHTML(w io.Writer) error {
 			verdict = "did not hold"
 		}
 		v.Points = append(v.Points, point{X: px, Y: py, EY: pe, Passed: s.Passed,
-			Title: fmt.Sprintf("%d/s: %s; p95 %s, errors %s, achieved %s/s", s.Rate, verdict, trim(s.P95)+" ms", trim(s.Errors*100)+"%", trim(s.Achieved))})
-		v.Steps = append(v.Steps, stepRow{Rate: strconv.Itoa(s.Rate) + "/s", Achieved: trim(s.Achieved) + "/s", P95: trim(s.P95) + " ms",
-			Errors: trim(s.Errors*100) + "%", Verdict: string(s.Outcome), Reasons: strings.Join(s.Reasons, "; "), Passed: s.Passed})
+			Title: fmt.Sprintf("%d/s: %s; p95 %s, errors %s, achieved %s/s", s.Rate, verdict, render.Trim(s.P95, 2)+" ms", render.Trim(s.Errors*100, 2)+"%", render.Trim(s.Achieved, 2))})
+		v.Steps = append(v.Steps, stepRow{Rate: strconv.Itoa(s.Rate) + "/s", Achieved: render.Trim(s.Achieved, 2) + "/s", P95: render.Trim(s.P95, 2) + " ms",
+			Errors: render.Trim(s.Errors*100, 2) + "%", Verdict: string(s.Outcome), Reasons: strings.Join(s.Reasons, "; "), Passed: s.Passed})
 	}
 	if len(lat) > 0 {
 		v.Latency, v.Error = "M"+strings.Join(lat, " L"), "M"+strings.Join(errs, " L")
@@ -118,7 +118,7 @@ func (r Report) WriteText(w io.Writer) error {
 		if !s.Passed {
 			mark = "✗"
 		}
-		fmt.Fprintf(&b, "  %8s  %9s  %10s  %7s  %s %s\n", strconv.Itoa(s.Rate)+"/s", trim(s.Achieved)+"/s", trim(s.P95)+"ms", trim(s.Errors*100)+"%", mark, s.Outcome)
+		fmt.Fprintf(&b, "  %8s  %9s  %10s  %7s  %s %s\n", strconv.Itoa(s.Rate)+"/s", render.Trim(s.Achieved, 2)+"/s", render.Trim(s.P95, 2)+"ms", render.Trim(s.Errors*100, 2)+"%", mark, s.Outcome)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -131,30 +131,5 @@ func (r Report) summary() string {
 		bound = "at least "
 	}
 	return fmt.Sprintf("%s%d iterations/s of %s's journeys with %d API instance(s), each step held %s (%s)",
-		bound, r.Rate, r.Scenario, r.APIInstances, trim(float64(r.HoldMs)/1000)+"s", r.Why)
-}
-
-// niceScale is a step of 1, 2 or 5 × 10^k giving about five ticks, and
-// the top of the axis, a multiple of it at or above max.
-func niceScale(max float64) (step, top float64) {
-	raw := max / 5
-	mag := math.Pow(10, math.Floor(math.Log10(raw)))
-	step = mag * 10
-	for _, m := range []float64{1, 2, 5} {
-		if m*mag >= raw {
-			step = m * mag
-			break
-		}
-	}
-	return step, math.Ceil(max/step) * step
-}
-
-// trim formats v with at most two decimals and no trailing zeros.
-func trim(v float64) string {
-	s := strconv.FormatFloat(v, 'f', 2, 64)
-	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	if s == "-0" {
-		return "0"
-	}
-	return s
+		bound, r.Rate, r.Scenario, r.APIInstances, render.Trim(float64(r.HoldMs)/1000, 2)+"s", r.Why)
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/taskready/taskready/internal/render"
 	"github.com/taskready/taskready/loadtest/summary"
 )
 
@@ -220,7 +221,7 @@ func buildChart(spec chartSpec, pp []plotPoint, ax timeAxis) chartView {
 		return c.X0 + math.Max(0, math.Min(1, t/end))*(c.X1-c.X0)
 	}
 	rules, top := c.yRange(spec, pp)
-	step, top := niceScale(top, 5)
+	step, top := render.NiceScale(top, 5)
 	y := func(v float64) float64 {
 		return c.Y1 - math.Max(0, math.Min(1, v/top))*(c.Y1-c.Y0)
 	}
@@ -318,7 +319,7 @@ func timeTicks(end float64, x func(float64) float64) ([]tickView, string) {
 		t := float64(i) * step
 		label := clock(t)
 		if step < 1 {
-			label, title = trimFloat(t, 1)+"s", "time since start"
+			label, title = render.Trim(t, 1)+"s", "time since start"
 		}
 		ticks = append(ticks, tickView{Pos: x(t), Label: label})
 	}
@@ -461,24 +462,6 @@ func (c *chartView) addRule(r ruleDef, key string, x func(float64) float64, yv f
 	}
 }
 
-// niceScale returns a tick step of 1, 2 or 5 times a power of ten giving
-// about n ticks up to top, and the top rounded up to a whole step.
-func niceScale(top float64, n int) (step, nice float64) {
-	if !finite(top) || top <= 0 {
-		top = 1
-	}
-	raw := top / float64(n)
-	mag := math.Pow(10, math.Floor(math.Log10(raw)))
-	step = 10 * mag
-	for _, m := range []float64{1, 2, 2.5, 5} {
-		if raw <= m*mag {
-			step = m * mag
-			break
-		}
-	}
-	return step, math.Ceil(top/step-1e-9) * step
-}
-
 // timeStep is a tick step in seconds that people count in (10s, 30s, 1m,
 // 5m, ...), giving at most about 12 ticks.
 func timeStep(end float64) float64 {
@@ -515,16 +498,16 @@ func num(v float64) string {
 	if !finite(v) {
 		v = 0
 	}
-	return trimFloat(math.Round(v*10)/10, 1)
+	return render.Trim(math.Round(v*10)/10, 1)
 }
 
 // tickNumber labels a y tick with as many decimals as the step needs,
 // and thousands as "k".
 func tickNumber(v, step float64) string {
 	if step >= 1000 {
-		return trimFloat(v/1000, decimals(step/1000)) + "k"
+		return render.Trim(v/1000, decimals(step/1000)) + "k"
 	}
-	return trimFloat(v, decimals(step))
+	return render.Trim(v, decimals(step))
 }
 
 func decimals(step float64) int {

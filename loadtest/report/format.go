@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/taskready/taskready/internal/render"
 	"github.com/taskready/taskready/loadtest/summary"
 )
 
@@ -94,15 +95,15 @@ func statValue(k kind, agg string, v float64) string {
 	}
 	switch {
 	case agg == "count":
-		return trimFloat(v, 2)
+		return render.Trim(v, 2)
 	case agg == "rate" && k == kindRate:
 		return percent(v)
 	case agg == "rate":
-		return trimFloat(v, 2) + "/s"
+		return render.Trim(v, 2) + "/s"
 	case k == kindTime:
 		return millis(v)
 	}
-	return trimFloat(v, 2)
+	return render.Trim(v, 2)
 }
 
 // observed is a threshold's observed statistic as k6 prints it, "p(95)=72.13ms",
@@ -223,11 +224,11 @@ func millis(ms float64) string {
 	case ms < 0.001:
 		return strconv.FormatInt(int64(ms*1e6), 10) + "ns"
 	case ms < 1:
-		return trimFloat(ms*1000, 2) + "µs"
+		return render.Trim(ms*1000, 2) + "µs"
 	case ms < 1000:
-		return trimFloat(ms, 2) + "ms"
+		return render.Trim(ms, 2) + "ms"
 	case ms < 60000:
-		return trimFloat(ms/1000, 2) + "s"
+		return render.Trim(ms/1000, 2) + "s"
 	}
 	return time.Duration(math.Round(ms/1000) * float64(time.Second)).String()
 }
@@ -269,21 +270,6 @@ func bytesSI(n float64) string {
 		return fmt.Sprintf("%.1f %s", v, units[e])
 	}
 	return fmt.Sprintf("%.0f %s", v, units[e])
-}
-
-// trimFloat formats v with at most prec decimals and no trailing zeros.
-func trimFloat(v float64, prec int) string {
-	if !finite(v) {
-		return "n/a"
-	}
-	s := strconv.FormatFloat(v, 'f', prec, 64)
-	if strings.ContainsRune(s, '.') {
-		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	}
-	if s == "-0" {
-		s = "0"
-	}
-	return s
 }
 
 // fixed formats v with exactly prec decimals, for table columns whose
@@ -329,7 +315,7 @@ func comparisonValue(metric string, v float64) string {
 	case "fraction":
 		return percent(v)
 	}
-	return trimFloat(v, 2)
+	return render.Trim(v, 2)
 }
 
 // comparisonDiff formats a difference new−old in the statistic's unit:
@@ -347,9 +333,9 @@ func comparisonDiff(metric string, v float64) string {
 	case "ms":
 		return sign + millis(v)
 	case "fraction":
-		return sign + trimFloat(v*100, 2) + "pp"
+		return sign + render.Trim(v*100, 2) + "pp"
 	}
-	return sign + trimFloat(v, 2)
+	return sign + render.Trim(v, 2)
 }
 
 // comparisonCI is the confidence interval of new−old. The summary stores an

@@ -3,6 +3,7 @@ package report
 import (
 	"math"
 
+	"github.com/taskready/taskready/internal/render"
 	"github.com/taskready/taskready/loadtest/summary"
 )
 
@@ -29,7 +30,7 @@ func histogram(s *summary.Summary) (chartView, bool) {
 	for _, b := range bs {
 		top = math.Max(top, 100*float64(max(b.Count, 0))/float64(total))
 	}
-	step, top := niceScale(top, 5)
+	step, top := render.NiceScale(top, 5)
 	y := func(v float64) float64 { return c.Y1 - math.Max(0, math.Min(1, v/top))*(c.Y1-c.Y0) }
 	for i := 0; float64(i)*step <= top+step/2; i++ {
 		v := float64(i) * step
@@ -44,10 +45,10 @@ func histogram(s *summary.Summary) (chartView, bool) {
 		x := c.X0 + float64(i)*bw
 		from := "0"
 		if i > 0 {
-			from = trimFloat(prev, 1)
+			from = render.Trim(prev, 1)
 		}
 		c.Bars = append(c.Bars, barView{X: x + 1, Y: y(share), W: math.Max(bw-2, 1), H: c.Y1 - y(share),
-			Title: from + "–" + trimFloat(b.UpTo, 1) + " ms: " + thousands(b.Count) + " requests (" + trimFloat(share, 2) + "%)"})
+			Title: from + "–" + render.Trim(b.UpTo, 1) + " ms: " + thousands(b.Count) + " requests (" + render.Trim(share, 2) + "%)"})
 		if i%max(every, 1) == 0 {
 			c.XTicks = append(c.XTicks, tickView{Pos: x + bw/2, Label: bucketLabel(b.UpTo)})
 		}
@@ -122,7 +123,7 @@ func lowerBound(up float64) float64 {
 // bucketLabel is a bucket's upper bound in ms, or in s from a second up.
 func bucketLabel(ms float64) string {
 	if ms >= 1000 {
-		return trimFloat(ms/1000, 1) + "s"
+		return render.Trim(ms/1000, 1) + "s"
 	}
-	return trimFloat(ms, 1) + "ms"
+	return render.Trim(ms, 1) + "ms"
 }

@@ -229,9 +229,9 @@ func newHTMLView(s *summary.Summary) htmlView {
 			Dropped: thousands(sc.Dropped), VUs: thousands(sc.VUsMax), Closed: sc.TargetRate <= 0, Target: "closed model", Achieved: "–", Share: "–", Planned: "–"}
 		if sc.TargetRate > 0 {
 			share := sc.AchievedRate / sc.TargetRate
-			sv.Target = trimFloat(sc.TargetRate, 2) + "/s"
-			sv.Achieved = trimFloat(sc.AchievedRate, 2) + "/s"
-			sv.Share = trimFloat(100*share, 1) + "%"
+			sv.Target = render.Trim(sc.TargetRate, 2) + "/s"
+			sv.Achieved = render.Trim(sc.AchievedRate, 2) + "/s"
+			sv.Share = render.Trim(100*share, 1) + "%"
 			// Below 95% of the schedule the generator or the system
 			// fell behind; the row says so in colour.
 			sv.Short = share < 0.95
@@ -283,7 +283,7 @@ func kpis(s *summary.Summary) []kpiView {
 	rate, _ := metricValue(s, "http_reqs", "rate")
 	k := kpiView{Label: "Requests", Value: none, Sub: "no requests"}
 	if hasReqs {
-		k.Value, k.Sub = thousands(int64(reqs)), trimFloat(rate, 1)+" req/s"
+		k.Value, k.Sub = thousands(int64(reqs)), render.Trim(rate, 1)+" req/s"
 	}
 	out = append(out, k)
 

@@ -95,21 +95,6 @@ func TestStatValue(t *testing.T) {
 	}
 }
 
-func TestNiceScale(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		top, step, nice float64
-	}{
-		{1, 0.2, 1}, {162, 50, 200}, {1500, 500, 1500}, {1650, 500, 2000}, {4.7, 1, 5}, {0, 0.2, 1}, {math.NaN(), 0.2, 1}, {math.Inf(1), 0.2, 1},
-		{12, 2.5, 12.5},
-	} {
-		step, nice := niceScale(tc.top, 5)
-		if math.Abs(step-tc.step) > 1e-9 || math.Abs(nice-tc.nice) > 1e-9 {
-			t.Errorf("niceScale(%v, 5) = %v, %v; want %v, %v", tc.top, step, nice, tc.step, tc.nice)
-		}
-	}
-}
-
 func TestTimeAxis(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {

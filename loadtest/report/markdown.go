@@ -227,8 +227,8 @@ func (m *mdWriter) scenarios() {
 	for _, sc := range m.s.Run.Scenarios {
 		target, achieved := "closed model", "–"
 		if sc.TargetRate > 0 {
-			target = trimFloat(sc.TargetRate, 2) + "/s"
-			achieved = trimFloat(sc.AchievedRate, 2) + "/s (" + trimFloat(100*sc.AchievedRate/sc.TargetRate, 1) + "%)"
+			target = render.Trim(sc.TargetRate, 2) + "/s"
+			achieved = render.Trim(sc.AchievedRate, 2) + "/s (" + render.Trim(100*sc.AchievedRate/sc.TargetRate, 1) + "%)"
 		}
 		rows = append(rows, []string{render.MarkdownCode(sc.Name), render.MarkdownText(sc.Executor), target, achieved,
 			strconv.FormatInt(sc.Iterations, 10), strconv.FormatInt(sc.Dropped, 10), strconv.FormatInt(sc.VUsMax, 10)})

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/taskready/taskready/internal/render"
 	"github.com/taskready/taskready/loadtest/summary"
 )
 
@@ -141,8 +142,8 @@ func charts(s *summary.Summary) []chartView {
 		end = math.Max(end, pp[n-1].T+pp[n-1].W)
 	}
 	ax := timeAxis{End: end, Timeline: s.Run.Timeline, Faults: s.Run.Faults}
-	perSec := func(v float64) string { return trimFloat(v, 1) + "/s" }
-	ms := func(v float64) string { return trimFloat(v, 1) + " ms" }
+	perSec := func(v float64) string { return render.Trim(v, 1) + "/s" }
+	ms := func(v float64) string { return render.Trim(v, 1) + " ms" }
 	always := func(f func(p plotPoint) float64) func(p plotPoint) (float64, bool) {
 		return func(p plotPoint) (float64, bool) { return f(p), true }
 	}
@@ -156,7 +157,7 @@ func charts(s *summary.Summary) []chartView {
 			{Label: "requests/s", Color: colRequests, Area: true, Format: perSec, Value: always(func(p plotPoint) float64 { return clean(p.RPS) })},
 			{Label: "failed/s", Color: colFailures, Format: perSec, Value: always(func(p plotPoint) float64 { return float64(p.Failures) / p.W })},
 		},
-		Rules: thresholdRules(s, "http_reqs", map[string]bool{"rate": true}, 1, func(v float64) string { return trimFloat(v, 2) + "/s" }),
+		Rules: thresholdRules(s, "http_reqs", map[string]bool{"rate": true}, 1, func(v float64) string { return render.Trim(v, 2) + "/s" }),
 	}, pp, ax)
 	latency := buildChart(chartSpec{
 		ID: "chart-latency", Title: "Latency", Desc: "corrected for coordinated omission (a journey's first request timed from its scheduled start); dashed: p95 as sent",
@@ -186,7 +187,7 @@ func charts(s *summary.Summary) []chartView {
 			ID: "chart-vus", Title: "Virtual users", Desc: "VUs running an iteration, on average over each interval (the rest of the pool waits for its next iteration)",
 			YLabel: "VUs busy", MinTop: 1, Tick: tickNumber,
 			Series: []seriesDef{
-				{Label: "busy VUs", Color: colP95, Area: true, Format: func(v float64) string { return trimFloat(v, 1) + " VUs" },
+				{Label: "busy VUs", Color: colP95, Area: true, Format: func(v float64) string { return render.Trim(v, 1) + " VUs" },
 					Value: always(func(p plotPoint) float64 { return p.VUs })},
 			},
 		}, pp, ax))
@@ -202,7 +203,7 @@ func charts(s *summary.Summary) []chartView {
 		ID: "chart-errors", Title: "Error rate", Desc: "failed requests as a share of the requests started in each interval",
 		YLabel: "failed (%)", MinTop: 1, Tick: func(v, step float64) string { return tickNumber(v, step) + "%" },
 		Series: []seriesDef{
-			{Label: "error rate", Color: colErrors, Area: true, Format: func(v float64) string { return trimFloat(v, 2) + "%" },
+			{Label: "error rate", Color: colErrors, Area: true, Format: func(v float64) string { return render.Trim(v, 2) + "%" },
 				Value: withRequests(func(p plotPoint) float64 { return 100 * float64(p.Failures) / float64(p.Requests) })},
 		},
 		Rules: thresholdRules(s, "http_req_failed", map[string]bool{"rate": true}, 100, percent),

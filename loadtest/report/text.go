@@ -314,10 +314,10 @@ func (t *textWriter) httpRows() []dotRow {
 	}
 	if m, ok := t.s.Metrics["http_req_failed"]; ok && len(m.Values) > 0 {
 		failed, total := m.Values["passes"], m.Values["passes"]+m.Values["fails"]
-		rows = append(rows, dotRow{label: "http_req_failed", cells: []string{percent(m.Values["value"]), trimFloat(failed, 0) + " out of " + trimFloat(total, 0)}})
+		rows = append(rows, dotRow{label: "http_req_failed", cells: []string{percent(m.Values["value"]), render.Trim(failed, 0) + " out of " + render.Trim(total, 0)}})
 	}
 	if m, ok := t.s.Metrics["http_reqs"]; ok && len(m.Values) > 0 {
-		rows = append(rows, dotRow{label: "http_reqs", cells: []string{trimFloat(m.Values["count"], 0), fixed(m.Values["rate"], 6) + "/s"}})
+		rows = append(rows, dotRow{label: "http_reqs", cells: []string{render.Trim(m.Values["count"], 0), fixed(m.Values["rate"], 6) + "/s"}})
 	}
 	return rows
 }
@@ -429,9 +429,9 @@ func (t *textWriter) execRows() []dotRow {
 	for _, sc := range r.Scenarios {
 		cells := []string{strconv.FormatInt(sc.Iterations, 10)}
 		if sc.TargetRate > 0 {
-			ach := "achieved=" + trimFloat(sc.AchievedRate, 2) + "/s"
-			ach += " (" + trimFloat(100*sc.AchievedRate/sc.TargetRate, 1) + "%)"
-			cells = append(cells, "target="+trimFloat(sc.TargetRate, 2)+"/s", ach)
+			ach := "achieved=" + render.Trim(sc.AchievedRate, 2) + "/s"
+			ach += " (" + render.Trim(100*sc.AchievedRate/sc.TargetRate, 1) + "%)"
+			cells = append(cells, "target="+render.Trim(sc.TargetRate, 2)+"/s", ach)
 		} else {
 			cells = append(cells, sc.Executor, "closed model")
 		}
