@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/taskready/taskready/loadtest/record"
+	"github.com/taskready/taskready/loadtest/scenario"
 	"github.com/taskready/taskready/loadtest/summary"
 )
 
@@ -52,7 +53,7 @@ func Judge(ws []Window, snap record.Snapshot) []summary.Fault {
 
 func judge(w Window, snap record.Snapshot, others [][2]time.Duration) summary.Fault {
 	f := summary.Fault{
-		Name: w.Name, Target: w.Target, Action: w.Action, Detail: detail(w),
+		Name: w.Name, Target: w.Target, Action: w.Action, Detail: detail(w.Fault),
 		Played: w.Played, Error: w.Err, Line: w.Line,
 	}
 	if !w.Played {
@@ -149,14 +150,16 @@ func judge(w Window, snap record.Snapshot, others [][2]time.Duration) summary.Fa
 	return f
 }
 
-func detail(w Window) string {
-	if w.Action != "latency" {
+// detail is what more a latency fault says of itself: "200ms ± 50ms";
+// "" for the other actions.
+func detail(f scenario.Fault) string {
+	if f.Action != scenario.FaultLatency {
 		return ""
 	}
-	if w.Jitter > 0 {
-		return fmt.Sprintf("%s ± %s", w.Latency, w.Jitter)
+	if f.Jitter > 0 {
+		return fmt.Sprintf("%s ± %s", f.Latency, f.Jitter)
 	}
-	return w.Latency.String()
+	return f.Latency.String()
 }
 
 func ratio(iv record.IntervalPoint) float64 {

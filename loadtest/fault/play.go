@@ -146,10 +146,7 @@ func undo(ctx context.Context, p Player, f scenario.Fault) error {
 func Describe(f scenario.Fault) string {
 	switch f.Action {
 	case scenario.FaultLatency:
-		if f.Jitter > 0 {
-			return fmt.Sprintf("latency %s ± %s on link %s", f.Latency, f.Jitter, f.Target)
-		}
-		return fmt.Sprintf("latency %s on link %s", f.Latency, f.Target)
+		return "latency " + detail(f) + " on link " + f.Target
 	case scenario.FaultReset:
 		return "reset link " + f.Target
 	}
