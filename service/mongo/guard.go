@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
@@ -60,6 +61,23 @@ func newGuard(probe func(ctx context.Context) error, log *slog.Logger) *Guard {
 				log.Warn("mongodb: unreachable; answering 503 with Retry-After until a ping succeeds")
 			}
 		}))}
+}
+
+// AvailableName is the gauge Collector exports, named as Redis's
+// taskapi_redis_available: alerts and dashboards read both the same way.
+const AvailableName = "taskapi_mongo_available"
+
+// Collector returns the taskapi_mongo_available gauge: 1 while the guard
+// lets calls through, 0 while it answers every one with a 503.
+func (g *Guard) Collector() prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: AvailableName, Help: "1 while the MongoDB circuit breaker is closed, 0 while it is open (store calls answered 503 at once).",
+	}, func() float64 {
+		if g.b.Closed() {
+			return 1
+		}
+		return 0
+	})
 }
 
 // errPrimaryLost ends the calls under way when the driver finds no server

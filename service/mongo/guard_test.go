@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
 
@@ -96,5 +99,56 @@ func TestReadinessPingTellsTheGuard(t *testing.T) {
 				t.Errorf("after Ping(%v) the guard admits: %v; want open %v", tt.ping, err, tt.wantOpen)
 			}
 		})
+	}
+}
+
+// TestAvailableGauge: taskapi_mongo_available follows the breaker, as
+// the alert on an open breaker reads it.
+func TestAvailableGauge(t *testing.T) {
+	g := newGuard(func(context.Context) error { return nil }, slog.New(slog.DiscardHandler))
+	gauge := g.Collector()
+	for _, step := range []struct {
+		name string
+		act  func()
+		want float64
+	}{
+		{"a new guard is closed", func() {}, 1},
+		{"tripped", g.b.Trip, 0},
+		{"reset", g.b.Reset, 1},
+	} {
+		step.act()
+		if got := testutil.ToFloat64(gauge); got != step.want {
+			t.Errorf("%s: %s = %v; want %v", step.name, AvailableName, got, step.want)
+		}
+	}
+}
+
+// TestCheckoutFailuresStartAtZero: every checkout failure reason is a
+// series before the first failure, so that rate() sees the first one.
+func TestCheckoutFailuresStartAtZero(t *testing.T) {
+	m := NewMonitor()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(m)
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reasons []string
+	for _, f := range families {
+		if f.GetName() != "taskapi_mongo_pool_checkout_failures_total" {
+			continue
+		}
+		for _, s := range f.GetMetric() {
+			if s.GetCounter().GetValue() != 0 {
+				t.Errorf("%v = %v before any failure", s.GetLabel(), s.GetCounter().GetValue())
+			}
+			for _, l := range s.GetLabel() {
+				reasons = append(reasons, l.GetValue())
+			}
+		}
+	}
+	slices.Sort(reasons)
+	if want := []string{"connectionError", "poolClosed", "timeout"}; !slices.Equal(reasons, want) {
+		t.Errorf("checkout failure reasons before any failure: %v; want %v", reasons, want)
 	}
 }

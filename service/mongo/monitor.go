@@ -34,7 +34,7 @@ var commandNames = map[string]bool{
 // NewMonitor returns a monitor whose metrics are named taskapi_mongo_*.
 func NewMonitor() *Monitor {
 	const ns, sub = "taskapi", "mongo"
-	return &Monitor{
+	m := &Monitor{
 		poolOpen: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
 			Name: "pool_connections_open", Help: "Connections the MongoDB pool holds open."}),
 		poolInUse: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
@@ -52,7 +52,16 @@ func NewMonitor() *Monitor {
 			Name: "command_duration_seconds", Help: "MongoDB command round-trip time by name.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}}, []string{"command"}),
 	}
+	for _, r := range checkoutReasons {
+		m.checkoutFail.WithLabelValues(r)
+	}
+	return m
 }
+
+// checkoutReasons are the driver's reasons for a failed checkout. Their
+// series exist from the start at 0, so that an alert's rate() sees the
+// first pool timeout: a counter born at 1 has no increase to show.
+var checkoutReasons = []string{event.ReasonTimedOut, event.ReasonConnectionErrored, event.ReasonPoolClosed}
 
 func (m *Monitor) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.poolOpen, m.poolInUse, m.checkoutWait, m.checkoutFail, m.poolCleared, m.commands, m.duration}

@@ -130,7 +130,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, 
 	limits := ratelimit.NewMetrics()
 	deny := denylist.New(s.redis)
 	httpMetrics := metrics.NewHTTP()
-	collectors := append(httpMetrics.Collectors(), monitor, s.redis.Collector(), s.profiles.Collector())
+	collectors := append(httpMetrics.Collectors(), monitor, guard.Collector(), s.redis.Collector(), s.profiles.Collector())
 	collectors = append(collectors, admissionMetrics.Collectors()...)
 	collectors = append(collectors, deny.Collectors()...)
 	collectors = append(collectors, limits.Collectors()...)
