@@ -75,7 +75,8 @@ bench-soak:
 FUZZ_TARGETS = \
 	service/httpapi:FuzzDecodeJSON service/httpapi:FuzzParseListQuery service/server:FuzzAPI \
 	loadtest/scenario:FuzzParse loadtest/threshold:FuzzParseExpression loadtest/threshold:FuzzParseSelector \
-	loadtest/pace:FuzzRamping loadtest/k6:FuzzReadStream loadtest/k6:FuzzReadSummaryExport loadtest/segment:FuzzParse
+	loadtest/pace:FuzzRamping loadtest/k6:FuzzReadStream loadtest/k6:FuzzReadSummaryExport loadtest/segment:FuzzParse \
+	internal/promql:FuzzSelectors
 fuzz:
 	@set -e; cache=$$($(GO) env GOCACHE)/fuzz/$$($(GO) list -m); \
 	for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
