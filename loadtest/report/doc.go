@@ -1,5 +1,6 @@
 // Package report renders the result document of a load run, summary.json
-// (package summary), for people and for CI, in four forms:
+// (package summary), for people and for CI, in four forms and two
+// shapes of them for CI systems:
 //
 //   - Text, the end-of-run summary for a terminal, laid out as k6 lays out
 //     its own (thresholds, then totals with dot-leader columns) so that
@@ -28,6 +29,11 @@
 //     phase, and the baseline's percentiles), status codes and errors,
 //     then the latency distribution. An axis is scaled to its data: a
 //     bound far above it is marked at the top edge, not drawn to scale.
+//   - Comment, Markdown as a pull-request comment: a hidden marker a CI
+//     job finds its earlier comment by, and the comparison with the
+//     baseline first, since that is what decides a merge.
+//   - LoadPerformance, the metrics in k6's --summary-export shape with
+//     http_req_waiting added, for GitLab's load performance report.
 //
 // Every renderer reads only the *summary.Summary it is given and never
 // changes it, so a summary imported from k6 is reported the same way as one

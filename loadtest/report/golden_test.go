@@ -11,7 +11,7 @@ import (
 	"github.com/taskready/taskready/loadtest/summary"
 )
 
-// renderers are the four reports, by golden-file extension.
+// renderers are the reports, by golden-file extension.
 var renderers = []struct {
 	ext    string
 	render func(io.Writer, *summary.Summary) error
@@ -20,6 +20,8 @@ var renderers = []struct {
 	{"md", report.Markdown},
 	{"junit.xml", report.JUnit},
 	{"html", report.HTML},
+	{"comment.md", report.Comment},
+	{"load-performance.json", report.LoadPerformance},
 }
 
 func TestGolden(t *testing.T) {

@@ -16,6 +16,15 @@ func Markdown(w io.Writer, s *summary.Summary) error {
 	}
 	m := &mdWriter{s: s}
 	m.title()
+	m.details()
+	m.comparison()
+	_, err := m.WriteTo(w)
+	return err
+}
+
+// details are the sections between the title and the comparison, which
+// Comment moves to the top.
+func (m *mdWriter) details() {
 	m.thresholds()
 	m.validity()
 	m.faults()
@@ -25,9 +34,6 @@ func Markdown(w io.Writer, s *summary.Summary) error {
 	m.phases()
 	m.journeys()
 	m.scenarios()
-	m.comparison()
-	_, err := m.WriteTo(w)
-	return err
 }
 
 type mdWriter struct {
@@ -246,7 +252,11 @@ func (m *mdWriter) comparison() {
 		return
 	}
 	m.section("Comparison with baseline")
-	m.P("Baseline ", render.MarkdownCode(c.Baseline), ": **", render.MarkdownText(c.Verdict), "**")
+	m.P("Baseline ", render.MarkdownCode(c.Baseline), baselineRun(c.BaselineRun), ": **", render.MarkdownText(c.Verdict), "**")
+	if c.Forced != "" {
+		m.P()
+		m.P("Compared anyway (-baseline-force): ", render.MarkdownText(c.Forced))
+	}
 	if len(c.Rows) == 0 {
 		return
 	}
@@ -261,4 +271,21 @@ func (m *mdWriter) comparison() {
 			signedPercent(r.Change), comparisonCI(r.Metric, r.Low, r.High), verdict, render.MarkdownText(r.Reason)})
 	}
 	m.Table("llrrrrll", []string{"selection", "statistic", "baseline", "this run", "change", "CI of new−old", "verdict", "reason"}, rows)
+}
+
+// baselineRun names the run a baseline was, " (run ID, commit C, started
+// T)", so that a reviewer knows which build the change is measured
+// against; "" when the summary does not say.
+func baselineRun(b *summary.BaselineRun) string {
+	if b == nil || b.ID == "" {
+		return ""
+	}
+	parts := []string{"run " + render.MarkdownCode(b.ID)}
+	if b.Commit != "" {
+		parts = append(parts, "commit "+render.MarkdownCode(b.Commit[:min(len(b.Commit), 12)]))
+	}
+	if !b.Start.IsZero() {
+		parts = append(parts, "started "+render.Time(b.Start))
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
 }
