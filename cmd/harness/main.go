@@ -4,6 +4,7 @@
 //	harness run       bring up an environment, run a scenario, write reports, gate
 //	harness capacity  find the highest arrival rate that holds the budgets
 //	harness compare   compare two runs, accounting for run-to-run noise
+//	harness report    render a report of a finished run: a PR comment, GitLab's load performance report
 //	harness merge     merge the outputs of -segment workers and gate once
 //	harness k6        export a scenario as a k6 script, import k6 results
 //	harness k8s       render an indexed Job of N workers and a coordinator
@@ -114,6 +115,7 @@ func commands() []command {
 		runCmd(),
 		capacityCmd(),
 		compareCmd(),
+		reportCmd(),
 		mergeCmd(),
 		k6Cmd(),
 		k8sCmd(),
