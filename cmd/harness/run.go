@@ -24,6 +24,8 @@ import (
 	"github.com/taskready/taskready/loadtest/engine"
 	"github.com/taskready/taskready/loadtest/executor"
 	"github.com/taskready/taskready/loadtest/fault"
+	"github.com/taskready/taskready/loadtest/ledger"
+	"github.com/taskready/taskready/loadtest/record"
 	"github.com/taskready/taskready/loadtest/rundir"
 	"github.com/taskready/taskready/loadtest/scenario"
 	"github.com/taskready/taskready/loadtest/segment"
@@ -68,6 +70,8 @@ func runCmd() command {
 	fs.Float64Var(&o.limits.MaxDropped, "max-dropped", engine.DefaultLimits.MaxDropped, "validity: share of open-model iterations that may be dropped")
 	fs.DurationVar(&o.limits.MaxSendLag, "max-send-lag", engine.DefaultLimits.MaxSendLag, "validity: p99 of how late open-model iterations may leave")
 	fs.Float64Var(&o.limits.MaxCPU, "max-cpu", engine.DefaultLimits.MaxCPU, "validity: share of all cores the harness may use")
+	fs.StringVar(&o.ledger, "ledger", "auto", "keep a write ledger and read every task the load wrote back after it: on, off, or auto (on when the scenario plays faults or has a threshold on lost_writes, resurrected_writes, duplicated_writes or ambiguous_writes)")
+	fs.Float64Var(&o.ledgerPace, "ledger-pace", ledger.DefaultPace, "the ledger's read-back: at most this many requests a second")
 	fs.BoolVar(&o.quiet, "quiet", false, "print no execution plan and no live progress line (both go to stderr, the results to stdout)")
 	fs.StringVar(&o.segment, "segment", "", "make execution segment I/N (0-based) of the load, as worker I of N: 1/N of every rate and VU count; thresholds are left to harness merge of the N runs (seed and smoke-test once, beforehand: -seed-users 0 -contract=false)")
 	usage := `usage: harness run [flags]
@@ -88,11 +92,27 @@ exit codes:
 	return command{fs: fs, help: "bring up an environment, run a scenario, write reports, gate", usage: usage, run: o.run}
 }
 
+// keepLedger says whether -ledger mode asks for a write ledger on f.
+func keepLedger(mode string, f *scenario.File) (bool, error) {
+	switch mode {
+	case "on":
+		return true, nil
+	case "off":
+		return false, nil
+	case "auto":
+		return len(f.Faults) > 0 || slices.ContainsFunc(f.Thresholds, func(t scenario.Threshold) bool {
+			return slices.Contains(record.WriteMetrics, t.Selector.Metric)
+		}), nil
+	}
+	return false, fmt.Errorf("%w: -ledger %q: want on, off or auto", errUsage, mode)
+}
+
 // runOptions are the flags of harness run.
 type runOptions struct {
 	env                                          envFlags
 	scenario, out, baseline, metricsAddr, engine string
-	httpClient, segment                          string
+	httpClient, segment, ledger                  string
+	ledgerPace                                   float64
 	seedUsers, seedTasks                         int
 	contract, quiet, baselineForce               bool
 	limits                                       engine.Limits
@@ -126,6 +146,10 @@ func (o *runOptions) run(ctx context.Context, out io.Writer) error {
 	}
 	if err := o.canPlayFaults(f); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	keep, err := keepLedger(o.ledger, f)
+	if err != nil {
+		return err
 	}
 	digest := scenarioDigest(o.scenario)
 	id := time.Now().UTC().Format("20060102-150405") + "-" + f.Name
@@ -241,6 +265,10 @@ func (o *runOptions) run(ctx context.Context, out io.Writer) error {
 	}
 	if loadTarget != e.Target {
 		fmt.Fprintf(out, "harness: the load goes through the clients' link (%s) for the faults on it\n", loadTarget)
+	}
+	if keep {
+		// Read back from the API itself, not through the clients' link.
+		opts = append(opts, engine.WithLedger(ledger.New(), ledger.ReadBack{Target: e.Target, Pace: o.ledgerPace}))
 	}
 	res, err := engine.Run(ctx, f, loadTarget, opts...)
 	if err != nil {

@@ -26,6 +26,7 @@ import (
 
 	"github.com/taskready/taskready/loadtest/executor"
 	"github.com/taskready/taskready/loadtest/fault"
+	"github.com/taskready/taskready/loadtest/ledger"
 	"github.com/taskready/taskready/loadtest/record"
 	"github.com/taskready/taskready/loadtest/scenario"
 	"github.com/taskready/taskready/loadtest/summary"
@@ -49,6 +50,8 @@ type config struct {
 	metrics  *Metrics
 	sleep    func(context.Context, time.Duration) error
 	player   fault.Player
+	ledger   *ledger.Ledger
+	readBack ledger.ReadBack
 }
 
 // Limits bound a valid run.
@@ -92,6 +95,15 @@ func WithMetrics(m *Metrics) Option { return func(cf *config) { cf.metrics = m }
 // faults needs it.
 func WithFaults(p fault.Player) Option { return func(cf *config) { cf.player = p } }
 
+// WithLedger keeps l, the write ledger, during the run: it hears of
+// every request, and once the load has stopped and every fault has
+// healed it reads the tasks back (rb says how; its Target defaults to
+// the run's, Since to the run's start less a minute of clock skew).
+// Result.Writes holds what it found.
+func WithLedger(l *ledger.Ledger, rb ledger.ReadBack) Option {
+	return func(cf *config) { cf.ledger, cf.readBack = l, rb }
+}
+
 // WithSleep replaces how think time is slept (tests).
 func WithSleep(f func(context.Context, time.Duration) error) Option {
 	return func(cf *config) { cf.sleep = f }
@@ -119,6 +131,9 @@ type Result struct {
 	CPUWait float64
 	// Faults are the scenario's faults as they were played.
 	Faults []fault.Window
+	// Writes is what the write ledger found (nil: none was kept, or the
+	// run was interrupted).
+	Writes *summary.Writes
 	// Aborted says why the run stopped early, "" if it did not.
 	Aborted string
 	// Interrupted is true when the caller's context ended the run before
@@ -168,6 +183,9 @@ func Run(ctx context.Context, f *scenario.File, target string, opts ...Option) (
 	// cap a 2-core generator at 40% of wrk's rate, this at 82%
 	// (BenchmarkEngineVsWrk).
 	ecfg := executor.Config{Target: target, File: f, Client: cf.client, FastHTTP: cf.client == nil, Sleep: cf.sleep}
+	if cf.ledger != nil {
+		ecfg.Observe = cf.ledger.Observe
+	}
 	// The live counts (progress line and metrics) and the time series'
 	// dropped iterations both hear from the executors.
 	var live *tally
@@ -236,7 +254,41 @@ func Run(ctx context.Context, f *scenario.File, target string, opts ...Option) (
 	case ctx.Err() != nil:
 		res.Aborted, res.Interrupted = "interrupted", true
 	}
+	if cf.ledger != nil && !res.Interrupted {
+		res.Writes = readBack(ctx, cf, target, start)
+	}
 	return res, nil
+}
+
+// readBack has the ledger read back every task the run wrote, telling
+// the progress writer, if any, what it does. The load has stopped and
+// the faults are undone: anything still wrong is what the run left.
+func readBack(ctx context.Context, cf config, target string, start time.Time) *summary.Writes {
+	rb := cf.readBack
+	if rb.Target == "" {
+		rb.Target = target
+	}
+	if rb.Since.IsZero() {
+		rb.Since = start.Add(-time.Minute)
+	}
+	if rb.Pace <= 0 {
+		rb.Pace = ledger.DefaultPace
+	}
+	n := cf.ledger.Counts()
+	// Every object read by itself, and a page per user on top, at the
+	// pace, twice over: a bound that only a failing API reaches.
+	budget := 30*time.Second + time.Duration(2*float64(2*n.Objects)/rb.Pace*float64(time.Second))
+	rctx, cancel := context.WithTimeout(ctx, budget)
+	defer cancel()
+	if cf.progress != nil {
+		fmt.Fprintf(cf.progress, "harness: reading back %d task(s) the load wrote (%d writes acknowledged), at most %g requests/s\n",
+			n.Objects, n.Acknowledged, rb.Pace)
+	}
+	w := cf.ledger.Verify(rctx, rb)
+	if cf.progress != nil {
+		fmt.Fprintf(cf.progress, "harness: write ledger: %s\n", ledger.Describe(w))
+	}
+	return w
 }
 
 // planFaults resolves f's faults on its schedule; a scenario with faults
@@ -316,12 +368,13 @@ func checkNames(f *scenario.File) map[[2]string]string {
 	return names
 }
 
-// Thresholds evaluates the file's thresholds against snap.
-func Thresholds(f *scenario.File, snap record.Snapshot) ([]threshold.Verdict, []int) {
+// Thresholds evaluates the file's thresholds against snap and the write
+// ledger's findings w (nil when none was kept).
+func Thresholds(f *scenario.File, snap record.Snapshot, w *summary.Writes) ([]threshold.Verdict, []int) {
 	ts := make([]threshold.Threshold, len(f.Thresholds))
 	lines := make([]int, len(f.Thresholds))
 	for i, t := range f.Thresholds {
 		ts[i], lines[i] = t.Threshold, t.Line
 	}
-	return summary.Evaluate(snap, ts), lines
+	return summary.Evaluate(snap, w, ts), lines
 }

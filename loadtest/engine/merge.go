@@ -104,12 +104,28 @@ func Merge(f *scenario.File, parts []Part, meta Meta) (*Result, *summary.Summary
 	}
 	res.Target, res.Aborted = strings.Join(targets, ", "), strings.Join(aborted, "; ")
 	res.Scenarios = mergeScenarios(f, parts)
+	res.Writes = mergeWrites(parts)
 
 	sum := res.summary(meta, mergeValidity(parts, res.Scenarios))
 	sum.Run.Environment = mergeEnvironment(parts)
 	sum.Run.FileSHA256 = parts[0].Summary.Run.FileSHA256
 	sum.Run.Workers = workers
 	return res, sum, nil
+}
+
+// mergeWrites adds up the workers' write ledgers: each read back the
+// tasks its own load wrote. nil unless every worker kept one, since a
+// gate on lost writes must not pass on the ledgers of some workers only.
+func mergeWrites(parts []Part) *summary.Writes {
+	var out summary.Writes
+	for _, p := range parts {
+		w := p.Summary.Run.Writes
+		if w == nil {
+			return nil
+		}
+		out.Add(w)
+	}
+	return &out
 }
 
 // order checks that parts are segments 0 to N-1 of one N, each once, and

@@ -45,7 +45,7 @@ func (r *Result) summary(meta Meta, v summary.Validity) *summary.Summary {
 	snap := r.Recorder.Snapshot()
 	faults := fault.Judge(r.Faults, snap)
 	elapsed := r.End.Sub(r.Start)
-	verdicts, lines := Thresholds(r.File, snap)
+	verdicts, lines := Thresholds(r.File, snap, r.Writes)
 	host, _ := os.Hostname()
 	run := summary.Run{
 		Format: summary.Format, Version: summary.Version, ID: meta.ID, Engine: "taskready",
@@ -62,6 +62,7 @@ func (r *Result) summary(meta Meta, v summary.Validity) *summary.Summary {
 		Thresholds:  summary.Thresholds(verdicts, lines),
 		Recoveries:  Recoveries(r.File, snap, faults...),
 		Faults:      faults,
+		Writes:      r.Writes,
 		Series:      summary.Series(snap),
 		Interval:    snap.Interval.Seconds(),
 		Timeline:    Timeline(r.File),
@@ -74,7 +75,7 @@ func (r *Result) summary(meta Meta, v summary.Validity) *summary.Summary {
 	run.Distribution = summary.Distribution(snap)
 	targetRates(r.File, run.Series, snap.Interval)
 	run.Journeys = summary.Journeys(snap)
-	metrics := summary.Metrics(snap, elapsed, verdicts)
+	metrics := summary.Metrics(snap, r.Writes, elapsed, verdicts)
 	var dropped, vusMax int64
 	for _, s := range r.Scenarios {
 		dropped += s.Dropped
@@ -104,6 +105,7 @@ const (
 	CheckSendLag = "send lag p99"
 	CheckCPU     = "generator CPU"
 	CheckFaults  = "faults played"
+	CheckWrites  = "writes read back"
 )
 
 // validity checks the generator kept up: dropped iterations and send lag
@@ -154,6 +156,15 @@ func (r *Result) validity() summary.Validity {
 		add(CheckFaults, ok == len(r.Faults), fmt.Sprintf("%d of %d", ok, len(r.Faults)), "all")
 		if len(failed) > 0 {
 			v.Checks[len(v.Checks)-1].Note = strings.Join(failed, "; ")
+		}
+	}
+	if w := r.Writes; w != nil {
+		// A ledger that could not read everything back would let a gate
+		// on lost writes pass on the writes it never saw.
+		missed := w.Unverified + w.Untracked
+		add(CheckWrites, missed == 0, fmt.Sprintf("%d of %d", w.Checked, w.Checked+missed), "all")
+		if w.Error != "" {
+			v.Checks[len(v.Checks)-1].Note = w.Error
 		}
 	}
 	return v

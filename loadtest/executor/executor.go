@@ -53,6 +53,9 @@ type Config struct {
 	FastHTTP bool
 	// Sleep, if set, replaces how think time is slept (journey.Sleep).
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Observe, if set, hears of every request the journeys send
+	// (journey.Observe).
+	Observe journey.Observer
 	// Events, if set, hears of each iteration as it starts or is
 	// dropped, so live metrics see them before Run returns its counters.
 	Events Events
@@ -148,7 +151,7 @@ type runner struct {
 	// meet them: formatting one per iteration was a measurable cost
 	// against a fast target. nil when Users.Count is above maxCachedEmails.
 	emails []atomic.Pointer[string]
-	// opts are the journey options every iteration shares (Sleep).
+	// opts are the journey options every iteration shares (Sleep, Observe).
 	opts []journey.Option
 }
 
@@ -184,7 +187,10 @@ func newRunner(cfg Config, s scenario.Scenario, out chan<- []record.Sample) (*ru
 		r.emails = make([]atomic.Pointer[string], n)
 	}
 	if cfg.Sleep != nil {
-		r.opts = []journey.Option{journey.Sleep(cfg.Sleep)}
+		r.opts = append(r.opts, journey.Sleep(cfg.Sleep))
+	}
+	if cfg.Observe != nil {
+		r.opts = append(r.opts, journey.Observe(cfg.Observe))
 	}
 	return r, nil
 }

@@ -71,6 +71,32 @@ type config struct {
 	sleep    func(context.Context, time.Duration) error
 	intended time.Time
 	now      func() time.Time
+	observe  Observer
+}
+
+// Exchange is one request a step sent and what came of it, as an
+// Observer sees it. The byte slices are the journey's own: they are
+// valid only during the call.
+type Exchange struct {
+	User          User
+	Method, Path  string // the path expanded, with its query
+	Authorization string // the request's Authorization header, "" if none
+	Body          []byte // the request's body
+	Status        int    // 0 when no answer came
+	Answer        []byte // the answer's body, when one came
+	Err           string // why the request failed, "" when it did not
+	Start, End    time.Time
+}
+
+// Observer hears of every request the journeys send, from many goroutines
+// at once (see Observe).
+type Observer func(*Exchange)
+
+// Observe has o hear of every request a step sends, whatever its answer:
+// the write ledger learns what the API acknowledged this way. It costs
+// nothing when not given.
+func Observe(o Observer) Option {
+	return func(c *config) { c.observe = o }
 }
 
 // Sleep replaces how think time is slept. The function must return early
@@ -138,7 +164,7 @@ func Append(ctx context.Context, dst []record.Sample, j *scenario.Journey, vu VU
 		if s.Endpoint == "" {
 			s.Endpoint = st.Name
 		}
-		ok := runStep(ctx, client, target, st, vars, &s, c.now)
+		ok := runStep(ctx, client, target, st, vars, &s, &c, vu.User)
 		s.Intended = s.Start
 		if i == 0 && !c.intended.IsZero() {
 			s.Intended = c.intended
@@ -160,7 +186,8 @@ func Append(ctx context.Context, dst []record.Sample, j *scenario.Journey, vu VU
 }
 
 // runStep sends st and fills s; it reports whether the journey may go on.
-func runStep(ctx context.Context, client *http.Client, target string, st *scenario.Step, vars *vars, s *record.Sample, now func() time.Time) bool {
+func runStep(ctx context.Context, client *http.Client, target string, st *scenario.Step, vars *vars, s *record.Sample, c *config, user User) bool {
+	now := c.now
 	passed := false
 	s.CheckPassed = &passed
 	fail := func(err error) bool { return failed(s, now, err) }
@@ -199,10 +226,14 @@ func runStep(ctx context.Context, client *http.Client, target string, st *scenar
 	} else {
 		ok = r.roundTrip(ctx, client, s, buf, now)
 	}
+	answer := buf.Bytes()
+	if c.observe != nil {
+		c.observe(&Exchange{User: user, Method: r.method, Path: path, Authorization: headerValue(header, "Authorization"),
+			Body: body, Status: s.Status, Answer: answer, Err: s.Err, Start: s.Start, End: s.Start.Add(s.Latency)})
+	}
 	if !ok {
 		return false
 	}
-	answer := buf.Bytes()
 	s.Check = checkFailure(st.Check, s.Status, answer)
 	passed = s.Check == ""
 	if !passed {

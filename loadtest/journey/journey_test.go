@@ -1,6 +1,7 @@
 package journey_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -534,5 +535,36 @@ func TestShippedSmokeAgainstFake(t *testing.T) {
 	}
 	if len(slept) != 9 || slept[0] != 100*time.Millisecond {
 		t.Errorf("slept %v; want 9 × 100ms", slept)
+	}
+}
+
+// An observer hears of every request sent, as sent and as answered,
+// the failed ones too, and of no step that was never sent.
+func TestObserveHearsEveryRequest(t *testing.T) {
+	f := newFakeAPI(t)
+	var got []journey.Exchange
+	observe := journey.Observe(func(x *journey.Exchange) {
+		c := *x
+		c.Body, c.Answer = bytes.Clone(x.Body), bytes.Clone(x.Answer) // only valid during the call
+		got = append(got, c)
+	})
+	post := step("post", "POST", "/echo/{{user.index}}")
+	post.Headers = map[string]string{"Authorization": "Bearer tok-{{vu}}"}
+	post.Body = map[string]any{"title": "t {{iteration}}"}
+	slow := step("slow", "GET", "/slow")
+	slow.Timeout = 50 * time.Millisecond
+	j := &scenario.Journey{Name: "j", Steps: []scenario.Step{post, slow, step("never", "GET", "/echo/never")}}
+	journey.Run(context.Background(), j, f.vu(), journey.Tags{}, journey.Sleep(noSleep), observe)
+
+	if len(got) != 2 {
+		t.Fatalf("observed %d requests; want 2 (the third step is never sent): %+v", len(got), got)
+	}
+	p := got[0]
+	if p.Method != "POST" || p.Path != "/echo/3" || p.Authorization != "Bearer tok-2" || string(p.Body) != `{"title":"t 5"}` ||
+		p.Status != 200 || !strings.Contains(string(p.Answer), `"path":"/echo/3"`) || p.Err != "" || p.User.Index != 3 || p.End.Before(p.Start) {
+		t.Errorf("first exchange = %+v (answer %s); want the POST as sent and answered", p, p.Answer)
+	}
+	if s := got[1]; s.Path != "/slow" || s.Status != 0 || !strings.Contains(s.Err, "timeout after 50ms") {
+		t.Errorf("second exchange = %+v; want the timed-out GET, no status, its error", s)
 	}
 }

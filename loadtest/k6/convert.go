@@ -55,7 +55,7 @@ func Summary(exp *SummaryExport, st *Stream, name string) (*summary.Summary, err
 				return nil, err
 			}
 			verdicts = st.Evaluate(ts)
-			s.Metrics = summary.Metrics(snap, st.End.Sub(st.Start), verdicts)
+			s.Metrics = summary.Metrics(snap, nil, st.End.Sub(st.Start), verdicts)
 			s.RootGroup = checksGroup(st.Checks)
 		}
 		run.Scenarios = []summary.Scenario{{Name: "k6", Executor: "k6", Iterations: st.Iterations, Dropped: st.DroppedIterations, VUsMax: int64(st.VUsMax.Max)}}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/taskready/taskready/loadtest/record"
 	"github.com/taskready/taskready/loadtest/scenario"
 )
 
@@ -138,6 +139,19 @@ func (g *gen) header(b *strings.Builder) {
 				inline(r.After), inline(r.Stat), inline(r.Metric), strconv.FormatFloat(r.Below, 'f', -1, 64), r.Within)
 		}
 	}
+	var ledger []string
+	for _, t := range f.Thresholds {
+		if slices.Contains(record.WriteMetrics, t.Selector.Metric) {
+			ledger = append(ledger, t.Selector.Metric+" "+t.Source)
+		}
+	}
+	if len(ledger) > 0 {
+		b.WriteString("//\n// Not exported: thresholds on the write ledger, which reads every task\n")
+		b.WriteString("// back after the load (harness run does; k6 has no such metric):\n")
+		for _, t := range ledger {
+			fmt.Fprintf(b, "//   %s\n", inline(t))
+		}
+	}
 	if len(f.Faults) > 0 {
 		b.WriteString("//\n// Not exported: faults, which k6 cannot play on the environment (harness\n")
 		b.WriteString("// run plays them); this script makes the load alone:\n")
@@ -253,6 +267,9 @@ func (g *gen) thresholds(b *strings.Builder) {
 	var keys []string
 	byKey := map[string][]string{}
 	for _, t := range g.f.Thresholds {
+		if slices.Contains(record.WriteMetrics, t.Selector.Metric) {
+			continue // the header says why
+		}
 		key := t.Selector.String()
 		if _, ok := byKey[key]; !ok {
 			keys = append(keys, key)

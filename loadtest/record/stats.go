@@ -201,6 +201,21 @@ var Measured = []string{
 	MetricDataReceived, MetricDataSent, MetricIterationDuration, MetricIterations,
 }
 
+// The write ledger's counters (loadtest/ledger): acknowledged task writes
+// found lost, resurrected or duplicated when read back after the load,
+// and writes the client saw fail that happened all the same. They are
+// measured once the load has stopped, not from its samples, and carry no
+// tags.
+const (
+	MetricLostWrites        = "lost_writes"
+	MetricResurrectedWrites = "resurrected_writes"
+	MetricDuplicatedWrites  = "duplicated_writes"
+	MetricAmbiguousWrites   = "ambiguous_writes"
+)
+
+// WriteMetrics lists the write ledger's counters.
+var WriteMetrics = []string{MetricLostWrites, MetricResurrectedWrites, MetricDuplicatedWrites, MetricAmbiguousWrites}
+
 // IsIterationMetric reports whether the metric name reads whole
 // iterations (Snapshot.SelectIterations) rather than requests.
 func IsIterationMetric(name string) bool {

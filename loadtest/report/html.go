@@ -44,6 +44,7 @@ type htmlView struct {
 	Recoveries        []recoveryView
 	RecoveriesFailed  int
 	Faults            []faultView
+	Writes            *writesView
 	Comparison        *comparisonView
 	KPIs              []kpiView
 	Charts            []chartView
@@ -56,6 +57,13 @@ type htmlView struct {
 }
 
 type kv struct{ K, V string }
+
+// writesView is the write ledger's section.
+type writesView struct {
+	W          *summary.Writes
+	Unverified int64
+	Read, More string
+}
 
 // statusView is the outcome badge; Class picks its colour: "passed"
 // green, "failed" red, "invalid" amber.
@@ -189,6 +197,9 @@ func newHTMLView(s *summary.Summary) htmlView {
 		}
 		v.Faults = append(v.Faults, faultView{Name: f.Name, What: faultWhat(f), When: when, Failed: !f.Played || f.Error != "",
 			Errors: f.Errors, ErrorsText: errs, Window: window, P95: p95, Recovered: faultRecovery(f)})
+	}
+	if w := r.Writes; w != nil {
+		v.Writes = &writesView{W: w, Unverified: w.Unverified + w.Untracked, Read: writesRead(w), More: moreFindings(w)}
 	}
 	if c := r.Comparison; c != nil {
 		cv := &comparisonView{Baseline: c.Baseline, Verdict: c.Verdict, Class: verdictClass(c.Verdict)}

@@ -98,6 +98,22 @@ func JUnit(w io.Writer, s *summary.Summary) error {
 		add(fs)
 	}
 
+	if w := r.Writes; w != nil {
+		// The counts are facts; the thresholds suite judges them.
+		ws := junit.Suite{Name: "writes", Time: dur}
+		c := junit.Case{Name: "read back: " + writesFound(w), Classname: "writes", Time: secs(w.Seconds)}
+		out := writesRead(w)
+		if w.Error != "" {
+			out += "\n" + w.Error
+		}
+		for _, f := range w.Findings {
+			out += "\n" + findingLine(f)
+		}
+		c.SystemOut = junit.Output(out)
+		ws.Cases = append(ws.Cases, c)
+		add(ws)
+	}
+
 	if len(r.Recoveries) > 0 {
 		rs := junit.Suite{Name: "recoveries", Time: dur}
 		for _, rc := range r.Recoveries {

@@ -28,6 +28,7 @@ func (m *mdWriter) details() {
 	m.thresholds()
 	m.validity()
 	m.faults()
+	m.writes()
 	m.recoveries()
 	m.endpoints()
 	m.failures()
@@ -140,6 +141,32 @@ func (m *mdWriter) faults() {
 			errs, window, render.MarkdownText(p95), recovered})
 	}
 	m.Table("lllrlll", []string{"fault", "action", "when", "errors during", "error window", "p95 before → during", "recovered after"}, rows)
+}
+
+func (m *mdWriter) writes() {
+	w := m.s.Run.Writes
+	if w == nil {
+		return
+	}
+	m.section("Writes")
+	m.P(render.MarkdownText(writesRead(w)), ".")
+	m.Table("rrrrr", []string{"lost", "resurrected", "duplicated", "ambiguous", "unverified"}, [][]string{{
+		strconv.FormatInt(w.Lost, 10), strconv.FormatInt(w.Resurrected, 10), strconv.FormatInt(w.Duplicated, 10),
+		strconv.FormatInt(w.Ambiguous, 10), strconv.FormatInt(w.Unverified+w.Untracked, 10)}})
+	if w.Error != "" {
+		m.P(render.MarkdownText(w.Error))
+	}
+	if len(w.Findings) == 0 {
+		return
+	}
+	rows := make([][]string, 0, len(w.Findings))
+	for _, f := range w.Findings {
+		rows = append(rows, []string{f.Kind, render.MarkdownCode(f.ID), render.MarkdownText(f.Owner), render.MarkdownText(f.Want), render.MarkdownText(f.Got)})
+	}
+	m.Table("lllll", []string{"finding", "task", "owner", "expected", "the API answered"}, rows)
+	if more := moreFindings(w); more != "" {
+		m.P(render.MarkdownText(more))
+	}
 }
 
 func (m *mdWriter) recoveries() {

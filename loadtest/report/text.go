@@ -39,6 +39,7 @@ func Text(w io.Writer, s *summary.Summary, opts ...TextOption) error {
 	t.header()
 	t.thresholds()
 	t.faults()
+	t.writes()
 	t.recoveries()
 	t.validity()
 	t.totals()
@@ -158,6 +159,25 @@ func (t *textWriter) faults() {
 		}
 		errs, window, p95, _ := faultCells(f)
 		t.Line("      ↳  errors ", errs, " (", window, ") · p95 ", p95, " · ", faultRecovery(f))
+	}
+}
+
+func (t *textWriter) writes() {
+	w := t.s.Run.Writes
+	if w == nil {
+		return
+	}
+	t.section("WRITES")
+	t.Line("    ", t.mark(writesWhole(w)), " ", writesRead(w))
+	t.Line("      ↳  ", writesFound(w))
+	if w.Error != "" {
+		t.Line("      ↳  ", w.Error)
+	}
+	for _, f := range w.Findings {
+		t.Line("      ↳  ", findingLine(f))
+	}
+	if more := moreFindings(w); more != "" {
+		t.Line("      ↳  ", more)
 	}
 }
 

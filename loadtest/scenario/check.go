@@ -10,6 +10,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/taskready/taskready/loadtest/record"
+	"github.com/taskready/taskready/loadtest/threshold"
 )
 
 // check validates what no single field can: references between sections.
@@ -174,10 +175,15 @@ func (d *decoder) checkThresholdTags(f *File, phases map[string]bool) {
 	}
 	for _, t := range f.Thresholds {
 		field := "thresholds." + t.Selector.String()
+		if slices.Contains(record.WriteMetrics, t.Selector.Metric) {
+			d.checkWriteThreshold(t, field)
+			continue
+		}
 		if !slices.Contains(record.Measured, t.Selector.Metric) {
 			// It would have no data in every run, and pass every time.
+			known := slices.Concat(record.Measured, record.WriteMetrics)
 			d.problemAt(t.Line, field, "the harness does not measure %s, so this threshold could never fail%s",
-				t.Selector.Metric, suggest(t.Selector.Metric, record.Measured))
+				t.Selector.Metric, suggest(t.Selector.Metric, known))
 			continue
 		}
 		tagKeys := record.TagsOf(t.Selector.Metric)
@@ -193,6 +199,19 @@ func (d *decoder) checkThresholdTags(f *File, phases map[string]bool) {
 				d.problemAt(t.Line, field, "no %s %q in this file%s", tag.Key, tag.Value, suggest(tag.Value, keys(known)))
 			}
 		}
+	}
+}
+
+// checkWriteThreshold checks a threshold on one of the write ledger's
+// counters, which are counted once, after the load, over the whole run.
+func (d *decoder) checkWriteThreshold(t Threshold, field string) {
+	switch {
+	case len(t.Selector.Tags) > 0:
+		d.problemAt(t.Line, field, "%s is counted over the whole run after the load stops and has no tags; write %s", t.Selector.Metric, t.Selector.Metric)
+	case t.Expr.Stat != threshold.StatCount:
+		d.problemAt(t.Line, field, "%s is counted once, after the load: use count (for example count==0)", t.Selector.Metric)
+	case t.AbortOnFail:
+		d.problemAt(t.Line, field, "%s is counted after the load stops, so abortOnFail cannot act on it", t.Selector.Metric)
 	}
 }
 

@@ -2,6 +2,7 @@ package summary
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -12,9 +13,10 @@ import (
 
 // Metrics returns the k6 metrics of snap: the built-in HTTP metrics and
 // iteration_duration of the whole run, one sub-metric per tagged threshold
-// selector, and the verdicts of vs in their "thresholds" maps. elapsed is the run's duration, which
-// k6 divides counters by for their rates.
-func Metrics(snap record.Snapshot, elapsed time.Duration, vs []threshold.Verdict) map[string]Metric {
+// selector, the write ledger's counters when w is not nil, and the
+// verdicts of vs in their "thresholds" maps. elapsed is the run's
+// duration, which k6 divides counters by for their rates.
+func Metrics(snap record.Snapshot, w *Writes, elapsed time.Duration, vs []threshold.Verdict) map[string]Metric {
 	out := map[string]Metric{}
 	put := func(name string, m Metric) {
 		if len(m.Values) > 0 {
@@ -30,6 +32,12 @@ func Metrics(snap record.Snapshot, elapsed time.Duration, vs []threshold.Verdict
 			s = whole
 		}
 		put(name, metricOf(name, s, elapsed))
+	}
+	if w != nil {
+		for _, name := range record.WriteMetrics {
+			n, _ := w.Count(name)
+			out[name] = Metric{Values: map[string]float64{"count": float64(n), "rate": rate(float64(n), elapsed)}}
+		}
 	}
 	for _, v := range vs {
 		sel := v.Threshold.Selector
@@ -53,12 +61,7 @@ func Metrics(snap record.Snapshot, elapsed time.Duration, vs []threshold.Verdict
 // metricOf is one metric of s in k6's summary-export form.
 func metricOf(name string, s record.Stats, elapsed time.Duration) Metric {
 	m := Metric{Values: map[string]float64{}}
-	perSecond := func(n float64) float64 {
-		if elapsed <= 0 {
-			return 0
-		}
-		return n / elapsed.Seconds()
-	}
+	perSecond := func(n float64) float64 { return rate(n, elapsed) }
 	switch name {
 	case record.MetricDuration, record.MetricDurationUncorrected, record.MetricIterationDuration:
 		if s.Count == 0 {
@@ -348,12 +351,29 @@ func Thresholds(vs []threshold.Verdict, lines []int) []Threshold {
 
 // Evaluate evaluates every threshold against snap: the selector's tags
 // pick the samples, its metric name the statistic's meaning.
-func Evaluate(snap record.Snapshot, ts []threshold.Threshold) []threshold.Verdict {
+func Evaluate(snap record.Snapshot, w *Writes, ts []threshold.Threshold) []threshold.Verdict {
 	out := make([]threshold.Verdict, 0, len(ts))
 	for _, t := range ts {
-		out = append(out, threshold.Evaluate(t, StatsOf(snap, t.Selector)))
+		stats := StatsOf(snap, t.Selector)
+		if slices.Contains(record.WriteMetrics, t.Selector.Metric) {
+			stats = w.stats(t.Selector.Metric)
+		}
+		out = append(out, threshold.Evaluate(t, stats))
 	}
 	return out
+}
+
+// stats adapts one of the ledger's counters to threshold.Stats; a run
+// that kept no ledger has no data for it, which fails the threshold: a
+// gate on lost writes never passes on writes nobody read back.
+func (w *Writes) stats(metric string) threshold.Stats {
+	return threshold.StatsFunc(func(stat threshold.Stat, _ float64) (float64, bool) {
+		if w == nil || stat != threshold.StatCount {
+			return 0, false
+		}
+		n, ok := w.Count(metric)
+		return float64(n), ok
+	})
 }
 
 // StatsOf adapts the selection of sel in snap to threshold.Stats.
@@ -385,6 +405,14 @@ func tagMap(sel threshold.Selector) map[string]string {
 		m[t.Key] = t.Value
 	}
 	return m
+}
+
+// rate is a counter's k6 rate: n per second of the run.
+func rate(n float64, elapsed time.Duration) float64 {
+	if elapsed <= 0 {
+		return 0
+	}
+	return n / elapsed.Seconds()
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -43,13 +43,13 @@ func TestIterationDuration(t *testing.T) {
 		parse("iteration_duration{journey:write,scenario:w}", "avg<301"),
 		parse("http_req_duration", "max<6"),
 	}
-	vs := summary.Evaluate(snap, ts)
+	vs := summary.Evaluate(snap, nil, ts)
 	for i, want := range []bool{false, false, true, true} {
 		if vs[i].Passed != want {
 			t.Errorf("%s %s: passed %v (%s); want %v", ts[i].Selector, ts[i].Source, vs[i].Passed, vs[i].Reason, want)
 		}
 	}
-	ms := summary.Metrics(snap, 10*time.Second, vs)
+	ms := summary.Metrics(snap, nil, 10*time.Second, vs)
 	whole := ms["iteration_duration"]
 	if whole.Values["min"] != 120 || whole.Values["max"] != 300 || whole.Values["p(95)"] != 300 || !whole.Thresholds["p(95)<250"] {
 		t.Errorf("iteration_duration = %+v", whole)
@@ -78,7 +78,7 @@ func TestIterationDuration(t *testing.T) {
 
 	// A run that timed no iteration has neither.
 	empty := record.MustNew(start).Snapshot()
-	if _, ok := summary.Metrics(empty, time.Second, nil)["iteration_duration"]; ok || summary.Journeys(empty) != nil {
+	if _, ok := summary.Metrics(empty, nil, time.Second, nil)["iteration_duration"]; ok || summary.Journeys(empty) != nil {
 		t.Error("iteration_duration or journeys without iterations")
 	}
 }

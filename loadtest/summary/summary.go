@@ -27,6 +27,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/taskready/taskready/loadtest/record"
 	"github.com/taskready/taskready/loadtest/threshold"
 )
 
@@ -260,6 +261,9 @@ type Run struct {
 	// Faults are the failures the scenario played, each with what it did
 	// to the load (package fault).
 	Faults []Fault `json:"faults,omitempty"`
+	// Writes is the write ledger's account of the task writes the API
+	// acknowledged, read back after the load (nil: no ledger was kept).
+	Writes *Writes `json:"writes,omitempty"`
 	// Series is the time series, one point per Interval seconds.
 	Series   []Point `json:"series"`
 	Interval float64 `json:"interval_s,omitempty"`
@@ -285,6 +289,94 @@ type Run struct {
 	Interrupted bool `json:"interrupted,omitempty"`
 	// Outcome is the verdict and the exit code.
 	Outcome Outcome `json:"outcome"`
+}
+
+// Writes is what the write ledger found when it read back every task the
+// load wrote (package ledger).
+type Writes struct {
+	// Acknowledged are the writes the API acknowledged (201 on create,
+	// 200 on update and delete); Uncertain those whose answer the client
+	// never saw (no answer, a timeout or a 5xx).
+	Acknowledged int64 `json:"acknowledged"`
+	Uncertain    int64 `json:"uncertain"`
+	// Objects are the tasks the writes touched, Checked those read back,
+	// Unverified those the read-back could not settle (the API failed
+	// it), Untracked writes beyond the ledger's memory bound.
+	Objects    int64 `json:"objects"`
+	Checked    int64 `json:"checked"`
+	Unverified int64 `json:"unverified"`
+	Untracked  int64 `json:"untracked,omitempty"`
+	// The findings, counted whole; each list holds the first few.
+	Lost        int64     `json:"lost"`
+	Resurrected int64     `json:"resurrected"`
+	Duplicated  int64     `json:"duplicated"`
+	Ambiguous   int64     `json:"ambiguous"`
+	Findings    []Finding `json:"findings,omitempty"`
+	// Requests the read-back sent, at most Pace per second, in Seconds.
+	Requests int64   `json:"requests"`
+	Pace     float64 `json:"pace_per_s"`
+	Seconds  float64 `json:"seconds"`
+	// Bytes is the ledger's memory at its largest, an estimate.
+	Bytes int64 `json:"bytes"`
+	// Error says why the read-back stopped short, "" if it did not.
+	Error string `json:"error,omitempty"`
+}
+
+// MaxFindings is how many findings Writes lists; it counts them all.
+const MaxFindings = 100
+
+// Add adds o's counts and findings to w's, as harness merge does for its
+// workers' ledgers; the read-back's pace is the highest and its time the
+// longest, since the workers read back at once.
+func (w *Writes) Add(o *Writes) {
+	w.Acknowledged += o.Acknowledged
+	w.Uncertain += o.Uncertain
+	w.Objects += o.Objects
+	w.Checked += o.Checked
+	w.Unverified += o.Unverified
+	w.Untracked += o.Untracked
+	w.Lost += o.Lost
+	w.Resurrected += o.Resurrected
+	w.Duplicated += o.Duplicated
+	w.Ambiguous += o.Ambiguous
+	w.Requests += o.Requests
+	w.Bytes += o.Bytes
+	w.Pace = max(w.Pace, o.Pace)
+	w.Seconds = max(w.Seconds, o.Seconds)
+	for _, f := range o.Findings {
+		if len(w.Findings) < MaxFindings {
+			w.Findings = append(w.Findings, f)
+		}
+	}
+	if w.Error == "" {
+		w.Error = o.Error
+	}
+}
+
+// Finding is one write the read-back found wrong.
+type Finding struct {
+	Kind  string `json:"kind"`  // lost, resurrected, duplicated, ambiguous
+	ID    string `json:"id"`    // the task's _id
+	Owner string `json:"owner"` // the seeded user's email, or who else owns it
+	// What the ledger expected and what the API answered.
+	Want string `json:"want"`
+	Got  string `json:"got"`
+}
+
+// Count is the value of one of record.WriteMetrics, false for another
+// name.
+func (w *Writes) Count(metric string) (int64, bool) {
+	switch metric {
+	case record.MetricLostWrites:
+		return w.Lost, true
+	case record.MetricResurrectedWrites:
+		return w.Resurrected, true
+	case record.MetricDuplicatedWrites:
+		return w.Duplicated, true
+	case record.MetricAmbiguousWrites:
+		return w.Ambiguous, true
+	}
+	return 0, false
 }
 
 // Environment is what the run ran on.
