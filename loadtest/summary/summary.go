@@ -316,7 +316,7 @@ type Writes struct {
 	Requests int64   `json:"requests"`
 	Pace     float64 `json:"pace_per_s"`
 	Seconds  float64 `json:"seconds"`
-	// Bytes is the ledger's memory at its largest, an estimate.
+	// Bytes bounds the ledger's memory (ledger.BytesPerObject a task).
 	Bytes int64 `json:"bytes"`
 	// Error says why the read-back stopped short, "" if it did not.
 	Error string `json:"error,omitempty"`
