@@ -24,7 +24,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/taskready/taskready/loadtest/record"
@@ -764,7 +766,11 @@ func (r *Run) Decide() Outcome {
 	var crossed []string
 	for _, t := range r.Thresholds {
 		if !t.Passed {
-			crossed = append(crossed, fmt.Sprintf("threshold %s %s crossed: %s", t.Metric, t.Expression, t.Reason))
+			reason := fmt.Sprintf("threshold %s %s crossed: %s", t.Metric, t.Expression, t.Reason)
+			if fs := r.faultsIn(t); len(fs) > 0 {
+				reason += " (during fault " + strings.Join(fs, ", ") + ")"
+			}
+			crossed = append(crossed, reason)
 		}
 	}
 	for _, rc := range r.Recoveries {
@@ -802,6 +808,39 @@ func (r *Run) Decide() Outcome {
 	}
 	r.Outcome = o
 	return o
+}
+
+// faultsIn names the faults played during the phase t selects, if it
+// selects one: a crossed budget then says which failure it could not
+// take. (On the whole run it would name every fault, which the faults
+// table already does.)
+func (r *Run) faultsIn(t Threshold) []string {
+	var out []string
+	p, ok := t.Parsed()
+	if !ok {
+		return nil
+	}
+	phase := ""
+	for _, tag := range p.Selector.Tags {
+		if tag.Key == "phase" {
+			phase = tag.Value
+		}
+	}
+	for _, f := range r.Faults {
+		if !f.Played {
+			continue
+		}
+		end := r.Duration
+		if f.End != nil {
+			end = *f.End
+		}
+		for _, sp := range r.Timeline {
+			if phase != "" && sp.Phase == phase && f.Start < sp.To && end > sp.From && !slices.Contains(out, f.Name) {
+				out = append(out, f.Name)
+			}
+		}
+	}
+	return out
 }
 
 func sortedKeys[V any](m map[string]V) []string {

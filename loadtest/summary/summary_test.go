@@ -134,3 +134,27 @@ func TestReadRefusesOtherDocuments(t *testing.T) {
 		}
 	}
 }
+
+// A crossed threshold on a phase names the faults played during it.
+func TestDecideNamesTheFaultsACrossedThresholdSaw(t *testing.T) {
+	end := 8.0
+	r := summary.Run{
+		Validity: summary.Validity{Valid: true}, Duration: 10,
+		Timeline: []summary.Span{{Scenario: "s", Phase: "before", From: 0, To: 5}, {Scenario: "s", Phase: "hit", From: 5, To: 10}},
+		Faults:   []summary.Fault{{Name: "mongo-cut", Played: true, Start: 6, End: &end}, {Name: "never", Start: 1}},
+		Thresholds: []summary.Threshold{
+			{Metric: "http_req_failed{phase:hit}", Expression: "rate<0.01", Reason: "rate=0.4"},
+			{Metric: "http_req_failed{phase:before}", Expression: "rate<0.01", Reason: "rate=0.1"},
+			{Metric: "lost_writes", Expression: "count==0", Reason: "count=2"},
+		},
+	}
+	o := r.Decide()
+	want := []string{
+		"threshold http_req_failed{phase:hit} rate<0.01 crossed: rate=0.4 (during fault mongo-cut)",
+		"threshold http_req_failed{phase:before} rate<0.01 crossed: rate=0.1",
+		"threshold lost_writes count==0 crossed: count=2",
+	}
+	if o.ExitCode != summary.ExitCrossed || strings.Join(o.Reasons, "\n") != strings.Join(want, "\n") {
+		t.Errorf("outcome = %d %q; want 99 and %q", o.ExitCode, o.Reasons, want)
+	}
+}
