@@ -1,6 +1,6 @@
 // Package kubescore runs kube-score (github.com/zegl/kube-score, MIT) over
-// Kubernetes manifests in tests. It is built from the module proxy with
-// `go install`, as an external program: importing it would pull its
+// Kubernetes manifests in tests. It is built from the module proxy as an
+// external program (package gotool): importing it would pull its
 // Kubernetes dependency tree into this module's go.mod.
 package kubescore
 
@@ -8,12 +8,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/taskready/taskready/internal/gotool"
 )
 
 // Module is the kube-score command this package builds: the newest release
@@ -32,36 +32,11 @@ type Findings struct {
 	Warning  []string
 }
 
-// Binary returns the kube-score to run: $KUBE_SCORE when set, else the one
-// `go install` builds into the user's cache directory, where it stays
-// between test runs (the second build only checks it is up to date). It
-// skips t in -short mode, as the first build downloads and compiles
-// kube-score for a minute or more.
+// Binary returns the kube-score to run: $KUBE_SCORE when set, else the
+// one gotool builds from Module.
 func Binary(t testing.TB) string {
 	t.Helper()
-	if p := os.Getenv("KUBE_SCORE"); p != "" {
-		return p
-	}
-	if testing.Short() {
-		t.Skip("skipped in -short mode: building " + Module + " takes a minute the first time")
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
-	}
-	_, version, _ := strings.Cut(Module, "@")
-	bin := filepath.Join(cache, "taskready", "kube-score-"+version)
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "install", Module)
-	// Outside any module and workspace, so that this repository's go.mod
-	// does not change what is built.
-	cmd.Dir = t.TempDir()
-	cmd.Env = append(os.Environ(), "GOBIN="+bin, "GOFLAGS=", "GOWORK=off")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go install %s (it needs the module proxy, or KUBE_SCORE=/path/to/kube-score): %v\n%s", Module, err, out)
-	}
-	return filepath.Join(bin, "kube-score")
+	return gotool.Binary(t, Module, "KUBE_SCORE")
 }
 
 // Score runs kube-score over manifests (a multi-document YAML stream) with
