@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"slices"
 	"time"
+
+	"github.com/taskready/taskready/env/link"
 )
 
 // Endpoints is what a running environment offers, as `harness up` prints
@@ -109,19 +111,32 @@ func ServeControl(ctx context.Context, e *Env) (string, error) {
 			_ = json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
 		}
 	})
+	// A link's fault is called by its action: a second one of the same
+	// action replaces the first, and heal?fault=ACTION undoes it alone.
 	mux.HandleFunc("POST /links/{name}/{action}", func(w http.ResponseWriter, r *http.Request) {
-		var d time.Duration
-		if v := r.URL.Query().Get("d"); v != "" {
-			var err error
-			if d, err = time.ParseDuration(v); err != nil {
-				w.WriteHeader(http.StatusBadRequest)
-				_ = json.NewEncoder(w).Encode(map[string]string{"error": "d: " + err.Error()})
-				return
+		w.Header().Set("Content-Type", "application/json")
+		name, action := r.PathValue("name"), r.PathValue("action")
+		var err error
+		status := http.StatusNotFound
+		if action == "heal" {
+			err = e.Restore(name, r.URL.Query().Get("fault"))
+		} else {
+			values := map[string]string{}
+			for k, v := range r.URL.Query() {
+				values[k] = v[len(v)-1]
+			}
+			var f link.Fault
+			if f, err = link.Parse(action, values); err != nil {
+				status = http.StatusBadRequest
+			} else {
+				err = e.Degrade(name, action, f)
 			}
 		}
-		w.Header().Set("Content-Type", "application/json")
-		if err := e.Degrade(r.PathValue("name"), r.PathValue("action"), d); err != nil {
-			w.WriteHeader(http.StatusNotFound)
+		if err != nil {
+			if status != http.StatusBadRequest && !errors.Is(err, ErrNoComponent) && !errors.Is(err, link.ErrNoFault) {
+				status = http.StatusConflict
+			}
+			w.WriteHeader(status)
 			_ = json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
 			return
 		}
@@ -142,10 +157,25 @@ func Fault(ctx context.Context, control, name, action string) error {
 	return post(ctx, control+"/components/"+url.PathEscape(name)+"/"+url.PathEscape(action), name, action)
 }
 
-// DegradeLink asks the environment behind control to apply a network
-// fault to the link to a store (d is the latency, for "latency").
-func DegradeLink(ctx context.Context, control, link, action string, d time.Duration) error {
-	return post(ctx, control+"/links/"+url.PathEscape(link)+"/"+url.PathEscape(action)+"?d="+d.String(), link, action)
+// DegradeLink asks the environment behind control to put the link
+// called name under action, with its parameters by name (link.Params:
+// "latency" → "200ms"), in place of any fault of that action on it.
+func DegradeLink(ctx context.Context, control, name, action string, params map[string]string) error {
+	q := url.Values{}
+	for k, v := range params {
+		q.Set(k, v)
+	}
+	return post(ctx, control+"/links/"+url.PathEscape(name)+"/"+url.PathEscape(action)+"?"+q.Encode(), name, action)
+}
+
+// HealLink asks the environment behind control to undo the fault of
+// action on the link called name, or every fault on it when action is "".
+func HealLink(ctx context.Context, control, name, action string) error {
+	q := url.Values{}
+	if action != "" {
+		q.Set("fault", action)
+	}
+	return post(ctx, control+"/links/"+url.PathEscape(name)+"/heal?"+q.Encode(), name, "heal")
 }
 
 func post(ctx context.Context, target, name, action string) error {

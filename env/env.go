@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/taskready/taskready/env/proxy"
+	"github.com/taskready/taskready/env/link"
 )
 
 // Env is a running system under test: stores, API instances, and one
@@ -27,7 +27,7 @@ type Env struct {
 	// Links are the fault proxies between the APIs and each store
 	// ("mongo", "redis"), where the store has a single address, and
 	// between the clients and the API ("api") once LinkClients made it.
-	Links    map[string]*proxy.Proxy
+	Links    map[string]*link.Link
 	balancer *Balancer
 	closers  closeStack
 }
@@ -145,8 +145,8 @@ const ClientLink = "api"
 // returned URL pays one more loopback hop, so a run makes the link only
 // when a fault needs it.
 func (e *Env) LinkClients() (string, error) {
-	if p, ok := e.Links[ClientLink]; ok {
-		return e.viaLink(p), nil
+	if l, ok := e.Links[ClientLink]; ok {
+		return e.viaLink(l), nil
 	}
 	u, err := url.Parse(e.Target)
 	if err != nil || u.Host == "" {
@@ -160,60 +160,66 @@ func (e *Env) LinkClients() (string, error) {
 		}
 		host = net.JoinHostPort(u.Hostname(), port)
 	}
-	p, err := e.addLink(ClientLink, host)
+	l, err := e.addLink(ClientLink, host)
 	if err != nil {
 		return "", err
 	}
-	return e.viaLink(p), nil
+	return e.viaLink(l), nil
 }
 
 // addLink starts a fault proxy to backend (host:port) as the link called
 // name; Close stops it.
-func (e *Env) addLink(name, backend string) (*proxy.Proxy, error) {
-	p, err := proxy.Start(backend)
+func (e *Env) addLink(name, backend string) (*link.Link, error) {
+	l, err := link.Start(name, backend)
 	if err != nil {
 		return nil, err
 	}
-	e.closers.push(p.Close)
+	e.closers.push(l.Close)
 	if e.Links == nil {
-		e.Links = map[string]*proxy.Proxy{}
+		e.Links = map[string]*link.Link{}
 	}
-	e.Links[name] = p
-	return p, nil
+	e.Links[name] = l
+	return l, nil
 }
 
-// viaLink is the target with p's address instead of its host.
-func (e *Env) viaLink(p *proxy.Proxy) string {
+// viaLink is the target with l's address instead of its host.
+func (e *Env) viaLink(l *link.Link) string {
 	u, _ := url.Parse(e.Target)
-	u.Host = p.Addr()
+	u.Host = l.Addr()
 	return u.String()
 }
 
-// Degrade applies a network fault to the link to a store: "latency"
-// (with d), "jitter" (the latency varies by up to d either way), "reset"
-// (every connection, until healed) or "heal".
-func (e *Env) Degrade(name, action string, d time.Duration) error {
-	p, ok := e.Links[name]
-	if !ok {
-		return fmt.Errorf("%w: no link %q (have: %v)", ErrNoComponent, name, slices.Sorted(maps.Keys(e.Links)))
+// Degrade puts the link called name under f, as the fault called fault
+// (one already called so is undone first).
+func (e *Env) Degrade(name, fault string, f link.Fault) error {
+	l, err := e.linkNamed(name)
+	if err != nil {
+		return err
 	}
-	switch action {
-	case "latency":
-		p.SetLatency(d)
-	case "jitter":
-		p.SetJitter(d)
-	case "reset":
-		p.Reset()
-	case "heal":
-		p.Heal()
-	default:
-		return fmt.Errorf("unknown link fault %q (one of %v)", action, LinkActions)
-	}
-	return nil
+	return l.Apply(fault, f)
 }
 
-// LinkActions are the faults a link to a store can undergo.
-var LinkActions = []string{"latency", "jitter", "reset", "heal"}
+// Restore undoes the fault called fault on the link called name, or
+// every fault on it when fault is "".
+func (e *Env) Restore(name, fault string) error {
+	l, err := e.linkNamed(name)
+	if err != nil {
+		return err
+	}
+	if fault == "" {
+		return l.Heal()
+	}
+	return l.Remove(fault)
+}
+
+// linkNamed is the link called name, or ErrNoComponent.
+func (e *Env) linkNamed(name string) (*link.Link, error) {
+	l, ok := e.Links[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: no link %q (have: %v)", ErrNoComponent, name, slices.Sorted(maps.Keys(e.Links)))
+	}
+	return l, nil
+}
 
 // Description says what runs, in one line.
 func (e *Env) Description() string {

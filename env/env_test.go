@@ -148,22 +148,23 @@ func TestFaultsThroughTheControlEndpoint(t *testing.T) {
 	}
 
 	// Network faults on the links to the stores.
-	if err := env.DegradeLink(ctx, control, "mongo", "latency", 300*time.Millisecond); err != nil {
+	if err := env.DegradeLink(ctx, control, "mongo", "latency", map[string]string{"latency": "300ms"}); err != nil {
 		t.Fatal(err)
 	}
 	if ms := readyzLatency(t, e.Target, "mongodb"); ms < 300 {
 		t.Errorf("mongodb ping with 300ms link latency took %.1fms", ms)
 	}
-	if err := env.DegradeLink(ctx, control, "redis", "reset", 0); err != nil {
+	if err := env.DegradeLink(ctx, control, "redis", "down", nil); err != nil {
 		t.Fatal(err)
 	}
 	if status := readyzStatus(t, e.Target); status != "warn" {
-		t.Errorf("/readyz with the redis link reset = %q; want warn (serving without Redis)", status)
+		t.Errorf("/readyz with the redis link down = %q; want warn (serving without Redis)", status)
 	}
-	for _, link := range []string{"mongo", "redis"} {
-		if err := env.DegradeLink(ctx, control, link, "heal", 0); err != nil {
-			t.Fatal(err)
-		}
+	if err := env.HealLink(ctx, control, "redis", "down"); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.HealLink(ctx, control, "mongo", ""); err != nil {
+		t.Fatal(err)
 	}
 	deadline = time.Now().Add(15 * time.Second)
 	for readyzStatus(t, e.Target) != "pass" {
@@ -172,8 +173,22 @@ func TestFaultsThroughTheControlEndpoint(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if err := env.DegradeLink(ctx, control, "postgres", "reset", 0); err == nil || !strings.Contains(err.Error(), "no link") {
-		t.Errorf("reset of an unknown link = %v", err)
+	for _, tt := range []struct {
+		link, action string
+		params       map[string]string
+		want         string
+	}{
+		{"postgres", "reset_peer", nil, `no link "postgres"`},
+		{"mongo", "latency", map[string]string{"rate": "16"}, "rate does not apply to latency, which takes only latency, jitter"},
+		{"mongo", "slicer", map[string]string{"size": "0"}, "size: must be at least 1 (got 0)"},
+		{"mongo", "explode", nil, `unknown link action "explode"`},
+	} {
+		if err := env.DegradeLink(ctx, control, tt.link, tt.action, tt.params); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s on link %s with %v = %v; want an error saying %q", tt.action, tt.link, tt.params, err, tt.want)
+		}
+	}
+	if err := env.HealLink(ctx, control, "mongo", "latency"); err == nil || !strings.Contains(err.Error(), `no such fault "latency"`) {
+		t.Errorf("heal of a fault undone = %v; want no such fault", err)
 	}
 
 	for _, tt := range []struct{ name, action, want string }{

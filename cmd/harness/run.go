@@ -19,6 +19,7 @@ import (
 
 	"github.com/taskready/taskready/checks/contract"
 	"github.com/taskready/taskready/env"
+	"github.com/taskready/taskready/env/link"
 	"github.com/taskready/taskready/internal/spelling"
 	"github.com/taskready/taskready/loadtest/compare"
 	"github.com/taskready/taskready/loadtest/engine"
@@ -327,15 +328,18 @@ func scenarioDigest(nameOrPath string) string {
 // still tells a broken API from a slow one.
 func (o *runOptions) degrade(out io.Writer, e *env.Env) error {
 	for _, l := range o.latency {
-		link, d, ok := strings.Cut(l, "=")
+		name, d, ok := strings.Cut(l, "=")
 		lat, err := time.ParseDuration(d)
 		if !ok || err != nil || lat < 0 {
 			return fmt.Errorf("%w: -link-latency %q: want LINK=DURATION, e.g. mongo=50ms", errUsage, l)
 		}
-		if err := e.Degrade(link, "latency", lat); err != nil {
+		if lat == 0 {
+			continue
+		}
+		if err := e.Degrade(name, "link-latency", link.Fault{Action: link.Latency, Latency: lat}); err != nil {
 			return fmt.Errorf("%w: -link-latency: %v", errUsage, err)
 		}
-		fmt.Fprintf(out, "harness: %s added to every exchange on the %s link\n", lat, link)
+		fmt.Fprintf(out, "harness: %s added to every exchange on the %s link\n", lat, name)
 	}
 	return nil
 }

@@ -10,9 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
-	"time"
 
 	"github.com/taskready/taskready/env"
 	"github.com/taskready/taskready/env/docker"
@@ -186,59 +184,4 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
-}
-
-// faultOptions are the flags and arguments of harness fault.
-type faultOptions struct {
-	fs    *flag.FlagSet
-	state string
-}
-
-func faultCmd() command {
-	fs := flag.NewFlagSet("fault", flag.ContinueOnError)
-	o := faultOptions{fs: fs}
-	fs.StringVar(&o.state, "state", DefaultState, "endpoints file of a running \"harness up\"")
-	usage := fmt.Sprintf(`usage: harness fault [-state FILE] <action> <name> [duration]
-
-Act on a component or a link of an environment that harness up holds.
-
-  %s <component>    e.g. harness fault stop mongo-0
-  latency <link> <duration>          e.g. harness fault latency mongo 200ms
-  jitter <link> <duration>           e.g. harness fault jitter mongo 50ms (the latency ± up to 50ms)
-  reset|heal <link>                  e.g. harness fault reset redis
-
-components and links are listed by harness up.
-`, strings.Join(env.Actions, "|"))
-	return command{fs: fs, usage: usage, help: "stop, start, pause, unpause or kill a component; slow down or reset a link to a store", run: o.run}
-}
-
-func (o *faultOptions) run(ctx context.Context, out io.Writer) error {
-	if o.fs.NArg() < 2 {
-		return fmt.Errorf("%w: want an action and a name, e.g. harness fault stop mongo-0", errUsage)
-	}
-	action, name := o.fs.Arg(0), o.fs.Arg(1)
-	var d time.Duration
-	if action == "latency" || action == "jitter" {
-		var err error
-		if o.fs.NArg() != 3 {
-			return fmt.Errorf("%w: %s needs a duration, e.g. harness fault %s mongo 200ms", errUsage, action, action)
-		}
-		if d, err = time.ParseDuration(o.fs.Arg(2)); err != nil || d < 0 {
-			return fmt.Errorf("%w: %s %q is not a duration such as 200ms", errUsage, action, o.fs.Arg(2))
-		}
-	}
-	ep, err := readState(o.state)
-	if err != nil {
-		return err
-	}
-	if slices.Contains(env.LinkActions, action) {
-		err = env.DegradeLink(ctx, ep.Control, name, action, d)
-	} else {
-		err = env.Fault(ctx, ep.Control, name, action)
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "harness: %s %s: done\n", action, name)
-	return nil
 }

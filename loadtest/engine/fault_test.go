@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/taskready/taskready/env/link"
 	"github.com/taskready/taskready/loadtest/engine"
 	"github.com/taskready/taskready/loadtest/scenario"
 )
@@ -29,7 +30,8 @@ func (p *downPlayer) Apply(_ context.Context, component, action string) error {
 	return nil
 }
 
-func (p *downPlayer) Degrade(string, string, time.Duration) error { return errors.New("no links") }
+func (p *downPlayer) Degrade(string, string, link.Fault) error { return errors.New("no links") }
+func (p *downPlayer) Restore(string, string) error             { return errors.New("no links") }
 
 const faultFile = `
 name: faults

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/taskready/taskready/env/link"
 	"github.com/taskready/taskready/loadtest/fault"
 	"github.com/taskready/taskready/loadtest/record"
 	"github.com/taskready/taskready/loadtest/scenario"
@@ -71,11 +72,12 @@ func (p *player) Apply(_ context.Context, component, action string) error {
 	return p.record(action + " " + component)
 }
 
-func (p *player) Degrade(link, action string, d time.Duration) error {
-	if d > 0 {
-		return p.record(fmt.Sprintf("%s %s %s", action, link, d))
-	}
-	return p.record(action + " " + link)
+func (p *player) Degrade(name, fault string, f link.Fault) error {
+	return p.record(fmt.Sprintf("degrade %s %s: %s %s", name, fault, f.Action, f.Detail()))
+}
+
+func (p *player) Restore(name, fault string) error {
+	return p.record("restore " + name + " " + fault)
 }
 
 // Each action is played at its start and undone at its end, in that
@@ -86,8 +88,10 @@ func TestPlay(t *testing.T) {
 	plan := []fault.Planned{
 		{Fault: scenario.Fault{Name: "stop", Target: "mongo-0", Action: scenario.FaultStop}, Start: 0, End: ms(20)},
 		{Fault: scenario.Fault{Name: "pause", Target: "api-1", Action: scenario.FaultPause}, Start: ms(10), End: ms(30)},
-		{Fault: scenario.Fault{Name: "slow", Target: "mongo", Action: scenario.FaultLatency, Latency: ms(200), Jitter: ms(50)}, Start: 0, End: ms(20)},
-		{Fault: scenario.Fault{Name: "cut", Target: "redis", Action: scenario.FaultReset}, Start: 0, End: time.Hour},
+		{Fault: scenario.Fault{Name: "slow", Target: "mongo", Action: scenario.FaultLatency,
+			Link: link.Fault{Action: link.Latency, Latency: ms(200), Jitter: ms(50)}}, Start: 0, End: ms(20)},
+		{Fault: scenario.Fault{Name: "thin", Target: "mongo", Action: link.Bandwidth, Link: link.Fault{Action: link.Bandwidth, Rate: 16}}, Start: ms(5), End: ms(25)},
+		{Fault: scenario.Fault{Name: "cut", Target: "redis", Action: scenario.FaultReset, Link: link.Fault{Action: link.ResetPeer}}, Start: 0, End: time.Hour},
 		{Fault: scenario.Fault{Name: "kill", Target: "api-2", Action: scenario.FaultKill}, Start: 0, End: fault.Never},
 		{Fault: scenario.Fault{Name: "late", Target: "api-1", Action: scenario.FaultKill}, Start: time.Hour, End: fault.Never},
 	}
@@ -105,7 +109,7 @@ func TestPlay(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		p.mu.Lock()
-		healed := slices.Contains(p.calls, "start mongo-0") && slices.Contains(p.calls, "unpause api-1") && slices.Contains(p.calls, "heal mongo")
+		healed := slices.Contains(p.calls, "start mongo-0") && slices.Contains(p.calls, "unpause api-1") && slices.Contains(p.calls, "restore mongo slow") && slices.Contains(p.calls, "restore mongo thin")
 		p.mu.Unlock()
 		if healed {
 			break
@@ -127,9 +131,11 @@ func TestPlay(t *testing.T) {
 	}
 	before("stop mongo-0", "start mongo-0")
 	before("pause api-1", "unpause api-1")
-	before("latency mongo 200ms", "heal mongo")
-	before("jitter mongo 50ms", "heal mongo")
-	before("reset redis", "heal redis")
+	// Each fault on a link is undone by its name: the two on mongo one
+	// by one.
+	before("degrade mongo slow: latency 200ms ± 50ms", "restore mongo slow")
+	before("degrade mongo thin: bandwidth 16 KB/s", "restore mongo thin")
+	before("degrade redis cut: reset_peer ", "restore redis cut")
 	if slices.Contains(p.calls, "start api-2") || slices.Contains(p.calls, "kill api-1") {
 		t.Errorf("calls %v: a kill without an end was undone, or a fault not yet due was played", p.calls)
 	}
@@ -151,6 +157,40 @@ func TestPlay(t *testing.T) {
 	}
 	if len(logs) == 0 {
 		t.Error("nothing was logged")
+	}
+}
+
+// Describe says what each action does, with its parameters; the judge's
+// summary carries the same detail.
+func TestDescribe(t *testing.T) {
+	on := func(target, action string, lf link.Fault) scenario.Fault {
+		return scenario.Fault{Name: "f", Target: target, Action: action, Link: lf}
+	}
+	for _, tt := range []struct {
+		f          scenario.Fault
+		want, what string
+	}{
+		{scenario.Fault{Target: "mongo-0", Action: scenario.FaultStop}, "stop mongo-0", ""},
+		{on("mongo", "latency", link.Fault{Action: link.Latency, Latency: 200 * time.Millisecond, Jitter: 50 * time.Millisecond}),
+			"latency 200ms ± 50ms on link mongo", "200ms ± 50ms"},
+		{on("api", "bandwidth", link.Fault{Action: link.Bandwidth, Rate: 16}), "bandwidth 16 KB/s on link api", "16 KB/s"},
+		{on("redis", "timeout", link.Fault{Action: link.Timeout, Timeout: 5 * time.Second}), "timeout 5s on link redis", "5s"},
+		{on("redis", "timeout", link.Fault{Action: link.Timeout}), "timeout forever on link redis", "forever"},
+		{on("mongo", "reset", link.Fault{Action: link.ResetPeer}), "reset link mongo", ""},
+		{on("mongo", "reset_peer", link.Fault{Action: link.ResetPeer, Timeout: time.Second}), "reset_peer after 1s on link mongo", "after 1s"},
+		{on("mongo", "slow_close", link.Fault{Action: link.SlowClose, Delay: 2 * time.Second}), "slow_close 2s on link mongo", "2s"},
+		{on("api", "slicer", link.Fault{Action: link.Slicer, Size: 64, Variation: 16, Delay: time.Millisecond}),
+			"slicer 64 ± 16 B, 1ms apart on link api", "64 ± 16 B, 1ms apart"},
+		{on("mongo", "limit_data", link.Fault{Action: link.LimitData, Bytes: 1024}), "limit_data 1024 B on link mongo", "1024 B"},
+		{on("redis", "down", link.Fault{Action: link.Down}), "down link redis", ""},
+	} {
+		if got := fault.Describe(tt.f); got != tt.want {
+			t.Errorf("Describe(%+v) = %q; want %q", tt.f, got, tt.want)
+		}
+		judged := fault.Judge([]fault.Window{{Planned: fault.Planned{Fault: tt.f}}}, record.Snapshot{})
+		if judged[0].Detail != tt.what || judged[0].Action != tt.f.Action {
+			t.Errorf("judged %s: action %q detail %q; want %q, %q", tt.want, judged[0].Action, judged[0].Detail, tt.f.Action, tt.what)
+		}
 	}
 }
 

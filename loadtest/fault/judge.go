@@ -1,7 +1,6 @@
 package fault
 
 import (
-	"fmt"
 	"slices"
 	"time"
 
@@ -150,16 +149,14 @@ func judge(w Window, snap record.Snapshot, others [][2]time.Duration) summary.Fa
 	return f
 }
 
-// detail is what more a latency fault says of itself: "200ms ± 50ms";
-// "" for the other actions.
+// detail is what more a fault on a link says of itself: "200ms ± 50ms",
+// "16 KB/s"; "" for a component's and for a link's that needs nothing
+// more than its action (down).
 func detail(f scenario.Fault) string {
-	if f.Action != scenario.FaultLatency {
+	if !f.OnLink() {
 		return ""
 	}
-	if f.Jitter > 0 {
-		return fmt.Sprintf("%s ± %s", f.Latency, f.Jitter)
-	}
-	return f.Latency.String()
+	return f.Link.Detail()
 }
 
 func ratio(iv record.IntervalPoint) float64 {

@@ -8,16 +8,20 @@ import (
 	"sync"
 	"time"
 
+	"github.com/taskready/taskready/env/link"
 	"github.com/taskready/taskready/loadtest/scenario"
 )
 
 // Player acts on the environment under test: a component (a process or a
-// container: "stop", "start", "pause", "unpause", "kill") or a link to a
-// store ("latency" and "jitter" with a duration, "reset", "heal").
-// env.Env is one.
+// container: "stop", "start", "pause", "unpause", "kill") or a link
+// (link.Fault, under the fault's name, so that faults overlapping on one
+// link are undone one by one). env.Env is one.
 type Player interface {
 	Apply(ctx context.Context, component, action string) error
-	Degrade(link, action string, d time.Duration) error
+	// Degrade puts the link called name under f, called fault.
+	Degrade(name, fault string, f link.Fault) error
+	// Restore undoes the fault called fault on the link called name.
+	Restore(name, fault string) error
 }
 
 // Window is a fault as it was played, times from the run's start: Began
@@ -114,41 +118,36 @@ func play(ctx context.Context, p Player, f Planned, start time.Time, notify func
 
 // do plays f's action.
 func do(ctx context.Context, p Player, f scenario.Fault) error {
-	switch f.Action {
-	case scenario.FaultKill, scenario.FaultStop, scenario.FaultPause:
+	switch {
+	case f.OnLink():
+		return p.Degrade(f.Target, f.Name, f.Link)
+	case f.Action == scenario.FaultKill, f.Action == scenario.FaultStop, f.Action == scenario.FaultPause:
 		return p.Apply(ctx, f.Target, f.Action)
-	case scenario.FaultLatency:
-		if err := p.Degrade(f.Target, "latency", f.Latency); err != nil {
-			return err
-		}
-		return p.Degrade(f.Target, "jitter", f.Jitter)
-	case scenario.FaultReset:
-		return p.Degrade(f.Target, "reset", 0)
 	}
 	return fmt.Errorf("unknown action %q", f.Action)
 }
 
 // undo reverses f's action.
 func undo(ctx context.Context, p Player, f scenario.Fault) error {
-	switch f.Action {
-	case scenario.FaultKill, scenario.FaultStop:
+	switch {
+	case f.OnLink():
+		return p.Restore(f.Target, f.Name)
+	case f.Action == scenario.FaultKill, f.Action == scenario.FaultStop:
 		return p.Apply(ctx, f.Target, "start")
-	case scenario.FaultPause:
+	case f.Action == scenario.FaultPause:
 		return p.Apply(ctx, f.Target, "unpause")
-	case scenario.FaultLatency, scenario.FaultReset:
-		return p.Degrade(f.Target, "heal", 0)
 	}
 	return errors.New("nothing to undo")
 }
 
 // Describe says what f does: "stop mongo-0", "latency 200ms ± 50ms on
-// link mongo".
+// link mongo", "down link redis".
 func Describe(f scenario.Fault) string {
-	switch f.Action {
-	case scenario.FaultLatency:
-		return "latency " + detail(f) + " on link " + f.Target
-	case scenario.FaultReset:
-		return "reset link " + f.Target
+	switch d := detail(f); {
+	case d != "":
+		return f.Action + " " + d + " on link " + f.Target
+	case f.OnLink():
+		return f.Action + " link " + f.Target
 	}
 	return f.Action + " " + f.Target
 }

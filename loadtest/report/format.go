@@ -140,13 +140,13 @@ func recoveryBound(s *summary.Summary, r summary.Recovery) string {
 
 // recoveryResult says when the statistic got back under its bound.
 // faultWhat says what a fault did: "stop mongo-0", "latency 200ms ± 50ms
-// on mongo".
+// on mongo", "down link redis".
 func faultWhat(f summary.Fault) string {
 	switch {
 	case f.Detail != "":
 		return f.Action + " " + f.Detail + " on " + f.Target
-	case f.Action == "reset":
-		return "reset link " + f.Target
+	case f.Action == "reset" || f.Action == "reset_peer" || f.Action == "down":
+		return f.Action + " link " + f.Target
 	}
 	return f.Action + " " + f.Target
 }

@@ -1,6 +1,11 @@
 package scenario
 
-import "time"
+import (
+	"slices"
+	"time"
+
+	"github.com/taskready/taskready/env/link"
+)
 
 // Fault is one failure a scenario plays during its run: an action on a
 // component of the environment (a process or container) or on a link
@@ -9,6 +14,7 @@ import "time"
 //	faults:
 //	  - {name: mongo-down, target: mongo-0, action: stop, phase: steady, offset: 5s, for: 10s}
 //	  - {name: slow-mongo, target: mongo, action: latency, latency: 200ms, jitter: 50ms, at: 30s, until: recovery}
+//	  - {name: thin-clients, target: api, action: bandwidth, rate: 16, at: 1m, for: 30s}
 type Fault struct {
 	Name   string // unique in the file; reports and recovery budgets name it
 	Target string // a component (mongo-0, redis-primary, api-2) or a link (mongo, redis)
@@ -26,36 +32,58 @@ type Fault struct {
 	For   time.Duration
 	Until string
 
-	// Latency and Jitter are the latency action's delay, each way: every
-	// chunk waits Latency ± a uniform Jitter.
-	Latency, Jitter time.Duration
+	// Link is what an action on a link does, with its parameters; its
+	// Action is Action's name in package link (reset is reset_peer).
+	// Zero for an action on a component.
+	Link link.Fault
 
 	Line int
 }
 
 // Fault actions. A component can be killed (SIGKILL; started again at the
 // end), stopped (SIGTERM, then started) or paused (SIGSTOP, then
-// continued); a link can be slowed (latency) or cut (reset: every
-// connection reset and new ones refused, until the end).
+// continued). A link undergoes one of toxiproxy's toxics (link.Actions:
+// latency, bandwidth, timeout, reset_peer, slow_close, slicer,
+// limit_data) or is down, until the end; reset is the name reset_peer had
+// before, and stays one.
 const (
 	FaultKill    = "kill"
 	FaultStop    = "stop"
 	FaultPause   = "pause"
-	FaultLatency = "latency"
+	FaultLatency = link.Latency
 	FaultReset   = "reset"
 )
 
 // FaultActions are the actions a fault may take, components' first.
-var FaultActions = []string{FaultKill, FaultStop, FaultPause, FaultLatency, FaultReset}
+var FaultActions = append([]string{FaultKill, FaultStop, FaultPause}, linkActions()...)
+
+// linkActions are the actions on a link: package link's, with reset
+// beside reset_peer.
+func linkActions() []string {
+	out := slices.Clone(link.Actions)
+	i := slices.Index(out, link.ResetPeer)
+	return slices.Insert(out, i+1, FaultReset)
+}
+
+// linkAction is the name in package link of an action on a link.
+func linkAction(action string) string {
+	if action == FaultReset {
+		return link.ResetPeer
+	}
+	if slices.Contains(link.Actions, action) {
+		return action
+	}
+	return ""
+}
 
 // OnLink reports whether the fault's action acts on a link rather than a
 // component.
-func (f Fault) OnLink() bool { return f.Action == FaultLatency || f.Action == FaultReset }
+func (f Fault) OnLink() bool { return linkAction(f.Action) != "" }
 
 // ClientLink is the link from the clients (the load) to the API.
 const ClientLink = "api"
 
-// FaultLinks are the links a latency or reset fault may target: the
+// FaultLinks are the links a fault on a link may target: the
 // network paths from the APIs to the stores (mongo, redis) and from the
 // clients to the API (api). Components are not listed: which exist
 // depends on the environment, and the run checks them.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/taskready/taskready/env/link"
 	"github.com/taskready/taskready/loadtest/executor"
 	"github.com/taskready/taskready/loadtest/scenario"
 )
@@ -67,7 +68,7 @@ func TestParseFaults(t *testing.T) {
 	want := []scenario.Fault{
 		{Name: "mongo-down", Target: "mongo-0", Action: scenario.FaultStop, At: 30 * time.Second, For: 10 * time.Second, Line: 27},
 		{Name: "slow-mongo", Target: "mongo", Action: scenario.FaultLatency, Phase: "steady", Offset: 5 * time.Second, Until: "recovery",
-			Latency: 200 * time.Millisecond, Jitter: 50 * time.Millisecond, Line: 32},
+			Link: link.Fault{Action: link.Latency, Latency: 200 * time.Millisecond, Jitter: 50 * time.Millisecond}, Line: 32},
 		{Name: "redis-gone", Target: "redis-primary", Action: scenario.FaultKill, Phase: "editing", Line: 40},
 	}
 	if !reflect.DeepEqual(f.Faults, want) {
@@ -108,7 +109,7 @@ func TestParseFaultProblems(t *testing.T) {
 		{"target missing", "    target: mongo-0\n", "",
 			[]string{`f.yaml:27: faults[0].target: is required: a component (mongo-0, redis-primary, api-2, ...) or a link (mongo, redis, api)`}},
 		{"action missing", "    action: stop\n", "",
-			[]string{`f.yaml:27: faults[0].action: is required (one of kill, stop, pause, latency, reset)`}},
+			[]string{`f.yaml:27: faults[0].action: is required (one of kill, stop, pause, latency, bandwidth, timeout, reset_peer, reset, slow_close, slicer, limit_data, down)`}},
 		{"unknown action", "action: stop", "action: stpo",
 			[]string{`f.yaml:29: faults[0].action: unknown action "stpo" (did you mean "stop"?)`}},
 		{"no start", "    at: 30s\n", "",
@@ -143,6 +144,8 @@ func TestParseFaultProblems(t *testing.T) {
 			[]string{`f.yaml:32: faults[1].latency: is required by the latency action: the delay added each way`}},
 		{"zero latency", "latency: 200ms", "latency: 0s",
 			[]string{`f.yaml:35: faults[1].latency: must be positive (got 0s)`}},
+		{"latency not in whole milliseconds", "latency: 200ms", "latency: 200500us",
+			[]string{`f.yaml:35: faults[1].latency: must be a whole number of milliseconds (got 200.5ms)`}},
 		{"jitter above latency", "jitter: 50ms", "jitter: 300ms",
 			[]string{`f.yaml:36: faults[1].jitter: must be at most latency (200ms)`}},
 		{"latency on a stop", "    for: 10s\n", "    for: 10s\n    latency: 1s\n    jitter: 1ms\n",
@@ -174,6 +177,130 @@ func TestParseFaultProblems(t *testing.T) {
 			for _, want := range tt.want {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("error lacks %q:\n%v", want, err)
+				}
+			}
+		})
+	}
+}
+
+// linkFault is a file whose one fault, on the clients' link, has the
+// given lines from line 17 on: its action, then its parameters; lines
+// with a target of their own name it in place of api.
+func linkFault(lines string) string {
+	target := "    target: api\n"
+	if strings.Contains(lines, "target:") {
+		target = ""
+	}
+	return `name: l
+scenarios:
+  s:
+    executor: constant-vus
+    vus: 1
+    duration: 10s
+    journeys: [health]
+journeys:
+  health:
+    - name: health
+      request: {method: GET, path: /api/health}
+faults:
+  - name: f
+` + target + `    at: 1s
+    for: 1s
+` + lines
+}
+
+// linkFaults are the lines of a valid fault of each action on a link,
+// and what it reads as.
+var linkFaults = []struct {
+	lines string
+	want  link.Fault
+}{
+	{"    action: latency\n    latency: 200ms\n    jitter: 50ms\n", link.Fault{Action: link.Latency, Latency: 200 * time.Millisecond, Jitter: 50 * time.Millisecond}},
+	{"    action: bandwidth\n    rate: 16\n", link.Fault{Action: link.Bandwidth, Rate: 16}},
+	{"    action: timeout\n    timeout: 0s\n", link.Fault{Action: link.Timeout}},
+	{"    action: timeout\n    timeout: 5s\n", link.Fault{Action: link.Timeout, Timeout: 5 * time.Second}},
+	{"    action: reset_peer\n", link.Fault{Action: link.ResetPeer}},
+	{"    action: reset_peer\n    timeout: 100ms\n", link.Fault{Action: link.ResetPeer, Timeout: 100 * time.Millisecond}},
+	{"    action: reset\n", link.Fault{Action: link.ResetPeer}},
+	{"    action: slow_close\n    delay: 2s\n", link.Fault{Action: link.SlowClose, Delay: 2 * time.Second}},
+	{"    action: slicer\n    size: 64\n    variation: 16\n    delay: 1ms\n", link.Fault{Action: link.Slicer, Size: 64, Variation: 16, Delay: time.Millisecond}},
+	{"    action: slicer\n    size: 1\n", link.Fault{Action: link.Slicer, Size: 1}},
+	{"    action: limit_data\n    bytes: 1024\n", link.Fault{Action: link.LimitData, Bytes: 1024}},
+	{"    action: down\n", link.Fault{Action: link.Down}},
+}
+
+// Every action on a link reads its parameters into the link's fault;
+// reset is reset_peer by its former name.
+func TestParseLinkFaults(t *testing.T) {
+	for _, tt := range linkFaults {
+		f, err := scenario.Parse("f.yaml", []byte(linkFault(tt.lines)))
+		if err != nil {
+			t.Errorf("%s: %v", tt.lines, err)
+			continue
+		}
+		if got := f.Faults[0]; got.Link != tt.want || !got.OnLink() {
+			t.Errorf("%s: link fault %+v (on a link: %t); want %+v", tt.lines, got.Link, got.OnLink(), tt.want)
+		}
+	}
+}
+
+// linkFaultProblems break each rule of a link's parameters; the schema
+// sees those it can (types, bounds, which parameters go with an action),
+// not the rest (whole units, variation below size, positive durations).
+var linkFaultProblems = []struct {
+	name   string
+	lines  string
+	want   []string
+	schema bool // the JSON Schema refuses it too
+}{
+	{"rate missing", "    action: bandwidth\n",
+		[]string{`f.yaml:13: faults[0].rate: is required by the bandwidth action: the most KB/s that pass each way (1 KB = 1000 bytes)`}, true},
+	{"zero rate", "    action: bandwidth\n    rate: 0\n", []string{`f.yaml:18: faults[0].rate: must be at least 1 (got 0)`}, true},
+	{"rate with a unit", "    action: bandwidth\n    rate: 16KB\n", []string{`f.yaml:18: faults[0].rate: must be a whole number`}, true},
+	{"rate too high", "    action: bandwidth\n    rate: 99999999999\n", []string{`f.yaml:18: faults[0].rate: must be at most 10000000 (got 99999999999)`}, true},
+	{"rate misspelt", "    action: bandwidth\n    rtae: 16\n",
+		[]string{`f.yaml:18: faults[0].rtae: unknown field (did you mean "rate"?)`, `f.yaml:13: faults[0].rate: is required by the bandwidth action`}, true},
+	{"timeout missing", "    action: timeout\n",
+		[]string{`f.yaml:13: faults[0].timeout: is required by the timeout action: how long a connection passes nothing before it is closed; 0s holds it open until the fault ends`}, true},
+	{"negative timeout", "    action: timeout\n    timeout: -1s\n", []string{`f.yaml:18: faults[0].timeout: must be positive (got -1s)`}, true},
+	{"timeout without a unit", "    action: timeout\n    timeout: 500\n", []string{`f.yaml:18: faults[0].timeout: needs a unit: 500s or 500ms?`}, true},
+	{"timeout in microseconds", "    action: reset_peer\n    timeout: 1500us\n",
+		[]string{`f.yaml:18: faults[0].timeout: must be a whole number of milliseconds (got 1.5ms)`}, false},
+	{"latency on a reset_peer", "    action: reset_peer\n    latency: 1s\n",
+		[]string{`f.yaml:18: faults[0].latency: does not apply to the reset_peer action (it takes timeout)`}, true},
+	{"timeout on a down", "    action: down\n    timeout: 1s\n", []string{`f.yaml:18: faults[0].timeout: does not apply to the down action`}, true},
+	{"delay missing", "    action: slow_close\n",
+		[]string{`f.yaml:13: faults[0].delay: is required by the slow_close action: how long a close waits before it is passed on`}, true},
+	{"zero delay", "    action: slow_close\n    delay: 0s\n", []string{`f.yaml:18: faults[0].delay: must be positive (got 0s)`}, false},
+	{"size missing", "    action: slicer\n    delay: 1ms\n", []string{`f.yaml:13: faults[0].size: is required by the slicer action: the average slice, in bytes`}, true},
+	{"size misspelt", "    action: slicer\n    sise: 64\n", []string{`f.yaml:18: faults[0].sise: unknown field (did you mean "size"?)`}, true},
+	{"variation as large as size", "    action: slicer\n    size: 16\n    variation: 16\n",
+		[]string{`f.yaml:19: faults[0].variation: must be less than size (16)`}, false},
+	{"negative variation", "    action: slicer\n    size: 16\n    variation: -1\n", []string{`f.yaml:19: faults[0].variation: must not be negative (got -1)`}, true},
+	{"slicer delay in nanoseconds", "    action: slicer\n    size: 16\n    delay: 1ns\n",
+		[]string{`f.yaml:19: faults[0].delay: must be a whole number of microseconds (got 1ns)`}, false},
+	{"bytes on a slicer", "    action: slicer\n    size: 16\n    bytes: 5\n",
+		[]string{`f.yaml:19: faults[0].bytes: does not apply to the slicer action (it takes size, variation, delay)`}, true},
+	{"zero bytes", "    action: limit_data\n    bytes: 0\n", []string{`f.yaml:18: faults[0].bytes: must be at least 1 (got 0)`}, true},
+	{"bytes not a number", "    action: limit_data\n    bytes: lots\n", []string{`f.yaml:18: faults[0].bytes: must be a whole number`}, true},
+	{"action misspelt", "    action: limitdata\n", []string{`f.yaml:17: faults[0].action: unknown action "limitdata" (did you mean "limit_data"?)`}, true},
+	{"action with a dash", "    action: reset-peer\n", []string{`f.yaml:17: faults[0].action: unknown action "reset-peer" (did you mean "reset_peer"?)`}, true},
+	{"bandwidth of a component", "    action: bandwidth\n    rate: 16\n    target: api-1\n", // in place of api
+		[]string{`f.yaml:18: faults[0].target: the bandwidth action acts on a link, and "api-1" is not one (did you mean "api"?)`}, true},
+}
+
+// Each rule of a link's parameters, its problem once, on the line and
+// field it is about.
+func TestParseLinkFaultProblems(t *testing.T) {
+	for _, tt := range linkFaultProblems {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := scenario.Parse("f.yaml", []byte(linkFault(tt.lines)))
+			if !errors.Is(err, scenario.ErrInvalid) {
+				t.Fatalf("err = %v; want ErrInvalid", err)
+			}
+			for _, want := range tt.want {
+				if n := strings.Count(err.Error(), want); n != 1 {
+					t.Errorf("error says %q %d times; want once:\n%v", want, n, err)
 				}
 			}
 		})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"regexp"
 	"slices"
@@ -12,6 +13,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/taskready/taskready/env/link"
 	"github.com/taskready/taskready/loadtest/threshold"
 )
 
@@ -374,7 +376,7 @@ func (d *decoder) fault(n *yaml.Node, path string) Fault {
 		}
 		return s
 	}
-	d.fields(n, path, map[string]func(*yaml.Node, string){
+	handlers := map[string]func(*yaml.Node, string){
 		"name":   field(func(v *yaml.Node, p string) { f.Name = name(v, p) }),
 		"target": field(func(v *yaml.Node, p string) { f.Target = name(v, p) }),
 		"action": field(func(v *yaml.Node, p string) {
@@ -382,14 +384,37 @@ func (d *decoder) fault(n *yaml.Node, path string) Fault {
 				d.fail(v, p, "unknown action %q%s", f.Action, suggest(f.Action, FaultActions))
 			}
 		}),
-		"at":      field(func(v *yaml.Node, p string) { f.At = d.duration(v, p, true) }),
-		"phase":   field(func(v *yaml.Node, p string) { f.Phase = name(v, p) }),
-		"offset":  field(func(v *yaml.Node, p string) { f.Offset = d.duration(v, p, true) }),
-		"for":     field(func(v *yaml.Node, p string) { f.For = d.duration(v, p, false) }),
-		"until":   field(func(v *yaml.Node, p string) { f.Until = name(v, p) }),
-		"latency": field(func(v *yaml.Node, p string) { f.Latency = d.duration(v, p, false) }),
-		"jitter":  field(func(v *yaml.Node, p string) { f.Jitter = d.duration(v, p, true) }),
-	})
+		"at":     field(func(v *yaml.Node, p string) { f.At = d.duration(v, p, true) }),
+		"phase":  field(func(v *yaml.Node, p string) { f.Phase = name(v, p) }),
+		"offset": field(func(v *yaml.Node, p string) { f.Offset = d.duration(v, p, true) }),
+		"for":    field(func(v *yaml.Node, p string) { f.For = d.duration(v, p, false) }),
+		"until":  field(func(v *yaml.Node, p string) { f.Until = name(v, p) }),
+	}
+	// The parameters of actions on links; their ranges are
+	// link.Fault.Check's, once the action is known.
+	undecodable := map[string]bool{}
+	param := func(decode func(*yaml.Node, string)) func(*yaml.Node, string) {
+		return field(func(v *yaml.Node, p string) {
+			before := len(d.problems)
+			decode(v, p)
+			undecodable[p[strings.LastIndex(p, ".")+1:]] = len(d.problems) > before
+		})
+	}
+	durationParam := func(to *time.Duration) func(*yaml.Node, string) {
+		return param(func(v *yaml.Node, p string) { *to = d.duration(v, p, true) })
+	}
+	countParam := func(to *int64) func(*yaml.Node, string) {
+		return param(func(v *yaml.Node, p string) { *to = int64(d.integer(v, p, math.MinInt)) })
+	}
+	handlers["latency"] = durationParam(&f.Link.Latency)
+	handlers["jitter"] = durationParam(&f.Link.Jitter)
+	handlers["timeout"] = durationParam(&f.Link.Timeout)
+	handlers["delay"] = durationParam(&f.Link.Delay)
+	handlers["rate"] = countParam(&f.Link.Rate)
+	handlers["size"] = countParam(&f.Link.Size)
+	handlers["variation"] = countParam(&f.Link.Variation)
+	handlers["bytes"] = countParam(&f.Link.Bytes)
+	d.fields(n, path, handlers)
 	d.faultFields = append(d.faultFields, set)
 	if n.Kind != yaml.MappingNode {
 		return f
@@ -424,28 +449,61 @@ func (d *decoder) fault(n *yaml.Node, path string) Fault {
 		return f
 	}
 
-	if f.Action == FaultLatency {
-		if set["latency"] == nil {
-			d.fail(n, join(path, "latency"), "is required by the latency action: the delay added each way")
-		} else if set["jitter"] != nil && f.Latency > 0 && f.Jitter > f.Latency {
-			d.fail(set["jitter"], join(path, "jitter"), "must be at most latency (%s)", f.Latency)
-		}
-	} else {
-		for _, k := range []string{"latency", "jitter"} {
-			if v := set[k]; v != nil {
-				d.fail(v, join(path, k), "does not apply to the %s action", f.Action)
-			}
-		}
-	}
+	d.linkParams(f.Action, &f.Link, path, n, set, undecodable)
 	if f.Target != "" {
-		switch link := slices.Contains(FaultLinks, f.Target); {
-		case f.OnLink() && !link:
+		switch isLink := slices.Contains(FaultLinks, f.Target); {
+		case f.OnLink() && !isLink:
 			d.fail(set["target"], join(path, "target"), "the %s action acts on a link, and %q is not one%s", f.Action, f.Target, suggest(f.Target, FaultLinks))
-		case !f.OnLink() && link:
+		case !f.OnLink() && isLink:
 			d.fail(set["target"], join(path, "target"), "the %s action acts on a component, and %q is a link (did you mean %q?)", f.Action, f.Target, linkComponent[f.Target])
 		}
 	}
 	return f
+}
+
+// linkParams checks the parameters of a fault's action on a link: each
+// given applies to the action, each the action requires is given, and
+// their values are in range (link.Fault.Check). It sets lf.Action to the
+// link's name of action; a component's action takes no parameter.
+func (d *decoder) linkParams(action string, lf *link.Fault, path string, n *yaml.Node, set map[string]*yaml.Node, undecodable map[string]bool) {
+	lf.Action = linkAction(action)
+	params := link.Params(lf.Action)
+	takes := func(name string) bool {
+		return slices.ContainsFunc(params, func(p link.Param) bool { return p.Name == name })
+	}
+	missing := false
+	for _, p := range params {
+		if p.Required && set[p.Name] == nil {
+			d.fail(n, join(path, p.Name), "is required by the %s action: %s", action, p.Doc)
+			missing = true
+		}
+	}
+	for _, name := range link.ParamNames {
+		if v := set[name]; v != nil && !takes(name) {
+			d.fail(v, join(path, name), "does not apply to the %s action%s", action, paramsOf(params))
+		}
+	}
+	if lf.Action == "" || missing {
+		return
+	}
+	for _, p := range lf.Check() {
+		if v := set[p.Param]; v != nil && !undecodable[p.Param] {
+			d.fail(v, join(path, p.Param), "%s", p.Msg)
+		}
+	}
+}
+
+// paramsOf says which parameters an action takes, for the message about
+// one it does not.
+func paramsOf(params []link.Param) string {
+	if len(params) == 0 {
+		return ""
+	}
+	names := make([]string, len(params))
+	for i, p := range params {
+		names[i] = p.Name
+	}
+	return " (it takes " + strings.Join(names, ", ") + ")"
 }
 
 // variable matches {{name}} references in paths, headers and bodies.

@@ -296,3 +296,21 @@ func TestRegisterExecutorRefusesATakenName(t *testing.T) {
 		t.Error("an empty name registered")
 	}
 }
+
+// TestSchemaAgreesOnLinkFaults: the JSON Schema accepts every valid fault
+// on a link and refuses what it can see of the broken ones.
+func TestSchemaAgreesOnLinkFaults(t *testing.T) {
+	sch := compileSchema(t)
+	for _, tt := range linkFaults {
+		if err := sch.Validate(asJSON(t, []byte(linkFault(tt.lines)))); err != nil {
+			t.Errorf("the schema refuses %q: %v", tt.lines, err)
+		}
+	}
+	for _, tt := range linkFaultProblems {
+		if err := sch.Validate(asJSON(t, []byte(linkFault(tt.lines)))); tt.schema && err == nil {
+			t.Errorf("%s: the schema accepts it", tt.name)
+		} else if !tt.schema && err != nil {
+			t.Errorf("%s: the schema refuses it (%v); mark it as one the schema sees", tt.name, err)
+		}
+	}
+}
