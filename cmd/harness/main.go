@@ -115,6 +115,7 @@ func commands() []command {
 		runCmd(),
 		capacityCmd(),
 		compareCmd(),
+		calibrateCmd(),
 		reportCmd(),
 		mergeCmd(),
 		k6Cmd(),

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,7 +20,6 @@ import (
 
 	"github.com/taskready/taskready/checks/contract"
 	"github.com/taskready/taskready/env"
-	"github.com/taskready/taskready/env/link"
 	"github.com/taskready/taskready/internal/spelling"
 	"github.com/taskready/taskready/loadtest/compare"
 	"github.com/taskready/taskready/loadtest/engine"
@@ -327,19 +327,15 @@ func scenarioDigest(nameOrPath string) string {
 // degrade applies -link-latency after the contract smoke, so the smoke
 // still tells a broken API from a slow one.
 func (o *runOptions) degrade(out io.Writer, e *env.Env) error {
-	for _, l := range o.latency {
-		name, d, ok := strings.Cut(l, "=")
-		lat, err := time.ParseDuration(d)
-		if !ok || err != nil || lat < 0 {
-			return fmt.Errorf("%w: -link-latency %q: want LINK=DURATION, e.g. mongo=50ms", errUsage, l)
-		}
-		if lat == 0 {
-			continue
-		}
-		if err := e.Degrade(name, "link-latency", link.Fault{Action: link.Latency, Latency: lat}); err != nil {
-			return fmt.Errorf("%w: -link-latency: %v", errUsage, err)
-		}
-		fmt.Fprintf(out, "harness: %s added to every exchange on the %s link\n", lat, name)
+	lat, err := parseLinkLatencies(o.latency, "-link-latency")
+	if err != nil {
+		return err
+	}
+	if err := degradeLinks(e, "link-latency", lat); err != nil {
+		return err
+	}
+	for _, name := range slices.Sorted(maps.Keys(lat)) {
+		fmt.Fprintf(out, "harness: %s added to every exchange on the %s link\n", lat[name], name)
 	}
 	return nil
 }

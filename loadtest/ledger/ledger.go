@@ -72,11 +72,11 @@ type entry struct {
 	created  uint64 // the content its acknowledged create gave it, 0 if none seen
 	maybe    uint64 // the content an uncertain write may have left (mask maybeMask)
 	lastEnd  int64  // when the last acknowledged write's answer came, Unix ns
-	owner    int32 // its account
-	state    state // acknowledged
-	maybeIs  state // what the uncertain write after it would have made it, unknown if none
-	maybeFor uint8 // the fields maybe covers
-	overlap  bool  // two acknowledged writes were in flight at once: their order is unknown
+	owner    int32  // its account
+	state    state  // acknowledged
+	maybeIs  state  // what the uncertain write after it would have made it, unknown if none
+	maybeFor uint8  // the fields maybe covers
+	overlap  bool   // two acknowledged writes were in flight at once: their order is unknown
 }
 
 // create is a create the client saw fail: it may have happened.

@@ -1,0 +1,231 @@
+// Package calibrate measures what the comparison of two runs can tell
+// apart on one machine: run the same build against itself (A/A pairs)
+// and, optionally, against a build made slower on purpose (A/B pairs),
+// compare each pair as harness run -baseline would, and sum up how often
+// noise was called a regression, how often a real regression was caught,
+// how much p95 and the error rate wander from run to run, and the
+// smallest effect the comparison detects with 95% confidence here.
+//
+// A shared CI runner is noisier than a laptop; a comparison gate is only
+// as good as its minimum effect is for the machine it runs on. Result
+// suggests one.
+package calibrate
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/taskready/taskready/loadtest/compare"
+)
+
+// Run is one run's numbers.
+type Run struct {
+	Kind      string  `json:"kind"` // "A" or "B"
+	P95       float64 `json:"p95_ms"`
+	ErrorRate float64 `json:"error_rate"`
+	// Load is the machine's one-minute load average when the run ended.
+	Load float64 `json:"load1"`
+}
+
+// Pair is one comparison: the whole run's p95 row of compare.Report.
+type Pair struct {
+	Kind    string          `json:"kind"` // "A/A" or "A/B"
+	Verdict compare.Verdict `json:"verdict"`
+	// Change is the relative change of p95, (new-old)/old; Low and High
+	// bound the confidence interval of new-old, relative to old.
+	Change    float64 `json:"change"`
+	Low, High float64 `json:"-"`
+	LowRel    float64 `json:"ci_low"`
+	HighRel   float64 `json:"ci_high"`
+}
+
+// PairOf is the pair a comparison report makes.
+func PairOf(kind string, rep compare.Report) Pair {
+	p := Pair{Kind: kind, Verdict: rep.Verdict, Low: math.NaN(), High: math.NaN()}
+	for _, r := range rep.Rows {
+		if r.Key == nil && r.Unit == "ms" {
+			p.Change = r.Change
+			if r.Old > 0 {
+				p.Low, p.High = r.Low/r.Old, r.High/r.Old
+			}
+			break
+		}
+	}
+	p.LowRel, p.HighRel = finite(p.Low), finite(p.High)
+	return p
+}
+
+// Spread is how a number varied over the runs.
+type Spread struct {
+	Min    float64 `json:"min"`
+	Median float64 `json:"median"`
+	Max    float64 `json:"max"`
+	// CV is the coefficient of variation: the standard deviation over the
+	// mean (0 for fewer than two runs or a zero mean).
+	CV float64 `json:"cv"`
+}
+
+// Called counts the pairs of one kind and the regressions called among
+// them.
+type Called struct {
+	Pairs       int     `json:"pairs"`
+	Regressions int     `json:"regressions"`
+	Rate        float64 `json:"rate"` // Regressions/Pairs
+}
+
+// Result is a calibration's outcome.
+type Result struct {
+	Scenario  string  `json:"scenario"`
+	MinEffect float64 `json:"min_effect"`
+	// AA is the false positives: regressions called between runs of the
+	// same build. AB is the power: regressions caught (nil without A/B).
+	AA Called  `json:"aa"`
+	AB *Called `json:"ab,omitempty"`
+	// ABChange is the median p95 change the A/B pairs measured.
+	ABChange *float64 `json:"ab_change,omitempty"`
+	// P95 (ms) and ErrorRate are over the A runs.
+	P95       Spread `json:"p95_ms"`
+	ErrorRate Spread `json:"error_rate"`
+	// Detectable is the smallest relative p95 regression the comparison
+	// calls with 95% confidence on this machine: beyond the A/A noise (the
+	// 95th percentile of |change|), the larger of the confidence
+	// interval's half width (for the interval to exclude 0) and MinEffect
+	// (for the change to count).
+	Detectable float64 `json:"detectable"`
+	// Suggested is the -min-effect to use here: the A/A noise rounded up
+	// to a whole percent, so that noise alone rarely crosses it.
+	Suggested float64 `json:"suggested_min_effect"`
+	Runs      []Run   `json:"runs"`
+	Pairs     []Pair  `json:"pairs"`
+	Load      Spread  `json:"load1"`
+	Seconds   float64 `json:"seconds"`
+}
+
+// Summarize sums up runs and pairs compared at minEffect.
+func Summarize(scenario string, minEffect float64, runs []Run, pairs []Pair, took time.Duration) Result {
+	r := Result{Scenario: scenario, MinEffect: minEffect, Runs: runs, Pairs: pairs, Seconds: took.Seconds()}
+	var p95, errs, load, noise, half []float64
+	for _, run := range runs {
+		load = append(load, run.Load)
+		if run.Kind == "A" {
+			p95, errs = append(p95, run.P95), append(errs, run.ErrorRate)
+		}
+	}
+	var ab Called
+	var abChanges []float64
+	for _, p := range pairs {
+		called := p.Verdict == compare.Regression
+		switch p.Kind {
+		case "A/A":
+			r.AA.Pairs++
+			if called {
+				r.AA.Regressions++
+			}
+			if !math.IsInf(p.Change, 0) && !math.IsNaN(p.Change) {
+				noise = append(noise, math.Abs(p.Change))
+			}
+			if !math.IsNaN(p.Low) && !math.IsNaN(p.High) {
+				half = append(half, (p.High-p.Low)/2)
+			}
+		case "A/B":
+			ab.Pairs++
+			if called {
+				ab.Regressions++
+			}
+			abChanges = append(abChanges, p.Change)
+		}
+	}
+	r.AA.Rate = rate(r.AA)
+	if ab.Pairs > 0 {
+		ab.Rate = rate(ab)
+		r.AB = &ab
+		m := spread(abChanges).Median
+		r.ABChange = &m
+	}
+	r.P95, r.ErrorRate, r.Load = spread(p95), spread(errs), spread(load)
+	floor := quantile(noise, 0.95)
+	r.Suggested = max(math.Ceil(floor*100)/100, 0.01)
+	r.Detectable = floor + max(quantile(half, 0.5), minEffect)
+	return r
+}
+
+func rate(c Called) float64 {
+	if c.Pairs == 0 {
+		return 0
+	}
+	return float64(c.Regressions) / float64(c.Pairs)
+}
+
+// spread is the spread of xs.
+func spread(xs []float64) Spread {
+	if len(xs) == 0 {
+		return Spread{}
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	out := Spread{Min: s[0], Max: s[len(s)-1], Median: quantile(s, 0.5)}
+	var sum, sq float64
+	for _, x := range s {
+		sum += x
+	}
+	mean := sum / float64(len(s))
+	for _, x := range s {
+		sq += (x - mean) * (x - mean)
+	}
+	if len(s) > 1 && mean != 0 {
+		out.CV = math.Sqrt(sq/float64(len(s)-1)) / math.Abs(mean)
+	}
+	return out
+}
+
+// quantile is the q quantile of xs by linear interpolation, 0 for none.
+func quantile(xs []float64, q float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.SortFunc(s, cmp.Compare[float64])
+	pos := q * float64(len(s)-1)
+	lo := int(math.Floor(pos))
+	hi := min(lo+1, len(s)-1)
+	return s[lo] + (s[hi]-s[lo])*(pos-float64(lo))
+}
+
+func finite(x float64) float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return 0
+	}
+	return x
+}
+
+// WriteText writes the result for a terminal.
+func (r Result) WriteText(w io.Writer) error {
+	var b strings.Builder
+	pct := func(x float64) string { return fmt.Sprintf("%.1f%%", 100*x) }
+	fmt.Fprintf(&b, "calibration of %s: %d runs in %s, load average %.1f–%.1f (median %.1f)\n",
+		r.Scenario, len(r.Runs), (time.Duration(r.Seconds) * time.Second).String(), r.Load.Min, r.Load.Max, r.Load.Median)
+	fmt.Fprintf(&b, "  p95 of the A runs     %.2fms – %.2fms (median %.2fms, CV %s)\n", r.P95.Min, r.P95.Max, r.P95.Median, pct(r.P95.CV))
+	fmt.Fprintf(&b, "  error rate            %s – %s (median %s)\n", pct(r.ErrorRate.Min), pct(r.ErrorRate.Max), pct(r.ErrorRate.Median))
+	fmt.Fprintf(&b, "  A/A pairs             %d regression(s) called in %d pairs: a false-positive rate of %s at -min-effect %g\n",
+		r.AA.Regressions, r.AA.Pairs, pct(r.AA.Rate), r.MinEffect)
+	if r.AB != nil {
+		fmt.Fprintf(&b, "  A/B pairs             %d of %d regressions caught (%s); the B runs' p95 moved %+.1f%% (median)\n",
+			r.AB.Regressions, r.AB.Pairs, pct(r.AB.Rate), 100*deref(r.ABChange))
+	}
+	fmt.Fprintf(&b, "  detectable            a p95 regression of %s or more, with 95%% confidence\n", pct(r.Detectable))
+	fmt.Fprintf(&b, "  suggested -min-effect %g\n", r.Suggested)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func deref(p *float64) float64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
