@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -539,6 +540,7 @@ func TestPrometheusScrapesTheStack(t *testing.T) {
 		Global struct {
 			ScrapeInterval string `yaml:"scrape_interval"`
 		} `yaml:"global"`
+		RuleFiles     []string `yaml:"rule_files"`
 		ScrapeConfigs []struct {
 			JobName       string `yaml:"job_name"`
 			StaticConfigs []struct {
@@ -590,6 +592,20 @@ func TestPrometheusScrapesTheStack(t *testing.T) {
 		return v.Source == filepath.Join(root(t), "deploy/prometheus/prometheus.yml") && v.Target == "/etc/prometheus/prometheus.yml"
 	}) {
 		t.Errorf("prometheus volumes %+v do not mount deploy/prometheus/prometheus.yml", s.Volumes)
+	}
+	// It loads the generated alerting rules: each rule file it names
+	// (relative to its own) is mounted from the committed one beside it.
+	if !slices.Contains(prom.RuleFiles, "alerts.yml") {
+		t.Errorf("rule_files = %v; want alerts.yml, the generated rules", prom.RuleFiles)
+	}
+	for _, f := range prom.RuleFiles {
+		src, dst := filepath.Join(root(t), "deploy/prometheus", f), path.Join("/etc/prometheus", f)
+		if _, err := os.Stat(src); err != nil {
+			t.Errorf("rule file %s: %v", f, err)
+		}
+		if !slices.ContainsFunc(s.Volumes, func(v types.ServiceVolumeConfig) bool { return v.Source == src && v.Target == dst }) {
+			t.Errorf("prometheus volumes %+v do not mount %s at %s", s.Volumes, src, dst)
+		}
 	}
 }
 
