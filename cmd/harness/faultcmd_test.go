@@ -1,13 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -62,24 +62,12 @@ func TestFaultCommandHelpNamesEveryAction(t *testing.T) {
 }
 
 // harness fault drives a real link of an environment through its
-// control endpoint: a latency with jitter, a down, the reset alias,
-// heal of one fault and of all.
+// control endpoint, in front of a real HTTP server: a latency with
+// jitter, a down, the reset alias, heal of one fault and of all.
 func TestFaultCommandDrivesALink(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { defer c.Close(); _, _ = io.Copy(c, c) }()
-		}
-	}()
-	l, err := link.Start("api", ln.Addr().String())
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(`{"ok":true}`)) }))
+	t.Cleanup(api.Close)
+	l, err := link.Start("api", api.Listener.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,19 +89,19 @@ func TestFaultCommandDrivesALink(t *testing.T) {
 		code := run(ctx, append([]string{"fault", "-state", state}, args...), &stdout, &stderr)
 		return code, stdout.String() + stderr.String()
 	}
+	// Each request on a connection of its own, so that one opened
+	// before a fault does not hide it.
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	roundTrip := func() (time.Duration, error) {
-		c, err := net.DialTimeout("tcp", l.Addr(), 5*time.Second)
+		start := time.Now()
+		res, err := client.Get("http://" + l.Addr() + "/")
 		if err != nil {
 			return 0, err
 		}
-		defer c.Close()
-		start := time.Now()
-		_, _ = c.Write([]byte("ping\n"))
-		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		_, err = bufio.NewReader(c).ReadString('\n')
+		defer res.Body.Close()
+		_, err = io.ReadAll(res.Body)
 		return time.Since(start), err
 	}
-
 	if code, out := fault("latency", "api", "200ms", "jitter=50ms"); code != exitPass || !strings.Contains(out, "harness: latency 200ms ± 50ms on link api: done") {
 		t.Fatalf("latency: %d\n%s", code, out)
 	}

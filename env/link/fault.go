@@ -219,35 +219,32 @@ func Parse(action string, values map[string]string) (Fault, error) {
 
 // set parses value into f's parameter p.
 func (f *Fault) set(p Param, value string) error {
-	var d time.Duration
-	var n int64
-	var err error
 	if p.Duration {
-		if d, err = time.ParseDuration(value); err != nil {
+		d, err := time.ParseDuration(value)
+		if err != nil {
 			return fmt.Errorf("%s %q is not a duration such as 200ms", p.Name, value)
 		}
-	} else if n, err = strconv.ParseInt(value, 10, 64); err != nil {
+		*f.Durations()[p.Name] = d
+		return nil
+	}
+	n, err := strconv.ParseInt(value, 10, 64)
+	if err != nil {
 		return fmt.Errorf("%s %q is not a whole number", p.Name, value)
 	}
-	switch p.Name {
-	case "latency":
-		f.Latency = d
-	case "jitter":
-		f.Jitter = d
-	case "rate":
-		f.Rate = n
-	case "timeout":
-		f.Timeout = d
-	case "delay":
-		f.Delay = d
-	case "size":
-		f.Size = n
-	case "variation":
-		f.Variation = n
-	case "bytes":
-		f.Bytes = n
-	}
+	*f.Counts()[p.Name] = n
 	return nil
+}
+
+// Durations are f's parameters that are durations, by name, for a reader
+// to set in place.
+func (f *Fault) Durations() map[string]*time.Duration {
+	return map[string]*time.Duration{"latency": &f.Latency, "jitter": &f.Jitter, "timeout": &f.Timeout, "delay": &f.Delay}
+}
+
+// Counts are f's parameters that are whole numbers, by name, for a
+// reader to set in place.
+func (f *Fault) Counts() map[string]*int64 {
+	return map[string]*int64{"rate": &f.Rate, "size": &f.Size, "variation": &f.Variation, "bytes": &f.Bytes}
 }
 
 // Detail says what more an action is than its name, for reports:

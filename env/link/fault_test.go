@@ -2,6 +2,7 @@ package link_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -105,15 +106,27 @@ func TestParse(t *testing.T) {
 	}
 }
 
-// Every action has its parameters listed, and every parameter is known
-// to ParamNames.
+// Every parameter of every action is one a reader can set, of its kind,
+// and ParamNames names each once.
 func TestParams(t *testing.T) {
+	var f link.Fault
+	durations, counts := f.Durations(), f.Counts()
 	for _, a := range link.Actions {
 		for _, p := range link.Params(a) {
-			if !strings.Contains(" "+strings.Join(link.ParamNames, " ")+" ", " "+p.Name+" ") || p.Doc == "" {
-				t.Errorf("%s: parameter %+v not in ParamNames or undocumented", a, p)
+			if (p.Duration && durations[p.Name] == nil) || (!p.Duration && counts[p.Name] == nil) || p.Doc == "" {
+				t.Errorf("%s: parameter %+v cannot be set as its kind, or is undocumented", a, p)
 			}
 		}
+	}
+	var names []string
+	for name := range durations {
+		names = append(names, name)
+	}
+	for name := range counts {
+		names = append(names, name)
+	}
+	if !slices.Equal(slices.Sorted(slices.Values(names)), slices.Sorted(slices.Values(link.ParamNames))) {
+		t.Errorf("ParamNames %v; the parameters are %v", link.ParamNames, names)
 	}
 	if link.Params("stop") != nil {
 		t.Error("a component's action has link parameters")
@@ -142,4 +155,40 @@ func TestDetail(t *testing.T) {
 			t.Errorf("Detail(%+v) = %q; want %q", tt.f, got, tt.want)
 		}
 	}
+}
+
+// FuzzParse: whatever harness fault is given, Parse does not panic, an
+// error wraps ErrInvalid, and what it accepts Validate accepts too, for
+// its action.
+func FuzzParse(f *testing.F) {
+	f.Add("latency", "latency", "200ms", "jitter", "50ms")
+	f.Add("slicer", "size", "64", "variation", "63")
+	f.Add("slicer", "size", "1", "delay", "1us")
+	f.Add("bandwidth", "rate", "16", "", "")
+	f.Add("timeout", "timeout", "0s", "", "")
+	f.Add("limit_data", "bytes", "-1", "bytes", "1")
+	f.Add("down", "", "", "", "")
+	f.Fuzz(func(t *testing.T, action, k1, v1, k2, v2 string) {
+		values := map[string]string{}
+		if k1 != "" {
+			values[k1] = v1
+		}
+		if k2 != "" {
+			values[k2] = v2
+		}
+		lf, err := link.Parse(action, values)
+		if err != nil {
+			if !errors.Is(err, link.ErrInvalid) {
+				t.Fatalf("Parse(%q, %v) = %v; want ErrInvalid", action, values, err)
+			}
+			return
+		}
+		if lf.Action != action || lf.Validate() != nil {
+			t.Fatalf("Parse(%q, %v) accepted %+v, which Validate refuses: %v", action, values, lf, lf.Validate())
+		}
+		if lf.Action == link.Slicer && (lf.Size < 1 || lf.Variation >= lf.Size) {
+			t.Fatalf("accepted a slicer that could cut forever: %+v", lf)
+		}
+		_ = lf.Detail()
+	})
 }

@@ -406,14 +406,12 @@ func (d *decoder) fault(n *yaml.Node, path string) Fault {
 	countParam := func(to *int64) func(*yaml.Node, string) {
 		return param(func(v *yaml.Node, p string) { *to = int64(d.integer(v, p, math.MinInt)) })
 	}
-	handlers["latency"] = durationParam(&f.Link.Latency)
-	handlers["jitter"] = durationParam(&f.Link.Jitter)
-	handlers["timeout"] = durationParam(&f.Link.Timeout)
-	handlers["delay"] = durationParam(&f.Link.Delay)
-	handlers["rate"] = countParam(&f.Link.Rate)
-	handlers["size"] = countParam(&f.Link.Size)
-	handlers["variation"] = countParam(&f.Link.Variation)
-	handlers["bytes"] = countParam(&f.Link.Bytes)
+	for name, to := range f.Link.Durations() {
+		handlers[name] = durationParam(to)
+	}
+	for name, to := range f.Link.Counts() {
+		handlers[name] = countParam(to)
+	}
 	d.fields(n, path, handlers)
 	d.faultFields = append(d.faultFields, set)
 	if n.Kind != yaml.MappingNode {
