@@ -67,11 +67,8 @@ func TestPromtoolChecksTheRules(t *testing.T) {
 
 // countRules counts r's recording and alerting rules.
 func countRules(r *alerts.Rules) int {
-	n := 0
-	for _, g := range r.File.Groups {
-		n += len(g.Rules)
-	}
-	return n
+	recording, alerting := r.Count()
+	return recording + alerting
 }
 
 // ruleTests are the promtool test files of testdata.

@@ -2,6 +2,7 @@ package alerts
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -33,6 +34,10 @@ type Rule struct {
 	Labels      map[string]string `yaml:"labels,omitempty"`
 	Annotations map[string]string `yaml:"annotations,omitempty"`
 }
+
+// ErrStale is returned by Compare when a rule file differs from what
+// Encode writes.
+var ErrStale = errors.New("rules differ from the generator")
 
 // Severities route an alert: a page wakes someone, a ticket waits for
 // working hours, none is for the watchdog, which always fires.
@@ -96,6 +101,20 @@ func Generate(f *scenario.File, opts ...Option) (*Rules, error) {
 	return r, nil
 }
 
+// Count is how many recording and alerting rules r has.
+func (r *Rules) Count() (recording, alerting int) {
+	for _, g := range r.File.Groups {
+		for _, rule := range g.Rules {
+			if rule.Alert != "" {
+				alerting++
+			} else {
+				recording++
+			}
+		}
+	}
+	return recording, alerting
+}
+
 // Alerts lists the names of the alerting rules, each once, in file order.
 func (r *Rules) Alerts() []string {
 	var out []string
@@ -141,4 +160,22 @@ func (r *Rules) Encode() ([]byte, error) {
 		return nil, fmt.Errorf("encode rules: %w", err)
 	}
 	return b.Bytes(), nil
+}
+
+// Compare reports, wrapped in ErrStale, whether file differs from what
+// Encode writes, and where it starts to.
+func (r *Rules) Compare(file []byte) error {
+	want, err := r.Encode()
+	if err != nil {
+		return err
+	}
+	if bytes.Equal(file, want) {
+		return nil
+	}
+	got, exp := strings.Split(string(file), "\n"), strings.Split(string(want), "\n")
+	line := 0
+	for line < len(got) && line < len(exp) && got[line] == exp[line] {
+		line++
+	}
+	return fmt.Errorf("%w (the %s scenario's budgets), first at line %d", ErrStale, r.Scenario, line+1)
 }

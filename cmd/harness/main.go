@@ -12,6 +12,7 @@
 //	harness backup    write a compressed, checksummed archive of the database
 //	harness restore-drill  restore the newest archive into a scratch database and compare
 //	harness dashboards  generate, check or verify the Grafana dashboards
+//	harness alerts    write the Prometheus alerting rules from a scenario's budgets
 //	harness up        bring up an environment and hold it until Ctrl-C
 //	harness down      remove what crashed runs left: containers, temporary directories
 //	harness seed      bulk-insert deterministic users and tasks
@@ -124,6 +125,7 @@ func commands() []command {
 		backupCmd(),
 		restoreDrillCmd(),
 		dashboardsCmd(),
+		alertsCmd(),
 		upCmd(),
 		downCmd(),
 		seedCmd(),
