@@ -35,6 +35,11 @@ type Link struct {
 	faults map[string]Fault // in force, by name
 }
 
+// toxiproxy's toxics log through zerolog's global logger, a trace line per
+// interrupted chunk: thousands a second under load, on the harness's own
+// terminal. Nothing else here logs through zerolog.
+func init() { zerolog.SetGlobalLevel(zerolog.Disabled) }
+
 // Start listens on a free loopback port and forwards to upstream
 // ("host:port"); name says which link it is in toxiproxy's terms.
 func Start(name, upstream string) (*Link, error) {
