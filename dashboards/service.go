@@ -2,7 +2,9 @@ package dashboards
 
 import (
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/grafana/grafana-foundation-sdk/go/table"
 )
 
 // sel is the label selector every service query shares: the instance and
@@ -18,6 +20,8 @@ func Service() *dashboard.DashboardBuilder {
 		WithVariable(datasourceVariable()).
 		WithVariable(labelVariable("instance", "Instance", `label_values(taskapi_http_requests_total, instance)`)).
 		WithVariable(labelVariable("route", "Route", `label_values(taskapi_http_requests_total{instance=~"$instance"}, route)`)).
+		WithRow(row("Alerts")).
+		WithPanel(firingAlerts()).
 		WithRow(row("Traffic")).
 		WithPanel(requestRate()).
 		WithPanel(errorRatio()).
@@ -71,6 +75,27 @@ func labelVariable(name, label, q string) *dashboard.QueryVariableBuilder {
 		IncludeAll(true).
 		AllValue(".*").
 		Current(all)
+}
+
+// firingAlerts is every alert firing now, one row each, from Prometheus's
+// ALERTS series: the rules of deploy/prometheus/alerts.yml (harness alerts
+// generate). The watchdog, which always fires, keeps the table from ever
+// being empty while the rules run: an empty one means they do not.
+func firingAlerts() *table.PanelBuilder {
+	return table.NewPanelBuilder().
+		Title("Firing alerts").
+		Description("Alerts firing now, with their severity (page or ticket) and what they concern. Each has a section in docs/runbook.md (its runbook_url). " +
+			"TaskAPIWatchdog always fires while Prometheus evaluates the rules: if it is missing, alerting is down.").
+		Datasource(datasource).
+		Span(24).
+		Height(7).
+		WithTarget(query(`ALERTS{alertstate="firing"}`, "").Format("table").Instant()).
+		WithTransformation(dashboard.DataTransformerConfig{Id: "organize", Options: map[string]any{
+			"excludeByName": map[string]bool{"Time": true, "Value": true, "__name__": true, "alertstate": true},
+			"indexByName":   map[string]int{"severity": 0, "alertname": 1, "slo": 2, "job": 3, "instance": 4},
+		}}).
+		SortBy([]cog.Builder[common.TableSortByFieldState]{common.NewTableSortByFieldStateBuilder().DisplayName("alertname")}).
+		Footer(common.NewTableFooterOptionsBuilder().Show(false).Reducer([]string{"count"}))
 }
 
 func requestRate() *dashboardPanel {

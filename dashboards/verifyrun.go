@@ -38,6 +38,11 @@ type VerifyOptions struct {
 	// Readiness is a readiness report's Prometheus exposition to serve;
 	// nil leaves the readiness dashboard out.
 	Readiness []byte
+	// Rules is a Prometheus rule file (harness alerts generate) that
+	// Prometheus evaluates during the run: the service dashboard's firing
+	// alerts panel shows its alerts, and a rule that fails to evaluate
+	// fails the verification. Without it that panel has nothing to show.
+	Rules []byte
 	// PromImage runs Prometheus from this image; empty runs the local
 	// prometheus binary, except with the docker provider, which runs
 	// prom's default image.
@@ -47,12 +52,14 @@ type VerifyOptions struct {
 }
 
 // Verification is what a verification run found: each query of each
-// dashboard, promtool's findings on each /metrics, and how many requests
-// the run sent.
+// dashboard, promtool's findings on each /metrics, the rules Prometheus
+// evaluated and those that failed to, and how many requests the run sent.
 type Verification struct {
-	Findings []Finding
-	Lint     []string
-	Sent     float64
+	Findings   []Finding
+	Lint       []string
+	Rules      int
+	RuleErrors []string
+	Sent       float64
 }
 
 // VerifyRun starts a Prometheus that scrapes o.Env's API instances and
@@ -136,6 +143,16 @@ func VerifyRun(ctx context.Context, o VerifyOptions) (*Verification, error) {
 	}
 	w := Window{Start: start.Add(-5 * time.Second), End: time.Now().Add(time.Second), Step: time.Second, RateInterval: 5 * time.Second}
 	v.Findings = Verify(ctx, srv, queries, w)
+	rules, err := srv.Rules(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v.Rules = len(rules)
+	for _, r := range rules {
+		if r.Health == "err" {
+			v.RuleErrors = append(v.RuleErrors, fmt.Sprintf("%s / %s: %s", r.Group, r.Name, r.LastError))
+		}
+	}
 	return v, nil
 }
 
@@ -159,7 +176,13 @@ func startPrometheus(ctx context.Context, out io.Writer, o VerifyOptions, harnes
 	if o.Readiness != nil {
 		targets = append(targets, prom.Target{Job: "readiness", Addrs: []string{harnessAddr}, Path: "/readiness"})
 	}
-	var opts []prom.Option
+	// local are the options of Prometheus as a process; opts add the
+	// image's when it runs in a container.
+	var local []prom.Option
+	if o.Rules != nil {
+		local = append(local, prom.Rules(o.Rules))
+	}
+	opts := local
 	if o.PromImage != "" || o.Env.Provider == "docker" {
 		// With the docker provider Prometheus runs as the compose stack
 		// runs it, from an image of a chosen version, not as whatever the
@@ -180,7 +203,7 @@ func startPrometheus(ctx context.Context, out io.Writer, o VerifyOptions, harnes
 		// Nobody asked for an image: the docker provider's default is
 		// unavailable (an offline engine), so the local binary it is.
 		fmt.Fprintf(out, "harness: %v\nharness: starting Prometheus from the local prometheus binary instead\n", err)
-		srv, err = prom.Start(ctx, targets)
+		srv, err = prom.Start(ctx, targets, local...)
 	}
 	if err != nil {
 		return nil, nil, err
@@ -260,8 +283,11 @@ func (v *Verification) Failed() []string {
 	return failed
 }
 
-// OK is whether every panel showed data and promtool found nothing.
-func (v *Verification) OK() bool { return len(v.Failed()) == 0 && len(v.Lint) == 0 }
+// OK is whether every panel showed data, promtool found nothing and every
+// rule evaluated.
+func (v *Verification) OK() bool {
+	return len(v.Failed()) == 0 && len(v.Lint) == 0 && len(v.RuleErrors) == 0
+}
 
 // panelResult is one panel's queries, in the order they were found.
 type panelResult struct {
@@ -320,11 +346,14 @@ func (v *Verification) WriteText(out io.Writer) error {
 	for _, l := range v.Lint {
 		fmt.Fprintf(out, "  promtool: %s\n", l)
 	}
+	for _, e := range v.RuleErrors {
+		fmt.Fprintf(out, "  rule: %s\n", e)
+	}
 	failed := v.Failed()
-	fmt.Fprintf(out, "\n%d panels on %d dashboards after a run of %.0f requests: %d failed; promtool: %d findings\n",
-		len(panels), len(boards), v.Sent, len(failed), len(v.Lint))
+	fmt.Fprintf(out, "\n%d panels on %d dashboards after a run of %.0f requests: %d failed; promtool: %d findings; rules: %d, %d failing\n",
+		len(panels), len(boards), v.Sent, len(failed), len(v.Lint), v.Rules, len(v.RuleErrors))
 	if !v.OK() {
-		_, err := fmt.Fprintf(out, "FAILED: %s\n", strings.Join(failed, "; "))
+		_, err := fmt.Fprintf(out, "FAILED: %s\n", strings.Join(append(failed, v.RuleErrors...), "; "))
 		return err
 	}
 	return nil

@@ -24,13 +24,15 @@ func TestVerificationVerdict(t *testing.T) {
 			[]string{"Service / Errors", "Load / p95"}, []string{`Service / Errors: no series for "rate(y[5s])"`, `Load / p95: invalid query "rate(": parse error`, "FAILED: Service / Errors; Load / p95"}},
 		{"promtool findings alone fail", dashboards.Verification{Findings: []dashboards.Finding{ok}, Lint: []string{"http://a/metrics: no HELP"}},
 			nil, []string{"promtool: http://a/metrics: no HELP", "promtool: 1 findings", "FAILED: "}},
+		{"a rule that fails to evaluate alone fails", dashboards.Verification{Findings: []dashboards.Finding{ok}, Rules: 3, RuleErrors: []string{"g / r: many-to-many matching"}},
+			nil, []string{"  rule: g / r: many-to-many matching", "rules: 3, 1 failing", "FAILED: g / r: many-to-many matching"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := tt.v.Failed(); strings.Join(got, ";") != strings.Join(tt.failed, ";") {
 				t.Errorf("Failed() = %q, want %q", got, tt.failed)
 			}
-			if got, want := tt.v.OK(), len(tt.failed) == 0 && len(tt.v.Lint) == 0; got != want {
+			if got, want := tt.v.OK(), len(tt.failed) == 0 && len(tt.v.Lint) == 0 && len(tt.v.RuleErrors) == 0; got != want {
 				t.Errorf("OK() = %v, want %v", got, want)
 			}
 			var b strings.Builder

@@ -9,8 +9,10 @@ import (
 	"os"
 	"strings"
 
+	"github.com/taskready/taskready/alerts"
 	"github.com/taskready/taskready/dashboards"
 	"github.com/taskready/taskready/dashboards/prom"
+	"github.com/taskready/taskready/loadtest/scenario"
 	"github.com/taskready/taskready/scenarios"
 )
 
@@ -40,6 +42,9 @@ Generate, check or verify the Grafana dashboards against a real Prometheus.
             query of the service and load-test dashboards over the run: a
             panel whose query is invalid or returns no series fails, by
             title; and lint every /metrics with promtool check metrics.
+            Prometheus evaluates the alerting rules of -scenario's budgets
+            (harness alerts generate) meanwhile: the firing alerts panel
+            shows them, and a rule that fails to evaluate fails too.
             Exit 1 on a failure. Prometheus is Debian's prometheus package
             as a local process, or with the docker provider (or
             -prometheus-image) an image in a container on the host's
@@ -108,7 +113,11 @@ func (o *dashboardsOptions) verify(ctx context.Context, out io.Writer) error {
 	if err := seedScenario(ctx, out, f, e, -1, 5); err != nil {
 		return err
 	}
-	v, err := dashboards.VerifyRun(ctx, dashboards.VerifyOptions{Env: e, Scenario: f, Readiness: readiness, PromImage: o.promImage, Progress: out})
+	rules, err := verifyRules(out, f)
+	if err != nil {
+		return err
+	}
+	v, err := dashboards.VerifyRun(ctx, dashboards.VerifyOptions{Env: e, Scenario: f, Readiness: readiness, Rules: rules, PromImage: o.promImage, Progress: out})
 	if errors.Is(err, dashboards.ErrNothingToScrape) {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
@@ -122,4 +131,23 @@ func (o *dashboardsOptions) verify(ctx context.Context, out io.Writer) error {
 		return &exitError{code: exitFail, msg: "dashboards verify failed"}
 	}
 	return nil
+}
+
+// verifyRules are the alerting rules Prometheus evaluates during a
+// verification run: f's, or the load scenario's when f has no budget to
+// derive objectives from.
+func verifyRules(out io.Writer, f *scenario.File) ([]byte, error) {
+	r, err := alerts.Generate(f)
+	if errors.Is(err, alerts.ErrNoObjective) {
+		fmt.Fprintf(out, "harness: %v; Prometheus evaluates the load scenario's rules instead\n", err)
+		load, lerr := scenarios.Load("load")
+		if lerr != nil {
+			return nil, lerr
+		}
+		r, err = alerts.Generate(load)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return r.Encode()
 }

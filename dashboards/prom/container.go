@@ -10,6 +10,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"path"
 	"strings"
 	"time"
 
@@ -51,9 +52,10 @@ type containerRun struct {
 	ctr   *testcontainers.DockerContainer
 }
 
-// startContainer runs o.image with cfg on the host's network, listening
-// on addr. It returns once the container runs; Start waits for /-/ready.
-func startContainer(ctx context.Context, o options, cfg []byte, addr string) (*containerRun, error) {
+// startContainer runs o.image scraping targets on the host's network,
+// listening on addr, with o's rule files beside its configuration. It
+// returns once the container runs; Start waits for /-/ready.
+func startContainer(ctx context.Context, o options, targets []Target, addr string) (*containerRun, error) {
 	if err := docker.Available(ctx); err != nil {
 		return nil, fmt.Errorf("prometheus (image %s): %w", o.image, err)
 	}
@@ -67,15 +69,20 @@ func startContainer(ctx context.Context, o options, cfg []byte, addr string) (*c
 	// removes this one too when a run dies before Close.
 	labels[docker.LabelHarness] = "true"
 	labels[docker.LabelComponent] = "prometheus"
+	rules := ruleFileNames(path.Dir(containerConfig), len(o.rules))
+	files := []testcontainers.ContainerFile{{
+		Reader: bytes.NewReader(Config(targets, o.interval, rules...)), ContainerFilePath: containerConfig, FileMode: 0o644,
+	}}
+	for i, r := range o.rules {
+		files = append(files, testcontainers.ContainerFile{Reader: bytes.NewReader(r), ContainerFilePath: rules[i], FileMode: 0o644})
+	}
 	ctr, err := testcontainers.Run(ctx, o.image,
 		// Errors carry what matters; the harness prints its own progress.
 		testcontainers.WithLogger(tclog.NewNoopLogger()),
 		testcontainers.WithName("taskready-prometheus-"+hex.EncodeToString(id[:])),
 		testcontainers.WithLabels(labels),
 		testcontainers.WithCmd(flags(containerConfig, containerData, addr)...),
-		testcontainers.WithFiles(testcontainers.ContainerFile{
-			Reader: bytes.NewReader(cfg), ContainerFilePath: containerConfig, FileMode: 0o644,
-		}),
+		testcontainers.WithFiles(files...),
 		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
 			// The targets listen on the host's loopback, which a
 			// container on a bridge network cannot reach.

@@ -148,7 +148,8 @@ func TestScrapeAndQueryInAContainer(t *testing.T) {
 
 	start := time.Now()
 	srv, err := prom.Start(ctx, []prom.Target{{Job: "demo", Addrs: []string{exporter(t)}}},
-		prom.Image(image), prom.Labels(map[string]string{key: value}))
+		prom.Image(image), prom.Labels(map[string]string{key: value}),
+		prom.Rules([]byte("groups: [{name: demo, rules: [{alert: DemoAlwaysFires, expr: vector(1)}]}]\n")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,6 +167,10 @@ func TestScrapeAndQueryInAContainer(t *testing.T) {
 	}
 
 	checkScrapeAndQuery(ctx, t, srv, start)
+	// The rule file went into the container beside the configuration.
+	if rules, err := srv.Rules(ctx); err != nil || len(rules) != 1 || rules[0].Name != "DemoAlwaysFires" {
+		t.Errorf("rules in the container: %+v, %v; want the one given", rules, err)
+	}
 
 	stopped := time.Now()
 	if err := srv.Close(); err != nil {

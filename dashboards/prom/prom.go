@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -74,6 +75,7 @@ type options struct {
 	image    string
 	labels   map[string]string
 	interval time.Duration
+	rules    [][]byte
 }
 
 // Option configures Start.
@@ -100,6 +102,11 @@ func Labels(l map[string]string) Option {
 	}
 }
 
+// Rules has Prometheus load these rule files (their contents) and
+// evaluate their groups every scrape interval, or as often as a group's
+// own interval says.
+func Rules(files ...[]byte) Option { return func(o *options) { o.rules = append(o.rules, files...) } }
+
 // ScrapeInterval sets how often every target is scraped (default 1s: a
 // verification run lasts seconds, not minutes).
 func ScrapeInterval(d time.Duration) Option { return func(o *options) { o.interval = d } }
@@ -112,7 +119,6 @@ func Start(ctx context.Context, targets []Target, opts ...Option) (*Server, erro
 	for _, opt := range opts {
 		opt(&o)
 	}
-	cfg := Config(targets, o.interval)
 	port, err := freePort()
 	if err != nil {
 		return nil, fmt.Errorf("prometheus: %w", err)
@@ -121,9 +127,9 @@ func Start(ctx context.Context, targets []Target, opts ...Option) (*Server, erro
 	s := &Server{URL: "http://" + addr, name: "prometheus", client: &http.Client{Timeout: 30 * time.Second}}
 	if o.image != "" {
 		s.name = "prometheus (image " + o.image + ")"
-		s.run, err = startContainer(ctx, o, cfg, addr)
+		s.run, err = startContainer(ctx, o, targets, addr)
 	} else {
-		s.run, err = startProcess(o.binary, cfg, addr)
+		s.run, err = startProcess(o, targets, addr)
 	}
 	if err != nil {
 		return nil, err
@@ -142,10 +148,10 @@ type process struct {
 	done chan struct{}
 }
 
-// startProcess starts the binary with cfg, its data in a temporary
-// directory, listening on addr.
-func startProcess(binary string, cfg []byte, addr string) (*process, error) {
-	bin, err := exec.LookPath(binary)
+// startProcess starts o.binary scraping targets, with its configuration,
+// rule files and data in a temporary directory, listening on addr.
+func startProcess(o options, targets []Target, addr string) (*process, error) {
+	bin, err := exec.LookPath(o.binary)
 	if err != nil {
 		return nil, fmt.Errorf("prometheus: %w", ErrNotInstalled)
 	}
@@ -153,8 +159,15 @@ func startProcess(binary string, cfg []byte, addr string) (*process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prometheus: %w", err)
 	}
+	rules := ruleFileNames(dir, len(o.rules))
+	for i, r := range o.rules {
+		if err := os.WriteFile(rules[i], r, 0o644); err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("prometheus: %w", err)
+		}
+	}
 	file := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(file, cfg, 0o644); err != nil {
+	if err := os.WriteFile(file, Config(targets, o.interval, rules...), 0o644); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("prometheus: %w", err)
 	}
@@ -205,11 +218,28 @@ func (p *process) stop() error {
 	return os.RemoveAll(p.dir)
 }
 
-// Config is the prometheus.yml that scrapes targets every interval.
-func Config(targets []Target, interval time.Duration) []byte {
+// ruleFileNames are the paths of n rule files in dir.
+func ruleFileNames(dir string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = path.Join(dir, fmt.Sprintf("rules-%d.yml", i+1))
+	}
+	return out
+}
+
+// Config is the prometheus.yml that scrapes targets, and evaluates the
+// rules of ruleFiles (paths as Prometheus will see them), every interval.
+func Config(targets []Target, interval time.Duration, ruleFiles ...string) []byte {
 	var b strings.Builder
-	fmt.Fprintf(&b, "global:\n  scrape_interval: %s\n  scrape_timeout: %s\n  evaluation_interval: %s\nscrape_configs:\n",
+	fmt.Fprintf(&b, "global:\n  scrape_interval: %s\n  scrape_timeout: %s\n  evaluation_interval: %s\n",
 		interval, min(interval, 10*time.Second), interval)
+	if len(ruleFiles) > 0 {
+		b.WriteString("rule_files:\n")
+		for _, f := range ruleFiles {
+			fmt.Fprintf(&b, "  - %q\n", f)
+		}
+	}
+	b.WriteString("scrape_configs:\n")
 	for _, t := range targets {
 		path := t.Path
 		if path == "" {
@@ -314,13 +344,54 @@ func (s *Server) Query(ctx context.Context, expr string, t time.Time) ([]Sample,
 	return out, nil
 }
 
-// api calls a query endpoint and decodes its data into out.
+// Rule is one rule of the server, as /api/v1/rules reports it.
+type Rule struct {
+	Group string
+	Name  string // the alert's, or the series a recording rule writes
+	Type  string // "alerting" or "recording"
+	// Health is "ok", "err" (LastError says why) or "unknown" before its
+	// first evaluation.
+	Health, LastError string
+}
+
+// Rules lists the rules the server loaded, group by group.
+func (s *Server) Rules(ctx context.Context) ([]Rule, error) {
+	var data struct {
+		Groups []struct {
+			Name  string `json:"name"`
+			Rules []struct {
+				Name      string `json:"name"`
+				Type      string `json:"type"`
+				Health    string `json:"health"`
+				LastError string `json:"lastError"`
+			} `json:"rules"`
+		} `json:"groups"`
+	}
+	if err := s.api(ctx, "/api/v1/rules", nil, &data); err != nil {
+		return nil, err
+	}
+	var out []Rule
+	for _, g := range data.Groups {
+		for _, r := range g.Rules {
+			out = append(out, Rule{Group: g.Name, Name: r.Name, Type: r.Type, Health: r.Health, LastError: r.LastError})
+		}
+	}
+	return out, nil
+}
+
+// api calls an endpoint of the HTTP API, a GET without v and a form POST
+// with it, and decodes its data into out.
 func (s *Server) api(ctx context.Context, path string, v url.Values, out any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL+path, strings.NewReader(v.Encode()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+path, nil)
+	if v != nil {
+		req, err = http.NewRequestWithContext(ctx, http.MethodPost, s.URL+path, strings.NewReader(v.Encode()))
+	}
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if v != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return fmt.Errorf("prometheus %s: %w", path, err)

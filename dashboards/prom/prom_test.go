@@ -86,6 +86,46 @@ func checkScrapeAndQuery(ctx context.Context, t *testing.T, srv *prom.Server, st
 	}
 }
 
+// TestRules: Prometheus loads the rule files it is given and evaluates
+// them every second; Rules reports each with its health, and the error of
+// one that cannot be evaluated (two series made one).
+func TestRules(t *testing.T) {
+	need(t, "prometheus")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rules := []byte(`groups:
+  - name: demo
+    rules:
+      - record: path:demo_hits:rate5s
+        expr: sum by (path) (rate(demo_hits_total[5s]))
+      - record: demo_hits_merged
+        expr: label_replace(demo_hits_total, "path", "same", "", "")
+      - alert: DemoAlwaysFires
+        expr: vector(1)
+`)
+	srv, err := prom.Start(ctx, []prom.Target{{Job: "demo", Addrs: []string{exporter(t)}}}, prom.Rules(rules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	var got []prom.Rule
+	for ctx.Err() == nil {
+		if got, err = srv.Rules(ctx); err == nil && len(got) == 3 && got[1].Health == "err" && got[0].Health == "ok" {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(got) != 3 || got[0].Group != "demo" || got[0].Type != "recording" || got[2].Name != "DemoAlwaysFires" || got[2].Type != "alerting" {
+		t.Fatalf("rules %+v, %v; want the three of the file", got, err)
+	}
+	if got[1].Health != "err" || !strings.Contains(got[1].LastError, "same labelset") {
+		t.Errorf("the rule merging two series: %+v; want its evaluation error", got[1])
+	}
+	if s, err := srv.Query(ctx, `ALERTS{alertname="DemoAlwaysFires", alertstate="firing"}`, time.Time{}); err != nil || len(s) != 1 {
+		t.Errorf("ALERTS of the firing alert: %v, %v", s, err)
+	}
+}
+
 func TestStartFailsClearly(t *testing.T) {
 	_, err := prom.Start(context.Background(), nil, prom.Binary("no-such-prometheus-binary"))
 	if !errors.Is(err, prom.ErrNotInstalled) || !strings.Contains(err.Error(), "apt-get install prometheus") {
@@ -97,9 +137,9 @@ func TestConfig(t *testing.T) {
 	got := string(prom.Config([]prom.Target{
 		{Job: "api", Addrs: []string{"127.0.0.1:1", "127.0.0.1:2"}},
 		{Job: "readiness", Addrs: []string{"127.0.0.1:3"}, Path: "/readiness"},
-	}, time.Second))
+	}, time.Second, "/tmp/a/rules-1.yml"))
 	for _, want := range []string{
-		"scrape_interval: 1s",
+		"scrape_interval: 1s", "evaluation_interval: 1s", "rule_files:\n  - \"/tmp/a/rules-1.yml\"\nscrape_configs:",
 		`job_name: "api"`, `targets: ["127.0.0.1:1", "127.0.0.1:2"]`, `metrics_path: "/metrics"`,
 		`job_name: "readiness"`, `metrics_path: "/readiness"`,
 	} {
