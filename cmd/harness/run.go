@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"github.com/taskready/taskready/checks/contract"
 	"github.com/taskready/taskready/env"
 	"github.com/taskready/taskready/internal/spelling"
+	"github.com/taskready/taskready/loadtest/calibrate"
 	"github.com/taskready/taskready/loadtest/compare"
 	"github.com/taskready/taskready/loadtest/engine"
 	"github.com/taskready/taskready/loadtest/executor"
@@ -53,13 +55,14 @@ var loadLimits = []string{"RATE_LIMIT_AUTH=100000000/1m", "RATE_LIMIT_API=100000
 
 func runCmd() command {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	o := runOptions{progress: os.Stderr}
+	o := runOptions{progress: os.Stderr, fs: fs}
 	o.env.register(fs, 2)
 	o.compare.register(fs)
 	o.keep.register(fs)
 	fs.StringVar(&o.scenario, "scenario", "smoke", "scenario file, or the name of a shipped one: "+fmt.Sprint(scenarios.Names()))
 	fs.StringVar(&o.out, "out", "", "directory for summary.json, histograms/, report.html, report.md, junit.xml (default out/<run-id>, linked from out/latest)")
 	fs.StringVar(&o.baseline, "baseline", "", "an earlier run (its directory or summary.json) to compare with: exit 100 on a regression; refused (exit 2) unless it ran the same scenario file on the same provider, API instances and CPUs, and was valid and whole")
+	fs.StringVar(&o.calibration, "calibration", "", "a harness calibrate result (calibration.json) of this scenario on this kind of machine: -baseline compares with its suggested -min-effect unless -min-effect is given, and the summary records it")
 	fs.BoolVar(&o.baselineForce, "baseline-force", false, "compare with -baseline even when it does not match this run (the summary says so)")
 	fs.IntVar(&o.seedUsers, "seed-users", -1, "users to seed before the run (default: the scenario's users.count; 0: no seeding)")
 	fs.IntVar(&o.seedTasks, "seed-tasks", defaultSeedTasks, "tasks per seeded user")
@@ -93,6 +96,32 @@ exit codes:
 	return command{fs: fs, help: "bring up an environment, run a scenario, write reports, gate", usage: usage, run: o.run}
 }
 
+// calibrated reads -calibration: it must be of f's scenario; its
+// suggested minimum effect stands unless -min-effect was given.
+func (o *runOptions) calibrated(f *scenario.File) (*summary.Calibration, error) {
+	if o.calibration == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(o.calibration)
+	if err != nil {
+		return nil, fmt.Errorf("%w: -calibration: %w", errUsage, err)
+	}
+	var res calibrate.Result
+	if err := json.Unmarshal(data, &res); err != nil || res.AA.Pairs == 0 {
+		return nil, fmt.Errorf("%w: -calibration %s: not a harness calibrate result (%v)", errUsage, o.calibration, err)
+	}
+	if res.Scenario != f.Name {
+		return nil, fmt.Errorf("%w: -calibration %s calibrated scenario %s, not %s: calibrate this one (harness calibrate -scenario %s)", errUsage, o.calibration, res.Scenario, f.Name, f.Name)
+	}
+	given := false
+	o.fs.Visit(func(fl *flag.Flag) { given = given || fl.Name == "min-effect" })
+	if !given {
+		o.compare.minEffect = res.Suggested
+	}
+	return &summary.Calibration{File: o.calibration, Pairs: res.AA.Pairs, FalsePositiveRate: res.AA.Rate,
+		Detectable: res.Detectable, Suggested: res.Suggested, MinEffect: o.compare.minEffect}, nil
+}
+
 // keepLedger says whether -ledger mode asks for a write ledger on f.
 func keepLedger(mode string, f *scenario.File) (bool, error) {
 	switch mode {
@@ -112,7 +141,7 @@ func keepLedger(mode string, f *scenario.File) (bool, error) {
 type runOptions struct {
 	env                                          envFlags
 	scenario, out, baseline, metricsAddr, engine string
-	httpClient, segment, ledger                  string
+	httpClient, segment, ledger, calibration     string
 	ledgerPace                                   float64
 	seedUsers, seedTasks                         int
 	contract, quiet, baselineForce               bool
@@ -121,6 +150,7 @@ type runOptions struct {
 	compare                                      compareFlags
 	keep                                         keepFlag
 
+	fs *flag.FlagSet
 	// progress is where the execution plan and the live line go:
 	// stderr, beside the diagnostics, so stdout holds only the results.
 	progress io.Writer
@@ -149,6 +179,10 @@ func (o *runOptions) run(ctx context.Context, out io.Writer) error {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	keep, err := keepLedger(o.ledger, f)
+	if err != nil {
+		return err
+	}
+	cal, err := o.calibrated(f)
 	if err != nil {
 		return err
 	}
@@ -290,6 +324,7 @@ func (o *runOptions) run(ctx context.Context, out io.Writer) error {
 		if err := base.compare(r, o.baseline, o.compare.options()...); err != nil {
 			return err
 		}
+		r.Summary.Run.Comparison.Calibration = cal
 	}
 	if err := writeOutputs(out, dir, r, int(o.keep)); err != nil {
 		return err

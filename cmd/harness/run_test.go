@@ -372,10 +372,25 @@ func TestGatesExitCodes(t *testing.T) {
 		// against the baseline, exit 100.
 		delay.Store(int64(3 * time.Second))
 		slow := filepath.Join(dir, "slow")
-		code, text := harnessRun(t, harness, append([]string{"run", "-scenario", "testdata/compare.yaml", "-out", slow, "-baseline", base}, common...)...)
+		code, text := harnessRun(t, harness, append([]string{"run", "-scenario", "testdata/compare.yaml", "-out", slow, "-baseline", base,
+			"-calibration", "testdata/calibration.json"}, common...)...)
 		s := readSummary(t, slow)
 		if code != 100 || s.Run.Comparison == nil || s.Run.Comparison.Verdict != "regression" || s.Run.Outcome.Status != "regression" {
 			t.Errorf("a run 3s slower per request exited %d, comparison %+v:\n%s", code, s.Run.Comparison, text)
+		}
+		// The calibration's suggested minimum effect was used, and the
+		// summary and report.md say so.
+		if c := fullSummary(t, slow).Run.Comparison; c == nil || c.Calibration == nil || c.Calibration.MinEffect != 0.5 || c.Calibration.Pairs != 10 {
+			t.Errorf("comparison %+v; want the calibration recorded, its minimum effect 0.5 used", c)
+		}
+		if md, err := os.ReadFile(filepath.Join(slow, "report.md")); err != nil || !strings.Contains(string(md), "Minimum effect 50.00% (calibrated in testdata/calibration.json") {
+			t.Errorf("report.md lacks the calibration's line (%v)", err)
+		}
+		// A calibration of another scenario is refused before the run.
+		code, text = harnessRun(t, harness, append([]string{"run", "-scenario", "testdata/executors.yaml", "-out", filepath.Join(dir, "refused"), "-baseline", base,
+			"-calibration", "testdata/calibration.json"}, common...)...)
+		if code != 2 || !strings.Contains(text, "calibrated scenario compare, not") {
+			t.Errorf("a calibration of another scenario: exit %d; want 2 and why:\n%s", code, text)
 		}
 		if code, _ := harnessRun(t, harness, "compare", base, slow); code != 100 {
 			t.Errorf("harness compare base slow exited %d, want 100", code)

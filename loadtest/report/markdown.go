@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -284,6 +285,10 @@ func (m *mdWriter) comparison() {
 		m.P()
 		m.P("Compared anyway (-baseline-force): ", render.MarkdownText(c.Forced))
 	}
+	if cal := c.Calibration; cal != nil {
+		m.P()
+		m.P(render.MarkdownText(calibrationLine(cal)))
+	}
 	if len(c.Rows) == 0 {
 		return
 	}
@@ -298,6 +303,12 @@ func (m *mdWriter) comparison() {
 			signedPercent(r.Change), comparisonCI(r.Metric, r.Low, r.High), verdict, render.MarkdownText(r.Reason)})
 	}
 	m.Table("llrrrrll", []string{"selection", "statistic", "baseline", "this run", "change", "CI of new−old", "verdict", "reason"}, rows)
+}
+
+// calibrationLine says what the calibration the comparison used measured.
+func calibrationLine(c *summary.Calibration) string {
+	return fmt.Sprintf("Minimum effect %s (calibrated in %s, which suggested %s): on this machine %s of %d A/A pairs were called a regression, and a p95 regression of %s or more is caught with 95%% confidence.",
+		percent(c.MinEffect), c.File, percent(c.Suggested), percent(c.FalsePositiveRate), c.Pairs, percent(c.Detectable))
 }
 
 // baselineRun names the run a baseline was, " (run ID, commit C, started

@@ -686,6 +686,26 @@ type Comparison struct {
 	Forced  string          `json:"forced,omitempty"`
 	Verdict string          `json:"verdict"`
 	Rows    []ComparisonRow `json:"rows"`
+	// Calibration, when the run was given one (harness calibrate), says
+	// what the comparison can tell apart on this machine and where its
+	// minimum effect came from.
+	Calibration *Calibration `json:"calibration,omitempty"`
+}
+
+// Calibration is what harness calibrate measured of the comparison on
+// the machine, as a run that used it records it.
+type Calibration struct {
+	File string `json:"file"`
+	// Pairs of the same build compared, and the share called a
+	// regression at the minimum effect calibrated with.
+	Pairs             int     `json:"pairs"`
+	FalsePositiveRate float64 `json:"false_positive_rate"`
+	// Detectable is the smallest relative p95 regression called with 95%
+	// confidence; Suggested the minimum effect calibrate suggested, and
+	// MinEffect the one this comparison used.
+	Detectable float64 `json:"detectable"`
+	Suggested  float64 `json:"suggested_min_effect"`
+	MinEffect  float64 `json:"min_effect"`
 }
 
 // BaselineRun identifies the run a comparison's baseline was.
