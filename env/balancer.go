@@ -2,6 +2,7 @@ package env
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"slices"
+	"strconv"
 	"sync/atomic"
 	"time"
 )
@@ -43,6 +45,22 @@ type BalancerOptions struct {
 	// FailTimeout is how long a failed instance is skipped
 	// (DefaultFailTimeout).
 	FailTimeout time.Duration
+	// TLS, when set, makes the balancer serve HTTPS with it (URL is then
+	// https://), as the compose stack's nginx terminates TLS: the
+	// instances behind it stay plain HTTP and learn the scheme from
+	// X-Forwarded-Proto. ServerTLS makes the usual one.
+	TLS *tls.Config
+	// Redirect, with TLS, also serves plain HTTP on a port of its own
+	// (PlainURL), answering every request there with a 308 to the same
+	// path over HTTPS, as nginx's HTTP port does in the compose stack.
+	Redirect bool
+}
+
+// ServerTLS is the balancer's HTTPS configuration for cert: TLS 1.2 and
+// later with Go's cipher suites, HTTP/1.1 (nginx in the compose stack
+// speaks no HTTP/2 either).
+func ServerTLS(cert tls.Certificate) *tls.Config {
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
 }
 
 func (o BalancerOptions) withDefaults() BalancerOptions {
@@ -72,11 +90,13 @@ func (o BalancerOptions) withDefaults() BalancerOptions {
 // for idempotent methods whose body was not consumed, never for a POST
 // that may have reached the instance.
 type Balancer struct {
-	srv     *http.Server
-	url     string
-	opts    BalancerOptions
-	targets []*backend
-	next    atomic.Uint64
+	srv      *http.Server
+	url      string
+	plain    *http.Server // the redirect to HTTPS; nil without one
+	plainURL string
+	opts     BalancerOptions
+	targets  []*backend
+	next     atomic.Uint64
 }
 
 type backend struct {
@@ -124,8 +144,45 @@ func StartBalancerWith(urls []string, o BalancerOptions) (*Balancer, error) {
 	}
 	b.srv = &http.Server{Handler: closeAfterChunked(proxy), ReadHeaderTimeout: 10 * time.Second}
 	b.url = "http://" + ln.Addr().String()
+	if o.TLS != nil {
+		if o.Redirect {
+			if err := b.serveRedirect(ln.Addr().(*net.TCPAddr).Port); err != nil {
+				ln.Close()
+				return nil, err
+			}
+		}
+		// Serve, not ServeTLS, which would offer HTTP/2 whatever the
+		// configuration's NextProtos say.
+		ln = tls.NewListener(ln, o.TLS.Clone())
+		b.url = "https://" + ln.Addr().String()
+	}
 	go func() { _ = b.srv.Serve(ln) }()
 	return b, nil
+}
+
+// serveRedirect serves plain HTTP on another loopback port, redirecting
+// every request to the same host name, path and query on tlsPort.
+func (b *Balancer) serveRedirect(tlsPort int) error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("balancer: plain-HTTP listener: %w", err)
+	}
+	b.plain = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The name the client asked for, as nginx's $host: the
+		// certificate names it, where this listener's address may not.
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		if host == "" {
+			host = "127.0.0.1"
+		}
+		// 308, not 301: a client must repeat a POST as a POST.
+		http.Redirect(w, r, "https://"+net.JoinHostPort(host, strconv.Itoa(tlsPort))+r.URL.RequestURI(), http.StatusPermanentRedirect)
+	})}
+	b.plainURL = "http://" + ln.Addr().String()
+	go func() { _ = b.plain.Serve(ln) }()
+	return nil
 }
 
 // closeAfterChunked closes the client's connection after answering a
@@ -277,15 +334,25 @@ func (b *Balancer) failed(w http.ResponseWriter, r *http.Request, err error) {
 	fmt.Fprint(w, `{"message":"no API instance answered"}`)
 }
 
-// URL is the balancer's address.
+// URL is the balancer's address: https:// when it serves TLS.
 func (b *Balancer) URL() string { return b.url }
+
+// PlainURL is the plain-HTTP address that redirects to URL, "" when the
+// balancer serves no redirect (BalancerOptions.Redirect).
+func (b *Balancer) PlainURL() string { return b.plainURL }
 
 // Close stops the balancer.
 func (b *Balancer) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := b.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+	var errs []error
+	for _, srv := range []*http.Server{b.srv, b.plain} {
+		if srv == nil {
+			continue
+		}
+		if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
 	}
-	return nil
+	return errors.Join(errs...)
 }

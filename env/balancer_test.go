@@ -3,6 +3,7 @@ package env_test
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/taskready/taskready/env"
+	"github.com/taskready/taskready/internal/pki"
 )
 
 // countingBackend is a real HTTP server that answers 200 with its name
@@ -210,5 +212,74 @@ func TestBalancerClosesAfterAChunkedRequest(t *testing.T) {
 	}
 	if n := served.Load(); n != 1 {
 		t.Errorf("the instance served %d requests; want 1", n)
+	}
+}
+
+// With TLS the balancer serves HTTPS on its address, tells the instances
+// the scheme (X-Forwarded-Proto), offers HTTP/1.1 only and TLS 1.2 and
+// later, and its plain-HTTP port answers every request with a 308 to the
+// same host name, path and query over HTTPS.
+func TestBalancerTerminatesTLS(t *testing.T) {
+	t.Parallel()
+	var proto atomic.Value
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		proto.Store(r.Header.Get("X-Forwarded-Proto"))
+		_, _ = io.WriteString(w, "ok")
+	}))
+	t.Cleanup(backend.Close)
+	ca, cert, err := pki.Local()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := startBalancer(t, env.BalancerOptions{TLS: env.ServerTLS(cert.TLS), Redirect: true}, backend.URL)
+	if !strings.HasPrefix(b.URL(), "https://127.0.0.1:") || !strings.HasPrefix(b.PlainURL(), "http://127.0.0.1:") {
+		t.Fatalf("URL %q, PlainURL %q; want https and http on loopback", b.URL(), b.PlainURL())
+	}
+	client := &http.Client{
+		Timeout:       30 * time.Second,
+		Transport:     &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}, ForceAttemptHTTP2: true},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	res, err := client.Get(b.URL() + "/api/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || res.Proto != "HTTP/1.1" || proto.Load() != "https" {
+		t.Errorf("over TLS: %s %s, the instance saw X-Forwarded-Proto %q; want 200 over HTTP/1.1, https", res.Proto, res.Status, proto.Load())
+	}
+
+	_, tlsPort, _ := net.SplitHostPort(strings.TrimPrefix(b.URL(), "https://"))
+	for _, tt := range []struct{ method, host, want string }{
+		{http.MethodGet, "", "https://127.0.0.1:" + tlsPort + "/api/tasks?status=done"},
+		{http.MethodPost, "localhost", "https://localhost:" + tlsPort + "/api/tasks?status=done"},
+	} {
+		req, _ := http.NewRequest(tt.method, b.PlainURL()+"/api/tasks?status=done", strings.NewReader("{}"))
+		if tt.host != "" {
+			req.Host = tt.host
+		}
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusPermanentRedirect || res.Header.Get("Location") != tt.want {
+			t.Errorf("%s %s over plain HTTP: %s to %q; want 308 to %q", tt.method, tt.host, res.Status, res.Header.Get("Location"), tt.want)
+		}
+	}
+
+	addr := strings.TrimPrefix(b.URL(), "https://")
+	for _, v := range []uint16{tls.VersionTLS10, tls.VersionTLS11, tls.VersionTLS12, tls.VersionTLS13} {
+		c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: ca.Pool(), MinVersion: v, MaxVersion: v})
+		if ok := err == nil; ok != (v >= tls.VersionTLS12) {
+			t.Errorf("%s: handshake error %v; want success only for TLS 1.2 and later", tls.VersionName(v), err)
+		}
+		if err == nil {
+			c.Close()
+		}
+	}
+
+	if p := startBalancer(t, env.BalancerOptions{TLS: env.ServerTLS(cert.TLS)}, backend.URL).PlainURL(); p != "" {
+		t.Errorf("PlainURL without Redirect = %q; want none", p)
 	}
 }

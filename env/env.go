@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/taskready/taskready/env/link"
+	"github.com/taskready/taskready/internal/pki"
 )
 
 // Env is a running system under test: stores, API instances, and one
@@ -24,6 +25,12 @@ type Env struct {
 	// Target is the one address load and checks go to: the balancer in
 	// front of the API instances, or the external target.
 	Target string
+	// PlainURL, with Options.TLS, is the plain-HTTP address of the same
+	// balancer, which redirects every request to Target.
+	PlainURL string
+	// CA, with Options.TLS, is the throwaway authority that issued
+	// Target's certificate: what clients of the environment trust.
+	CA *pki.CA
 	// Links are the fault proxies between the APIs and each store
 	// ("mongo", "redis"), where the store has a single address, and
 	// between the clients and the API ("api") once LinkClients made it.
@@ -39,6 +46,13 @@ type Options struct {
 	APIEnv    []string // extra environment for every API ("RATE_LIMIT_AUTH=100/1m")
 	// Target, when set, is an API that already runs: no instances start.
 	Target string
+	// TLS serves the instances' one address over HTTPS, as the compose
+	// stack's nginx does: the balancer terminates TLS with a certificate
+	// a throwaway authority (Env.CA) issued for 127.0.0.1, ::1 and
+	// localhost, plain HTTP on another port (Env.PlainURL) redirects to
+	// it, and the instances trust the balancer's X-Forwarded-Proto
+	// (TRUSTED_PROXIES=127.0.0.1), so they answer with HSTS.
+	TLS bool
 	// Progress, when set, is told how long each component took to start.
 	Progress func(Timing)
 }
@@ -98,6 +112,16 @@ func Up(ctx context.Context, p Provider, o Options) (_ *Env, err error) {
 		}
 		vars = append(vars, "REDIS_URL="+redisURL)
 	}
+	var front BalancerOptions
+	if o.TLS {
+		ca, cert, err := pki.Local()
+		if err != nil {
+			return nil, fmt.Errorf("a certificate for the environment: %w", err)
+		}
+		e.CA, front = ca, BalancerOptions{TLS: ServerTLS(cert.TLS), Redirect: true}
+		// Before the caller's variables, which may say otherwise.
+		vars = append(vars, "TRUSTED_PROXIES=127.0.0.1")
+	}
 	vars = append(vars, o.APIEnv...)
 	urls := make([]string, 0, o.Instances)
 	for i := 1; i <= o.Instances; i++ {
@@ -111,11 +135,11 @@ func Up(ctx context.Context, p Provider, o Options) (_ *Env, err error) {
 		urls = append(urls, a.URL())
 		progress(Timing{a.Name() + " " + a.URL(), time.Since(start)})
 	}
-	if e.balancer, err = StartBalancer(urls); err != nil {
+	if e.balancer, err = StartBalancerWith(urls, front); err != nil {
 		return nil, err
 	}
 	e.closers.push(e.balancer.Close)
-	e.Target = e.balancer.URL()
+	e.Target, e.PlainURL = e.balancer.URL(), e.balancer.PlainURL()
 	return e, nil
 }
 

@@ -2,6 +2,7 @@ package env_test
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -274,5 +275,49 @@ func TestExternalTargetStartsNothing(t *testing.T) {
 	}
 	if got := get(t, api.Target+"/healthz"); got != 200 {
 		t.Errorf("closing an external env stopped the target (%d)", got)
+	}
+}
+
+// With TLS the environment's one address is HTTPS through the balancer,
+// trusted through the environment's own authority, and the instances
+// behind it answer with HSTS (they trust the balancer's
+// X-Forwarded-Proto); plain HTTP redirects to it, and the instances'
+// own addresses stay plain HTTP for the checks that reach one directly.
+func TestEmbeddedOverTLS(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	e, err := env.Up(ctx, env.NewEmbedded(env.EmbeddedOptions{}), env.Options{
+		APIBinary: envtest.APIBinary(t), Instances: 1, APIEnv: []string{"BCRYPT_COST=4"}, TLS: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Close() })
+	if e.CA == nil || !strings.HasPrefix(e.Target, "https://127.0.0.1:") || !strings.HasPrefix(e.PlainURL, "http://127.0.0.1:") {
+		t.Fatalf("CA %v, Target %q, PlainURL %q; want an authority, https and http", e.CA, e.Target, e.PlainURL)
+	}
+	client := &http.Client{
+		Timeout:       30 * time.Second,
+		Transport:     &http.Transport{TLSClientConfig: &tls.Config{RootCAs: e.CA.Pool()}},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	res, err := client.Get(e.Target + "/api/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if hsts := res.Header.Get("Strict-Transport-Security"); res.StatusCode != 200 || !strings.Contains(hsts, "max-age=31536000") {
+		t.Errorf("GET /api/health over TLS: %d, Strict-Transport-Security %q; want 200 with HSTS", res.StatusCode, hsts)
+	}
+	res, err = client.Get(e.PlainURL + "/api/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusPermanentRedirect || loc != e.Target+"/api/health" {
+		t.Errorf("GET /api/health over plain HTTP: %d to %q; want 308 to %s/api/health", res.StatusCode, loc, e.Target)
+	}
+	if got := get(t, e.APIs[0].URL()+"/readyz"); got != 200 {
+		t.Errorf("api-1 on its own plain-HTTP address: /readyz = %d", got)
 	}
 }
