@@ -10,11 +10,9 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"github.com/taskready/taskready/env"
-	"github.com/taskready/taskready/service/config"
+	"github.com/taskready/taskready/env/envtest"
 )
 
 // Tasks deleted or changed directly in MongoDB while the load runs are
@@ -22,22 +20,11 @@ import (
 // exit 99. The ledger can fail.
 func TestRunReportsTasksLostBehindTheAPIsBack(t *testing.T) {
 	t.Parallel()
-	harness, taskapi := buildBinaries(t)
+	harness, _ := buildBinaries(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	e, err := env.Up(ctx, env.NewEmbedded(env.EmbeddedOptions{}), env.Options{
-		APIBinary: taskapi, Instances: 1, APIEnv: []string{"BCRYPT_COST=4", "RATE_LIMIT_AUTH=100000/1m", "RATE_LIMIT_API=100000/1m"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Close() })
-	mc, err := mongo.Connect(options.Client().ApplyURI(e.Stores.MongoURI))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mc.Disconnect(context.WithoutCancel(ctx))
-	tasks := mc.Database(config.DefaultDatabase).Collection("tasks")
+	e := envtest.Embedded(t, 1, "RATE_LIMIT_AUTH=100000/1m", "RATE_LIMIT_API=100000/1m")
+	tasks := envtest.Database(t, e).Collection("tasks")
 
 	out := t.TempDir()
 	type result struct {

@@ -92,13 +92,15 @@ type Result struct {
 	P95       Spread `json:"p95_ms"`
 	ErrorRate Spread `json:"error_rate"`
 	// Detectable is the smallest relative p95 regression the comparison
-	// calls with 95% confidence on this machine: beyond the A/A noise (the
-	// 95th percentile of |change|), the larger of the confidence
-	// interval's half width (for the interval to exclude 0) and MinEffect
-	// (for the change to count).
+	// calls in 95% of pairs on this machine: a true change δ measured
+	// with an A/A pair's error ε and half width h is called when δ+ε-h
+	// > 0 (the interval excludes 0) and δ+ε > MinEffect, so it is the
+	// 95th percentile of max(h, MinEffect) - ε over the A/A pairs.
 	Detectable float64 `json:"detectable"`
-	// Suggested is the -min-effect to use here: the A/A noise rounded up
-	// to a whole percent, so that noise alone rarely crosses it.
+	// Suggested is the -min-effect to use here: the smallest, in whole
+	// percents, at which no A/A pair would have been called a change (a
+	// pair whose interval includes 0 never is, however large its
+	// estimate), and at least 1%.
 	Suggested float64 `json:"suggested_min_effect"`
 	Runs      []Run   `json:"runs"`
 	Pairs     []Pair  `json:"pairs"`
@@ -109,7 +111,7 @@ type Result struct {
 // Summarize sums up runs and pairs compared at minEffect.
 func Summarize(scenario string, minEffect float64, runs []Run, pairs []Pair, took time.Duration) Result {
 	r := Result{Scenario: scenario, MinEffect: minEffect, Runs: runs, Pairs: pairs, Seconds: took.Seconds()}
-	var p95, errs, load, noise, half []float64
+	var p95, errs, load, need []float64
 	for _, run := range runs {
 		load = append(load, run.Load)
 		if run.Kind == "A" {
@@ -118,6 +120,7 @@ func Summarize(scenario string, minEffect float64, runs []Run, pairs []Pair, too
 	}
 	var ab Called
 	var abChanges []float64
+	floor := 0.0
 	for _, p := range pairs {
 		called := p.Verdict == compare.Regression
 		switch p.Kind {
@@ -126,12 +129,13 @@ func Summarize(scenario string, minEffect float64, runs []Run, pairs []Pair, too
 			if called {
 				r.AA.Regressions++
 			}
-			if !math.IsInf(p.Change, 0) && !math.IsNaN(p.Change) {
-				noise = append(noise, math.Abs(p.Change))
+			if !finiteAll(p.Change, p.Low, p.High) {
+				continue
 			}
-			if !math.IsNaN(p.Low) && !math.IsNaN(p.High) {
-				half = append(half, (p.High-p.Low)/2)
+			if p.Low > 0 || p.High < 0 { // a change, at any minimum effect below |change|
+				floor = max(floor, math.Abs(p.Change))
 			}
+			need = append(need, max((p.High-p.Low)/2, minEffect)-p.Change)
 		case "A/B":
 			ab.Pairs++
 			if called {
@@ -148,10 +152,19 @@ func Summarize(scenario string, minEffect float64, runs []Run, pairs []Pair, too
 		r.ABChange = &m
 	}
 	r.P95, r.ErrorRate, r.Load = spread(p95), spread(errs), spread(load)
-	floor := quantile(noise, 0.95)
-	r.Suggested = max(math.Ceil(floor*100)/100, 0.01)
-	r.Detectable = floor + max(quantile(half, 0.5), minEffect)
+	r.Suggested = max(math.Floor(floor*100)/100+0.01, 0.01)
+	r.Detectable = max(quantile(need, 0.95), minEffect)
 	return r
+}
+
+// finiteAll reports whether every x is a number.
+func finiteAll(xs ...float64) bool {
+	for _, x := range xs {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return false
+		}
+	}
+	return true
 }
 
 func rate(c Called) float64 {
@@ -217,8 +230,8 @@ func (r Result) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "  A/B pairs             %d of %d regressions caught (%s); the B runs' p95 moved %+.1f%% (median)\n",
 			r.AB.Regressions, r.AB.Pairs, pct(r.AB.Rate), 100*deref(r.ABChange))
 	}
-	fmt.Fprintf(&b, "  detectable            a p95 regression of %s or more, with 95%% confidence\n", pct(r.Detectable))
-	fmt.Fprintf(&b, "  suggested -min-effect %g\n", r.Suggested)
+	fmt.Fprintf(&b, "  detectable            a p95 regression of %s or more is called in 95%% of pairs\n", pct(r.Detectable))
+	fmt.Fprintf(&b, "  suggested -min-effect %g (the smallest at which no A/A pair was called a change)\n", r.Suggested)
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -37,22 +37,22 @@ func TestSummarize(t *testing.T) {
 	if r.P95.Min != 9 || r.P95.Max != 12 || r.P95.Median != 10.5 || r.ErrorRate.Max != 0.01 || r.Load.Max != 3 {
 		t.Errorf("spreads: p95 %+v, errors %+v, load %+v; want 9–12 (median 10.5) over the A runs, errors up to 1%%, load up to 3", r.P95, r.ErrorRate, r.Load)
 	}
-	// The noise is the 95th percentile of |change| over the finite A/A
-	// changes (0.02, 0.10, 0.25): 0.235; the suggestion rounds it up.
-	if math.Abs(r.Suggested-0.24) > 1e-9 {
-		t.Errorf("suggested = %v; want 0.24", r.Suggested)
+	// Only the improvement's interval excludes 0: at -min-effect 0.26 no
+	// A/A pair would have been called a change.
+	if math.Abs(r.Suggested-0.26) > 1e-9 {
+		t.Errorf("suggested = %v; want 0.26", r.Suggested)
 	}
-	// Detectable: the noise plus the larger of the median CI half width
-	// (0.12, 0.15, 0.07: 0.12) and the minimum effect (0.10).
-	if math.Abs(r.Detectable-(0.235+0.12)) > 1e-9 {
-		t.Errorf("detectable = %v; want 0.355", r.Detectable)
+	// Detectable: max(half width, 0.10) - change per finite pair is 0.02,
+	// 0.40 and 0.08; their 95th percentile is 0.368.
+	if math.Abs(r.Detectable-0.368) > 1e-9 {
+		t.Errorf("detectable = %v; want 0.368", r.Detectable)
 	}
 	var b bytes.Buffer
 	if err := r.WriteText(&b); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"calibration of tour: 5 runs in 1m30s", "1 regression(s) called in 4 pairs: a false-positive rate of 25.0% at -min-effect 0.1",
-		"1 of 2 regressions caught (50.0%)", "a p95 regression of 35.5% or more", "suggested -min-effect 0.24"} {
+		"1 of 2 regressions caught (50.0%)", "a p95 regression of 36.8% or more is called", "suggested -min-effect 0.26"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("text lacks %q:\n%s", want, b.String())
 		}

@@ -7,17 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-
-	"github.com/taskready/taskready/env"
 	"github.com/taskready/taskready/env/envtest"
 	"github.com/taskready/taskready/loadtest/engine"
 	"github.com/taskready/taskready/loadtest/fault"
 	"github.com/taskready/taskready/loadtest/scenario"
 	"github.com/taskready/taskready/loadtest/summary"
 	"github.com/taskready/taskready/seed"
-	"github.com/taskready/taskready/service/config"
 )
 
 // biteFile is logins and task lists at 10 iterations a second: 2 s
@@ -75,20 +70,12 @@ thresholds:
 // never wait for, so no threshold can see it (the link's own test shows
 // the close delayed).
 func TestEveryFaultActionBites(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the real API with embedded stores; skipped in -short mode")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	e, err := env.Up(ctx, env.NewEmbedded(env.EmbeddedOptions{}), env.Options{
-		APIBinary: envtest.APIBinary(t), Instances: 1,
-		APIEnv: []string{"BCRYPT_COST=4", "RATE_LIMIT_AUTH=100000/1m", "RATE_LIMIT_API=100000/1m"},
-	})
-	if err != nil {
+	e := envtest.Embedded(t, 1, "RATE_LIMIT_AUTH=100000/1m", "RATE_LIMIT_API=100000/1m")
+	if _, err := seed.Run(ctx, envtest.Database(t, e), seed.Options{Users: 5, TasksPerUser: 10, Seed: 1, Prefix: "bite", Password: "bite-password-1"}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = e.Close() })
-	seedUsers(ctx, t, e)
 
 	run := func(t *testing.T, f *scenario.File) summary.Run {
 		t.Helper()
@@ -96,7 +83,7 @@ func TestEveryFaultActionBites(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := engine.Run(ctx, f, target, engine.WithFaults(e))
+		res, err := engine.Run(ctx, f, target, engine.WithFaults(e), engine.WithLimits(lenient)) // a busy machine's send lag is not the verdict here
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -137,19 +124,6 @@ func TestEveryFaultActionBites(t *testing.T) {
 			f := r.Faults[0]
 			t.Logf("%s: %d errors of %d requests, p95 %v → %v ms; %s", name, f.Errors, f.Requests, deref(f.P95Before), deref(f.P95During), r.Outcome.Reasons[0])
 		})
-	}
-}
-
-// seedUsers seeds biteFile's users, with ten tasks each for the lists.
-func seedUsers(ctx context.Context, t *testing.T, e *env.Env) {
-	t.Helper()
-	mc, err := mongo.Connect(options.Client().ApplyURI(e.Stores.MongoURI))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mc.Disconnect(context.WithoutCancel(ctx))
-	if _, err := seed.Run(ctx, mc.Database(config.DefaultDatabase), seed.Options{Users: 5, TasksPerUser: 10, Seed: 1, Prefix: "bite", Password: "bite-password-1"}); err != nil {
-		t.Fatal(err)
 	}
 }
 

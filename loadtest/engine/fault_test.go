@@ -68,7 +68,9 @@ func TestRunPlaysFaults(t *testing.T) {
 	f := parse(t, faultFile)
 	f.Faults = []scenario.Fault{{Name: "svc-down", Target: "svc", Action: scenario.FaultStop, At: time.Second, For: 500 * time.Millisecond, Line: 20}}
 
-	res, err := engine.Run(context.Background(), f, srv.URL, engine.WithFaults(p), engine.WithInterval(100*time.Millisecond))
+	// The generator's own bounds are lifted: a busy machine's send lag is
+	// not what this test is about, the fault's validity check is.
+	res, err := engine.Run(context.Background(), f, srv.URL, engine.WithFaults(p), engine.WithInterval(100*time.Millisecond), engine.WithLimits(lenient))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,6 +99,10 @@ func TestRunPlaysFaults(t *testing.T) {
 		t.Logf("recovered %.1fs after the fault", *got.RecoveredAfter)
 	}
 }
+
+// lenient are limits no busy machine crosses: for tests whose subject is
+// not the generator's validity.
+var lenient = engine.Limits{MaxDropped: 1, MaxSendLag: time.Hour, MaxCPU: 1}
 
 // A fault the environment cannot play makes the run invalid, saying
 // which and why; a scenario with faults and no player is refused.

@@ -14,42 +14,20 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"github.com/taskready/taskready/env"
 	"github.com/taskready/taskready/env/envtest"
+	"github.com/taskready/taskready/internal/testbin"
 	"github.com/taskready/taskready/loadtest/journey"
 	"github.com/taskready/taskready/loadtest/ledger"
 	"github.com/taskready/taskready/loadtest/summary"
-	"github.com/taskready/taskready/service/config"
 )
 
 // realAPI starts one instance of the real API on embedded stores and
 // returns its base URL and its tasks collection.
 func realAPI(t *testing.T) (string, *mongo.Collection) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts the real API with embedded stores; skipped in -short mode")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	e, err := env.Up(ctx, env.NewEmbedded(env.EmbeddedOptions{}), env.Options{
-		APIBinary: envtest.APIBinary(t), Instances: 1, APIEnv: []string{"BCRYPT_COST=4"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Close() })
-	mc, err := mongo.Connect(options.Client().ApplyURI(e.Stores.MongoURI))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = mc.Disconnect(ctx)
-	})
-	return e.Target, mc.Database(config.DefaultDatabase).Collection("tasks")
+	e := envtest.Embedded(t, 1)
+	return e.Target, envtest.Database(t, e).Collection("tasks")
 }
 
 // client sends requests as one user and tells the ledger of each, as a
@@ -236,6 +214,8 @@ func TestVerifyFindsWhatHappenedBehindTheAPIsBack(t *testing.T) {
 	}
 	t.Logf("read back %d tasks with %d requests in %.1fs: %s", w.Checked, w.Requests, w.Seconds, ledger.Describe(w))
 }
+
+func TestMain(m *testing.M) { testbin.Main(m) }
 
 func kinds(w *summary.Writes, kind string) []string {
 	var out []string

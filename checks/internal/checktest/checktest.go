@@ -10,107 +10,48 @@ package checktest
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/taskready/taskready/checks/check"
 	"github.com/taskready/taskready/checks/fixture"
 	"github.com/taskready/taskready/checks/probe"
 	"github.com/taskready/taskready/env"
+	"github.com/taskready/taskready/env/envtest"
 	"github.com/taskready/taskready/internal/managed"
+	"github.com/taskready/taskready/internal/testbin"
 )
 
 // NoRateLimits is API environment that lifts the rate limits, for tests
 // whose checks send more requests than the default budgets allow.
 var NoRateLimits = []string{"RATE_LIMIT_AUTH=100000/1m", "RATE_LIMIT_API=100000/1m"}
 
-// apiBin is the taskapi binary, built once per test process.
-var apiBin struct {
-	once sync.Once
-	dir  string
-	path string
-	err  error
-}
-
-// Main runs a package's tests, then removes the binary Binary built: a
+// Main runs a package's tests, then removes the binaries they built: a
 // test package that starts the real API calls it from its TestMain.
-func Main(m *testing.M) {
-	code := m.Run()
-	if apiBin.dir != "" {
-		os.RemoveAll(apiBin.dir)
-	}
-	os.Exit(code)
-}
+func Main(m *testing.M) { testbin.Main(m) }
 
-// Binary builds cmd/taskapi once per test process, as env's
-// tests do, and returns its path; it fails t when the build does.
-func Binary(t testing.TB) string {
-	t.Helper()
-	apiBin.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		if apiBin.dir, apiBin.err = os.MkdirTemp("", "checks-taskapi-"); apiBin.err != nil {
-			return
-		}
-		path := filepath.Join(apiBin.dir, "taskapi")
-		if out, err := exec.CommandContext(ctx, "go", "build", "-o", path, "github.com/taskready/taskready/cmd/taskapi").CombinedOutput(); err != nil {
-			apiBin.err = fmt.Errorf("go build ./cmd/taskapi: %w\n%s", err, out)
-			return
-		}
-		apiBin.path = path
-	})
-	if apiBin.err != nil {
-		t.Fatal(apiBin.err)
-	}
-	return apiBin.path
-}
+// Binary builds cmd/taskapi once per test process, as env's tests do,
+// and returns its path; it fails t when the build does.
+func Binary(t testing.TB) string { return envtest.APIBinary(t) }
 
 // API starts instances of the real API (behind the balancer) on embedded
 // stores, with bcrypt at its cheapest and apiEnv, and closes it all when
 // the test ends. It skips the test in -short mode.
 func API(t *testing.T, instances int, apiEnv ...string) *env.Env {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts the real API with embedded stores; skipped in -short mode")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	e, err := env.Up(ctx, env.NewEmbedded(env.EmbeddedOptions{}), env.Options{
-		APIBinary: Binary(t), Instances: instances,
-		APIEnv: append([]string{"BCRYPT_COST=4"}, apiEnv...),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Close() })
-	return e
+	return envtest.Embedded(t, instances, apiEnv...)
 }
 
 // Mongo connects to e's MongoDB and disconnects when the test ends, after
 // the cleanups registered later (a fixture.Cleanup needs the connection).
 func Mongo(t *testing.T, e *env.Env) *mongo.Client {
 	t.Helper()
-	mc, err := mongo.Connect(options.Client().ApplyURI(e.Stores.MongoURI))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = mc.Disconnect(ctx)
-	})
-	return mc
+	return envtest.Mongo(t, e)
 }
 
 // Target is a target for one run against e (managed.Target: its
