@@ -4,6 +4,7 @@
 //	harness run       bring up an environment, run a scenario, write reports, gate
 //	harness capacity  find the highest arrival rate that holds the budgets
 //	harness compare   compare two runs, accounting for run-to-run noise
+//	harness calibrate measure the comparison's noise on this machine, suggest -min-effect
 //	harness report    render a report of a finished run: a PR comment, GitLab's load performance report
 //	harness merge     merge the outputs of -segment workers and gate once
 //	harness k6        export a scenario as a k6 script, import k6 results
@@ -16,7 +17,7 @@
 //	harness up        bring up an environment and hold it until Ctrl-C
 //	harness down      remove what crashed runs left: containers, temporary directories
 //	harness seed      bulk-insert deterministic users and tasks
-//	harness fault     stop, start, pause, unpause or kill a component
+//	harness fault     stop, start, pause, unpause or kill a component; put a link under a toxic
 //	harness smoke     smoke-test the contract of a running API
 //	harness validate  check scenario files
 //	harness version   print the module version and VCS revision it was built from
