@@ -21,6 +21,7 @@ import (
 	"github.com/taskready/taskready/checks/input"
 	"github.com/taskready/taskready/checks/jwt"
 	"github.com/taskready/taskready/checks/limits"
+	"github.com/taskready/taskready/checks/ops"
 	"github.com/taskready/taskready/checks/resilience"
 	"github.com/taskready/taskready/checks/store"
 )
@@ -31,7 +32,7 @@ func All() []check.Check {
 	var all []check.Check
 	for _, cs := range [][]check.Check{
 		headers.Checks(), cors.Checks(), jwt.Checks(), access.Checks(), input.Checks(),
-		limits.Checks(), health.Checks(), store.Checks(), backup.Checks(), resilience.Checks(),
+		limits.Checks(), health.Checks(), store.Checks(), backup.Checks(), resilience.Checks(), ops.Checks(),
 	} {
 		all = append(all, cs...)
 	}

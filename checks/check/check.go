@@ -83,6 +83,8 @@ const (
 	// Resilience is how the API behaves at its edges: under load, many
 	// connections, a store failing, and malformed HTTP.
 	Resilience Category = "resilience"
+	// Ops is what operating the API needs around it: alerting.
+	Ops Category = "ops"
 )
 
 // categories is every category, in report order, with its title and
@@ -107,6 +109,7 @@ var categories = []struct {
 	// Resilience is security too: request smuggling and resource
 	// exhaustion are attacks (CWE-444, OWASP API4:2023), not only faults.
 	{Resilience, "Resilience", true},
+	{Ops, "Operations", false},
 }
 
 // Categories returns every known category, in report order.
@@ -280,6 +283,10 @@ type Target struct {
 	MetricsURL string
 	// BackupDir, when set, holds the backups to check.
 	BackupDir string
+	// PrometheusURL, when set, is the base URL of the Prometheus that
+	// scrapes the API and evaluates its alerting rules
+	// ("http://prometheus:9090").
+	PrometheusURL string
 	// Env, when set, is an environment the harness manages: checks may
 	// stop and start its components.
 	Env Environment

@@ -12,7 +12,7 @@ import (
 // whether it is security; an unknown one sorts last under its own name.
 func TestCategories(t *testing.T) {
 	want := []check.Category{check.Transport, check.CORS, check.Auth, check.Authz, check.Input,
-		check.Limits, check.Health, check.MongoDB, check.Redis, check.Backup, check.Resilience}
+		check.Limits, check.Health, check.MongoDB, check.Redis, check.Backup, check.Resilience, check.Ops}
 	if got := check.Categories(); !slices.Equal(got, want) {
 		t.Fatalf("Categories() = %v; want %v", got, want)
 	}
@@ -28,6 +28,7 @@ func TestCategories(t *testing.T) {
 		{check.Limits, 6, "Limits", false},
 		{check.MongoDB, 8, "MongoDB", false},
 		{check.Resilience, 11, "Resilience", true},
+		{check.Ops, 12, "Operations", false},
 		{"custom", 0, "custom", false},
 	}
 	for _, tt := range tests {

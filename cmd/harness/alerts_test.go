@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,4 +64,34 @@ func TestAlerts(t *testing.T) {
 			t.Errorf("%v = %d, %q; want exit 2 with a message", args, code, errs)
 		}
 	}
+}
+
+// TestCheckTakesThePrometheusURL: harness check -prometheus-url hands the
+// URL to ops.alerts, which reads that server's rules (here, finds nothing
+// listening: an error naming it).
+func TestCheckTakesThePrometheusURL(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errs := harness(t.Context(), "check", "-target", "http://127.0.0.1:1", "-prometheus-url", "http://127.0.0.1:2/", "-out", dir)
+	if code != exitFail {
+		t.Fatalf("check against nothing = %d; want 1:\n%s%s", code, out, errs)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "readiness.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Results []struct{ ID, Status, Message string } `json:"results"`
+	}
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rep.Results {
+		if r.ID == "ops.alerts" {
+			if r.Status != "error" || !strings.HasPrefix(r.Message, "GET http://127.0.0.1:2/api/v1/rules: dial tcp") {
+				t.Errorf("ops.alerts: %s %q; want an error reading http://127.0.0.1:2's rules", r.Status, r.Message)
+			}
+			return
+		}
+	}
+	t.Error("no ops.alerts in the report")
 }

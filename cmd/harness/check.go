@@ -33,6 +33,7 @@ type checkOptions struct {
 	db          string
 	backupDir   string
 	metricsURL  string
+	promURL     string
 	policyFile  string
 	previous    string
 	outDir      string
@@ -52,6 +53,7 @@ func checkCmd() command {
 	fs.StringVar(&o.db, "db", config.DefaultDatabase, "database name (the API's MONGODB_DB)")
 	fs.StringVar(&o.backupDir, "backup-dir", "", "directory of the backups to check (harness backup writes them)")
 	fs.StringVar(&o.metricsURL, "metrics-url", "", "with -target: the API's Prometheus endpoint on its metrics listener (METRICS_ADDR), e.g. http://10.0.0.5:9464/metrics; without it health.metrics is not applicable")
+	fs.StringVar(&o.promURL, "prometheus-url", "", "the Prometheus that scrapes the API, e.g. http://prometheus:9090: ops.alerts reads its rules (harness alerts generate writes them); without it ops.alerts is not applicable")
 	fs.StringVar(&o.policyFile, "policy", "", "policy file: thresholds, and waivers that ignore, warn on or downgrade a check, each with a reason, owner and expiry")
 	fs.StringVar(&o.previous, "previous", "", "a previous run's readiness.json (or its directory): the reports show what changed since")
 	fs.StringVar(&o.outDir, "out", "", "directory for readiness.json, .md, .html, .sarif and junit.xml (default out/readiness-<time>)")
@@ -59,18 +61,19 @@ func checkCmd() command {
 	fs.BoolVar(&o.failedOnly, "failed-only", false, "terminal: show only what needs attention")
 	fs.IntVar(&o.seedUsers, "seed-users", 100, "managed environment: seed this many users (10 tasks each) first, so store and backup checks see data")
 	fs.BoolVar(&o.backupFirst, "backup-first", false, "managed environment: take a backup into -backup-dir before the checks, so the backup checks have one to judge")
-	usage := `usage: harness check -target URL [-metrics-url URL] [-mongo-uri URI] [-redis-url URL] [-backup-dir DIR] [flags]
+	usage := `usage: harness check -target URL [-metrics-url URL] [-mongo-uri URI] [-redis-url URL] [-backup-dir DIR] [-prometheus-url URL] [flags]
        harness check [-provider embedded|docker] [flags]
 
 Verifies the production checklist against a deployment: headers, CORS,
 auth and JWT, authorization, input handling, limits, health and metrics,
-MongoDB indexes and plans, Redis, backups. The reports name the harness's
+MongoDB indexes and plans, Redis, backups, and the alerting rules of
+the deployment's Prometheus. The reports name the harness's
 build and the API's (read from taskapi_build_info on -metrics-url;
 "unknown" without it); -previous adds what changed since an earlier run.
 With -provider the harness
 brings the API up itself and may act on it (stop MongoDB to watch /readyz).
-Checks that need a store connection or a backup directory say "not
-applicable" without one. Exit 0 when no gate fails, 1 when one does,
+Checks that need a store connection, a backup directory or a Prometheus
+say "not applicable" without one. Exit 0 when no gate fails, 1 when one does,
 2 on usage errors.`
 	return command{fs: fs, help: "verify the production checklist against a deployment; readiness report", usage: usage, run: o.run}
 }
@@ -170,7 +173,7 @@ func (o *checkOptions) target(ctx context.Context, out io.Writer) (t *check.Targ
 		o.environment = readiness.Environment{Provider: e.Provider, Note: fmt.Sprintf(
 			"not a production deployment: the harness brought up this %s environment for this run; check yours with harness check -target URL", e.Provider)}
 	}
-	t.Database, t.BackupDir, t.Client = o.db, o.backupDir, &http.Client{Timeout: 10 * time.Second}
+	t.Database, t.BackupDir, t.PrometheusURL, t.Client = o.db, o.backupDir, o.promURL, &http.Client{Timeout: 10 * time.Second}
 	if t.MongoURI != "" {
 		client, err := connectMongo(t.MongoURI, 30*time.Second)
 		if err != nil {

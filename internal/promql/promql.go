@@ -84,17 +84,6 @@ func (s Selector) Accepts(label, v string) bool {
 	return true
 }
 
-// On returns s's matchers on label.
-func (s Selector) On(label string) []Matcher {
-	var out []Matcher
-	for _, m := range s.Matchers {
-		if m.Label == label {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
 // String writes s as PromQL: name{label="value",...}.
 func (s Selector) String() string {
 	if len(s.Matchers) == 0 {
