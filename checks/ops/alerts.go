@@ -40,7 +40,9 @@ type objective struct {
 var objectives = []objective{
 	{name: "availability", metric: "taskapi_http_requests_total", what: `5xx of taskapi_http_requests_total`,
 		// 5xx, and not every class (2xx rejected): a ratio of errors.
-		selects: func(s promql.Selector) bool { return s.Accepts("status_class", "5xx") && !s.Accepts("status_class", "2xx") }},
+		selects: func(s promql.Selector) bool {
+			return s.Accepts("status_class", "5xx") && !s.Accepts("status_class", "2xx")
+		}},
 	{name: "latency", metric: "taskapi_http_request_duration_seconds_bucket", what: "taskapi_http_request_duration_seconds_bucket",
 		selects: func(promql.Selector) bool { return true }},
 }
