@@ -70,6 +70,20 @@ func TestRunRefusesFaultsItCannotPlay(t *testing.T) {
 	if code != 2 || !strings.Contains(text, `fault mongo-cut: the embedded environment has no component "api-3" (did you mean "api-1"?)`) {
 		t.Errorf("unknown component: exit %d; want 2 and why:\n%s", code, text)
 	}
+	// The docker environment lists what it has: with no sentinels asked
+	// for, there is no sentinel to kill.
+	if !dockerUsable(t, harness) {
+		return
+	}
+	sentinel := strings.Replace(strings.Replace(string(data), "target: mongo\n", "target: sentinel-1\n", 1), "action: reset", "action: kill", 1)
+	if err := os.WriteFile(file, []byte(sentinel), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, text = harnessRun(t, harness, "run", "-provider", "docker", "-mongo-replicas", "1", "-redis-replicas", "0", "-api-bin", taskapi,
+		"-contract=false", "-scenario", file, "-out", dir)
+	if code != 2 || !strings.Contains(text, `fault mongo-cut: the docker environment has no component "sentinel-1"`) || !strings.Contains(text, "redis-primary") {
+		t.Errorf("a sentinel without -redis-sentinels: exit %d; want 2 and the components there are:\n%s", code, text)
+	}
 }
 
 func deref(p *float64) any {
