@@ -15,7 +15,7 @@ LOAD_FLAGS    ?=
 LOAD_HARNESS  ?= ./bin/harness
 DRY_BASELINE  ?=
 
-.PHONY: help run check build api test vet lint lint-k8s lint-ci ci-load ci-reports ci-baseline ci-gate ci-dry-run bench bench-engine bench-soak fuzz tidy clean dashboards dashboards-verify
+.PHONY: help run check build api test vet lint lint-k8s lint-ci ci-load ci-reports ci-baseline ci-gate ci-dry-run bench bench-engine bench-soak fuzz tidy clean dashboards dashboards-verify alerts
 
 ## run: embedded stores, two API instances, seed, contract smoke, the smoke scenario; reports in out/latest/
 run: build
@@ -87,6 +87,10 @@ dashboards:
 dashboards-verify: build
 	@command -v prometheus >/dev/null || $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y prometheus
 	./bin/harness dashboards verify -provider embedded -api-bin ./bin/taskapi
+
+## alerts: write the Prometheus alerting rules from the load scenario's budgets into deploy/prometheus/alerts.yml (commit it)
+alerts:
+	$(GO) run ./cmd/harness alerts generate -scenario load -o deploy/prometheus/alerts.yml
 
 ## build: compile the API and the harness into bin/
 build:
