@@ -60,34 +60,15 @@ func saturationGroup(objs []Objective) Group {
 					"(the alert: over %s%%, the availability budget): its admission limiters found a queue full or a deadline too near to finish in time.", sustainedWords, number(100*shed)),
 			},
 		},
-		{
-			Alert: "TaskAPIMongoPoolExhausted",
-			Expr:  `sum by (job, instance) (increase(taskapi_mongo_pool_checkout_failures_total{reason="timeout"}[5m])) > 0`,
-			For:   sustainedFor, Labels: severity(Ticket),
-			Annotations: map[string]string{
-				"summary":     "{{ $labels.instance }}: MongoDB connection pool exhausted",
-				"description": "{{ $labels.instance }} ({{ $labels.job }}) gave up waiting for a MongoDB connection {{ $value | humanize }} times in the last 5 minutes, and has for " + sustainedWords + ": every connection of its pool was busy until the request's deadline.",
-			},
-		},
-		{
-			Alert: "TaskAPIRedisPoolExhausted",
-			Expr:  `sum by (job, instance) (increase(taskapi_redis_pool_timeouts_total[5m])) > 0`,
-			For:   sustainedFor, Labels: severity(Ticket),
-			Annotations: map[string]string{
-				"summary":     "{{ $labels.instance }}: Redis connection pool exhausted",
-				"description": "{{ $labels.instance }} ({{ $labels.job }}) timed out waiting for a Redis connection {{ $value | humanize }} times in the last 5 minutes, and has for " + sustainedWords + ": every connection of its pool was busy.",
-			},
-		},
-		{
-			Alert: "TaskAPIRateLimitFallback",
-			Expr:  `sum by (job, instance) (increase(taskapi_ratelimit_fallback_total[5m])) > 0`,
-			For:   sustainedFor, Labels: severity(Ticket),
-			Annotations: map[string]string{
-				"summary": "{{ $labels.instance }} counts rate limits on its own: Redis is out of reach",
-				"description": "{{ $labels.instance }} ({{ $labels.job }}) counted {{ $value | humanize }} requests against its per-instance limiter in the last 5 minutes, and has for " + sustainedWords + ", " +
-					"because Redis did not answer: each instance now allows a client the whole budget, so N instances allow N times the limit.",
-			},
-		},
+		growing("TaskAPIMongoPoolExhausted", `taskapi_mongo_pool_checkout_failures_total{reason="timeout"}`,
+			"MongoDB connection pool exhausted", "MongoDB connection checkouts timed out",
+			"Every connection of its pool was busy until the request's deadline."),
+		growing("TaskAPIRedisPoolExhausted", "taskapi_redis_pool_timeouts_total",
+			"Redis connection pool exhausted", "waits for a Redis connection timed out",
+			"Every connection of its pool was busy."),
+		growing("TaskAPIRateLimitFallback", "taskapi_ratelimit_fallback_total",
+			"rate limits counted per instance, Redis out of reach", "requests were counted by its per-instance rate limiter",
+			"Redis did not answer, so each instance allows a client the whole budget, and N instances allow N times the limit."),
 		{
 			Alert: "TaskAPIRedisCircuitOpen",
 			Expr:  `taskapi_redis_available == 0`,
@@ -107,6 +88,23 @@ func saturationGroup(objs []Objective) Group {
 			},
 		},
 	}}
+}
+
+// growing is an alert on an instance's counter that grew in every
+// 5-minute window for sustainedFor: pool timeouts, the rate limit
+// fallback. Its description counts what happened, then says why it
+// matters.
+func growing(name, counter, summary, happened, why string) Rule {
+	return Rule{
+		Alert: name,
+		Expr:  fmt.Sprintf("sum by (job, instance) (increase(%s[5m])) > 0", counter),
+		For:   sustainedFor, Labels: severity(Ticket),
+		Annotations: map[string]string{
+			"summary": "{{ $labels.instance }}: " + summary,
+			"description": "On {{ $labels.instance }} ({{ $labels.job }}), {{ $value | humanize }} " + happened +
+				" in the last 5 minutes, and some in every 5 minutes for " + sustainedWords + ". " + why,
+		},
+	}
 }
 
 // readinessGroup is the alerts on the last readiness report, from the
