@@ -47,6 +47,8 @@ func TestMetricsExposition(t *testing.T) {
 		`taskapi_mongo_command_duration_seconds_bucket{command="find"`,
 		`taskapi_mongo_pool_connections_open`,
 		`taskapi_mongo_pool_connections_in_use`,
+		`taskapi_mongo_pool_checkout_failures_total{reason="timeout"} 0`, // present before any failure
+		`taskapi_mongo_available 1`,
 		`taskapi_redis_pool_connections`,
 		`taskapi_redis_available 1`,
 		`taskapi_redis_command_duration_seconds_bucket{command="get"`,
