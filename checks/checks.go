@@ -5,9 +5,9 @@
 // The parts each have a package of their own: check is the seam a check
 // plugs into (Check, Target, the categories), probe and fixture are what
 // the HTTP checks send and create, the packages named after what they
-// check (headers, cors, jwt, access, input, limits, health, store,
-// backup, resilience) hold the checks, readiness runs them into a
-// Report, and report renders it. Nothing under checks/ imports this
+// check (https, headers, cors, jwt, access, input, limits, health,
+// store, backup, resilience, ops) hold the checks, readiness runs them
+// into a Report, and report renders it. Nothing under checks/ imports this
 // package, so any of them may be imported on its own.
 package checks
 
@@ -18,6 +18,7 @@ import (
 	"github.com/taskready/taskready/checks/cors"
 	"github.com/taskready/taskready/checks/headers"
 	"github.com/taskready/taskready/checks/health"
+	"github.com/taskready/taskready/checks/https"
 	"github.com/taskready/taskready/checks/input"
 	"github.com/taskready/taskready/checks/jwt"
 	"github.com/taskready/taskready/checks/limits"
@@ -31,7 +32,7 @@ import (
 func All() []check.Check {
 	var all []check.Check
 	for _, cs := range [][]check.Check{
-		headers.Checks(), cors.Checks(), jwt.Checks(), access.Checks(), input.Checks(),
+		https.Checks(), headers.Checks(), cors.Checks(), jwt.Checks(), access.Checks(), input.Checks(),
 		limits.Checks(), health.Checks(), store.Checks(), backup.Checks(), resilience.Checks(), ops.Checks(),
 	} {
 		all = append(all, cs...)

@@ -13,6 +13,7 @@ package check
 
 import (
 	"context"
+	"crypto/x509"
 	"net/http"
 	"strings"
 	"time"
@@ -263,8 +264,17 @@ func Errorf(why string, ev ...Evidence) Result {
 type Target struct {
 	// BaseURL is the API's base URL, "http://127.0.0.1:5000".
 	BaseURL string
-	// Client sends every request; its Timeout bounds each.
+	// Client sends every request; its Timeout bounds each. For an HTTPS
+	// target it trusts RootCAs.
 	Client *http.Client
+	// RootCAs, for an HTTPS target, are the authorities its certificate
+	// must chain to; nil means the system's. A managed environment
+	// served over TLS hands its own throwaway authority here.
+	RootCAs *x509.CertPool
+	// PlainURL, for an HTTPS target, is where the same host answers
+	// plain HTTP ("http://127.0.0.1:8080"), which must redirect to the
+	// target; empty means port 80 of the target's host.
+	PlainURL string
 	// Mongo and Database, when set, let store checks run (indexes,
 	// explain, write concern, topology); MongoURI is the connection
 	// string the API uses, as given, for the settings a connected client
@@ -354,11 +364,23 @@ type Policy struct {
 	KeepWeekly int `yaml:"keep_weekly"`
 	// MaxErrorLatency bounds how long a refused bad input may take.
 	MaxErrorLatency time.Duration `yaml:"max_error_latency"`
+	// RPO is the recovery point objective: the most data, in time, a
+	// restore from the newest backup may lose (26h by default: a daily
+	// backup and two hours for it to land, as max_backup_age). RTO is
+	// the time the restore itself may take, indexes and verification
+	// included (15m by default); detection and provisioning come on top.
+	RPO time.Duration `yaml:"rpo"`
+	RTO time.Duration `yaml:"rto"`
+	// CertMinValidity is the least validity an HTTPS target's
+	// certificate may have left; under twice it, a warning.
+	CertMinValidity time.Duration `yaml:"cert_min_validity"`
 }
 
 // DefaultPolicy is the policy of a run that sets none: ASVS 5.0's one
 // year of HSTS, the original contract's 30-day tokens, its 100-item page
-// cap, a daily backup with 7 daily and 4 weekly kept.
+// cap, a daily backup with 7 daily and 4 weekly kept, and a certificate
+// with two weeks left (a 90-day ACME certificate renews with 30 left,
+// so under 28 its renewal has already failed).
 var DefaultPolicy = Policy{
 	HSTSMinAge:       365 * 24 * time.Hour,
 	MaxTokenLifetime: 30 * 24 * time.Hour,
@@ -367,6 +389,9 @@ var DefaultPolicy = Policy{
 	KeepDaily:        7,
 	KeepWeekly:       4,
 	MaxErrorLatency:  time.Second,
+	RPO:              26 * time.Hour,
+	RTO:              15 * time.Minute,
+	CertMinValidity:  14 * 24 * time.Hour,
 }
 
 // WithDefaults returns p with its zero fields set from DefaultPolicy.
@@ -392,6 +417,15 @@ func (p Policy) WithDefaults() Policy {
 	}
 	if p.MaxErrorLatency == 0 {
 		p.MaxErrorLatency = d.MaxErrorLatency
+	}
+	if p.RPO == 0 {
+		p.RPO = d.RPO
+	}
+	if p.RTO == 0 {
+		p.RTO = d.RTO
+	}
+	if p.CertMinValidity == 0 {
+		p.CertMinValidity = d.CertMinValidity
 	}
 	return p
 }

@@ -53,7 +53,7 @@ var connectionFlood = check.Disruptive(check.Func{
 })
 
 func runConnectionFlood(ctx context.Context, t *check.Target) check.Result {
-	e, err := endpointOf(t.BaseURL)
+	e, err := endpointOf(t.BaseURL, t.RootCAs)
 	if err != nil {
 		return check.Errorf(err.Error())
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -49,7 +50,7 @@ var bodyDrain = check.Func{
 			if len(bases) > 1 {
 				where = base + ": "
 			}
-			e, f, w, a, err := drainOne(ctx, base, where)
+			e, f, w, a, err := drainOne(ctx, base, t.RootCAs, where)
 			if err != nil {
 				return check.Errorf(err.Error())
 			}
@@ -67,8 +68,8 @@ var bodyDrain = check.Func{
 
 // drainOne sends the too-large body and headers to base; where prefixes
 // its findings when there are several instances.
-func drainOne(ctx context.Context, base, where string) (evs, fails, warns []string, all []check.Evidence, err error) {
-	e, err := endpointOf(base)
+func drainOne(ctx context.Context, base string, roots *x509.CertPool, where string) (evs, fails, warns []string, all []check.Evidence, err error) {
+	e, err := endpointOf(base, roots)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
@@ -171,7 +172,7 @@ var smuggling = check.Func{
 			if len(bases) > 1 {
 				where = base + ": "
 			}
-			f, w, a, err := smuggleOne(ctx, base, where)
+			f, w, a, err := smuggleOne(ctx, base, t.RootCAs, where)
 			if err != nil {
 				return check.Errorf(err.Error())
 			}
@@ -189,8 +190,8 @@ var smuggling = check.Func{
 
 // smuggleOne sends both ambiguous requests to base; where prefixes its
 // findings when there are several instances.
-func smuggleOne(ctx context.Context, base, where string) (fails, warns []string, all []check.Evidence, err error) {
-	e, err := endpointOf(base)
+func smuggleOne(ctx context.Context, base string, roots *x509.CertPool, where string) (fails, warns []string, all []check.Evidence, err error) {
+	e, err := endpointOf(base, roots)
 	if err != nil {
 		return nil, nil, nil, err
 	}

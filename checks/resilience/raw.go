@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -25,20 +26,23 @@ import (
 // rawDialTimeout bounds opening one connection.
 const rawDialTimeout = 5 * time.Second
 
-// endpoint is where raw connections go: the target's host and port, and
-// whether TLS wraps them.
+// endpoint is where raw connections go: the target's host and port,
+// whether TLS wraps them, and the authorities that verify it (nil: the
+// system's).
 type endpoint struct {
 	addr, host string
 	tls        bool
+	roots      *x509.CertPool
 }
 
-// endpointOf reads base ("http://127.0.0.1:5000") as an endpoint.
-func endpointOf(base string) (endpoint, error) {
+// endpointOf reads base ("http://127.0.0.1:5000") as an endpoint whose
+// certificate, over https, chains to roots (Target.RootCAs).
+func endpointOf(base string, roots *x509.CertPool) (endpoint, error) {
 	u, err := url.Parse(base)
 	if err != nil {
 		return endpoint{}, fmt.Errorf("target URL %q: %w", base, err)
 	}
-	e := endpoint{host: u.Host, tls: u.Scheme == "https"}
+	e := endpoint{host: u.Host, tls: u.Scheme == "https", roots: roots}
 	port := u.Port()
 	if port == "" {
 		port = "80"
@@ -56,7 +60,7 @@ func (e endpoint) dial(ctx context.Context) (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, rawDialTimeout)
 	defer cancel()
 	if e.tls {
-		d := tls.Dialer{Config: &tls.Config{ServerName: strings.Split(e.host, ":")[0], NextProtos: []string{"http/1.1"}}}
+		d := tls.Dialer{Config: &tls.Config{ServerName: strings.Split(e.host, ":")[0], RootCAs: e.roots, NextProtos: []string{"http/1.1"}}}
 		return d.DialContext(ctx, "tcp", e.addr)
 	}
 	var d net.Dialer

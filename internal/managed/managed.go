@@ -49,11 +49,16 @@ func (a environment) APITargets() []string {
 
 // Target is a target for e: its balancer's URL, the environment itself,
 // the first instance's metrics endpoint (the checks that scrape pick the
-// first of APITargets) and, when e's stores are known, their addresses
-// as given (MongoURI, RedisURL). Connecting to the stores, and the rest
-// of the target, are the caller's.
+// first of APITargets), for an environment served over TLS its authority
+// (RootCAs) and plain-HTTP address (PlainURL), and, when e's stores are
+// known, their addresses as given (MongoURI, RedisURL). Connecting to the
+// stores, and the rest of the target (a client that trusts RootCAs), are
+// the caller's.
 func Target(e *env.Env) *check.Target {
-	t := &check.Target{BaseURL: e.Target, Env: Environment(e)}
+	t := &check.Target{BaseURL: e.Target, Env: Environment(e), PlainURL: e.PlainURL}
+	if e.CA != nil {
+		t.RootCAs = e.CA.Pool()
+	}
 	if len(e.APIs) > 0 {
 		t.MetricsURL = e.APIs[0].MetricsURL()
 	}
