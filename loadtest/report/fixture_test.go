@@ -198,6 +198,11 @@ func fullSummary() *summary.Summary {
 				P95Before: f64(150.2), P95During: f64(688.4), BaselineSeconds: 30, Line: 40},
 			{Name: "api-pause", Target: "api-2", Action: "pause", Error: "pause api-2: not supported", Line: 45},
 		},
+		Writes: &summary.Writes{Acknowledged: 2412, Uncertain: 31, Objects: 805, Checked: 805, Lost: 1, Ambiguous: 2,
+			Requests: 412, Pace: 50, Seconds: 8.3, Bytes: 805 * 140, Findings: []summary.Finding{
+				{Kind: "lost", ID: "6b16e90087b62d52102e12e4", Owner: "seed-000812@example.com", Want: "present, as acknowledged", Got: "absent (404)"},
+				{Kind: "ambiguous", ID: "6b16e904bc08447c2819ccfe", Owner: "seed-000901@example.com", Want: "a create the client saw fail", Got: `title "Load test task 3f2a", status "pending"`},
+			}},
 		Series: series,
 		Comparison: &summary.Comparison{Baseline: "out/20261127T100000Z-browse-and-write/summary.json", Verdict: "regression", Rows: []summary.ComparisonRow{
 			// As loadtest/compare fills them: Change is (new-old)/old, Low
@@ -207,7 +212,8 @@ func fullSummary() *summary.Summary {
 			{Name: "all", Metric: "error rate", Old: 0.0098, New: 0.0102, Change: 0.0408, Low: -0.0008, High: 0.0016, Verdict: "no change", Reason: "within 0.5pp"},
 			{Name: "writers/delete/-", Metric: "p95 latency", Old: 61.2, New: 55.1, Change: -0.0997, Verdict: "improvement", Reason: "-6.1ms (-10.0%)"},
 			{Name: "all", Metric: "p95 latency", Old: 168.3, New: 212.4, Change: 0.262, Low: 30.2, High: 58.8, Verdict: "regression", Reason: "+44.1ms (+26.2%), beyond the 10% and 5ms thresholds"},
-		}, BaselineRun: &summary.BaselineRun{ID: "20261127T100000Z-browse-and-write", Start: fixtureStart.Add(-29 * time.Hour), Commit: "4f1c3c9d0e8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c"}},
+		}, BaselineRun: &summary.BaselineRun{ID: "20261127T100000Z-browse-and-write", Start: fixtureStart.Add(-29 * time.Hour), Commit: "4f1c3c9d0e8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c"},
+			Calibration: &summary.Calibration{File: "calibration.json", Pairs: 10, FalsePositiveRate: 0.1, Detectable: 0.18, Suggested: 0.12, MinEffect: 0.12}},
 	}}
 	s.Run.Decide()
 	return s

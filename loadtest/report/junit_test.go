@@ -61,8 +61,8 @@ func TestJUnitCounts(t *testing.T) {
 		want    map[string]counts
 		order   []string
 	}{
-		{"full", map[string]counts{"thresholds": {8, 2}, "checks": {4, 1}, "validity": {3, 0}, "faults": {3, 1}, "recoveries": {2, 1}, "comparison": {5, 2}},
-			[]string{"thresholds", "checks", "validity", "faults", "recoveries", "comparison"}},
+		{"full", map[string]counts{"thresholds": {8, 2}, "checks": {4, 1}, "validity": {3, 0}, "faults": {3, 1}, "writes": {1, 0}, "recoveries": {2, 1}, "comparison": {5, 2}},
+			[]string{"thresholds", "checks", "validity", "faults", "writes", "recoveries", "comparison"}},
 		{"empty", map[string]counts{"thresholds": {0, 0}, "checks": {0, 0}, "validity": {0, 0}},
 			[]string{"thresholds", "checks", "validity"}},
 		{"invalid", map[string]counts{"thresholds": {1, 1}, "checks": {0, 0}, "validity": {3, 3}},

@@ -151,10 +151,12 @@ func (m *mdWriter) writes() {
 	}
 	m.section("Writes")
 	m.P(render.MarkdownText(writesRead(w)), ".")
+	m.P()
 	m.Table("rrrrr", []string{"lost", "resurrected", "duplicated", "ambiguous", "unverified"}, [][]string{{
 		strconv.FormatInt(w.Lost, 10), strconv.FormatInt(w.Resurrected, 10), strconv.FormatInt(w.Duplicated, 10),
 		strconv.FormatInt(w.Ambiguous, 10), strconv.FormatInt(w.Unverified+w.Untracked, 10)}})
 	if w.Error != "" {
+		m.P()
 		m.P(render.MarkdownText(w.Error))
 	}
 	if len(w.Findings) == 0 {
@@ -164,8 +166,10 @@ func (m *mdWriter) writes() {
 	for _, f := range w.Findings {
 		rows = append(rows, []string{f.Kind, render.MarkdownCode(f.ID), render.MarkdownText(f.Owner), render.MarkdownText(f.Want), render.MarkdownText(f.Got)})
 	}
+	m.P()
 	m.Table("lllll", []string{"finding", "task", "owner", "expected", "the API answered"}, rows)
 	if more := moreFindings(w); more != "" {
+		m.P()
 		m.P(render.MarkdownText(more))
 	}
 }
