@@ -17,7 +17,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/taskready/taskready/alerts"
-	"github.com/taskready/taskready/env"
+	"github.com/taskready/taskready/env/envtest"
 	"github.com/taskready/taskready/internal/promql"
 	"github.com/taskready/taskready/internal/testbin"
 )
@@ -72,19 +72,10 @@ var trafficLabels = map[string]bool{"status_class": true}
 // And the histogram's buckets are the ones the latency objectives pick
 // their edge from.
 func TestRulesReadWhatTheAPIExports(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the real API with embedded stores; skipped in -short mode")
-	}
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	e := envtest.Embedded(t, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	e, err := env.Up(ctx, env.NewEmbedded(env.EmbeddedOptions{}), env.Options{
-		APIBinary: testbin.Path(t, "github.com/taskready/taskready/cmd/taskapi"), Instances: 1, APIEnv: []string{"BCRYPT_COST=4"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
 	get := func(u string) io.ReadCloser {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		resp, err := http.DefaultClient.Do(req)
