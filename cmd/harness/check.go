@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -41,6 +44,8 @@ type checkOptions struct {
 	failedOnly  bool
 	seedUsers   int
 	backupFirst bool
+	caFile      string
+	httpURL     string
 
 	// environment is what the run checks, for the report; target sets it.
 	environment readiness.Environment
@@ -61,13 +66,20 @@ func checkCmd() command {
 	fs.BoolVar(&o.failedOnly, "failed-only", false, "terminal: show only what needs attention")
 	fs.IntVar(&o.seedUsers, "seed-users", 100, "managed environment: seed this many users (10 tasks each) first, so store and backup checks see data")
 	fs.BoolVar(&o.backupFirst, "backup-first", false, "managed environment: take a backup into -backup-dir before the checks, so the backup checks have one to judge")
-	usage := `usage: harness check -target URL [-metrics-url URL] [-mongo-uri URI] [-redis-url URL] [-backup-dir DIR] [-prometheus-url URL] [flags]
-       harness check [-provider embedded|docker] [flags]
+	fs.BoolVar(&o.env.tls, "tls", false, "managed environment: serve it over HTTPS as the compose stack does (the balancer terminates TLS with a throwaway authority's certificate for 127.0.0.1 and localhost, plain HTTP on another port redirects to it), so that the HTTPS checks judge it")
+	fs.StringVar(&o.caFile, "ca-file", "", "with an https -target: PEM file of the authorities its certificate may chain to, besides the system's (a private CA; the compose stack's ca.pem)")
+	fs.StringVar(&o.httpURL, "http-url", "", "with an https -target: where the same host answers plain HTTP, which must redirect to it (default: port 80 of the target's host)")
+	usage := `usage: harness check -target URL [-metrics-url URL] [-mongo-uri URI] [-redis-url URL] [-backup-dir DIR] [-prometheus-url URL] [-ca-file PEM] [flags]
+       harness check [-provider embedded|docker] [-tls] [flags]
 
-Verifies the production checklist against a deployment: headers, CORS,
-auth and JWT, authorization, input handling, limits, health and metrics,
-MongoDB indexes and plans, Redis, backups, and the alerting rules of
-the deployment's Prometheus. The reports name the harness's
+Verifies the production checklist against a deployment: HTTPS (the
+certificate, its expiry, TLS versions, the redirect from plain HTTP),
+headers, CORS, auth and JWT, authorization, input handling, limits,
+health and metrics, MongoDB indexes and plans, Redis, backups, and the
+alerting rules of the deployment's Prometheus. An https:// target's
+certificate is verified against the system's authorities and
+-ca-file's; a managed environment with -tls hands the checks its own.
+The reports name the harness's
 build and the API's (read from taskapi_build_info on -metrics-url;
 "unknown" without it); -previous adds what changed since an earlier run.
 With -provider the harness
@@ -145,11 +157,22 @@ func (o *checkOptions) target(ctx context.Context, out io.Writer) (t *check.Targ
 		if o.env.provider != "auto" && o.env.provider != "external" {
 			return nil, nil, fmt.Errorf("%w: -target checks a running deployment; -provider %s would start another", errUsage, o.env.provider)
 		}
-		t.BaseURL, t.MetricsURL = o.env.target, o.metricsURL
+		if o.env.tls {
+			return nil, nil, fmt.Errorf("%w: -tls serves a managed environment over HTTPS; with -target, give the deployment's https:// address", errUsage)
+		}
+		t.BaseURL, t.MetricsURL, t.PlainURL = o.env.target, o.metricsURL, o.httpURL
+		if o.caFile != "" {
+			if t.RootCAs, err = rootsWith(o.caFile); err != nil {
+				return nil, nil, fmt.Errorf("%w: -ca-file: %w", errUsage, err)
+			}
+		}
 		o.environment = readiness.Environment{Provider: "external"}
 	} else {
 		if o.metricsURL != "" {
 			return nil, nil, fmt.Errorf("%w: -metrics-url goes with -target; a managed environment's APIs have their own", errUsage)
+		}
+		if o.caFile != "" || o.httpURL != "" {
+			return nil, nil, fmt.Errorf("%w: -ca-file and -http-url go with an https -target; a managed environment with -tls hands the checks its own", errUsage)
 		}
 		// The API as it would run in production: a strong secret of
 		// this run, production checks on. The auth budget is raised
@@ -174,6 +197,13 @@ func (o *checkOptions) target(ctx context.Context, out io.Writer) (t *check.Targ
 			"not a production deployment: the harness brought up this %s environment for this run; check yours with harness check -target URL", e.Provider)}
 	}
 	t.Database, t.BackupDir, t.PrometheusURL, t.Client = o.db, o.backupDir, o.promURL, &http.Client{Timeout: 10 * time.Second}
+	if t.RootCAs != nil {
+		// The checks' requests trust what the HTTPS checks verify
+		// against, and nothing less.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = &tls.Config{RootCAs: t.RootCAs}
+		t.Client.Transport = tr
+	}
 	if t.MongoURI != "" {
 		client, err := connectMongo(t.MongoURI, 30*time.Second)
 		if err != nil {
@@ -191,6 +221,23 @@ func (o *checkOptions) target(ctx context.Context, out io.Writer) (t *check.Targ
 		closers = append(closers, func() { t.Redis.Close() })
 	}
 	return t, closeAll, nil
+}
+
+// rootsWith is the system's trusted authorities plus those in the PEM
+// file at path.
+func rootsWith(path string) (*x509.CertPool, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	roots, err := x509.SystemCertPool()
+	if err != nil {
+		roots = x509.NewCertPool()
+	}
+	if !roots.AppendCertsFromPEM(data) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", path)
+	}
+	return roots, nil
 }
 
 // prepare seeds a managed environment and takes the backup the flags ask

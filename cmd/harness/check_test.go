@@ -16,9 +16,10 @@ import (
 )
 
 // TestCheckManaged runs the readiness checks as make check does, with no
-// policy: every gate passes against this API with production settings
-// and the environment's own Redis password, the reports are written, and
-// the users the checks created are gone.
+// policy: every gate passes against this API with production settings,
+// served over TLS (-tls), and the environment's own Redis password, the
+// HTTPS checks pass with their evidence, the reports are written, and the
+// users the checks created are gone.
 //
 // Not in parallel: the API hashes passwords at the production bcrypt
 // cost, which the checks judge, and a register beside another
@@ -42,12 +43,12 @@ func TestCheckManaged(t *testing.T) {
 	if _, err := report.WriteFiles(prevDir, prev); err != nil {
 		t.Fatal(err)
 	}
-	code, text := harnessRun(t, harness, "check", "-provider", "embedded", "-api-bin", taskapi,
+	code, text := harnessRun(t, harness, "check", "-provider", "embedded", "-api-bin", taskapi, "-tls",
 		"-backup-dir", filepath.Join(dir, "backups"), "-backup-first", "-out", out, "-previous", prevDir)
 	if code != 0 {
 		t.Fatalf("harness check exited %d:\n%s", code, text)
 	}
-	for _, want := range []string{"seeded 100 users", "backed up 1100 documents", "removed the", "PASSED",
+	for _, want := range []string{"seeded 100 users", "backed up 1100 documents", "removed the", "PASSED", "checking https://127.0.0.1:",
 		"SINCE THE PREVIOUS RUN  run previous-run", "newly passing", "retired.check", "pass → not run"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q:\n%s", want, text)
@@ -66,9 +67,10 @@ func TestCheckManaged(t *testing.T) {
 		} `json:"run"`
 		Previous *readiness.Comparison `json:"previous"`
 		Results  []struct {
-			ID       string `json:"id"`
-			Severity string `json:"effective_severity"`
-			Status   string `json:"effective_status"`
+			ID       string           `json:"id"`
+			Severity string           `json:"effective_severity"`
+			Status   string           `json:"effective_status"`
+			Evidence []check.Evidence `json:"evidence"`
 		} `json:"results"`
 	}
 	if err := json.Unmarshal(data, &rep); err != nil {
@@ -100,6 +102,7 @@ func TestCheckManaged(t *testing.T) {
 	if e := rep.Run.Environment; e == nil || e.Provider != "embedded" || !strings.Contains(e.Note, "not a production deployment") {
 		t.Errorf("report environment = %+v; want embedded with a not-production note", e)
 	}
+	https := map[string]bool{}
 	for _, r := range rep.Results {
 		// FerretDB has no replica set and no MongoDB explain: those warn,
 		// with the reason. Nothing critical or high may fail or error, and
@@ -110,6 +113,17 @@ func TestCheckManaged(t *testing.T) {
 		if r.ID == "redis.auth" && r.Status != "pass" {
 			t.Errorf("redis.auth %s; want pass: the managed Redis requires a password", r.Status)
 		}
+		// Over TLS the HTTPS checks and HSTS judge the environment, and
+		// pass on what they observed.
+		if strings.HasPrefix(r.ID, "https.") || r.ID == "headers.hsts" {
+			https[r.ID] = true
+			if r.Status != "pass" || len(r.Evidence) == 0 || r.Evidence[0].Observed == "" {
+				t.Errorf("%s %s with evidence %+v; want pass with an observation", r.ID, r.Status, r.Evidence)
+			}
+		}
+	}
+	if len(https) != 5 {
+		t.Errorf("HTTPS checks in the report: %v; want https.certificate, .expiry, .protocols, .redirect and headers.hsts", https)
 	}
 	for _, f := range []string{"readiness.html", "readiness.md", "readiness.sarif", "junit.xml"} {
 		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
@@ -130,6 +144,11 @@ func TestCheckUsage(t *testing.T) {
 		{"check", "-target", "http://127.0.0.1:1", "-previous", "testdata/compare.yaml"},
 		{"check", "-provider", "embedded", "-redis-sentinels", "3"},
 		{"check", "-provider", "embedded", "-metrics-url", "http://127.0.0.1:1/metrics"},
+		{"check", "-target", "https://127.0.0.1:1", "-tls"},
+		{"check", "-target", "https://127.0.0.1:1", "-ca-file", filepath.Join(t.TempDir(), "none.pem")},
+		{"check", "-target", "https://127.0.0.1:1", "-ca-file", "testdata/compare.yaml"},
+		{"check", "-provider", "embedded", "-tls", "-ca-file", "testdata/compare.yaml"},
+		{"check", "-provider", "embedded", "-http-url", "http://127.0.0.1:1"},
 		{"restore-drill", "-state", filepath.Join(t.TempDir(), "none.json")},
 	} {
 		code, text := harnessRun(t, harness, args...)

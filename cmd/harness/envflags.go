@@ -30,6 +30,9 @@ type envFlags struct {
 	redisSentinels int
 	mongoImage     string
 	redisImage     string
+	// tls serves the environment over HTTPS (env.Options.TLS); only
+	// commands whose clients can trust its authority register it.
+	tls bool
 }
 
 func (f *envFlags) register(fs *flag.FlagSet, instances int) {
@@ -120,7 +123,7 @@ func (f *envFlags) up(ctx context.Context, out io.Writer) (*env.Env, error) {
 	fmt.Fprintf(out, "harness: bringing up the %s environment\n", p.Name())
 	start := time.Now()
 	e, err := env.Up(ctx, p, env.Options{
-		APIBinary: f.apiBin, Instances: f.instances, APIEnv: f.apiEnv, Target: f.target,
+		APIBinary: f.apiBin, Instances: f.instances, APIEnv: f.apiEnv, Target: f.target, TLS: f.tls,
 		Progress: func(t env.Timing) {
 			fmt.Fprintf(out, "  %-44s ready in %s\n", t.Component, t.Took.Round(time.Millisecond))
 		},

@@ -10,6 +10,7 @@
 //	harness k6        export a scenario as a k6 script, import k6 results
 //	harness k8s       render an indexed Job of N workers and a coordinator
 //	harness check     verify the production checklist; readiness report
+//	harness certs     make sure a directory holds a TLS certificate (the compose stack's first start)
 //	harness backup    write a compressed, checksummed archive of the database
 //	harness restore-drill  restore the newest archive into a scratch database and compare
 //	harness dashboards  generate, check or verify the Grafana dashboards
@@ -123,6 +124,7 @@ func commands() []command {
 		k6Cmd(),
 		k8sCmd(),
 		checkCmd(),
+		certsCmd(),
 		backupCmd(),
 		restoreDrillCmd(),
 		dashboardsCmd(),
