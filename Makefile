@@ -23,9 +23,9 @@ run: build
 		echo "make run: PostgreSQL is not installed, so FerretDB runs on SQLite (fine for this smoke run, slow under load); for the faster backend: $$( [ "$$(id -u)" = 0 ] || echo "sudo ")apt-get install postgresql"
 	./bin/harness run -provider embedded -api-bin ./bin/taskapi
 
-## check: the readiness checks against an embedded environment (production settings), with a backup first; reports in out/readiness/
+## check: the readiness checks against an embedded environment (production settings, served over HTTPS), with a backup first; reports in out/readiness/
 check: build
-	./bin/harness check -provider embedded -api-bin ./bin/taskapi \
+	./bin/harness check -provider embedded -api-bin ./bin/taskapi -tls \
 		-backup-dir out/backups -backup-first -out out/readiness
 
 ## ci-load: the CI job's load run: LOAD_SCENARIO on the embedded environment into LOAD_OUT, compared with LOAD_BASELINE when it holds a run; the exit code goes to LOAD_OUT/exit-code for ci-gate, so the reports are published whatever it is
