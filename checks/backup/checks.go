@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/taskready/taskready/checks/check"
@@ -26,8 +27,9 @@ var references = []string{
 }
 
 // Checks returns the backup checks: backup.recent, backup.intact,
-// backup.restores and backup.retention. Each is NotApplicable when the
-// target has no BackupDir.
+// backup.restores, backup.rpo, backup.rto and backup.retention. Each is
+// NotApplicable when the target has no BackupDir; the three that need a
+// restore share one drill per run (Target.Shared).
 func Checks() []check.Check {
 	return []check.Check{
 		check.Func{M: check.Meta{
@@ -48,6 +50,18 @@ func Checks() []check.Check {
 				"and run the drill on a schedule; it needs a user that may create and drop drill_* databases.",
 			References: append([]string{"BKP-02"}, references...),
 		}, F: restores},
+		check.Func{M: check.Meta{
+			ID: "backup.rpo", Title: "The recovery point objective is met", Category: check.Backup, Severity: check.Critical,
+			Remediation: "Back up more often than the policy's rpo (the newest backup that restores must be younger than it) and keep the schedule's " +
+				"interval plus the dump time within it; see docs/disaster-recovery.md.",
+			References: append([]string{"BKP-01", "BKP-02"}, references...),
+		}, F: rpo},
+		check.Func{M: check.Meta{
+			ID: "backup.rto", Title: "The recovery time objective is met", Category: check.Backup, Severity: check.High,
+			Remediation: "Make the restore fit the policy's rto: restore onto faster storage or a larger server, keep fewer or smaller indexes, " +
+				"or split the data; re-measure with harness restore-drill (docs/disaster-recovery.md).",
+			References: append([]string{"BKP-02"}, references...),
+		}, F: rto},
 		check.Func{M: check.Meta{
 			ID: "backup.retention", Title: "Backups are kept per the retention policy", Category: check.Backup, Severity: check.Medium,
 			Remediation: "Keep one archive per day for keep_daily days and one per ISO week for keep_weekly weeks (Prune after each backup), " +
@@ -157,7 +171,7 @@ func restores(ctx context.Context, t *check.Target) check.Result {
 	if res != nil {
 		return *res
 	}
-	r, err := Drill(ctx, t.Mongo, t.BackupDir, a.Database)
+	r, _, err := sharedDrill(ctx, t, a)
 	if err != nil {
 		return check.Errorf("restore drill: " + err.Error())
 	}
@@ -243,4 +257,126 @@ func human(d time.Duration) string {
 		return d.Round(time.Minute).String()
 	}
 	return d.Round(time.Second).String()
+}
+
+// drillKey keeps a run's drills apart in Target.Shared: one per archive.
+type drillKey struct{ path string }
+
+// drillRun is one drill shared by the checks of a run: the first check to
+// need it starts it, the others wait for it within their own deadlines.
+type drillRun struct {
+	once sync.Once
+	done chan struct{}
+	r    DrillReport
+	err  error
+	at   time.Time // when it finished
+}
+
+// sharedDrill restores a (the newest archive) once per run: backup.restores,
+// backup.rpo and backup.rto judge the same drill instead of three. Without
+// Target.Shared each call drills on its own.
+func sharedDrill(ctx context.Context, t *check.Target, a Archive) (DrillReport, time.Time, error) {
+	d := t.Shared.Value(drillKey{a.Path}, func() any { return &drillRun{done: make(chan struct{})} }).(*drillRun)
+	d.once.Do(func() {
+		go func() {
+			defer close(d.done)
+			d.r, d.err = Drill(ctx, t.Mongo, t.BackupDir, a.Database)
+			d.at = now()
+		}()
+	})
+	select {
+	case <-d.done:
+		return d.r, d.at, d.err
+	case <-ctx.Done():
+		return DrillReport{}, time.Time{}, fmt.Errorf("waiting for the restore drill: %w", ctx.Err())
+	}
+}
+
+// objectives are the target policy's RPO and RTO.
+func objectives(t *check.Target) Objectives {
+	p := t.Policy.WithDefaults()
+	return Objectives{RPO: p.RPO, RTO: p.RTO}
+}
+
+// recovery drills the target's newest archive (shared) and measures it;
+// a Result is returned when the check cannot go on.
+func recovery(ctx context.Context, t *check.Target) (Recovery, *check.Result) {
+	if t.BackupDir == "" {
+		r := check.NotApplicablef("no backup directory given (Target.BackupDir): backups cannot be checked")
+		return Recovery{}, &r
+	}
+	if t.Mongo == nil {
+		r := check.NotApplicablef("no MongoDB connection (Target.Mongo): RPO and RTO are measured by a restore drill, which needs a server to restore into")
+		return Recovery{}, &r
+	}
+	a, res := newest(t)
+	if res != nil {
+		return Recovery{}, res
+	}
+	r, at, err := sharedDrill(ctx, t, a)
+	if err != nil {
+		res := check.Errorf("restore drill: " + err.Error())
+		return Recovery{}, &res
+	}
+	archives, _ := List(t.BackupDir)
+	return Measure(r, archives, at, objectives(t)), nil
+}
+
+// verdict turns a Recovery verdict into a Result.
+func verdict(v, why string, ev ...check.Evidence) check.Result {
+	switch v {
+	case VerdictPass:
+		return check.Passf(why, ev...)
+	case VerdictWarn:
+		return check.Warnf(why, ev...)
+	}
+	return check.Failf(why, ev...)
+}
+
+func rpo(ctx context.Context, t *check.Target) check.Result {
+	rec, res := recovery(ctx, t)
+	if res != nil {
+		return *res
+	}
+	p := rec.RPO
+	schedule := "unknown: one archive in the directory"
+	if p.IntervalSeconds > 0 {
+		schedule = fmt.Sprintf("%s between the newest two archives + %s of dump = up to %s lost just before the next backup lands",
+			human(dur(p.IntervalSeconds)), human(dur(p.DumpSeconds)), human(dur(p.WorstCaseSeconds)))
+	}
+	growth := "unknown"
+	if p.SourceGrowthDocuments >= 0 {
+		growth = fmt.Sprintf("at least %d documents inserted since (estimated counts; updates and deletes do not show)", p.SourceGrowthDocuments)
+	}
+	return verdict(p.Verdict, p.Why, check.Evidence{
+		Request:  fmt.Sprintf("restore drill of %s, the newest archive of %s in %s, into scratch database %s", rec.Archive, rec.Database, t.BackupDir, rec.ScratchDatabase),
+		Response: fmt.Sprintf("backup started %s; drill finished %s, passed: %t", rec.BackupAt.Format(time.RFC3339), rec.MeasuredAt.Format(time.RFC3339), rec.DrillPassed),
+		Expected: fmt.Sprintf("RPO achieved (age of the newest verified backup) <= %s", dur(p.ObjectiveSeconds)),
+		Observed: fmt.Sprintf("RPO achieved %s (%.0f s)\nschedule: %s\nwrites a restore now would lose: %s",
+			human(dur(p.AchievedSeconds)), p.AchievedSeconds, schedule, growth),
+	})
+}
+
+func rto(ctx context.Context, t *check.Target) check.Result {
+	rec, res := recovery(ctx, t)
+	if res != nil {
+		return *res
+	}
+	m := rec.RTO
+	projected := "the source is no larger than the archive"
+	if m.SourceDocuments < 0 {
+		projected = "unknown (the source could not be counted)"
+	} else if m.ProjectedSeconds > m.AchievedSeconds {
+		projected = fmt.Sprintf("about %s at the source's %d documents now", dur(m.ProjectedSeconds).Round(time.Second), m.SourceDocuments)
+	}
+	return verdict(m.Verdict, m.Why, check.Evidence{
+		Request: fmt.Sprintf("restore drill of %s into scratch database %s", rec.Archive, rec.ScratchDatabase),
+		Response: fmt.Sprintf("restore %s (indexes %s of it) + verify %s; %d documents, %d bytes of BSON from a %d-byte archive",
+			dur(m.RestoreSeconds).Round(time.Millisecond), dur(m.IndexSeconds).Round(time.Millisecond), dur(m.VerifySeconds).Round(time.Millisecond),
+			m.Documents, m.DataBytes, m.ArchiveBytes),
+		Expected: fmt.Sprintf("RTO achieved (restore + index build + verification) <= %s", dur(m.ObjectiveSeconds)),
+		Observed: fmt.Sprintf("RTO achieved %s (%.3f s): %.1f s per million documents, %.1f s per GiB of BSON\nprojected: %s",
+			dur(m.AchievedSeconds).Round(time.Millisecond), m.AchievedSeconds, m.SecondsPerMillionDocuments, m.SecondsPerGiB, projected),
+		Note: "not included: detecting the loss, deciding to restore, provisioning a server, copying the archive to it, and pointing the API at it",
+	})
 }

@@ -1,6 +1,7 @@
 // Package backup makes, verifies, restores and prunes backups of the task
-// API's MongoDB database, and checks them for readiness (the checks BKP-01..03 of
-// the report): [Backup], [Verify], [Restore], [Drill],
+// API's MongoDB database, measures the recovery objectives a restore
+// achieves, and checks them for readiness (the checks BKP-01..03 of the
+// report): [Backup], [Verify], [Restore], [Drill], [Recover], [Measure],
 // [Retention], [Prune] and [Checks].
 //
 // # Why its own format
@@ -55,11 +56,25 @@
 // [Retention] requires, the newest archive, or files that are not
 // archive names.
 //
+// # Recovery objectives
+//
+// [Measure] turns a drill into a [Recovery]: the RPO achieved is the age
+// of the archive the drill verified, from the start of its dump (what a
+// restore at that moment would lose), with the schedule's worst case (the
+// interval between the two newest archives plus the dump); the RTO
+// achieved is the drill's restore, index build and verification, with
+// its rate per million documents and per GiB so it extrapolates. Both
+// are judged against the policy's rpo and rto. Detection, decision and
+// provisioning are not in the RTO: only a person's runbook knows them
+// (docs/disaster-recovery.md, whose measured section [SpliceDoc] writes).
+//
 // # Checks
 //
 // backup.recent (critical), backup.intact (critical), backup.restores
-// (critical; needs Target.Mongo) and backup.retention (medium) are
-// NotApplicable without Target.BackupDir. backup.restores restores into a
+// (critical; needs Target.Mongo), backup.rpo (critical; needs
+// Target.Mongo), backup.rto (high; needs Target.Mongo) and
+// backup.retention (medium) are NotApplicable without Target.BackupDir.
+// The three that restore share one drill per run; it restores into a
 // scratch database "drill_<db>_<random>" and drops it, even when the
 // check's context has ended.
 package backup
