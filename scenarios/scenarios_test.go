@@ -16,7 +16,7 @@ import (
 
 func TestLoadShippedByName(t *testing.T) {
 	names := scenarios.Names()
-	for _, want := range []string{"breakpoint", "load", "smoke", "soak", "spike", "stress", "tour"} {
+	for _, want := range []string{"breakpoint", "failover", "gate", "load", "network", "smoke", "soak", "spike", "stress", "tour"} {
 		f, err := scenarios.Load(want)
 		if err != nil {
 			t.Errorf("Load(%q): %v", want, err)
@@ -26,8 +26,8 @@ func TestLoadShippedByName(t *testing.T) {
 			t.Errorf("Load(%q) = %s from %s", want, f.Name, f.Path)
 		}
 	}
-	if len(names) != 9 {
-		t.Errorf("Names() = %v, want the nine shipped scenarios", names)
+	if len(names) != 10 {
+		t.Errorf("Names() = %v, want the ten shipped scenarios", names)
 	}
 }
 

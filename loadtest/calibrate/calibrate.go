@@ -42,18 +42,28 @@ type Pair struct {
 	Low, High float64 `json:"-"`
 	LowRel    float64 `json:"ci_low"`
 	HighRel   float64 `json:"ci_high"`
+	// Floor is the smallest minimum effect at which no latency row of
+	// the comparison, the whole run's or a selection's, would have been
+	// called a change: the largest |change| among the rows whose
+	// interval excludes 0.
+	Floor float64 `json:"floor"`
 }
 
 // PairOf is the pair a comparison report makes.
 func PairOf(kind string, rep compare.Report) Pair {
 	p := Pair{Kind: kind, Verdict: rep.Verdict, Low: math.NaN(), High: math.NaN()}
 	for _, r := range rep.Rows {
-		if r.Key == nil && r.Unit == "ms" {
+		if r.Unit != "ms" {
+			continue
+		}
+		if (r.Low > 0 || r.High < 0) && finiteAll(r.Change) {
+			p.Floor = max(p.Floor, math.Abs(r.Change))
+		}
+		if r.Key == nil {
 			p.Change = r.Change
 			if r.Old > 0 {
 				p.Low, p.High = r.Low/r.Old, r.High/r.Old
 			}
-			break
 		}
 	}
 	p.LowRel, p.HighRel = finite(p.Low), finite(p.High)
@@ -98,9 +108,8 @@ type Result struct {
 	// 95th percentile of max(h, MinEffect) - ε over the A/A pairs.
 	Detectable float64 `json:"detectable"`
 	// Suggested is the -min-effect to use here: the smallest, in whole
-	// percents, at which no A/A pair would have been called a change (a
-	// pair whose interval includes 0 never is, however large its
-	// estimate), and at least 1%.
+	// percents, at which no latency row of any A/A pair would have been
+	// called a change (Pair.Floor), and at least 1%.
 	Suggested float64 `json:"suggested_min_effect"`
 	Runs      []Run   `json:"runs"`
 	Pairs     []Pair  `json:"pairs"`
@@ -129,11 +138,9 @@ func Summarize(scenario string, minEffect float64, runs []Run, pairs []Pair, too
 			if called {
 				r.AA.Regressions++
 			}
+			floor = max(floor, p.Floor)
 			if !finiteAll(p.Change, p.Low, p.High) {
 				continue
-			}
-			if p.Low > 0 || p.High < 0 { // a change, at any minimum effect below |change|
-				floor = max(floor, math.Abs(p.Change))
 			}
 			need = append(need, max((p.High-p.Low)/2, minEffect)-p.Change)
 		case "A/B":

@@ -9,8 +9,8 @@ import (
 
 func TestShippedScenariosLoad(t *testing.T) {
 	files, err := filepath.Glob("../../scenarios/*.yaml")
-	if err != nil || len(files) != 9 {
-		t.Fatalf("scenarios/*.yaml = %v, %v; want the 9 shipped scenarios", files, err)
+	if err != nil || len(files) != 10 {
+		t.Fatalf("scenarios/*.yaml = %v, %v; want the 10 shipped scenarios", files, err)
 	}
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {
