@@ -118,6 +118,13 @@ type Config struct {
 	// apart from the API's port so that the series (and the Go version)
 	// are not public; "" when METRICS_ADDR is "off".
 	MetricsAddr string
+
+	// Error tracking: panics and 5xx answers go to Sentry (see
+	// service/errorreport) while SentryDSN is set, and nowhere when not.
+	SentryDSN         string  // SENTRY_DSN, the project's client key URL
+	SentryEnvironment string  // SENTRY_ENVIRONMENT; default APP_ENV
+	SentryRelease     string  // SENTRY_RELEASE; empty: the build's version (errorreport.Release)
+	SentrySampleRate  float64 // SENTRY_SAMPLE_RATE, the fraction of failures sent, in (0, 1]
 }
 
 // Production reports whether the strict production rules apply.
@@ -159,6 +166,14 @@ func Load(getenv func(string) string) (Config, error) {
 		HashConcurrency:  p.int("HASH_CONCURRENCY", 0, 0, 10000),
 
 		MetricsAddr: p.metricsAddr("METRICS_ADDR"),
+
+		SentryDSN:         p.sentryDSN("SENTRY_DSN"),
+		SentryEnvironment: p.str("SENTRY_ENVIRONMENT", ""),
+		SentryRelease:     p.str("SENTRY_RELEASE", ""),
+		SentrySampleRate:  p.fraction("SENTRY_SAMPLE_RATE", 1),
+	}
+	if c.SentryEnvironment == "" {
+		c.SentryEnvironment = c.Env
 	}
 	if c.Host == "" && !c.Production() {
 		c.Host = "127.0.0.1"

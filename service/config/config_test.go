@@ -80,6 +80,10 @@ func TestLoadDefaults(t *testing.T) {
 		{"RedisSentinels", len(c.RedisSentinels), 0},
 		{"RedisSentinelMaster", c.RedisSentinelMaster, config.DefaultSentinelMaster},
 		{"MaxConnections", c.MaxConnections, config.DefaultMaxConnections},
+		{"SentryDSN", c.SentryDSN, ""}, // error tracking off
+		{"SentryEnvironment", c.SentryEnvironment, config.Development},
+		{"SentryRelease", c.SentryRelease, ""}, // the build's own
+		{"SentrySampleRate", c.SentrySampleRate, 1.0},
 	}
 	for _, tt := range tests {
 		if !reflect.DeepEqual(tt.got, tt.want) {
@@ -154,6 +158,13 @@ func TestLoadParsesEachVariable(t *testing.T) {
 		{"MAX_CONNECTIONS max", map[string]string{"MAX_CONNECTIONS": "1000000"}, func(c config.Config) any { return c.MaxConnections }, 1_000_000},
 		{"MAX_CONNECTIONS padded", map[string]string{"MAX_CONNECTIONS": " 64 "}, func(c config.Config) any { return c.MaxConnections }, 64},
 		{"blank means default", map[string]string{"PORT": "   "}, func(c config.Config) any { return c.Port }, config.DefaultPort},
+		{"SENTRY_DSN", map[string]string{"SENTRY_DSN": "https://abc123@o1.ingest.sentry.io/4507"}, func(c config.Config) any { return c.SentryDSN }, "https://abc123@o1.ingest.sentry.io/4507"},
+		{"SENTRY_DSN self-hosted with a path", map[string]string{"SENTRY_DSN": "http://abc@sentry.internal:9000/sub/7"}, func(c config.Config) any { return c.SentryDSN }, "http://abc@sentry.internal:9000/sub/7"},
+		{"SENTRY_ENVIRONMENT", map[string]string{"SENTRY_ENVIRONMENT": "staging"}, func(c config.Config) any { return c.SentryEnvironment }, "staging"},
+		{"SENTRY_ENVIRONMENT follows APP_ENV", map[string]string{"APP_ENV": "development"}, func(c config.Config) any { return c.SentryEnvironment }, config.Development},
+		{"SENTRY_RELEASE", map[string]string{"SENTRY_RELEASE": "taskapi@2.0.0"}, func(c config.Config) any { return c.SentryRelease }, "taskapi@2.0.0"},
+		{"SENTRY_SAMPLE_RATE", map[string]string{"SENTRY_SAMPLE_RATE": "0.25"}, func(c config.Config) any { return c.SentrySampleRate }, 0.25},
+		{"SENTRY_SAMPLE_RATE one", map[string]string{"SENTRY_SAMPLE_RATE": "1"}, func(c config.Config) any { return c.SentrySampleRate }, 1.0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -212,6 +223,17 @@ func TestLoadRefusesBadValues(t *testing.T) {
 		{"MAX_CONNECTIONS too high", "MAX_CONNECTIONS", "1000001"},
 		{"MAX_CONNECTIONS not a number", "MAX_CONNECTIONS", "lots"},
 		{"MAX_CONNECTIONS with a unit", "MAX_CONNECTIONS", "10k"},
+		{"SENTRY_DSN not a URL", "SENTRY_DSN", "abc123 at sentry"},
+		{"SENTRY_DSN no key", "SENTRY_DSN", "https://o1.ingest.sentry.io/4507"},
+		{"SENTRY_DSN no project", "SENTRY_DSN", "https://abc123@o1.ingest.sentry.io"},
+		{"SENTRY_DSN other scheme", "SENTRY_DSN", "udp://abc123@o1.ingest.sentry.io/4507"},
+		{"SENTRY_DSN bad port", "SENTRY_DSN", "https://abc123@sentry.internal:x/1"},
+		{"SENTRY_DSN no host", "SENTRY_DSN", "https://abc123@/1"},
+		{"SENTRY_SAMPLE_RATE zero", "SENTRY_SAMPLE_RATE", "0"},
+		{"SENTRY_SAMPLE_RATE over one", "SENTRY_SAMPLE_RATE", "1.5"},
+		{"SENTRY_SAMPLE_RATE negative", "SENTRY_SAMPLE_RATE", "-0.1"},
+		{"SENTRY_SAMPLE_RATE percent", "SENTRY_SAMPLE_RATE", "10%"},
+		{"SENTRY_SAMPLE_RATE NaN", "SENTRY_SAMPLE_RATE", "NaN"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -228,6 +250,32 @@ func TestLoadRefusesBadValues(t *testing.T) {
 				t.Errorf("Load(%v) on error returned Port %d; want the zero Config", m, got)
 			}
 		})
+	}
+}
+
+// TestLoadSentryDSNErrorWithholdsTheDSN: the DSN carries the project's
+// key, so a refusal names the problem, never the value.
+func TestLoadSentryDSNErrorWithholdsTheDSN(t *testing.T) {
+	t.Parallel()
+	for dsn, why := range map[string]string{
+		"https://k3y-value-9@o1.ingest.sentry.io":     "no project id",
+		"https://o1.ingest.sentry.io/4507":            "no key",
+		"ftp://k3y-value-9@o1.ingest.sentry.io/4507":  "https://",
+		"https://k3y-value-9@sentry.internal:x9/4507": "not a URL",
+		"https://k3y-value-9@sentry internal.io/4507": "not a URL",
+		"https://k3y-value-9@/4507":                   "no host",
+	} {
+		_, err := config.Load(env(map[string]string{"SENTRY_DSN": dsn}))
+		if !errors.Is(err, config.ErrInvalid) {
+			t.Fatalf("Load(SENTRY_DSN=%s) error = %v; want config.ErrInvalid", dsn, err)
+		}
+		if msg := err.Error(); !strings.Contains(msg, why) || strings.Contains(msg, "k3y-value-9") || strings.Contains(msg, "o1.ingest") {
+			t.Errorf("Load(SENTRY_DSN=%s) error = %q; want it to say %q without quoting the DSN", dsn, msg, why)
+		}
+	}
+	c, err := config.Load(env(with(production, map[string]string{"SENTRY_DSN": "https://k@o1.ingest.sentry.io/1"})))
+	if err != nil || c.SentryEnvironment != config.Production {
+		t.Errorf("Load(production with a DSN) = %q, %v; want SENTRY_ENVIRONMENT to default to production", c.SentryEnvironment, err)
 	}
 }
 

@@ -1,12 +1,15 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/getsentry/sentry-go"
 )
 
 // Rate is a request budget: Limit requests per Window.
@@ -167,6 +170,52 @@ func (p *parser) metricsAddr(name string) string {
 		p.fail(name, v, "must be host:port (for example 127.0.0.1:9464, or 0.0.0.0:9464 for a Prometheus in another container) or off")
 	}
 	return v
+}
+
+// dsnProblems words the Sentry SDK's DSN parse errors for the operator.
+var dsnProblems = map[string]string{
+	"invalid scheme":   "must start with https:// or http://",
+	"empty username":   "has no key before the @",
+	"empty host":       "has no host",
+	"invalid port":     "has an invalid port",
+	"empty project id": "has no project id at the end of its path",
+}
+
+// sentryDSN reads a Sentry DSN (https://<key>@<host>/<project>); unset or
+// empty turns error tracking off. The value is never echoed: it holds the
+// project's key.
+func (p *parser) sentryDSN(name string) string {
+	v := p.str(name, "")
+	if v == "" {
+		return ""
+	}
+	if _, err := sentry.NewDsn(v); err != nil {
+		why := "is not a Sentry DSN"
+		var perr *sentry.DsnParseError
+		if errors.As(err, &perr) {
+			if w, ok := dsnProblems[perr.Message]; ok {
+				why = w
+			} else if strings.HasPrefix(perr.Message, "invalid url") {
+				why = "is not a URL" // the parser's message quotes the value
+			}
+		}
+		p.fail(name, "", why+": copy it from the Sentry project's Client Keys (https://<key>@<host>/<project id>), or unset it to turn error tracking off")
+	}
+	return v
+}
+
+// fraction reads a number in (0, 1].
+func (p *parser) fraction(name string, def float64) float64 {
+	v := p.str(name, "")
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(f > 0 && f <= 1) {
+		p.fail(name, v, "must be a number greater than 0 and at most 1 (1 sends every failure; unset SENTRY_DSN to send none)")
+		return def
+	}
+	return f
 }
 
 func (p *parser) rate(name, def string) Rate {
