@@ -5,11 +5,14 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v3"
+
+	"github.com/taskready/taskready/service/errorreport"
 )
 
 type localKey int
@@ -18,6 +21,7 @@ const (
 	requestIDKey localKey = iota
 	profileKey
 	unroutedKey // the edge middleware refused the request before routing
+	panicKey    // where the request's handler panicked: []uintptr
 )
 
 // requestID returns the id the observe middleware gave this request.
@@ -69,7 +73,8 @@ func (s *server) observe(c fiber.Ctx) error {
 	s.metrics.InFlight.Inc()
 	defer s.metrics.InFlight.Dec()
 
-	if err := c.Next(); err != nil {
+	err := c.Next()
+	if err != nil {
 		if herr := s.errorHandler(c, err); herr != nil {
 			s.log.Error("render error", slog.String("request_id", id), slog.String("error", herr.Error()))
 		}
@@ -78,6 +83,11 @@ func (s *server) observe(c fiber.Ctx) error {
 	route := routeTemplate(c)
 	elapsed := time.Since(start)
 	s.metrics.Observe(c.Method(), route, status, elapsed)
+	if pcs, panicked := c.Locals(panicKey).([]uintptr); s.deps.Reporter != nil && (panicked || reportable(status)) {
+		s.deps.Reporter.Report(errorreport.Failure{
+			RequestID: id, Method: c.Method(), Route: route, Status: status, Err: err, Panic: pcs,
+		})
+	}
 
 	level := slog.LevelInfo
 	if status >= 500 {
@@ -96,6 +106,33 @@ func (s *server) observe(c fiber.Ctx) error {
 		slog.String("ip", c.IP()),
 	)
 	return nil
+}
+
+// reportable says which answers go to error tracking besides panics: the
+// server's own failures. 503 stays out on purpose. The API answers it when
+// it sheds work it cannot finish in time (admission), while a store's
+// breaker is open, and while a store is unreachable or too slow: expected
+// states, each with a Retry-After, that arrive by the thousand in one
+// incident. taskapi_http_requests_total, taskapi_admission_* and /readyz
+// count and name them, and the alerts fire on them; an event per request
+// would bury the real bugs and spend the Sentry quota within minutes (the
+// SDK would drop most of them anyway). A store error that is not one of
+// those states (a command refused, a document that does not decode) is a
+// 500, and reported. 501 is the router's answer to an unknown method: the
+// client's doing.
+func reportable(status int) bool {
+	return status >= fiber.StatusInternalServerError &&
+		status != fiber.StatusServiceUnavailable && status != fiber.StatusNotImplemented
+}
+
+// panicked is the recover middleware's stack handler: it keeps the
+// panicking goroutine's program counters while they still lead to the
+// panic, for the error report.
+func panicked(c fiber.Ctx, _ any) {
+	pcs := make([]uintptr, 64)
+	// Skip runtime.Callers, panicked and the recover middleware's defer.
+	n := runtime.Callers(3, pcs)
+	c.Locals(panicKey, pcs[:n])
 }
 
 // routeTemplate returns the matched route's template ("/api/tasks/:id"),

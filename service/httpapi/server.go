@@ -13,6 +13,7 @@ import (
 
 	"github.com/taskready/taskready/service/admission"
 	"github.com/taskready/taskready/service/auth"
+	"github.com/taskready/taskready/service/errorreport"
 	"github.com/taskready/taskready/service/failure"
 	"github.com/taskready/taskready/service/health"
 	"github.com/taskready/taskready/service/metrics"
@@ -57,6 +58,15 @@ type Deps struct {
 	// public port answers it 404 like any unknown route.
 	Gatherer prometheus.Gatherer
 	Logger   *slog.Logger
+	// Reporter receives the requests the server failed (see reportable);
+	// nil reports nothing.
+	Reporter Reporter
+}
+
+// Reporter sends a failed request to error tracking without waiting for
+// it; service/errorreport implements it.
+type Reporter interface {
+	Report(errorreport.Failure)
 }
 
 // Admission bounds the work admitted at once; a nil limiter admits
@@ -114,7 +124,9 @@ func New(deps Deps, opts Options) *fiber.App {
 	app := fiber.New(cfg)
 	s.installEdge(app)
 
-	app.Use(s.observe, recover.New(), secure)
+	// Fiber's recover turns a panic into a 500; panicked keeps where it
+	// happened for the error report, since observe sees only the error.
+	app.Use(s.observe, recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: panicked}), secure)
 	// No origins configured means same-origin only: no CORS headers at all
 	// (Fiber's default would be "*", which must never meet credentials).
 	if len(opts.Origins) > 0 {

@@ -126,7 +126,12 @@ func (e *env) open(tb testing.TB, log *slog.Logger, vars ...string) *server.Serv
 // startLogged is start with the instance logging to log.
 func (e *env) startLogged(tb testing.TB, log *slog.Logger, vars ...string) *instance {
 	tb.Helper()
-	srv := e.open(tb, log, vars...)
+	return serve(tb, e.open(tb, log, vars...))
+}
+
+// serve serves srv on loopback ports until the test ends.
+func serve(tb testing.TB, srv *server.Server) *instance {
+	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -30,6 +31,7 @@ import (
 	"github.com/taskready/taskready/service/cache"
 	"github.com/taskready/taskready/service/config"
 	"github.com/taskready/taskready/service/denylist"
+	"github.com/taskready/taskready/service/errorreport"
 	"github.com/taskready/taskready/service/health"
 	"github.com/taskready/taskready/service/httpapi"
 	"github.com/taskready/taskready/service/listener"
@@ -80,6 +82,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, 
 			_ = opened.Close()
 		}
 	}()
+
+	reporter, err := s.errorReporter()
+	if err != nil {
+		return nil, err
+	}
 
 	mongoURI, redisURL, err := s.stores(ctx)
 	if err != nil {
@@ -161,6 +168,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, 
 		Metrics:   httpMetrics,
 		Gatherer:  reg,
 		Logger:    log,
+		Reporter:  reporter,
 	}, httpapi.Options{
 		Production:     cfg.Production(),
 		Origins:        cfg.FrontendURLs,
@@ -170,6 +178,45 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, 
 		TrustedProxies: cfg.TrustedProxies,
 	})
 	return s, nil
+}
+
+// errorReporter sets error tracking up when SENTRY_DSN is set (nil, and
+// nothing sent anywhere, when not). Its closer runs last: the requests
+// that Shutdown let finish may still fail and report.
+func (s *Server) errorReporter() (httpapi.Reporter, error) {
+	cfg := s.cfg
+	r, err := errorreport.New(cfg.SentryDSN,
+		errorreport.WithEnvironment(cfg.SentryEnvironment),
+		errorreport.WithRelease(cfg.SentryRelease),
+		errorreport.WithSampleRate(cfg.SentrySampleRate),
+		errorreport.WithSecrets(cfg.JWTSecret, cfg.RedisSentinelPassword, password(cfg.MongoURI), password(cfg.RedisURL)),
+	)
+	if err != nil || r == nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), errorreport.FlushTimeout)
+		defer cancel()
+		if !r.Close(ctx) {
+			s.log.Warn("error tracking: Sentry did not take the last events in time; they are lost",
+				slog.String("timeout", errorreport.FlushTimeout.String()))
+		}
+		return nil
+	})
+	s.log.Info("error tracking: reporting panics and 5xx to Sentry", slog.String("host", hostsOf(cfg.SentryDSN)),
+		slog.String("environment", cfg.SentryEnvironment), slog.String("release", r.ReleaseName()),
+		slog.Float64("sample_rate", cfg.SentrySampleRate))
+	return r, nil
+}
+
+// password returns the password in a store URI, "" when it has none.
+func password(uri string) string {
+	u, err := url.Parse(uri)
+	if err != nil || u.User == nil {
+		return ""
+	}
+	p, _ := u.User.Password()
+	return p
 }
 
 // concurrency returns the store and hash slots: the configured numbers,
