@@ -262,9 +262,12 @@ func (m *mdWriter) passed(rs []readiness.Result) {
 	m.P()
 	var rows [][]string
 	for _, res := range rs {
-		rows = append(rows, []string{render.MarkdownText(severityText(res)), render.MarkdownCode(res.ID), render.MarkdownText(res.Title), render.MarkdownText(string(res.Category)), took(res.Took)})
+		rows = append(rows, []string{render.MarkdownText(severityText(res)), render.MarkdownCode(res.ID), render.MarkdownText(res.Title), render.MarkdownText(string(res.Category)),
+			render.MarkdownText(res.Message), took(res.Took)})
 	}
-	m.Table("lllll", []string{"severity", "check", "title", "category", "took"}, rows)
+	// The result is what was measured (an RTO, a max-age), as the HTML
+	// report's passed table shows it.
+	m.Table("llllll", []string{"severity", "check", "title", "category", "result", "took"}, rows)
 }
 
 func (m *mdWriter) notApplicable(rs []readiness.Result) {
