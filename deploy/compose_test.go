@@ -110,7 +110,7 @@ func TestComposeServices(t *testing.T) {
 		t.Errorf("project name = %q; want %q", p.Name, projectName)
 	}
 	want := []string{
-		"api1", "api2", "api3", "grafana", "mongo-init", "mongo1", "mongo2", "mongo3", "nginx", "prometheus",
+		"api1", "api2", "api3", "certs", "grafana", "mongo-init", "mongo1", "mongo2", "mongo3", "nginx", "prometheus",
 		"redis-primary", "redis-replica", "redis-sentinel1", "redis-sentinel2", "redis-sentinel3",
 	}
 	if got := p.ServiceNames(); !slices.Equal(got, want) {
@@ -214,6 +214,7 @@ func TestComposeDependsOn(t *testing.T) {
 		{"nginx", "api1", healthy},
 		{"nginx", "api2", healthy},
 		{"nginx", "api3", healthy},
+		{"nginx", "certs", completed},
 		{"grafana", "prometheus", healthy},
 		{"harness", "nginx", healthy},
 	}
@@ -248,6 +249,8 @@ func TestComposePorts(t *testing.T) {
 	}{
 		{"nginx", nil, "nginx", "8080", 8080},
 		{"nginx on API_PORT", map[string]string{"API_PORT": "18080"}, "nginx", "18080", 8080},
+		{"nginx over TLS", nil, "nginx", "8443", 8443},
+		{"nginx over TLS on API_TLS_PORT", map[string]string{"API_TLS_PORT": "18443"}, "nginx", "18443", 8443},
 		{"prometheus", nil, "prometheus", "9090", 9090},
 		{"grafana", nil, "grafana", "3000", 3000},
 	}
@@ -387,18 +390,23 @@ func TestComposeNginx(t *testing.T) {
 	if !regexp.MustCompile(`proxy_set_header\s+X-Forwarded-For\s`).MatchString(conf) {
 		t.Error("nginx.conf does not set X-Forwarded-For: the APIs would see nginx as every client")
 	}
-	// The harness's target and the published port both meet nginx where
-	// it listens.
-	m := regexp.MustCompile(`(?m)^\s*listen\s+(\d+);`).FindStringSubmatch(conf)
-	if m == nil {
-		t.Fatal("nginx.conf has no listen port")
+	// The harness's target and the published ports meet nginx where it
+	// listens: HTTPS for the harness, and both for clients.
+	plain := regexp.MustCompile(`(?m)^\s*listen\s+(\d+);`).FindStringSubmatch(conf)
+	tls := regexp.MustCompile(`(?m)^\s*listen\s+(\d+)\s+ssl;`).FindStringSubmatch(conf)
+	if plain == nil || tls == nil {
+		t.Fatal("nginx.conf lacks a plain-HTTP or an ssl listen port")
 	}
 	target := flagValue(service(t, p, "harness").Command, "-target")
-	if want := "http://nginx:" + m[1]; target != want {
-		t.Errorf("harness -target = %q; want %q (where nginx listens)", target, want)
+	if want := "https://nginx:" + tls[1]; target != want {
+		t.Errorf("harness -target = %q; want %q (where nginx serves HTTPS)", target, want)
 	}
-	if ports := service(t, p, "nginx").Ports; len(ports) != 1 || strconv.Itoa(int(ports[0].Target)) != m[1] {
-		t.Errorf("nginx ports = %+v; want the published port to reach %s", ports, m[1])
+	var published []string
+	for _, port := range service(t, p, "nginx").Ports {
+		published = append(published, strconv.Itoa(int(port.Target)))
+	}
+	if slices.Sort(published); !slices.Equal(published, []string{plain[1], tls[1]}) {
+		t.Errorf("nginx publishes %v; want the ports nginx listens on, %s and %s", published, plain[1], tls[1])
 	}
 }
 
@@ -487,8 +495,8 @@ func TestComposeImageVariables(t *testing.T) {
 		{"NGINX_IMAGE", []string{"nginx"}, false},
 		{"PROMETHEUS_IMAGE", []string{"prometheus"}, false},
 		{"GRAFANA_IMAGE", []string{"grafana"}, false},
-		{"GO_IMAGE", []string{"api1", "api2", "api3", "harness"}, true},
-		{"RUNTIME_IMAGE", []string{"api1", "api2", "api3", "harness"}, true},
+		{"GO_IMAGE", []string{"api1", "api2", "api3", "harness", "certs"}, true},
+		{"RUNTIME_IMAGE", []string{"api1", "api2", "api3", "harness", "certs"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.variable, func(t *testing.T) {
