@@ -53,6 +53,9 @@ func (r Recovery) Markdown() (string, error) {
 		r.RTO.Documents, float64(r.RTO.DataBytes)/(1<<20), float64(r.RTO.ArchiveBytes)/(1<<20))
 	fmt.Fprintf(&b, "| RTO per size | %.1f s per million documents, %.1f s per GiB of BSON | | |\n",
 		r.RTO.SecondsPerMillionDocuments, r.RTO.SecondsPerGiB)
+	if r.RPO.SourceGrowthDocuments >= 0 {
+		fmt.Fprintf(&b, "| inserts since the backup (estimated counts) | %d documents | | |\n", r.RPO.SourceGrowthDocuments)
+	}
 	if r.Writes != nil {
 		fmt.Fprintf(&b, "| writes since the backup (createdAt/updatedAt) | %d documents | | |\n", r.Writes.Documents)
 	}

@@ -12,7 +12,8 @@
 //	harness check     verify the production checklist; readiness report
 //	harness certs     make sure a directory holds a TLS certificate (the compose stack's first start)
 //	harness backup    write a compressed, checksummed archive of the database
-//	harness restore-drill  restore the newest archive into a scratch database and compare
+//	harness restore-drill  restore the newest archive into a scratch database, verify it, measure RPO and RTO
+//	harness restore   restore an archive into an empty database and verify it (disaster recovery)
 //	harness dashboards  generate, check or verify the Grafana dashboards
 //	harness alerts    write the Prometheus alerting rules from a scenario's budgets
 //	harness up        bring up an environment and hold it until Ctrl-C
@@ -127,6 +128,7 @@ func commands() []command {
 		certsCmd(),
 		backupCmd(),
 		restoreDrillCmd(),
+		restoreCmd(),
 		dashboardsCmd(),
 		alertsCmd(),
 		upCmd(),
