@@ -4,7 +4,7 @@
 //
 // `taskapi healthcheck` asks the running process on PORT for /readyz and
 // exits 0 when it is ready, for container health checks in images that
-// have no shell or curl.
+// have no shell or curl; over HTTPS when TLS_CERT_FILE is set.
 //
 // Exit codes: 0 after a clean shutdown, 1 on a runtime failure, 2 on a bad
 // configuration.
@@ -21,7 +21,6 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
-	"time"
 
 	"github.com/taskready/taskready/service/config"
 	"github.com/taskready/taskready/service/redis"
@@ -40,8 +39,12 @@ func healthcheck() int {
 	if port == "" {
 		port = strconv.Itoa(config.DefaultPort)
 	}
-	client := &http.Client{Timeout: 3 * time.Second}
-	res, err := client.Get("http://127.0.0.1:" + port + "/readyz")
+	client, scheme, err := healthClient()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "taskapi healthcheck:", err)
+		return 1
+	}
+	res, err := client.Get(scheme + "://127.0.0.1:" + port + "/readyz")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "taskapi healthcheck:", err)
 		return 1
@@ -112,7 +115,8 @@ func run() int {
 			return 1
 		}
 	}
-	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("env", cfg.Env))
+	ln = withTLS(ln, cfg, log)
+	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("env", cfg.Env), slog.Bool("tls", cfg.TLSCertificate != nil))
 
 	served := make(chan error, 2)
 	if mln != nil {

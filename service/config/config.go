@@ -5,6 +5,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -119,6 +120,15 @@ type Config struct {
 	// are not public; "" when METRICS_ADDR is "off".
 	MetricsAddr string
 
+	// HTTPS served by the API itself, for a deployment with no proxy in
+	// front to terminate TLS: both files set, or neither.
+	TLSCertFile string // TLS_CERT_FILE: the certificate, then its chain (PEM)
+	TLSKeyFile  string // TLS_KEY_FILE: its private key (PEM)
+	// TLSCertificate is the pair the two files hold, read and checked
+	// by Load (a missing, unreadable or mismatched pair is a bad
+	// setting); nil serves plain HTTP.
+	TLSCertificate *tls.Certificate
+
 	// Error tracking: panics and 5xx answers go to Sentry (see
 	// service/errorreport) while SentryDSN is set, and nowhere when not.
 	SentryDSN         string  // SENTRY_DSN, the project's client key URL
@@ -167,6 +177,9 @@ func Load(getenv func(string) string) (Config, error) {
 
 		MetricsAddr: p.metricsAddr("METRICS_ADDR"),
 
+		TLSCertFile: p.str("TLS_CERT_FILE", ""),
+		TLSKeyFile:  p.str("TLS_KEY_FILE", ""),
+
 		SentryDSN:         p.sentryDSN("SENTRY_DSN"),
 		SentryEnvironment: p.str("SENTRY_ENVIRONMENT", ""),
 		SentryRelease:     p.str("SENTRY_RELEASE", ""),
@@ -178,6 +191,7 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.Host == "" && !c.Production() {
 		c.Host = "127.0.0.1"
 	}
+	c.TLSCertificate = p.certificate(c.TLSCertFile, c.TLSKeyFile)
 	c.validate(&p)
 	if len(p.errs) > 0 {
 		return Config{}, fmt.Errorf("%w: %w", ErrInvalid, errors.Join(p.errs...))
