@@ -70,7 +70,6 @@ const (
 // the event, with the request id, route, status and release, and nothing
 // of the request.
 func TestErrorReportForced500(t *testing.T) {
-	t.Parallel()
 	ep := errorreporttest.New(t)
 	e := newEnv(t)
 	in := e.start(t, "SENTRY_DSN="+ep.DSN(), "SENTRY_ENVIRONMENT=staging", "SENTRY_RELEASE=taskapi@v1.4.0+1a2b3c4d5e6f")
@@ -217,7 +216,6 @@ func showEnvelope(t *testing.T, env errorreporttest.Envelope) []byte {
 // stack and without the request's body or credentials; a 503 (shedding,
 // an open breaker) and a 4xx are not.
 func TestErrorReportPanicAndSheddingPolicy(t *testing.T) {
-	t.Parallel()
 	ep := errorreporttest.New(t)
 	e := newEnv(t)
 	srv := e.open(t, discard, "SENTRY_DSN="+ep.DSN())
@@ -272,6 +270,8 @@ const testJWTSecret = "test-secret-that-is-long-enough-0123456789"
 // failures reach no endpoint, even one the process environment names
 // (where the SDK would look if it were ever started without a DSN).
 func TestErrorReportOffWhenUnset(t *testing.T) {
+	// t.Setenv: this package's tests run one at a time anyway (servers
+	// opened at once race on the driver's shared index options).
 	ep := errorreporttest.New(t)
 	t.Setenv("SENTRY_DSN", ep.DSN())
 	e := newEnv(t)
@@ -294,10 +294,10 @@ func TestErrorReportOffWhenUnset(t *testing.T) {
 // and Shutdown gives up on delivery after errorreport.FlushTimeout.
 //
 // A request that waited for Sentry would take at least the SDK client's
-// 5 s timeout (errorreport.SendTimeout); one that does not takes
-// milliseconds, so the 4 s bound is far from both.
+// 5 s timeout (errorreport.SendTimeout), which a 4 s bound can never let
+// through; one that does not wait takes milliseconds, far under it even
+// on a busy machine.
 func TestErrorReportHangingSentry(t *testing.T) {
-	t.Parallel()
 	ep := errorreporttest.New(t)
 	ep.Hang()
 	e := newEnv(t)
