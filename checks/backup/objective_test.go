@@ -337,3 +337,32 @@ func TestRecoveryMarkdown(t *testing.T) {
 		t.Errorf("a section whose JSON has a field Recovery lacks: %v", err)
 	}
 }
+
+// FuzzDocRecovery: whatever a document holds, reading its measured
+// section and writing one into it return an error or a result, never a
+// panic, and a section that reads back renders again without error.
+func FuzzDocRecovery(f *testing.F) {
+	golden, err := os.ReadFile(filepath.Join("testdata", "recovery.md"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add([]byte(backup.DocBegin + "\n" + string(golden) + backup.DocEnd + "\n"))
+	f.Add([]byte(backup.DocBegin + backup.DocEnd))
+	f.Add([]byte(backup.DocEnd + backup.DocBegin))
+	f.Add([]byte(backup.DocBegin + "\n```json\n{\"rpo\":{\"achievedSeconds\":1e400}}\n```\n" + backup.DocEnd))
+	f.Add([]byte(backup.DocBegin + "\n```json\n{\"measuredAt\":\"not a time\"}" + backup.DocEnd))
+	f.Add([]byte("no markers at all"))
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		rec, _, err := backup.DocRecovery(doc)
+		if err == nil {
+			if _, err := rec.Markdown(); err != nil {
+				t.Errorf("a section that read back does not render: %v", err)
+			}
+		}
+		if out, err := backup.SpliceDoc(doc, backup.Recovery{}); err == nil {
+			if _, _, err := backup.DocRecovery(out); err != nil {
+				t.Errorf("a spliced document does not read back: %v", err)
+			}
+		}
+	})
+}
