@@ -28,23 +28,28 @@ type indexSpec struct {
 	model mongo.IndexModel
 }
 
-// Named explicitly so a re-run finds the same index and creation is a no-op.
-var indexSpecs = []indexSpec{
-	{UsersCollection, mongo.IndexModel{
-		Keys:    bson.D{{Key: "email", Value: 1}},
-		Options: options.Index().SetName("email_unique").SetUnique(true),
-	}},
-	{TasksCollection, mongo.IndexModel{
-		Keys:    bson.D{{Key: "user", Value: 1}, {Key: "createdAt", Value: -1}},
-		Options: options.Index().SetName("user_createdAt"),
-	}},
-	// The list filtered by status is sorted newest first and paged:
-	// createdAt in the key lets MongoDB walk the index in order instead of
-	// sorting every match in memory.
-	{TasksCollection, mongo.IndexModel{
-		Keys:    bson.D{{Key: "user", Value: 1}, {Key: "status", Value: 1}, {Key: "createdAt", Value: -1}},
-		Options: options.Index().SetName("user_status_createdAt"),
-	}},
+// indexSpecs are the indexes, named explicitly so a re-run finds the same
+// index and creation is a no-op. A function, not a variable: the driver
+// writes to the options it is given, so two EnsureIndexes at once (two
+// servers in one test process) must not share them.
+func indexSpecs() []indexSpec {
+	return []indexSpec{
+		{UsersCollection, mongo.IndexModel{
+			Keys:    bson.D{{Key: "email", Value: 1}},
+			Options: options.Index().SetName("email_unique").SetUnique(true),
+		}},
+		{TasksCollection, mongo.IndexModel{
+			Keys:    bson.D{{Key: "user", Value: 1}, {Key: "createdAt", Value: -1}},
+			Options: options.Index().SetName("user_createdAt"),
+		}},
+		// The list filtered by status is sorted newest first and paged:
+		// createdAt in the key lets MongoDB walk the index in order instead of
+		// sorting every match in memory.
+		{TasksCollection, mongo.IndexModel{
+			Keys:    bson.D{{Key: "user", Value: 1}, {Key: "status", Value: 1}, {Key: "createdAt", Value: -1}},
+			Options: options.Index().SetName("user_status_createdAt"),
+		}},
+	}
 }
 
 // replaced are indexes of earlier versions that no query uses any more:
@@ -64,7 +69,7 @@ const codeIndexNotFound = 27
 // The unique email index is what decides a registration race.
 func EnsureIndexes(ctx context.Context, db *mongo.Database) (IndexReport, error) {
 	var r IndexReport
-	for _, s := range indexSpecs {
+	for _, s := range indexSpecs() {
 		name, err := db.Collection(s.coll).Indexes().CreateOne(ctx, s.model)
 		if err != nil {
 			return r, fmt.Errorf("create index %s.%s: %w", s.coll, *indexName(s.model), err)
