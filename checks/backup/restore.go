@@ -321,6 +321,12 @@ type DrillCollection struct {
 	SourceOnlyIndexes, ArchiveOnlyIndexes []string
 }
 
+// Matches says the restored collection equals the archive's: count,
+// checksum and indexes.
+func (c DrillCollection) Matches() bool {
+	return c.ArchiveSHA256 == c.RestoredSHA256 && c.ArchiveCount == c.RestoredCount && len(c.MissingIndexes)+len(c.ExtraIndexes) == 0
+}
+
 // Drill restores the newest archive of sourceDB in dir (of any database
 // when sourceDB is "") into a new scratch database named
 // "drill_<source>_<random>", compares it with the archive's manifest and
@@ -369,27 +375,26 @@ func Drill(ctx context.Context, client *mongo.Client, dir, sourceDB string) (r D
 		r.Total = time.Since(began)
 	}()
 
-	restoreStart := time.Now()
-	st, err := Restore(ctx, client, a.Path, r.ScratchDatabase)
+	rep, err := Recover(ctx, client, a.Path, r.ScratchDatabase)
 	restoreErr = err
-	r.RestoreDuration = time.Since(restoreStart)
-	r.IndexDuration = st.IndexTook
+	st := rep.Stats
+	r.RestoreDuration, r.IndexDuration = rep.RestoreDuration, st.IndexTook
 	r.Manifest = st.Manifest
 	r.BackupDuration = time.Duration(st.Manifest.DumpMillis) * time.Millisecond
 	r.DataBytes, r.Documents = st.Bytes, st.Documents
-	if err != nil && !errors.Is(err, ErrIndex) {
+	if err != nil {
 		r.Reasons = append(r.Reasons, "restore failed: "+err.Error())
 		return r, nil
 	}
-	if err != nil {
-		r.Reasons = append(r.Reasons, err.Error())
+	r.Reasons = append(r.Reasons, rep.Reasons...)
+	if !rep.Restored {
+		return r, nil
 	}
 
-	verifyStart := time.Now()
+	compareStart := time.Now()
 	source := client.Database(sourceDB)
-	for _, c := range st.Manifest.Collections {
-		dc, reasons := verifyCollection(ctx, client.Database(r.ScratchDatabase), c)
-		r.Reasons = append(r.Reasons, reasons...)
+	for i, c := range st.Manifest.Collections {
+		dc := rep.Collections[i]
 		r.Notes = append(r.Notes, compareSource(ctx, source, c, st.Manifest.CreatedAt, &dc)...)
 		r.Collections = append(r.Collections, dc)
 	}
@@ -401,7 +406,7 @@ func Drill(ctx context.Context, client *mongo.Client, dir, sourceDB string) (r D
 			}
 		}
 	}
-	r.VerifyDuration = time.Since(verifyStart)
+	r.VerifyDuration = rep.VerifyDuration + time.Since(compareStart)
 	r.Passed = len(r.Reasons) == 0
 	return r, nil
 }
@@ -523,6 +528,10 @@ type RecoverReport struct {
 	// Collections compare each restored collection with the archive
 	// (the source columns are unused: there is no live source).
 	Collections []DrillCollection
+	// Restored says the documents were restored and verification ran
+	// (indexes may still have failed); false means the restore stopped
+	// part way and Reasons says why.
+	Restored bool
 	// Passed is true when every collection's count, checksum and indexes
 	// equal the archive's; Reasons say what did not.
 	Passed  bool
@@ -553,6 +562,7 @@ func Recover(ctx context.Context, client *mongo.Client, archivePath, database st
 	if err != nil {
 		rep.Reasons = append(rep.Reasons, err.Error())
 	}
+	rep.Restored = true
 	verifyStart := time.Now()
 	for _, c := range st.Manifest.Collections {
 		dc, reasons := verifyCollection(ctx, client.Database(database), c)

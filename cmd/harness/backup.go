@@ -144,7 +144,7 @@ func (o *restoreDrillOptions) run(ctx context.Context, stdout io.Writer) error {
 	fmt.Fprintf(out, "harness: restore drill of %s into %s\n", r.Archive.Path, r.ScratchDatabase)
 	for _, c := range r.Collections {
 		mark := "✓"
-		if c.ArchiveSHA256 != c.RestoredSHA256 || c.ArchiveCount != c.RestoredCount || len(c.MissingIndexes)+len(c.ExtraIndexes) > 0 {
+		if !c.Matches() {
 			mark = "✗"
 		}
 		fmt.Fprintf(out, "  %s %-12s archive %d, restored %d, source now %d; sha256 %.12s…\n",
@@ -260,7 +260,7 @@ func (o *restoreOptions) run(ctx context.Context, out io.Writer) error {
 	}
 	for _, c := range rep.Collections {
 		mark := "✓"
-		if c.ArchiveSHA256 != c.RestoredSHA256 || c.ArchiveCount != c.RestoredCount || len(c.MissingIndexes)+len(c.ExtraIndexes) > 0 {
+		if !c.Matches() {
 			mark = "✗"
 		}
 		fmt.Fprintf(out, "  %s %-12s archive %d, restored %d; sha256 %.12s…\n", mark, c.Name, c.ArchiveCount, c.RestoredCount, c.RestoredSHA256)
