@@ -25,14 +25,7 @@ var certificate = check.Func{
 		Remediation: "Serve a certificate from an authority the API's clients trust, valid now, naming the host they use (subjectAltName), followed by its intermediates (nginx: ssl_certificate holds the leaf, then the chain). For a private authority, give the checks its certificate with -ca-file.",
 		References:  []string{"ASVS 5.0 V12.2.2", "RFC 5280 §6", "RFC 9525", "OWASP API8:2023", "CWE-295"},
 	},
-	F: func(ctx context.Context, t *check.Target) check.Result {
-		e, notHTTPS, err := endpointOf(t)
-		switch {
-		case err != nil:
-			return check.Errorf(err.Error())
-		case notHTTPS != "":
-			return check.NotApplicablef(notHTTPS)
-		}
+	F: overHTTPS(func(ctx context.Context, t *check.Target, e endpoint) check.Result {
 		authorities := "the system's trusted authorities"
 		if t.RootCAs != nil {
 			authorities = "the authorities the checks were given (-ca-file, or the managed environment's)"
@@ -56,7 +49,7 @@ var certificate = check.Func{
 		root := chain[len(chain)-1]
 		ev.Observed = fmt.Sprintf("verified for %s: a chain of %d to %s", e.name, len(chain), name(root.Subject.CommonName, root.Subject.String()))
 		return check.Passf(fmt.Sprintf("the certificate of %s chains to %s and names %s", e.addr, name(root.Subject.CommonName, root.Subject.String()), e.name), ev)
-	},
+	}),
 }
 
 // untrusted words a verification error for the report.
@@ -74,14 +67,7 @@ var expiry = check.Func{
 		Remediation: "Renew the certificate well before it expires, automatically (an ACME client renews a 90-day certificate with 30 days left), and reload what serves it; the policy's cert_min_validity is the least it may have left.",
 		References:  []string{"RFC 5280 §4.1.2.5", "CA/Browser Forum Baseline Requirements §6.3.2", "NIST SP 1800-16", "CWE-324"},
 	},
-	F: func(ctx context.Context, t *check.Target) check.Result {
-		e, notHTTPS, err := endpointOf(t)
-		switch {
-		case err != nil:
-			return check.Errorf(err.Error())
-		case notHTTPS != "":
-			return check.NotApplicablef(notHTTPS)
-		}
+	F: overHTTPS(func(ctx context.Context, t *check.Target, e endpoint) check.Result {
 		st, err := inspect(ctx, e)
 		if err != nil {
 			if r, ok := connectError(err); ok {
@@ -119,7 +105,7 @@ var expiry = check.Func{
 			return check.Warnf(fmt.Sprintf("%s of %s expires in %s, under twice the policy's %s: its renewal is due (or failing)", which, e.addr, days(left), days(minLeft)), ev)
 		}
 		return check.Passf(fmt.Sprintf("%s of %s is valid for %s more (until %s), at least twice the policy's %s", which, e.addr, days(left), first.NotAfter.UTC().Format("2006-01-02"), days(minLeft)), ev)
-	},
+	}),
 }
 
 // firstToExpire is the certificate of a presented chain that expires
@@ -186,14 +172,7 @@ var protocols = check.Func{
 		Remediation: "Accept TLS 1.2 and 1.3 only (nginx: ssl_protocols TLSv1.2 TLSv1.3; Go: tls.Config MinVersion tls.VersionTLS12): TLS 1.0 and 1.1 are deprecated (RFC 8996) and let an attacker who can downgrade a connection attack its weaker cryptography.",
 		References:  []string{"RFC 8996", "ASVS 5.0 V12.1.1", "NIST SP 800-52r2 §3.1", "OWASP Transport Layer Security Cheat Sheet", "CWE-327"},
 	},
-	F: func(ctx context.Context, t *check.Target) check.Result {
-		e, notHTTPS, err := endpointOf(t)
-		switch {
-		case err != nil:
-			return check.Errorf(err.Error())
-		case notHTTPS != "":
-			return check.NotApplicablef(notHTTPS)
-		}
+	F: overHTTPS(func(ctx context.Context, t *check.Target, e endpoint) check.Result {
 		var ev []check.Evidence
 		var accepted, oldAccepted []string
 		for _, p := range versions {
@@ -229,7 +208,7 @@ var protocols = check.Func{
 			return check.Failf(e.addr+" completed no TLS handshake of any version from 1.0 to 1.3", ev...)
 		}
 		return check.Passf(e.addr+" refuses TLS 1.0 and 1.1 and accepts "+strings.Join(accepted, " and "), ev...)
-	},
+	}),
 }
 
 // redirectPath is what the redirect check asks for over plain HTTP: a
@@ -242,14 +221,7 @@ var redirect = check.Func{
 		Remediation: "Answer every plain-HTTP request to the host with a permanent redirect (308, which keeps a POST a POST, or 301) to the same host, path and query over HTTPS, and serve nothing else there (nginx: return 308 https://$host$request_uri;).",
 		References:  []string{"MDN Observatory redirection", "ASVS 5.0 V12.2.1", "OWASP Transport Layer Security Cheat Sheet", "RFC 9110 §15.4.9", "CWE-319"},
 	},
-	F: func(ctx context.Context, t *check.Target) check.Result {
-		e, notHTTPS, err := endpointOf(t)
-		switch {
-		case err != nil:
-			return check.Errorf(err.Error())
-		case notHTTPS != "":
-			return check.NotApplicablef(notHTTPS)
-		}
+	F: overHTTPS(func(ctx context.Context, t *check.Target, e endpoint) check.Result {
 		plain, given := strings.TrimRight(t.PlainURL, "/"), t.PlainURL != ""
 		if !given {
 			plain = "http://" + hostForURL(e.name)
@@ -290,7 +262,7 @@ var redirect = check.Func{
 				x.Evidence(expected, observed, "Location"))
 		}
 		return check.Passf(fmt.Sprintf("plain HTTP at %s redirects permanently (%d) to the same path and query on %s", plain, x.Status, t.BaseURL), x.Evidence(expected, observed, "Location"))
-	},
+	}),
 }
 
 // resolve reads a Location header, which may be relative, against base.

@@ -171,3 +171,19 @@ func connectError(err error) (check.Result, bool) {
 	}
 	return check.Result{}, false
 }
+
+// overHTTPS is a check's Run for an HTTPS target: f runs with the
+// target's endpoint; an http:// target is not applicable, with the
+// reason, and a target that is no URL an error.
+func overHTTPS(f func(ctx context.Context, t *check.Target, e endpoint) check.Result) func(context.Context, *check.Target) check.Result {
+	return func(ctx context.Context, t *check.Target) check.Result {
+		e, notHTTPS, err := endpointOf(t)
+		switch {
+		case err != nil:
+			return check.Errorf(err.Error())
+		case notHTTPS != "":
+			return check.NotApplicablef(notHTTPS)
+		}
+		return f(ctx, t, e)
+	}
+}

@@ -68,25 +68,12 @@ func ValidFor(d time.Duration) Option {
 // NewCA makes an authority called name, valid for ten years unless opts
 // say otherwise.
 func NewCA(name string, opts ...Option) (*CA, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("ca key: %w", err)
-	}
-	serial, err := serialNumber()
+	key, tmpl, err := template(name, 10*365*24*time.Hour)
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: name, Organization: []string{Organization}},
-		NotBefore:             now.Add(-backdate),
-		NotAfter:              now.Add(10 * 365 * 24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-	}
+	tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature
+	tmpl.BasicConstraintsValid, tmpl.IsCA, tmpl.MaxPathLenZero = true, true, true
 	for _, o := range opts {
 		o(tmpl)
 	}
@@ -99,6 +86,27 @@ func NewCA(name string, opts ...Option) (*CA, error) {
 		return nil, fmt.Errorf("parse ca %s: %w", name, err)
 	}
 	return &CA{Cert: cert, key: key}, nil
+}
+
+// template is a new P-256 key and a certificate for it called name,
+// from now (less an hour for clock skew) for validity, with a random
+// serial, for the caller to complete.
+func template(name string, validity time.Duration) (*ecdsa.PrivateKey, *x509.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("key for %s: %w", name, err)
+	}
+	serial, err := serialNumber()
+	if err != nil {
+		return nil, nil, err
+	}
+	now := time.Now()
+	return key, &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: name, Organization: []string{Organization}},
+		NotBefore:    now.Add(-backdate),
+		NotAfter:     now.Add(validity),
+	}, nil
 }
 
 // PEM is the authority's certificate, the file clients trust.
@@ -131,23 +139,12 @@ func (ca *CA) Issue(hosts []string, opts ...Option) (*Certificate, error) {
 	if len(hosts) == 0 {
 		return nil, errors.New("issue a certificate: no host names")
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("server key: %w", err)
-	}
-	serial, err := serialNumber()
+	key, tmpl, err := template(hosts[0], DefaultValidity)
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: hosts[0], Organization: []string{Organization}},
-		NotBefore:    now.Add(-backdate),
-		NotAfter:     now.Add(DefaultValidity),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
 	for _, h := range hosts {
 		h = strings.TrimSpace(h)
 		if ip := net.ParseIP(h); ip != nil {
