@@ -77,6 +77,8 @@ type Report struct {
 	// the error rate. measured is false when the series was too short.
 	latNoise, rateNoise float64
 	measured            bool
+	// keyConfidence is the level of each selection's intervals (keyLevel).
+	keyConfidence float64
 }
 
 // minIntervals is the fewest non-empty intervals a run needs: with fewer,
@@ -149,9 +151,9 @@ func (rep *Report) resampleRuns(so, sc *series, values []float64, lat, rate *Row
 	g := fewBlocks(min(len(so.requests), len(sc.requests)), cfg.confidence)
 	vb, vi := g*g*(variance(bo.pct)+variance(bc.pct)), variance(io)+variance(ic)
 	if vb >= vi {
-		rep.decideLatency(lat, widen(diffs(bo.pct, bc.pct), (lat.New-lat.Old)*1e3, g))
+		rep.decideLatency(lat, widen(diffs(bo.pct, bc.pct), (lat.New-lat.Old)*1e3, g), cfg.confidence)
 	} else {
-		rep.decideLatency(lat, diffs(io, ic))
+		rep.decideLatency(lat, diffs(io, ic), cfg.confidence)
 	}
 	if scale := meanSquare(lat.Old*1e3, lat.New*1e3); scale > 0 {
 		rep.latNoise = math.Sqrt(max(0, vb-vi) / scale)
@@ -162,9 +164,9 @@ func (rep *Report) resampleRuns(so, sc *series, values []float64, lat, rate *Row
 	vb = g * g * (variance(bo.rate) + variance(bc.rate))
 	vi = rateVariance(so.totalErr, so.totalReq) + rateVariance(sc.totalErr, sc.totalReq)
 	if vb >= vi {
-		rep.decideRate(rate, widen(diffs(bo.rate, bc.rate), rate.New-rate.Old, g))
+		rep.decideRate(rate, widen(diffs(bo.rate, bc.rate), rate.New-rate.Old, g), cfg.confidence)
 	} else {
-		rep.decideRate(rate, rep.rateDiffs(nil, so.totalErr, so.totalReq, sc.totalErr, sc.totalReq, 0))
+		rep.decideRate(rate, rep.rateDiffs(nil, so.totalErr, so.totalReq, sc.totalErr, sc.totalReq, 0, cfg.resamples), cfg.confidence)
 	}
 	rep.rateNoise = math.Sqrt(max(0, vb-vi))
 }
@@ -210,6 +212,7 @@ func (rep *Report) keyRows(so, sc record.Snapshot) {
 	for _, ks := range sc.Keys {
 		cur[ks.Key] = ks.Stats
 	}
+	conf, r := rep.keyLevel(so, cur)
 	for _, ks := range so.Keys {
 		cs, ok := cur[ks.Key]
 		if !ok {
@@ -228,14 +231,13 @@ func (rep *Report) keyRows(so, sc record.Snapshot) {
 			rate.inconclusive(reason)
 		default:
 			if lat.Verdict == "" {
-				r := cfg.resamples
 				io, ic := make([]float64, r), make([]float64, r)
 				ho.resample(cfg.rng("key", k.Scenario, k.Endpoint, k.Phase, "old"), cfg.percentile, io)
 				hc.resample(cfg.rng("key", k.Scenario, k.Endpoint, k.Phase, "new"), cfg.percentile, ic)
 				sd := rep.latNoise * math.Sqrt(meanSquare(lat.Old*1e3, lat.New*1e3)) // µs
-				rep.decideLatency(&lat, addNoise(cfg.rng("key", k.Scenario, k.Endpoint, k.Phase, "noise"), diffs(io, ic), sd))
+				rep.decideLatency(&lat, addNoise(cfg.rng("key", k.Scenario, k.Endpoint, k.Phase, "noise"), diffs(io, ic), sd), conf)
 			}
-			rep.decideRate(&rate, rep.rateDiffs(k, ks.Stats.Failures, ks.Stats.Count, cs.Failures, cs.Count, rep.rateNoise))
+			rep.decideRate(&rate, rep.rateDiffs(k, ks.Stats.Failures, ks.Stats.Count, cs.Failures, cs.Count, rep.rateNoise, r), conf)
 		}
 		rep.Rows = append(rep.Rows, lat, rate)
 	}
@@ -244,6 +246,29 @@ func (rep *Report) keyRows(so, sc record.Snapshot) {
 			rep.NewOnly = append(rep.NewOnly, ks.Key)
 		}
 	}
+}
+
+// keyLevel is the confidence of each selection's rows and the resamples
+// it needs. Every selection gets two rows, and a report that calls a
+// regression when any row does would, with m rows at 95% each, call
+// noise a regression up to m times as often as one row: so each row is
+// judged at 1-5%/m (Bonferroni), which keeps the selections together
+// within the 5% the whole run's rows get. Its tails need more resamples,
+// minTail beyond each bound.
+func (rep *Report) keyLevel(so record.Snapshot, cur map[record.Key]record.Stats) (float64, int) {
+	n := 0
+	for _, ks := range so.Keys {
+		if _, ok := cur[ks.Key]; ok {
+			n++
+		}
+	}
+	cfg := rep.cfg
+	if n == 0 {
+		return cfg.confidence, cfg.resamples
+	}
+	alpha := (1 - cfg.confidence) / float64(2*n)
+	rep.keyConfidence = 1 - alpha
+	return rep.keyConfidence, max(cfg.resamples, int(math.Ceil(2*minTail/alpha)))
 }
 
 // latencyRow returns the latency row's point estimates, already
@@ -291,12 +316,11 @@ func (rep *Report) rateRow(k *record.Key, fo, no, fc, nc int64) Row {
 
 // rateDiffs returns replicates of the difference of two failure rates,
 // plus normal noise of standard deviation sd.
-func (rep *Report) rateDiffs(k *record.Key, fo, no, fc, nc int64, sd float64) []float64 {
+func (rep *Report) rateDiffs(k *record.Key, fo, no, fc, nc int64, sd float64, r int) []float64 {
 	name := []string{"rate"}
 	if k != nil {
 		name = append(name, k.Scenario, k.Endpoint, k.Phase)
 	}
-	r := rep.cfg.resamples
 	ro, rc := make([]float64, r), make([]float64, r)
 	rateResample(rep.cfg.rng(append(name, "old")...), fo, no, ro)
 	rateResample(rep.cfg.rng(append(name, "new")...), fc, nc, rc)
@@ -306,12 +330,12 @@ func (rep *Report) rateDiffs(k *record.Key, fo, no, fc, nc int64, sd float64) []
 // decideLatency sets the row's interval and verdict from replicates of
 // New-Old in microseconds. The threshold is the larger of the relative and
 // the absolute minimum effect.
-func (rep *Report) decideLatency(row *Row, d []float64) {
+func (rep *Report) decideLatency(row *Row, d []float64, conf float64) {
 	if row.Verdict != "" {
 		return
 	}
 	cfg := rep.cfg
-	lo, hi := interval(d, cfg.confidence)
+	lo, hi := interval(d, conf)
 	row.Low, row.High = lo/1e3, hi/1e3
 	thr := cfg.minEffect * row.Old
 	why := fmt.Sprintf("%g%% of the baseline", 100*cfg.minEffect)
@@ -322,11 +346,11 @@ func (rep *Report) decideLatency(row *Row, d []float64) {
 }
 
 // decideRate sets the row's interval and verdict from replicates of New-Old.
-func (rep *Report) decideRate(row *Row, d []float64) {
+func (rep *Report) decideRate(row *Row, d []float64, conf float64) {
 	if row.Verdict != "" {
 		return
 	}
-	row.Low, row.High = interval(d, rep.cfg.confidence)
+	row.Low, row.High = interval(d, conf)
 	thr := rep.cfg.minRateEffect
 	row.decide(thr, unsigned(formatPoints(thr)), formatPoints)
 }

@@ -518,3 +518,33 @@ func TestCompareErrors(t *testing.T) {
 		t.Errorf("empty runs: %s, want inconclusive\n%s", rep.Verdict, text(rep))
 	}
 }
+
+// Runs of one build, with a dozen selections each, are seldom called a
+// change anywhere: each selection's rows share the 5% the whole run's
+// get (Bonferroni), where at 95% apiece one of 24 rows would cross by
+// chance in most comparisons.
+func TestSelectionsShareTheFalsePositives(t *testing.T) {
+	eps := make([]string, 12)
+	for i := range eps {
+		eps[i] = fmt.Sprintf("e%02d", i)
+	}
+	r := run{seconds: 20, rps: 120, failure: 0.01, endpoints: eps}
+	const trials = 30
+	changed := 0
+	for i := range uint64(trials) {
+		rep, err := compare.Compare(recorder(t, 2*i+1000, r), recorder(t, 2*i+1001, r), compare.Seed(i), compare.MinEffect(0.05))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, row := range rep.Rows {
+			if row.Key != nil && (row.Verdict == compare.Regression || row.Verdict == compare.Improvement) {
+				changed++
+				break
+			}
+		}
+	}
+	if changed > trials/10 {
+		t.Errorf("%d of %d comparisons of one build called a selection changed; want at most %d", changed, trials, trials/10)
+	}
+	t.Logf("%d of %d comparisons of one build called a selection changed", changed, trials)
+}

@@ -24,13 +24,16 @@ type Document struct {
 
 // Method is how the runs were compared: the options Compare was given.
 type Method struct {
-	Percentile    float64 `json:"percentile"`
-	Confidence    float64 `json:"confidence"`
-	Resamples     int     `json:"resamples"`
-	Seed          uint64  `json:"seed"`
-	MinEffect     float64 `json:"min_effect"`
-	MinAbsoluteMs float64 `json:"min_abs_ms"`
-	MinRateEffect float64 `json:"min_rate_effect"`
+	Percentile float64 `json:"percentile"`
+	Confidence float64 `json:"confidence"`
+	// SelectionConfidence is the level of each selection's rows: the
+	// confidence shared among them (Bonferroni), 0 when none was compared.
+	SelectionConfidence float64 `json:"selection_confidence,omitempty"`
+	Resamples           int     `json:"resamples"`
+	Seed                uint64  `json:"seed"`
+	MinEffect           float64 `json:"min_effect"`
+	MinAbsoluteMs       float64 `json:"min_abs_ms"`
+	MinRateEffect       float64 `json:"min_rate_effect"`
 }
 
 // Noise is what the run-wide series varies beyond independent requests,
@@ -64,7 +67,7 @@ func (r Report) Document() Document {
 	d := Document{
 		Verdict: r.Verdict,
 		Method: Method{
-			Percentile: c.percentile, Confidence: c.confidence, Resamples: c.resamples, Seed: c.seed,
+			Percentile: c.percentile, Confidence: c.confidence, SelectionConfidence: r.keyConfidence, Resamples: c.resamples, Seed: c.seed,
 			MinEffect: c.minEffect, MinAbsoluteMs: float64(c.minAbsolute) / 1e6, MinRateEffect: c.minRateEffect,
 		},
 		Rows: make([]DocumentRow, len(r.Rows)),
