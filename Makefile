@@ -44,7 +44,7 @@ ci-reports:
 	  $(LOAD_HARNESS) report -format load-performance -o $(LOAD_OUT)/load-performance.json $(LOAD_OUT); \
 	else echo "ci-reports: $(LOAD_OUT) holds no summary.json: the run failed before its end (ci-gate says how)"; fi
 
-## ci-baseline: keep LOAD_OUT's run as the compact baseline LOAD_BASELINE (summary.json and histograms/run.json, about 100 KB for tour) when it passed (exit 0): a run that crossed a threshold, regressed, was invalid or stopped is no baseline
+## ci-baseline: keep LOAD_OUT's run as the compact baseline LOAD_BASELINE (summary.json and histograms/run.json, about 100 KB for tour or gate) when it passed (exit 0): a run that crossed a threshold, regressed, was invalid or stopped is no baseline
 ci-baseline:
 	$(if $(LOAD_BASELINE),,$(error LOAD_BASELINE is empty))
 	@code=$$(cat $(LOAD_OUT)/exit-code 2>/dev/null); if [ "$$code" = 0 ]; then \
