@@ -110,8 +110,8 @@ func TestComposeServices(t *testing.T) {
 		t.Errorf("project name = %q; want %q", p.Name, projectName)
 	}
 	want := []string{
-		"api1", "api2", "api3", "certs", "grafana", "mongo-init", "mongo1", "mongo2", "mongo3", "nginx", "prometheus",
-		"redis-primary", "redis-replica", "redis-sentinel1", "redis-sentinel2", "redis-sentinel3",
+		"api1", "api2", "api3", "blackbox-exporter", "certs", "grafana", "mongo-init", "mongo1", "mongo2", "mongo3", "mongodb-exporter", "nginx", "prometheus",
+		"redis-exporter", "redis-primary", "redis-replica", "redis-sentinel1", "redis-sentinel2", "redis-sentinel3",
 	}
 	if got := p.ServiceNames(); !slices.Equal(got, want) {
 		t.Errorf("services without a profile = %v; want %v", got, want)
@@ -182,6 +182,12 @@ func oneShot(p *types.Project) map[string]bool {
 	return done
 }
 
+// noHealthCheck are the long-running services without a health check,
+// and why none can be: nothing may wait on them.
+var noHealthCheck = map[string]string{
+	"mongodb-exporter": "its image is FROM scratch, with no program to check with; Prometheus's up{job=\"mongodb\"} is its health",
+}
+
 func TestComposeHealthChecks(t *testing.T) {
 	t.Parallel()
 	p := mustLoad(t, nil)
@@ -192,6 +198,17 @@ func TestComposeHealthChecks(t *testing.T) {
 	for name, s := range p.Services {
 		// The harness is a run, not a server: it ends when the run does.
 		if once[name] || name == "harness" {
+			continue
+		}
+		if why, ok := noHealthCheck[name]; ok {
+			if s.HealthCheck != nil && !s.HealthCheck.Disable {
+				t.Errorf("%s has a health check; drop it from noHealthCheck (%s)", name, why)
+			}
+			for other, o := range p.Services {
+				if _, waits := o.DependsOn[name]; waits {
+					t.Errorf("%s depends on %s, which has no health check (%s)", other, name, why)
+				}
+			}
 			continue
 		}
 		if s.HealthCheck == nil || s.HealthCheck.Disable || len(s.HealthCheck.Test) == 0 {
@@ -217,6 +234,8 @@ func TestComposeDependsOn(t *testing.T) {
 		{"nginx", "certs", completed},
 		{"grafana", "prometheus", healthy},
 		{"harness", "nginx", healthy},
+		{"blackbox-exporter", "certs", completed},
+		{"mongodb-exporter", "mongo-init", completed},
 	}
 	for _, api := range apiServices(p) {
 		tests = append(tests,
@@ -495,6 +514,9 @@ func TestComposeImageVariables(t *testing.T) {
 		{"NGINX_IMAGE", []string{"nginx"}, false},
 		{"PROMETHEUS_IMAGE", []string{"prometheus"}, false},
 		{"GRAFANA_IMAGE", []string{"grafana"}, false},
+		{"BLACKBOX_EXPORTER_IMAGE", []string{"blackbox-exporter"}, false},
+		{"REDIS_EXPORTER_IMAGE", []string{"redis-exporter"}, false},
+		{"MONGODB_EXPORTER_IMAGE", []string{"mongodb-exporter"}, false},
 		{"GO_IMAGE", []string{"api1", "api2", "api3", "harness", "certs"}, true},
 		{"RUNTIME_IMAGE", []string{"api1", "api2", "api3", "harness", "certs"}, true},
 	}
@@ -520,7 +542,8 @@ func TestComposeImageVariables(t *testing.T) {
 	}
 	// The defaults are the official images, as the Dockerfile's are.
 	p := mustLoad(t, nil)
-	for name, want := range map[string]string{"prometheus": "prom/prometheus:v2.53.0", "grafana": "grafana/grafana:11.3.0", "mongo1": "mongo:7"} {
+	for name, want := range map[string]string{"prometheus": "prom/prometheus:v2.53.0", "grafana": "grafana/grafana:11.3.0", "mongo1": "mongo:7",
+		"blackbox-exporter": "prom/blackbox-exporter:v0.25.0", "redis-exporter": "oliver006/redis_exporter:v1.62.0-alpine", "mongodb-exporter": "percona/mongodb_exporter:0.40"} {
 		if got := service(t, p, name).Image; got != want {
 			t.Errorf("%s image = %q; want %q", name, got, want)
 		}
