@@ -1,0 +1,4 @@
+package exporter
+
+// PID is p's process id, for tests that read its /proc entry.
+func PID(p *Process) int { return p.cmd.Process.Pid }

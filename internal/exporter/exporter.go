@@ -1,0 +1,217 @@
+// Package exporter runs the Prometheus exporters the compose stack runs
+// from images, as local processes on loopback from Debian's packages
+// (prometheus-blackbox-exporter, prometheus-redis-exporter): what `harness
+// dashboards verify` and the alerts' tests scrape so that the panels and
+// rules on probes and Redis are proved on real metrics.
+//
+// Debian's MongoDB exporter is not one of them: it is a 2018 snapshot on
+// the mgo driver, whose legacy OP_QUERY handshake neither FerretDB nor
+// MongoDB 6 and later answer ("no reachable servers"). The compose stack
+// runs Percona's current exporter from its image instead.
+package exporter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/taskready/taskready/internal/syncio"
+)
+
+// ErrNotInstalled is returned when an exporter's binary is not on PATH;
+// the message says which package has it.
+var ErrNotInstalled = errors.New("not installed")
+
+// The blackbox modules Blackbox configures, as the compose stack's
+// deploy/blackbox/blackbox.yml names them.
+const (
+	// ModuleHTTPS is a GET that must answer 2xx over TLS verified against
+	// the authority given to Blackbox.
+	ModuleHTTPS = "https_2xx"
+	// ModuleHTTP is a GET that must answer 2xx, over plain HTTP or TLS
+	// verified against the system's authorities.
+	ModuleHTTP = "http_2xx"
+)
+
+// Module is the blackbox module that probes u: ModuleHTTPS for an https
+// URL, ModuleHTTP otherwise.
+func Module(u string) string {
+	if strings.HasPrefix(u, "https://") {
+		return ModuleHTTPS
+	}
+	return ModuleHTTP
+}
+
+// Process is an exporter running on loopback.
+type Process struct {
+	// Name is the exporter's ("blackbox", "redis").
+	Name string
+	// Addr is where it serves, 127.0.0.1:PORT.
+	Addr string
+
+	cmd  *exec.Cmd
+	dir  string
+	log  *syncio.Buffer
+	done chan struct{}
+}
+
+// binaries are the names an exporter's binary has: Debian's, then the
+// upstream release's.
+var binaries = map[string][]string{
+	"blackbox": {"prometheus-blackbox-exporter", "blackbox_exporter"},
+	"redis":    {"prometheus-redis-exporter", "redis_exporter"},
+}
+
+// lookPath finds the binary of the exporter name.
+func lookPath(name string) (string, error) {
+	for _, b := range binaries[name] {
+		if p, err := exec.LookPath(b); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s exporter: %w (Debian: apt-get install %s)", name, ErrNotInstalled, binaries[name][0])
+}
+
+// Blackbox starts the blackbox exporter with ModuleHTTP and, when caPEM
+// is not empty, ModuleHTTPS trusting exactly caPEM's authorities.
+func Blackbox(ctx context.Context, caPEM []byte) (*Process, error) {
+	bin, err := lookPath("blackbox")
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "taskready-blackbox-")
+	if err != nil {
+		return nil, fmt.Errorf("blackbox exporter: %w", err)
+	}
+	conf := "modules:\n  " + ModuleHTTP + ":\n    prober: http\n    timeout: 5s\n    http:\n      preferred_ip_protocol: ip4\n"
+	if len(caPEM) > 0 {
+		ca := filepath.Join(dir, "ca.pem")
+		if err := os.WriteFile(ca, caPEM, 0o644); err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("blackbox exporter: %w", err)
+		}
+		conf += "  " + ModuleHTTPS + ":\n    prober: http\n    timeout: 5s\n    http:\n      preferred_ip_protocol: ip4\n      fail_if_not_ssl: true\n" +
+			"      tls_config:\n        ca_file: " + strconv.Quote(ca) + "\n"
+	}
+	file := filepath.Join(dir, "blackbox.yml")
+	if err := os.WriteFile(file, []byte(conf), 0o644); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("blackbox exporter: %w", err)
+	}
+	return start(ctx, "blackbox", dir, bin, nil, func(addr string) []string {
+		return []string{"--config.file=" + file, "--web.listen-address=" + addr, "--log.level=warn"}
+	})
+}
+
+// Redis starts redis_exporter reading the Redis at redisURL
+// (redis://[:password@]host:port[/db]), with the host's memory (what the
+// memory alert compares with while maxmemory is 0). The password goes to
+// it through its environment, not its command line.
+func Redis(ctx context.Context, redisURL string) (*Process, error) {
+	bin, err := lookPath("redis")
+	if err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(redisURL)
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+		return nil, fmt.Errorf("redis exporter: %q is not a redis:// URL", redisURL)
+	}
+	env := os.Environ()
+	if pw, ok := u.User.Password(); ok {
+		env = append(env, "REDIS_PASSWORD="+pw)
+		u.User = nil
+	}
+	dir, err := os.MkdirTemp("", "taskready-redis-exporter-")
+	if err != nil {
+		return nil, fmt.Errorf("redis exporter: %w", err)
+	}
+	return start(ctx, "redis", dir, bin, env, func(addr string) []string {
+		return []string{"-redis.addr=" + u.String(), "-web.listen-address=" + addr, "-include-system-metrics"}
+	})
+}
+
+// start runs bin with the flags args gives for a free loopback address,
+// and waits until it serves /metrics.
+func start(ctx context.Context, name, dir, bin string, env []string, args func(addr string) []string) (*Process, error) {
+	port, err := freePort()
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("%s exporter: %w", name, err)
+	}
+	p := &Process{Name: name, Addr: "127.0.0.1:" + strconv.Itoa(port), dir: dir, log: &syncio.Buffer{}, done: make(chan struct{})}
+	// Not CommandContext: ctx bounds the start, Close the process.
+	p.cmd = exec.Command(bin, args(p.Addr)...)
+	p.cmd.Env = env
+	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	if err := p.cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("%s exporter: start %s: %w", name, bin, err)
+	}
+	go func() { p.cmd.Wait(); close(p.done) }()
+	if err := p.waitReady(ctx); err != nil {
+		return nil, errors.Join(err, p.Close())
+	}
+	return p, nil
+}
+
+// waitReady polls /metrics until it answers 200, the process exits or
+// 30 seconds pass.
+func (p *Process) waitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	client := &http.Client{Timeout: 5 * time.Second}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+p.Addr+"/metrics", nil)
+		if resp, err := client.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-p.done:
+			return fmt.Errorf("%s exporter exited (%v) before it served /metrics; its log: %s", p.Name, p.cmd.ProcessState, p.Log())
+		case <-ctx.Done():
+			return fmt.Errorf("%s exporter not serving /metrics at %s: %w; its log: %s", p.Name, p.Addr, ctx.Err(), p.Log())
+		case <-tick.C:
+		}
+	}
+}
+
+// Log is what the exporter has printed so far.
+func (p *Process) Log() string { return strings.TrimSpace(p.log.String()) }
+
+// Close stops the exporter and removes its files.
+func (p *Process) Close() error {
+	if p.cmd.Process != nil {
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(10 * time.Second):
+			p.cmd.Process.Kill()
+			<-p.done
+		}
+	}
+	return os.RemoveAll(p.dir)
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
