@@ -238,8 +238,8 @@ func TestEveryAlertIsExplained(t *testing.T) {
 			}
 		}
 	}
-	if want := 17; n != want {
-		t.Errorf("%d alerting rules; want %d (availability and two latency objectives, a page and a ticket each, and 11 more)", n, want)
+	if want := 21; n != want {
+		t.Errorf("%d alerting rules; want %d (availability and two latency objectives, a page and a ticket each, 11 more, and 4 on the exporters' series)", n, want)
 	}
 	other, err := alerts.Generate(parse(t, "  http_req_failed: [\"rate<0.01\"]\n"), alerts.RunbookURL("https://wiki.example.com/runbook"))
 	if err != nil {

@@ -2,9 +2,12 @@ package alerts_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -17,7 +20,9 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/taskready/taskready/alerts"
+	"github.com/taskready/taskready/env"
 	"github.com/taskready/taskready/env/envtest"
+	"github.com/taskready/taskready/internal/exporter"
 	"github.com/taskready/taskready/internal/promql"
 	"github.com/taskready/taskready/internal/testbin"
 )
@@ -97,6 +102,13 @@ func TestRulesReadWhatTheAPIExports(t *testing.T) {
 	}
 	defer prom.Close()
 	readiness := parseExposition(t, "readiness.prom", prom)
+	exporters := exporterSeries(ctx, t, e)
+	mongoFixture, err := os.Open("testdata/mongodb-exporter.prom")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mongoFixture.Close()
+	mongo := parseExposition(t, "mongodb-exporter.prom", mongoFixture)
 
 	r := load(t, "load")
 	recorded := map[string]bool{}
@@ -117,8 +129,19 @@ func TestRulesReadWhatTheAPIExports(t *testing.T) {
 					continue
 				}
 				from := api
-				if strings.HasPrefix(s.Metric, "taskready_readiness_") {
+				switch {
+				case strings.HasPrefix(s.Metric, "taskready_readiness_"):
 					from = readiness
+				case strings.HasPrefix(s.Metric, "probe_") || strings.HasPrefix(s.Metric, "redis_"):
+					if exporters == nil {
+						continue
+					}
+					from = exporters
+				case strings.HasPrefix(s.Metric, "mongodb_"):
+					from = mongo
+				case s.Metric == "up":
+					// Prometheus's own series, one per target.
+					continue
 				}
 				read++
 				if problem := exported(from, s); problem != "" {
@@ -141,6 +164,40 @@ func TestRulesReadWhatTheAPIExports(t *testing.T) {
 	if !slices.Equal(les, alerts.DurationBuckets) {
 		t.Errorf("the API's request duration buckets are %v; alerts.DurationBuckets says %v", les, alerts.DurationBuckets)
 	}
+}
+
+// exporterSeries is what the exporters the compose stack runs export
+// about e: the blackbox exporter's probe of its /healthz and
+// redis_exporter's scrape of its Redis, from Debian's packages. Without
+// them it is nil (the rules' exporter series go unchecked), unless the
+// run requires them.
+func exporterSeries(ctx context.Context, t *testing.T, e *env.Env) series {
+	t.Helper()
+	bb, err := exporter.Blackbox(ctx, nil)
+	if err == nil {
+		t.Cleanup(func() { bb.Close() })
+		var re *exporter.Process
+		if re, err = exporter.Redis(ctx, e.Stores.RedisURL); err == nil {
+			t.Cleanup(func() { re.Close() })
+			out := series{}
+			target := e.Target + "/healthz"
+			for _, u := range []string{"http://" + bb.Addr + "/probe?" + url.Values{"target": {target}, "module": {exporter.Module(target)}}.Encode(), "http://" + re.Addr + "/metrics"} {
+				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				maps.Copy(out, parseExposition(t, u, resp.Body))
+				resp.Body.Close()
+			}
+			return out
+		}
+	}
+	if !errors.Is(err, exporter.ErrNotInstalled) || os.Getenv("CI") != "" || os.Getenv("REQUIRE_EXPORTERS") != "" {
+		t.Fatal(err)
+	}
+	t.Logf("the rules' probe_ and redis_ series go unchecked: %v", err)
+	return nil
 }
 
 // exported says why no series of from can pass s, or "" when one can.

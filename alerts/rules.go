@@ -76,8 +76,8 @@ type Rules struct {
 }
 
 // Generate derives the objectives of f and writes their recording and
-// burn-rate alerting rules, then the saturation, readiness and watchdog
-// alerts. It fails with ErrNoObjective when f has no budget to alert on.
+// burn-rate alerting rules, then the saturation, readiness, exporters'
+// and watchdog alerts. It fails with ErrNoObjective when f has no budget to alert on.
 func Generate(f *scenario.File, opts ...Option) (*Rules, error) {
 	o := options{runbook: DefaultRunbookURL}
 	for _, opt := range opts {
@@ -90,7 +90,7 @@ func Generate(f *scenario.File, opts ...Option) (*Rules, error) {
 	r := &Rules{Scenario: f.Name, Objectives: objs, Notes: notes}
 	slo, sloNotes := sloGroup(f.Name, objs)
 	r.Notes = append(r.Notes, sloNotes...)
-	r.File.Groups = []Group{slo, saturationGroup(objs), readinessGroup(), watchdogGroup()}
+	r.File.Groups = []Group{slo, saturationGroup(objs), readinessGroup(), exportersGroup(), watchdogGroup()}
 	for gi := range r.File.Groups {
 		for ri := range r.File.Groups[gi].Rules {
 			if rule := &r.File.Groups[gi].Rules[ri]; rule.Alert != "" {
