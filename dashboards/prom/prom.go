@@ -22,6 +22,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,6 +45,13 @@ type Target struct {
 	Job   string
 	Addrs []string
 	Path  string // default /metrics
+	// Params are the URL parameters of every scrape (a blackbox module).
+	Params map[string][]string
+	// Exporter, when set, is an exporter's multi-target pattern, as the
+	// compose stack scrapes the blackbox and Redis exporters: Addrs are
+	// what it probes or reads (URLs), each the target parameter and the
+	// instance label of a scrape of Exporter (host:port) at Path.
+	Exporter string
 }
 
 // Server is a running Prometheus.
@@ -245,16 +253,31 @@ func Config(targets []Target, interval time.Duration, ruleFiles ...string) []byt
 		if path == "" {
 			path = "/metrics"
 		}
-		fmt.Fprintf(&b, "  - job_name: %q\n    metrics_path: %q\n    static_configs:\n      - targets: [", t.Job, path)
-		for i, a := range t.Addrs {
-			if i > 0 {
-				b.WriteString(", ")
+		fmt.Fprintf(&b, "  - job_name: %q\n    metrics_path: %q\n", t.Job, path)
+		if len(t.Params) > 0 {
+			b.WriteString("    params:\n")
+			for _, k := range slices.Sorted(maps.Keys(t.Params)) {
+				fmt.Fprintf(&b, "      %q: [%s]\n", k, quoted(t.Params[k]))
 			}
-			fmt.Fprintf(&b, "%q", a)
 		}
-		b.WriteString("]\n")
+		fmt.Fprintf(&b, "    static_configs:\n      - targets: [%s]\n", quoted(t.Addrs))
+		if t.Exporter != "" {
+			fmt.Fprintf(&b, "    relabel_configs:\n"+
+				"      - {source_labels: [__address__], target_label: __param_target}\n"+
+				"      - {source_labels: [__param_target], target_label: instance}\n"+
+				"      - {target_label: __address__, replacement: %q}\n", t.Exporter)
+		}
 	}
 	return []byte(b.String())
+}
+
+// quoted is a YAML flow sequence's items, each double-quoted.
+func quoted(items []string) string {
+	q := make([]string, len(items))
+	for i, it := range items {
+		q[i] = strconv.Quote(it)
+	}
+	return strings.Join(q, ", ")
 }
 
 func (s *Server) waitReady(ctx context.Context) error {

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -48,6 +49,49 @@ func TestScrapeAndQuery(t *testing.T) {
 	}
 	t.Cleanup(func() { srv.Close() })
 	checkScrapeAndQuery(ctx, t, srv, start)
+}
+
+// TestScrapeThroughAnExporter: with Exporter, each address is what the
+// exporter is asked about (the target parameter, beside Params) and the
+// instance label of the series, as the compose stack scrapes its
+// blackbox and Redis exporters.
+func TestScrapeThroughAnExporter(t *testing.T) {
+	need(t, "prometheus")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	asked := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/probe" {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprintf(w, "# HELP demo_probe_success Probed.\n# TYPE demo_probe_success gauge\ndemo_probe_success{asked=%q, module=%q} 1\n",
+			r.URL.Query().Get("target"), r.URL.Query().Get("module"))
+	}))
+	t.Cleanup(asked.Close)
+	urls := []string{"https://nginx:8443/healthz", "https://nginx:8443/readyz"}
+	srv, err := prom.Start(ctx, []prom.Target{{
+		Job: "blackbox", Addrs: urls, Path: "/probe",
+		Params: map[string][]string{"module": {"https_2xx"}}, Exporter: strings.TrimPrefix(asked.URL, "http://"),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	var got []prom.Sample
+	for ctx.Err() == nil {
+		if got, err = srv.Query(ctx, `demo_probe_success`, time.Time{}); err == nil && len(got) == 2 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(got) != 2 {
+		t.Fatalf("samples %+v, %v; want one per URL; its log: %s", got, err, srv.Log())
+	}
+	for _, s := range got {
+		if s.Labels["instance"] != s.Labels["asked"] || !slices.Contains(urls, s.Labels["asked"]) || s.Labels["module"] != "https_2xx" || s.Labels["job"] != "blackbox" {
+			t.Errorf("series %v; want the exporter asked about one URL with module https_2xx, the URL its instance", s.Labels)
+		}
+	}
 }
 
 // checkScrapeAndQuery waits until srv, scraping an exporter since start,
