@@ -83,9 +83,10 @@ ci-dry-run: build
 dashboards:
 	$(GO) run ./cmd/harness dashboards generate -dir dashboards
 
-## dashboards-verify: a real Prometheus scrapes a short run; every panel of every dashboard must show data; installs prometheus if missing
+## dashboards-verify: a real Prometheus scrapes a short run and the blackbox and Redis exporters; every panel of every dashboard must show data (the MongoDB exporter's are excluded); installs them if missing
 dashboards-verify: build
-	@command -v prometheus >/dev/null || $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y prometheus
+	@command -v prometheus >/dev/null && command -v prometheus-blackbox-exporter >/dev/null && command -v prometheus-redis-exporter >/dev/null || \
+		$$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y prometheus prometheus-blackbox-exporter prometheus-redis-exporter
 	./bin/harness dashboards verify -provider embedded -api-bin ./bin/taskapi
 
 ## alerts: write the Prometheus alerting rules from the load scenario's budgets into deploy/prometheus/alerts.yml (commit it)
