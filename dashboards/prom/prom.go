@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -26,10 +25,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
-	"github.com/taskready/taskready/internal/syncio"
+	"github.com/taskready/taskready/internal/child"
 )
 
 // ErrNotInstalled is returned when the prometheus or promtool binary is
@@ -127,7 +125,7 @@ func Start(ctx context.Context, targets []Target, opts ...Option) (*Server, erro
 	for _, opt := range opts {
 		opt(&o)
 	}
-	port, err := freePort()
+	port, err := child.FreePort()
 	if err != nil {
 		return nil, fmt.Errorf("prometheus: %w", err)
 	}
@@ -149,12 +147,7 @@ func Start(ctx context.Context, targets []Target, opts ...Option) (*Server, erro
 }
 
 // process is Prometheus as a local process.
-type process struct {
-	cmd  *exec.Cmd
-	dir  string
-	log  *syncio.Buffer
-	done chan struct{}
-}
+type process struct{ *child.Process }
 
 // startProcess starts o.binary scraping targets, with its configuration,
 // rule files and data in a temporary directory, listening on addr.
@@ -179,17 +172,13 @@ func startProcess(o options, targets []Target, addr string) (*process, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("prometheus: %w", err)
 	}
-	p := &process{dir: dir, log: &syncio.Buffer{}, done: make(chan struct{})}
 	// Not CommandContext: Close ends it with SIGTERM so it flushes, and
 	// the caller's ctx only bounds the start.
-	p.cmd = exec.Command(bin, flags(file, filepath.Join(dir, "data"), addr)...)
-	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
-	if err := p.cmd.Start(); err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("prometheus: start %s: %w", bin, err)
+	c, err := child.Start(exec.Command(bin, flags(file, filepath.Join(dir, "data"), addr)...), dir)
+	if err != nil {
+		return nil, fmt.Errorf("prometheus: %w", err)
 	}
-	go func() { p.cmd.Wait(); close(p.done) }()
-	return p, nil
+	return &process{c}, nil
 }
 
 // flags are the command-line flags of Prometheus, process or container.
@@ -202,29 +191,11 @@ func flags(config, data, addr string) []string {
 	}
 }
 
-func (p *process) exited(context.Context) error {
-	select {
-	case <-p.done:
-		return fmt.Errorf("exited (%v)", p.cmd.ProcessState)
-	default:
-		return nil
-	}
-}
+func (p *process) exited(context.Context) error { return p.Exited() }
 
-func (p *process) output() string { return p.log.String() }
+func (p *process) output() string { return p.Output() }
 
-func (p *process) stop() error {
-	if p.cmd.Process != nil {
-		p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(10 * time.Second):
-			p.cmd.Process.Kill()
-			<-p.done
-		}
-	}
-	return os.RemoveAll(p.dir)
-}
+func (p *process) stop() error { return p.Stop() }
 
 // ruleFileNames are the paths of n rule files in dir.
 func ruleFileNames(dir string, n int) []string {
@@ -454,15 +425,6 @@ func (s *Server) Close() error {
 
 func formatTime(t time.Time) string {
 	return strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', 3, 64)
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // tail is the last 2 KB of a log, for error messages.

@@ -1,4 +1,4 @@
 package exporter
 
 // PID is p's process id, for tests that read its /proc entry.
-func PID(p *Process) int { return p.cmd.Process.Pid }
+func PID(p *Process) int { return p.proc.PID() }

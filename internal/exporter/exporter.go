@@ -14,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -22,10 +21,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
-	"github.com/taskready/taskready/internal/syncio"
+	"github.com/taskready/taskready/internal/child"
 )
 
 // ErrNotInstalled is returned when an exporter's binary is not on PATH;
@@ -59,10 +57,7 @@ type Process struct {
 	// Addr is where it serves, 127.0.0.1:PORT.
 	Addr string
 
-	cmd  *exec.Cmd
-	dir  string
-	log  *syncio.Buffer
-	done chan struct{}
+	proc *child.Process
 }
 
 // binaries are the names an exporter's binary has: Debian's, then the
@@ -143,21 +138,18 @@ func Redis(ctx context.Context, redisURL string) (*Process, error) {
 // start runs bin with the flags args gives for a free loopback address,
 // and waits until it serves /metrics.
 func start(ctx context.Context, name, dir, bin string, env []string, args func(addr string) []string) (*Process, error) {
-	port, err := freePort()
+	port, err := child.FreePort()
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("%s exporter: %w", name, err)
 	}
-	p := &Process{Name: name, Addr: "127.0.0.1:" + strconv.Itoa(port), dir: dir, log: &syncio.Buffer{}, done: make(chan struct{})}
+	p := &Process{Name: name, Addr: "127.0.0.1:" + strconv.Itoa(port)}
 	// Not CommandContext: ctx bounds the start, Close the process.
-	p.cmd = exec.Command(bin, args(p.Addr)...)
-	p.cmd.Env = env
-	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
-	if err := p.cmd.Start(); err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("%s exporter: start %s: %w", name, bin, err)
+	cmd := exec.Command(bin, args(p.Addr)...)
+	cmd.Env = env
+	if p.proc, err = child.Start(cmd, dir); err != nil {
+		return nil, fmt.Errorf("%s exporter: %w", name, err)
 	}
-	go func() { p.cmd.Wait(); close(p.done) }()
 	if err := p.waitReady(ctx); err != nil {
 		return nil, errors.Join(err, p.Close())
 	}
@@ -181,8 +173,8 @@ func (p *Process) waitReady(ctx context.Context) error {
 			}
 		}
 		select {
-		case <-p.done:
-			return fmt.Errorf("%s exporter exited (%v) before it served /metrics; its log: %s", p.Name, p.cmd.ProcessState, p.Log())
+		case <-p.proc.Done():
+			return fmt.Errorf("%s exporter %v before it served /metrics; its log: %s", p.Name, p.proc.Exited(), p.Log())
 		case <-ctx.Done():
 			return fmt.Errorf("%s exporter not serving /metrics at %s: %w; its log: %s", p.Name, p.Addr, ctx.Err(), p.Log())
 		case <-tick.C:
@@ -191,27 +183,7 @@ func (p *Process) waitReady(ctx context.Context) error {
 }
 
 // Log is what the exporter has printed so far.
-func (p *Process) Log() string { return strings.TrimSpace(p.log.String()) }
+func (p *Process) Log() string { return strings.TrimSpace(p.proc.Output()) }
 
 // Close stops the exporter and removes its files.
-func (p *Process) Close() error {
-	if p.cmd.Process != nil {
-		p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(10 * time.Second):
-			p.cmd.Process.Kill()
-			<-p.done
-		}
-	}
-	return os.RemoveAll(p.dir)
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
+func (p *Process) Close() error { return p.proc.Stop() }
