@@ -16,14 +16,14 @@ import (
 func TestAlerts(t *testing.T) {
 	ctx := t.Context()
 	const committed, runbook = "../../deploy/prometheus/alerts.yml", "../../docs/runbook.md"
-	if code, out, errs := harness(ctx, "alerts", "check", "-o", committed, "-runbook", runbook); code != exitPass || !strings.Contains(out, "explains its 15 alerts") {
+	if code, out, errs := harness(ctx, "alerts", "check", "-o", committed, "-runbook", runbook); code != exitPass || !strings.Contains(out, "explains its 19 alerts") {
 		t.Fatalf("alerts check of the committed rules = %d:\n%s%s", code, out, errs)
 	}
 
 	dir := t.TempDir()
 	file := filepath.Join(dir, "rules", "alerts.yml")
 	code, out, errs := harness(ctx, "alerts", "generate", "-o", file)
-	if code != exitPass || !strings.Contains(out, "wrote 15 alerts (17 alerting rules, 21 recording rules) from the load scenario's budgets") ||
+	if code != exitPass || !strings.Contains(out, "wrote 19 alerts (21 alerting rules, 21 recording rules) from the load scenario's budgets") ||
 		!strings.Contains(out, "latency-p95   95% of requests answered within 250ms (http_req_duration{phase:steady} p(95)<300)") ||
 		!strings.Contains(out, "note: latency-p99: 800ms is not a bucket edge") {
 		t.Errorf("alerts generate = %d:\n%s%s", code, out, errs)
