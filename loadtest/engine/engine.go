@@ -285,6 +285,10 @@ func readBack(ctx context.Context, cf config, target string, start time.Time) *s
 			n.Objects, n.Acknowledged, rb.Pace)
 	}
 	w := cf.ledger.Verify(rctx, rb)
+	if errors.Is(rctx.Err(), context.DeadlineExceeded) {
+		w.Error = fmt.Sprintf("the read-back ran out of its %s after %d of %d tasks: the API answered too slowly or failed the reads (%d requests); "+
+			"run it where the API keeps up, or with fewer writes", budget.Round(time.Second), w.Checked, w.Checked+w.Unverified, w.Requests)
+	}
 	if cf.progress != nil {
 		fmt.Fprintf(cf.progress, "harness: write ledger: %s\n", ledger.Describe(w))
 	}
