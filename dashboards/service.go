@@ -11,11 +11,15 @@ import (
 // route variables.
 const sel = `instance=~"$instance", route=~"$route"`
 
+// serviceTitle is the service dashboard's title, which findings name.
+const serviceTitle = "Task API"
+
 // Service is the dashboard of the task API: traffic, errors and latency
-// by route, limits and cache, the stores' pools and commands, the Go
-// runtime; with instance and route variables.
+// by route, limits and cache, the stores' pools and commands, what the
+// exporters see (probes from outside, Redis, MongoDB), the Go runtime;
+// with instance and route variables.
 func Service() *dashboard.DashboardBuilder {
-	return board("taskready-service", "Task API", "What the API's /metrics say: RED by route, limits, cache, MongoDB and Redis, the Go runtime.").
+	return board("taskready-service", serviceTitle, "What the API's /metrics say: RED by route, limits, cache, MongoDB and Redis, the Go runtime; and what the exporters see: probes through the public address, Redis, MongoDB.").
 		Tags([]string{"taskready", "service"}).
 		WithVariable(datasourceVariable()).
 		WithVariable(labelVariable("instance", "Instance", `label_values(taskapi_http_requests_total, instance)`)).
@@ -42,6 +46,13 @@ func Service() *dashboard.DashboardBuilder {
 		WithPanel(redisCommandLatency()).
 		WithPanel(redisCommands()).
 		WithPanel(redisAvailable()).
+		WithRow(row("From the exporters: uptime, Redis, MongoDB")).
+		WithPanel(probeSuccess()).
+		WithPanel(probeDuration()).
+		WithPanel(redisMemory()).
+		WithPanel(redisServer()).
+		WithPanel(mongoExporter()).
+		WithPanel(mongoReplicationLag()).
 		WithRow(row("Go runtime")).
 		WithPanel(goroutines()).
 		WithPanel(memory()).

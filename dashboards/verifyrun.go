@@ -16,6 +16,7 @@ import (
 	"github.com/taskready/taskready/dashboards/prom"
 	"github.com/taskready/taskready/env"
 	"github.com/taskready/taskready/env/docker"
+	"github.com/taskready/taskready/internal/exporter"
 	"github.com/taskready/taskready/loadtest/engine"
 	"github.com/taskready/taskready/loadtest/fault"
 	"github.com/taskready/taskready/loadtest/record"
@@ -55,17 +56,22 @@ type VerifyOptions struct {
 // dashboard, promtool's findings on each /metrics, the rules Prometheus
 // evaluated and those that failed to, and how many requests the run sent.
 type Verification struct {
-	Findings   []Finding
+	Findings []Finding
+	// Excluded are the panels a run cannot show data on, as "board /
+	// panel: why" (the MongoDB exporter's); they are not verified.
+	Excluded   []string
 	Lint       []string
 	Rules      int
 	RuleErrors []string
 	Sent       float64
 }
 
-// VerifyRun starts a Prometheus that scrapes o.Env's API instances and
-// the harness every second, runs o.Scenario against o.Env, then evaluates
-// every query of the service, load-test and (with o.Readiness) readiness
-// dashboards over the run and lints every /metrics with promtool.
+// VerifyRun starts a Prometheus that scrapes o.Env's API instances, the
+// harness and the blackbox and Redis exporters (Debian's packages, which
+// it runs on o.Env) every second, runs o.Scenario against o.Env, then
+// evaluates every query of the service, load-test and (with o.Readiness)
+// readiness dashboards over the run, but the unverified panels', and
+// lints every /metrics with promtool.
 func VerifyRun(ctx context.Context, o VerifyOptions) (*Verification, error) {
 	out := o.Progress
 	if out == nil {
@@ -87,6 +93,7 @@ func VerifyRun(ctx context.Context, o VerifyOptions) (*Verification, error) {
 		}
 		queries = append(queries, qs...)
 	}
+	queries, excluded := exclude(queries)
 
 	ms, err := engine.ServeMetrics("127.0.0.1:0")
 	if err != nil {
@@ -99,11 +106,11 @@ func VerifyRun(ctx context.Context, o VerifyOptions) (*Verification, error) {
 			w.Write(o.Readiness)
 		}))
 	}
-	srv, apis, err := startPrometheus(ctx, out, o, ms.Addr)
+	srv, apis, stop, err := startPrometheus(ctx, out, o, ms.Addr)
 	if err != nil {
 		return nil, err
 	}
-	defer srv.Close()
+	defer stop()
 
 	// A short-lived series (a fault's 1 while it lasts) is only seen if
 	// Prometheus scrapes the harness from the run's start.
@@ -120,7 +127,7 @@ func VerifyRun(ctx context.Context, o VerifyOptions) (*Verification, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Verification{Sent: res.Summary(engine.Meta{}).Metrics[record.MetricReqs].Values["count"]}
+	v := &Verification{Sent: res.Summary(engine.Meta{}).Metrics[record.MetricReqs].Values["count"], Excluded: excluded}
 	// The last scrape must come after the last request: wait until
 	// Prometheus has the run's own count.
 	if err := waitScraped(ctx, srv, v.Sent); err != nil {
@@ -156,23 +163,90 @@ func VerifyRun(ctx context.Context, o VerifyOptions) (*Verification, error) {
 	return v, nil
 }
 
+// exclude drops the queries of the unverified panels, and says which
+// panels it dropped and why, each once.
+func exclude(queries []Query) ([]Query, []string) {
+	var kept []Query
+	var excluded []string
+	seen := map[string]bool{}
+	for _, q := range queries {
+		why, ok := unverified[q.Panel]
+		if !ok || q.Board != serviceTitle {
+			kept = append(kept, q)
+			continue
+		}
+		if key := q.Board + " / " + q.Panel; !seen[key] {
+			seen[key] = true
+			excluded = append(excluded, key+": "+why)
+		}
+	}
+	return kept, excluded
+}
+
+// startExporters starts the exporters the compose stack runs, from
+// Debian's packages, on e: the blackbox exporter probing /healthz and
+// /readyz at e.Target (its public address, trusting e.CA when it serves
+// HTTPS) and redis_exporter reading e's Redis. It returns their scrape
+// targets and what stops them; a missing package is an error that says
+// which to install.
+func startExporters(ctx context.Context, out io.Writer, e *env.Env) ([]prom.Target, func(), error) {
+	var procs []*exporter.Process
+	stop := func() {
+		for _, p := range procs {
+			p.Close()
+		}
+	}
+	var ca []byte
+	if e.CA != nil {
+		ca = e.CA.PEM()
+	}
+	bb, err := exporter.Blackbox(ctx, ca)
+	if err != nil {
+		return nil, nil, err
+	}
+	procs = append(procs, bb)
+	urls := []string{e.Target + "/healthz", e.Target + "/readyz"}
+	targets := []prom.Target{{
+		Job: "blackbox", Addrs: urls, Path: "/probe", Exporter: bb.Addr,
+		Params: map[string][]string{"module": {exporter.Module(e.Target)}},
+	}}
+	if e.Stores == nil || e.Stores.RedisURL == "" {
+		stop()
+		return nil, nil, errors.New("verify needs the environment's Redis URL for redis_exporter")
+	}
+	re, err := exporter.Redis(ctx, e.Stores.RedisURL)
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	procs = append(procs, re)
+	targets = append(targets, prom.Target{Job: "redis", Addrs: []string{re.Addr}})
+	fmt.Fprintf(out, "harness: blackbox exporter probing %s; redis_exporter reading the environment's Redis\n", strings.Join(urls, " and "))
+	return targets, stop, nil
+}
+
 // startPrometheus starts the Prometheus of a verification run, scraping
 // each API's metrics listener (METRICS_ADDR, not its public port, which
-// answers /metrics 404) and the harness at harnessAddr; it returns the
-// server and the APIs' metrics URLs.
-func startPrometheus(ctx context.Context, out io.Writer, o VerifyOptions, harnessAddr string) (*prom.Server, []string, error) {
+// answers /metrics 404), the harness at harnessAddr and the exporters
+// startExporters starts; it returns the server, the APIs' metrics URLs
+// and what stops the server and the exporters.
+func startPrometheus(ctx context.Context, out io.Writer, o VerifyOptions, harnessAddr string) (*prom.Server, []string, func(), error) {
 	var apis, hosts []string
 	for _, a := range o.Env.APIs {
 		u, err := url.Parse(a.MetricsURL())
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s metrics URL: %w", a.Name(), err)
+			return nil, nil, nil, fmt.Errorf("%s metrics URL: %w", a.Name(), err)
 		}
 		apis, hosts = append(apis, u.String()), append(hosts, u.Host)
 	}
 	if len(apis) == 0 {
-		return nil, nil, ErrNothingToScrape
+		return nil, nil, nil, ErrNothingToScrape
 	}
-	targets := []prom.Target{{Job: "taskapi", Addrs: hosts}, {Job: "harness", Addrs: []string{harnessAddr}}}
+	exporters, stopExporters, err := startExporters(ctx, out, o.Env)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	targets := append([]prom.Target{{Job: "taskapi", Addrs: hosts}, {Job: "harness", Addrs: []string{harnessAddr}}}, exporters...)
 	if o.Readiness != nil {
 		targets = append(targets, prom.Target{Job: "readiness", Addrs: []string{harnessAddr}, Path: "/readiness"})
 	}
@@ -206,10 +280,11 @@ func startPrometheus(ctx context.Context, out io.Writer, o VerifyOptions, harnes
 		srv, err = prom.Start(ctx, targets, local...)
 	}
 	if err != nil {
-		return nil, nil, err
+		stopExporters()
+		return nil, nil, nil, err
 	}
-	fmt.Fprintf(out, "harness: Prometheus at %s scraping %d API instances and the harness every second\n", srv.URL, len(apis))
-	return srv, apis, nil
+	fmt.Fprintf(out, "harness: Prometheus at %s scraping %d API instances, the harness and the exporters every second\n", srv.URL, len(apis))
+	return srv, apis, func() { srv.Close(); stopExporters() }, nil
 }
 
 // lintURL runs promtool check metrics on what u serves.
@@ -343,6 +418,9 @@ func (v *Verification) WriteText(out io.Writer) error {
 			fmt.Fprintf(out, "  %s / %s: %s\n", p.board, p.title, pr)
 		}
 	}
+	for _, x := range v.Excluded {
+		fmt.Fprintf(out, "  excluded, not verified: %s\n", x)
+	}
 	for _, l := range v.Lint {
 		fmt.Fprintf(out, "  promtool: %s\n", l)
 	}
@@ -350,8 +428,8 @@ func (v *Verification) WriteText(out io.Writer) error {
 		fmt.Fprintf(out, "  rule: %s\n", e)
 	}
 	failed := v.Failed()
-	fmt.Fprintf(out, "\n%d panels on %d dashboards after a run of %.0f requests: %d failed; promtool: %d findings; rules: %d, %d failing\n",
-		len(panels), len(boards), v.Sent, len(failed), len(v.Lint), v.Rules, len(v.RuleErrors))
+	fmt.Fprintf(out, "\n%d panels on %d dashboards after a run of %.0f requests: %d failed, %d excluded; promtool: %d findings; rules: %d, %d failing\n",
+		len(panels), len(boards), v.Sent, len(failed), len(v.Excluded), len(v.Lint), v.Rules, len(v.RuleErrors))
 	if !v.OK() {
 		_, err := fmt.Fprintf(out, "FAILED: %s\n", strings.Join(append(failed, v.RuleErrors...), "; "))
 		return err

@@ -19,7 +19,9 @@ func TestVerificationVerdict(t *testing.T) {
 		wantInText []string
 	}{
 		{"every panel shows data", dashboards.Verification{Findings: []dashboards.Finding{ok, ok}, Sent: 10},
-			nil, []string{"Service    Rate   2/2      ok", "1 panels on 1 dashboards after a run of 10 requests: 0 failed; promtool: 0 findings"}},
+			nil, []string{"Service    Rate   2/2      ok", "1 panels on 1 dashboards after a run of 10 requests: 0 failed, 0 excluded; promtool: 0 findings"}},
+		{"an excluded panel is said, and fails nothing", dashboards.Verification{Findings: []dashboards.Finding{ok}, Excluded: []string{"Service / Lag: no exporter"}},
+			nil, []string{"excluded, not verified: Service / Lag: no exporter", "0 failed, 1 excluded;"}},
 		{"a panel without series and an invalid query", dashboards.Verification{Findings: []dashboards.Finding{ok, empty, invalid}},
 			[]string{"Service / Errors", "Load / p95"}, []string{`Service / Errors: no series for "rate(y[5s])"`, `Load / p95: invalid query "rate(": parse error`, "FAILED: Service / Errors; Load / p95"}},
 		{"promtool findings alone fail", dashboards.Verification{Findings: []dashboards.Finding{ok}, Lint: []string{"http://a/metrics: no HELP"}},
@@ -45,5 +47,61 @@ func TestVerificationVerdict(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestExcludedAreTheMongoDBExportersPanels: a verification leaves out
+// exactly the service dashboard's panels on the MongoDB exporter's series
+// (no such exporter runs on its stores), each once with why, and keeps
+// every other query, the other exporters' included.
+func TestExcludedAreTheMongoDBExportersPanels(t *testing.T) {
+	data, err := dashboards.JSON(dashboards.Service())
+	if err != nil {
+		t.Fatal(err)
+	}
+	queries, err := dashboards.Queries(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, excluded := dashboards.Exclude(queries)
+	mongo := map[string]bool{}
+	for _, q := range queries {
+		if strings.Contains(q.Expr, "mongodb_") {
+			mongo["Task API / "+q.Panel] = true
+		}
+	}
+	var got []string
+	for _, x := range excluded {
+		panel, why, _ := strings.Cut(x, ": ")
+		got = append(got, panel)
+		if !strings.Contains(why, "FerretDB") {
+			t.Errorf("excluded %s because %q; want why", panel, why)
+		}
+	}
+	if len(got) != len(mongo) || len(mongo) < 2 {
+		t.Errorf("excluded %q; want the panels on mongodb_ series: %v", got, mongo)
+	}
+	for _, p := range got {
+		if !mongo[p] {
+			t.Errorf("excluded %s, which reads no mongodb_ series", p)
+		}
+	}
+	var mongoQueries int
+	for _, q := range queries {
+		if strings.Contains(q.Expr, "mongodb_") {
+			mongoQueries++
+		}
+	}
+	if len(kept) != len(queries)-mongoQueries {
+		t.Errorf("kept %d of %d queries; want all but the %d on mongodb_ series", len(kept), len(queries), mongoQueries)
+	}
+	var exporters int
+	for _, q := range kept {
+		if strings.Contains(q.Expr, "probe_") || strings.Contains(q.Expr, "redis_memory") || strings.Contains(q.Expr, "redis_connected") {
+			exporters++
+		}
+	}
+	if exporters < 4 {
+		t.Errorf("kept %d queries on the blackbox and Redis exporters' series; want them verified", exporters)
 	}
 }
