@@ -1,14 +1,18 @@
 package deploy
 
 import (
+	"context"
 	"net"
 	"net/url"
+	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
 
@@ -240,5 +244,24 @@ func TestComposeStoreExporters(t *testing.T) {
 		if !slices.Contains(me.Command, flag) {
 			t.Errorf("mongodb-exporter lacks %s (command %v)", flag, me.Command)
 		}
+	}
+}
+
+// The blackbox exporter itself accepts deploy/blackbox/blackbox.yml:
+// Debian's, the version before the image's, so nothing newer is used.
+func TestBlackboxConfigLoads(t *testing.T) {
+	t.Parallel()
+	bin, err := exec.LookPath("prometheus-blackbox-exporter")
+	if err != nil {
+		if os.Getenv("CI") != "" || os.Getenv("REQUIRE_EXPORTERS") != "" {
+			t.Fatal("prometheus-blackbox-exporter not on PATH, and this run requires it: apt-get install prometheus-blackbox-exporter")
+		}
+		t.Skip("prometheus-blackbox-exporter not installed: apt-get install prometheus-blackbox-exporter")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "--config.check", "--config.file=blackbox/blackbox.yml").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Config file is ok") {
+		t.Errorf("blackbox exporter --config.check: %v\n%s", err, out)
 	}
 }
