@@ -2,7 +2,10 @@ package deploy
 
 import (
 	"context"
+	"errors"
+	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -16,6 +19,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/taskready/taskready/internal/exporter"
 	"github.com/taskready/taskready/internal/pki"
 )
 
@@ -263,5 +267,53 @@ func TestBlackboxConfigLoads(t *testing.T) {
 	out, err := exec.CommandContext(ctx, bin, "--config.check", "--config.file=blackbox/blackbox.yml").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "Config file is ok") {
 		t.Errorf("blackbox exporter --config.check: %v\n%s", err, out)
+	}
+}
+
+// probeThroughNginx is the compose stack's probe of the API's health
+// routes, against nginx serving nginx.conf with the certs service's
+// certificate in dir/tls: Debian's blackbox exporter, with the committed
+// blackbox.yml's module and only its ca_file moved to that directory,
+// must pass both probes at nginx's HTTPS port.
+func probeThroughNginx(ctx context.Context, t *testing.T, dir, tlsPort string) {
+	t.Helper()
+	var job struct {
+		Modules map[string]struct {
+			HTTP struct {
+				TLSConfig struct {
+					CAFile string `yaml:"ca_file"`
+				} `yaml:"tls_config"`
+			} `yaml:"http"`
+		} `yaml:"modules"`
+	}
+	parse(t, "blackbox/blackbox.yml", &job)
+	module := scrapeJobs(t)["blackbox"].Params["module"][0]
+	conf := strings.ReplaceAll(read(t, "blackbox/blackbox.yml"), job.Modules[module].HTTP.TLSConfig.CAFile, filepath.Join(dir, "tls", pki.CAFile))
+	file := filepath.Join(dir, "blackbox.yml")
+	if err := os.WriteFile(file, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bb, err := exporter.BlackboxWithConfig(ctx, file)
+	if errors.Is(err, exporter.ErrNotInstalled) && os.Getenv("CI") == "" && os.Getenv("REQUIRE_EXPORTERS") == "" {
+		t.Logf("the probes through nginx are not tried: %v", err)
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bb.Close() })
+	for _, path := range []string{"/healthz", "/readyz"} {
+		target := "https://127.0.0.1:" + tlsPort + path
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+bb.Addr+"/probe?"+url.Values{"module": {module}, "target": {target}}.Encode(), nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !regexp.MustCompile(`(?m)^probe_success 1$`).Match(body) {
+			samples := regexp.MustCompile(`(?m)^probe_\S+ \S+$`).FindAllString(string(body), -1)
+			t.Errorf("the blackbox module %s probing %s through nginx failed:\n%s\n%s", module, target, strings.Join(samples, "\n"), bb.Log())
+		}
 	}
 }

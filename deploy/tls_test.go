@@ -231,6 +231,9 @@ func TestNginxConfServesHTTPS(t *testing.T) {
 	if res.StatusCode != http.StatusRequestEntityTooLarge || !strings.HasPrefix(res.Header.Get("Strict-Transport-Security"), "max-age=31536000") {
 		t.Errorf("a 200 KiB body: %s, Strict-Transport-Security %q; want nginx's 413 with HSTS", res.Status, res.Header.Get("Strict-Transport-Security"))
 	}
+
+	// The blackbox exporter's probes of the health routes pass through it.
+	probeThroughNginx(ctx, t, dir, tlsPort)
 }
 
 // renderNginx writes nginx.conf into dir as compose's nginx would run it,

@@ -108,6 +108,18 @@ func Blackbox(ctx context.Context, caPEM []byte) (*Process, error) {
 	})
 }
 
+// BlackboxWithConfig starts the blackbox exporter with the modules of
+// the configuration file given: the compose stack's own, in its tests.
+func BlackboxWithConfig(ctx context.Context, configFile string) (*Process, error) {
+	bin, err := lookPath("blackbox")
+	if err != nil {
+		return nil, err
+	}
+	return start(ctx, "blackbox", "", bin, nil, func(addr string) []string {
+		return []string{"--config.file=" + configFile, "--web.listen-address=" + addr, "--log.level=warn"}
+	})
+}
+
 // Redis starts redis_exporter reading the Redis at redisURL
 // (redis://[:password@]host:port[/db]), with the host's memory (what the
 // memory alert compares with while maxmemory is 0). The password goes to
