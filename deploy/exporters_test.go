@@ -19,6 +19,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/taskready/taskready/embedded"
 	"github.com/taskready/taskready/internal/exporter"
 	"github.com/taskready/taskready/internal/pki"
 )
@@ -315,5 +316,58 @@ func probeThroughNginx(ctx context.Context, t *testing.T, dir, tlsPort string) {
 			samples := regexp.MustCompile(`(?m)^probe_\S+ \S+$`).FindAllString(string(body), -1)
 			t.Errorf("the blackbox module %s probing %s through nginx failed:\n%s\n%s", module, target, strings.Join(samples, "\n"), bb.Log())
 		}
+	}
+}
+
+// redis_exporter, configured by the environment the compose file gives
+// it, reads a Redis node through the path and target parameter
+// Prometheus's job redis uses, the host's memory included (what the
+// memory alert needs while maxmemory is 0); its own /metrics reads no
+// Redis, so no node is scraped twice.
+func TestRedisExporterAsComposeRunsIt(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	environ := map[string]string{}
+	for k, v := range service(t, mustLoad(t, nil), "redis-exporter").Environment {
+		if v != nil {
+			environ[k] = *v
+		}
+	}
+	r, err := embedded.StartRedis(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	if r.Kind() != embedded.RedisServer && os.Getenv("REQUIRE_REDIS_SERVER") == "" {
+		t.Skip("no redis-server: apt-get install redis-server")
+	}
+	ex, err := exporter.RedisFromEnv(ctx, environ)
+	if errors.Is(err, exporter.ErrNotInstalled) && os.Getenv("CI") == "" && os.Getenv("REQUIRE_EXPORTERS") == "" {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ex.Close() })
+	get := func(u string) string {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return string(body)
+	}
+	job := scrapeJobs(t)["redis"]
+	scraped := get("http://" + ex.Addr + job.MetricsPath + "?" + url.Values{"target": {r.URL()}}.Encode())
+	for _, series := range []string{`redis_up 1`, `redis_memory_used_bytes \S+`, `redis_memory_max_bytes \S+`, `redis_total_system_memory_bytes [1-9]\S*`} {
+		if !regexp.MustCompile(`(?m)^` + series + `$`).MatchString(scraped) {
+			t.Errorf("%s%s?target=%s lacks %s:\n%.2000s", ex.Addr, job.MetricsPath, r.URL(), series, scraped)
+		}
+	}
+	if own := get("http://" + ex.Addr + "/metrics"); strings.Contains(own, "\nredis_up ") {
+		t.Errorf("redis-exporter's own /metrics reads a Redis too (REDIS_ADDR %q)", environ["REDIS_ADDR"])
 	}
 }

@@ -147,6 +147,23 @@ func Redis(ctx context.Context, redisURL string) (*Process, error) {
 	})
 }
 
+// RedisFromEnv starts redis_exporter configured by environ alone (its
+// REDIS_* variables, as a container of the compose stack sets them), but
+// for the address it listens on.
+func RedisFromEnv(ctx context.Context, environ map[string]string) (*Process, error) {
+	bin, err := lookPath("redis")
+	if err != nil {
+		return nil, err
+	}
+	env := os.Environ()
+	for k, v := range environ {
+		env = append(env, k+"="+v)
+	}
+	return start(ctx, "redis", "", bin, env, func(addr string) []string {
+		return []string{"-web.listen-address=" + addr}
+	})
+}
+
 // start runs bin with the flags args gives for a free loopback address,
 // and waits until it serves /metrics.
 func start(ctx context.Context, name, dir, bin string, env []string, args func(addr string) []string) (*Process, error) {
