@@ -72,6 +72,12 @@ func (c scrapeConfig) multiTarget() (string, string) {
 	return addr, ""
 }
 
+// exportersRequired is whether a missing exporter fails a test rather
+// than skips it: in CI, which installs them, or with REQUIRE_EXPORTERS.
+func exportersRequired() bool {
+	return os.Getenv("CI") != "" || os.Getenv("REQUIRE_EXPORTERS") != ""
+}
+
 // scrapeJobs are the jobs of deploy/prometheus/prometheus.yml by name.
 func scrapeJobs(t *testing.T) map[string]scrapeConfig {
 	t.Helper()
@@ -258,7 +264,7 @@ func TestBlackboxConfigLoads(t *testing.T) {
 	t.Parallel()
 	bin, err := exec.LookPath("prometheus-blackbox-exporter")
 	if err != nil {
-		if os.Getenv("CI") != "" || os.Getenv("REQUIRE_EXPORTERS") != "" {
+		if exportersRequired() {
 			t.Fatal("prometheus-blackbox-exporter not on PATH, and this run requires it: apt-get install prometheus-blackbox-exporter")
 		}
 		t.Skip("prometheus-blackbox-exporter not installed: apt-get install prometheus-blackbox-exporter")
@@ -295,7 +301,7 @@ func probeThroughNginx(ctx context.Context, t *testing.T, dir, tlsPort string) {
 		t.Fatal(err)
 	}
 	bb, err := exporter.BlackboxWithConfig(ctx, file)
-	if errors.Is(err, exporter.ErrNotInstalled) && os.Getenv("CI") == "" && os.Getenv("REQUIRE_EXPORTERS") == "" {
+	if errors.Is(err, exporter.ErrNotInstalled) && !exportersRequired() {
 		t.Logf("the probes through nginx are not tried: %v", err)
 		return
 	}
@@ -343,7 +349,7 @@ func TestRedisExporterAsComposeRunsIt(t *testing.T) {
 		t.Skip("no redis-server: apt-get install redis-server")
 	}
 	ex, err := exporter.RedisFromEnv(ctx, environ)
-	if errors.Is(err, exporter.ErrNotInstalled) && os.Getenv("CI") == "" && os.Getenv("REQUIRE_EXPORTERS") == "" {
+	if errors.Is(err, exporter.ErrNotInstalled) && !exportersRequired() {
 		t.Skip(err)
 	}
 	if err != nil {
