@@ -13,6 +13,7 @@ import (
 
 	"github.com/taskready/taskready/checks/backup"
 	"github.com/taskready/taskready/checks/check"
+	"github.com/taskready/taskready/internal/loadavg"
 )
 
 // Where backups go unless -dir says otherwise, and how long one store
@@ -195,15 +196,11 @@ func (o *restoreDrillOptions) run(ctx context.Context, stdout io.Writer) error {
 // loadAverage is the machine's 1, 5 and 15 minute load averages as uptime
 // prints them, or "" where /proc/loadavg does not exist.
 func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
+	avg, ok := loadavg.Read()
+	if !ok {
 		return ""
 	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return ""
-	}
-	return strings.Join(f[:3], " ")
+	return strings.Join(avg[:], " ")
 }
 
 // restoreOptions are the flags of harness restore.

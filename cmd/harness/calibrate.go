@@ -7,12 +7,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/taskready/taskready/env"
 	"github.com/taskready/taskready/env/link"
+	"github.com/taskready/taskready/internal/loadavg"
 	"github.com/taskready/taskready/loadtest/calibrate"
 	"github.com/taskready/taskready/loadtest/compare"
 	"github.com/taskready/taskready/loadtest/engine"
@@ -119,7 +119,8 @@ func (o *calibrateOptions) run(ctx context.Context, out io.Writer) error {
 			return nil, ctx.Err()
 		}
 		snap := res.Recorder.Snapshot()
-		r := calibrate.Run{Kind: kind, P95: float64(snap.Total.Corrected.P95) / float64(time.Millisecond), ErrorRate: snap.Total.Rate, Load: load1()}
+		load1, _ := loadavg.One() // 0 where the system does not say
+		r := calibrate.Run{Kind: kind, P95: float64(snap.Total.Corrected.P95) / float64(time.Millisecond), ErrorRate: snap.Total.Rate, Load: load1}
 		runs = append(runs, r)
 		fmt.Fprintf(w, "  run %d/%d (%s): p95 %.2fms, errors %.2f%%, load average %.1f\n", n, perPair*o.pairs, kind, r.P95, 100*r.ErrorRate, r.Load)
 		return res.Recorder, nil
@@ -199,18 +200,4 @@ func healLinks(e *env.Env, name string, lat map[string]time.Duration) {
 	for l := range lat {
 		_ = e.Restore(l, name)
 	}
-}
-
-// load1 is the one-minute load average, 0 where the system does not say.
-func load1() float64 {
-	data, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return 0
-	}
-	fields := strings.Fields(string(data))
-	if len(fields) == 0 {
-		return 0
-	}
-	v, _ := strconv.ParseFloat(fields[0], 64)
-	return v
 }

@@ -9,10 +9,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/taskready/taskready/internal/loadavg"
 )
 
 // ErrNoWrk is returned when wrk is not installed.
@@ -93,7 +94,7 @@ func Run(ctx context.Context, cfg Config, self string, out, progress io.Writer) 
 	b.header(ctx, nginxBin, why)
 	b.note("measuring for about %s", cfg.estimate(len(b.closedTools()), len(b.openTools())).Round(10*time.Second))
 
-	if l, ok := load1(); ok && l > 1 {
+	if l, ok := loadavg.One(); ok && l > 1 {
 		fmt.Fprintf(b.out, "\n**Note**: the load average is %.1f on %d CPUs before the quiet half: other work shares this machine, so \"quiet\" means without the benchmark's own crowding, not idle.\n", l, runtime.NumCPU())
 	}
 	conds := []condition{{name: "quiet", crowded: false}}
@@ -263,26 +264,10 @@ func loadAverage(ctx context.Context) string {
 			return "uptime: " + strings.Join(strings.Fields(string(r.stdout)), " ")
 		}
 	}
-	if data, err := os.ReadFile("/proc/loadavg"); err == nil {
-		if f := strings.Fields(string(data)); len(f) >= 3 {
-			return "load average: " + strings.Join(f[:3], ", ")
-		}
+	if avg, ok := loadavg.Read(); ok {
+		return "load average: " + strings.Join(avg[:], ", ")
 	}
 	return "load average unknown"
-}
-
-// load1 is the one-minute load average, from /proc/loadavg.
-func load1() (float64, bool) {
-	data, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return 0, false
-	}
-	f := strings.Fields(string(data))
-	if len(f) == 0 {
-		return 0, false
-	}
-	v, err := strconv.ParseFloat(f[0], 64)
-	return v, err == nil
 }
 
 // copyFile copies the executable src to dst and returns dst.

@@ -375,7 +375,12 @@ type Counts struct {
 // Counts says what the ledger holds.
 func (l *Ledger) Counts() Counts {
 	l.mu.Lock()
-	n := int64(len(l.tasks) + len(l.creates))
-	l.mu.Unlock()
-	return Counts{Acknowledged: l.acknowledged.Load(), Uncertain: l.uncertain.Load(), Untracked: l.untracked.Load(), Objects: n}
+	defer l.mu.Unlock()
+	return l.counts()
+}
+
+// counts is Counts with l.mu held.
+func (l *Ledger) counts() Counts {
+	return Counts{Acknowledged: l.acknowledged.Load(), Uncertain: l.uncertain.Load(), Untracked: l.untracked.Load(),
+		Objects: int64(len(l.tasks) + len(l.creates))}
 }

@@ -67,8 +67,7 @@ func (l *Ledger) Verify(ctx context.Context, rb ReadBack) *summary.Writes {
 	if client == nil {
 		client = &http.Client{Timeout: 10 * time.Second}
 	}
-	c := Counts{Acknowledged: l.acknowledged.Load(), Uncertain: l.uncertain.Load(), Untracked: l.untracked.Load(),
-		Objects: int64(len(l.tasks) + len(l.creates))}
+	c := l.counts()
 	w := &summary.Writes{Acknowledged: c.Acknowledged, Uncertain: c.Uncertain, Objects: c.Objects, Untracked: c.Untracked,
 		Pace: pace, Bytes: c.Objects * BytesPerObject}
 	r := &reader{ctx: ctx, client: client, target: strings.TrimRight(rb.Target, "/"),
