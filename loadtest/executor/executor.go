@@ -10,7 +10,7 @@
 // the scenario's fields.
 //
 // The open model (constant-arrival-rate, ramping-arrival-rate; open.go)
-// starts iterations on its schedule's pacer (Paced), on a pace.Clock,
+// starts iterations on its schedule's pacer (Paced), on a clock.Clock,
 // whether or not earlier ones finished; an iteration that finds no free
 // virtual user and no room to add one (MaxVUs) is dropped and counted,
 // never queued, as in k6. VUs beyond the pre-allocated ones are added no

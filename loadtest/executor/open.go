@@ -8,7 +8,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
-	"github.com/taskready/taskready/loadtest/pace"
+	"github.com/taskready/taskready/internal/clock"
 	"github.com/taskready/taskready/loadtest/scenario"
 	"github.com/taskready/taskready/loadtest/segment"
 )
@@ -177,9 +177,9 @@ func (r *runner) open(ctx context.Context, pacer vegeta.Pacer) error {
 
 	// A precise clock: a timer would start iterations up to a millisecond
 	// late on an idle process, and that lateness reads as the target's
-	// latency (pace.Clock).
-	clock := pace.NewClock()
-	defer clock.Close()
+	// latency (clock.Clock).
+	clk := clock.New()
+	defer clk.Close()
 	r.start = time.Now()
 	var sched time.Duration
 	var hits uint64
@@ -191,7 +191,7 @@ func (r *runner) open(ctx context.Context, pacer vegeta.Pacer) error {
 		sched += wait
 		hits++
 		intended := r.start.Add(sched)
-		if err := clock.Wait(ctx, intended); err != nil {
+		if err := clk.Wait(ctx, intended); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}

@@ -1,6 +1,6 @@
 //go:build linux
 
-package pace
+package clock
 
 import (
 	"context"
@@ -49,15 +49,15 @@ var aLongTimeAgo = time.Unix(1, 0)
 func newPreciseClock() (Clock, error) {
 	fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
 	if err != nil {
-		return nil, fmt.Errorf("pace: timerfd_create: %w", err)
+		return nil, fmt.Errorf("clock: timerfd_create: %w", err)
 	}
 	// A non-blocking descriptor is registered with the poller, so a wait
 	// parks the goroutine rather than blocking a thread.
-	f := os.NewFile(uintptr(fd), "pace-clock")
+	f := os.NewFile(uintptr(fd), "clock")
 	rc, err := f.SyscallConn()
 	if err != nil {
 		_ = f.Close()
-		return nil, fmt.Errorf("pace: timerfd: %w", err)
+		return nil, fmt.Errorf("clock: timerfd: %w", err)
 	}
 	c := &timerfdClock{f: f, rc: rc}
 	c.step = c.stepFD
@@ -83,7 +83,7 @@ func (c *timerfdClock) Wait(ctx context.Context, t time.Time) error {
 	// t or a little after, never before.
 	var now unix.Timespec
 	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &now); err != nil {
-		return fmt.Errorf("pace: clock_gettime: %w", err)
+		return fmt.Errorf("clock: clock_gettime: %w", err)
 	}
 	c.at = unix.NsecToTimespec(now.Nano() + int64(d))
 	c.armed, c.err = false, nil
@@ -98,16 +98,16 @@ func (c *timerfdClock) Wait(ctx context.Context, t time.Time) error {
 			return cerr
 		}
 		if err == nil {
-			return fmt.Errorf("pace: timerfd: %w", c.err)
+			return fmt.Errorf("clock: timerfd: %w", c.err)
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			// An earlier context's cancellation landing late: not ours.
 			if err := c.f.SetReadDeadline(time.Time{}); err != nil {
-				return fmt.Errorf("pace: clock: %w", err)
+				return fmt.Errorf("clock: clock: %w", err)
 			}
 			continue
 		}
-		return fmt.Errorf("pace: timerfd: %w", err)
+		return fmt.Errorf("clock: timerfd: %w", err)
 	}
 }
 

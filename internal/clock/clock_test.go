@@ -1,4 +1,4 @@
-package pace_test
+package clock_test
 
 import (
 	"context"
@@ -9,25 +9,25 @@ import (
 	"testing"
 	"time"
 
-	"github.com/taskready/taskready/loadtest/pace"
+	"github.com/taskready/taskready/internal/clock"
 )
 
-// clocks are the clocks under test: what NewClock gives on this platform
+// clocks are the clocks under test: what New gives on this platform
 // and the portable one.
 func clocks() []struct {
 	name string
-	new  func() pace.Clock
+	new  func() clock.Clock
 } {
 	return []struct {
 		name string
-		new  func() pace.Clock
+		new  func() clock.Clock
 	}{
-		{"NewClock", pace.NewClock},
-		{"TimerClock", func() pace.Clock { return pace.NewTimerClock() }},
+		{"New", clock.New},
+		{"Timer", func() clock.Clock { return clock.NewTimer() }},
 	}
 }
 
-func newClock(t *testing.T, mk func() pace.Clock) pace.Clock {
+func newClock(t *testing.T, mk func() clock.Clock) clock.Clock {
 	t.Helper()
 	c := mk()
 	t.Cleanup(func() {
@@ -124,9 +124,9 @@ func TestClockDeadline(t *testing.T) {
 
 // BenchmarkClockLateness waits for a schedule of one moment every
 // BENCH interval and reports how late each clock returned (p50, p99) and
-// the process CPU per wait: the evidence for pace.Clock. On an idle Linux
+// the process CPU per wait: the evidence for clock.Clock. On an idle Linux
 // process the timer's median is most of a millisecond late at sub-
-// millisecond intervals; NewClock's is tens of microseconds.
+// millisecond intervals; New's is tens of microseconds.
 func BenchmarkClockLateness(b *testing.B) {
 	for _, every := range []time.Duration{time.Millisecond, 200 * time.Microsecond} {
 		for _, tc := range clocks() {
