@@ -133,8 +133,8 @@ func (f Fault) Check() []Problem {
 	}
 	switch f.Action {
 	case Latency:
-		duration("latency", f.Latency, time.Millisecond, true)
-		duration("jitter", f.Jitter, time.Millisecond, false)
+		duration("latency", f.Latency, time.Microsecond, true)
+		duration("jitter", f.Jitter, time.Microsecond, false)
 		if f.Latency > 0 && f.Jitter > f.Latency {
 			bad("jitter", "must be at most latency (%s)", f.Latency)
 		}

@@ -172,9 +172,11 @@ type toxic struct {
 func toxics(name string, f Fault) []toxic {
 	ms := func(d time.Duration) int64 { return d.Milliseconds() }
 	var attrs map[string]int64
+	typ := f.Action
 	switch f.Action {
 	case Latency:
-		attrs = map[string]int64{"latency": ms(f.Latency), "jitter": ms(f.Jitter)}
+		typ = latencyToxic
+		attrs = map[string]int64{"latency_us": f.Latency.Microseconds(), "jitter_us": f.Jitter.Microseconds()}
 	case Bandwidth:
 		attrs = map[string]int64{"rate": f.Rate}
 	case Timeout, ResetPeer:
@@ -188,7 +190,7 @@ func toxics(name string, f Fault) []toxic {
 	}
 	out := make([]toxic, 0, 2)
 	for _, stream := range []string{"upstream", "downstream"} {
-		out = append(out, toxic{Name: name + "/" + stream, Type: f.Action, Stream: stream, Toxicity: 1, Attributes: attrs})
+		out = append(out, toxic{Name: name + "/" + stream, Type: typ, Stream: stream, Toxicity: 1, Attributes: attrs})
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package link_test
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -16,7 +17,7 @@ import (
 
 // serve runs handle on every connection to a new loopback server and
 // returns its address.
-func serve(t *testing.T, handle func(net.Conn)) string {
+func serve(t testing.TB, handle func(net.Conn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -129,6 +130,103 @@ func TestLatency(t *testing.T) {
 		if d < 200*time.Millisecond {
 			t.Errorf("round trip with 150ms ± 50ms each way = %s; want at least 200ms", d)
 		}
+	}
+}
+
+// A latency under a millisecond is kept to the microsecond, each way, on
+// every round trip: never less (asserted), and not rounded up to the
+// millisecond a timer would wait on an idle process (measured by
+// BenchmarkLatencyPrecision, since how late a wake comes depends on the
+// machine's load).
+func TestLatencyUnderAMillisecond(t *testing.T) {
+	const lat = 300 * time.Microsecond
+	l := start(t, serve(t, echo))
+	c := dial(t, l)
+	apply(t, l, "near", link.Fault{Action: link.Latency, Latency: lat})
+	for range 50 {
+		d, err := roundTrip(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d < 2*lat {
+			t.Fatalf("round trip with %s each way = %s; want at least %s", lat, d, 2*lat)
+		}
+	}
+}
+
+// Adding and removing faults interrupts the latency toxic while chunks
+// wait in it: every byte still arrives, in order.
+func TestLatencyLosesNothingWhenInterrupted(t *testing.T) {
+	l := start(t, serve(t, echo))
+	c := dial(t, l)
+	apply(t, l, "slow", link.Fault{Action: link.Latency, Latency: 2 * time.Millisecond, Jitter: time.Millisecond})
+	const n, chunk = 400, 50
+	want := make([]byte, 0, n*chunk)
+	for i := range n {
+		want = append(want, bytes.Repeat([]byte{byte('a' + i%26)}, chunk)...)
+	}
+	go func() {
+		for i := 0; i < n; i++ {
+			if _, err := c.Write(want[i*chunk : (i+1)*chunk]); err != nil {
+				return
+			}
+			if i%20 == 0 {
+				// Each Apply and Remove restarts the link's toxics.
+				_ = l.Apply("other", link.Fault{Action: link.Slicer, Size: 10})
+				_ = l.Remove("other")
+			}
+		}
+	}()
+	got := make([]byte, len(want))
+	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	if _, err := io.ReadFull(c, got); err != nil {
+		t.Fatalf("read back: %v", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("the bytes read back are not the bytes sent, in order")
+	}
+}
+
+// BenchmarkLatencyPrecision reports how much longer than 2×latency a round
+// trip through a link with 250µs each way takes (p50 and p99 of the
+// excess), beside the same through a bare link: the difference is what the
+// latency toxic adds beyond its latency.
+func BenchmarkLatencyPrecision(b *testing.B) {
+	const lat = 250 * time.Microsecond
+	for _, tc := range []struct {
+		name string
+		f    *link.Fault
+	}{{"bare", nil}, {"250us", &link.Fault{Action: link.Latency, Latency: lat}}} {
+		b.Run(tc.name, func(b *testing.B) {
+			l, err := link.Start("bench", serve(b, echo))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { l.Close() })
+			want := time.Duration(0)
+			if tc.f != nil {
+				if err := l.Apply("near", *tc.f); err != nil {
+					b.Fatal(err)
+				}
+				want = 2 * lat
+			}
+			c, err := net.Dial("tcp", l.Addr())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			excess := make([]time.Duration, 0, b.N)
+			for b.Loop() {
+				d, err := roundTrip(c)
+				if err != nil {
+					b.Fatal(err)
+				}
+				excess = append(excess, d-want)
+			}
+			slices.Sort(excess)
+			b.ReportMetric(float64(excess[len(excess)/2].Microseconds()), "p50-excess-µs")
+			b.ReportMetric(float64(excess[len(excess)*99/100].Microseconds()), "p99-excess-µs")
+		})
 	}
 }
 

@@ -14,7 +14,8 @@ func TestToxics(t *testing.T) {
 		f    Fault
 		want map[string]int64
 	}{
-		{Fault{Action: Latency, Latency: 200 * time.Millisecond, Jitter: 50 * time.Millisecond}, map[string]int64{"latency": 200, "jitter": 50}},
+		{Fault{Action: Latency, Latency: 200 * time.Millisecond, Jitter: 50 * time.Millisecond}, map[string]int64{"latency_us": 200000, "jitter_us": 50000}},
+		{Fault{Action: Latency, Latency: 250 * time.Microsecond}, map[string]int64{"latency_us": 250, "jitter_us": 0}},
 		{Fault{Action: Bandwidth, Rate: 16}, map[string]int64{"rate": 16}},
 		{Fault{Action: Timeout, Timeout: 2 * time.Second}, map[string]int64{"timeout": 2000}},
 		{Fault{Action: ResetPeer, Timeout: 300 * time.Millisecond}, map[string]int64{"timeout": 300}},
@@ -28,8 +29,12 @@ func TestToxics(t *testing.T) {
 			t.Fatalf("%s: toxics %+v; want one upstream and one downstream, named apart", tt.f.Action, ts)
 		}
 		for _, x := range ts {
-			if x.Type != tt.f.Action || x.Toxicity != 1 || !maps.Equal(x.Attributes, tt.want) {
-				t.Errorf("%s: toxic %+v; want type %s, toxicity 1, attributes %v", tt.f.Action, x, tt.f.Action, tt.want)
+			typ := tt.f.Action
+			if typ == Latency {
+				typ = latencyToxic
+			}
+			if x.Type != typ || x.Toxicity != 1 || !maps.Equal(x.Attributes, tt.want) {
+				t.Errorf("%s: toxic %+v; want type %s, toxicity 1, attributes %v", tt.f.Action, x, typ, tt.want)
 			}
 		}
 	}
