@@ -150,11 +150,12 @@ func (rep *Report) resampleRuns(so, sc *series, values []float64, lat, rate *Row
 	// which the Keys, having no series, add to their own.
 	g := fewBlocks(min(len(so.requests), len(sc.requests)), cfg.confidence)
 	vb, vi := g*g*(variance(bo.pct)+variance(bc.pct)), variance(io)+variance(ic)
+	reps := diffs(io, ic)
 	if vb >= vi {
-		rep.decideLatency(lat, widen(diffs(bo.pct, bc.pct), (lat.New-lat.Old)*1e3, g), cfg.confidence)
-	} else {
-		rep.decideLatency(lat, diffs(io, ic), cfg.confidence)
+		reps = widen(diffs(bo.pct, bc.pct), (lat.New-lat.Old)*1e3, g)
 	}
+	level := math.Sqrt(meanSquare(lat.Old*1e3, lat.New*1e3)) // µs
+	rep.decideLatency(lat, addNoise(cfg.rng("run noise"), reps, math.Sqrt2*cfg.runNoise*level), cfg.confidence)
 	if scale := meanSquare(lat.Old*1e3, lat.New*1e3); scale > 0 {
 		rep.latNoise = math.Sqrt(max(0, vb-vi) / scale)
 	}
@@ -234,7 +235,10 @@ func (rep *Report) keyRows(so, sc record.Snapshot) {
 				io, ic := make([]float64, r), make([]float64, r)
 				ho.resample(cfg.rng("key", k.Scenario, k.Endpoint, k.Phase, "old"), cfg.percentile, io)
 				hc.resample(cfg.rng("key", k.Scenario, k.Endpoint, k.Phase, "new"), cfg.percentile, ic)
-				sd := rep.latNoise * math.Sqrt(meanSquare(lat.Old*1e3, lat.New*1e3)) // µs
+				// The series' noise is of new-old already; the runs'
+				// own is each run's, so twice its variance.
+				rel := math.Sqrt(rep.latNoise*rep.latNoise + 2*cfg.runNoise*cfg.runNoise)
+				sd := rel * math.Sqrt(meanSquare(lat.Old*1e3, lat.New*1e3)) // µs
 				rep.decideLatency(&lat, addNoise(cfg.rng("key", k.Scenario, k.Endpoint, k.Phase, "noise"), diffs(io, ic), sd), conf)
 			}
 			rep.decideRate(&rate, rep.rateDiffs(k, ks.Stats.Failures, ks.Stats.Count, cs.Failures, cs.Count, rep.rateNoise, r), conf)

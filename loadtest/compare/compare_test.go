@@ -548,3 +548,39 @@ func TestSelectionsShareTheFalsePositives(t *testing.T) {
 	}
 	t.Logf("%d of %d comparisons of one build called a selection changed", changed, trials)
 }
+
+// The noise between runs of one build, which neither run shows, widens
+// every latency row by what it is said to be: +20% is a regression
+// against runs that vary by 3% from one to the next, and cannot be told
+// from noise against runs that vary by 15%.
+func TestRunNoiseWidens(t *testing.T) {
+	t.Parallel()
+	old, cur := recorder(t, 1, steady), recorder(t, 2, with(steady, func(r *run) { r.scale = 1.2 }))
+	width := func(r compare.Row) float64 { return r.High - r.Low }
+	var last compare.Report
+	for _, tc := range []struct {
+		noise   float64
+		verdict compare.Verdict
+	}{{0, compare.Regression}, {0.03, compare.Regression}, {0.15, compare.Inconclusive}} {
+		rep, err := compare.Compare(old, cur, fast, compare.RunNoise(tc.noise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ep := range []string{"", "list", "create"} {
+			r := row(t, rep, ep, "latency")
+			if r.Verdict != tc.verdict {
+				t.Errorf("run noise %g, %q: %s (%s); want %s", tc.noise, ep, r.Verdict, r.Reason, tc.verdict)
+			}
+			if tc.noise > 0 && width(r) <= width(row(t, last, ep, "latency")) {
+				t.Errorf("run noise %g, %q: interval %.3f..%.3f, no wider than with less noise", tc.noise, ep, r.Low, r.High)
+			}
+		}
+		if r := row(t, rep, "", "error rate"); r.Verdict != compare.NoChange {
+			t.Errorf("run noise %g: the error rate is %s; want no change (the noise is of latency)", tc.noise, r.Verdict)
+		}
+		last = rep
+	}
+	if _, err := compare.Compare(old, cur, compare.RunNoise(-0.1)); err == nil {
+		t.Error("a negative run noise was accepted")
+	}
+}

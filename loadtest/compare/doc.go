@@ -82,9 +82,11 @@
 //
 // A run only shows the noise within itself. What changes between runs but
 // not within one (another machine, a warmer cache, a fluctuation slower
-// than the run) is invisible to it; MinEffect and MinAbsolute are the
-// margin for it, and runs long against the system's slow fluctuations make
-// the interval trustworthy. Measured on synthetic pairs of identical runs
+// than the run) is invisible to it. RunNoise adds it where it has been
+// measured (harness calibrate: pairs of runs of one build differ by their
+// own intervals plus twice its variance); otherwise MinEffect and
+// MinAbsolute are the margin for it, and runs long against the system's
+// slow fluctuations make the interval trustworthy. Measured on synthetic pairs of identical runs
 // (100 pairs each, default options), the run-wide p95 was called changed
 //
 //	0%   40s at 300 requests/s, independent latencies (any row: 0%)

@@ -34,6 +34,9 @@ type Method struct {
 	MinEffect           float64 `json:"min_effect"`
 	MinAbsoluteMs       float64 `json:"min_abs_ms"`
 	MinRateEffect       float64 `json:"min_rate_effect"`
+	// RunNoise is the run-to-run noise the latency rows were widened by
+	// (RunNoise), 0 when none was given.
+	RunNoise float64 `json:"run_noise,omitempty"`
 }
 
 // Noise is what the run-wide series varies beyond independent requests,
@@ -69,6 +72,7 @@ func (r Report) Document() Document {
 		Method: Method{
 			Percentile: c.percentile, Confidence: c.confidence, SelectionConfidence: r.keyConfidence, Resamples: c.resamples, Seed: c.seed,
 			MinEffect: c.minEffect, MinAbsoluteMs: float64(c.minAbsolute) / 1e6, MinRateEffect: c.minRateEffect,
+			RunNoise: c.runNoise,
 		},
 		Rows: make([]DocumentRow, len(r.Rows)),
 	}

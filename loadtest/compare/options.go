@@ -37,6 +37,7 @@ type config struct {
 	confidence    float64
 	resamples     int
 	seed          uint64
+	runNoise      float64
 }
 
 func defaultConfig() config {
@@ -74,6 +75,14 @@ func Confidence(level float64) Option { return func(c *config) { c.confidence = 
 // Resamples sets the number of bootstrap resamples (default 2000).
 func Resamples(n int) Option { return func(c *config) { c.resamples = n } }
 
+// RunNoise sets how much a run's latency percentile varies from one run
+// of the same build to the next beyond what its own series shows, as a
+// relative standard deviation (default 0): a machine slower for minutes,
+// a fresh environment's luck. No run can see it in itself; harness
+// calibrate measures it from pairs of runs of one build. Each latency
+// row's interval then widens by it, both runs' worth.
+func RunNoise(rel float64) Option { return func(c *config) { c.runNoise = rel } }
+
 // Seed sets the seed of the resampling (default 0): the same runs, options
 // and seed always give the same report.
 func Seed(s uint64) Option { return func(c *config) { c.seed = s } }
@@ -95,6 +104,8 @@ func (c config) validate() error {
 		return fmt.Errorf("compare: minimum error-rate change %g is not within [0, 1)", c.minRateEffect)
 	case !(c.confidence > 0 && c.confidence < 1):
 		return fmt.Errorf("compare: confidence %g is not within (0, 1)", c.confidence)
+	case !(c.runNoise >= 0 && c.runNoise < 1):
+		return fmt.Errorf("compare: run-to-run noise %g is not within [0, 1)", c.runNoise)
 	}
 	if need := int(math.Ceil(2 * minTail / (1 - c.confidence))); c.resamples < need {
 		return fmt.Errorf("compare: %d resamples are too few for %g confidence: at least %d", c.resamples, c.confidence, need)

@@ -19,6 +19,9 @@ func (r Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "verdict: %s\n", r.Verdict)
 	fmt.Fprintf(&b, "method: %d resamples (seed %d), %g%% confidence; latency p%g corrected, threshold %g%% and at least %s; error rate threshold %s\n",
 		c.resamples, c.seed, 100*c.confidence, c.percentile, 100*c.minEffect, c.minAbsolute, unsigned(formatPoints(c.minRateEffect)))
+	if c.runNoise > 0 {
+		fmt.Fprintf(&b, "run to run: the p%g latency of one build varies by ±%.1f%% between runs (1 sd, calibrated), added to every latency interval\n", c.percentile, 100*c.runNoise)
+	}
 	if r.measured {
 		fmt.Fprintf(&b, "noise: the series varies beyond independent requests by ±%.2f%% of the p%g latency and ±%s of the error rate (1 sd of new-old), added to the keys' intervals\n",
 			100*r.latNoise, c.percentile, unsigned(formatPoints(r.rateNoise)))
