@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/taskready/taskready/loadtest/fault"
 	"github.com/taskready/taskready/loadtest/record"
 	"github.com/taskready/taskready/loadtest/rundir"
+	"github.com/taskready/taskready/loadtest/scenario"
 	"github.com/taskready/taskready/scenarios"
 )
 
@@ -29,6 +31,8 @@ type calibrateOptions struct {
 	pairs     int
 	bLatency  listFlag
 	seedUsers int
+	reuse     bool
+	keep      string
 	out       string
 	json      jsonOutput
 }
@@ -42,6 +46,8 @@ func calibrateCmd() command {
 	fs.IntVar(&o.pairs, "runs", 10, "pairs to compare: each is two runs of the same build (A/A), and with -b-link-latency a third, slowed run (A/B)")
 	fs.Var(&o.bLatency, "b-link-latency", "make each pair's B run slower: latency on a link from the APIs to a store, LINK=DURATION (repeatable), e.g. mongo=2ms")
 	fs.IntVar(&o.seedUsers, "seed-users", -1, "users to seed first (default: the scenario's users.count; 0: none)")
+	fs.BoolVar(&o.reuse, "reuse-env", false, "run every run on one environment, brought up and seeded once (faster with docker), instead of a new one per run as CI does: later runs then find the caches and the data the earlier ones left")
+	fs.StringVar(&o.keep, "keep", "", "directory to keep each run's histograms in (run-07-B.json), for harness compare and harness report")
 	fs.StringVar(&o.out, "out", "out/calibration.json", "where the result is written as JSON")
 	o.json.register(fs)
 	usage := `usage: harness calibrate [flags]
@@ -51,7 +57,11 @@ runs as harness run -baseline would: pairs of the same build (A/A) say how
 often noise is called a regression here, and with -b-link-latency, pairs
 against a slowed build (A/B) how often a real one is caught. Prints the
 spread of p95 and the error rate, the smallest regression detectable with
-95% confidence, and the -min-effect to use on this machine.`
+95% confidence, and the -min-effect to use on this machine.
+
+Each run gets a new environment, seeded afresh, as each CI job's run does:
+two runs on one environment differ by what the first left behind (warm
+caches, grown collections), which a pipeline's runs never share.`
 	return command{fs: fs, help: "measure the comparison's noise on this machine and suggest -min-effect", usage: usage, run: o.run, json: &o.json}
 }
 
@@ -72,39 +82,71 @@ func (o *calibrateOptions) run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	o.env.apiEnv = append(append(listFlag{}, loadLimits...), o.env.apiEnv...)
-	e, err := o.env.up(ctx, w)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err := e.Close(); err != nil {
-			fmt.Fprintln(w, "harness: taking the environment down:", err)
-		}
-	}()
-	if err := faultTargets(f, e); err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
-	}
-	if err := seedScenario(ctx, w, f, e, o.seedUsers, defaultSeedTasks); err != nil {
-		return err
-	}
-	// A scenario's faults play in every run alike: they are part of
-	// what the gate compares.
-	target, err := fault.LoadTarget(f.Faults, e, e.Target)
-	if err != nil {
-		return err
-	}
+	reuse := o.reuse || o.env.target != "" // a running API cannot be brought up again
 	perPair := 2
 	if len(slow) > 0 {
 		perPair = 3
 	}
-	fmt.Fprintf(w, "harness: calibrating with %d runs of %s against %s (%d API instance(s))\n", perPair*o.pairs, f.Name, e.Target, len(e.APIs))
+	total := perPair * o.pairs
+
+	// prepare brings up an environment for the scenario, seeded, and
+	// says where the load goes; the caller closes the environment.
+	prepare := func(out io.Writer) (*env.Env, string, error) {
+		e, err := o.env.up(ctx, out)
+		if err != nil {
+			return nil, "", err
+		}
+		target, err := o.ready(ctx, out, f, e)
+		if err != nil {
+			closeEnv(e, w)
+			return nil, "", err
+		}
+		return e, target, nil
+	}
+	var shared *env.Env
+	var sharedTarget string
+	if reuse {
+		if shared, sharedTarget, err = prepare(w); err != nil {
+			return err
+		}
+		defer closeEnv(shared, w)
+		fmt.Fprintf(w, "harness: calibrating with %d runs of %s against %s (%d API instance(s)), one environment for all\n", total, f.Name, shared.Target, len(shared.APIs))
+	} else {
+		fmt.Fprintf(w, "harness: calibrating with %d runs of %s, each on a new environment\n", total, f.Name)
+	}
 
 	began := time.Now()
 	var runs []calibrate.Run
 	var pairs []calibrate.Pair
+	var recorded []recordedPair // beside pairs, to judge them again
+	judge := func(kind string, old, cur *record.Recorder) error {
+		rep, err := compare.Compare(old, cur, o.compare.options()...)
+		if err != nil {
+			return err
+		}
+		pairs = append(pairs, calibrate.PairOf(kind, rep))
+		recorded = append(recorded, recordedPair{kind, old, cur})
+		return nil
+	}
 	n := 0
 	one := func(kind string) (*record.Recorder, error) {
 		n++
+		e, target, took := shared, sharedTarget, time.Duration(0)
+		if !reuse {
+			// The first environment's progress is shown; the others'
+			// would bury the runs' lines.
+			out := io.Discard
+			if n == 1 {
+				out = w
+			}
+			t0 := time.Now()
+			var err error
+			if e, target, err = prepare(out); err != nil {
+				return nil, fmt.Errorf("run %d: %w", n, err)
+			}
+			defer closeEnv(e, w)
+			took = time.Since(t0)
+		}
 		if len(slow) > 0 && kind == "B" {
 			if err := degradeLinks(e, "calibrate", slow); err != nil {
 				return nil, err
@@ -122,7 +164,16 @@ func (o *calibrateOptions) run(ctx context.Context, out io.Writer) error {
 		load1, _ := loadavg.One() // 0 where the system does not say
 		r := calibrate.Run{Kind: kind, P95: float64(snap.Total.Corrected.P95) / float64(time.Millisecond), ErrorRate: snap.Total.Rate, Load: load1}
 		runs = append(runs, r)
-		fmt.Fprintf(w, "  run %d/%d (%s): p95 %.2fms, errors %.2f%%, load average %.1f\n", n, perPair*o.pairs, kind, r.P95, 100*r.ErrorRate, r.Load)
+		fresh := ""
+		if !reuse {
+			fresh = fmt.Sprintf(", new environment in %s", took.Round(100*time.Millisecond))
+		}
+		fmt.Fprintf(w, "  run %d/%d (%s): p95 %.2fms, errors %.2f%%, load average %.1f%s\n", n, total, kind, r.P95, 100*r.ErrorRate, r.Load, fresh)
+		if o.keep != "" {
+			if err := o.keepRun(n, kind, res.Recorder); err != nil {
+				return nil, err
+			}
+		}
 		return res.Recorder, nil
 	}
 	for range o.pairs {
@@ -134,11 +185,9 @@ func (o *calibrateOptions) run(ctx context.Context, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		rep, err := compare.Compare(a1, a2, o.compare.options()...)
-		if err != nil {
+		if err := judge("A/A", a1, a2); err != nil {
 			return err
 		}
-		pairs = append(pairs, calibrate.PairOf("A/A", rep))
 		if len(slow) == 0 {
 			continue
 		}
@@ -146,12 +195,21 @@ func (o *calibrateOptions) run(ctx context.Context, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if rep, err = compare.Compare(a2, b, o.compare.options()...); err != nil {
+		if err := judge("A/B", a2, b); err != nil {
 			return err
 		}
-		pairs = append(pairs, calibrate.PairOf("A/B", rep))
+	}
+	noise := calibrate.EstimateRunNoise(pairs)
+	var unwidened *calibrate.Unwidened
+	if noise > 0 && o.compare.runNoise == 0 {
+		aa, ab := calibrate.Count(pairs)
+		unwidened = &calibrate.Unwidened{AA: aa, AB: ab}
+		if pairs, err = rejudge(pairs, recorded, o.compare.options()); err != nil {
+			return err
+		}
 	}
 	res := calibrate.Summarize(f.Name, o.compare.minEffect, runs, pairs, time.Since(began))
+	res.Reused, res.RunNoise, res.Unwidened = reuse, noise, unwidened
 	fmt.Fprintln(w)
 	if err := res.WriteText(w); err != nil {
 		return err
@@ -167,6 +225,61 @@ func (o *calibrateOptions) run(ctx context.Context, out io.Writer) error {
 		return o.json.write(out, res)
 	}
 	return nil
+}
+
+// recordedPair is a compared pair's two runs.
+type recordedPair struct {
+	kind     string
+	old, cur *record.Recorder
+}
+
+// rejudge compares each pair again with its intervals widened by the
+// run-to-run noise, as a gate given this calibration would judge it. The
+// noise a pair is judged with is measured on the other A/A pairs: on its
+// own difference too, it would shrink its own verdict. An A/B pair also
+// leaves out the A/A pair before it, whose second run it shares.
+func rejudge(pairs []calibrate.Pair, recorded []recordedPair, opts []compare.Option) ([]calibrate.Pair, error) {
+	out := make([]calibrate.Pair, len(pairs))
+	for i, r := range recorded {
+		skip := []int{i}
+		if r.kind == "A/B" {
+			skip = append(skip, i-1)
+		}
+		noise := calibrate.EstimateRunNoise(pairs, skip...)
+		rep, err := compare.Compare(r.old, r.cur, append(slices.Clone(opts), compare.RunNoise(noise))...)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = calibrate.PairOf(r.kind, rep)
+	}
+	return out, nil
+}
+
+// keepRun writes run n's histograms into -keep, as a run directory's
+// histograms/run.json: harness compare reads them as they are.
+func (o *calibrateOptions) keepRun(n int, kind string, rec *record.Recorder) error {
+	if err := os.MkdirAll(o.keep, 0o755); err != nil {
+		return fmt.Errorf("-keep: %w", err)
+	}
+	path := filepath.Join(o.keep, fmt.Sprintf("run-%02d-%s.json", n, kind))
+	if err := rundir.WriteFile(path, rec.Encode); err != nil {
+		return fmt.Errorf("-keep: %w", err)
+	}
+	return nil
+}
+
+// ready checks that e has what f's faults act on, seeds it, and returns
+// where the load goes (through the clients' link when a fault acts on it).
+func (o *calibrateOptions) ready(ctx context.Context, out io.Writer, f *scenario.File, e *env.Env) (string, error) {
+	if err := faultTargets(f, e); err != nil {
+		return "", fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if err := seedScenario(ctx, out, f, e, o.seedUsers, defaultSeedTasks); err != nil {
+		return "", err
+	}
+	// A scenario's faults play in every run alike: they are part of
+	// what the gate compares.
+	return fault.LoadTarget(f.Faults, e, e.Target)
 }
 
 // parseLinkLatencies reads LINK=DURATION entries of flag name.

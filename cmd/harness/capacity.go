@@ -59,11 +59,7 @@ func (o *capacityOptions) run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err := e.Close(); err != nil {
-			fmt.Fprintln(w, "harness: taking the environment down:", err)
-		}
-	}()
+	defer closeEnv(e, w)
 	if err := seedScenario(ctx, w, f, e, o.seedUsers, 20); err != nil {
 		return err
 	}

@@ -14,8 +14,8 @@ import (
 
 // compareFlags are the comparison's settings, shared by compare and run.
 type compareFlags struct {
-	percentile, minEffect, minRate float64
-	minAbs                         time.Duration
+	percentile, minEffect, minRate, runNoise float64
+	minAbs                                   time.Duration
 }
 
 func (c *compareFlags) register(fs *flag.FlagSet) {
@@ -23,10 +23,11 @@ func (c *compareFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&c.minEffect, "min-effect", 0.10, "compare: the smallest relative latency change that counts (0.10 = 10%)")
 	fs.DurationVar(&c.minAbs, "min-abs", time.Millisecond, "compare: the smallest absolute latency change that counts")
 	fs.Float64Var(&c.minRate, "min-rate-effect", 0.005, "compare: the smallest error-rate change that counts (0.005 = half a point)")
+	fs.Float64Var(&c.runNoise, "run-noise", 0, "compare: how much the latency percentile of one build varies from run to run, beyond what a run shows in itself (0.05 = 5%, one standard deviation; harness calibrate measures it)")
 }
 
 func (c *compareFlags) options() []compare.Option {
-	return []compare.Option{compare.Percentile(c.percentile), compare.MinEffect(c.minEffect), compare.MinAbsolute(c.minAbs), compare.MinRateEffect(c.minRate)}
+	return []compare.Option{compare.Percentile(c.percentile), compare.MinEffect(c.minEffect), compare.MinAbsolute(c.minAbs), compare.MinRateEffect(c.minRate), compare.RunNoise(c.runNoise)}
 }
 
 // compareOptions are the flags and arguments of harness compare.

@@ -146,3 +146,10 @@ type listFlag []string
 
 func (l *listFlag) String() string     { return fmt.Sprint([]string(*l)) }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// closeEnv takes e down, saying on w what failed.
+func closeEnv(e *env.Env, w io.Writer) {
+	if err := e.Close(); err != nil {
+		fmt.Fprintln(w, "harness: taking the environment down:", err)
+	}
+}

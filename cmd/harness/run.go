@@ -97,7 +97,8 @@ exit codes:
 }
 
 // calibrated reads -calibration: it must be of f's scenario; its
-// suggested minimum effect stands unless -min-effect was given.
+// suggested minimum effect and its run-to-run noise stand unless
+// -min-effect and -run-noise were given.
 func (o *runOptions) calibrated(f *scenario.File) (*summary.Calibration, error) {
 	if o.calibration == "" {
 		return nil, nil
@@ -113,13 +114,17 @@ func (o *runOptions) calibrated(f *scenario.File) (*summary.Calibration, error) 
 	if res.Scenario != f.Name {
 		return nil, fmt.Errorf("%w: -calibration %s calibrated scenario %s, not %s: calibrate this one (harness calibrate -scenario %s)", errUsage, o.calibration, res.Scenario, f.Name, f.Name)
 	}
-	given := false
-	o.fs.Visit(func(fl *flag.Flag) { given = given || fl.Name == "min-effect" })
-	if !given {
+	given := map[string]bool{}
+	o.fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	if !given["min-effect"] {
 		o.compare.minEffect = res.Suggested
 	}
+	if !given["run-noise"] {
+		o.compare.runNoise = res.RunNoise
+	}
 	return &summary.Calibration{File: o.calibration, Pairs: res.AA.Pairs, FalsePositiveRate: res.AA.Rate,
-		Detectable: res.Detectable, Suggested: res.Suggested, MinEffect: o.compare.minEffect}, nil
+		Detectable: res.Detectable, Suggested: res.Suggested, MinEffect: o.compare.minEffect,
+		MeasuredRunNoise: res.RunNoise, RunNoise: o.compare.runNoise}, nil
 }
 
 // keepLedger says whether -ledger mode asks for a write ledger on f.
@@ -219,13 +224,9 @@ func (o *runOptions) run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		// A store that died during the run says so here (an embedded
-		// PostgreSQL that was killed, say), after the report.
-		if err := e.Close(); err != nil {
-			fmt.Fprintln(out, "harness: taking the environment down:", err)
-		}
-	}()
+	// A store that died during the run says so here (an embedded
+	// PostgreSQL that was killed, say), after the report.
+	defer closeEnv(e, out)
 	if err := faultTargets(f, e); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}

@@ -378,12 +378,13 @@ func TestGatesExitCodes(t *testing.T) {
 		if code != 100 || s.Run.Comparison == nil || s.Run.Comparison.Verdict != "regression" || s.Run.Outcome.Status != "regression" {
 			t.Errorf("a run 3s slower per request exited %d, comparison %+v:\n%s", code, s.Run.Comparison, text)
 		}
-		// The calibration's suggested minimum effect was used, and the
-		// summary and report.md say so.
-		if c := fullSummary(t, slow).Run.Comparison; c == nil || c.Calibration == nil || c.Calibration.MinEffect != 0.5 || c.Calibration.Pairs != 10 {
-			t.Errorf("comparison %+v; want the calibration recorded, its minimum effect 0.5 used", c)
+		// The calibration's suggested minimum effect and its run-to-run
+		// noise were used, and the summary and report.md say so.
+		if c := fullSummary(t, slow).Run.Comparison; c == nil || c.Calibration == nil || c.Calibration.MinEffect != 0.5 || c.Calibration.Pairs != 10 || c.Calibration.RunNoise != 0.07 {
+			t.Errorf("comparison %+v; want the calibration recorded, its minimum effect 0.5 and run noise 0.07 used", c)
 		}
-		if md, err := os.ReadFile(filepath.Join(slow, "report.md")); err != nil || !strings.Contains(string(md), "Minimum effect 50.00% (calibrated in testdata/calibration.json") {
+		if md, err := os.ReadFile(filepath.Join(slow, "report.md")); err != nil || !strings.Contains(string(md), "Minimum effect 50.00% (calibrated in testdata/calibration.json") ||
+			!strings.Contains(string(md), "Latency intervals include ±7.00% of run-to-run noise") {
 			t.Errorf("report.md lacks the calibration's line (%v)", err)
 		}
 		// A calibration of another scenario is refused before the run.

@@ -49,6 +49,58 @@ type Pair struct {
 	Floor float64 `json:"floor"`
 }
 
+// Unwidened counts the regressions called before the intervals were
+// widened by the run-to-run noise.
+type Unwidened struct {
+	AA Called  `json:"aa"`
+	AB *Called `json:"ab,omitempty"`
+}
+
+// EstimateRunNoise is the run-to-run noise the A/A pairs among pairs show,
+// leaving out those at the indices skip: a pair of one build differs by
+// c, whose variance is its runs' own (the interval's, s² with s its half
+// width over 1.96) plus twice the noise between runs, r², so r² is half
+// the mean of c²-s² (0 when that is negative). Pairs without a finite
+// interval are left out too.
+func EstimateRunNoise(pairs []Pair, skip ...int) float64 {
+	var sum float64
+	n := 0
+	for i, p := range pairs {
+		if p.Kind != "A/A" || slices.Contains(skip, i) || !finiteAll(p.Change, p.Low, p.High) || p.High <= p.Low {
+			continue
+		}
+		s := (p.High - p.Low) / 2 / 1.959964
+		sum += p.Change*p.Change - s*s
+		n++
+	}
+	if n == 0 || sum <= 0 {
+		return 0
+	}
+	return math.Sqrt(sum / float64(n) / 2)
+}
+
+// Count counts the pairs of each kind and the regressions called among
+// them; ab is nil without A/B pairs.
+func Count(pairs []Pair) (aa Called, ab *Called) {
+	var b Called
+	for _, p := range pairs {
+		c := &aa
+		if p.Kind == "A/B" {
+			c = &b
+		}
+		c.Pairs++
+		if p.Verdict == compare.Regression {
+			c.Regressions++
+		}
+	}
+	aa.Rate = rate(aa)
+	if b.Pairs > 0 {
+		b.Rate = rate(b)
+		ab = &b
+	}
+	return aa, ab
+}
+
 // PairOf is the pair a comparison report makes.
 func PairOf(kind string, rep compare.Report) Pair {
 	p := Pair{Kind: kind, Verdict: rep.Verdict, Low: math.NaN(), High: math.NaN()}
@@ -111,10 +163,21 @@ type Result struct {
 	// percents, at which no latency row of any A/A pair would have been
 	// called a change (Pair.Floor), and at least 1%.
 	Suggested float64 `json:"suggested_min_effect"`
-	Runs      []Run   `json:"runs"`
-	Pairs     []Pair  `json:"pairs"`
-	Load      Spread  `json:"load1"`
-	Seconds   float64 `json:"seconds"`
+	// RunNoise is how much the p95 of one build varies from run to run
+	// beyond what each run's own interval shows: a relative standard
+	// deviation, from the A/A pairs (see EstimateRunNoise). When it is
+	// positive and was not fixed with -run-noise, every pair above was
+	// judged again with it, each with the noise measured on the other
+	// pairs; Unwidened then counts the pairs called without it.
+	RunNoise  float64    `json:"run_noise"`
+	Unwidened *Unwidened `json:"unwidened,omitempty"`
+	// Reused says the runs shared one environment; otherwise each had a
+	// new one, as each CI job's run does.
+	Reused  bool    `json:"reused_environment"`
+	Runs    []Run   `json:"runs"`
+	Pairs   []Pair  `json:"pairs"`
+	Load    Spread  `json:"load1"`
+	Seconds float64 `json:"seconds"`
 }
 
 // Summarize sums up runs and pairs compared at minEffect.
@@ -127,39 +190,28 @@ func Summarize(scenario string, minEffect float64, runs []Run, pairs []Pair, too
 			p95, errs = append(p95, run.P95), append(errs, run.ErrorRate)
 		}
 	}
-	var ab Called
 	var abChanges []float64
 	floor := 0.0
 	for _, p := range pairs {
-		called := p.Verdict == compare.Regression
 		switch p.Kind {
 		case "A/A":
-			r.AA.Pairs++
-			if called {
-				r.AA.Regressions++
-			}
 			floor = max(floor, p.Floor)
 			if !finiteAll(p.Change, p.Low, p.High) {
 				continue
 			}
 			need = append(need, max((p.High-p.Low)/2, minEffect)-p.Change)
 		case "A/B":
-			ab.Pairs++
-			if called {
-				ab.Regressions++
-			}
 			abChanges = append(abChanges, p.Change)
 		}
 	}
-	r.AA.Rate = rate(r.AA)
-	if ab.Pairs > 0 {
-		ab.Rate = rate(ab)
-		r.AB = &ab
+	r.AA, r.AB = Count(pairs)
+	if r.AB != nil {
 		m := spread(abChanges).Median
 		r.ABChange = &m
 	}
 	r.P95, r.ErrorRate, r.Load = spread(p95), spread(errs), spread(load)
-	r.Suggested = max(math.Floor(floor*100)/100+0.01, 0.01)
+	// Whole percents: 0.09+0.01 in floating point prints as 0.0999….
+	r.Suggested = max(math.Floor(floor*100)+1, 1) / 100
 	r.Detectable = max(quantile(need, 0.95), minEffect)
 	return r
 }
@@ -227,10 +279,25 @@ func finite(x float64) float64 {
 func (r Result) WriteText(w io.Writer) error {
 	var b strings.Builder
 	pct := func(x float64) string { return fmt.Sprintf("%.1f%%", 100*x) }
-	fmt.Fprintf(&b, "calibration of %s: %d runs in %s, load average %.1f–%.1f (median %.1f)\n",
-		r.Scenario, len(r.Runs), (time.Duration(r.Seconds) * time.Second).String(), r.Load.Min, r.Load.Max, r.Load.Median)
+	envs := "each on a new environment"
+	if r.Reused {
+		envs = "all on one environment"
+	}
+	fmt.Fprintf(&b, "calibration of %s: %d runs in %s, %s, load average %.1f–%.1f (median %.1f)\n",
+		r.Scenario, len(r.Runs), (time.Duration(r.Seconds) * time.Second).String(), envs, r.Load.Min, r.Load.Max, r.Load.Median)
 	fmt.Fprintf(&b, "  p95 of the A runs     %.2fms – %.2fms (median %.2fms, CV %s)\n", r.P95.Min, r.P95.Max, r.P95.Median, pct(r.P95.CV))
 	fmt.Fprintf(&b, "  error rate            %s – %s (median %s)\n", pct(r.ErrorRate.Min), pct(r.ErrorRate.Max), pct(r.ErrorRate.Median))
+	if r.RunNoise > 0 {
+		fmt.Fprintf(&b, "  run-to-run noise      ±%s of p95 between runs of one build, beyond each run's own interval (1 sd)\n", pct(r.RunNoise))
+	}
+	if u := r.Unwidened; u != nil {
+		ab := ""
+		if u.AB != nil {
+			ab = fmt.Sprintf(", %d of %d A/B", u.AB.Regressions, u.AB.Pairs)
+		}
+		fmt.Fprintf(&b, "  judged without it     %d of %d A/A%s called a regression; below, each pair is judged with the noise the other pairs measured\n",
+			u.AA.Regressions, u.AA.Pairs, ab)
+	}
 	fmt.Fprintf(&b, "  A/A pairs             %d regression(s) called in %d pairs: a false-positive rate of %s at -min-effect %g\n",
 		r.AA.Regressions, r.AA.Pairs, pct(r.AA.Rate), r.MinEffect)
 	if r.AB != nil {

@@ -213,7 +213,8 @@ func fullSummary() *summary.Summary {
 			{Name: "writers/delete/-", Metric: "p95 latency", Old: 61.2, New: 55.1, Change: -0.0997, Verdict: "improvement", Reason: "-6.1ms (-10.0%)"},
 			{Name: "all", Metric: "p95 latency", Old: 168.3, New: 212.4, Change: 0.262, Low: 30.2, High: 58.8, Verdict: "regression", Reason: "+44.1ms (+26.2%), beyond the 10% and 5ms thresholds"},
 		}, BaselineRun: &summary.BaselineRun{ID: "20261127T100000Z-browse-and-write", Start: fixtureStart.Add(-29 * time.Hour), Commit: "4f1c3c9d0e8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c"},
-			Calibration: &summary.Calibration{File: "calibration.json", Pairs: 10, FalsePositiveRate: 0.1, Detectable: 0.18, Suggested: 0.12, MinEffect: 0.12}},
+			Calibration: &summary.Calibration{File: "calibration.json", Pairs: 10, FalsePositiveRate: 0.1, Detectable: 0.18, Suggested: 0.12, MinEffect: 0.12,
+				MeasuredRunNoise: 0.043, RunNoise: 0.043}},
 	}}
 	s.Run.Decide()
 	return s

@@ -311,8 +311,12 @@ func (m *mdWriter) comparison() {
 
 // calibrationLine says what the calibration the comparison used measured.
 func calibrationLine(c *summary.Calibration) string {
-	return fmt.Sprintf("Minimum effect %s (calibrated in %s, which suggested %s): on this machine %s of %d A/A pairs were called a regression, and a p95 regression of %s or more is caught with 95%% confidence.",
+	line := fmt.Sprintf("Minimum effect %s (calibrated in %s, which suggested %s): on this machine %s of %d A/A pairs were called a regression, and a p95 regression of %s or more is caught with 95%% confidence.",
 		percent(c.MinEffect), c.File, percent(c.Suggested), percent(c.FalsePositiveRate), c.Pairs, percent(c.Detectable))
+	if c.RunNoise > 0 {
+		line += fmt.Sprintf(" Latency intervals include ±%s of run-to-run noise (measured: ±%s).", percent(c.RunNoise), percent(c.MeasuredRunNoise))
+	}
+	return line
 }
 
 // baselineRun names the run a baseline was, " (run ID, commit C, started

@@ -706,6 +706,11 @@ type Calibration struct {
 	Detectable float64 `json:"detectable"`
 	Suggested  float64 `json:"suggested_min_effect"`
 	MinEffect  float64 `json:"min_effect"`
+	// MeasuredRunNoise is how much p95 varied between runs of one build
+	// beyond what each run showed (a relative standard deviation), and
+	// RunNoise the one this comparison's latency intervals were widened by.
+	MeasuredRunNoise float64 `json:"measured_run_noise"`
+	RunNoise         float64 `json:"run_noise"`
 }
 
 // BaselineRun identifies the run a comparison's baseline was.
