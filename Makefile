@@ -14,8 +14,10 @@ LOAD_BASELINE ?= baseline
 LOAD_FLAGS    ?=
 LOAD_HARNESS  ?= ./bin/harness
 DRY_BASELINE  ?=
+CALIBRATE_RUNS   ?= 10
+CALIBRATE_SLOWER ?= mongo=200us
 
-.PHONY: help run check build api test vet lint lint-k8s lint-ci ci-load ci-reports ci-baseline ci-gate ci-dry-run bench bench-engine bench-soak fuzz tidy clean dashboards dashboards-verify alerts
+.PHONY: help run check build api test vet lint lint-k8s lint-ci ci-load ci-reports ci-baseline ci-gate ci-dry-run ci-calibrate bench bench-engine bench-soak fuzz tidy clean dashboards dashboards-verify alerts
 
 ## run: embedded stores, two API instances, seed, contract smoke, the smoke scenario; reports in out/latest/
 run: build
@@ -65,6 +67,11 @@ ci-gate:
 	esac; \
 	if [ "$$code" != 0 ] && [ "$$GITHUB_ACTIONS" = true ]; then echo "::error title=$$title::$$msg"; else echo "$$title: $$msg"; fi; \
 	exit $$code
+
+## ci-calibrate: measure the gate's noise on this runner: CALIBRATE_RUNS pairs of LOAD_SCENARIO runs of one build (A/A) and against one slowed by CALIBRATE_SLOWER (A/B), each on a new embedded environment, into LOAD_OUT/calibration.json for run -calibration (gate: about 17 minutes for 10)
+ci-calibrate: build
+	$(LOAD_HARNESS) calibrate -provider embedded -api-bin ./bin/taskapi -scenario $(LOAD_SCENARIO) -runs $(CALIBRATE_RUNS) \
+	  $(if $(CALIBRATE_SLOWER),-b-link-latency $(CALIBRATE_SLOWER)) -keep $(LOAD_OUT)/calibration-runs -out $(LOAD_OUT)/calibration.json
 
 ## ci-dry-run: the pull-request job of .github/workflows/gate.yml on this machine, the baseline fetch replaced by DRY_BASELINE (else a run made first, as the main branch's job makes it); prints the comment body (smoke: under a minute)
 ci-dry-run: build

@@ -276,6 +276,10 @@ func TestCIFilesUseWhatExists(t *testing.T) {
 	for _, m := range regexp.MustCompile(`-o \$\(LOAD_OUT\)/(\S+)`).FindAllStringSubmatch(targets["ci-reports"].recipe, -1) {
 		loadFiles = append(loadFiles, m[1])
 	}
+	// ci-calibrate's result and the runs it keeps.
+	for _, m := range regexp.MustCompile(`-(?:out|keep) \$\(LOAD_OUT\)/(\S+)`).FindAllStringSubmatch(targets["ci-calibrate"].recipe, -1) {
+		loadFiles = append(loadFiles, m[1])
+	}
 	baselineFiles := []string{rundir.SummaryFile, rundir.HistogramsDir + "/" + rundir.RecorderFile, "*"}
 	readinessFiles := []string{checkreport.JSONFile, checkreport.MarkdownFile, checkreport.JUnitFile, checkreport.SARIFFile, checkreport.HTMLFile}
 	if !strings.Contains(targets["check"].recipe, "-out out/readiness") {
