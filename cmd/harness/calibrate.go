@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -199,7 +200,8 @@ func (o *calibrateOptions) run(ctx context.Context, out io.Writer) error {
 			return err
 		}
 	}
-	noise := calibrate.EstimateRunNoise(pairs)
+	// Pairs judged with a -run-noise show only the noise beyond it.
+	noise := math.Hypot(calibrate.EstimateRunNoise(pairs), o.compare.runNoise)
 	var unwidened *calibrate.Unwidened
 	if noise > 0 && o.compare.runNoise == 0 {
 		aa, ab := calibrate.Count(pairs)
