@@ -71,7 +71,7 @@ ci-gate:
 ## ci-calibrate: measure the gate's noise on this runner: CALIBRATE_RUNS pairs of LOAD_SCENARIO runs of one build (A/A) and against one slowed by CALIBRATE_SLOWER (A/B), each on a new embedded environment, into LOAD_OUT/calibration.json for run -calibration (gate: about 17 minutes for 10)
 ci-calibrate: build
 	$(LOAD_HARNESS) calibrate -provider embedded -api-bin ./bin/taskapi -scenario $(LOAD_SCENARIO) -runs $(CALIBRATE_RUNS) \
-	  $(if $(CALIBRATE_SLOWER),-b-link-latency $(CALIBRATE_SLOWER)) -keep $(LOAD_OUT)/calibration-runs -out $(LOAD_OUT)/calibration.json
+	  $(if $(CALIBRATE_SLOWER),-b-link-latency $(CALIBRATE_SLOWER)) -runs-dir $(LOAD_OUT)/calibration-runs -out $(LOAD_OUT)/calibration.json
 
 ## ci-dry-run: the pull-request job of .github/workflows/gate.yml on this machine, the baseline fetch replaced by DRY_BASELINE (else a run made first, as the main branch's job makes it); prints the comment body (smoke: under a minute)
 ci-dry-run: build

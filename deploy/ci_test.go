@@ -277,7 +277,7 @@ func TestCIFilesUseWhatExists(t *testing.T) {
 		loadFiles = append(loadFiles, m[1])
 	}
 	// ci-calibrate's result and the runs it keeps.
-	for _, m := range regexp.MustCompile(`-(?:out|keep) \$\(LOAD_OUT\)/(\S+)`).FindAllStringSubmatch(targets["ci-calibrate"].recipe, -1) {
+	for _, m := range regexp.MustCompile(`-(?:out|runs-dir) \$\(LOAD_OUT\)/(\S+)`).FindAllStringSubmatch(targets["ci-calibrate"].recipe, -1) {
 		loadFiles = append(loadFiles, m[1])
 	}
 	baselineFiles := []string{rundir.SummaryFile, rundir.HistogramsDir + "/" + rundir.RecorderFile, "*"}

@@ -33,7 +33,7 @@ type calibrateOptions struct {
 	bLatency  listFlag
 	seedUsers int
 	reuse     bool
-	keep      string
+	runsDir   string
 	out       string
 	json      jsonOutput
 }
@@ -48,7 +48,7 @@ func calibrateCmd() command {
 	fs.Var(&o.bLatency, "b-link-latency", "make each pair's B run slower: latency on a link from the APIs to a store, LINK=DURATION (repeatable), e.g. mongo=2ms")
 	fs.IntVar(&o.seedUsers, "seed-users", -1, "users to seed first (default: the scenario's users.count; 0: none)")
 	fs.BoolVar(&o.reuse, "reuse-env", false, "run every run on one environment, brought up and seeded once (faster with docker), instead of a new one per run as CI does: later runs then find the caches and the data the earlier ones left")
-	fs.StringVar(&o.keep, "keep", "", "directory to keep each run's histograms in (run-07-B.json), for harness compare and harness report")
+	fs.StringVar(&o.runsDir, "runs-dir", "", "directory to keep each run's histograms in (run-07-B.json), which harness compare reads")
 	fs.StringVar(&o.out, "out", "out/calibration.json", "where the result is written as JSON")
 	o.json.register(fs)
 	usage := `usage: harness calibrate [flags]
@@ -170,7 +170,7 @@ func (o *calibrateOptions) run(ctx context.Context, out io.Writer) error {
 			fresh = fmt.Sprintf(", new environment in %s", took.Round(100*time.Millisecond))
 		}
 		fmt.Fprintf(w, "  run %d/%d (%s): p95 %.2fms, errors %.2f%%, load average %.1f%s\n", n, total, kind, r.P95, 100*r.ErrorRate, r.Load, fresh)
-		if o.keep != "" {
+		if o.runsDir != "" {
 			if err := o.keepRun(n, kind, res.Recorder); err != nil {
 				return nil, err
 			}
@@ -257,15 +257,15 @@ func rejudge(pairs []calibrate.Pair, recorded []recordedPair, opts []compare.Opt
 	return out, nil
 }
 
-// keepRun writes run n's histograms into -keep, as a run directory's
+// keepRun writes run n's histograms into -runs-dir, as a run directory's
 // histograms/run.json: harness compare reads them as they are.
 func (o *calibrateOptions) keepRun(n int, kind string, rec *record.Recorder) error {
-	if err := os.MkdirAll(o.keep, 0o755); err != nil {
-		return fmt.Errorf("-keep: %w", err)
+	if err := os.MkdirAll(o.runsDir, 0o755); err != nil {
+		return fmt.Errorf("-runs-dir: %w", err)
 	}
-	path := filepath.Join(o.keep, fmt.Sprintf("run-%02d-%s.json", n, kind))
+	path := filepath.Join(o.runsDir, fmt.Sprintf("run-%02d-%s.json", n, kind))
 	if err := rundir.WriteFile(path, rec.Encode); err != nil {
-		return fmt.Errorf("-keep: %w", err)
+		return fmt.Errorf("-runs-dir: %w", err)
 	}
 	return nil
 }

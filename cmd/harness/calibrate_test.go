@@ -45,7 +45,7 @@ func TestCalibrateCatchesASlowedBuild(t *testing.T) {
 }
 
 // With -reuse-env the runs share one environment, brought up and seeded
-// once; without -b-link-latency there are only A/A pairs; -keep keeps each
+// once; without -b-link-latency there are only A/A pairs; -runs-dir keeps each
 // run's histograms, which harness compare reads.
 func TestCalibrateReusesOneEnvironment(t *testing.T) {
 	t.Parallel()
@@ -53,7 +53,7 @@ func TestCalibrateReusesOneEnvironment(t *testing.T) {
 	dir := t.TempDir()
 	out, keep := filepath.Join(dir, "calibration.json"), filepath.Join(dir, "runs")
 	code, text := harnessRun(t, harness, "calibrate", "-provider", "embedded", "-api-bin", taskapi, "-api-env", "BCRYPT_COST=4",
-		"-api-instances", "1", "-scenario", "testdata/calibrate.yaml", "-runs", "1", "-reuse-env", "-keep", keep, "-out", out)
+		"-api-instances", "1", "-scenario", "testdata/calibrate.yaml", "-runs", "1", "-reuse-env", "-runs-dir", keep, "-out", out)
 	if code != 0 {
 		t.Fatalf("exit %d; want 0:\n%s", code, text)
 	}
