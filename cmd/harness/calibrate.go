@@ -53,12 +53,14 @@ func calibrateCmd() command {
 	o.json.register(fs)
 	usage := `usage: harness calibrate [flags]
 
-Runs a scenario against one environment again and again and compares the
-runs as harness run -baseline would: pairs of the same build (A/A) say how
-often noise is called a regression here, and with -b-link-latency, pairs
-against a slowed build (A/B) how often a real one is caught. Prints the
-spread of p95 and the error rate, the smallest regression detectable with
-95% confidence, and the -min-effect to use on this machine.
+Runs a scenario again and again and compares the runs as harness run
+-baseline would: pairs of the same build (A/A) say how often noise is
+called a regression here, and with -b-link-latency, pairs against a slowed
+build (A/B) how often a real one is caught. Prints the spread of p95 and
+the error rate, the run-to-run noise beyond what each run shows (with
+which it judges every pair again), the smallest regression detectable with
+95% confidence, and the -min-effect to use on this machine; harness run
+-calibration applies them.
 
 Each run gets a new environment, seeded afresh, as each CI job's run does:
 two runs on one environment differ by what the first left behind (warm
