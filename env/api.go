@@ -47,24 +47,45 @@ type apiProc struct {
 // StartAPI starts the taskapi binary at bin on a free loopback port with
 // the given extra environment ("KEY=value"), and returns once its /readyz
 // answers 200. On failure the error quotes what the process printed last.
+//
+// A free port is only known to have been free a moment ago: another
+// process (a parallel test, a build) may take it before the API listens.
+// Such an API exits saying its address is in use, and is started again on
+// new ports, up to portAttempts times.
 func StartAPI(ctx context.Context, name, bin string, vars []string) (*API, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+	for attempt := 1; ; attempt++ {
+		port, err := pickPort()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		metricsPort, err := pickPort()
+		for err == nil && metricsPort == port {
+			metricsPort, err = pickPort()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		a := &API{name: name, bin: bin, port: port, metricsPort: metricsPort, vars: vars, out: newTail(20)}
+		err = a.Start(ctx)
+		if err == nil {
+			return a, nil
+		}
+		if !errors.Is(err, errPortTaken) || attempt == portAttempts {
+			return nil, err
+		}
 	}
-	metricsPort, err := freePort()
-	for err == nil && metricsPort == port {
-		metricsPort, err = freePort()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	a := &API{name: name, bin: bin, port: port, metricsPort: metricsPort, vars: vars, out: newTail(20)}
-	if err := a.Start(ctx); err != nil {
-		return nil, err
-	}
-	return a, nil
 }
+
+// portAttempts bounds how often StartAPI picks new ports for an API whose
+// ports were taken.
+const portAttempts = 5
+
+// errPortTaken marks an API that exited because a port it was given was
+// in use.
+var errPortTaken = errors.New("its port was taken")
+
+// pickPort is where StartAPI gets its ports (a variable for the tests).
+var pickPort = freePort
 
 // Name is the API's name in the environment ("api-1").
 func (a *API) Name() string { return a.name }
@@ -126,7 +147,11 @@ func (a *API) waitReady(ctx context.Context, p *apiProc) error {
 		}
 		select {
 		case <-p.done:
-			return fmt.Errorf("%s exited before it was ready (%v); it printed:\n%s", a.name, p.err, a.out)
+			err := fmt.Errorf("%s exited before it was ready (%v); it printed:\n%s", a.name, p.err, a.out)
+			if strings.Contains(a.out.String(), "address already in use") {
+				err = fmt.Errorf("%w: %w", errPortTaken, err)
+			}
+			return err
 		case <-ctx.Done():
 			return fmt.Errorf("%s not ready within %s; it printed:\n%s", a.name, DefaultReadyTimeout, a.out)
 		case <-tick.C:

@@ -1,0 +1,4 @@
+package env
+
+// PickPort lets the tests choose the ports StartAPI is given.
+var PickPort = &pickPort
