@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/taskready/taskready/internal/child"
 )
 
 // DefaultReadyTimeout bounds how long an API may take to become ready.
@@ -51,7 +53,7 @@ type apiProc struct {
 // A free port is only known to have been free a moment ago: another
 // process (a parallel test, a build) may take it before the API listens.
 // Such an API exits saying its address is in use, and is started again on
-// new ports, up to portAttempts times.
+// new ports, up to child.PortAttempts times.
 func StartAPI(ctx context.Context, name, bin string, vars []string) (*API, error) {
 	for attempt := 1; ; attempt++ {
 		port, err := pickPort()
@@ -70,15 +72,11 @@ func StartAPI(ctx context.Context, name, bin string, vars []string) (*API, error
 		if err == nil {
 			return a, nil
 		}
-		if !errors.Is(err, errPortTaken) || attempt == portAttempts {
+		if !errors.Is(err, errPortTaken) || attempt == child.PortAttempts {
 			return nil, err
 		}
 	}
 }
-
-// portAttempts bounds how often StartAPI picks new ports for an API whose
-// ports were taken.
-const portAttempts = 5
 
 // errPortTaken marks an API that exited because a port it was given was
 // in use.
@@ -148,7 +146,7 @@ func (a *API) waitReady(ctx context.Context, p *apiProc) error {
 		select {
 		case <-p.done:
 			err := fmt.Errorf("%s exited before it was ready (%v); it printed:\n%s", a.name, p.err, a.out)
-			if strings.Contains(a.out.String(), "address already in use") {
+			if child.PortTaken(a.out.String()) {
 				err = fmt.Errorf("%w: %w", errPortTaken, err)
 			}
 			return err

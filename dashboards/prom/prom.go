@@ -125,7 +125,25 @@ func Start(ctx context.Context, targets []Target, opts ...Option) (*Server, erro
 	for _, opt := range opts {
 		opt(&o)
 	}
-	port, err := child.FreePort()
+	// A port taken before Prometheus listened is replaced by another
+	// (child.PortTaken).
+	for attempt := 1; ; attempt++ {
+		s, err := start(ctx, targets, o)
+		if err == nil || !errors.Is(err, errPortTaken) || attempt == child.PortAttempts {
+			return s, err
+		}
+	}
+}
+
+// errPortTaken marks a Prometheus that exited because its port was taken.
+var errPortTaken = errors.New("its port was taken")
+
+// freePort is where Start gets its port (a variable for the tests).
+var freePort = child.FreePort
+
+// start is one attempt of Start, on a new free port.
+func start(ctx context.Context, targets []Target, o options) (*Server, error) {
+	port, err := freePort()
 	if err != nil {
 		return nil, fmt.Errorf("prometheus: %w", err)
 	}
@@ -141,7 +159,12 @@ func Start(ctx context.Context, targets []Target, opts ...Option) (*Server, erro
 		return nil, err
 	}
 	if err := s.waitReady(ctx); err != nil {
-		return nil, errors.Join(err, s.Close())
+		taken := child.PortTaken(s.run.output())
+		err = errors.Join(err, s.Close())
+		if taken {
+			err = fmt.Errorf("%w: %w", errPortTaken, err)
+		}
+		return nil, err
 	}
 	return s, nil
 }
@@ -256,16 +279,19 @@ func (s *Server) waitReady(ctx context.Context) error {
 	defer cancel()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
+	// A short timeout per probe: a port someone else holds may accept
+	// and never answer, and the process's exit is checked between probes.
+	probe := &http.Client{Timeout: 2 * time.Second}
 	for {
+		if err := s.run.exited(ctx); err != nil {
+			return fmt.Errorf("%s %v before it was ready; its log: %s", s.name, err, tail(s.run.output()))
+		}
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/-/ready", nil)
-		if resp, err := s.client.Do(req); err == nil {
+		if resp, err := probe.Do(req); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}
-		}
-		if err := s.run.exited(ctx); err != nil {
-			return fmt.Errorf("%s %v before it was ready; its log: %s", s.name, err, tail(s.run.output()))
 		}
 		select {
 		case <-ctx.Done():

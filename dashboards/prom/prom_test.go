@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -213,5 +214,35 @@ func TestLint(t *testing.T) {
 				t.Errorf("findings %q; want %q", findings, tc.finding)
 			}
 		})
+	}
+}
+
+// A port taken before Prometheus listened is replaced by another.
+func TestPortTakenIsReplaced(t *testing.T) {
+	need(t, "prometheus")
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	pick := *prom.FreePort
+	first := true
+	*prom.FreePort = func() (int, error) {
+		if first {
+			first = false
+			return held.Addr().(*net.TCPAddr).Port, nil
+		}
+		return pick()
+	}
+	t.Cleanup(func() { *prom.FreePort = pick })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	srv, err := prom.Start(ctx, nil)
+	if err != nil {
+		t.Fatalf("Start with its first port taken: %v", err)
+	}
+	defer srv.Close()
+	if srv.URL == "http://"+held.Addr().String() || first {
+		t.Fatalf("Prometheus at %s; want a port other than the one taken (%s)", srv.URL, held.Addr())
 	}
 }

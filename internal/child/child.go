@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 	"time"
 
@@ -82,3 +83,13 @@ func FreePort() (int, error) {
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
+
+// PortAttempts is how often a child whose port was taken is started
+// again, each time on a new FreePort.
+const PortAttempts = 5
+
+// PortTaken reports whether what a child printed says the address it was
+// given to listen on was in use. A FreePort is only known to have been
+// free a moment ago: another process, or an outgoing connection, may take
+// it before the child listens.
+func PortTaken(output string) bool { return strings.Contains(output, "address already in use") }

@@ -58,6 +58,7 @@ type Process struct {
 	Addr string
 
 	proc *child.Process
+	dir  string // its scratch directory, removed by Close
 }
 
 // binaries are the names an exporter's binary has: Debian's, then the
@@ -165,22 +166,48 @@ func RedisFromEnv(ctx context.Context, environ map[string]string) (*Process, err
 }
 
 // start runs bin with the flags args gives for a free loopback address,
-// and waits until it serves /metrics.
+// and waits until it serves /metrics; dir (may be "") is its scratch
+// directory, which Close removes (at once on error). A port taken before
+// the exporter listened is replaced by another (child.PortTaken).
 func start(ctx context.Context, name, dir, bin string, env []string, args func(addr string) []string) (*Process, error) {
-	port, err := child.FreePort()
+	for attempt := 1; ; attempt++ {
+		p, err := startOnce(ctx, name, bin, env, args)
+		if err == nil {
+			p.dir = dir
+			return p, nil
+		}
+		if !errors.Is(err, errPortTaken) || attempt == child.PortAttempts {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+	}
+}
+
+// errPortTaken marks an exporter that exited because its port was taken.
+var errPortTaken = errors.New("its port was taken")
+
+// freePort is where start gets its ports (a variable for the tests).
+var freePort = child.FreePort
+
+// startOnce is one attempt of start, on a new free port.
+func startOnce(ctx context.Context, name, bin string, env []string, args func(addr string) []string) (*Process, error) {
+	port, err := freePort()
 	if err != nil {
-		os.RemoveAll(dir)
 		return nil, fmt.Errorf("%s exporter: %w", name, err)
 	}
 	p := &Process{Name: name, Addr: "127.0.0.1:" + strconv.Itoa(port)}
 	// Not CommandContext: ctx bounds the start, Close the process.
 	cmd := exec.Command(bin, args(p.Addr)...)
 	cmd.Env = env
-	if p.proc, err = child.Start(cmd, dir); err != nil {
+	if p.proc, err = child.Start(cmd, ""); err != nil {
 		return nil, fmt.Errorf("%s exporter: %w", name, err)
 	}
 	if err := p.waitReady(ctx); err != nil {
-		return nil, errors.Join(err, p.Close())
+		err = errors.Join(err, p.proc.Stop())
+		if child.PortTaken(p.Log()) {
+			err = fmt.Errorf("%w: %w", errPortTaken, err)
+		}
+		return nil, err
 	}
 	return p, nil
 }
@@ -190,10 +217,15 @@ func start(ctx context.Context, name, dir, bin string, env []string, args func(a
 func (p *Process) waitReady(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	client := &http.Client{Timeout: 5 * time.Second}
+	// A short timeout per probe: a port someone else holds may accept
+	// and never answer, and the process's exit is checked between probes.
+	client := &http.Client{Timeout: 2 * time.Second}
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
+		if err := p.proc.Exited(); err != nil {
+			return fmt.Errorf("%s exporter %v before it served /metrics; its log: %s", p.Name, err, p.Log())
+		}
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+p.Addr+"/metrics", nil)
 		if resp, err := client.Do(req); err == nil {
 			resp.Body.Close()
@@ -215,4 +247,4 @@ func (p *Process) waitReady(ctx context.Context) error {
 func (p *Process) Log() string { return strings.TrimSpace(p.proc.Output()) }
 
 // Close stops the exporter and removes its files.
-func (p *Process) Close() error { return p.proc.Stop() }
+func (p *Process) Close() error { return errors.Join(p.proc.Stop(), os.RemoveAll(p.dir)) }

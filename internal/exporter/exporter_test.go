@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -185,5 +186,40 @@ func TestNotInstalled(t *testing.T) {
 		if _, err := start(); !errors.Is(err, exporter.ErrNotInstalled) || !strings.Contains(err.Error(), "apt-get install prometheus-") {
 			t.Errorf("without the binary: %v; want ErrNotInstalled with the package to install", err)
 		}
+	}
+}
+
+// A port taken before the exporter listened is replaced by another: the
+// exporter serves on a new one, where before it failed to start.
+func TestPortTakenIsReplaced(t *testing.T) {
+	need(t, "prometheus-blackbox-exporter", "blackbox_exporter")
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	taken := held.Addr().String()
+	pick := *exporter.FreePort
+	first := true
+	*exporter.FreePort = func() (int, error) {
+		if first {
+			first = false
+			return held.Addr().(*net.TCPAddr).Port, nil
+		}
+		return pick()
+	}
+	t.Cleanup(func() { *exporter.FreePort = pick })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	bb, err := exporter.Blackbox(ctx, nil)
+	if err != nil {
+		t.Fatalf("Blackbox with its first port taken: %v", err)
+	}
+	defer bb.Close()
+	if bb.Addr == taken {
+		t.Fatalf("the exporter says it serves on %s, the port that was taken", bb.Addr)
+	}
+	if first {
+		t.Fatal("the port that was taken was never handed out")
 	}
 }
