@@ -4,17 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/taskready/taskready/dashboards/prom"
+	"github.com/taskready/taskready/internal/testserver"
 )
 
 // need skips without the binary, or fails when CI says it is installed.
@@ -220,21 +221,7 @@ func TestLint(t *testing.T) {
 // A port taken before Prometheus listened is replaced by another.
 func TestPortTakenIsReplaced(t *testing.T) {
 	need(t, "prometheus")
-	held, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer held.Close()
-	pick := *prom.FreePort
-	first := true
-	*prom.FreePort = func() (int, error) {
-		if first {
-			first = false
-			return held.Addr().(*net.TCPAddr).Port, nil
-		}
-		return pick()
-	}
-	t.Cleanup(func() { *prom.FreePort = pick })
+	taken, handedOut := testserver.HoldPort(t, prom.FreePort)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	srv, err := prom.Start(ctx, nil)
@@ -242,7 +229,7 @@ func TestPortTakenIsReplaced(t *testing.T) {
 		t.Fatalf("Start with its first port taken: %v", err)
 	}
 	defer srv.Close()
-	if srv.URL == "http://"+held.Addr().String() || first {
-		t.Fatalf("Prometheus at %s; want a port other than the one taken (%s)", srv.URL, held.Addr())
+	if !handedOut() || srv.URL == "http://127.0.0.1:"+strconv.Itoa(taken) {
+		t.Fatalf("Prometheus at %s (held port %d handed out: %v); want another port than the held one", srv.URL, taken, handedOut())
 	}
 }

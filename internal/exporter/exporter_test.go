@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -19,6 +18,7 @@ import (
 	"github.com/taskready/taskready/embedded"
 	"github.com/taskready/taskready/internal/exporter"
 	"github.com/taskready/taskready/internal/pki"
+	"github.com/taskready/taskready/internal/testserver"
 )
 
 // need skips t without the exporter's binary, or fails it when the run
@@ -193,22 +193,7 @@ func TestNotInstalled(t *testing.T) {
 // exporter serves on a new one, where before it failed to start.
 func TestPortTakenIsReplaced(t *testing.T) {
 	need(t, "prometheus-blackbox-exporter", "blackbox_exporter")
-	held, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer held.Close()
-	taken := held.Addr().String()
-	pick := *exporter.FreePort
-	first := true
-	*exporter.FreePort = func() (int, error) {
-		if first {
-			first = false
-			return held.Addr().(*net.TCPAddr).Port, nil
-		}
-		return pick()
-	}
-	t.Cleanup(func() { *exporter.FreePort = pick })
+	taken, handedOut := testserver.HoldPort(t, exporter.FreePort)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	bb, err := exporter.Blackbox(ctx, nil)
@@ -216,10 +201,7 @@ func TestPortTakenIsReplaced(t *testing.T) {
 		t.Fatalf("Blackbox with its first port taken: %v", err)
 	}
 	defer bb.Close()
-	if bb.Addr == taken {
-		t.Fatalf("the exporter says it serves on %s, the port that was taken", bb.Addr)
-	}
-	if first {
-		t.Fatal("the port that was taken was never handed out")
+	if !handedOut() || bb.Addr == "127.0.0.1:"+strconv.Itoa(taken) {
+		t.Fatalf("the exporter serves on %s (held port %d handed out: %v); want another port than the held one", bb.Addr, taken, handedOut())
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -121,4 +122,30 @@ func FreePort(tb testing.TB) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// HoldPort makes *pick hand out, on its first call, a loopback port the
+// test holds (listening, never answering), and pick's own ports after:
+// a port taken between its pick and a child's listen, as another process
+// can take a FreePort. It returns the held port and whether it has been
+// handed out; *pick is restored at cleanup. Tests using it must not run
+// in parallel with others that call *pick.
+func HoldPort(tb testing.TB, pick *func() (int, error)) (port int, handedOut func() bool) {
+	tb.Helper()
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { held.Close() })
+	port = held.Addr().(*net.TCPAddr).Port
+	orig := *pick
+	var calls atomic.Int32
+	*pick = func() (int, error) {
+		if calls.Add(1) == 1 {
+			return port, nil
+		}
+		return orig()
+	}
+	tb.Cleanup(func() { *pick = orig })
+	return port, func() bool { return calls.Load() > 0 }
 }
