@@ -85,135 +85,33 @@ func (o *calibrateOptions) run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	o.env.apiEnv = append(append(listFlag{}, loadLimits...), o.env.apiEnv...)
-	reuse := o.reuse || o.env.target != "" // a running API cannot be brought up again
-	perPair := 2
+	c := &calibration{o: o, f: f, w: w, slow: slow,
+		reuse: o.reuse || o.env.target != "", // a running API cannot be brought up again
+	}
+	c.total = 2 * o.pairs
 	if len(slow) > 0 {
-		perPair = 3
+		c.total = 3 * o.pairs
 	}
-	total := perPair * o.pairs
-
-	// prepare brings up an environment for the scenario, seeded, and
-	// says where the load goes; the caller closes the environment.
-	prepare := func(out io.Writer) (*env.Env, string, error) {
-		e, err := o.env.up(ctx, out)
-		if err != nil {
-			return nil, "", err
-		}
-		target, err := o.ready(ctx, out, f, e)
-		if err != nil {
-			closeEnv(e, w)
-			return nil, "", err
-		}
-		return e, target, nil
-	}
-	var shared *env.Env
-	var sharedTarget string
-	if reuse {
-		if shared, sharedTarget, err = prepare(w); err != nil {
+	if c.reuse {
+		if c.shared, c.sharedTarget, err = c.prepare(ctx, w); err != nil {
 			return err
 		}
-		defer closeEnv(shared, w)
-		fmt.Fprintf(w, "harness: calibrating with %d runs of %s against %s (%d API instance(s)), one environment for all\n", total, f.Name, shared.Target, len(shared.APIs))
+		defer closeEnv(c.shared, w)
+		fmt.Fprintf(w, "harness: calibrating with %d runs of %s against %s (%d API instance(s)), one environment for all\n", c.total, f.Name, c.shared.Target, len(c.shared.APIs))
 	} else {
-		fmt.Fprintf(w, "harness: calibrating with %d runs of %s, each on a new environment\n", total, f.Name)
+		fmt.Fprintf(w, "harness: calibrating with %d runs of %s, each on a new environment\n", c.total, f.Name)
 	}
 
 	began := time.Now()
-	var runs []calibrate.Run
-	var pairs []calibrate.Pair
-	var recorded []recordedPair // beside pairs, to judge them again
-	judge := func(kind string, old, cur *record.Recorder) error {
-		rep, err := compare.Compare(old, cur, o.compare.options()...)
-		if err != nil {
-			return err
-		}
-		pairs = append(pairs, calibrate.PairOf(kind, rep))
-		recorded = append(recorded, recordedPair{kind, old, cur})
-		return nil
-	}
-	n := 0
-	one := func(kind string) (*record.Recorder, error) {
-		n++
-		e, target, took := shared, sharedTarget, time.Duration(0)
-		if !reuse {
-			// The first environment's progress is shown; the others'
-			// would bury the runs' lines.
-			out := io.Discard
-			if n == 1 {
-				out = w
-			}
-			t0 := time.Now()
-			var err error
-			if e, target, err = prepare(out); err != nil {
-				return nil, fmt.Errorf("run %d: %w", n, err)
-			}
-			defer closeEnv(e, w)
-			took = time.Since(t0)
-		}
-		if len(slow) > 0 && kind == "B" {
-			if err := degradeLinks(e, "calibrate", slow); err != nil {
-				return nil, err
-			}
-			defer healLinks(e, "calibrate", slow)
-		}
-		res, err := engine.Run(ctx, f, target, engine.WithFaults(e))
-		if err != nil {
-			return nil, err
-		}
-		if res.Interrupted {
-			return nil, ctx.Err()
-		}
-		snap := res.Recorder.Snapshot()
-		load1, _ := loadavg.One() // 0 where the system does not say
-		r := calibrate.Run{Kind: kind, P95: float64(snap.Total.Corrected.P95) / float64(time.Millisecond), ErrorRate: snap.Total.Rate, Load: load1}
-		runs = append(runs, r)
-		fresh := ""
-		if !reuse {
-			fresh = fmt.Sprintf(", new environment in %s", took.Round(100*time.Millisecond))
-		}
-		fmt.Fprintf(w, "  run %d/%d (%s): p95 %.2fms, errors %.2f%%, load average %.1f%s\n", n, total, kind, r.P95, 100*r.ErrorRate, r.Load, fresh)
-		if o.runsDir != "" {
-			if err := o.keepRun(n, kind, res.Recorder); err != nil {
-				return nil, err
-			}
-		}
-		return res.Recorder, nil
-	}
 	for range o.pairs {
-		a1, err := one("A")
-		if err != nil {
-			return err
-		}
-		a2, err := one("A")
-		if err != nil {
-			return err
-		}
-		if err := judge("A/A", a1, a2); err != nil {
-			return err
-		}
-		if len(slow) == 0 {
-			continue
-		}
-		b, err := one("B")
-		if err != nil {
-			return err
-		}
-		if err := judge("A/B", a2, b); err != nil {
+		if err := c.pair(ctx); err != nil {
 			return err
 		}
 	}
-	// Pairs judged with a -run-noise show only the noise beyond it.
-	noise := math.Hypot(calibrate.EstimateRunNoise(pairs), o.compare.runNoise)
-	var unwidened *calibrate.Unwidened
-	if noise > 0 && o.compare.runNoise == 0 {
-		aa, ab := calibrate.Count(pairs)
-		unwidened = &calibrate.Unwidened{AA: aa, AB: ab}
-		if pairs, err = rejudge(pairs, recorded, o.compare.options()); err != nil {
-			return err
-		}
+	res, err := c.result(time.Since(began))
+	if err != nil {
+		return err
 	}
-	res := calibrate.Summarize(f.Name, o.compare.minEffect, runs, pairs, time.Since(began))
-	res.Reused, res.RunNoise, res.Unwidened = reuse, noise, unwidened
 	fmt.Fprintln(w)
 	if err := res.WriteText(w); err != nil {
 		return err
@@ -229,6 +127,146 @@ func (o *calibrateOptions) run(ctx context.Context, out io.Writer) error {
 		return o.json.write(out, res)
 	}
 	return nil
+}
+
+// calibration is one harness calibrate under way: what it runs, and what
+// the runs and their comparisons gave so far.
+type calibration struct {
+	o     *calibrateOptions
+	f     *scenario.File
+	w     io.Writer                // progress
+	slow  map[string]time.Duration // the B runs' link latencies
+	reuse bool                     // one environment for all runs
+	total int                      // runs planned
+
+	shared       *env.Env // the one environment, with reuse
+	sharedTarget string
+
+	n        int // runs so far
+	runs     []calibrate.Run
+	pairs    []calibrate.Pair
+	recorded []recordedPair // beside pairs, to judge them again
+}
+
+// prepare brings up an environment for the scenario, seeded, and says
+// where the load goes; the caller closes the environment.
+func (c *calibration) prepare(ctx context.Context, out io.Writer) (*env.Env, string, error) {
+	e, err := c.o.env.up(ctx, out)
+	if err != nil {
+		return nil, "", err
+	}
+	target, err := c.o.ready(ctx, out, c.f, e)
+	if err != nil {
+		closeEnv(e, c.w)
+		return nil, "", err
+	}
+	return e, target, nil
+}
+
+// pair runs two A runs and compares them, then, with -b-link-latency, a B
+// run compared with the second A.
+func (c *calibration) pair(ctx context.Context) error {
+	a1, err := c.one(ctx, "A")
+	if err != nil {
+		return err
+	}
+	a2, err := c.one(ctx, "A")
+	if err != nil {
+		return err
+	}
+	if err := c.judge("A/A", a1, a2); err != nil {
+		return err
+	}
+	if len(c.slow) == 0 {
+		return nil
+	}
+	b, err := c.one(ctx, "B")
+	if err != nil {
+		return err
+	}
+	return c.judge("A/B", a2, b)
+}
+
+// one makes one run of kind "A" or "B" (slowed), on a new environment
+// unless reused, and returns its recorder.
+func (c *calibration) one(ctx context.Context, kind string) (*record.Recorder, error) {
+	c.n++
+	e, target, took := c.shared, c.sharedTarget, time.Duration(0)
+	if !c.reuse {
+		// The first environment's progress is shown; the others' would
+		// bury the runs' lines.
+		out := io.Discard
+		if c.n == 1 {
+			out = c.w
+		}
+		t0 := time.Now()
+		var err error
+		if e, target, err = c.prepare(ctx, out); err != nil {
+			return nil, fmt.Errorf("run %d: %w", c.n, err)
+		}
+		defer closeEnv(e, c.w)
+		took = time.Since(t0)
+	}
+	if len(c.slow) > 0 && kind == "B" {
+		if err := degradeLinks(e, "calibrate", c.slow); err != nil {
+			return nil, err
+		}
+		defer healLinks(e, "calibrate", c.slow)
+	}
+	res, err := engine.Run(ctx, c.f, target, engine.WithFaults(e))
+	if err != nil {
+		return nil, err
+	}
+	if res.Interrupted {
+		return nil, ctx.Err()
+	}
+	snap := res.Recorder.Snapshot()
+	load1, _ := loadavg.One() // 0 where the system does not say
+	r := calibrate.Run{Kind: kind, P95: float64(snap.Total.Corrected.P95) / float64(time.Millisecond), ErrorRate: snap.Total.Rate, Load: load1}
+	c.runs = append(c.runs, r)
+	fresh := ""
+	if !c.reuse {
+		fresh = fmt.Sprintf(", new environment in %s", took.Round(100*time.Millisecond))
+	}
+	fmt.Fprintf(c.w, "  run %d/%d (%s): p95 %.2fms, errors %.2f%%, load average %.1f%s\n", c.n, c.total, kind, r.P95, 100*r.ErrorRate, r.Load, fresh)
+	if c.o.runsDir != "" {
+		if err := c.o.keepRun(c.n, kind, res.Recorder); err != nil {
+			return nil, err
+		}
+	}
+	return res.Recorder, nil
+}
+
+// judge compares cur with old as the gate would, as a pair of kind.
+func (c *calibration) judge(kind string, old, cur *record.Recorder) error {
+	rep, err := compare.Compare(old, cur, c.o.compare.options()...)
+	if err != nil {
+		return err
+	}
+	c.pairs = append(c.pairs, calibrate.PairOf(kind, rep))
+	c.recorded = append(c.recorded, recordedPair{kind, old, cur})
+	return nil
+}
+
+// result sums the calibration up. When the A/A pairs show run-to-run
+// noise and -run-noise did not fix one, every pair is judged again with
+// it first (rejudge).
+func (c *calibration) result(took time.Duration) (calibrate.Result, error) {
+	// Pairs judged with a -run-noise show only the noise beyond it.
+	noise := math.Hypot(calibrate.EstimateRunNoise(c.pairs), c.o.compare.runNoise)
+	pairs := c.pairs
+	var unwidened *calibrate.Unwidened
+	if noise > 0 && c.o.compare.runNoise == 0 {
+		aa, ab := calibrate.Count(pairs)
+		unwidened = &calibrate.Unwidened{AA: aa, AB: ab}
+		var err error
+		if pairs, err = rejudge(pairs, c.recorded, c.o.compare.options()); err != nil {
+			return calibrate.Result{}, err
+		}
+	}
+	res := calibrate.Summarize(c.f.Name, c.o.compare.minEffect, c.runs, pairs, took)
+	res.Reused, res.RunNoise, res.Unwidened = c.reuse, noise, unwidened
+	return res, nil
 }
 
 // recordedPair is a compared pair's two runs.
