@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -83,7 +82,7 @@ func StartAPI(ctx context.Context, name, bin string, vars []string) (*API, error
 var errPortTaken = errors.New("its port was taken")
 
 // pickPort is where StartAPI gets its ports (a variable for the tests).
-var pickPort = freePort
+var pickPort = child.FreePort
 
 // Name is the API's name in the environment ("api-1").
 func (a *API) Name() string { return a.name }
@@ -228,15 +227,6 @@ func (a *API) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	return a.Stop(ctx)
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // tail keeps the last n lines written to it, for error messages.
