@@ -88,6 +88,7 @@ func (w *watcher) drain(ctx context.Context, cancel context.CancelCauseFunc, sam
 					m.observe(s)
 				}
 			}
+			executor.Release(batch)
 		case now := <-tick.C:
 			if m != nil {
 				m.tick(w.plans, now.Sub(w.start))

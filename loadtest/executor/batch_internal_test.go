@@ -86,3 +86,32 @@ func TestIdleVUSendsWhatItHolds(t *testing.T) {
 		t.Error("the second iteration's samples never arrived")
 	}
 }
+
+// TestReleasedBatchesAreReused: a batch handed back with Release carries
+// the next one, emptied, so a VU that sends every batchAge allocates no
+// new batch for it; a batch that is not one of Run's is ignored.
+func TestReleasedBatchesAreReused(t *testing.T) {
+	out := make(chan []record.Sample, 1)
+	r := &runner{out: out}
+	v := &vu{batch: newBatch()}
+	send := func() {
+		v.batch = append(v.batch, record.Sample{Err: "refused", Endpoint: "GET /"})
+		r.send(v)
+		Release(<-out)
+	}
+	send()
+	if n := testing.AllocsPerRun(100, send); n > 1 { // Release boxes the slice for its pool
+		t.Errorf("a send and its Release allocate %v times, want at most 1 (the batch is not reused)", n)
+	}
+	b := newBatch()
+	if len(b) != 0 || cap(b) != batchMax {
+		t.Fatalf("a reused batch has length %d and capacity %d, want 0 and %d", len(b), cap(b), batchMax)
+	}
+	if s := b[:1][0]; s.Err != "" || s.Endpoint != "" {
+		t.Errorf("a released batch still holds %+v: Release must clear what it let go of", s)
+	}
+	Release(make([]record.Sample, 3, 10)) // not Run's: no panic, and not pooled
+	if b := newBatch(); cap(b) != batchMax {
+		t.Errorf("newBatch returned a batch of capacity %d, want %d", cap(b), batchMax)
+	}
+}
