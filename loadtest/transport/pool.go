@@ -62,6 +62,14 @@ type conn struct {
 	// connection touches them. A TLS connection counts its records on
 	// the socket under it instead (see wire).
 	sent, received int64
+	// watch cuts a request short when its context ends.
+	watch watch
+}
+
+// Close closes the connection and drops its context registration.
+func (c *conn) Close() error {
+	c.unwatch()
+	return c.Conn.Close()
 }
 
 // newConn pools nc.

@@ -529,20 +529,17 @@ func (t *Transport) once(ctx context.Context, deadline time.Time, hp *hostPool, 
 	sent0, received0 := conn.wire()
 	// The explicit deadline goes on the connection (zero clears the last
 	// request's). The context's end (deadline or cancel) unblocks the I/O
-	// by moving that deadline to the past: one registration per request
-	// rather than a timer, and the error arrives only once ctx.Err() is
-	// set. The connection is then closed, never pooled with that
-	// deadline.
+	// by moving that deadline to the past (see watch): the error arrives
+	// only once ctx.Err() is set, and the connection is then closed, never
+	// pooled with that deadline.
 	if err := conn.SetDeadline(deadline); err != nil {
 		hp.discard(conn)
 		return reused, err
 	}
-	var w *waker
-	stop := func() bool { return true }
-	if ctx.Done() != nil {
-		w = wakers.Get().(*waker)
-		w.conn = conn
-		stop = context.AfterFunc(ctx, w.wake)
+	if err := conn.begin(ctx); err != nil {
+		conn.end()
+		hp.release(conn, reused) // untouched: as good as before
+		return reused, err
 	}
 
 	bw := t.writers.Get().(*bufio.Writer)
@@ -572,11 +569,7 @@ func (t *Transport) once(ctx context.Context, deadline time.Time, hp *hostPool, 
 		sent1, received1 := conn.wire()
 		wire.add(sent1-sent0, received1-received0)
 	}
-	interrupted := !stop()
-	if w != nil && !interrupted { // else w.wake may still be running: leave w to the GC
-		w.conn = nil
-		wakers.Put(w)
-	}
+	interrupted := conn.end()
 	if err != nil || interrupted || fresp.ConnectionClose() || freq.ConnectionClose() {
 		hp.discard(conn)
 	} else {
@@ -584,20 +577,6 @@ func (t *Transport) once(ctx context.Context, deadline time.Time, hp *hostPool, 
 	}
 	return reused, err
 }
-
-// waker cuts short the I/O on conn when a request's context ends; wakers
-// are pooled, with wake bound once, so that watching the context costs
-// only context.AfterFunc's own allocations.
-type waker struct {
-	conn net.Conn
-	wake func()
-}
-
-var wakers = sync.Pool{New: func() any {
-	w := &waker{}
-	w.wake = func() { _ = w.conn.SetDeadline(aLongTimeAgo) }
-	return w
-}}
 
 // connLost tells whether err means the connection was gone before an
 // answer began: what a server closing an idle keep-alive connection
