@@ -75,12 +75,26 @@ func (c *conn) Close() error {
 // newConn pools nc.
 func newConn(nc net.Conn) *conn {
 	c := &conn{Conn: nc, idle: time.Now()}
-	if sc, ok := nc.(syscall.Conn); ok {
+	if sc, ok := socket(nc); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
 			c.sender = newSender(nc, raw)
 		}
 	}
 	return c
+}
+
+// socket is nc's socket when nc is one of the net package's, which are
+// always non-blocking: the sender's system calls rely on that (see
+// rawRead). Any other connection, even one that gives a file descriptor,
+// is read and written through its own methods.
+func socket(nc net.Conn) (syscall.Conn, bool) {
+	switch sc := nc.(type) {
+	case *net.TCPConn:
+		return sc, true
+	case *net.UnixConn:
+		return sc, true
+	}
+	return nil, false
 }
 
 // Read reads the answer, sending the request first if sender holds one.

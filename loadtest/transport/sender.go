@@ -86,7 +86,7 @@ func (s *sender) stepFD(fd uintptr) bool {
 		s.sent = true
 		out := s.out
 		for len(out) > 0 {
-			n, err := syscall.Write(int(fd), out)
+			n, err := rawWrite(int(fd), out)
 			if err == syscall.EINTR {
 				continue
 			}
@@ -110,7 +110,7 @@ func (s *sender) stepFD(fd uintptr) bool {
 		return false
 	}
 	for {
-		n, err := syscall.Read(int(fd), s.p)
+		n, err := rawRead(int(fd), s.p)
 		switch err {
 		case nil:
 			s.n = n
