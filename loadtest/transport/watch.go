@@ -14,7 +14,9 @@ import (
 // engine's CPU against a fast target. A connection instead keeps its
 // registration for the context it last carried a request of, and the
 // callback cuts only a request of that context still in flight; a
-// request of another context registers anew.
+// request of another context registers anew. Callers with a context per
+// request (RoundTrip's usual ones) pay what they paid before, and their
+// context's end, after the answer, finds nothing to cut.
 type watch struct {
 	// ctx and stop are the registration; only the request holding the
 	// connection, or whoever closes it, touches them.
