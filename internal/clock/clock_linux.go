@@ -9,6 +9,7 @@ import (
 	"os"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -36,7 +37,7 @@ type timerfdClock struct {
 
 	// The state of one Wait, for step: bound once, so that a wait
 	// allocates nothing.
-	at    unix.Timespec // the expiry, CLOCK_MONOTONIC
+	spec  unix.ItimerSpec // the expiry, from when the timer is armed; here, not on a stack, for the raw call
 	armed bool
 	err   error
 	buf   [8]byte // the expiration count a read returns
@@ -64,28 +65,24 @@ func newPreciseClock() (Clock, error) {
 	return c, nil
 }
 
-// Wait arms the timer at t's CLOCK_MONOTONIC time (the clock Go's
-// monotonic readings come from), or at wakeGrain after the last wake if
-// that is later, and waits for it to expire.
+// Wait arms the timer to expire at t, or at wakeGrain after the last
+// wake if that is later, and waits for it to expire.
 func (c *timerfdClock) Wait(ctx context.Context, t time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	d := time.Until(t)
-	if d <= 0 {
+	now := time.Now()
+	if !t.After(now) {
 		return nil // behind: no wait, so a late loop catches up at once
 	}
 	if next := c.last.Add(wakeGrain); t.Before(next) {
 		t = next
-		d = time.Until(t)
 	}
-	// The monotonic clock is read after time.Until's: the expiry lands at
-	// t or a little after, never before.
-	var now unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &now); err != nil {
-		return fmt.Errorf("clock: clock_gettime: %w", err)
-	}
-	c.at = unix.NsecToTimespec(now.Nano() + int64(d))
+	// A relative expiry, positive as both ends come from one reading, and
+	// armed after it: the timer lands at t or a little after, never
+	// before. (An absolute one needed clock_gettime(2), which is a real
+	// system call here, not the vDSO's.)
+	c.spec.Value = unix.NsecToTimespec(int64(t.Sub(now)))
 	c.armed, c.err = false, nil
 	c.watch(ctx)
 	for {
@@ -119,15 +116,14 @@ func (c *timerfdClock) Wait(ctx context.Context, t time.Time) error {
 func (c *timerfdClock) stepFD(fd uintptr) bool {
 	if !c.armed {
 		c.armed = true
-		spec := unix.ItimerSpec{Value: c.at}
-		if err := unix.TimerfdSettime(int(fd), unix.TFD_TIMER_ABSTIME, &spec, nil); err != nil {
+		if err := rawSettime(fd, &c.spec); err != nil {
 			c.err = fmt.Errorf("timerfd_settime: %w", err)
 			return true
 		}
 		return false
 	}
 	for {
-		_, err := unix.Read(int(fd), c.buf[:])
+		err := rawRead(fd, c.buf[:])
 		switch err {
 		case nil:
 			return true
@@ -156,6 +152,27 @@ func (c *timerfdClock) watch(ctx context.Context) {
 		f := c.f
 		c.stop = context.AfterFunc(ctx, func() { _ = f.SetReadDeadline(aLongTimeAgo) })
 	}
+}
+
+// rawSettime and rawRead are timerfd_settime(2) and read(2) on the
+// non-blocking timerfd without telling the Go scheduler: they never wait,
+// and a call the scheduler knows of may hand the processor to another
+// thread, waking it (see the engine's transport, which does the same on
+// its sockets).
+func rawSettime(fd uintptr, spec *unix.ItimerSpec) error {
+	_, _, errno := syscall.RawSyscall6(unix.SYS_TIMERFD_SETTIME, fd, 0, uintptr(unsafe.Pointer(spec)), 0, 0, 0)
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+func rawRead(fd uintptr, p []byte) error {
+	_, _, errno := syscall.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	if errno != 0 {
+		return errno
+	}
+	return nil
 }
 
 // Close closes the timerfd.
