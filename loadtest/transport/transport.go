@@ -537,8 +537,11 @@ func (t *Transport) once(ctx context.Context, deadline time.Time, hp *hostPool, 
 		return reused, err
 	}
 	if err := conn.begin(ctx); err != nil {
-		conn.end()
-		hp.release(conn, reused) // untouched: as good as before
+		if conn.end() {
+			hp.discard(conn) // its deadline moved to the past
+		} else {
+			hp.release(conn, reused) // untouched: as good as before
+		}
 		return reused, err
 	}
 
