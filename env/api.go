@@ -54,7 +54,7 @@ type apiProc struct {
 // Such an API exits saying its address is in use, and is started again on
 // new ports, up to child.PortAttempts times.
 func StartAPI(ctx context.Context, name, bin string, vars []string) (*API, error) {
-	for attempt := 1; ; attempt++ {
+	return child.RetryPortTaken(func() (*API, error) {
 		port, err := pickPort()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
@@ -67,19 +67,12 @@ func StartAPI(ctx context.Context, name, bin string, vars []string) (*API, error
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		a := &API{name: name, bin: bin, port: port, metricsPort: metricsPort, vars: vars, out: newTail(20)}
-		err = a.Start(ctx)
-		if err == nil {
-			return a, nil
-		}
-		if !errors.Is(err, errPortTaken) || attempt == child.PortAttempts {
+		if err := a.Start(ctx); err != nil {
 			return nil, err
 		}
-	}
+		return a, nil
+	})
 }
-
-// errPortTaken marks an API that exited because a port it was given was
-// in use.
-var errPortTaken = errors.New("its port was taken")
 
 // pickPort is where StartAPI gets its ports (a variable for the tests).
 var pickPort = child.FreePort
@@ -145,10 +138,7 @@ func (a *API) waitReady(ctx context.Context, p *apiProc) error {
 		select {
 		case <-p.done:
 			err := fmt.Errorf("%s exited before it was ready (%v); it printed:\n%s", a.name, p.err, a.out)
-			if child.PortTaken(a.out.String()) {
-				err = fmt.Errorf("%w: %w", errPortTaken, err)
-			}
-			return err
+			return child.PortTakenError(err, a.out.String())
 		case <-ctx.Done():
 			return fmt.Errorf("%s not ready within %s; it printed:\n%s", a.name, DefaultReadyTimeout, a.out)
 		case <-tick.C:

@@ -125,18 +125,9 @@ func Start(ctx context.Context, targets []Target, opts ...Option) (*Server, erro
 	for _, opt := range opts {
 		opt(&o)
 	}
-	// A port taken before Prometheus listened is replaced by another
-	// (child.PortTaken).
-	for attempt := 1; ; attempt++ {
-		s, err := start(ctx, targets, o)
-		if err == nil || !errors.Is(err, errPortTaken) || attempt == child.PortAttempts {
-			return s, err
-		}
-	}
+	// A port taken before Prometheus listened is replaced by another.
+	return child.RetryPortTaken(func() (*Server, error) { return start(ctx, targets, o) })
 }
-
-// errPortTaken marks a Prometheus that exited because its port was taken.
-var errPortTaken = errors.New("its port was taken")
 
 // freePort is where Start gets its port (a variable for the tests).
 var freePort = child.FreePort
@@ -159,12 +150,8 @@ func start(ctx context.Context, targets []Target, o options) (*Server, error) {
 		return nil, err
 	}
 	if err := s.waitReady(ctx); err != nil {
-		taken := child.PortTaken(s.run.output())
-		err = errors.Join(err, s.Close())
-		if taken {
-			err = fmt.Errorf("%w: %w", errPortTaken, err)
-		}
-		return nil, err
+		out := s.run.output() // before Close
+		return nil, child.PortTakenError(errors.Join(err, s.Close()), out)
 	}
 	return s, nil
 }

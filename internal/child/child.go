@@ -5,6 +5,7 @@
 package child
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -88,8 +89,29 @@ func FreePort() (int, error) {
 // again, each time on a new FreePort.
 const PortAttempts = 5
 
-// PortTaken reports whether what a child printed says the address it was
-// given to listen on was in use. A FreePort is only known to have been
-// free a moment ago: another process, or an outgoing connection, may take
-// it before the child listens.
-func PortTaken(output string) bool { return strings.Contains(output, "address already in use") }
+// ErrPortTaken marks a child that exited because the address it was given
+// to listen on was in use (see PortTakenError).
+var ErrPortTaken = errors.New("its port was taken")
+
+// PortTakenError is err marked with ErrPortTaken when output, what the
+// child printed, says its address was in use. A FreePort is only known to
+// have been free a moment ago: another process, or an outgoing
+// connection, may take it before the child listens.
+func PortTakenError(err error, output string) error {
+	if strings.Contains(output, "address already in use") {
+		return fmt.Errorf("%w: %w", ErrPortTaken, err)
+	}
+	return err
+}
+
+// RetryPortTaken calls start, which picks new FreePorts each time, until it
+// succeeds, fails other than with ErrPortTaken, or has been called
+// PortAttempts times.
+func RetryPortTaken[T any](start func() (T, error)) (T, error) {
+	for attempt := 1; ; attempt++ {
+		v, err := start()
+		if err == nil || !errors.Is(err, ErrPortTaken) || attempt == PortAttempts {
+			return v, err
+		}
+	}
+}

@@ -168,23 +168,16 @@ func RedisFromEnv(ctx context.Context, environ map[string]string) (*Process, err
 // start runs bin with the flags args gives for a free loopback address,
 // and waits until it serves /metrics; dir (may be "") is its scratch
 // directory, which Close removes (at once on error). A port taken before
-// the exporter listened is replaced by another (child.PortTaken).
+// the exporter listened is replaced by another (child.RetryPortTaken).
 func start(ctx context.Context, name, dir, bin string, env []string, args func(addr string) []string) (*Process, error) {
-	for attempt := 1; ; attempt++ {
-		p, err := startOnce(ctx, name, bin, env, args)
-		if err == nil {
-			p.dir = dir
-			return p, nil
-		}
-		if !errors.Is(err, errPortTaken) || attempt == child.PortAttempts {
-			os.RemoveAll(dir)
-			return nil, err
-		}
+	p, err := child.RetryPortTaken(func() (*Process, error) { return startOnce(ctx, name, bin, env, args) })
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
 	}
+	p.dir = dir
+	return p, nil
 }
-
-// errPortTaken marks an exporter that exited because its port was taken.
-var errPortTaken = errors.New("its port was taken")
 
 // freePort is where start gets its ports (a variable for the tests).
 var freePort = child.FreePort
@@ -203,11 +196,7 @@ func startOnce(ctx context.Context, name, bin string, env []string, args func(ad
 		return nil, fmt.Errorf("%s exporter: %w", name, err)
 	}
 	if err := p.waitReady(ctx); err != nil {
-		err = errors.Join(err, p.proc.Stop())
-		if child.PortTaken(p.Log()) {
-			err = fmt.Errorf("%w: %w", errPortTaken, err)
-		}
-		return nil, err
+		return nil, child.PortTakenError(errors.Join(err, p.proc.Stop()), p.Log())
 	}
 	return p, nil
 }
