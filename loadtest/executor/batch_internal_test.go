@@ -115,3 +115,36 @@ func TestReleasedBatchesAreReused(t *testing.T) {
 		t.Errorf("newBatch returned a batch of capacity %d, want %d", cap(b), batchMax)
 	}
 }
+
+// TestPreAllocatedVUsRunBeforeTheClock: every pre-allocated VU's
+// goroutine has begun before the open model takes its start time, so the
+// first iterations are not held back behind a thousand goroutines running
+// for the first time. The pacer stops at once: no request is sent.
+func TestPreAllocatedVUsRunBeforeTheClock(t *testing.T) {
+	const vus = 2000
+	f := &scenario.File{Journeys: map[string]*scenario.Journey{"ping": {Name: "ping", Steps: []scenario.Step{
+		{Name: "ping", Method: "GET", Path: "/", Check: scenario.Check{Status: 200}, Timeout: time.Minute},
+	}}}}
+	s := scenario.Scenario{
+		Name: "ready", Executor: scenario.ConstantArrivalRate, Rate: 1, TimeUnit: time.Second, Duration: time.Minute,
+		PreAllocatedVUs: vus, MaxVUs: vus, Journeys: []scenario.WeightedJourney{{Name: "ping", Weight: 1}},
+	}
+	r, err := newRunner(Config{Target: "http://127.0.0.1:1", File: f}, s, make(chan []record.Sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var began, atStart atomic.Int64
+	atStart.Store(-1)
+	r.hooks = hooks{
+		vuStarted:   func() { began.Add(1) },
+		clockStarts: func() { atStart.Store(began.Load()) },
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := r.open(ctx, gapPacer(nil)); err != nil {
+		t.Fatal(err)
+	}
+	if got := atStart.Load(); got != vus {
+		t.Errorf("%d of %d pre-allocated VUs had begun when the clock started", got, vus)
+	}
+}

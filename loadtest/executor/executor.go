@@ -154,6 +154,14 @@ type runner struct {
 	emails []atomic.Pointer[string]
 	// opts are the journey options every iteration shares (Sleep, Observe).
 	opts []journey.Option
+	// hooks lets the package's tests see inside a run; nil outside them.
+	hooks hooks
+}
+
+// hooks are called, when set, as a run reaches the points they name.
+type hooks struct {
+	vuStarted   func() // an open-model VU's goroutine begins
+	clockStarts func() // the open model is about to take its start time
 }
 
 // maxCachedEmails bounds the email cache to 8 MB of pointers; a larger
