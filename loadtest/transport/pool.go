@@ -304,6 +304,9 @@ func (p *hostPool) dialOne(ctx context.Context, closes int) {
 	}
 	c := newConn(nc)
 	if w := p.popWaiter(); w != nil {
+		// The next dial for the requests still waiting starts now, not
+		// when another request arrives: on a busy start those stall too.
+		p.dialMore()
 		p.mu.Unlock()
 		w.ch <- dialed{c: c}
 		return

@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"net"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -134,4 +135,66 @@ func TestCloseIdleStopsDials(t *testing.T) {
 	}
 	p.closeIdle()
 	<-ended
+}
+
+// TestDialsGoOnWhileRequestsWait: when a dial ends and requests still
+// wait beyond the dials under way, the next dial starts then, not when
+// another request happens to arrive: on a busy start those arrivals
+// stall too, and the waiting requests waited on nothing.
+func TestDialsGoOnWhileRequestsWait(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { _ = c.Close() })
+		}
+	}()
+	began, release := make(chan struct{}, 3), make(chan struct{})
+	var d net.Dialer
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		began <- struct{}{}
+		<-release
+		return d.DialContext(ctx, network, addr)
+	}
+	p := &hostPool{addr: ln.Addr().String(), dial: dial, dialTimeout: time.Minute, idleTimeout: time.Minute, maxDials: 1}
+	t.Cleanup(p.closeIdle)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	got := make(chan *conn, 3)
+	for range 3 {
+		go func() {
+			c, err := p.get(ctx, time.Time{})
+			if err != nil {
+				t.Error(err)
+			}
+			got <- c
+		}()
+	}
+	for waiting := 0; waiting < 3; {
+		if ctx.Err() != nil {
+			t.Fatal("three requests did not queue for a connection")
+		}
+		p.mu.Lock()
+		waiting = len(p.waiters)
+		p.mu.Unlock()
+		runtime.Gosched()
+	}
+	for i := range 3 {
+		select {
+		case <-began:
+		case <-ctx.Done():
+			t.Fatalf("dial %d never began with %d requests still waiting", i+1, 3-i)
+		}
+		release <- struct{}{}
+		if c := <-got; c != nil {
+			_ = c.Close()
+		}
+	}
 }
