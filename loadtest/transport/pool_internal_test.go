@@ -13,20 +13,7 @@ import (
 // (which would close the whole pool when it is taken) nor expiring from
 // under the next release.
 func TestDialledConnectionsStayPooled(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			t.Cleanup(func() { _ = c.Close() })
-		}
-	}()
+	ln := acceptingListener(t)
 	var d net.Dialer
 	p := &hostPool{addr: ln.Addr().String(), dial: d.DialContext, dialTimeout: time.Minute, idleTimeout: time.Minute, maxDials: DefaultMaxDials}
 	t.Cleanup(p.closeIdle)
@@ -62,6 +49,27 @@ func TestDialledConnectionsStayPooled(t *testing.T) {
 	if len(p.idle) != 2 || p.idle[0] != c || p.open != 2 {
 		t.Errorf("idle %v, %d open; want the dialled one and the released one, 2 open", p.idle, p.open)
 	}
+}
+
+// acceptingListener is a loopback listener that accepts every connection
+// and holds it open until the test ends.
+func acceptingListener(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { _ = c.Close() })
+		}
+	}()
+	return ln
 }
 
 // TestDialAfterCloseIsNotKept: a dial still under way when the pool's
@@ -142,20 +150,7 @@ func TestCloseIdleStopsDials(t *testing.T) {
 // another request happens to arrive: on a busy start those arrivals
 // stall too, and the waiting requests waited on nothing.
 func TestDialsGoOnWhileRequestsWait(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			t.Cleanup(func() { _ = c.Close() })
-		}
-	}()
+	ln := acceptingListener(t)
 	began, release := make(chan struct{}, 3), make(chan struct{})
 	var d net.Dialer
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
