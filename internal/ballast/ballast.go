@@ -7,8 +7,8 @@
 // cores each of those early cycles held the engine for tens of
 // milliseconds (goroutines parked, waiting to assist the marking), the
 // first iterations of an open-model run came out late, more VUs were
-// started for them, and a run at 20,000 iterations/s on a 2-core machine
-// went on to a thousand VUs and dropped 1-4% of its iterations. A
+// started for them, and at 20,000 iterations/s on a 2-core machine a run
+// went on to a thousand VUs and dropped 3-5% of its first second. A
 // ballast, an allocation that is never touched, counts as live heap
 // without being resident, so the first collections wait until the heap is
 // worth collecting. What it costs is the garbage it lets wait: at most
