@@ -112,8 +112,8 @@ api:
 ## test: vet and run every test (real FerretDB on PostgreSQL and SQLite, redis-server, race detector on)
 test: vet
 	$(GO) test -race -count=1 -timeout 40m ./...
-	@# the engine's raw socket calls are built only without -race
-	$(GO) test -count=1 ./loadtest/transport ./loadtest/journey
+	@# the raw system calls (internal/rawio) are built only without -race
+	$(GO) test -count=1 ./internal/rawio ./internal/clock ./loadtest/transport ./loadtest/journey
 
 vet:
 	$(GO) vet ./...

@@ -12,6 +12,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/taskready/taskready/internal/rawio"
 )
 
 // wakeGrain is the least time between two wakes of the precise clock: a
@@ -123,7 +125,7 @@ func (c *timerfdClock) stepFD(fd uintptr) bool {
 		return false
 	}
 	for {
-		err := rawRead(fd, c.buf[:])
+		_, err := rawio.Read(int(fd), c.buf[:])
 		switch err {
 		case nil:
 			return true
@@ -154,21 +156,11 @@ func (c *timerfdClock) watch(ctx context.Context) {
 	}
 }
 
-// rawSettime and rawRead are timerfd_settime(2) and read(2) on the
-// non-blocking timerfd without telling the Go scheduler: they never wait,
-// and a call the scheduler knows of may hand the processor to another
-// thread, waking it (see the engine's transport, which does the same on
-// its sockets).
+// rawSettime is timerfd_settime(2) without telling the Go scheduler, as
+// package rawio reads the timerfd: it never waits, and a call the
+// scheduler knows of may hand the processor to another thread, waking it.
 func rawSettime(fd uintptr, spec *unix.ItimerSpec) error {
 	_, _, errno := syscall.RawSyscall6(unix.SYS_TIMERFD_SETTIME, fd, 0, uintptr(unsafe.Pointer(spec)), 0, 0, 0)
-	if errno != 0 {
-		return errno
-	}
-	return nil
-}
-
-func rawRead(fd uintptr, p []byte) error {
-	_, _, errno := syscall.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
 	if errno != 0 {
 		return errno
 	}

@@ -84,9 +84,9 @@ func newConn(nc net.Conn) *conn {
 }
 
 // socket is nc's socket when nc is one of the net package's, which are
-// always non-blocking: the sender's system calls rely on that (see
-// rawRead). Any other connection, even one that gives a file descriptor,
-// is read and written through its own methods.
+// always non-blocking: the sender's system calls rely on that (package
+// rawio). Any other connection, even one that gives a file descriptor, is
+// read and written through its own methods.
 func socket(nc net.Conn) (syscall.Conn, bool) {
 	switch sc := nc.(type) {
 	case *net.TCPConn:

@@ -6,6 +6,8 @@ import (
 	"net"
 	"os"
 	"syscall"
+
+	"github.com/taskready/taskready/internal/rawio"
 )
 
 // sender sends a request on a plain socket from within the read of its
@@ -86,7 +88,7 @@ func (s *sender) stepFD(fd uintptr) bool {
 		s.sent = true
 		out := s.out
 		for len(out) > 0 {
-			n, err := rawWrite(int(fd), out)
+			n, err := rawio.Write(int(fd), out)
 			if err == syscall.EINTR {
 				continue
 			}
@@ -110,7 +112,7 @@ func (s *sender) stepFD(fd uintptr) bool {
 		return false
 	}
 	for {
-		n, err := rawRead(int(fd), s.p)
+		n, err := rawio.Read(int(fd), s.p)
 		switch err {
 		case nil:
 			s.n = n

@@ -1,13 +1,13 @@
 //go:build linux && !race
 
-package transport
+package rawio
 
 import (
 	"syscall"
 	"unsafe"
 )
 
-// rawRead and rawWrite are read(2) and write(2) on a non-blocking socket
+// Read and Write are read(2) and write(2) on a non-blocking descriptor
 // without telling the Go scheduler about the system call.
 //
 // syscall.Read and Write hand the goroutine's processor to another thread
@@ -18,9 +18,10 @@ import (
 // futex and the scheduler were 15% of the engine's CPU with 2 Ps,
 // against 5% with one). A non-blocking socket's calls never wait, so
 // holding the processor through them costs nothing.
-func rawRead(fd int, p []byte) (int, error) { return rawIO(syscall.SYS_READ, fd, p) }
+func Read(fd int, p []byte) (int, error) { return rawIO(syscall.SYS_READ, fd, p) }
 
-func rawWrite(fd int, p []byte) (int, error) { return rawIO(syscall.SYS_WRITE, fd, p) }
+// Write is write(2) of p on fd, as Read.
+func Write(fd int, p []byte) (int, error) { return rawIO(syscall.SYS_WRITE, fd, p) }
 
 // rawIO is read(2) or write(2), as trap says, of p on fd.
 func rawIO(trap uintptr, fd int, p []byte) (int, error) {
