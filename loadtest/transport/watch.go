@@ -37,9 +37,7 @@ func (c *conn) begin(ctx context.Context) error {
 	}
 	w := &c.watch
 	if w.ctx != ctx {
-		if w.stop != nil {
-			w.stop()
-		}
+		c.unwatch()
 		w.ctx, w.stop = ctx, context.AfterFunc(ctx, func() { c.cutShort(ctx) })
 	}
 	w.mu.Lock()
